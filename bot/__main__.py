@@ -1,0 +1,45 @@
+"""`python -m bot serve | shell | check | manifest`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from bot.config import Settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Incident ChatOps bot for Slack.")
+    sub = parser.add_subparsers(dest="cmd", required=True)
+    sub.add_parser("serve", help="serve the Slack app (HTTP on PORT, or Socket Mode)")
+    sub.add_parser("shell", help="a local console running the same commands, no Slack needed")
+    sub.add_parser("check", help="check configuration and reach Slack and each provider")
+    manifest = sub.add_parser("manifest", help="print the Slack app manifest for a public URL")
+    manifest.add_argument("--url", default="https://example.com", help="the app's public base URL")
+    manifest.add_argument("--socket", action="store_true", help="a Socket Mode manifest (no URLs)")
+    args = parser.parse_args(argv)
+
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    if args.cmd == "manifest":
+        from bot.manifest import manifest_yaml
+
+        sys.stdout.write(manifest_yaml(Settings().incident_command, args.url, socket_mode=args.socket))
+        return 0
+    settings = Settings()
+    if args.cmd == "shell":
+        logging.getLogger().setLevel(logging.WARNING)
+        from bot.shell import main as shell_main
+
+        return shell_main(settings)
+    if args.cmd == "check":
+        from bot.check import main as check_main
+
+        return check_main(settings)
+    from bot.slack.server import main as serve_main
+
+    return serve_main(settings)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,150 @@
+"""The incident's life: declare, link, unlink, info, status (ack, resolve), severity, update."""
+
+from __future__ import annotations
+
+import re
+
+from bot.commands.context import Context
+from bot.commands.handlers import handles
+from bot.commands.naming import match
+from bot.commands.ports import WorkspaceError
+from bot.commands.refs import Reference
+from bot.commands.results import (
+    Card,
+    Changed,
+    Declared,
+    Failure,
+    Post,
+    Reply,
+    Result,
+    Unlinked,
+    UpdatePosted,
+)
+from bot.providers.base import Capability, DeclareRequest
+from bot.store.db import Link
+
+
+def channel_name(prefix: str, reference: str, title: str) -> str:
+    """`inc-12-checkout-is-failing`: Slack's rules are lowercase, no spaces, 80 chars at most."""
+    number = re.sub(r"\D", "", reference) or reference.lower()
+    slug = re.sub(r"[^a-z0-9]+", "-", title.lower()).strip("-")
+    name = f"{prefix}-{number}-{slug}".strip("-")[:80].rstrip("-")
+    return name
+
+
+async def _severity(ctx: Context, typed: str) -> str:
+    severities = await ctx.provider.severities()
+    names = {s.name: s.aliases for s in severities}
+    digits = re.fullmatch(r"(?:sev)?[\s\-]?(\d)", typed.strip().lower())
+    if digits:
+        typed = digits[1]
+    return ctx.chosen(match(typed, names, "severity"))
+
+
+@handles("declare")
+async def declare(ctx: Context) -> Result | Reply:
+    name = str(ctx.arg("name")).strip()
+    if len(name) > 200:
+        raise ctx.refuse("That name is longer than 200 characters: keep it short, and put the "
+                         "rest in `summary:\"…\"`.")  # fmt: skip
+    severity = await _severity(ctx, ctx.parsed.options["sev"]) if "sev" in ctx.parsed.options else None
+    incident = await ctx.provider.declare(
+        DeclareRequest(
+            name=name,
+            summary=ctx.parsed.options.get("summary"),
+            severity=severity,
+            declared_by=ctx.actor,
+            idempotency_key=ctx.invocation.request_id,
+        )
+    )
+    wanted = channel_name(ctx.settings.incident_channel_prefix, incident.reference, name)
+    try:
+        channel_id, created_name = await ctx.workspace.create_channel(wanted)
+        await ctx.workspace.invite(channel_id, [ctx.actor.slack_id])
+    except WorkspaceError as exc:
+        return Failure(
+            what=f"{incident.reference} was declared, but I couldn't create its channel: {exc}",
+            changed="yes",
+            next_step=f"Create a channel yourself and run `{ctx.command} link {incident.reference}` in it.",
+        )
+    await ctx.store.link(
+        Link(ctx.invocation.team_id, channel_id, ctx.provider.name, incident.id, incident.reference),
+        ctx.actor.slack_id,
+    )
+    if Capability.ROLES in ctx.provider.capabilities:
+        # Someone must hold the lead from the first minute; the declarer is the one we know.
+        lead = (await ctx.provider.role_names())[0]
+        incident = await ctx.provider.assign_role(incident.id, lead, ctx.actor, ctx.actor)
+    card = Card(incident=incident, note="declared this incident", actor=ctx.actor)
+    return Reply(
+        result=Declared(incident=incident, channel_id=channel_id, channel_name=created_name),
+        posts=[Post(channel_id=channel_id, result=card)],
+    )
+
+
+@handles("link")
+async def link(ctx: Context) -> Result:
+    ref: Reference = ctx.arg("incident")  # type: ignore[assignment]
+    provider_name = ref.provider or ctx.settings.incident_provider
+    provider = ctx.providers.get(provider_name)
+    if provider is None:
+        return Failure(
+            what=f"{ref.raw} is an incident at {provider_name}, which this bot is not connected to.",
+            next_step="Ask whoever runs the bot to set that provider's API key.",
+        )
+    incident_id = provider.parse_reference(ref.id)
+    if incident_id is None:
+        raise ctx.refuse(f"`{ref.raw}` is not a {provider.label} incident reference.")
+    incident = await provider.get_incident(incident_id)
+    await ctx.store.link(
+        Link(ctx.invocation.team_id, ctx.invocation.channel_id, provider.name, incident.id,
+             incident.reference),  # fmt: skip
+        ctx.actor.slack_id,
+    )
+    return Card(incident=incident, note="linked this channel to the incident", actor=ctx.actor)
+
+
+@handles("unlink")
+async def unlink(ctx: Context) -> Result:
+    await ctx.store.unlink(ctx.invocation.team_id, ctx.invocation.channel_id)
+    return Unlinked(reference=ctx.reference or "", actor=ctx.actor)
+
+
+@handles("info")
+async def info(ctx: Context) -> Result:
+    return Card(incident=await ctx.provider.get_incident(ctx.incident_id or ""))
+
+
+@handles("status", "ack", "resolve")
+async def status(ctx: Context) -> Result:
+    note = ctx.arg("note")
+    if ctx.verb.name == "ack":
+        target = ctx.provider.ack_status
+    elif ctx.verb.name == "resolve":
+        target = ctx.provider.resolve_status
+    else:
+        names = {name: [] for name in await ctx.provider.statuses()}
+        target = ctx.chosen(match(str(ctx.arg("status")), names, "status"))
+    incident_id = ctx.incident_id or ""
+    current = await ctx.provider.get_incident(incident_id)
+    if current.status == target and not note:
+        return Changed(incident=current, actor=ctx.actor, what=f"checked: it is already {target}")
+    incident = await ctx.provider.set_status(incident_id, target, ctx.actor, str(note) if note else None)
+    return Changed(incident=incident, actor=ctx.actor, what=f"moved the incident to {target}",
+                   note=str(note) if note else None)  # fmt: skip
+
+
+@handles("severity")
+async def severity(ctx: Context) -> Result:
+    chosen = await _severity(ctx, str(ctx.arg("severity")))
+    incident = await ctx.provider.set_severity(ctx.incident_id or "", chosen, ctx.actor)
+    return Changed(incident=incident, actor=ctx.actor, what=f"set the severity to {chosen}")
+
+
+@handles("update")
+async def post_update(ctx: Context) -> Result:
+    text = str(ctx.arg("text"))
+    await ctx.provider.post_update(ctx.incident_id or "", text, ctx.actor)
+    incident = await ctx.provider.get_incident(ctx.incident_id or "")
+    return UpdatePosted(incident=incident, text=text, actor=ctx.actor)
+

@@ -1,0 +1,61 @@
+"""On-call: who is on now, overrides, and the built-in provider's rotations."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from bot.commands.context import Context
+from bot.commands.handlers import handles
+from bot.commands.naming import match
+from bot.commands.parser import UserRef
+from bot.commands.results import NotSupported, OnCallList, OverrideCreated, Result, Schedules
+from bot.commands.timeparse import TimeSpan
+from bot.store.db import now
+
+
+async def _schedule_name(ctx: Context, typed: str) -> str:
+    names = {s.name: [] for s in await ctx.provider.schedules()}
+    return ctx.chosen(match(typed, names, "schedule"))
+
+
+@handles("oncall")
+async def oncall(ctx: Context) -> Result:
+    typed = ctx.arg("schedule")
+    schedule = await _schedule_name(ctx, str(typed)) if typed else None
+    at = now()
+    entries = await ctx.provider.oncall(schedule, at)
+    return OnCallList(entries=entries, tz=ctx.invocation.tz, at=at)
+
+
+@handles("override")
+async def override(ctx: Context) -> Result:
+    schedule = await _schedule_name(ctx, str(ctx.arg("schedule")))
+    ref: UserRef = ctx.arg("user")  # type: ignore[assignment]
+    person = await ctx.person(ref)
+    span: TimeSpan = ctx.arg("when")  # type: ignore[assignment]
+    created = await ctx.provider.create_override(schedule, person, span.start, span.end, ctx.actor)
+    return OverrideCreated(override=created, actor=ctx.actor, tz=ctx.invocation.tz)
+
+
+@handles("schedule")
+async def schedule(ctx: Context) -> Result:
+    name = ctx.arg("name")
+    users = ctx.arg("users")
+    if not users:
+        found = await ctx.provider.schedules()
+        if name:
+            chosen = ctx.chosen(match(str(name), {s.name: [] for s in found}, "schedule"))
+            found = [s for s in found if s.name == chosen]
+        return Schedules(schedules=found, tz=ctx.invocation.tz)
+    save = getattr(ctx.provider, "save_schedule", None)
+    if save is None:
+        return NotSupported(provider_label=ctx.provider.label, verb="schedule")
+    every = ctx.arg("every")
+    if not isinstance(every, timedelta):
+        raise ctx.refuse("Say how often it hands over, like `every 1w`.")
+    if len(str(name)) > 80:
+        raise ctx.refuse("Keep the schedule's name under 80 characters.")
+    people = [await ctx.person(ref) for ref in users]  # type: ignore[union-attr]
+    start: datetime = ctx.parsed.options.get("from") or now()
+    saved = await save(str(name).lower(), people, every, start)
+    return Schedules(schedules=[saved], tz=ctx.invocation.tz, saved=True)

@@ -1,0 +1,66 @@
+"""Roles and follow-ups: who does what, now and after the incident."""
+
+from __future__ import annotations
+
+import re
+
+from bot.commands.context import Context
+from bot.commands.handlers import handles
+from bot.commands.naming import match
+from bot.commands.parser import UserRef
+from bot.commands.results import Changed, FollowUpAdded, FollowUps, Result, Roles
+
+_DONE = re.compile(r"^(?:done|close|complete)\s+#?(\d+)$", re.IGNORECASE)
+
+
+@handles("assign", "lead")
+async def assign(ctx: Context) -> Result:
+    role_names = await ctx.provider.role_names()
+    if ctx.verb.name == "lead":
+        role = role_names[0]
+    else:
+        role = ctx.chosen(match(str(ctx.arg("role")), {r: [] for r in role_names}, "role"))
+    ref: UserRef = ctx.arg("user")  # type: ignore[assignment]
+    person = await ctx.person(ref)
+    incident = await ctx.provider.assign_role(ctx.incident_id or "", role, person, ctx.actor)
+    return Changed(incident=incident, actor=ctx.actor, what=f"made {_name(person)} {role}")
+
+
+def _name(person: object) -> str:
+    return "@" + (getattr(person, "name", None) or getattr(person, "slack_id", "someone"))
+
+
+@handles("roles")
+async def roles(ctx: Context) -> Result:
+    incident = await ctx.provider.get_incident(ctx.incident_id or "")
+    return Roles(incident=incident, role_names=await ctx.provider.role_names())
+
+
+@handles("followup")
+async def followup(ctx: Context) -> Result:
+    title = str(ctx.arg("title")).strip()
+    incident_id = ctx.incident_id or ""
+    done = _DONE.match(title)
+    if done:
+        item = await ctx.provider.complete_followup(incident_id, int(done[1]), ctx.actor)
+        incident = await ctx.provider.get_incident(incident_id)
+        return FollowUpAdded(incident=incident, followup=item, actor=ctx.actor, completed=True,
+                             tz=ctx.invocation.tz)  # fmt: skip
+    if not title:
+        raise ctx.refuse("A follow-up needs a title: what should be done?")
+    if len(title) > 500:
+        raise ctx.refuse("That follow-up title is over 500 characters: keep it short.")
+    ref = ctx.arg("assignee")
+    assignee = await ctx.person(ref) if isinstance(ref, UserRef) else None
+    item = await ctx.provider.add_followup(
+        incident_id, title, assignee, ctx.parsed.options.get("due"), ctx.actor
+    )
+    incident = await ctx.provider.get_incident(incident_id)
+    return FollowUpAdded(incident=incident, followup=item, actor=ctx.actor, tz=ctx.invocation.tz)
+
+
+@handles("followups")
+async def followups(ctx: Context) -> Result:
+    incident = await ctx.provider.get_incident(ctx.incident_id or "")
+    items = await ctx.provider.list_followups(ctx.incident_id or "")
+    return FollowUps(incident=incident, followups=items, tz=ctx.invocation.tz)

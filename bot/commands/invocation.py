@@ -1,0 +1,17 @@
+"""What the transports hand the command layer: who typed what, where."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel
+
+
+class Invocation(BaseModel):
+    text: str
+    user_id: str
+    user_name: str | None = None
+    channel_id: str
+    channel_name: str | None = None
+    team_id: str = "T0"
+    tz: str = "UTC"
+    # Unique per request from Slack (trigger_id): the idempotency key of writes it causes.
+    request_id: str | None = None

@@ -1,0 +1,262 @@
+"""From the text after `/incident` to a typed command, or a usage message.
+
+Slack sends the text escaped (`should_escape: true`): mentions arrive as `<@U123|bea>`,
+channels as `<#C1|inc-4>`, groups as `<!subteam^S1|@oncall>`, and a literal `<` as
+`&lt;`. Anything that reaches free text is turned back into plain words (`@bea`), so a
+stored update can never ping anyone when it is shown again.
+
+`parse` never raises: every input ends as a `ParsedCommand` or a `UsageError`.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from datetime import datetime, timedelta
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from bot.commands import registry
+from bot.commands.refs import Reference, looks_like_trailing_reference, parse_reference
+from bot.commands.registry import Slot, Verb
+from bot.commands.timeparse import TimeError, parse_duration, parse_moment, parse_span
+
+_TOKEN = re.compile(
+    r"""(?P<angle><[^<>\s][^<>]*>)
+      | (?P<opt>[A-Za-z_]+:(?:"[^"]*"|“[^”]*”))
+      | (?P<quoted>"[^"]*"|“[^”]*”)
+      | (?P<word>\S+)""",
+    re.VERBOSE,
+)
+_OPTION = re.compile(r"^(?P<key>[A-Za-z_]+):(?P<value>.+)$", re.DOTALL)
+_ENTITIES = (("&lt;", "<"), ("&gt;", ">"), ("&amp;", "&"))
+
+
+def unescape(text: str) -> str:
+    for entity, char in _ENTITIES:
+        text = text.replace(entity, char)
+    return text
+
+
+class UserRef(BaseModel):
+    """A person named in a command: `id` is a Slack user id, or None when only a name was
+    typed (the shell, or Slack text that was not a real mention); `me` means the invoker."""
+
+    id: str | None = None
+    name: str | None = None
+    me: bool = False
+
+
+class Token(BaseModel):
+    kind: str  # word, quoted, user, channel, group, special, link
+    value: str  # plain-text rendering, safe to show
+    start: int
+    end: int
+    user: UserRef | None = None
+
+
+class ParsedCommand(BaseModel):
+    verb: str
+    args: dict[str, Any] = Field(default_factory=dict)
+    options: dict[str, Any] = Field(default_factory=dict)
+    ref: Reference | None = None
+    text: str = ""
+
+
+class UsageError(BaseModel):
+    message: str
+    verb: str | None = None
+    usage: str
+    suggestion: str | None = None
+
+
+def _angle(body: str, start: int, end: int) -> Token:
+    inner = body[1:-1]
+    target, _, label = inner.partition("|")
+    if target.startswith("@"):
+        uid = target[1:]
+        name = label or None
+        return Token(kind="user", value=f"@{name or uid}", start=start, end=end,
+                     user=UserRef(id=uid, name=name))  # fmt: skip
+    if target.startswith("#"):
+        return Token(kind="channel", value=f"#{label or target[1:]}", start=start, end=end)
+    if target.startswith("!subteam^"):
+        handle = label or "@" + target.split("^", 1)[1]
+        return Token(kind="group", value=handle if handle.startswith("@") else "@" + handle,
+                     start=start, end=end)  # fmt: skip
+    if target.startswith("!"):
+        return Token(kind="special", value="@" + (label or target[1:]).lstrip("@"),
+                     start=start, end=end)  # fmt: skip
+    return Token(kind="link", value=unescape(target), start=start, end=end)
+
+
+def tokenize(text: str) -> list[Token]:
+    tokens: list[Token] = []
+    for match in _TOKEN.finditer(text):
+        start, end = match.span()
+        if match["angle"]:
+            tokens.append(_angle(match["angle"], start, end))
+        elif match["quoted"]:
+            tokens.append(Token(kind="quoted", value=unescape(match["quoted"][1:-1]),
+                                start=start, end=end))  # fmt: skip
+        else:
+            raw = match["opt"] or match["word"]
+            value = unescape(raw)
+            user = None
+            if value.lower() in ("me", "@me"):
+                user = UserRef(me=True)
+            elif re.fullmatch(r"@[\w.\-]{1,80}", value):
+                user = UserRef(name=value[1:])
+            tokens.append(Token(kind="user" if user else "word", value=value, start=start,
+                                end=end, user=user))  # fmt: skip
+    return tokens
+
+
+def _plain(tokens: list[Token]) -> str:
+    """Rebuild free text from tokens, keeping the user's spacing between words."""
+    return " ".join(token.value for token in tokens).strip()
+
+
+def _usage(verb: Verb | None, message: str, command: str, suggestion: str | None = None) -> UsageError:
+    if verb is None:
+        return UsageError(message=message, usage=f"{command} help", suggestion=suggestion)
+    return UsageError(message=message, verb=verb.name, usage=verb.usage(command), suggestion=suggestion)
+
+
+def suggest(word: str) -> str | None:
+    matches = difflib.get_close_matches(word.lower(), list(registry.BY_NAME), n=1, cutoff=0.6)
+    return registry.BY_NAME[matches[0]].name if matches else None
+
+
+def parse(text: str, *, tz: str = "UTC", now: datetime | None = None,
+          command: str = "/incident") -> ParsedCommand | UsageError:  # fmt: skip
+    try:
+        return _parse(text or "", tz=tz, now=now or datetime.now().astimezone(), command=command)
+    except Exception as exc:  # the parser's promise is no stack traces, whatever the input
+        return UsageError(message=f"I couldn't read that command ({type(exc).__name__}).",
+                          usage=f"{command} help")  # fmt: skip
+
+
+def _parse(text: str, *, tz: str, now: datetime, command: str) -> ParsedCommand | UsageError:
+    text = text.strip()
+    if len(text) > 4000:
+        return _usage(None, "That command is too long (over 4,000 characters).", command)
+    tokens = tokenize(text)
+    if not tokens:
+        return ParsedCommand(verb=registry.DEFAULT_VERB)
+    head = tokens[0]
+    verb = registry.lookup(head.value) if head.kind == "word" else None
+    if verb is None:
+        guess = suggest(head.value)
+        if guess:
+            target = registry.lookup(guess)
+            return _usage(target, f"I don't know `{head.value}`. Did you mean `{guess}`?",
+                          command, suggestion=guess)  # fmt: skip
+        return _usage(None, f"I don't know `{head.value}`. Here is what I can do: "
+                      f"`{command} help`.", command)  # fmt: skip
+    rest = tokens[1:]
+    parsed = ParsedCommand(verb=verb.name, text=_plain(rest))
+
+    # key:value options this verb declares; other colons stay text ("error: db down").
+    remaining: list[Token] = []
+    for token in rest:
+        option = _OPTION.match(token.value) if token.kind == "word" else None
+        if option and option["key"].lower() in verb.options:
+            value = option["value"].strip().strip('"“”').strip()
+            if not value:
+                return _usage(verb, f"`{option['key']}:` needs a value.", command)
+            parsed.options[option["key"].lower()] = value
+        else:
+            remaining.append(token)
+
+    if verb.needs_incident and remaining and remaining[-1].kind == "word" and \
+            looks_like_trailing_reference(remaining[-1].value):  # fmt: skip
+        parsed.ref = parse_reference(remaining[-1].value)
+        remaining = remaining[:-1]
+
+    error = _fill(verb, remaining, parsed, tz=tz, now=now, command=command)
+    if error:
+        return error
+    return _read_options(verb, parsed, tz=tz, now=now, command=command)
+
+
+def _fill(verb: Verb, tokens: list[Token], parsed: ParsedCommand, *, tz: str, now: datetime,
+          command: str) -> UsageError | None:  # fmt: skip
+    for arg in verb.args:
+        if arg.slot is Slot.USER_ANY:
+            found = next((t for t in tokens if t.user is not None and not t.user.me), None)
+            if found is not None:
+                parsed.args[arg.name] = found.user
+                tokens = [t for t in tokens if t is not found]
+    for arg in verb.args:
+        if arg.slot is Slot.USER_ANY:
+            continue
+        if not tokens:
+            if arg.required:
+                return _usage(verb, f"`{verb.name}` needs {_article(arg.name)}.", command)
+            continue
+        if arg.slot in (Slot.WORD,):
+            parsed.args[arg.name] = tokens[0].value
+            tokens = tokens[1:]
+        elif arg.slot is Slot.USER:
+            if tokens[0].user is None:
+                return _usage(verb, f"`{tokens[0].value}` is not a person: mention them, "
+                              "like @bea, or say `me`.", command)  # fmt: skip
+            parsed.args[arg.name] = tokens[0].user
+            tokens = tokens[1:]
+        elif arg.slot is Slot.USERS:
+            users = []
+            while tokens and tokens[0].user is not None:
+                users.append(tokens[0].user)
+                tokens = tokens[1:]
+            if users:
+                parsed.args[arg.name] = users
+            elif arg.required:
+                return _usage(verb, f"`{verb.name}` needs at least one person.", command)
+        elif arg.slot is Slot.EVERY:
+            words = [t.value for t in tokens]
+            if words and words[0].lower() == "every":
+                words = words[1:]
+            interval = parse_duration(" ".join(words))
+            if interval is None or interval < timedelta(minutes=15):
+                return _usage(verb, "Say how often the rotation hands over, like `every 1w` "
+                              "or `every 12h` (15 minutes at least).", command)  # fmt: skip
+            parsed.args[arg.name] = interval
+            tokens = []
+        elif arg.slot is Slot.WHEN:
+            try:
+                parsed.args[arg.name] = parse_span(_plain(tokens), tz, now)
+            except TimeError as exc:
+                return _usage(verb, str(exc), command)
+            tokens = []
+        elif arg.slot is Slot.TEXT:
+            parsed.args[arg.name] = _plain(tokens)
+            tokens = []
+        elif arg.slot is Slot.REF:
+            ref = parse_reference(tokens[0].value)
+            if ref is None:
+                return _usage(verb, f"`{tokens[0].value}` is not an incident reference. "
+                              "Use INC-12, PAGERDUTY:Q1ABC or the incident's URL.", command)  # fmt: skip
+            parsed.args[arg.name] = ref
+            tokens = tokens[1:]
+    if tokens:
+        extra = _plain(tokens)
+        return _usage(verb, f"I didn't expect `{extra}` after `{verb.name}`.", command)
+    return None
+
+
+def _read_options(verb: Verb, parsed: ParsedCommand, *, tz: str, now: datetime,
+                  command: str) -> ParsedCommand | UsageError:  # fmt: skip
+    for key in ("due", "from"):
+        if key in parsed.options:
+            moment = parse_moment(parsed.options[key], tz, now)
+            if moment is None:
+                return _usage(verb, f"I couldn't read `{key}:{parsed.options[key]}` as a date. "
+                              "Try friday, tomorrow or 2026-12-01.", command)  # fmt: skip
+            parsed.options[key] = moment
+    return parsed
+
+
+def _article(name: str) -> str:
+    return ("an " if name[0] in "aeiou" else "a ") + name

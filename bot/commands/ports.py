@@ -1,0 +1,25 @@
+"""What the command layer needs from the chat platform, without knowing which one it is.
+
+Slack implements it with the Web API; the shell implements it in memory. Keeping it this
+small is what lets `declare` create a channel in both without either leaking in here.
+"""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+from bot.providers.base import Person
+
+
+class WorkspaceError(Exception):
+    """The chat platform refused an operation; the message is fit to show."""
+
+
+class Workspace(Protocol):
+    async def find_user(self, name: str) -> Person | None:
+        """A person from a typed name (no mention id); None when nobody matches."""
+
+    async def create_channel(self, name: str) -> tuple[str, str]:
+        """Create a channel named `name` (or a free variant of it): (id, actual name)."""
+
+    async def invite(self, channel_id: str, user_ids: list[str]) -> None: ...

@@ -1,0 +1,53 @@
+"""Incident references as people type them: `INC-12`, `PAGERDUTY:Q1ABC`, or a URL."""
+
+from __future__ import annotations
+
+import re
+
+from pydantic import BaseModel
+
+_PREFIXES = {
+    "builtin": "builtin",
+    "incidentio": "incidentio",
+    "incident.io": "incidentio",
+    "pagerduty": "pagerduty",
+    "pd": "pagerduty",
+    "firehydrant": "firehydrant",
+    "fh": "firehydrant",
+}
+_PREFIXED = re.compile(r"^(?P<prefix>[a-z.]+):(?P<id>[A-Za-z0-9_\-]+)$", re.IGNORECASE)
+_BARE = re.compile(r"^INC-?(?P<n>\d{1,9})$", re.IGNORECASE)
+_URLS = (
+    (re.compile(r"^https?://app\.incident\.io/[^/]+/incidents/(?P<id>[A-Za-z0-9\-]+)"), "incidentio"),
+    (re.compile(r"^https?://[a-z0-9\-]+\.pagerduty\.com/incidents/(?P<id>[A-Z0-9]+)"), "pagerduty"),
+    (re.compile(r"^https?://app\.firehydrant\.io/incidents/(?P<id>[A-Za-z0-9\-]+)"), "firehydrant"),
+)
+
+
+class Reference(BaseModel):
+    provider: str | None  # None: the default provider's own reference format
+    id: str
+    raw: str
+
+
+def parse_reference(text: str) -> Reference | None:
+    text = text.strip().strip("<>")
+    if "|" in text:  # Slack link markup <url|label>
+        text = text.split("|", 1)[0]
+    bare = _BARE.match(text)
+    if bare:
+        return Reference(provider=None, id=f"INC-{int(bare['n'])}", raw=text)
+    prefixed = _PREFIXED.match(text)
+    if prefixed and prefixed["prefix"].lower() in _PREFIXES:
+        return Reference(provider=_PREFIXES[prefixed["prefix"].lower()], id=prefixed["id"], raw=text)
+    for pattern, provider in _URLS:
+        match = pattern.match(text)
+        if match:
+            return Reference(provider=provider, id=match["id"], raw=text)
+    return None
+
+
+def looks_like_trailing_reference(text: str) -> bool:
+    """Only unmistakable forms count at the end of a command; a URL there is just text."""
+    ref = parse_reference(text)
+    return ref is not None and not text.lower().startswith("http")

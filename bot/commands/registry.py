@@ -1,0 +1,238 @@
+"""Every verb, declared once.
+
+The parser, `/incident help`, the manifest's usage hint and the contract tests all
+read this table, so a verb cannot exist in one place and be missing from another.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from bot.providers.base import Capability
+
+
+class Slot(StrEnum):
+    """Kinds of argument the parser knows how to read."""
+
+    WORD = "word"  # one token
+    USER = "user"  # a Slack mention, @name, or "me"
+    USER_ANY = "user_any"  # a mention found anywhere among the arguments (follow-up assignee)
+    USERS = "users"  # one or more mentions
+    TEXT = "text"  # the rest of the line, verbatim
+    REF = "ref"  # an incident reference: INC-3, PAGERDUTY:Q1ABC, a URL
+    WHEN = "when"  # a time span: "for 2h", "from 18:00 to 22:00", "until 9am tomorrow"
+    EVERY = "every"  # a handover interval: "every 1w"
+
+
+class Access(StrEnum):
+    ANYONE = "anyone"
+    ADMIN = "admin"  # INCIDENT_ADMINS; everyone when that list is empty
+
+
+@dataclass(frozen=True)
+class Arg:
+    name: str
+    slot: Slot
+    required: bool = True
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class Verb:
+    name: str
+    summary: str
+    args: tuple[Arg, ...] = ()
+    aliases: tuple[str, ...] = ()
+    options: tuple[str, ...] = ()  # key:value options this verb accepts
+    examples: tuple[str, ...] = ()
+    needs_incident: bool = True  # resolves the channel's incident before running
+    writes: bool = False  # changes something: an unknown outcome must be reported as such
+    capability: Capability | None = None
+    access: Access = Access.ANYONE
+    visible: str = "in_channel"  # where the success answer goes: in_channel or ephemeral
+    extra: dict[str, str] = field(default_factory=dict)
+
+    def usage(self, command: str = "/incident") -> str:
+        parts = [command, self.name]
+        for arg in self.args:
+            parts.append(f"<{arg.name}>" if arg.required else f"[{arg.name}]")
+        parts.extend(f"[{key}:…]" for key in self.options)
+        return " ".join(parts)
+
+
+VERBS: tuple[Verb, ...] = (
+    Verb(
+        "help",
+        "Show what the bot can do, or how to use one verb.",
+        args=(Arg("verb", Slot.WORD, required=False),),
+        needs_incident=False,
+        visible="ephemeral",
+        examples=("/incident help", "/incident help override"),
+    ),
+    Verb(
+        "declare",
+        "Declare a new incident: creates it, opens its #inc- channel and posts the card.",
+        args=(Arg("name", Slot.TEXT),),
+        options=("sev", "summary"),
+        needs_incident=False,
+        writes=True,
+        capability=Capability.DECLARE,
+        visible="ephemeral",
+        examples=('/incident declare Checkout is failing sev:1 summary:"5xx on /pay"',),
+    ),
+    Verb(
+        "link",
+        "Tie this channel to an incident that already exists.",
+        args=(Arg("incident", Slot.REF),),
+        needs_incident=False,
+        writes=True,
+        examples=("/incident link INC-12", "/incident link PAGERDUTY:Q1ABC"),
+    ),
+    Verb(
+        "unlink",
+        "Untie this channel from its incident (the incident itself is not changed).",
+        writes=True,
+        access=Access.ADMIN,
+        examples=("/incident unlink",),
+    ),
+    Verb(
+        "info",
+        "Show the incident card: status, severity, roles, follow-ups.",
+        examples=("/incident", "/incident info"),
+    ),
+    Verb(
+        "status",
+        "Move the incident to a status.",
+        args=(Arg("status", Slot.WORD), Arg("note", Slot.TEXT, required=False)),
+        writes=True,
+        capability=Capability.STATUS,
+        examples=("/incident status monitoring",),
+    ),
+    Verb(
+        "ack",
+        "Acknowledge the incident (someone is on it).",
+        aliases=("acknowledge",),
+        writes=True,
+        capability=Capability.STATUS,
+        examples=("/incident ack",),
+    ),
+    Verb(
+        "resolve",
+        "Resolve the incident, with an optional note.",
+        args=(Arg("note", Slot.TEXT, required=False),),
+        writes=True,
+        capability=Capability.STATUS,
+        examples=("/incident resolve fixed by rollback",),
+    ),
+    Verb(
+        "severity",
+        "Set the severity.",
+        aliases=("sev",),
+        args=(Arg("severity", Slot.WORD),),
+        writes=True,
+        capability=Capability.SEVERITY,
+        examples=("/incident sev 2", "/incident severity major"),
+    ),
+    Verb(
+        "assign",
+        "Give someone a role.",
+        args=(Arg("role", Slot.WORD), Arg("user", Slot.USER)),
+        writes=True,
+        capability=Capability.ROLES,
+        examples=("/incident assign comms @bea",),
+    ),
+    Verb(
+        "lead",
+        "Make someone the incident lead.",
+        args=(Arg("user", Slot.USER),),
+        writes=True,
+        capability=Capability.ROLES,
+        examples=("/incident lead @me",),
+    ),
+    Verb(
+        "roles",
+        "Show who holds each role.",
+        capability=Capability.ROLES,
+        examples=("/incident roles",),
+    ),
+    Verb(
+        "followup",
+        "Add a follow-up (or `followup done #2` to complete one).",
+        aliases=("follow-up", "fu"),
+        args=(Arg("title", Slot.TEXT), Arg("assignee", Slot.USER_ANY, required=False)),
+        options=("due",),
+        writes=True,
+        capability=Capability.FOLLOWUPS,
+        examples=("/incident followup Add DB failover alert @sam due:friday",),
+    ),
+    Verb(
+        "followups",
+        "List the incident's follow-ups.",
+        aliases=("follow-ups",),
+        capability=Capability.FOLLOWUPS,
+        examples=("/incident followups",),
+    ),
+    Verb(
+        "update",
+        "Post a status update to the incident's timeline.",
+        aliases=("note",),
+        args=(Arg("text", Slot.TEXT),),
+        writes=True,
+        capability=Capability.UPDATES,
+        examples=("/incident update Rollback done, error rate falling",),
+    ),
+    Verb(
+        "oncall",
+        "Who is on call now, on one schedule or all of them.",
+        aliases=("on-call", "who"),
+        args=(Arg("schedule", Slot.WORD, required=False),),
+        needs_incident=False,
+        capability=Capability.ONCALL,
+        examples=("/incident oncall primary",),
+    ),
+    Verb(
+        "override",
+        "Put someone on call for a while.",
+        args=(Arg("schedule", Slot.WORD), Arg("user", Slot.USER), Arg("when", Slot.WHEN)),
+        needs_incident=False,
+        writes=True,
+        capability=Capability.OVERRIDES,
+        examples=(
+            "/incident override primary @bob for 2h",
+            "/incident override primary @bob from 18:00 to 22:00",
+        ),
+    ),
+    Verb(
+        "schedule",
+        "Create or replace an on-call rotation (built-in provider), or list them.",
+        aliases=("schedules", "rotation"),
+        args=(
+            Arg("name", Slot.WORD, required=False),
+            Arg("users", Slot.USERS, required=False),
+            Arg("every", Slot.EVERY, required=False),
+        ),
+        options=("from",),
+        needs_incident=False,
+        writes=True,
+        capability=Capability.SCHEDULES,
+        examples=("/incident schedule primary @ana @bob every 1w from:monday",),
+    ),
+)
+
+BY_NAME: dict[str, Verb] = {}
+for _verb in VERBS:
+    for _name in (_verb.name, *_verb.aliases):
+        assert _name not in BY_NAME, f"verb name {_name} declared twice"
+        BY_NAME[_name] = _verb
+
+DEFAULT_VERB = "info"
+
+
+def lookup(name: str) -> Verb | None:
+    return BY_NAME.get(name.lower())
+
+
+def usage_hint() -> str:
+    """The slash command's usage hint in the manifest, generated so it never drifts."""
+    return "[" + " | ".join(verb.name for verb in VERBS) + "]"

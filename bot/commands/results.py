@@ -1,0 +1,142 @@
+"""Typed results of commands. Transports render them; they never build messages themselves."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from bot.commands.parser import UsageError
+from bot.providers.base import FollowUp, Incident, OnCall, Override, Person, Schedule
+
+Visibility = Literal["in_channel", "ephemeral"]
+
+
+class Result(BaseModel):
+    visibility: Visibility = "in_channel"
+
+
+class HelpEntry(BaseModel):
+    name: str
+    aliases: list[str]
+    summary: str
+    usage: str
+    examples: list[str]
+    available: bool = True
+
+
+class Help(Result):
+    visibility: Visibility = "ephemeral"
+    command: str
+    entries: list[HelpEntry]
+    detail: bool = False  # one verb, in full
+    provider_label: str | None = None
+
+
+class Usage(Result):
+    visibility: Visibility = "ephemeral"
+    error: UsageError
+
+
+class Failure(Result):
+    """Something went wrong: what, whether anything changed, and what to do next."""
+
+    visibility: Visibility = "ephemeral"
+    what: str
+    changed: Literal["no", "yes", "unknown"] = "no"
+    next_step: str | None = None
+    error_id: str | None = None
+
+
+class NotLinked(Result):
+    visibility: Visibility = "ephemeral"
+    command: str
+
+
+class NotSupported(Result):
+    visibility: Visibility = "ephemeral"
+    provider_label: str
+    verb: str
+    url: str | None = None
+
+
+class Card(Result):
+    incident: Incident
+    note: str | None = None
+    actor: Person | None = None
+
+
+class Changed(Result):
+    incident: Incident
+    actor: Person
+    what: str  # "moved the incident to monitoring"
+    note: str | None = None
+
+
+class Declared(Result):
+    visibility: Visibility = "ephemeral"
+    incident: Incident
+    channel_id: str
+    channel_name: str
+
+
+class Unlinked(Result):
+    reference: str
+    actor: Person
+
+
+class Roles(Result):
+    incident: Incident
+    role_names: list[str]
+
+
+class FollowUpAdded(Result):
+    incident: Incident
+    followup: FollowUp
+    actor: Person
+    completed: bool = False
+    tz: str = "UTC"
+
+
+class FollowUps(Result):
+    incident: Incident
+    followups: list[FollowUp]
+    tz: str = "UTC"
+
+
+class UpdatePosted(Result):
+    incident: Incident
+    text: str
+    actor: Person
+
+
+class OnCallList(Result):
+    entries: list[OnCall]
+    tz: str
+    at: datetime
+
+
+class OverrideCreated(Result):
+    override: Override
+    actor: Person
+    tz: str
+
+
+class Schedules(Result):
+    schedules: list[Schedule]
+    tz: str
+    saved: bool = False
+
+
+class Post(BaseModel):
+    """A message to a channel other than the one the command came from (declare's card)."""
+
+    channel_id: str
+    result: Result
+
+
+class Reply(BaseModel):
+    result: Result
+    posts: list[Post] = Field(default_factory=list)
+    outcome: str = "ok"  # audit: ok, usage, refused, failed, error

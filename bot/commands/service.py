@@ -1,0 +1,165 @@
+"""One command, start to finish: parse → authorize → find the incident → run → audit.
+
+Transport-free: Slack and the shell both call `CommandService.run` and render the reply.
+Whatever happens inside, `run` returns exactly one `Reply`; it does not raise.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+
+from bot.commands import registry
+from bot.commands.context import Context, Refusal
+from bot.commands.handlers import HANDLERS
+from bot.commands.invocation import Invocation
+from bot.commands.parser import ParsedCommand, UsageError, parse
+from bot.commands.ports import Workspace
+from bot.commands.registry import Access, Verb
+from bot.commands.results import Failure, NotLinked, NotSupported, Reply, Result, Usage
+from bot.config import Settings
+from bot.providers.base import NotFound, Person, Provider, ProviderError, Rejected
+from bot.store.db import Store
+
+log = logging.getLogger(__name__)
+
+
+class CommandService:
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        providers: dict[str, Provider],
+        workspace: Workspace,
+    ) -> None:
+        self.settings = settings
+        self.store = store
+        self.providers = providers
+        self.workspace = workspace
+
+    @property
+    def default_provider(self) -> Provider:
+        return self.providers[self.settings.incident_provider]
+
+    def parse(self, invocation: Invocation) -> ParsedCommand | UsageError:
+        return parse(invocation.text, tz=invocation.tz, command=self.settings.incident_command)
+
+    async def run(self, invocation: Invocation) -> Reply:
+        started = time.perf_counter()
+        parsed = self.parse(invocation)
+        verb = registry.lookup(parsed.verb) if isinstance(parsed, ParsedCommand) else None
+        reply, provider, reference = await self._run(invocation, parsed, verb)
+        try:
+            await self.store.audit(
+                team_id=invocation.team_id,
+                channel_id=invocation.channel_id,
+                user_id=invocation.user_id,
+                verb=verb.name if verb else None,
+                arguments=invocation.text,
+                provider=provider,
+                incident=reference,
+                outcome=reply.outcome,
+                detail=getattr(reply.result, "what", None),
+                duration_ms=(time.perf_counter() - started) * 1000,
+            )
+        except Exception:  # the answer matters more than the audit row
+            log.exception("could not write the audit row")
+        return reply
+
+    async def _run(
+        self, invocation: Invocation, parsed: ParsedCommand | UsageError, verb: Verb | None
+    ) -> tuple[Reply, str | None, str | None]:
+        if isinstance(parsed, UsageError) or verb is None:
+            error = parsed if isinstance(parsed, UsageError) else UsageError(message="?", usage="")
+            return Reply(result=Usage(error=error), outcome="usage"), None, None
+        actor = Person(slack_id=invocation.user_id, name=invocation.user_name)
+        if verb.access is Access.ADMIN and not self.settings.admin(invocation.user_id):
+            result = Failure(what=f"Only the bot's admins may `{verb.name}`.",
+                             next_step="Ask one of them, or an admin of the workspace.")  # fmt: skip
+            return Reply(result=result, outcome="refused"), None, None
+
+        provider = self.default_provider
+        incident_id = reference = None
+        if verb.needs_incident:
+            found = await self._resolve(invocation, parsed)
+            if isinstance(found, Result):
+                return Reply(result=found, outcome="refused"), None, None
+            provider, incident_id, reference = found
+        if verb.capability and verb.capability not in provider.capabilities:
+            result = NotSupported(provider_label=provider.label, verb=verb.name)
+            return Reply(result=result, outcome="refused"), provider.name, reference
+
+        ctx = Context(
+            settings=self.settings, store=self.store, workspace=self.workspace,
+            providers=self.providers, invocation=invocation, parsed=parsed, verb=verb,
+            actor=actor, provider=provider, incident_id=incident_id, reference=reference,
+        )  # fmt: skip
+        reply = await self._guarded(ctx)
+        return reply, provider.name, reference
+
+    async def _guarded(self, ctx: Context) -> Reply:
+        verb = ctx.verb
+        try:
+            async with asyncio.timeout(self.settings.incident_command_timeout):
+                result = await HANDLERS[verb.name](ctx)
+        except Refusal as exc:
+            return Reply(result=Usage(error=ctx.usage_error(exc.message)), outcome="usage")
+        except (NotFound, Rejected) as exc:
+            result = Failure(what=exc.message, changed="no", next_step=_next_step(ctx))
+            return Reply(result=result, outcome="failed")
+        except ProviderError as exc:
+            result = Failure(what=f"{ctx.provider.label}: {exc.message}", changed=exc.changed,  # type: ignore[arg-type]
+                             next_step=_next_step(ctx))  # fmt: skip
+            return Reply(result=result, outcome="failed")
+        except TimeoutError:
+            seconds = int(self.settings.incident_command_timeout)
+            result = Failure(
+                what=f"{ctx.provider.label} did not answer within {seconds} seconds.",
+                changed="unknown" if verb.writes else "no",
+                next_step=f"Check the incident with `{ctx.command} info` before trying again.",
+            )
+            return Reply(result=result, outcome="failed")
+        except Exception:
+            error_id = uuid.uuid4().hex[:8]
+            log.exception("command failed, error id %s", error_id)
+            result = Failure(
+                what=f"Something went wrong on our side running `{verb.name}`.",
+                changed="unknown" if verb.writes else "no",
+                next_step=f"Check with `{ctx.command} info`, and quote error id {error_id} "
+                "to whoever runs the bot.",
+                error_id=error_id,
+            )
+            return Reply(result=result, outcome="error")
+        return result if isinstance(result, Reply) else Reply(result=result)
+
+    async def _resolve(
+        self, invocation: Invocation, parsed: ParsedCommand
+    ) -> tuple[Provider, str, str] | Result:
+        """Channel → incident. A reference typed in the command wins over the channel's link,
+        because someone who names INC-3 in #inc-4 means INC-3."""
+        if parsed.ref is not None:
+            provider = self.providers.get(parsed.ref.provider or self.settings.incident_provider)
+            if provider is None:
+                return Failure(what=f"This bot is not connected to {parsed.ref.provider}.",
+                               next_step="Ask whoever runs the bot to set its API key.")  # fmt: skip
+            incident_id = provider.parse_reference(parsed.ref.id)
+            if incident_id is None:
+                return Failure(what=f"`{parsed.ref.raw}` is not a {provider.label} reference.")
+            return provider, incident_id, parsed.ref.raw.upper() if parsed.ref.provider is None \
+                else parsed.ref.raw  # fmt: skip
+        link = await self.store.link_for(invocation.team_id, invocation.channel_id)
+        if link is not None and link.provider in self.providers:
+            return self.providers[link.provider], link.incident_id, link.reference
+        if link is not None:
+            return Failure(
+                what=f"This channel is linked to {link.reference} at {link.provider}, "
+                "which this bot is no longer connected to.",
+                next_step="Ask whoever runs the bot to set that provider's API key.",
+            )
+        return NotLinked(command=self.settings.incident_command)
+
+
+def _next_step(ctx: Context) -> str:
+    return f"`{ctx.command} help {ctx.verb.name}` shows how to use it."

@@ -1,0 +1,170 @@
+"""Durations and time spans, read in the invoking user's timezone.
+
+Clock and date phrases ("18:00", "9am tomorrow", "friday") go to dateparser; durations
+("2h", "1h30m", "90 minutes") are a small grammar of ours because dateparser reads "2h"
+as a point in time, not a length.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import dateparser
+from pydantic import BaseModel
+
+_UNITS = {
+    "w": 604800, "wk": 604800, "wks": 604800, "week": 604800, "weeks": 604800,
+    "d": 86400, "day": 86400, "days": 86400,
+    "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600,
+    "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
+    "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
+}  # fmt: skip
+_PART = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+)")
+_DURATION = re.compile(r"^\s*(?:\d+(?:\.\d+)?\s*[a-z]+\s*)+$")
+MAX_SPAN = timedelta(days=366)
+
+
+class TimeError(ValueError):
+    """A time phrase we could not read; the message is shown to the user as is."""
+
+
+class TimeSpan(BaseModel):
+    start: datetime
+    end: datetime
+
+    @property
+    def duration(self) -> timedelta:
+        return self.end - self.start
+
+
+def zone(name: str | None) -> ZoneInfo:
+    try:
+        return ZoneInfo(name or "UTC")
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def parse_duration(text: str) -> timedelta | None:
+    """'2h', '1h30m', '90 minutes', '1.5h' → timedelta; anything else → None."""
+    text = text.strip().lower()
+    if not _DURATION.match(text):
+        return None
+    total = 0.0
+    for amount, unit in _PART.findall(text):
+        if unit not in _UNITS:
+            return None
+        total += float(amount) * _UNITS[unit]
+    if total <= 0:
+        return None
+    try:
+        return timedelta(seconds=total)
+    except OverflowError:
+        return None
+
+
+def parse_moment(text: str, tz: str, base: datetime) -> datetime | None:
+    """A clock or date phrase in `tz`, preferring the future relative to `base`."""
+    text = text.strip()
+    # Bare numbers are sizes, severities or typos, never times: dateparser would read
+    # "5" as the 5th of some month.
+    if not text or not re.search(r"[a-zA-Z:]", text) or len(text) > 100:
+        return None
+    zone_info = zone(tz)
+    local_base = base.astimezone(zone_info).replace(tzinfo=None)
+    try:
+        parsed = dateparser.parse(
+            text,
+            languages=["en"],
+            settings={
+                "TIMEZONE": zone_info.key,
+                "RETURN_AS_TIMEZONE_AWARE": True,
+                "RELATIVE_BASE": local_base,
+                "PREFER_DATES_FROM": "future",
+            },
+        )
+    except Exception:  # dateparser raises assorted errors on odd input
+        return None
+    if parsed is None:
+        return None
+    return parsed.astimezone(zone_info)
+
+
+def _moment_or_error(text: str, tz: str, base: datetime) -> datetime:
+    moment = parse_moment(text, tz, base)
+    if moment is None:
+        raise TimeError(f"I couldn't read “{text}” as a time. Try 18:00, 9am tomorrow or friday.")
+    return moment
+
+
+def _split(text: str, *words: str) -> tuple[str, str] | None:
+    for word in words:
+        match = re.search(rf"\s+{word}\s+", f" {text} ")
+        if match:
+            padded = f" {text} "
+            return padded[: match.start()].strip(), padded[match.end() :].strip()
+    return None
+
+
+def parse_span(text: str, tz: str, now: datetime) -> TimeSpan:
+    """Read 'for 2h', '90m', 'until 9am tomorrow', 'from 18:00 to 22:00', 'from 18:00 for 2h'."""
+    original = " ".join(text.split())
+    phrase = original.lower()
+    if not phrase:
+        raise TimeError("When? Say for example `for 2h`, `until 9am tomorrow` or `from 18:00 to 22:00`.")
+    local_now = now.astimezone(zone(tz))
+    if phrase.startswith("for "):
+        phrase = phrase[4:]
+    duration = parse_duration(phrase)
+    if duration is not None:
+        return _checked(TimeSpan(start=local_now, end=local_now + duration), local_now)
+    if phrase.startswith("until ") or phrase.startswith("till "):
+        end = _moment_or_error(phrase.split(" ", 1)[1], tz, local_now)
+        return _checked(TimeSpan(start=local_now, end=end), local_now)
+    if phrase.startswith("from "):
+        phrase = phrase[5:]
+    parts = _split(phrase, "to", "until", "till", "-")
+    if parts:
+        start = _moment_or_error(parts[0], tz, local_now)
+        end = _moment_or_error(parts[1], tz, start)
+        if end <= start and start - end < timedelta(days=1):
+            end += timedelta(days=1)
+        return _checked(TimeSpan(start=start, end=end), local_now)
+    parts = _split(phrase, "for")
+    if parts:
+        start = _moment_or_error(parts[0], tz, local_now)
+        duration = parse_duration(parts[1])
+        if duration is None:
+            raise TimeError(f"I couldn't read “{parts[1]}” as a length of time. Try 2h or 90m.")
+        return _checked(TimeSpan(start=start, end=start + duration), local_now)
+    raise TimeError(
+        f"I couldn't read “{original}” as a time span. "
+        "Try `for 2h`, `until 9am tomorrow` or `from 18:00 to 22:00`."
+    )
+
+
+def _checked(span: TimeSpan, now: datetime) -> TimeSpan:
+    if span.end <= span.start:
+        raise TimeError("The end is before the start: check the times.")
+    if span.end <= now:
+        raise TimeError("That span is already over: pick a time in the future.")
+    if span.duration > MAX_SPAN:
+        raise TimeError("That is longer than a year: pick a shorter span.")
+    return span
+
+
+def describe(moment: datetime, tz: str) -> str:
+    """'Sun 22 Nov 18:00 CET': exact, in the reader's zone, unambiguous across midnight."""
+    local = moment.astimezone(zone(tz))
+    return local.strftime("%a %d %b %H:%M ") + (local.tzname() or tz)
+
+
+def describe_duration(delta: timedelta) -> str:
+    seconds = int(delta.total_seconds())
+    parts = []
+    for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
+        if seconds >= size:
+            parts.append(f"{seconds // size}{unit}")
+            seconds %= size
+    return " ".join(parts) or f"{seconds}s"

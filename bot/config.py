@@ -1,0 +1,81 @@
+"""Configuration, read once from the environment (or a `.env` file), typed.
+
+Names follow DESIGN.md so an operator can move between deployments without a
+translation table. Secrets are `SecretStr`, so printing the settings never leaks them.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+ProviderName = Literal["builtin", "incidentio", "pagerduty", "firehydrant"]
+
+
+def _split_csv(value: object) -> object:
+    if isinstance(value, str):
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return value
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+
+    slack_bot_token: SecretStr | None = None
+    slack_signing_secret: SecretStr | None = None
+    slack_app_token: SecretStr | None = None
+    slack_client_id: str | None = None
+    slack_client_secret: SecretStr | None = None
+    slack_state_secret: SecretStr | None = None
+    slack_api_url: str = "https://slack.com/api/"
+
+    incident_provider: ProviderName = "builtin"
+    incident_command: str = "/incident"
+    # Roles the built-in provider offers; the first is the one `/incident lead` assigns.
+    incident_roles: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: ["lead", "comms", "scribe"]
+    )
+    # Slack user ids allowed to run admin-only verbs (unlink). Empty: everyone may,
+    # because locking responders out in the middle of an outage is worse than the risk.
+    incident_admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # How long one command may take after the ack before the user is told it timed out.
+    incident_command_timeout: float = 25.0
+    incident_channel_prefix: str = "inc"
+
+    incidentio_api_key: SecretStr | None = None
+    incidentio_api_url: str = "https://api.incident.io"
+    pagerduty_api_token: SecretStr | None = None
+    pagerduty_from_email: str | None = None
+    pagerduty_api_url: str = "https://api.pagerduty.com"
+    firehydrant_api_key: SecretStr | None = None
+    firehydrant_api_url: str = "https://api.firehydrant.io"
+
+    database_url: str = "sqlite+aiosqlite:///incident-bot.db"
+    port: int = 3000
+
+    @field_validator("incident_roles", "incident_admins", mode="before")
+    @classmethod
+    def _csv(cls, value: object) -> object:
+        return _split_csv(value)
+
+    @field_validator("incident_roles")
+    @classmethod
+    def _roles_lower(cls, value: list[str]) -> list[str]:
+        roles = [role.lower() for role in value]
+        if not roles:
+            raise ValueError("INCIDENT_ROLES needs at least one role")
+        return roles
+
+    @field_validator("incident_command")
+    @classmethod
+    def _slash(cls, value: str) -> str:
+        return value if value.startswith("/") else "/" + value
+
+    @property
+    def socket_mode(self) -> bool:
+        return self.slack_app_token is not None
+
+    def admin(self, user_id: str) -> bool:
+        return not self.incident_admins or user_id in self.incident_admins

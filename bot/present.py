@@ -1,0 +1,255 @@
+"""Results → neutral documents. The one place that decides what each answer says."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from functools import singledispatch
+
+from bot.commands import results as r
+from bot.commands.timeparse import describe, describe_duration
+from bot.doc import B, Channel, Code, Context, Doc, Fields, Header, Line, Link, Section, T, User
+from bot.providers.base import FollowUp, Incident, Person
+
+MAX_LIST = 20  # follow-ups / schedules shown before "and N more": messages stay readable
+
+
+def who(person: Person | None) -> list:
+    return [User(person.slack_id, person.name)] if person else [T("nobody")]
+
+
+def _incident_title(incident: Incident) -> Line:
+    title: Line = [B(f"{incident.reference}: {incident.name}")]
+    if incident.url:
+        title = [Link(incident.url, f"{incident.reference}: {incident.name}")]
+    return title
+
+
+def _running(incident: Incident) -> str:
+    end = incident.resolved_at or datetime.now(UTC)
+    return describe_duration(end - incident.created_at)
+
+
+def _followup_line(item: FollowUp, tz: str) -> Line:
+    line: Line = [T(f"#{item.number} "), T(item.title)]
+    if item.assignee:
+        line += [T(" → "), User(item.assignee.slack_id, item.assignee.name)]
+    if item.due:
+        line.append(T(f" (due {describe(item.due, tz)[:10]})"))
+    if item.state != "open":
+        line.append(T(f" [{item.state}]"))
+    return line
+
+
+def card_blocks(incident: Incident) -> list:
+    fields: list[tuple[str, Line]] = [
+        ("Status", [T(incident.status)]),
+        ("Severity", [T(incident.severity or "not set")]),
+    ]
+    for role, person in incident.roles.items():
+        fields.append((role.capitalize(), who(person)))
+    state = "resolved after" if incident.resolved_at else "running for"
+    fields.append(("Time", [T(f"{state} {_running(incident)}")]))
+    blocks: list = [Header(f"{incident.reference}: {incident.name}"), Fields(fields[:10])]
+    if incident.summary:
+        blocks.append(Section([[T(incident.summary)]]))
+    open_items = [f for f in incident.followups if f.state == "open"]
+    if open_items:
+        lines: list[Line] = [[B(f"Open follow-ups ({len(open_items)})")]]
+        lines += [_followup_line(f, "UTC") for f in open_items[:MAX_LIST]]
+        if len(open_items) > MAX_LIST:
+            lines.append([T(f"… and {len(open_items) - MAX_LIST} more")])
+        blocks.append(Section(lines))
+    ctx: Line = [T(f"{incident.provider} · {incident.reference}")]
+    if incident.url:
+        ctx += [T(" · "), Link(incident.url, "open at the provider")]
+    blocks.append(Context(ctx))
+    return blocks
+
+
+@singledispatch
+def present(result: r.Result) -> Doc:
+    raise TypeError(f"no presentation for {type(result).__name__}")
+
+
+@present.register
+def _(result: r.Card) -> Doc:
+    summary: Line = [T(f"{result.incident.reference}: {result.incident.name} ({result.incident.status})")]
+    blocks = card_blocks(result.incident)
+    if result.actor and result.note:
+        blocks.insert(0, Context([User(result.actor.slack_id, result.actor.name), T(f" {result.note}")]))
+        summary = [User(result.actor.slack_id, result.actor.name), T(f" {result.note}: "), *summary]
+    return Doc(summary, blocks)
+
+
+@present.register
+def _(result: r.Changed) -> Doc:
+    i = result.incident
+    line: Line = [User(result.actor.slack_id, result.actor.name), T(f" {result.what} · "),
+                  B(f"{i.reference}: {i.name}")]  # fmt: skip
+    blocks: list = [Section([line])]
+    if result.note:
+        blocks.append(Section([[T(result.note)]]))
+    blocks.append(Context([T(f"Status: {i.status} · Severity: {i.severity or 'not set'}")]))
+    return Doc(line, blocks)
+
+
+@present.register
+def _(result: r.Declared) -> Doc:
+    i = result.incident
+    line: Line = [T(f"Declared {i.reference}: "), T(i.name), T(". Its channel: "),
+                  Channel(result.channel_id, result.channel_name)]  # fmt: skip
+    return Doc(line, [Section([line])])
+
+
+@present.register
+def _(result: r.Unlinked) -> Doc:
+    line: Line = [User(result.actor.slack_id, result.actor.name),
+                  T(f" unlinked this channel from {result.reference}. The incident itself is unchanged.")]
+    return Doc(line, [Section([line])])
+
+
+@present.register
+def _(result: r.Roles) -> Doc:
+    i = result.incident
+    lines: list[Line] = [[B(f"Roles on {i.reference}")]]
+    for role in result.role_names:
+        lines.append([T(f"{role}: "), *who(i.roles.get(role))])
+    return Doc(lines[0], [Section(lines)])
+
+
+@present.register
+def _(result: r.FollowUpAdded) -> Doc:
+    verb = "completed follow-up" if result.completed else "added follow-up"
+    line: Line = [User(result.actor.slack_id, result.actor.name), T(f" {verb} on {result.incident.reference}: ")]
+    line += _followup_line(result.followup, result.tz)
+    return Doc(line, [Section([line])])
+
+
+@present.register
+def _(result: r.FollowUps) -> Doc:
+    i = result.incident
+    if not result.followups:
+        line: Line = [T(f"{i.reference} has no follow-ups yet. Add one: "),
+                      Code("/incident followup <what> @who due:friday")]  # fmt: skip
+        return Doc(line, [Section([line])])
+    lines: list[Line] = [[B(f"Follow-ups on {i.reference} ({len(result.followups)})")]]
+    lines += [_followup_line(f, result.tz) for f in result.followups[:MAX_LIST]]
+    if len(result.followups) > MAX_LIST:
+        lines.append([T(f"… and {len(result.followups) - MAX_LIST} more")])
+    return Doc(lines[0], [Section(lines)])
+
+
+@present.register
+def _(result: r.UpdatePosted) -> Doc:
+    head: Line = [B(f"Update on {result.incident.reference}"), T(" from "),
+                  User(result.actor.slack_id, result.actor.name)]  # fmt: skip
+    return Doc(head + [T(": "), T(result.text)], [Section([head, [T(result.text)]]),
+               Context([T(f"Status: {result.incident.status}")])])  # fmt: skip
+
+
+@present.register
+def _(result: r.OnCallList) -> Doc:
+    if not result.entries:
+        line: Line = [T("There are no on-call schedules yet. Create one: "),
+                      Code("/incident schedule primary @ana @bob every 1w")]  # fmt: skip
+        return Doc(line, [Section([line])])
+    lines: list[Line] = []
+    for entry in result.entries[:MAX_LIST]:
+        line = [B(entry.schedule.name), T(": ")]
+        if entry.person is None:
+            line.append(T("nobody is on call"))
+        else:
+            line += who(entry.person)
+            if entry.until:
+                line.append(T(f" until {describe(entry.until, result.tz)}"))
+            if entry.is_override:
+                line.append(T(" (override)"))
+        lines.append(line)
+    return Doc(lines[0] if len(lines) == 1 else [T("Who is on call now")], [Section(lines)])
+
+
+@present.register
+def _(result: r.OverrideCreated) -> Doc:
+    o = result.override
+    line: Line = [User(result.actor.slack_id, result.actor.name), T(" put "), *who(o.person),
+                  T(f" on call for {o.schedule.name} from {describe(o.start, result.tz)} to "
+                    f"{describe(o.end, result.tz)} ({describe_duration(o.end - o.start)})")]  # fmt: skip
+    return Doc(line, [Section([line])])
+
+
+@present.register
+def _(result: r.Schedules) -> Doc:
+    if not result.schedules:
+        line: Line = [T("No schedules yet. Create one: "),
+                      Code("/incident schedule primary @ana @bob every 1w")]  # fmt: skip
+        return Doc(line, [Section([line])])
+    lines: list[Line] = [[B("Saved schedule" if result.saved else "Schedules")]]
+    for s in result.schedules[:MAX_LIST]:
+        line = [B(s.name), T(": ")]
+        for n, person in enumerate(s.users[:10]):
+            line += ([T(", ")] if n else []) + who(person)
+        if s.handover_seconds:
+            line.append(T(f"; hands over every {describe_duration_s(s.handover_seconds)}"))
+        if s.start:
+            line.append(T(f" from {describe(s.start, result.tz)}"))
+        lines.append(line)
+    return Doc(lines[0] + [T(f": {result.schedules[0].name}")] if result.saved else lines[0], [Section(lines)])
+
+
+def describe_duration_s(seconds: int) -> str:
+    return describe_duration(timedelta(seconds=seconds))
+
+
+@present.register
+def _(result: r.Help) -> Doc:
+    if result.detail:
+        e = result.entries[0]
+        lines: list[Line] = [[B(e.name)], [T(e.summary)], [T("Usage: "), Code(e.usage)]]
+        if e.aliases:
+            lines.append([T("Also: " + ", ".join(e.aliases))])
+        lines += [[T("Example: "), Code(x)] for x in e.examples]
+        if not e.available:
+            lines.append([T(f"Not available with {result.provider_label}.")])
+        return Doc([T(f"How to use {e.name}: "), Code(e.usage)], [Section(lines)])
+    lines = [[Code(e.usage), T(f"  {e.summary}")] for e in result.entries if e.available]
+    blocks: list = [Header("Run an incident from this channel"), Section(lines),
+                    Context([T(f"More on one verb: {result.command} help <verb>")])]  # fmt: skip
+    return Doc([T(f"{result.command} verbs: " + ", ".join(e.name for e in result.entries))], blocks)
+
+
+@present.register
+def _(result: r.Usage) -> Doc:
+    e = result.error
+    line: Line = [T(e.message)]
+    return Doc(line, [Section([line, [T("Usage: "), Code(e.usage)]])])
+
+
+@present.register
+def _(result: r.Failure) -> Doc:
+    changed = {
+        "no": "Nothing was changed.",
+        "yes": "Part of it was done (see above).",
+        "unknown": "It may or may not have taken effect.",
+    }[result.changed]
+    lines: list[Line] = [[T("⚠️ "), T(result.what)], [B(changed)]]
+    if result.next_step:
+        lines.append([T(result.next_step)])
+    return Doc(lines[0], [Section(lines)])
+
+
+@present.register
+def _(result: r.NotLinked) -> Doc:
+    line: Line = [T("This channel isn't linked to an incident. Link it with "),
+                  Code(f"{result.command} link INC-12"), T(", name one at the end ("),
+                  Code(f"{result.command} status resolved INC-12"), T("), or start one with "),
+                  Code(f"{result.command} declare <what is broken>"), T(".")]  # fmt: skip
+    return Doc(line, [Section([line])])
+
+
+@present.register
+def _(result: r.NotSupported) -> Doc:
+    line: Line = [T(f"{result.provider_label}'s API can't do `{result.verb}`.")]
+    if result.url:
+        line += [T(" Do it there: "), Link(result.url, "open the incident")]
+    return Doc(line, [Section([line])])
+

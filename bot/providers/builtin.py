@@ -1,0 +1,401 @@
+"""The built-in provider: incidents, roles, follow-ups, a timeline and on-call rotations,
+kept in the bot's own store, for teams with no paid incident tool (and for the shell)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, insert, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from bot.providers.base import (
+    Capability,
+    DeclareRequest,
+    FollowUp,
+    Incident,
+    NotFound,
+    OnCall,
+    Override,
+    Person,
+    Rejected,
+    Schedule,
+    Severity,
+    TimelineEntry,
+)
+from bot.providers.rotation import Rotation, Shift, on_call
+from bot.store import tables
+from bot.store.db import Store, now
+
+STATUSES = ("triage", "investigating", "fixing", "monitoring", "resolved", "closed")
+CLOSED_STATUSES = ("resolved", "closed")
+SEVERITIES = (
+    Severity(name="SEV1", aliases=["1", "critical"], description="Critical: customers are down"),
+    Severity(name="SEV2", aliases=["2", "major"], description="Major: a core feature is broken"),
+    Severity(name="SEV3", aliases=["3", "minor"], description="Minor: degraded, with a workaround"),
+    Severity(name="SEV4", aliases=["4", "low"], description="Low: little or no customer impact"),
+)
+_REFERENCE = re.compile(r"^INC-?(\d{1,9})$", re.IGNORECASE)
+
+
+def _person(user_id: str | None, name: str | None) -> Person | None:
+    return Person(slack_id=user_id, name=name) if user_id else None
+
+
+class BuiltinProvider:
+    name = "builtin"
+    label = "Built-in"
+    capabilities = frozenset(Capability)
+    ack_status = "investigating"
+    resolve_status = "resolved"
+
+    def __init__(self, store: Store, roles: list[str]) -> None:
+        self.store = store
+        self._roles = list(roles)
+
+    def parse_reference(self, text: str) -> str | None:
+        match = _REFERENCE.match(text.strip())
+        return str(int(match[1])) if match else None
+
+    # incidents -------------------------------------------------------------------
+    async def _load(self, conn: AsyncConnection, number: int) -> Incident:
+        row = (
+            await conn.execute(select(tables.incidents).where(tables.incidents.c.number == number))
+        ).first()
+        if row is None:
+            raise NotFound(f"There is no incident INC-{number}.")
+        role_rows = await conn.execute(select(tables.roles).where(tables.roles.c.incident == number))
+        roles = {r.role: Person(slack_id=r.user_id, name=r.user_name) for r in role_rows}
+        return Incident(
+            provider=self.name,
+            id=str(row.number),
+            reference=f"INC-{row.number}",
+            name=row.name,
+            summary=row.summary,
+            status=row.status,
+            severity=row.severity,
+            roles={role: roles[role] for role in self._roles if role in roles},
+            followups=await self._followups(conn, number),
+            created_at=row.created_at,
+            resolved_at=row.resolved_at,
+        )
+
+    async def get_incident(self, incident_id: str) -> Incident:
+        async with self.store.engine.connect() as conn:
+            return await self._load(conn, _number(incident_id))
+
+    async def declare(self, request: DeclareRequest) -> Incident:
+        if request.severity and request.severity not in {s.name for s in SEVERITIES}:
+            raise Rejected(f"Unknown severity {request.severity}.")
+        if request.idempotency_key:
+            async with self.store.engine.connect() as conn:
+                existing = (
+                    await conn.execute(
+                        select(tables.incidents.c.number).where(
+                            tables.incidents.c.idempotency_key == request.idempotency_key
+                        )
+                    )
+                ).scalar()
+                if existing is not None:
+                    return await self._load(conn, existing)
+        at = now()
+        try:
+            async with self.store.engine.begin() as conn:
+                result = await conn.execute(
+                    insert(tables.incidents).values(
+                        name=request.name,
+                        summary=request.summary,
+                        status=STATUSES[0],
+                        severity=request.severity,
+                        created_at=at,
+                        updated_at=at,
+                        created_by=request.declared_by.slack_id,
+                        idempotency_key=request.idempotency_key,
+                    )
+                )
+                number = result.inserted_primary_key[0]
+                await self._log(conn, number, "declared", request.name, request.declared_by)
+                return await self._load(conn, number)
+        except IntegrityError:
+            # The same request raced itself (a retry): hand back the one that won.
+            if not request.idempotency_key:
+                raise
+            async with self.store.engine.connect() as conn:
+                number = (
+                    await conn.execute(
+                        select(tables.incidents.c.number).where(
+                            tables.incidents.c.idempotency_key == request.idempotency_key
+                        )
+                    )
+                ).scalar_one()
+                return await self._load(conn, number)
+
+    async def _log(
+        self, conn: AsyncConnection, number: int, kind: str, text: str, author: Person | None
+    ) -> TimelineEntry:
+        at = now()
+        await conn.execute(
+            insert(tables.timeline).values(
+                incident=number,
+                at=at,
+                kind=kind,
+                text=text,
+                author_id=author.slack_id if author else None,
+                author_name=author.name if author else None,
+            )
+        )
+        return TimelineEntry(at=at, kind=kind, text=text, author=author)
+
+    async def _change(self, number: int, actor: Person, kind: str, text: str, **values: object) -> Incident:
+        async with self.store.engine.begin() as conn:
+            result = await conn.execute(
+                update(tables.incidents)
+                .where(tables.incidents.c.number == number)
+                .values(updated_at=now(), **values)
+            )
+            if not result.rowcount:
+                raise NotFound(f"There is no incident INC-{number}.")
+            await self._log(conn, number, kind, text, actor)
+            return await self._load(conn, number)
+
+    async def statuses(self) -> list[str]:
+        return list(STATUSES)
+
+    async def set_status(
+        self, incident_id: str, status: str, actor: Person, note: str | None = None
+    ) -> Incident:
+        if status not in STATUSES:
+            raise Rejected(f"Unknown status {status}.")
+        resolved_at = now() if status in CLOSED_STATUSES else None
+        text = status + (f": {note}" if note else "")
+        return await self._change(
+            _number(incident_id), actor, "status", text, status=status, resolved_at=resolved_at
+        )
+
+    async def severities(self) -> list[Severity]:
+        return list(SEVERITIES)
+
+    async def set_severity(self, incident_id: str, severity: str, actor: Person) -> Incident:
+        if severity not in {s.name for s in SEVERITIES}:
+            raise Rejected(f"Unknown severity {severity}.")
+        return await self._change(_number(incident_id), actor, "severity", severity, severity=severity)
+
+    async def role_names(self) -> list[str]:
+        return list(self._roles)
+
+    async def assign_role(self, incident_id: str, role: str, person: Person, actor: Person) -> Incident:
+        if role not in self._roles:
+            raise Rejected(f"Unknown role {role}.")
+        number = _number(incident_id)
+        async with self.store.engine.begin() as conn:
+            await self._load(conn, number)
+            await conn.execute(
+                tables.roles.delete().where(
+                    tables.roles.c.incident == number, tables.roles.c.role == role
+                )
+            )
+            await conn.execute(
+                insert(tables.roles).values(
+                    incident=number, role=role, user_id=person.slack_id, user_name=person.name
+                )
+            )
+            await self._log(conn, number, "role", f"{role}: {person.name or person.slack_id}", actor)
+            return await self._load(conn, number)
+
+    # follow-ups ------------------------------------------------------------------
+    async def _followups(self, conn: AsyncConnection, number: int) -> list[FollowUp]:
+        rows = await conn.execute(
+            select(tables.followups)
+            .where(tables.followups.c.incident == number)
+            .order_by(tables.followups.c.number)
+        )
+        return [
+            FollowUp(
+                id=str(r.id),
+                number=r.number,
+                title=r.title,
+                assignee=_person(r.assignee_id, r.assignee_name),
+                due=r.due,
+                state=r.state,
+            )
+            for r in rows
+        ]
+
+    async def add_followup(
+        self,
+        incident_id: str,
+        title: str,
+        assignee: Person | None,
+        due: datetime | None,
+        actor: Person,
+    ) -> FollowUp:
+        number = _number(incident_id)
+        async with self.store.engine.begin() as conn:
+            await self._load(conn, number)
+            next_number = (
+                await conn.execute(
+                    select(func.coalesce(func.max(tables.followups.c.number), 0) + 1).where(
+                        tables.followups.c.incident == number
+                    )
+                )
+            ).scalar_one()
+            result = await conn.execute(
+                insert(tables.followups).values(
+                    incident=number,
+                    number=next_number,
+                    title=title,
+                    assignee_id=assignee.slack_id if assignee else None,
+                    assignee_name=assignee.name if assignee else None,
+                    due=due,
+                    state="open",
+                    created_at=now(),
+                )
+            )
+            await self._log(conn, number, "followup", title, actor)
+            return FollowUp(
+                id=str(result.inserted_primary_key[0]),
+                number=next_number,
+                title=title,
+                assignee=assignee,
+                due=due,
+            )
+
+    async def list_followups(self, incident_id: str) -> list[FollowUp]:
+        async with self.store.engine.connect() as conn:
+            await self._load(conn, _number(incident_id))
+            return await self._followups(conn, _number(incident_id))
+
+    async def complete_followup(self, incident_id: str, number: int, actor: Person) -> FollowUp:
+        incident = _number(incident_id)
+        async with self.store.engine.begin() as conn:
+            result = await conn.execute(
+                update(tables.followups)
+                .where(tables.followups.c.incident == incident, tables.followups.c.number == number)
+                .values(state="done")
+            )
+            if not result.rowcount:
+                raise NotFound(f"INC-{incident} has no follow-up #{number}.")
+            await self._log(conn, incident, "followup", f"done: #{number}", actor)
+            return next(f for f in await self._followups(conn, incident) if f.number == number)
+
+    async def post_update(self, incident_id: str, text: str, actor: Person) -> TimelineEntry:
+        number = _number(incident_id)
+        async with self.store.engine.begin() as conn:
+            await self._load(conn, number)
+            return await self._log(conn, number, "update", text, actor)
+
+    async def timeline(self, incident_id: str) -> list[TimelineEntry]:
+        async with self.store.engine.connect() as conn:
+            rows = await conn.execute(
+                select(tables.timeline)
+                .where(tables.timeline.c.incident == _number(incident_id))
+                .order_by(tables.timeline.c.id)
+            )
+            return [
+                TimelineEntry(at=r.at, kind=r.kind, text=r.text, author=_person(r.author_id, r.author_name))
+                for r in rows
+            ]
+
+    # on-call ---------------------------------------------------------------------
+    @staticmethod
+    def _schedule(row: object) -> Schedule:
+        return Schedule(
+            id=str(row.id),  # type: ignore[attr-defined]
+            name=row.name,  # type: ignore[attr-defined]
+            users=[Person(**u) for u in row.users],  # type: ignore[attr-defined]
+            handover_seconds=row.handover_seconds,  # type: ignore[attr-defined]
+            start=row.start,  # type: ignore[attr-defined]
+        )
+
+    async def schedules(self) -> list[Schedule]:
+        async with self.store.engine.connect() as conn:
+            rows = await conn.execute(select(tables.schedules).order_by(tables.schedules.c.name))
+            return [self._schedule(r) for r in rows]
+
+    async def save_schedule(
+        self, name: str, users: list[Person], handover: timedelta, start: datetime
+    ) -> Schedule:
+        values = {
+            "users": [u.model_dump() for u in users],
+            "handover_seconds": int(handover.total_seconds()),
+            "start": start,
+        }
+        async with self.store.engine.begin() as conn:
+            result = await conn.execute(
+                update(tables.schedules).where(tables.schedules.c.name == name).values(**values)
+            )
+            if not result.rowcount:
+                await conn.execute(insert(tables.schedules).values(name=name, **values))
+            row = (
+                await conn.execute(select(tables.schedules).where(tables.schedules.c.name == name))
+            ).one()
+            return self._schedule(row)
+
+    async def _overrides(self, conn: AsyncConnection, schedule_id: int, after: datetime) -> list[Shift]:
+        rows = await conn.execute(
+            select(tables.overrides).where(
+                tables.overrides.c.schedule == schedule_id, tables.overrides.c.end > after
+            )
+        )
+        return [
+            Shift(Person(slack_id=r.user_id, name=r.user_name), r.start, r.end, r.created_at)
+            for r in rows
+        ]
+
+    async def oncall(self, schedule: str | None, at: datetime) -> list[OnCall]:
+        answers = []
+        async with self.store.engine.connect() as conn:
+            query = select(tables.schedules).order_by(tables.schedules.c.name)
+            if schedule is not None:
+                query = query.where(tables.schedules.c.name == schedule)
+            for row in await conn.execute(query):
+                sched = self._schedule(row)
+                rotation = Rotation(tuple(sched.users), timedelta(seconds=row.handover_seconds), row.start)
+                shift, is_override = on_call(rotation, await self._overrides(conn, row.id, at), at)
+                answers.append(
+                    OnCall(
+                        schedule=sched,
+                        person=shift.person if shift else None,
+                        until=shift.end if shift else None,
+                        is_override=is_override,
+                    )
+                )
+        if schedule is not None and not answers:
+            raise NotFound(f"There is no schedule called {schedule}.")
+        return answers
+
+    async def create_override(
+        self, schedule: str, person: Person, start: datetime, end: datetime, actor: Person
+    ) -> Override:
+        async with self.store.engine.begin() as conn:
+            row = (
+                await conn.execute(select(tables.schedules).where(tables.schedules.c.name == schedule))
+            ).first()
+            if row is None:
+                raise NotFound(f"There is no schedule called {schedule}.")
+            result = await conn.execute(
+                insert(tables.overrides).values(
+                    schedule=row.id,
+                    user_id=person.slack_id,
+                    user_name=person.name,
+                    start=start,
+                    end=end,
+                    created_by=actor.slack_id,
+                    created_at=now(),
+                )
+            )
+            return Override(
+                id=str(result.inserted_primary_key[0]),
+                schedule=self._schedule(row),
+                person=person,
+                start=start,
+                end=end,
+            )
+
+
+def _number(incident_id: str) -> int:
+    try:
+        return int(incident_id)
+    except ValueError:
+        raise NotFound(f"There is no incident {incident_id}.") from None

@@ -1,0 +1,33 @@
+"""Wiring shared by every entry point: settings → store → providers → command service."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from bot.commands.ports import Workspace
+from bot.commands.service import CommandService
+from bot.config import Settings
+from bot.providers import build_providers
+from bot.store.db import Store
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    store: Store
+    service: CommandService
+
+    async def close(self) -> None:
+        await self.store.close()
+
+
+async def build_runtime(settings: Settings, workspace: Workspace) -> Runtime:
+    store = Store(settings.database_url)
+    await store.start()
+    providers = build_providers(settings, store)
+    if settings.incident_provider not in providers:
+        await store.close()
+        raise SystemExit(
+            f"INCIDENT_PROVIDER is {settings.incident_provider}, but its credentials are not set."
+        )
+    return Runtime(settings, store, CommandService(settings, store, providers, workspace))

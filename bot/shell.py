@@ -1,0 +1,117 @@
+"""`python -m bot shell`: the command layer with no Slack and no accounts.
+
+Reads one command a line (`/incident declare Checkout failing sev:1`), from a terminal or
+a pipe, and prints each result as text rendered from the same documents as Slack's
+blocks. `:channel NAME`, `:user NAME` and `:tz ZONE` switch the context; EOF ends it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import sys
+from typing import TextIO
+
+from bot.commands.invocation import Invocation
+from bot.commands.ports import WorkspaceError
+from bot.config import Settings
+from bot.present import present
+from bot.providers.base import Person
+from bot.runtime import build_runtime
+from bot.textrender import render_text
+
+HELP = """Type a command as in Slack, e.g. /incident declare Checkout failing sev:1
+  :channel NAME  switch channel      :user NAME  act as someone else
+  :tz ZONE       your timezone       :quit       leave (or end of input)"""
+
+
+class ShellWorkspace:
+    """Channels and people exist as soon as they are named: there is nobody to look up."""
+
+    def __init__(self) -> None:
+        self.channels: dict[str, set[str]] = {"general": set()}
+        self.created: list[str] = []
+
+    async def find_user(self, name: str) -> Person | None:
+        name = name.strip().lstrip("@")
+        return Person(slack_id=name, name=name) if name else None
+
+    async def create_channel(self, name: str) -> tuple[str, str]:
+        if not re.fullmatch(r"[a-z0-9_\-]{1,80}", name):
+            raise WorkspaceError(f"#{name} is not a valid channel name")
+        candidate, n = name, 1
+        while candidate in self.channels:
+            n += 1
+            candidate = f"{name[: 80 - len(str(n)) - 1]}-{n}"
+        self.channels[candidate] = set()
+        self.created.append(candidate)
+        return candidate, candidate
+
+    async def invite(self, channel_id: str, user_ids: list[str]) -> None:
+        self.channels.setdefault(channel_id, set()).update(user_ids)
+
+
+async def run_shell(settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
+    workspace = ShellWorkspace()
+    runtime = await build_runtime(settings, workspace)
+    user, channel, tz = "you", "general", "UTC"
+    interactive = stdin.isatty()
+    command = settings.incident_command
+
+    def say(text: str) -> None:
+        stdout.write(text + "\n")
+        stdout.flush()
+
+    if interactive:
+        say(f"incident bot shell · provider: {settings.incident_provider} · {HELP}")
+    try:
+        while True:
+            if interactive:
+                stdout.write(f"#{channel} @{user}> ")
+                stdout.flush()
+            line = await asyncio.to_thread(stdin.readline)
+            if not line:
+                break
+            line = line.strip()
+            if not line or line.startswith("# "):
+                continue
+            if line.startswith(":"):
+                word, _, value = line[1:].partition(" ")
+                value = value.strip().lstrip("#@")
+                if word in ("quit", "exit", "q"):
+                    break
+                if word == "channel" and value:
+                    channel = value
+                    say(f"(now in #{channel})")
+                elif word == "user" and value:
+                    user = value
+                    say(f"(now acting as @{user})")
+                elif word == "tz" and value:
+                    tz = value
+                    say(f"(timezone {tz})")
+                else:
+                    say(HELP)
+                continue
+            if not line.startswith(command):
+                line = f"{command} {line}" if not line.startswith("/") else line
+            if not line.startswith(command):
+                say(f"Only {command} is served here. {HELP}")
+                continue
+            text = line[len(command) :].strip()
+            invocation = Invocation(text=text, user_id=user, user_name=user, channel_id=channel,
+                                    channel_name=channel, tz=tz)  # fmt: skip
+            reply = await runtime.service.run(invocation)
+            say(render_text(present(reply.result)))
+            for post in reply.posts:
+                say(f"[#{post.channel_id}]")
+                say(render_text(present(post.result)))
+            if workspace.created:
+                channel = workspace.created.pop()
+                say(f"(now in #{channel}; `:channel general` to go back)")
+    finally:
+        await runtime.close()
+    return 0
+
+
+def main(settings: Settings) -> int:
+    return asyncio.run(run_shell(settings, sys.stdin, sys.stdout))

@@ -1,0 +1,118 @@
+"""The store: one async engine for SQLite (default) and PostgreSQL, and its small repositories."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import delete, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+
+from bot.store import tables
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class Link:
+    team_id: str
+    channel_id: str
+    provider: str
+    incident_id: str
+    reference: str
+
+
+class Store:
+    def __init__(self, url: str) -> None:
+        self.url = url
+        kwargs: dict[str, object] = {}
+        if url.startswith("sqlite"):
+            # One writer at a time is SQLite's rule; waiting a little beats "database is locked".
+            kwargs["connect_args"] = {"timeout": 15}
+        self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+
+    async def start(self) -> None:
+        async with self.engine.begin() as conn:
+            await conn.run_sync(tables.metadata.create_all)
+
+    async def close(self) -> None:
+        await self.engine.dispose()
+
+    # links -----------------------------------------------------------------------
+    async def link_for(self, team_id: str, channel_id: str) -> Link | None:
+        async with self.engine.connect() as conn:
+            row = (
+                await conn.execute(
+                    select(tables.links).where(
+                        tables.links.c.team_id == team_id, tables.links.c.channel_id == channel_id
+                    )
+                )
+            ).first()
+        if row is None:
+            return None
+        return Link(row.team_id, row.channel_id, row.provider, row.incident_id, row.reference)
+
+    async def channels_for(self, provider: str, incident_id: str) -> list[Link]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(tables.links).where(
+                    tables.links.c.provider == provider, tables.links.c.incident_id == incident_id
+                )
+            )
+            return [Link(r.team_id, r.channel_id, r.provider, r.incident_id, r.reference) for r in rows]
+
+    async def link(self, link: Link, user_id: str | None) -> None:
+        async with self.engine.begin() as conn:
+            await conn.execute(
+                delete(tables.links).where(
+                    tables.links.c.team_id == link.team_id,
+                    tables.links.c.channel_id == link.channel_id,
+                )
+            )
+            await conn.execute(
+                insert(tables.links).values(
+                    team_id=link.team_id,
+                    channel_id=link.channel_id,
+                    provider=link.provider,
+                    incident_id=link.incident_id,
+                    reference=link.reference,
+                    linked_by=user_id,
+                    linked_at=now(),
+                )
+            )
+
+    async def unlink(self, team_id: str, channel_id: str) -> bool:
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                delete(tables.links).where(
+                    tables.links.c.team_id == team_id, tables.links.c.channel_id == channel_id
+                )
+            )
+            return bool(result.rowcount)
+
+    # audit -----------------------------------------------------------------------
+    async def audit(self, **row: object) -> None:
+        row.setdefault("at", now())
+        if not isinstance(row.get("arguments"), str):
+            row["arguments"] = json.dumps(row.get("arguments"), default=str)
+        async with self.engine.begin() as conn:
+            await conn.execute(insert(tables.audit).values(**row))
+
+    async def audit_rows(self) -> list[dict[str, object]]:
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(select(tables.audit).order_by(tables.audit.c.id))
+            return [dict(r._mapping) for r in rows]
+
+    # idempotency -----------------------------------------------------------------
+    async def claim(self, key: str) -> bool:
+        """True the first time `key` is seen: the caller may act. False: already done."""
+        try:
+            async with self.engine.begin() as conn:
+                await conn.execute(insert(tables.idempotency).values(key=key[:255], at=now()))
+            return True
+        except IntegrityError:
+            return False

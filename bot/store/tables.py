@@ -1,0 +1,155 @@
+"""Every table the bot keeps, in one metadata so `create_all` builds a fresh store at once.
+
+Times are stored as naive UTC and handed back aware: SQLite keeps no zone, and one rule
+for both engines keeps comparisons right.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: object) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored: attach a timezone")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: object) -> datetime | None:
+        return None if value is None else value.replace(tzinfo=UTC)
+
+
+metadata = MetaData()
+
+links = Table(
+    "links",
+    metadata,
+    Column("team_id", String(32), primary_key=True),
+    Column("channel_id", String(32), primary_key=True),
+    Column("provider", String(32), nullable=False),
+    Column("incident_id", String(128), nullable=False),
+    Column("reference", String(128), nullable=False),
+    Column("linked_by", String(32)),
+    Column("linked_at", UTCDateTime, nullable=False),
+)
+
+audit = Table(
+    "audit",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("team_id", String(32)),
+    Column("channel_id", String(32)),
+    Column("user_id", String(32), nullable=False),
+    Column("verb", String(32)),
+    Column("arguments", Text, nullable=False),
+    Column("provider", String(32)),
+    Column("incident", String(128)),
+    Column("outcome", String(32), nullable=False),
+    Column("detail", Text),
+    Column("duration_ms", Float, nullable=False),
+)
+
+# Requests already handled (Slack retries, double clicks): key → when, and what came of it.
+idempotency = Table(
+    "idempotency",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("at", UTCDateTime, nullable=False),
+    Column("result", JSON),
+)
+
+incidents = Table(
+    "builtin_incidents",
+    metadata,
+    Column("number", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(250), nullable=False),
+    Column("summary", Text),
+    Column("status", String(32), nullable=False),
+    Column("severity", String(16)),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("resolved_at", UTCDateTime),
+    Column("created_by", String(32)),
+    Column("idempotency_key", String(255), unique=True),
+)
+
+roles = Table(
+    "builtin_roles",
+    metadata,
+    Column("incident", Integer, ForeignKey("builtin_incidents.number"), primary_key=True),
+    Column("role", String(64), primary_key=True),
+    Column("user_id", String(64), nullable=False),
+    Column("user_name", String(128)),
+)
+
+followups = Table(
+    "builtin_followups",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("incident", Integer, ForeignKey("builtin_incidents.number"), nullable=False),
+    Column("number", Integer, nullable=False),
+    Column("title", String(500), nullable=False),
+    Column("assignee_id", String(64)),
+    Column("assignee_name", String(128)),
+    Column("due", UTCDateTime),
+    Column("state", String(16), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    UniqueConstraint("incident", "number"),
+)
+
+timeline = Table(
+    "builtin_timeline",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("incident", Integer, ForeignKey("builtin_incidents.number"), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("kind", String(32), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("author_id", String(64)),
+    Column("author_name", String(128)),
+)
+
+schedules = Table(
+    "builtin_schedules",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String(80), nullable=False, unique=True),
+    Column("users", JSON, nullable=False),  # [{"slack_id": ..., "name": ...}] in rotation order
+    Column("handover_seconds", Integer, nullable=False),
+    Column("start", UTCDateTime, nullable=False),
+)
+
+overrides = Table(
+    "builtin_overrides",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("schedule", Integer, ForeignKey("builtin_schedules.id"), nullable=False),
+    Column("user_id", String(64), nullable=False),
+    Column("user_name", String(128)),
+    Column("start", UTCDateTime, nullable=False),
+    Column("end", UTCDateTime, nullable=False),
+    Column("created_by", String(64)),
+    Column("created_at", UTCDateTime, nullable=False),
+)
