@@ -73,10 +73,14 @@ def present(result: r.Result) -> Doc:
 
 @present.register
 def _(result: r.Card) -> Doc:
-    summary: Line = [T(f"{result.incident.reference}: {result.incident.name} ({result.incident.status})")]
+    summary: Line = [
+        T(f"{result.incident.reference}: {result.incident.name} ({result.incident.status})")
+    ]
     blocks = card_blocks(result.incident)
     if result.actor and result.note:
-        blocks.insert(0, Context([User(result.actor.slack_id, result.actor.name), T(f" {result.note}")]))
+        blocks.insert(
+            0, Context([User(result.actor.slack_id, result.actor.name), T(f" {result.note}")])
+        )
         summary = [User(result.actor.slack_id, result.actor.name), T(f" {result.note}: "), *summary]
     return Doc(summary, blocks)
 
@@ -84,8 +88,11 @@ def _(result: r.Card) -> Doc:
 @present.register
 def _(result: r.Changed) -> Doc:
     i = result.incident
-    line: Line = [User(result.actor.slack_id, result.actor.name), T(f" {result.what} · "),
-                  B(f"{i.reference}: {i.name}")]  # fmt: skip
+    line: Line = [
+        User(result.actor.slack_id, result.actor.name),
+        T(f" {result.what} · "),
+        B(f"{i.reference}: {i.name}"),
+    ]
     blocks: list = [Section([line])]
     if result.note:
         blocks.append(Section([[T(result.note)]]))
@@ -96,15 +103,21 @@ def _(result: r.Changed) -> Doc:
 @present.register
 def _(result: r.Declared) -> Doc:
     i = result.incident
-    line: Line = [T(f"Declared {i.reference}: "), T(i.name), T(". Its channel: "),
-                  Channel(result.channel_id, result.channel_name)]  # fmt: skip
+    line: Line = [
+        T(f"Declared {i.reference}: "),
+        T(i.name),
+        T(". Its channel: "),
+        Channel(result.channel_id, result.channel_name),
+    ]
     return Doc(line, [Section([line])])
 
 
 @present.register
 def _(result: r.Unlinked) -> Doc:
-    line: Line = [User(result.actor.slack_id, result.actor.name),
-                  T(f" unlinked this channel from {result.reference}. The incident itself is unchanged.")]
+    line: Line = [
+        User(result.actor.slack_id, result.actor.name),
+        T(f" unlinked this channel from {result.reference}. The incident itself is unchanged."),
+    ]
     return Doc(line, [Section([line])])
 
 
@@ -120,7 +133,10 @@ def _(result: r.Roles) -> Doc:
 @present.register
 def _(result: r.FollowUpAdded) -> Doc:
     verb = "completed follow-up" if result.completed else "added follow-up"
-    line: Line = [User(result.actor.slack_id, result.actor.name), T(f" {verb} on {result.incident.reference}: ")]
+    line: Line = [
+        User(result.actor.slack_id, result.actor.name),
+        T(f" {verb} on {result.incident.reference}: "),
+    ]
     line += _followup_line(result.followup, result.tz)
     return Doc(line, [Section([line])])
 
@@ -129,8 +145,10 @@ def _(result: r.FollowUpAdded) -> Doc:
 def _(result: r.FollowUps) -> Doc:
     i = result.incident
     if not result.followups:
-        line: Line = [T(f"{i.reference} has no follow-ups yet. Add one: "),
-                      Code("/incident followup <what> @who due:friday")]  # fmt: skip
+        line: Line = [
+            T(f"{i.reference} has no follow-ups yet. Add one: "),
+            Code("/incident followup <what> @who due:friday"),
+        ]
         return Doc(line, [Section([line])])
     lines: list[Line] = [[B(f"Follow-ups on {i.reference} ({len(result.followups)})")]]
     lines += [_followup_line(f, result.tz) for f in result.followups[:MAX_LIST]]
@@ -141,17 +159,24 @@ def _(result: r.FollowUps) -> Doc:
 
 @present.register
 def _(result: r.UpdatePosted) -> Doc:
-    head: Line = [B(f"Update on {result.incident.reference}"), T(" from "),
-                  User(result.actor.slack_id, result.actor.name)]  # fmt: skip
-    return Doc(head + [T(": "), T(result.text)], [Section([head, [T(result.text)]]),
-               Context([T(f"Status: {result.incident.status}")])])  # fmt: skip
+    head: Line = [
+        B(f"Update on {result.incident.reference}"),
+        T(" from "),
+        User(result.actor.slack_id, result.actor.name),
+    ]
+    return Doc(
+        [*head, T(": "), T(result.text)],
+        [Section([head, [T(result.text)]]), Context([T(f"Status: {result.incident.status}")])],
+    )
 
 
 @present.register
 def _(result: r.OnCallList) -> Doc:
     if not result.entries:
-        line: Line = [T("There are no on-call schedules yet. Create one: "),
-                      Code("/incident schedule primary @ana @bob every 1w")]  # fmt: skip
+        line: Line = [
+            T("There are no on-call schedules yet. Create one: "),
+            Code("/incident schedule primary @ana @bob every 1w"),
+        ]
         return Doc(line, [Section([line])])
     lines: list[Line] = []
     for entry in result.entries[:MAX_LIST]:
@@ -171,17 +196,25 @@ def _(result: r.OnCallList) -> Doc:
 @present.register
 def _(result: r.OverrideCreated) -> Doc:
     o = result.override
-    line: Line = [User(result.actor.slack_id, result.actor.name), T(" put "), *who(o.person),
-                  T(f" on call for {o.schedule.name} from {describe(o.start, result.tz)} to "
-                    f"{describe(o.end, result.tz)} ({describe_duration(o.end - o.start)})")]  # fmt: skip
+    line: Line = [
+        User(result.actor.slack_id, result.actor.name),
+        T(" put "),
+        *who(o.person),
+        T(
+            f" on call for {o.schedule.name} from {describe(o.start, result.tz)} to "
+            f"{describe(o.end, result.tz)} ({describe_duration(o.end - o.start)})"
+        ),
+    ]
     return Doc(line, [Section([line])])
 
 
 @present.register
 def _(result: r.Schedules) -> Doc:
     if not result.schedules:
-        line: Line = [T("No schedules yet. Create one: "),
-                      Code("/incident schedule primary @ana @bob every 1w")]  # fmt: skip
+        line: Line = [
+            T("No schedules yet. Create one: "),
+            Code("/incident schedule primary @ana @bob every 1w"),
+        ]
         return Doc(line, [Section([line])])
     lines: list[Line] = [[B("Saved schedule" if result.saved else "Schedules")]]
     for s in result.schedules[:MAX_LIST]:
@@ -193,7 +226,10 @@ def _(result: r.Schedules) -> Doc:
         if s.start:
             line.append(T(f" from {describe(s.start, result.tz)}"))
         lines.append(line)
-    return Doc(lines[0] + [T(f": {result.schedules[0].name}")] if result.saved else lines[0], [Section(lines)])
+    return Doc(
+        lines[0] + [T(f": {result.schedules[0].name}")] if result.saved else lines[0],
+        [Section(lines)],
+    )
 
 
 def describe_duration_s(seconds: int) -> str:
@@ -212,8 +248,11 @@ def _(result: r.Help) -> Doc:
             lines.append([T(f"Not available with {result.provider_label}.")])
         return Doc([T(f"How to use {e.name}: "), Code(e.usage)], [Section(lines)])
     lines = [[Code(e.usage), T(f"  {e.summary}")] for e in result.entries if e.available]
-    blocks: list = [Header("Run an incident from this channel"), Section(lines),
-                    Context([T(f"More on one verb: {result.command} help <verb>")])]  # fmt: skip
+    blocks: list = [
+        Header("Run an incident from this channel"),
+        Section(lines),
+        Context([T(f"More on one verb: {result.command} help <verb>")]),
+    ]
     return Doc([T(f"{result.command} verbs: " + ", ".join(e.name for e in result.entries))], blocks)
 
 
@@ -239,10 +278,15 @@ def _(result: r.Failure) -> Doc:
 
 @present.register
 def _(result: r.NotLinked) -> Doc:
-    line: Line = [T("This channel isn't linked to an incident. Link it with "),
-                  Code(f"{result.command} link INC-12"), T(", name one at the end ("),
-                  Code(f"{result.command} status resolved INC-12"), T("), or start one with "),
-                  Code(f"{result.command} declare <what is broken>"), T(".")]  # fmt: skip
+    line: Line = [
+        T("This channel isn't linked to an incident. Link it with "),
+        Code(f"{result.command} link INC-12"),
+        T(", name one at the end ("),
+        Code(f"{result.command} status resolved INC-12"),
+        T("), or start one with "),
+        Code(f"{result.command} declare <what is broken>"),
+        T("."),
+    ]
     return Doc(line, [Section([line])])
 
 
@@ -252,4 +296,3 @@ def _(result: r.NotSupported) -> Doc:
     if result.url:
         line += [T(" Do it there: "), Link(result.url, "open the incident")]
     return Doc(line, [Section([line])])
-

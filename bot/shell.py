@@ -98,8 +98,14 @@ async def run_shell(settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
                 say(f"Only {command} is served here. {HELP}")
                 continue
             text = line[len(command) :].strip()
-            invocation = Invocation(text=text, user_id=user, user_name=user, channel_id=channel,
-                                    channel_name=channel, tz=tz)  # fmt: skip
+            invocation = Invocation(
+                text=text,
+                user_id=user,
+                user_name=user,
+                channel_id=channel,
+                channel_name=channel,
+                tz=tz,
+            )
             reply = await runtime.service.run(invocation)
             say(render_text(present(reply.result)))
             for post in reply.posts:

@@ -77,17 +77,27 @@ def _angle(body: str, start: int, end: int) -> Token:
     if target.startswith("@"):
         uid = target[1:]
         name = label or None
-        return Token(kind="user", value=f"@{name or uid}", start=start, end=end,
-                     user=UserRef(id=uid, name=name))  # fmt: skip
+        return Token(
+            kind="user",
+            value=f"@{name or uid}",
+            start=start,
+            end=end,
+            user=UserRef(id=uid, name=name),
+        )
     if target.startswith("#"):
         return Token(kind="channel", value=f"#{label or target[1:]}", start=start, end=end)
     if target.startswith("!subteam^"):
         handle = label or "@" + target.split("^", 1)[1]
-        return Token(kind="group", value=handle if handle.startswith("@") else "@" + handle,
-                     start=start, end=end)  # fmt: skip
+        return Token(
+            kind="group",
+            value=handle if handle.startswith("@") else "@" + handle,
+            start=start,
+            end=end,
+        )
     if target.startswith("!"):
-        return Token(kind="special", value="@" + (label or target[1:]).lstrip("@"),
-                     start=start, end=end)  # fmt: skip
+        return Token(
+            kind="special", value="@" + (label or target[1:]).lstrip("@"), start=start, end=end
+        )
     return Token(kind="link", value=unescape(target), start=start, end=end)
 
 
@@ -98,8 +108,9 @@ def tokenize(text: str) -> list[Token]:
         if match["angle"]:
             tokens.append(_angle(match["angle"], start, end))
         elif match["quoted"]:
-            tokens.append(Token(kind="quoted", value=unescape(match["quoted"][1:-1]),
-                                start=start, end=end))  # fmt: skip
+            tokens.append(
+                Token(kind="quoted", value=unescape(match["quoted"][1:-1]), start=start, end=end)
+            )
         else:
             raw = match["opt"] or match["word"]
             value = unescape(raw)
@@ -108,8 +119,9 @@ def tokenize(text: str) -> list[Token]:
                 user = UserRef(me=True)
             elif re.fullmatch(r"@[\w.\-]{1,80}", value):
                 user = UserRef(name=value[1:])
-            tokens.append(Token(kind="user" if user else "word", value=value, start=start,
-                                end=end, user=user))  # fmt: skip
+            tokens.append(
+                Token(kind="user" if user else "word", value=value, start=start, end=end, user=user)
+            )
     return tokens
 
 
@@ -118,10 +130,14 @@ def _plain(tokens: list[Token]) -> str:
     return " ".join(token.value for token in tokens).strip()
 
 
-def _usage(verb: Verb | None, message: str, command: str, suggestion: str | None = None) -> UsageError:
+def _usage(
+    verb: Verb | None, message: str, command: str, suggestion: str | None = None
+) -> UsageError:
     if verb is None:
         return UsageError(message=message, usage=f"{command} help", suggestion=suggestion)
-    return UsageError(message=message, verb=verb.name, usage=verb.usage(command), suggestion=suggestion)
+    return UsageError(
+        message=message, verb=verb.name, usage=verb.usage(command), suggestion=suggestion
+    )
 
 
 def suggest(word: str) -> str | None:
@@ -129,13 +145,15 @@ def suggest(word: str) -> str | None:
     return registry.BY_NAME[matches[0]].name if matches else None
 
 
-def parse(text: str, *, tz: str = "UTC", now: datetime | None = None,
-          command: str = "/incident") -> ParsedCommand | UsageError:  # fmt: skip
+def parse(
+    text: str, *, tz: str = "UTC", now: datetime | None = None, command: str = "/incident"
+) -> ParsedCommand | UsageError:
     try:
         return _parse(text or "", tz=tz, now=now or datetime.now().astimezone(), command=command)
     except Exception as exc:  # the parser's promise is no stack traces, whatever the input
-        return UsageError(message=f"I couldn't read that command ({type(exc).__name__}).",
-                          usage=f"{command} help")  # fmt: skip
+        return UsageError(
+            message=f"I couldn't read that command ({type(exc).__name__}).", usage=f"{command} help"
+        )
 
 
 def _parse(text: str, *, tz: str, now: datetime, command: str) -> ParsedCommand | UsageError:
@@ -151,10 +169,15 @@ def _parse(text: str, *, tz: str, now: datetime, command: str) -> ParsedCommand 
         guess = suggest(head.value)
         if guess:
             target = registry.lookup(guess)
-            return _usage(target, f"I don't know `{head.value}`. Did you mean `{guess}`?",
-                          command, suggestion=guess)  # fmt: skip
-        return _usage(None, f"I don't know `{head.value}`. Here is what I can do: "
-                      f"`{command} help`.", command)  # fmt: skip
+            return _usage(
+                target,
+                f"I don't know `{head.value}`. Did you mean `{guess}`?",
+                command,
+                suggestion=guess,
+            )
+        return _usage(
+            None, f"I don't know `{head.value}`. Here is what I can do: `{command} help`.", command
+        )
     rest = tokens[1:]
     parsed = ParsedCommand(verb=verb.name, text=_plain(rest))
 
@@ -170,8 +193,12 @@ def _parse(text: str, *, tz: str, now: datetime, command: str) -> ParsedCommand 
         else:
             remaining.append(token)
 
-    if verb.needs_incident and remaining and remaining[-1].kind == "word" and \
-            looks_like_trailing_reference(remaining[-1].value):  # fmt: skip
+    if (
+        verb.needs_incident
+        and remaining
+        and remaining[-1].kind == "word"
+        and looks_like_trailing_reference(remaining[-1].value)
+    ):
         parsed.ref = parse_reference(remaining[-1].value)
         remaining = remaining[:-1]
 
@@ -181,8 +208,9 @@ def _parse(text: str, *, tz: str, now: datetime, command: str) -> ParsedCommand 
     return _read_options(verb, parsed, tz=tz, now=now, command=command)
 
 
-def _fill(verb: Verb, tokens: list[Token], parsed: ParsedCommand, *, tz: str, now: datetime,
-          command: str) -> UsageError | None:  # fmt: skip
+def _fill(
+    verb: Verb, tokens: list[Token], parsed: ParsedCommand, *, tz: str, now: datetime, command: str
+) -> UsageError | None:
     for arg in verb.args:
         if arg.slot is Slot.USER_ANY:
             found = next((t for t in tokens if t.user is not None and not t.user.me), None)
@@ -201,8 +229,11 @@ def _fill(verb: Verb, tokens: list[Token], parsed: ParsedCommand, *, tz: str, no
             tokens = tokens[1:]
         elif arg.slot is Slot.USER:
             if tokens[0].user is None:
-                return _usage(verb, f"`{tokens[0].value}` is not a person: mention them, "
-                              "like @bea, or say `me`.", command)  # fmt: skip
+                return _usage(
+                    verb,
+                    f"`{tokens[0].value}` is not a person: mention them, like @bea, or say `me`.",
+                    command,
+                )
             parsed.args[arg.name] = tokens[0].user
             tokens = tokens[1:]
         elif arg.slot is Slot.USERS:
@@ -220,8 +251,12 @@ def _fill(verb: Verb, tokens: list[Token], parsed: ParsedCommand, *, tz: str, no
                 words = words[1:]
             interval = parse_duration(" ".join(words))
             if interval is None or interval < timedelta(minutes=15):
-                return _usage(verb, "Say how often the rotation hands over, like `every 1w` "
-                              "or `every 12h` (15 minutes at least).", command)  # fmt: skip
+                return _usage(
+                    verb,
+                    "Say how often the rotation hands over, like `every 1w` "
+                    "or `every 12h` (15 minutes at least).",
+                    command,
+                )
             parsed.args[arg.name] = interval
             tokens = []
         elif arg.slot is Slot.WHEN:
@@ -236,8 +271,12 @@ def _fill(verb: Verb, tokens: list[Token], parsed: ParsedCommand, *, tz: str, no
         elif arg.slot is Slot.REF:
             ref = parse_reference(tokens[0].value)
             if ref is None:
-                return _usage(verb, f"`{tokens[0].value}` is not an incident reference. "
-                              "Use INC-12, PAGERDUTY:Q1ABC or the incident's URL.", command)  # fmt: skip
+                return _usage(
+                    verb,
+                    f"`{tokens[0].value}` is not an incident reference. "
+                    "Use INC-12, PAGERDUTY:Q1ABC or the incident's URL.",
+                    command,
+                )
             parsed.args[arg.name] = ref
             tokens = tokens[1:]
     if tokens:
@@ -246,14 +285,19 @@ def _fill(verb: Verb, tokens: list[Token], parsed: ParsedCommand, *, tz: str, no
     return None
 
 
-def _read_options(verb: Verb, parsed: ParsedCommand, *, tz: str, now: datetime,
-                  command: str) -> ParsedCommand | UsageError:  # fmt: skip
+def _read_options(
+    verb: Verb, parsed: ParsedCommand, *, tz: str, now: datetime, command: str
+) -> ParsedCommand | UsageError:
     for key in ("due", "from"):
         if key in parsed.options:
             moment = parse_moment(parsed.options[key], tz, now)
             if moment is None:
-                return _usage(verb, f"I couldn't read `{key}:{parsed.options[key]}` as a date. "
-                              "Try friday, tomorrow or 2026-12-01.", command)  # fmt: skip
+                return _usage(
+                    verb,
+                    f"I couldn't read `{key}:{parsed.options[key]}` as a date. "
+                    "Try friday, tomorrow or 2026-12-01.",
+                    command,
+                )
             parsed.options[key] = moment
     return parsed
 

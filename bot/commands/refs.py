@@ -18,7 +18,10 @@ _PREFIXES = {
 _PREFIXED = re.compile(r"^(?P<prefix>[a-z.]+):(?P<id>[A-Za-z0-9_\-]+)$", re.IGNORECASE)
 _BARE = re.compile(r"^INC-?(?P<n>\d{1,9})$", re.IGNORECASE)
 _URLS = (
-    (re.compile(r"^https?://app\.incident\.io/[^/]+/incidents/(?P<id>[A-Za-z0-9\-]+)"), "incidentio"),
+    (
+        re.compile(r"^https?://app\.incident\.io/[^/]+/incidents/(?P<id>[A-Za-z0-9\-]+)"),
+        "incidentio",
+    ),
     (re.compile(r"^https?://[a-z0-9\-]+\.pagerduty\.com/incidents/(?P<id>[A-Z0-9]+)"), "pagerduty"),
     (re.compile(r"^https?://app\.firehydrant\.io/incidents/(?P<id>[A-Za-z0-9\-]+)"), "firehydrant"),
 )
@@ -39,7 +42,9 @@ def parse_reference(text: str) -> Reference | None:
         return Reference(provider=None, id=f"INC-{int(bare['n'])}", raw=text)
     prefixed = _PREFIXED.match(text)
     if prefixed and prefixed["prefix"].lower() in _PREFIXES:
-        return Reference(provider=_PREFIXES[prefixed["prefix"].lower()], id=prefixed["id"], raw=text)
+        return Reference(
+            provider=_PREFIXES[prefixed["prefix"].lower()], id=prefixed["id"], raw=text
+        )
     for pattern, provider in _URLS:
         match = pattern.match(text)
         if match:

@@ -76,8 +76,10 @@ class CommandService:
             return Reply(result=Usage(error=error), outcome="usage"), None, None
         actor = Person(slack_id=invocation.user_id, name=invocation.user_name)
         if verb.access is Access.ADMIN and not self.settings.admin(invocation.user_id):
-            result = Failure(what=f"Only the bot's admins may `{verb.name}`.",
-                             next_step="Ask one of them, or an admin of the workspace.")  # fmt: skip
+            result = Failure(
+                what=f"Only the bot's admins may `{verb.name}`.",
+                next_step="Ask one of them, or an admin of the workspace.",
+            )
             return Reply(result=result, outcome="refused"), None, None
 
         provider = self.default_provider
@@ -92,10 +94,18 @@ class CommandService:
             return Reply(result=result, outcome="refused"), provider.name, reference
 
         ctx = Context(
-            settings=self.settings, store=self.store, workspace=self.workspace,
-            providers=self.providers, invocation=invocation, parsed=parsed, verb=verb,
-            actor=actor, provider=provider, incident_id=incident_id, reference=reference,
-        )  # fmt: skip
+            settings=self.settings,
+            store=self.store,
+            workspace=self.workspace,
+            providers=self.providers,
+            invocation=invocation,
+            parsed=parsed,
+            verb=verb,
+            actor=actor,
+            provider=provider,
+            incident_id=incident_id,
+            reference=reference,
+        )
         reply = await self._guarded(ctx)
         return reply, provider.name, reference
 
@@ -110,8 +120,11 @@ class CommandService:
             result = Failure(what=exc.message, changed="no", next_step=_next_step(ctx))
             return Reply(result=result, outcome="failed")
         except ProviderError as exc:
-            result = Failure(what=f"{ctx.provider.label}: {exc.message}", changed=exc.changed,  # type: ignore[arg-type]
-                             next_step=_next_step(ctx))  # fmt: skip
+            result = Failure(
+                what=f"{ctx.provider.label}: {exc.message}",
+                changed=exc.changed,  # type: ignore[arg-type]
+                next_step=_next_step(ctx),
+            )
             return Reply(result=result, outcome="failed")
         except TimeoutError:
             seconds = int(self.settings.incident_command_timeout)
@@ -142,13 +155,18 @@ class CommandService:
         if parsed.ref is not None:
             provider = self.providers.get(parsed.ref.provider or self.settings.incident_provider)
             if provider is None:
-                return Failure(what=f"This bot is not connected to {parsed.ref.provider}.",
-                               next_step="Ask whoever runs the bot to set its API key.")  # fmt: skip
+                return Failure(
+                    what=f"This bot is not connected to {parsed.ref.provider}.",
+                    next_step="Ask whoever runs the bot to set its API key.",
+                )
             incident_id = provider.parse_reference(parsed.ref.id)
             if incident_id is None:
                 return Failure(what=f"`{parsed.ref.raw}` is not a {provider.label} reference.")
-            return provider, incident_id, parsed.ref.raw.upper() if parsed.ref.provider is None \
-                else parsed.ref.raw  # fmt: skip
+            return (
+                provider,
+                incident_id,
+                parsed.ref.raw.upper() if parsed.ref.provider is None else parsed.ref.raw,
+            )
         link = await self.store.link_for(invocation.team_id, invocation.channel_id)
         if link is not None and link.provider in self.providers:
             return self.providers[link.provider], link.incident_id, link.reference

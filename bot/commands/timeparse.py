@@ -15,12 +15,30 @@ import dateparser
 from pydantic import BaseModel
 
 _UNITS = {
-    "w": 604800, "wk": 604800, "wks": 604800, "week": 604800, "weeks": 604800,
-    "d": 86400, "day": 86400, "days": 86400,
-    "h": 3600, "hr": 3600, "hrs": 3600, "hour": 3600, "hours": 3600,
-    "m": 60, "min": 60, "mins": 60, "minute": 60, "minutes": 60,
-    "s": 1, "sec": 1, "secs": 1, "second": 1, "seconds": 1,
-}  # fmt: skip
+    "w": 604800,
+    "wk": 604800,
+    "wks": 604800,
+    "week": 604800,
+    "weeks": 604800,
+    "d": 86400,
+    "day": 86400,
+    "days": 86400,
+    "h": 3600,
+    "hr": 3600,
+    "hrs": 3600,
+    "hour": 3600,
+    "hours": 3600,
+    "m": 60,
+    "min": 60,
+    "mins": 60,
+    "minute": 60,
+    "minutes": 60,
+    "s": 1,
+    "sec": 1,
+    "secs": 1,
+    "second": 1,
+    "seconds": 1,
+}
 _PART = re.compile(r"(\d+(?:\.\d+)?)\s*([a-z]+)")
 _DURATION = re.compile(r"^\s*(?:\d+(?:\.\d+)?\s*[a-z]+\s*)+$")
 MAX_SPAN = timedelta(days=366)
@@ -112,7 +130,9 @@ def parse_span(text: str, tz: str, now: datetime) -> TimeSpan:
     original = " ".join(text.split())
     phrase = original.lower()
     if not phrase:
-        raise TimeError("When? Say for example `for 2h`, `until 9am tomorrow` or `from 18:00 to 22:00`.")
+        raise TimeError(
+            "When? Say for example `for 2h`, `until 9am tomorrow` or `from 18:00 to 22:00`."
+        )
     local_now = now.astimezone(zone(tz))
     if phrase.startswith("for "):
         phrase = phrase[4:]

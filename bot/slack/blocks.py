@@ -93,8 +93,10 @@ def render_blocks(doc: Doc) -> list[dict[str, Any]]:
             case Section(lines):
                 blocks.extend(_section_blocks(lines))
             case Fields(items):
-                fields = [_mrkdwn(f"*{escape(label)}*\n{line_mrkdwn(value)}", MAX_FIELD)
-                          for label, value in items[:10]]  # fmt: skip
+                fields = [
+                    _mrkdwn(f"*{escape(label)}*\n{line_mrkdwn(value)}", MAX_FIELD)
+                    for label, value in items[:10]
+                ]
                 blocks.append(SectionBlock(fields=fields))
             case Context(spans):
                 blocks.append(ContextBlock(elements=[_mrkdwn(line_mrkdwn(spans))]))

@@ -45,9 +45,13 @@ async def _severity(ctx: Context, typed: str) -> str:
 async def declare(ctx: Context) -> Result | Reply:
     name = str(ctx.arg("name")).strip()
     if len(name) > 200:
-        raise ctx.refuse("That name is longer than 200 characters: keep it short, and put the "
-                         "rest in `summary:\"…\"`.")  # fmt: skip
-    severity = await _severity(ctx, ctx.parsed.options["sev"]) if "sev" in ctx.parsed.options else None
+        raise ctx.refuse(
+            "That name is longer than 200 characters: keep it short, and put the "
+            'rest in `summary:"…"`.'
+        )
+    severity = (
+        await _severity(ctx, ctx.parsed.options["sev"]) if "sev" in ctx.parsed.options else None
+    )
     incident = await ctx.provider.declare(
         DeclareRequest(
             name=name,
@@ -68,7 +72,9 @@ async def declare(ctx: Context) -> Result | Reply:
             next_step=f"Create a channel yourself and run `{ctx.command} link {incident.reference}` in it.",
         )
     await ctx.store.link(
-        Link(ctx.invocation.team_id, channel_id, ctx.provider.name, incident.id, incident.reference),
+        Link(
+            ctx.invocation.team_id, channel_id, ctx.provider.name, incident.id, incident.reference
+        ),
         ctx.actor.slack_id,
     )
     if Capability.ROLES in ctx.provider.capabilities:
@@ -97,8 +103,13 @@ async def link(ctx: Context) -> Result:
         raise ctx.refuse(f"`{ref.raw}` is not a {provider.label} incident reference.")
     incident = await provider.get_incident(incident_id)
     await ctx.store.link(
-        Link(ctx.invocation.team_id, ctx.invocation.channel_id, provider.name, incident.id,
-             incident.reference),  # fmt: skip
+        Link(
+            ctx.invocation.team_id,
+            ctx.invocation.channel_id,
+            provider.name,
+            incident.id,
+            incident.reference,
+        ),
         ctx.actor.slack_id,
     )
     return Card(incident=incident, note="linked this channel to the incident", actor=ctx.actor)
@@ -129,9 +140,15 @@ async def status(ctx: Context) -> Result:
     current = await ctx.provider.get_incident(incident_id)
     if current.status == target and not note:
         return Changed(incident=current, actor=ctx.actor, what=f"checked: it is already {target}")
-    incident = await ctx.provider.set_status(incident_id, target, ctx.actor, str(note) if note else None)
-    return Changed(incident=incident, actor=ctx.actor, what=f"moved the incident to {target}",
-                   note=str(note) if note else None)  # fmt: skip
+    incident = await ctx.provider.set_status(
+        incident_id, target, ctx.actor, str(note) if note else None
+    )
+    return Changed(
+        incident=incident,
+        actor=ctx.actor,
+        what=f"moved the incident to {target}",
+        note=str(note) if note else None,
+    )
 
 
 @handles("severity")
@@ -147,4 +164,3 @@ async def post_update(ctx: Context) -> Result:
     await ctx.provider.post_update(ctx.incident_id or "", text, ctx.actor)
     incident = await ctx.provider.get_incident(ctx.incident_id or "")
     return UpdatePosted(incident=incident, text=text, actor=ctx.actor)
-

@@ -44,8 +44,9 @@ async def followup(ctx: Context) -> Result:
     if done:
         item = await ctx.provider.complete_followup(incident_id, int(done[1]), ctx.actor)
         incident = await ctx.provider.get_incident(incident_id)
-        return FollowUpAdded(incident=incident, followup=item, actor=ctx.actor, completed=True,
-                             tz=ctx.invocation.tz)  # fmt: skip
+        return FollowUpAdded(
+            incident=incident, followup=item, actor=ctx.actor, completed=True, tz=ctx.invocation.tz
+        )
     if not title:
         raise ctx.refuse("A follow-up needs a title: what should be done?")
     if len(title) > 500:
