@@ -10,9 +10,7 @@ from bot.config import Settings
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="python -m bot", description="Incident ChatOps bot for Slack."
-    )
+    parser = argparse.ArgumentParser(prog="python -m bot", description="Incident ChatOps bot for Slack.")
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("serve", help="serve the Slack app (HTTP on PORT, or Socket Mode)")
     sub.add_parser("shell", help="a local console running the same commands, no Slack needed")
@@ -22,15 +20,11 @@ def main(argv: list[str] | None = None) -> int:
     manifest.add_argument("--socket", action="store_true", help="a Socket Mode manifest (no URLs)")
     args = parser.parse_args(argv)
 
-    logging.basicConfig(
-        level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if args.cmd == "manifest":
         from bot.manifest import manifest_yaml
 
-        sys.stdout.write(
-            manifest_yaml(Settings().incident_command, args.url, socket_mode=args.socket)
-        )
+        sys.stdout.write(manifest_yaml(Settings().incident_command, args.url, socket_mode=args.socket))
         return 0
     settings = Settings()
     if args.cmd == "shell":

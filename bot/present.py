@@ -73,14 +73,10 @@ def present(result: r.Result) -> Doc:
 
 @present.register
 def _(result: r.Card) -> Doc:
-    summary: Line = [
-        T(f"{result.incident.reference}: {result.incident.name} ({result.incident.status})")
-    ]
+    summary: Line = [T(f"{result.incident.reference}: {result.incident.name} ({result.incident.status})")]
     blocks = card_blocks(result.incident)
     if result.actor and result.note:
-        blocks.insert(
-            0, Context([User(result.actor.slack_id, result.actor.name), T(f" {result.note}")])
-        )
+        blocks.insert(0, Context([User(result.actor.slack_id, result.actor.name), T(f" {result.note}")]))
         summary = [User(result.actor.slack_id, result.actor.name), T(f" {result.note}: "), *summary]
     return Doc(summary, blocks)
 

@@ -60,8 +60,7 @@ class Context:
         found = await self.workspace.find_user(ref.name or "")
         if found is None:
             raise Refusal(
-                f"I can't find @{ref.name}. Pick them from Slack's autocomplete so the "
-                "mention is a real one."
+                f"I can't find @{ref.name}. Pick them from Slack's autocomplete so the mention is a real one."
             )
         return found
 

@@ -95,9 +95,7 @@ def _angle(body: str, start: int, end: int) -> Token:
             end=end,
         )
     if target.startswith("!"):
-        return Token(
-            kind="special", value="@" + (label or target[1:]).lstrip("@"), start=start, end=end
-        )
+        return Token(kind="special", value="@" + (label or target[1:]).lstrip("@"), start=start, end=end)
     return Token(kind="link", value=unescape(target), start=start, end=end)
 
 
@@ -108,9 +106,7 @@ def tokenize(text: str) -> list[Token]:
         if match["angle"]:
             tokens.append(_angle(match["angle"], start, end))
         elif match["quoted"]:
-            tokens.append(
-                Token(kind="quoted", value=unescape(match["quoted"][1:-1]), start=start, end=end)
-            )
+            tokens.append(Token(kind="quoted", value=unescape(match["quoted"][1:-1]), start=start, end=end))
         else:
             raw = match["opt"] or match["word"]
             value = unescape(raw)
@@ -130,14 +126,10 @@ def _plain(tokens: list[Token]) -> str:
     return " ".join(token.value for token in tokens).strip()
 
 
-def _usage(
-    verb: Verb | None, message: str, command: str, suggestion: str | None = None
-) -> UsageError:
+def _usage(verb: Verb | None, message: str, command: str, suggestion: str | None = None) -> UsageError:
     if verb is None:
         return UsageError(message=message, usage=f"{command} help", suggestion=suggestion)
-    return UsageError(
-        message=message, verb=verb.name, usage=verb.usage(command), suggestion=suggestion
-    )
+    return UsageError(message=message, verb=verb.name, usage=verb.usage(command), suggestion=suggestion)
 
 
 def suggest(word: str) -> str | None:
@@ -175,9 +167,7 @@ def _parse(text: str, *, tz: str, now: datetime, command: str) -> ParsedCommand 
                 command,
                 suggestion=guess,
             )
-        return _usage(
-            None, f"I don't know `{head.value}`. Here is what I can do: `{command} help`.", command
-        )
+        return _usage(None, f"I don't know `{head.value}`. Here is what I can do: `{command} help`.", command)
     rest = tokens[1:]
     parsed = ParsedCommand(verb=verb.name, text=_plain(rest))
 

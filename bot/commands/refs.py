@@ -42,9 +42,7 @@ def parse_reference(text: str) -> Reference | None:
         return Reference(provider=None, id=f"INC-{int(bare['n'])}", raw=text)
     prefixed = _PREFIXED.match(text)
     if prefixed and prefixed["prefix"].lower() in _PREFIXES:
-        return Reference(
-            provider=_PREFIXES[prefixed["prefix"].lower()], id=prefixed["id"], raw=text
-        )
+        return Reference(provider=_PREFIXES[prefixed["prefix"].lower()], id=prefixed["id"], raw=text)
     for pattern, provider in _URLS:
         match = pattern.match(text)
         if match:

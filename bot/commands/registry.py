@@ -6,7 +6,7 @@ read this table, so a verb cannot exist in one place and be missing from another
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from bot.providers.base import Capability
@@ -50,8 +50,9 @@ class Verb:
     writes: bool = False  # changes something: an unknown outcome must be reported as such
     capability: Capability | None = None
     access: Access = Access.ANYONE
-    visible: str = "in_channel"  # where the success answer goes: in_channel or ephemeral
-    extra: dict[str, str] = field(default_factory=dict)
+    # Reads or shows times, so the invoker's timezone must be fetched first (one Slack
+    # call that every other verb is spared).
+    uses_time: bool = False
 
     def usage(self, command: str = "/incident") -> str:
         parts = [command, self.name]
@@ -67,7 +68,6 @@ VERBS: tuple[Verb, ...] = (
         "Show what the bot can do, or how to use one verb.",
         args=(Arg("verb", Slot.WORD, required=False),),
         needs_incident=False,
-        visible="ephemeral",
         examples=("/incident help", "/incident help override"),
     ),
     Verb(
@@ -78,7 +78,6 @@ VERBS: tuple[Verb, ...] = (
         needs_incident=False,
         writes=True,
         capability=Capability.DECLARE,
-        visible="ephemeral",
         examples=('/incident declare Checkout is failing sev:1 summary:"5xx on /pay"',),
     ),
     Verb(
@@ -164,6 +163,7 @@ VERBS: tuple[Verb, ...] = (
         options=("due",),
         writes=True,
         capability=Capability.FOLLOWUPS,
+        uses_time=True,
         examples=("/incident followup Add DB failover alert @sam due:friday",),
     ),
     Verb(
@@ -171,6 +171,7 @@ VERBS: tuple[Verb, ...] = (
         "List the incident's follow-ups.",
         aliases=("follow-ups",),
         capability=Capability.FOLLOWUPS,
+        uses_time=True,
         examples=("/incident followups",),
     ),
     Verb(
@@ -189,6 +190,7 @@ VERBS: tuple[Verb, ...] = (
         args=(Arg("schedule", Slot.WORD, required=False),),
         needs_incident=False,
         capability=Capability.ONCALL,
+        uses_time=True,
         examples=("/incident oncall primary",),
     ),
     Verb(
@@ -198,6 +200,7 @@ VERBS: tuple[Verb, ...] = (
         needs_incident=False,
         writes=True,
         capability=Capability.OVERRIDES,
+        uses_time=True,
         examples=(
             "/incident override primary @bob for 2h",
             "/incident override primary @bob from 18:00 to 22:00",
@@ -216,6 +219,7 @@ VERBS: tuple[Verb, ...] = (
         needs_incident=False,
         writes=True,
         capability=Capability.SCHEDULES,
+        uses_time=True,
         examples=("/incident schedule primary @ana @bob every 1w from:monday",),
     ),
 )

@@ -130,9 +130,7 @@ def parse_span(text: str, tz: str, now: datetime) -> TimeSpan:
     original = " ".join(text.split())
     phrase = original.lower()
     if not phrase:
-        raise TimeError(
-            "When? Say for example `for 2h`, `until 9am tomorrow` or `from 18:00 to 22:00`."
-        )
+        raise TimeError("When? Say for example `for 2h`, `until 9am tomorrow` or `from 18:00 to 22:00`.")
     local_now = now.astimezone(zone(tz))
     if phrase.startswith("for "):
         phrase = phrase[4:]

@@ -153,9 +153,7 @@ class Provider(Protocol):
 
     async def role_names(self) -> list[str]: ...
 
-    async def assign_role(
-        self, incident_id: str, role: str, person: Person, actor: Person
-    ) -> Incident: ...
+    async def assign_role(self, incident_id: str, role: str, person: Person, actor: Person) -> Incident: ...
 
     async def add_followup(
         self,

@@ -65,9 +65,7 @@ class BuiltinProvider:
         ).first()
         if row is None:
             raise NotFound(f"There is no incident INC-{number}.")
-        role_rows = await conn.execute(
-            select(tables.roles).where(tables.roles.c.incident == number)
-        )
+        role_rows = await conn.execute(select(tables.roles).where(tables.roles.c.incident == number))
         roles = {r.role: Person(slack_id=r.user_id, name=r.user_name) for r in role_rows}
         return Incident(
             provider=self.name,
@@ -149,9 +147,7 @@ class BuiltinProvider:
         )
         return TimelineEntry(at=at, kind=kind, text=text, author=author)
 
-    async def _change(
-        self, number: int, actor: Person, kind: str, text: str, **values: object
-    ) -> Incident:
+    async def _change(self, number: int, actor: Person, kind: str, text: str, **values: object) -> Incident:
         async with self.store.engine.begin() as conn:
             result = await conn.execute(
                 update(tables.incidents)
@@ -183,34 +179,26 @@ class BuiltinProvider:
     async def set_severity(self, incident_id: str, severity: str, actor: Person) -> Incident:
         if severity not in {s.name for s in SEVERITIES}:
             raise Rejected(f"Unknown severity {severity}.")
-        return await self._change(
-            _number(incident_id), actor, "severity", severity, severity=severity
-        )
+        return await self._change(_number(incident_id), actor, "severity", severity, severity=severity)
 
     async def role_names(self) -> list[str]:
         return list(self._roles)
 
-    async def assign_role(
-        self, incident_id: str, role: str, person: Person, actor: Person
-    ) -> Incident:
+    async def assign_role(self, incident_id: str, role: str, person: Person, actor: Person) -> Incident:
         if role not in self._roles:
             raise Rejected(f"Unknown role {role}.")
         number = _number(incident_id)
         async with self.store.engine.begin() as conn:
             await self._load(conn, number)
             await conn.execute(
-                tables.roles.delete().where(
-                    tables.roles.c.incident == number, tables.roles.c.role == role
-                )
+                tables.roles.delete().where(tables.roles.c.incident == number, tables.roles.c.role == role)
             )
             await conn.execute(
                 insert(tables.roles).values(
                     incident=number, role=role, user_id=person.slack_id, user_name=person.name
                 )
             )
-            await self._log(
-                conn, number, "role", f"{role}: {person.name or person.slack_id}", actor
-            )
+            await self._log(conn, number, "role", f"{role}: {person.name or person.slack_id}", actor)
             return await self._load(conn, number)
 
     # follow-ups ------------------------------------------------------------------
@@ -303,9 +291,7 @@ class BuiltinProvider:
                 .order_by(tables.timeline.c.id)
             )
             return [
-                TimelineEntry(
-                    at=r.at, kind=r.kind, text=r.text, author=_person(r.author_id, r.author_name)
-                )
+                TimelineEntry(at=r.at, kind=r.kind, text=r.text, author=_person(r.author_id, r.author_name))
                 for r in rows
             ]
 
@@ -339,22 +325,17 @@ class BuiltinProvider:
             )
             if not result.rowcount:
                 await conn.execute(insert(tables.schedules).values(name=name, **values))
-            row = (
-                await conn.execute(select(tables.schedules).where(tables.schedules.c.name == name))
-            ).one()
+            row = (await conn.execute(select(tables.schedules).where(tables.schedules.c.name == name))).one()
             return self._schedule(row)
 
-    async def _overrides(
-        self, conn: AsyncConnection, schedule_id: int, after: datetime
-    ) -> list[Shift]:
+    async def _overrides(self, conn: AsyncConnection, schedule_id: int, after: datetime) -> list[Shift]:
         rows = await conn.execute(
             select(tables.overrides).where(
                 tables.overrides.c.schedule == schedule_id, tables.overrides.c.end > after
             )
         )
         return [
-            Shift(Person(slack_id=r.user_id, name=r.user_name), r.start, r.end, r.created_at)
-            for r in rows
+            Shift(Person(slack_id=r.user_id, name=r.user_name), r.start, r.end, r.created_at) for r in rows
         ]
 
     async def oncall(self, schedule: str | None, at: datetime) -> list[OnCall]:
@@ -365,9 +346,7 @@ class BuiltinProvider:
                 query = query.where(tables.schedules.c.name == schedule)
             for row in await conn.execute(query):
                 sched = self._schedule(row)
-                rotation = Rotation(
-                    tuple(sched.users), timedelta(seconds=row.handover_seconds), row.start
-                )
+                rotation = Rotation(tuple(sched.users), timedelta(seconds=row.handover_seconds), row.start)
                 shift, is_override = on_call(rotation, await self._overrides(conn, row.id, at), at)
                 answers.append(
                     OnCall(
@@ -386,9 +365,7 @@ class BuiltinProvider:
     ) -> Override:
         async with self.store.engine.begin() as conn:
             row = (
-                await conn.execute(
-                    select(tables.schedules).where(tables.schedules.c.name == schedule)
-                )
+                await conn.execute(select(tables.schedules).where(tables.schedules.c.name == schedule))
             ).first()
             if row is None:
                 raise NotFound(f"There is no schedule called {schedule}.")

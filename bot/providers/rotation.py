@@ -39,9 +39,7 @@ def on_call(rotation: Rotation, overrides: list[Shift], at: datetime) -> tuple[S
     active = [o for o in overrides if o.start <= at < o.end]
     if active:
         winner = max(active, key=lambda o: o.created)
-        later = [
-            o.start for o in overrides if o.created > winner.created and at < o.start < winner.end
-        ]
+        later = [o.start for o in overrides if o.created > winner.created and at < o.start < winner.end]
         return Shift(winner.person, winner.start, min([winner.end, *later]), winner.created), True
     shift = rotation.shift_at(at)
     if shift is None:

@@ -63,9 +63,7 @@ class Store:
                     tables.links.c.provider == provider, tables.links.c.incident_id == incident_id
                 )
             )
-            return [
-                Link(r.team_id, r.channel_id, r.provider, r.incident_id, r.reference) for r in rows
-            ]
+            return [Link(r.team_id, r.channel_id, r.provider, r.incident_id, r.reference) for r in rows]
 
     async def link(self, link: Link, user_id: str | None) -> None:
         async with self.engine.begin() as conn:

@@ -57,9 +57,7 @@ links = Table(
 audit = Table(
     "audit",
     metadata,
-    Column(
-        "id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
-    ),
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True),
     Column("at", UTCDateTime, nullable=False),
     Column("team_id", String(32)),
     Column("channel_id", String(32)),

@@ -17,9 +17,7 @@ def entries(command: str, capabilities: frozenset | None = None) -> list[HelpEnt
             summary=verb.summary,
             usage=verb.usage(command),
             examples=list(verb.examples),
-            available=capabilities is None
-            or verb.capability is None
-            or verb.capability in capabilities,
+            available=capabilities is None or verb.capability is None or verb.capability in capabilities,
         )
         for verb in registry.VERBS
     ]
@@ -34,7 +32,5 @@ async def help_(ctx: Context) -> Result:
         if verb is None:
             raise ctx.refuse(f"There is no verb `{asked}`. `{ctx.command} help` lists them all.")
         chosen = [e for e in all_entries if e.name == verb.name]
-        return Help(
-            command=ctx.command, entries=chosen, detail=True, provider_label=ctx.provider.label
-        )
+        return Help(command=ctx.command, entries=chosen, detail=True, provider_label=ctx.provider.label)
     return Help(command=ctx.command, entries=all_entries, provider_label=ctx.provider.label)

@@ -46,12 +46,9 @@ async def declare(ctx: Context) -> Result | Reply:
     name = str(ctx.arg("name")).strip()
     if len(name) > 200:
         raise ctx.refuse(
-            "That name is longer than 200 characters: keep it short, and put the "
-            'rest in `summary:"…"`.'
+            'That name is longer than 200 characters: keep it short, and put the rest in `summary:"…"`.'
         )
-    severity = (
-        await _severity(ctx, ctx.parsed.options["sev"]) if "sev" in ctx.parsed.options else None
-    )
+    severity = await _severity(ctx, ctx.parsed.options["sev"]) if "sev" in ctx.parsed.options else None
     incident = await ctx.provider.declare(
         DeclareRequest(
             name=name,
@@ -72,9 +69,7 @@ async def declare(ctx: Context) -> Result | Reply:
             next_step=f"Create a channel yourself and run `{ctx.command} link {incident.reference}` in it.",
         )
     await ctx.store.link(
-        Link(
-            ctx.invocation.team_id, channel_id, ctx.provider.name, incident.id, incident.reference
-        ),
+        Link(ctx.invocation.team_id, channel_id, ctx.provider.name, incident.id, incident.reference),
         ctx.actor.slack_id,
     )
     if Capability.ROLES in ctx.provider.capabilities:
@@ -140,9 +135,7 @@ async def status(ctx: Context) -> Result:
     current = await ctx.provider.get_incident(incident_id)
     if current.status == target and not note:
         return Changed(incident=current, actor=ctx.actor, what=f"checked: it is already {target}")
-    incident = await ctx.provider.set_status(
-        incident_id, target, ctx.actor, str(note) if note else None
-    )
+    incident = await ctx.provider.set_status(incident_id, target, ctx.actor, str(note) if note else None)
     return Changed(
         incident=incident,
         actor=ctx.actor,

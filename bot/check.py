@@ -1,0 +1,65 @@
+"""`python -m bot check`: one line per thing the bot depends on, saying whether it works."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+from typing import TextIO
+
+from slack_sdk.errors import SlackApiError
+
+from bot.config import Settings
+from bot.providers import build_providers
+from bot.slack.app import web_client
+from bot.store.db import Store
+
+
+async def run_check(settings: Settings, out: TextIO) -> int:
+    failures = 0
+
+    def line(ok: bool, what: str) -> None:
+        nonlocal failures
+        failures += 0 if ok else 1
+        out.write(f"{'ok  ' if ok else 'FAIL'} {what}\n")
+
+    store = Store(settings.database_url)
+    try:
+        await store.start()
+        line(True, f"store: {settings.database_url.split('://', 1)[0]} reachable, tables ready")
+    except Exception as exc:
+        line(False, f"store: cannot open {settings.database_url.split('://', 1)[0]}: {type(exc).__name__}")
+        await store.close()
+        return 1
+    try:
+        providers = build_providers(settings, store)
+        for name, provider in providers.items():
+            try:
+                await provider.statuses()
+                line(True, f"provider {name} ({provider.label}): reachable")
+            except Exception as exc:
+                line(False, f"provider {name}: {type(exc).__name__}: {exc}")
+        if settings.incident_provider not in providers:
+            line(False, f"INCIDENT_PROVIDER={settings.incident_provider}, but its credentials are not set")
+    finally:
+        await store.close()
+
+    if settings.slack_bot_token is None:
+        line(False, "slack: SLACK_BOT_TOKEN is not set (the shell works without it)")
+    else:
+        try:
+            auth = await web_client(settings).auth_test()
+            line(True, f"slack: token works for team {auth.get('team')} as {auth.get('user')}")
+        except SlackApiError as exc:
+            line(False, f"slack: auth.test answered {exc.response.get('error')}")
+        except Exception as exc:
+            line(False, f"slack: cannot reach {settings.slack_api_url}: {type(exc).__name__}")
+    if settings.slack_app_token is None and settings.slack_signing_secret is None:
+        line(False, "slack: set SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode)")
+    else:
+        mode = "Socket Mode" if settings.socket_mode else f"HTTP on port {settings.port}"
+        line(True, f"slack: {mode}")
+    return 1 if failures else 0
+
+
+def main(settings: Settings) -> int:
+    return asyncio.run(run_check(settings, sys.stdout))

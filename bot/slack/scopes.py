@@ -1,0 +1,19 @@
+"""The Web API methods the bot calls and the bot scope each needs.
+
+The manifest's scopes are generated from this table, and a contract test checks that
+every method the code calls is in it: so the app asks for what it uses and no more.
+"""
+
+from __future__ import annotations
+
+METHOD_SCOPES: dict[str, str | None] = {
+    "auth.test": None,
+    "chat.postMessage": "chat:write",
+    "conversations.create": "channels:manage",
+    "conversations.invite": "channels:manage",
+    "users.info": "users:read",
+}
+
+
+def bot_scopes() -> list[str]:
+    return sorted({"commands", *(s for s in METHOD_SCOPES.values() if s)})

@@ -1,0 +1,84 @@
+"""`python -m bot serve`: the Slack app over HTTP (aiohttp) or Socket Mode.
+
+HTTP serves `POST /slack/events` for everything Slack sends (Bolt's single endpoint) and
+`GET /healthz`. In Socket Mode the same `/healthz` is served on PORT for the platform's
+health checks, and Slack's traffic arrives over the socket.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+
+from bot.commands.service import CommandService
+from bot.config import Settings
+from bot.runtime import Runtime, build_runtime
+from bot.slack.app import build_app, web_client
+from bot.slack.workspace import SlackWorkspace
+
+log = logging.getLogger(__name__)
+RUNTIME = web.AppKey("runtime", Runtime)
+BOLT = web.AppKey("bolt", AsyncApp)
+
+
+def create_web_app(settings: Settings) -> web.Application:
+    client = web_client(settings)
+    workspace = SlackWorkspace(client)
+    web_app = web.Application()
+
+    def service() -> CommandService:
+        return web_app[RUNTIME].service
+
+    bolt = build_app(settings, client, workspace, service)
+    web_app[BOLT] = bolt
+
+    async def open_runtime(app: web.Application) -> None:
+        app[RUNTIME] = await build_runtime(settings, workspace)
+
+    async def close_runtime(app: web.Application) -> None:
+        await app[RUNTIME].close()
+
+    async def slack_events(request: web.Request) -> web.Response:
+        bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(bolt_response)
+
+    async def healthz(request: web.Request) -> web.Response:
+        return web.json_response({"ok": True})
+
+    web_app.on_startup.append(open_runtime)
+    web_app.on_cleanup.append(close_runtime)
+    web_app.add_routes([web.post("/slack/events", slack_events), web.get("/healthz", healthz)])
+    return web_app
+
+
+async def _socket_mode(settings: Settings) -> None:
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    web_app = create_web_app(settings)
+    runner = web.AppRunner(web_app)
+    await runner.setup()
+    await web.TCPSite(runner, "0.0.0.0", settings.port).start()
+    assert settings.slack_app_token is not None
+    handler = AsyncSocketModeHandler(web_app[BOLT], settings.slack_app_token.get_secret_value())
+    try:
+        await handler.start_async()
+    finally:
+        await runner.cleanup()
+
+
+def main(settings: Settings) -> int:
+    if settings.slack_signing_secret is None and not settings.socket_mode:
+        log.error("SLACK_SIGNING_SECRET is not set: Slack's requests could not be verified.")
+        return 2
+    if settings.slack_bot_token is None:
+        log.error("SLACK_BOT_TOKEN is not set.")
+        return 2
+    if settings.socket_mode:
+        asyncio.run(_socket_mode(settings))
+        return 0
+    web.run_app(create_web_app(settings), host="0.0.0.0", port=settings.port, print=None)
+    return 0

@@ -1,0 +1,57 @@
+"""The command layer's Workspace port, over Slack's Web API."""
+
+from __future__ import annotations
+
+import time
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.commands.ports import WorkspaceError
+from bot.providers.base import Person
+
+TZ_TTL = 3600.0
+
+
+class SlackWorkspace:
+    def __init__(self, client: AsyncWebClient) -> None:
+        self.client = client
+        self._tz: dict[str, tuple[float, str]] = {}
+
+    async def find_user(self, name: str) -> Person | None:
+        # Slack's text carries real mentions (<@U…>) for anyone picked from autocomplete;
+        # a bare "@name" is somebody Slack itself did not recognise, so neither do we.
+        return None
+
+    async def user_timezone(self, user_id: str) -> str:
+        cached = self._tz.get(user_id)
+        if cached and time.monotonic() - cached[0] < TZ_TTL:
+            return cached[1]
+        try:
+            response = await self.client.users_info(user=user_id)
+            tz = (response.get("user") or {}).get("tz") or "UTC"
+        except SlackApiError:
+            return "UTC"
+        self._tz[user_id] = (time.monotonic(), tz)
+        return tz
+
+    async def create_channel(self, name: str) -> tuple[str, str]:
+        for attempt in range(1, 6):
+            candidate = name if attempt == 1 else f"{name[: 80 - 2]}-{attempt}"
+            try:
+                response = await self.client.conversations_create(name=candidate)
+            except SlackApiError as exc:
+                error = exc.response.get("error", "unknown_error")
+                if error == "name_taken":
+                    continue
+                raise WorkspaceError(f"Slack answered {error}") from None
+            channel = response["channel"]
+            return channel["id"], channel["name"]
+        raise WorkspaceError(f"#{name} and its variants are all taken")
+
+    async def invite(self, channel_id: str, user_ids: list[str]) -> None:
+        try:
+            await self.client.conversations_invite(channel=channel_id, users=",".join(user_ids))
+        except SlackApiError as exc:
+            if exc.response.get("error") not in ("already_in_channel", "cant_invite_self"):
+                raise WorkspaceError(f"Slack answered {exc.response.get('error')}") from None
