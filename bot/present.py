@@ -84,11 +84,11 @@ def _(result: r.Card) -> Doc:
 @present.register
 def _(result: r.Changed) -> Doc:
     i = result.incident
-    line: Line = [
-        User(result.actor.slack_id, result.actor.name),
-        T(f" {result.what} · "),
-        B(f"{i.reference}: {i.name}"),
-    ]
+    before, _, after = result.what.partition("{person}")
+    line: Line = [User(result.actor.slack_id, result.actor.name), T(f" {before}")]
+    if result.person:
+        line += [*who(result.person), T(after)]
+    line += [T(" · "), B(f"{i.reference}: {i.name}")]
     blocks: list = [Section([line])]
     if result.note:
         blocks.append(Section([[T(result.note)]]))

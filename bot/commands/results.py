@@ -70,7 +70,8 @@ class Card(Result):
 class Changed(Result):
     incident: Incident
     actor: Person
-    what: str  # "moved the incident to monitoring"
+    what: str  # "moved the incident to monitoring", or "made {person} lead"
+    person: Person | None = None
     note: str | None = None
 
 

@@ -87,7 +87,7 @@ def parse_moment(text: str, tz: str, base: datetime) -> datetime | None:
     text = text.strip()
     # Bare numbers are sizes, severities or typos, never times: dateparser would read
     # "5" as the 5th of some month.
-    if not text or not re.search(r"[a-zA-Z:]", text) or len(text) > 100:
+    if not text or not re.search(r"[a-zA-Z:/\-]", text) or len(text) > 100:
         return None
     zone_info = zone(tz)
     local_base = base.astimezone(zone_info).replace(tzinfo=None)

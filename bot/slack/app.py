@@ -24,7 +24,7 @@ from bot.commands.service import CommandService
 from bot.config import Settings
 from bot.present import present
 from bot.slack.blocks import render_blocks, render_text
-from bot.slack.workspace import SlackWorkspace
+from bot.slack.workspace import SlackWorkspace, slack_error
 
 log = logging.getLogger(__name__)
 # Where chat.postMessage cannot reach, the response_url still can (private channels, DMs).
@@ -49,7 +49,6 @@ def build_app(
 ) -> AsyncApp:
     """`service` is a getter because the store opens on server start-up, after this runs."""
     app = AsyncApp(
-        token=settings.slack_bot_token.get_secret_value() if settings.slack_bot_token else None,
         signing_secret=(
             settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
         ),
@@ -99,26 +98,30 @@ def _message(result: Result) -> dict[str, Any]:
 
 
 async def deliver(client: AsyncWebClient, respond: AsyncRespond, channel_id: str, reply: Reply) -> None:
-    """Exactly one answer to the invoker, plus any posts the command asked for."""
+    """Exactly one answer to the invoker first, then any posts the command asked for."""
+    await _answer(client, respond, channel_id, reply.result)
     for post in reply.posts:
         try:
             await client.chat_postMessage(
                 channel=post.channel_id, unfurl_links=False, **_message(post.result)
             )
         except SlackApiError as exc:
-            log.warning("could not post to %s: %s", post.channel_id, exc.response.get("error"))
-    message = _message(reply.result)
-    if reply.result.visibility == "ephemeral":
+            log.warning("could not post to %s: %s", post.channel_id, slack_error(exc))
+
+
+async def _answer(client: AsyncWebClient, respond: AsyncRespond, channel_id: str, result: Result) -> None:
+    message = _message(result)
+    if result.visibility == "ephemeral":
         await _respond(respond, "ephemeral", message)
         return
     try:
         await client.chat_postMessage(channel=channel_id, unfurl_links=False, **message)
     except SlackApiError as exc:
-        if exc.response.get("error") in _UNREACHABLE:
+        if slack_error(exc) in _UNREACHABLE:
             await _respond(respond, "in_channel", message)
         else:
             failure = Failure(
-                what=f"It was done, but Slack refused the answer ({exc.response.get('error')}).",
+                what=f"It was done, but Slack refused the answer ({slack_error(exc)}).",
                 changed="yes",
                 next_step="`/incident info` shows where things stand.",
             )

@@ -13,6 +13,14 @@ from bot.providers.base import Person
 TZ_TTL = 3600.0
 
 
+def slack_error(exc: SlackApiError) -> str:
+    """Slack's error name, or the HTTP status where the answer was not Slack's JSON."""
+    data = exc.response.data
+    if isinstance(data, dict) and data.get("error"):
+        return str(data["error"])
+    return f"HTTP {exc.response.status_code}"
+
+
 class SlackWorkspace:
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
@@ -41,7 +49,7 @@ class SlackWorkspace:
             try:
                 response = await self.client.conversations_create(name=candidate)
             except SlackApiError as exc:
-                error = exc.response.get("error", "unknown_error")
+                error = slack_error(exc)
                 if error == "name_taken":
                     continue
                 raise WorkspaceError(f"Slack answered {error}") from None
@@ -53,5 +61,5 @@ class SlackWorkspace:
         try:
             await self.client.conversations_invite(channel=channel_id, users=",".join(user_ids))
         except SlackApiError as exc:
-            if exc.response.get("error") not in ("already_in_channel", "cant_invite_self"):
-                raise WorkspaceError(f"Slack answered {exc.response.get('error')}") from None
+            if slack_error(exc) not in ("already_in_channel", "cant_invite_self"):
+                raise WorkspaceError(f"Slack answered {slack_error(exc)}") from None

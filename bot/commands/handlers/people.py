@@ -23,11 +23,7 @@ async def assign(ctx: Context) -> Result:
     ref: UserRef = ctx.arg("user")  # type: ignore[assignment]
     person = await ctx.person(ref)
     incident = await ctx.provider.assign_role(ctx.incident_id or "", role, person, ctx.actor)
-    return Changed(incident=incident, actor=ctx.actor, what=f"made {_name(person)} {role}")
-
-
-def _name(person: object) -> str:
-    return "@" + (getattr(person, "name", None) or getattr(person, "slack_id", "someone"))
+    return Changed(incident=incident, actor=ctx.actor, what=f"made {{person}} {role}", person=person)
 
 
 @handles("roles")

@@ -1,0 +1,119 @@
+"""Shared fixtures: databases (SQLite and PostgreSQL), the fake Slack, the running app."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import aiohttp
+import pytest
+from aiohttp import web
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.config import Settings
+from bot.slack.server import create_web_app
+from bot.store import tables
+from tests.slackfake import FakeSlack, sign, slash_body
+
+SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
+POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+
+
+async def _fresh_postgres() -> str:
+    engine = create_async_engine(POSTGRES_URL)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(tables.metadata.drop_all)
+    finally:
+        await engine.dispose()
+    return POSTGRES_URL
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'store.db'}"
+    return await _fresh_postgres()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}"
+
+
+async def serve(app: web.Application) -> tuple[web.AppRunner, str]:
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+    return runner, f"http://127.0.0.1:{port}"
+
+
+@pytest.fixture
+async def fake_slack() -> AsyncIterator[FakeSlack]:
+    fake = FakeSlack()
+    runner, fake.url = await serve(fake.app())
+    yield fake
+    await runner.cleanup()
+
+
+def make_settings(fake: FakeSlack, database_url: str, **extra: object) -> Settings:
+    values: dict[str, object] = {
+        "slack_bot_token": "xoxb-test-token",
+        "slack_signing_secret": SECRET,
+        "slack_api_url": fake.api_url,
+        "database_url": database_url,
+        "incident_command_timeout": 5.0,
+    }
+    values.update(extra)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@dataclass
+class RunningBot:
+    url: str
+    slack: FakeSlack
+    session: aiohttp.ClientSession
+    settings: Settings
+    app: web.Application
+
+    async def post(self, body: str, headers: dict[str, str]) -> aiohttp.ClientResponse:
+        async with self.session.post(f"{self.url}/slack/events", data=body, headers=headers) as response:
+            await response.read()
+            return response
+
+    async def command(self, text: str, *, user: str = "U111", channel: str = "C111",
+                      trigger: str | None = None) -> tuple[aiohttp.ClientResponse, str]:  # fmt: skip
+        """Send `/incident <text>` signed; return the ack and the response_url used."""
+        response_url = self.slack.response_url()
+        body = slash_body(text, response_url=response_url, user=user, channel=channel,
+                          command=self.settings.incident_command, trigger=trigger)  # fmt: skip
+        return await self.post(body, sign(SECRET, body)), response_url
+
+    async def run(self, text: str, **kwargs: object) -> dict:
+        """Send a command and wait for its one answer; return that answer's parameters."""
+        before = len(self.slack.answers())
+        response, _ = await self.command(text, **kwargs)  # type: ignore[arg-type]
+        assert response.status == 200, await response.text()
+        answers = await self.slack.wait_for(before + 1)
+        return answers[before].params | {"_via": answers[before].method}
+
+    async def declare(self, text: str, **kwargs: object) -> tuple[dict, str]:
+        """Declare; wait for both the invoker's answer and the card; return (answer, channel)."""
+        before = len(self.slack.answers())
+        answer = await self.run(f"declare {text}", **kwargs)
+        await self.slack.wait_for(before + 2)
+        return answer, self.slack.of("conversations.invite")[-1].params["channel"]
+
+
+@pytest.fixture
+async def bot(fake_slack: FakeSlack, sqlite_url: str) -> AsyncIterator[RunningBot]:
+    settings = make_settings(fake_slack, sqlite_url)
+    app = create_web_app(settings)
+    runner, url = await serve(app)
+    async with aiohttp.ClientSession() as session:
+        yield RunningBot(url, fake_slack, session, settings, app)
+    await runner.cleanup()

@@ -1,0 +1,198 @@
+"""Every verb through Slack's front door: signed slash commands to the running app, and
+the Web API calls it made checked at the recording fake Slack."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from bot.store.db import Store
+from tests.conftest import SECRET, RunningBot
+from tests.slackfake import sign, slash_body
+
+
+def mrkdwn_of(answer: dict) -> list[str]:
+    """Every string Slack would parse as mrkdwn (where a mention would ping): the fallback
+    text and each mrkdwn text object. plain_text objects are never parsed for mentions."""
+    found = [answer.get("text", "")]
+
+    def walk(node: object) -> None:
+        if isinstance(node, dict):
+            if node.get("type") == "mrkdwn":
+                found.append(node["text"])
+            for value in node.values():
+                walk(value)
+        elif isinstance(node, list):
+            for value in node:
+                walk(value)
+
+    walk(answer.get("blocks", []))
+    return found
+
+
+def text_of(answer: dict) -> str:
+    """Everything a user would read in one answer: fallback text and every block's text."""
+    return answer.get("text", "") + "\n" + json.dumps(answer.get("blocks", []), ensure_ascii=False)
+
+
+async def test_help_answers_ephemerally_with_every_verb(bot: RunningBot) -> None:
+    response, response_url = await bot.command("help")
+    assert response.status == 200
+    [answer] = await bot.slack.wait_for(1)
+    assert answer.method == "response_url"
+    assert answer.params["response_type"] == "ephemeral"
+    body = text_of(answer.params)
+    for verb in ("declare", "status", "override", "oncall", "followup", "unlink"):
+        assert f"/incident {verb}" in body
+
+
+async def test_declare_creates_channel_invites_links_and_posts_card(bot: RunningBot) -> None:
+    answer = await bot.run('declare Checkout is failing sev:1 summary:"5xx on /pay"')
+    await bot.slack.wait_for(1, "chat.postMessage")
+    [create] = bot.slack.of("conversations.create")
+    assert create.params["name"] == "inc-1-checkout-is-failing"
+    [invite] = bot.slack.of("conversations.invite")
+    assert invite.params["users"] == "U111"
+    channel_id = invite.params["channel"]
+    [card] = [c for c in bot.slack.of("chat.postMessage") if c.params["channel"] == channel_id]
+    card_text = text_of(card.params)
+    assert "INC-1: Checkout is failing" in card_text and "SEV1" in card_text and "5xx on /pay" in card_text
+    assert "<@U111>" in card_text  # the declarer leads
+    assert answer["_via"] == "response_url" and answer["response_type"] == "ephemeral"
+    assert f"<#{channel_id}>" in answer["text"]
+    # Linked: a command in the new channel acts on INC-1.
+    info = await bot.run("info", channel=channel_id)
+    assert info["channel"] == channel_id and "INC-1" in text_of(info)
+
+
+async def test_declare_takes_a_free_name_when_the_channel_exists(bot: RunningBot) -> None:
+    bot.slack.taken_names.add("inc-1-db-down")
+    await bot.declare("DB down")
+    names = [c.params["name"] for c in bot.slack.of("conversations.create")]
+    assert names == ["inc-1-db-down", "inc-1-db-down-2"]
+
+
+async def test_incident_lifecycle_every_verb(bot: RunningBot) -> None:
+    _, channel = await bot.declare("Checkout is failing sev:1")
+
+    async def run(text: str) -> str:
+        answer = await bot.run(text, channel=channel)
+        assert answer.get("channel", channel) == channel
+        return text_of(answer)
+
+    assert "investigating" in await run("ack")
+    assert "SEV2" in await run("sev 2")
+    assert "SEV3" in await run("severity minor")
+    assert "<@U222>" in await run("lead <@U222|bea>")
+    assert "<@U333>" in await run("assign comms <@U333|cy>")
+    roles = await run("roles")
+    assert "lead: <@U222>" in roles and "comms: <@U333>" in roles and "scribe: nobody" in roles
+    added = await run("followup Add DB failover alert <@U444|sam> due:2030-01-04")
+    assert "Add DB failover alert" in added and "<@U444>" in added and "04 Jan" in added
+    assert "#1 Add DB failover alert" in await run("followups")
+    assert "completed" in await run("followup done #1")
+    assert "Rollback done" in await run("update Rollback done, error rate falling")
+    assert "monitoring" in await run("status mon")
+    assert "resolved" in await run("resolve fixed by rollback")
+    card = await run("info")
+    assert "resolved" in card and "<@U222>" in card
+
+
+async def test_every_answer_in_channel_goes_through_chat_post_message(bot: RunningBot) -> None:
+    _, channel = await bot.declare("Payments slow")
+    answer = await bot.run("ack", channel=channel)
+    assert answer["_via"] == "chat.postMessage"
+    post = bot.slack.of("chat.postMessage")[-1]
+    assert post.headers["Authorization"] == "Bearer xoxb-test-token"
+
+
+async def test_oncall_schedule_and_override_in_users_timezone(bot: RunningBot) -> None:
+    bot.slack.timezones["U111"] = "Europe/Paris"
+    saved = text_of(await bot.run("schedule primary <@U1|ana> <@U2|bob> every 1w"))
+    assert "primary" in saved and "<@U1>" in saved and "<@U2>" in saved
+    assert "<@U1>" in text_of(await bot.run("oncall primary"))
+    override = text_of(await bot.run("override primary <@U2|bob> from 18:00 to 22:00"))
+    assert "18:00 CET" in override and "22:00 CET" in override and "(4h)" in override
+    assert bot.slack.of("users.info")[0].params["user"] == "U111"
+    now_override = text_of(await bot.run("override primary <@U2|bob> for 2h"))
+    assert "(2h)" in now_override
+    oncall = text_of(await bot.run("oncall"))
+    assert "<@U2>" in oncall and "override" in oncall
+
+
+async def test_link_and_unlink(bot: RunningBot) -> None:
+    await bot.declare("Search is down")
+    card = text_of(await bot.run("link INC-1", channel="C999"))
+    assert "INC-1: Search is down" in card and "linked" in card
+    assert "INC-1" in text_of(await bot.run("info", channel="C999"))
+    assert "unlinked" in text_of(await bot.run("unlink", channel="C999"))
+    assert "isn't linked" in text_of(await bot.run("info", channel="C999"))
+
+
+async def test_unlinked_channel_gets_guidance_and_explicit_reference_works(bot: RunningBot) -> None:
+    answer = await bot.run("status resolved")
+    assert answer["response_type"] == "ephemeral" and "/incident link" in text_of(answer)
+    await bot.declare("Login broken")
+    resolved = text_of(await bot.run("status resolved INC-1"))
+    assert "resolved" in resolved and "INC-1" in resolved
+
+
+async def test_typo_gets_usage_of_nearest_verb_and_changes_nothing(bot: RunningBot) -> None:
+    _, channel = await bot.declare("Login broken")
+    answer = await bot.run("stauts resolved", channel=channel)
+    assert answer["response_type"] == "ephemeral"
+    assert "Did you mean `status`" in answer["text"] and "/incident status &lt;status&gt;" in text_of(answer)
+    bad_status = await bot.run("status fxd", channel=channel)
+    assert "not a status" in bad_status["text"] or "status" in text_of(bad_status)
+    card = text_of(await bot.run("info", channel=channel))
+    assert "triage" in card  # still where it was
+
+
+async def test_user_text_cannot_ping_anyone(bot: RunningBot) -> None:
+    _, channel = await bot.declare("<!channel> &lt;!here&gt; everything *down*")
+    answer = await bot.run("update paging <!subteam^S1|@oncall> & <!here>", channel=channel)
+    assert "@oncall &amp; @here" in text_of(answer)
+    for call in bot.slack.answers():
+        for text in mrkdwn_of(call.params):
+            assert "<!" not in text, text  # no broadcast, no group ping
+    card = next(c for c in bot.slack.of("chat.postMessage") if "everything" in text_of(c.params))
+    assert "@channel &lt;!here&gt; everything *down*" in card.params["text"]
+
+
+async def test_unsigned_wrongly_signed_and_stale_requests_are_refused(bot: RunningBot) -> None:
+    body = slash_body("declare Should not exist", response_url=bot.slack.response_url())
+    unsigned = await bot.post(body, {"Content-Type": "application/x-www-form-urlencoded"})
+    wrong = await bot.post(body, sign("not-the-secret", body))
+    stale = await bot.post(body, sign(SECRET, body, timestamp=int(time.time()) - 6 * 60))
+    tampered_headers = sign(SECRET, body)
+    tampered = await bot.post(body.replace("Should", "Would"), tampered_headers)
+    assert [r.status for r in (unsigned, wrong, stale, tampered)] == [401, 401, 401, 401]
+    # Nothing happened: no Slack calls at all, nothing in the store.
+    assert [c.method for c in bot.slack.calls if c.method != "auth.test"] == []
+    store = Store(bot.settings.database_url)
+    try:
+        assert await store.audit_rows() == []
+    finally:
+        await store.close()
+
+
+async def test_every_command_is_audited(bot: RunningBot) -> None:
+    await bot.declare("Checkout down")
+    await bot.run("nonsense words")
+    store = Store(bot.settings.database_url)
+    try:
+        rows = await store.audit_rows()
+    finally:
+        await store.close()
+    assert [(r["verb"], r["outcome"]) for r in rows] == [("declare", "ok"), (None, "usage")]
+    assert rows[0]["user_id"] == "U111" and rows[0]["arguments"] == "declare Checkout down"
+    assert rows[0]["duration_ms"] > 0
+
+
+async def test_not_in_channel_falls_back_to_response_url(bot: RunningBot) -> None:
+    await bot.declare("API errors")
+    await bot.run("link INC-1", channel="CPRIVATE")  # chat.postMessage works here
+    bot.slack.errors["chat.postMessage"] = "not_in_channel"
+    answer = await bot.run("ack", channel="CPRIVATE")
+    assert answer["_via"] == "response_url" and answer["response_type"] == "in_channel"
+    assert "investigating" in text_of(answer)
