@@ -109,10 +109,10 @@ class FakeSlack:
         """What a user sees: messages posted and response_url answers."""
         return [c for c in self.calls if c.method in ("chat.postMessage", "response_url") and not c.error]
 
-    async def wait_for(self, count: int, method: str | None = None, timeout: float = 10.0) -> list[Call]:
+    async def wait_for(self, count: int, method: str | None = None, within: float = 10.0) -> list[Call]:
         """Wait until `count` answers (or calls of `method`) arrived; fails the test if not."""
         self._changed = self._changed or asyncio.Event()
-        deadline = asyncio.get_running_loop().time() + timeout
+        deadline = asyncio.get_running_loop().time() + within
         while True:
             found = self.of(method) if method else self.answers()
             if len(found) >= count:

@@ -36,7 +36,7 @@ def text_of(answer: dict) -> str:
 
 
 async def test_help_answers_ephemerally_with_every_verb(bot: RunningBot) -> None:
-    response, response_url = await bot.command("help")
+    response, _ = await bot.command("help")
     assert response.status == 200
     [answer] = await bot.slack.wait_for(1)
     assert answer.method == "response_url"

@@ -1,0 +1,131 @@
+"""The parser: Slack's escaping, options, people, times; and, for any input, no exception."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bot.commands import registry
+from bot.commands.parser import ParsedCommand, UsageError, UserRef, parse
+from bot.commands.timeparse import TimeSpan
+
+NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
+
+
+def ok(text: str, tz: str = "UTC") -> ParsedCommand:
+    result = parse(text, tz=tz, now=NOW)
+    assert isinstance(result, ParsedCommand), result
+    return result
+
+
+def bad(text: str) -> UsageError:
+    result = parse(text, now=NOW)
+    assert isinstance(result, UsageError), result
+    return result
+
+
+def test_empty_means_info() -> None:
+    assert ok("").verb == "info"
+
+
+def test_aliases_resolve_to_their_verb() -> None:
+    assert ok("sev 2").verb == "severity"
+    assert ok("acknowledge").verb == "ack"
+    assert ok("STATUS monitoring").args == {"status": "monitoring"}
+
+
+def test_slack_mentions_become_people_and_plain_text() -> None:
+    parsed = ok("assign comms <@U123|bea>")
+    assert parsed.args["user"] == UserRef(id="U123", name="bea")
+    update = ok("update paged <!subteam^S1|@oncall> in <#C9|inc-4> &amp; <!channel> &lt;b&gt;")
+    assert update.args["text"] == "paged @oncall in #inc-4 & @channel <b>"
+
+
+def test_me_and_typed_names() -> None:
+    assert ok("lead me").args["user"] == UserRef(me=True)
+    assert ok("lead @me").args["user"] == UserRef(me=True)
+    assert ok("lead @bea").args["user"] == UserRef(name="bea")
+
+
+def test_options_and_quoted_strings() -> None:
+    parsed = ok('declare Checkout is failing sev:1 summary:"5xx on /pay"')
+    assert parsed.args["name"] == "Checkout is failing"
+    assert parsed.options["sev"] == "1" and parsed.options["summary"] == "5xx on /pay"
+    smart = ok("declare “DB down” sev:2")
+    assert smart.args["name"] == "DB down"
+    # A colon in free text that is not one of the verb's options stays text.
+    assert ok("update error: db down").args["text"] == "error: db down"
+
+
+def test_followup_assignee_anywhere_and_due_date_in_users_zone() -> None:
+    parsed = ok("followup <@U9|sam> Add DB failover alert due:friday", tz="America/New_York")
+    assert parsed.args["assignee"] == UserRef(id="U9", name="sam")
+    assert parsed.args["title"] == "Add DB failover alert"
+    due = parsed.options["due"]
+    assert due.weekday() == 4 and str(due.tzinfo) == "America/New_York" and due > NOW
+
+
+def test_durations_and_spans() -> None:
+    span: TimeSpan = ok("override primary @bob for 2h").args["when"]
+    assert span.start == NOW and span.end == NOW + timedelta(hours=2)
+    assert ok("override primary @bob 90m").args["when"].duration == timedelta(minutes=90)
+    evening = ok("override primary @bob from 18:00 to 22:00", tz="Europe/Paris").args["when"]
+    assert (evening.start.hour, evening.end.hour, evening.duration) == (18, 22, timedelta(hours=4))
+    night = ok("override primary @bob from 22:00 to 06:00", tz="Europe/Paris").args["when"]
+    assert night.duration == timedelta(hours=8)
+    until = ok("override primary @bob until 9am tomorrow", tz="Asia/Tokyo").args["when"]
+    assert until.end.hour == 9 and str(until.end.tzinfo) == "Asia/Tokyo" and until.start == NOW
+
+
+def test_trailing_reference_names_the_incident() -> None:
+    parsed = ok("status resolved INC-3")
+    assert parsed.args == {"status": "resolved"} and parsed.ref is not None and parsed.ref.id == "INC-3"
+    assert ok("ack pd:Q1ABC").ref.provider == "pagerduty"  # type: ignore[union-attr]
+    link = ok("link https://acme.pagerduty.com/incidents/Q1ABC").args["incident"]
+    assert (link.provider, link.id) == ("pagerduty", "Q1ABC")
+
+
+def test_typos_get_the_nearest_verbs_usage() -> None:
+    error = bad("stauts resolved")
+    assert error.suggestion == "status" and error.usage == "/incident status <status> [note]"
+    assert "help" in bad("frobnicate").usage
+
+
+def test_missing_and_extra_arguments_get_usage() -> None:
+    assert "needs a status" in bad("status").message
+    assert "not a person" in bad("lead bob").message
+    assert "didn't expect" in bad("ack right now").message
+    assert "already over" in bad("override primary @bob until 2020-01-01 10:00").message
+    assert bad("override primary @bob whenever").usage.startswith("/incident override")
+    assert bad("followup x due:someday").message.startswith("I couldn't read `due:someday`")
+
+
+def test_end_before_start_is_refused() -> None:
+    error = bad("override primary @bob from 2030-01-02 10:00 to 2030-01-01 09:00")
+    assert "before the start" in error.message
+
+
+mention = st.builds(lambda u, n: f"<@{u}|{n}>", st.text("UW0123456789ABC", min_size=1, max_size=9),
+                    st.text(min_size=0, max_size=8))  # fmt: skip
+words = st.sampled_from([*registry.BY_NAME, "sev:1", "due:friday", "for", "2h", "from", "to", "18:00",
+                         "INC-3", '"', "“", "&lt;", "<!channel>", "<#C1|x>", "me", "@bob", "every"])  # fmt: skip
+token = st.one_of(words, mention, st.text(max_size=12))
+
+
+@settings(max_examples=400, deadline=None)
+@given(st.lists(token, max_size=10).map(" ".join), st.sampled_from(["UTC", "Europe/Paris", "Bad/Zone"]))
+def test_no_input_raises_and_every_rejection_is_a_usage_message(text: str, tz: str) -> None:
+    result = parse(text, tz=tz, now=NOW)
+    assert isinstance(result, ParsedCommand | UsageError)
+    if isinstance(result, UsageError):
+        assert result.message and result.usage.startswith("/incident")
+    else:
+        assert registry.lookup(result.verb) is not None
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=300))
+def test_arbitrary_text_never_raises(text: str) -> None:
+    assert isinstance(parse(text, now=NOW), ParsedCommand | UsageError)
