@@ -163,10 +163,10 @@ def parse_span(text: str, tz: str, now: datetime) -> TimeSpan:
 
 
 def _checked(span: TimeSpan, now: datetime) -> TimeSpan:
-    if span.end <= span.start:
-        raise TimeError("The end is before the start: check the times.")
     if span.end <= now:
         raise TimeError("That span is already over: pick a time in the future.")
+    if span.end <= span.start:
+        raise TimeError("The end is before the start: check the times.")
     if span.duration > MAX_SPAN:
         raise TimeError("That is longer than a year: pick a shorter span.")
     return span

@@ -1,0 +1,138 @@
+"""The store and the built-in provider, on SQLite and on PostgreSQL (the same code)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from bot.commands.invocation import Invocation
+from bot.commands.results import Changed, Declared, Failure, OnCallList, Usage
+from bot.commands.service import CommandService
+from bot.config import Settings
+from bot.providers.base import DeclareRequest, NotFound, Person, Provider, Rejected
+from bot.providers.builtin import BuiltinProvider
+from bot.shell import ShellWorkspace
+from bot.store.db import Link, Store
+
+BEA = Person(slack_id="U1", name="bea")
+SAM = Person(slack_id="U2", name="sam")
+
+
+@pytest.fixture
+async def store(database_url: str) -> AsyncIterator[Store]:
+    store = Store(database_url)
+    await store.start()
+    yield store
+    await store.close()
+
+
+@pytest.fixture
+def provider(store: Store) -> BuiltinProvider:
+    return BuiltinProvider(store, ["lead", "comms", "scribe"])
+
+
+async def test_builtin_provider_implements_the_protocol(provider: BuiltinProvider) -> None:
+    assert isinstance(provider, Provider)
+
+
+async def test_incident_lifecycle(provider: BuiltinProvider) -> None:
+    incident = await provider.declare(DeclareRequest(name="DB down", severity="SEV1", declared_by=BEA))
+    second = await provider.declare(DeclareRequest(name="Other", declared_by=BEA))
+    assert (incident.reference, second.reference) == ("INC-1", "INC-2")
+    assert incident.status == "triage" and incident.severity == "SEV1"
+    await provider.set_status(incident.id, "investigating", BEA)
+    await provider.set_severity(incident.id, "SEV2", BEA)
+    await provider.assign_role(incident.id, "lead", SAM, BEA)
+    await provider.assign_role(incident.id, "lead", BEA, BEA)  # replaces, not adds
+    due = datetime(2030, 1, 4, tzinfo=UTC)
+    item = await provider.add_followup(incident.id, "Add alert", SAM, due, BEA)
+    await provider.add_followup(incident.id, "Write postmortem", None, None, BEA)
+    await provider.post_update(incident.id, "Rollback done", BEA)
+    done = await provider.complete_followup(incident.id, item.number, BEA)
+    resolved = await provider.set_status(incident.id, "resolved", BEA, note="fixed")
+    assert resolved.status == "resolved" and resolved.resolved_at is not None
+    assert resolved.severity == "SEV2" and resolved.roles == {"lead": BEA}
+    assert [(f.number, f.title, f.state) for f in resolved.followups] == [
+        (1, "Add alert", "done"), (2, "Write postmortem", "open")]  # fmt: skip
+    assert done.due == due and done.assignee == SAM
+    kinds = [e.kind for e in await provider.timeline(incident.id)]
+    assert kinds == ["declared", "status", "severity", "role", "role", "followup", "followup",
+                     "update", "followup", "status"]  # fmt: skip
+    assert (await provider.get_incident(second.id)).status == "triage"  # untouched
+
+
+async def test_refusals_change_nothing(provider: BuiltinProvider) -> None:
+    incident = await provider.declare(DeclareRequest(name="X", declared_by=BEA))
+    with pytest.raises(Rejected):
+        await provider.set_status(incident.id, "exploded", BEA)
+    with pytest.raises(Rejected):
+        await provider.assign_role(incident.id, "chef", BEA, BEA)
+    with pytest.raises(NotFound):
+        await provider.get_incident("99")
+    with pytest.raises(NotFound):
+        await provider.complete_followup(incident.id, 7, BEA)
+    after = await provider.get_incident(incident.id)
+    assert after.status == "triage" and after.roles == {}
+    assert len(await provider.timeline(incident.id)) == 1
+
+
+async def test_declare_is_idempotent_on_its_key(provider: BuiltinProvider) -> None:
+    request = DeclareRequest(name="Dup", declared_by=BEA, idempotency_key="trigger-1")
+    results = await asyncio.gather(*(provider.declare(request) for _ in range(3)), return_exceptions=True)
+    ids = {r.id for r in results if not isinstance(r, BaseException)}
+    assert len(ids) == 1, results
+
+
+async def test_schedules_overrides_and_oncall(provider: BuiltinProvider) -> None:
+    start = datetime.now(UTC) - timedelta(hours=1)
+    await provider.save_schedule("primary", [BEA, SAM], timedelta(days=1), start)
+    [now_on] = await provider.oncall("primary", datetime.now(UTC))
+    assert now_on.person == BEA and now_on.until == start + timedelta(days=1)
+    o_start = datetime.now(UTC) - timedelta(minutes=5)
+    await provider.create_override("primary", SAM, o_start, o_start + timedelta(hours=2), BEA)
+    [now_on] = await provider.oncall(None, datetime.now(UTC))
+    assert now_on.person == SAM and now_on.is_override and now_on.until == o_start + timedelta(hours=2)
+    await provider.save_schedule("primary", [SAM], timedelta(days=7), start)  # replace, keep id
+    assert [s.name for s in await provider.schedules()] == ["primary"]
+    with pytest.raises(NotFound):
+        await provider.oncall("secondary", datetime.now(UTC))
+
+
+async def test_links_audit_and_idempotency_keys(store: Store) -> None:
+    await store.link(Link("T1", "C1", "builtin", "1", "INC-1"), "U1")
+    await store.link(Link("T1", "C1", "builtin", "2", "INC-2"), "U1")  # relink replaces
+    assert (await store.link_for("T1", "C1")) == Link("T1", "C1", "builtin", "2", "INC-2")
+    assert await store.link_for("T2", "C1") is None
+    assert [link.channel_id for link in await store.channels_for("builtin", "2")] == ["C1"]
+    assert await store.unlink("T1", "C1") and not await store.unlink("T1", "C1")
+    assert await store.claim("k1") and not await store.claim("k1")
+    await store.audit(user_id="U1", verb="ack", arguments="ack", outcome="ok", duration_ms=1.5)
+    [row] = await store.audit_rows()
+    assert (row["verb"], row["outcome"], row["duration_ms"]) == ("ack", "ok", 1.5)
+    assert row["at"].tzinfo is not None
+
+
+async def test_command_service_runs_a_whole_incident(store: Store) -> None:
+    settings = Settings(_env_file=None, database_url=store.url)  # type: ignore[call-arg]
+    workspace = ShellWorkspace()
+    service = CommandService(settings, store, {"builtin": BuiltinProvider(store, ["lead"])}, workspace)
+
+    async def run(text: str, channel: str = "general") -> object:
+        reply = await service.run(Invocation(text=text, user_id="bea", user_name="bea", channel_id=channel))
+        return reply.result
+
+    declared = await run("declare Checkout down sev:2")
+    assert isinstance(declared, Declared) and declared.channel_name == "inc-1-checkout-down"
+    channel = declared.channel_id
+    assert isinstance(await run("ack", channel), Changed)
+    usage = await run("status nope", channel)
+    assert isinstance(usage, Usage) and "not a status" in usage.error.message
+    assert isinstance(await run("resolve", channel), Changed)
+    assert isinstance(await run("oncall"), OnCallList)
+    gone = await run("info INC-9")
+    assert isinstance(gone, Failure) and gone.changed == "no" and "INC-9" in gone.what
+    rows = await store.audit_rows()
+    assert [r["outcome"] for r in rows] == ["ok", "ok", "usage", "ok", "ok", "failed"]
