@@ -85,12 +85,19 @@ class RunningBot:
             await response.read()
             return response
 
-    async def command(self, text: str, *, user: str = "U111", channel: str = "C111",
-                      trigger: str | None = None) -> tuple[aiohttp.ClientResponse, str]:  # fmt: skip
+    async def command(
+        self, text: str, *, user: str = "U111", channel: str = "C111", trigger: str | None = None
+    ) -> tuple[aiohttp.ClientResponse, str]:
         """Send `/incident <text>` signed; return the ack and the response_url used."""
         response_url = self.slack.response_url()
-        body = slash_body(text, response_url=response_url, user=user, channel=channel,
-                          command=self.settings.incident_command, trigger=trigger)  # fmt: skip
+        body = slash_body(
+            text,
+            response_url=response_url,
+            user=user,
+            channel=channel,
+            command=self.settings.incident_command,
+            trigger=trigger,
+        )
         return await self.post(body, sign(SECRET, body)), response_url
 
     async def run(self, text: str, **kwargs: object) -> dict:

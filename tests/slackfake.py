@@ -63,8 +63,14 @@ class FakeSlack:
 
     def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
-            return {"ok": True, "team": "Test", "team_id": "T111", "user": "incident",
-                    "user_id": "UBOT", "bot_id": "BBOT"}  # fmt: skip
+            return {
+                "ok": True,
+                "team": "Test",
+                "team_id": "T111",
+                "user": "incident",
+                "user_id": "UBOT",
+                "bot_id": "BBOT",
+            }
         if method == "chat.postMessage":
             return {"ok": True, "channel": params.get("channel"), "ts": f"{time.time():.6f}"}
         if method == "conversations.create":
@@ -77,8 +83,10 @@ class FakeSlack:
             return {"ok": True, "channel": {"id": params.get("channel")}}
         if method == "users.info":
             user = params.get("user", "")
-            return {"ok": True, "user": {"id": user, "name": user.lower(),
-                                         "tz": self.timezones.get(user, "UTC")}}  # fmt: skip
+            return {
+                "ok": True,
+                "user": {"id": user, "name": user.lower(), "tz": self.timezones.get(user, "UTC")},
+            }
         return {"ok": False, "error": "unknown_method"}
 
     async def _response(self, request: web.Request) -> web.Response:
@@ -138,8 +146,15 @@ def sign(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]
     }
 
 
-def slash_body(text: str, *, response_url: str, user: str = "U111", channel: str = "C111",
-               command: str = "/incident", trigger: str | None = None) -> str:  # fmt: skip
+def slash_body(
+    text: str,
+    *,
+    response_url: str,
+    user: str = "U111",
+    channel: str = "C111",
+    command: str = "/incident",
+    trigger: str | None = None,
+) -> str:
     """A slash command's form body with every field Slack sends."""
     return urlencode(
         {

@@ -15,8 +15,9 @@ NOW = datetime(2026, 11, 22, tzinfo=UTC)
 
 
 def incident(name: str = "DB down", **extra: object) -> Incident:
-    values: dict[str, object] = dict(provider="builtin", id="1", reference="INC-1", name=name,
-                                     status="triage", created_at=NOW)  # fmt: skip
+    values: dict[str, object] = dict(
+        provider="builtin", id="1", reference="INC-1", name=name, status="triage", created_at=NOW
+    )
     values.update(extra)
     return Incident(**values)  # type: ignore[arg-type]
 
@@ -65,10 +66,16 @@ def check_limits(blocks: list[dict], text: str) -> None:
 
 
 def test_long_names_many_followups_and_non_latin_text_stay_within_limits() -> None:
-    many = [FollowUp(id=str(n), number=n, title="修复数据库故障 " * 40, assignee=Person(slack_id="U1"))
-            for n in range(1, 400)]  # fmt: skip
-    big = incident(name="Ошибка оплаты 🔥 " * 30, summary="ملخص " * 2000, followups=many,
-                   roles={f"role{n}": Person(slack_id=f"U{n}") for n in range(30)})  # fmt: skip
+    many = [
+        FollowUp(id=str(n), number=n, title="修复数据库故障 " * 40, assignee=Person(slack_id="U1"))
+        for n in range(1, 400)
+    ]
+    big = incident(
+        name="Ошибка оплаты 🔥 " * 30,
+        summary="ملخص " * 2000,
+        followups=many,
+        roles={f"role{n}": Person(slack_id=f"U{n}") for n in range(30)},
+    )
     results = [
         r.Card(incident=big),
         r.FollowUps(incident=big, followups=many),

@@ -107,10 +107,32 @@ def test_end_before_start_is_refused() -> None:
     assert "before the start" in error.message
 
 
-mention = st.builds(lambda u, n: f"<@{u}|{n}>", st.text("UW0123456789ABC", min_size=1, max_size=9),
-                    st.text(min_size=0, max_size=8))  # fmt: skip
-words = st.sampled_from([*registry.BY_NAME, "sev:1", "due:friday", "for", "2h", "from", "to", "18:00",
-                         "INC-3", '"', "“", "&lt;", "<!channel>", "<#C1|x>", "me", "@bob", "every"])  # fmt: skip
+mention = st.builds(
+    lambda u, n: f"<@{u}|{n}>",
+    st.text("UW0123456789ABC", min_size=1, max_size=9),
+    st.text(min_size=0, max_size=8),
+)
+words = st.sampled_from(
+    [
+        *registry.BY_NAME,
+        "sev:1",
+        "due:friday",
+        "for",
+        "2h",
+        "from",
+        "to",
+        "18:00",
+        "INC-3",
+        '"',
+        "“",
+        "&lt;",
+        "<!channel>",
+        "<#C1|x>",
+        "me",
+        "@bob",
+        "every",
+    ]
+)
 token = st.one_of(words, mention, st.text(max_size=12))
 
 

@@ -30,8 +30,13 @@ def run_shell(script: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
     env["DATABASE_URL"] = f"sqlite+aiosqlite:///{tmp_path / 'shell.db'}"
     return subprocess.run(
         [sys.executable, "-m", "bot", "shell"],
-        input=script, capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path,
-    )  # fmt: skip
+        input=script,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        env=env,
+        cwd=tmp_path,
+    )
 
 
 def test_scripted_lifecycle_transcript(tmp_path: Path) -> None:

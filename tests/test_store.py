@@ -56,11 +56,23 @@ async def test_incident_lifecycle(provider: BuiltinProvider) -> None:
     assert resolved.status == "resolved" and resolved.resolved_at is not None
     assert resolved.severity == "SEV2" and resolved.roles == {"lead": BEA}
     assert [(f.number, f.title, f.state) for f in resolved.followups] == [
-        (1, "Add alert", "done"), (2, "Write postmortem", "open")]  # fmt: skip
+        (1, "Add alert", "done"),
+        (2, "Write postmortem", "open"),
+    ]
     assert done.due == due and done.assignee == SAM
     kinds = [e.kind for e in await provider.timeline(incident.id)]
-    assert kinds == ["declared", "status", "severity", "role", "role", "followup", "followup",
-                     "update", "followup", "status"]  # fmt: skip
+    assert kinds == [
+        "declared",
+        "status",
+        "severity",
+        "role",
+        "role",
+        "followup",
+        "followup",
+        "update",
+        "followup",
+        "status",
+    ]
     assert (await provider.get_incident(second.id)).status == "triage"  # untouched
 
 
