@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
-from aiohttp import web
+from aiohttp import WSMsgType, web
 
 
 @dataclass
@@ -36,6 +36,7 @@ class FakeSlack:
     # method → error name: makes that method answer {"ok": false, "error": ...}
     errors: dict[str, str] = field(default_factory=dict)
     url: str = ""
+    sockets: list[web.WebSocketResponse] = field(default_factory=list)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _changed: asyncio.Event | None = None
 
@@ -81,6 +82,8 @@ class FakeSlack:
             return {"ok": True, "channel": {"id": f"C{next(self._ids):06d}", "name": name}}
         if method == "conversations.invite":
             return {"ok": True, "channel": {"id": params.get("channel")}}
+        if method == "apps.connections.open":
+            return {"ok": True, "url": self.url.replace("http", "ws", 1) + "/socket"}
         if method == "users.info":
             user = params.get("user", "")
             return {
@@ -94,6 +97,28 @@ class FakeSlack:
         self._record(Call("response_url", body, dict(request.headers)))
         return web.Response(text="ok")
 
+    async def _socket(self, request: web.Request) -> web.WebSocketResponse:
+        """Socket Mode: hand envelopes to the app, record its acks (`socket_ack` calls)."""
+        ws = web.WebSocketResponse()
+        await ws.prepare(request)
+        self.sockets.append(ws)
+        await ws.send_json({"type": "hello", "num_connections": 1})
+        async for message in ws:
+            if message.type == WSMsgType.TEXT:
+                self._record(Call("socket_ack", json.loads(message.data), {}))
+        return ws
+
+    async def send_envelope(self, kind: str, payload: dict[str, Any]) -> str:
+        envelope_id = f"env-{next(self._ids)}"
+        envelope = {
+            "envelope_id": envelope_id,
+            "type": kind,
+            "payload": payload,
+            "accepts_response_payload": kind != "events_api",
+        }
+        await self.sockets[-1].send_json(envelope)
+        return envelope_id
+
     def _record(self, call: Call) -> None:
         self.calls.append(call)
         if self._changed:
@@ -106,6 +131,7 @@ class FakeSlack:
                 web.post("/api/{method}", self._api),
                 web.get("/api/{method}", self._api),
                 web.post("/response/{tag}", self._response),
+                web.get("/socket", self._socket),
             ]
         )
         return app

@@ -55,18 +55,26 @@ def create_web_app(settings: Settings) -> web.Application:
     return web_app
 
 
-async def _socket_mode(settings: Settings) -> None:
+async def start_socket_mode(settings: Settings, host: str = "0.0.0.0") -> tuple[object, web.AppRunner]:
+    """Connect over Socket Mode and serve /healthz on PORT; returns (handler, runner)."""
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     web_app = create_web_app(settings)
     runner = web.AppRunner(web_app)
     await runner.setup()
-    await web.TCPSite(runner, "0.0.0.0", settings.port).start()
+    await web.TCPSite(runner, host, settings.port).start()
     assert settings.slack_app_token is not None
     handler = AsyncSocketModeHandler(web_app[BOLT], settings.slack_app_token.get_secret_value())
+    await handler.connect_async()
+    return handler, runner
+
+
+async def _socket_mode(settings: Settings) -> None:
+    handler, runner = await start_socket_mode(settings)
     try:
-        await handler.start_async()
+        await asyncio.Event().wait()  # until the process is stopped
     finally:
+        await handler.close_async()  # type: ignore[attr-defined]
         await runner.cleanup()
 
 

@@ -1,0 +1,128 @@
+"""The real entry points: `python -m bot serve` as a process, Socket Mode, manifest, check."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import parse_qsl
+
+import aiohttp
+import yaml
+
+from bot.slack.server import start_socket_mode
+from tests.conftest import SECRET, make_settings
+from tests.slackfake import FakeSlack, sign, slash_body
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def clean_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT", "DATABASE"))}
+    env.update(extra)
+    return env
+
+
+async def test_serve_process_acks_signed_commands_and_answers(fake_slack: FakeSlack, tmp_path: Path) -> None:
+    port = free_port()
+    env = clean_env(
+        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=fake_slack.api_url,
+        PORT=str(port),
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'serve.db'}",
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "serve",
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        async with aiohttp.ClientSession() as session:
+            for _ in range(200):
+                try:
+                    async with session.get(f"http://127.0.0.1:{port}/healthz") as health:
+                        assert health.status == 200 and (await health.json()) == {"ok": True}
+                        break
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.1)
+            else:
+                raise AssertionError("serve never answered /healthz")
+            body = slash_body("declare Serve works", response_url=fake_slack.response_url())
+            async with session.post(
+                f"http://127.0.0.1:{port}/slack/events", data=body, headers=sign(SECRET, body)
+            ) as ack:
+                assert ack.status == 200
+        answers = await fake_slack.wait_for(2)
+        assert {a.method for a in answers} == {"response_url", "chat.postMessage"}
+        assert fake_slack.of("conversations.create")[0].params["name"] == "inc-1-serve-works"
+    finally:
+        process.terminate()
+        await process.wait()
+
+
+async def test_socket_mode_acks_the_envelope_and_answers(fake_slack: FakeSlack, sqlite_url: str) -> None:
+    settings = make_settings(fake_slack, sqlite_url, slack_app_token="xapp-test", port=free_port())
+    handler, runner = await start_socket_mode(settings, host="127.0.0.1")
+    try:
+        for _ in range(100):
+            if fake_slack.sockets:
+                break
+            await asyncio.sleep(0.05)
+        payload = dict(parse_qsl(slash_body("help", response_url=fake_slack.response_url())))
+        envelope_id = await fake_slack.send_envelope("slash_commands", payload)
+        [ack] = await fake_slack.wait_for(1, "socket_ack")
+        assert ack.params["envelope_id"] == envelope_id
+        [answer] = await fake_slack.wait_for(1)
+        assert answer.method == "response_url" and "/incident declare" in str(answer.params["blocks"])
+        assert fake_slack.of("apps.connections.open")[0].headers["Authorization"] == "Bearer xapp-test"
+    finally:
+        await handler.close_async()  # type: ignore[attr-defined]
+        await runner.cleanup()
+
+
+def test_manifest_command_fills_in_the_url() -> None:
+    out = subprocess.run(
+        [sys.executable, "-m", "bot", "manifest", "--url", "https://bot.example.org/"],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=clean_env(),
+    ).stdout
+    manifest = yaml.safe_load(out)
+    assert manifest["features"]["slash_commands"][0]["url"] == "https://bot.example.org/slack/events"
+    assert manifest["settings"]["interactivity"]["request_url"] == "https://bot.example.org/slack/events"
+
+
+async def test_check_reports_each_dependency(fake_slack: FakeSlack, tmp_path: Path) -> None:
+    env = clean_env(
+        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=fake_slack.api_url,
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'check.db'}",
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "check", env=env, stdout=subprocess.PIPE, cwd=tmp_path
+    )
+    out = (await process.communicate())[0].decode()
+    assert process.returncode == 0, out
+    assert "ok   store" in out and "ok   provider builtin" in out and "team Test" in out
+    fake_slack.errors["auth.test"] = "invalid_auth"
+    process = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "bot", "check", env=env, stdout=subprocess.PIPE, cwd=tmp_path
+    )
+    out = (await process.communicate())[0].decode()
+    assert process.returncode == 1 and "FAIL slack: auth.test answered invalid_auth" in out
+    assert "xoxb-test" not in out
