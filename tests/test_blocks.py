@@ -10,6 +10,7 @@ from bot.doc import Doc, Section, T, User
 from bot.present import present
 from bot.providers.base import FollowUp, Incident, Person
 from bot.slack.blocks import escape, render_blocks, render_text
+from tests.blocktext import texts
 
 NOW = datetime(2026, 11, 22, tzinfo=UTC)
 
@@ -20,23 +21,6 @@ def incident(name: str = "DB down", **extra: object) -> Incident:
     )
     values.update(extra)
     return Incident(**values)  # type: ignore[arg-type]
-
-
-def all_text(blocks: list[dict]) -> list[str]:
-    out: list[str] = []
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            if "text" in node and isinstance(node["text"], str):
-                out.append(node["text"])
-            for v in node.values():
-                walk(v)
-        elif isinstance(node, list):
-            for v in node:
-                walk(v)
-
-    walk(blocks)
-    return out
 
 
 def test_escape_order() -> None:
@@ -90,5 +74,5 @@ def test_long_names_many_followups_and_non_latin_text_stay_within_limits() -> No
 
 def test_followup_list_is_cut_with_a_count_not_silently() -> None:
     many = [FollowUp(id=str(n), number=n, title=f"item {n}") for n in range(1, 31)]
-    text = "\n".join(all_text(render_blocks(present(r.FollowUps(incident=incident(), followups=many)))))
+    text = "\n".join(texts(render_blocks(present(r.FollowUps(incident=incident(), followups=many)))))
     assert "#20 item 20" in text and "#21 item 21" not in text and "and 10 more" in text

@@ -7,27 +7,14 @@ import json
 import time
 
 from bot.store.db import Store
+from tests.blocktext import texts
 from tests.conftest import SECRET, RunningBot
 from tests.slackfake import sign, slash_body
 
 
 def mrkdwn_of(answer: dict) -> list[str]:
-    """Every string Slack would parse as mrkdwn (where a mention would ping): the fallback
-    text and each mrkdwn text object. plain_text objects are never parsed for mentions."""
-    found = [answer.get("text", "")]
-
-    def walk(node: object) -> None:
-        if isinstance(node, dict):
-            if node.get("type") == "mrkdwn":
-                found.append(node["text"])
-            for value in node.values():
-                walk(value)
-        elif isinstance(node, list):
-            for value in node:
-                walk(value)
-
-    walk(answer.get("blocks", []))
-    return found
+    """The fallback text and every mrkdwn text: where a mention would ping."""
+    return [answer.get("text", ""), *texts(answer.get("blocks", []), mrkdwn_only=True)]
 
 
 def text_of(answer: dict) -> str:

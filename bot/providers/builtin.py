@@ -85,20 +85,20 @@ class BuiltinProvider:
         async with self.store.engine.connect() as conn:
             return await self._load(conn, _number(incident_id))
 
+    async def _declared_with(self, key: str | None) -> Incident | None:
+        if not key:
+            return None
+        async with self.store.engine.connect() as conn:
+            query = select(tables.incidents.c.number).where(tables.incidents.c.idempotency_key == key)
+            number = (await conn.execute(query)).scalar()
+            return None if number is None else await self._load(conn, number)
+
     async def declare(self, request: DeclareRequest) -> Incident:
         if request.severity and request.severity not in {s.name for s in SEVERITIES}:
             raise Rejected(f"Unknown severity {request.severity}.")
-        if request.idempotency_key:
-            async with self.store.engine.connect() as conn:
-                existing = (
-                    await conn.execute(
-                        select(tables.incidents.c.number).where(
-                            tables.incidents.c.idempotency_key == request.idempotency_key
-                        )
-                    )
-                ).scalar()
-                if existing is not None:
-                    return await self._load(conn, existing)
+        existing = await self._declared_with(request.idempotency_key)
+        if existing is not None:
+            return existing
         at = now()
         try:
             async with self.store.engine.begin() as conn:
@@ -119,17 +119,10 @@ class BuiltinProvider:
                 return await self._load(conn, number)
         except IntegrityError:
             # The same request raced itself (a retry): hand back the one that won.
-            if not request.idempotency_key:
+            winner = await self._declared_with(request.idempotency_key)
+            if winner is None:
                 raise
-            async with self.store.engine.connect() as conn:
-                number = (
-                    await conn.execute(
-                        select(tables.incidents.c.number).where(
-                            tables.incidents.c.idempotency_key == request.idempotency_key
-                        )
-                    )
-                ).scalar_one()
-                return await self._load(conn, number)
+            return winner
 
     async def _log(
         self, conn: AsyncConnection, number: int, kind: str, text: str, author: Person | None
