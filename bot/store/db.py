@@ -5,12 +5,22 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import delete, event, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
 from bot.store import tables
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
+    """WAL: readers don't wait for the writer, and a commit appends instead of rewriting;
+    synchronous=NORMAL is WAL's durable-on-crash setting (a power cut may lose the last commit)."""
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
 
 
 def now() -> datetime:
@@ -30,10 +40,18 @@ class Store:
     def __init__(self, url: str) -> None:
         self.url = url
         kwargs: dict[str, object] = {}
-        if url.startswith("sqlite"):
-            # One writer at a time is SQLite's rule; waiting a little beats "database is locked".
+        sqlite = url.startswith("sqlite")
+        if sqlite:
+            # SQLite takes one writer at a time. Several pooled connections only fight over
+            # the lock (sqlite3 sleeps while it waits), so one connection serves everyone,
+            # in turn; measured in bench/: answered commands per second went up, see README.
             kwargs["connect_args"] = {"timeout": 15}
+            kwargs["pool_size"] = 1
+            kwargs["max_overflow"] = 0
+            kwargs["pool_timeout"] = 60
         self.engine: AsyncEngine = create_async_engine(url, **kwargs)
+        if sqlite and ":memory:" not in url and url.rstrip("/") != "sqlite+aiosqlite:":
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
 
     async def start(self) -> None:
         async with self.engine.begin() as conn:
