@@ -130,7 +130,7 @@ async def test_typo_gets_usage_of_nearest_verb_and_changes_nothing(bot: RunningB
     assert answer["response_type"] == "ephemeral"
     assert "Did you mean `status`" in answer["text"] and "/incident status &lt;status&gt;" in text_of(answer)
     bad_status = await bot.run("status fxd", channel=channel)
-    assert "not a status" in bad_status["text"] or "status" in text_of(bad_status)
+    assert "“fxd” is not a status here" in bad_status["text"] and "`monitoring`" in bad_status["text"]
     card = text_of(await bot.run("info", channel=channel))
     assert "triage" in card  # still where it was
 

@@ -51,8 +51,6 @@ class UserRef(BaseModel):
 class Token(BaseModel):
     kind: str  # word, quoted, user, channel, group, special, link
     value: str  # plain-text rendering, safe to show
-    start: int
-    end: int
     user: UserRef | None = None
 
 
@@ -71,7 +69,7 @@ class UsageError(BaseModel):
     suggestion: str | None = None
 
 
-def _angle(body: str, start: int, end: int) -> Token:
+def _angle(body: str) -> Token:
     inner = body[1:-1]
     target, _, label = inner.partition("|")
     if target.startswith("@"):
@@ -80,33 +78,28 @@ def _angle(body: str, start: int, end: int) -> Token:
         return Token(
             kind="user",
             value=f"@{name or uid}",
-            start=start,
-            end=end,
             user=UserRef(id=uid, name=name),
         )
     if target.startswith("#"):
-        return Token(kind="channel", value=f"#{label or target[1:]}", start=start, end=end)
+        return Token(kind="channel", value=f"#{label or target[1:]}")
     if target.startswith("!subteam^"):
         handle = label or "@" + target.split("^", 1)[1]
         return Token(
             kind="group",
             value=handle if handle.startswith("@") else "@" + handle,
-            start=start,
-            end=end,
         )
     if target.startswith("!"):
-        return Token(kind="special", value="@" + (label or target[1:]).lstrip("@"), start=start, end=end)
-    return Token(kind="link", value=unescape(target), start=start, end=end)
+        return Token(kind="special", value="@" + (label or target[1:]).lstrip("@"))
+    return Token(kind="link", value=unescape(target))
 
 
 def tokenize(text: str) -> list[Token]:
     tokens: list[Token] = []
     for match in _TOKEN.finditer(text):
-        start, end = match.span()
         if match["angle"]:
-            tokens.append(_angle(match["angle"], start, end))
+            tokens.append(_angle(match["angle"]))
         elif match["quoted"]:
-            tokens.append(Token(kind="quoted", value=unescape(match["quoted"][1:-1]), start=start, end=end))
+            tokens.append(Token(kind="quoted", value=unescape(match["quoted"][1:-1])))
         else:
             raw = match["opt"] or match["word"]
             value = unescape(raw)
@@ -115,14 +108,12 @@ def tokenize(text: str) -> list[Token]:
                 user = UserRef(me=True)
             elif re.fullmatch(r"@[\w.\-]{1,80}", value):
                 user = UserRef(name=value[1:])
-            tokens.append(
-                Token(kind="user" if user else "word", value=value, start=start, end=end, user=user)
-            )
+            tokens.append(Token(kind="user" if user else "word", value=value, user=user))
     return tokens
 
 
 def _plain(tokens: list[Token]) -> str:
-    """Rebuild free text from tokens, keeping the user's spacing between words."""
+    """Rebuild free text from tokens, one space between words (runs of spaces fold)."""
     return " ".join(token.value for token in tokens).strip()
 
 
