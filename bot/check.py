@@ -10,6 +10,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.config import Settings
 from bot.providers import build_providers
+from bot.providers.base import ProviderError
 from bot.slack.app import web_client
 from bot.store.db import Store
 
@@ -34,10 +35,13 @@ async def run_check(settings: Settings, out: TextIO) -> int:
         providers = build_providers(settings, store)
         for name, provider in providers.items():
             try:
-                await provider.statuses()
-                line(True, f"provider {name} ({provider.label}): reachable")
+                line(True, f"provider {name} ({provider.label}): {await provider.check()}")
+            except ProviderError as exc:
+                line(False, f"provider {name} ({provider.label}): {exc.message}")
             except Exception as exc:
-                line(False, f"provider {name}: {type(exc).__name__}: {exc}")
+                line(False, f"provider {name} ({provider.label}): {type(exc).__name__}")
+            finally:
+                await provider.close()
         if settings.incident_provider not in providers:
             line(False, f"INCIDENT_PROVIDER={settings.incident_provider}, but its credentials are not set")
     finally:

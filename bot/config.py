@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     pagerduty_api_url: str = "https://api.pagerduty.com"
     firehydrant_api_key: SecretStr | None = None
     firehydrant_api_url: str = "https://api.firehydrant.io"
+    # PagerDuty: where `declare` opens incidents (a service id).
+    pagerduty_service_id: str | None = None
+    # Seconds one provider request may take before it is retried (reads) or reported.
+    provider_timeout: float = 8.0
 
     database_url: str = "sqlite+aiosqlite:///incident-bot.db"
     port: int = 3000

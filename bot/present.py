@@ -288,7 +288,7 @@ def _(result: r.NotLinked) -> Doc:
 
 @present.register
 def _(result: r.NotSupported) -> Doc:
-    line: Line = [T(f"{result.provider_label}'s API can't do `{result.verb}`.")]
+    line: Line = [T(result.reason or f"{result.provider_label}'s API can't do `{result.verb}`.")]
     if result.url:
-        line += [T(" Do it there: "), Link(result.url, "open the incident")]
+        line += [T(f" Do it in {result.provider_label}: "), Link(result.url, "open the incident")]
     return Doc(line, [Section([line])])

@@ -8,6 +8,7 @@ from bot.commands.ports import Workspace
 from bot.commands.service import CommandService
 from bot.config import Settings
 from bot.providers import build_providers
+from bot.providers.base import Directory
 from bot.store.db import Store
 
 
@@ -18,13 +19,17 @@ class Runtime:
     service: CommandService
 
     async def close(self) -> None:
+        for provider in self.service.providers.values():
+            await provider.close()
         await self.store.close()
 
 
 async def build_runtime(settings: Settings, workspace: Workspace) -> Runtime:
     store = Store(settings.database_url)
     await store.start()
-    providers = build_providers(settings, store)
+    # A workspace that can look people up by email lends that to the providers that need it.
+    directory = workspace if isinstance(workspace, Directory) else None
+    providers = build_providers(settings, store, directory)
     if settings.incident_provider not in providers:
         await store.close()
         raise SystemExit(

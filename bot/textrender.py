@@ -26,7 +26,7 @@ def span_text(span: object) -> str:
         case Code(text):
             return f"`{text}`"
         case User(slack_id, name):
-            return f"@{name or slack_id}"
+            return f"@{name or slack_id}" if slack_id else (name or "someone")
         case Channel(_, name):
             return f"#{name}"
         case Link(url, label):

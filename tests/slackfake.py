@@ -88,8 +88,18 @@ class FakeSlack:
             user = params.get("user", "")
             return {
                 "ok": True,
-                "user": {"id": user, "name": user.lower(), "tz": self.timezones.get(user, "UTC")},
+                "user": {
+                    "id": user,
+                    "name": user.lower(),
+                    "tz": self.timezones.get(user, "UTC"),
+                    "profile": {"email": f"{user.lower()}@example.com"},
+                },
             }
+        if method == "users.lookupByEmail":
+            local, _, domain = str(params.get("email", "")).partition("@")
+            if domain != "example.com":
+                return {"ok": False, "error": "users_not_found"}
+            return {"ok": True, "user": {"id": local.upper(), "name": local}}
         return {"ok": False, "error": "unknown_method"}
 
     async def _response(self, request: web.Request) -> web.Response:

@@ -58,6 +58,7 @@ class NotSupported(Result):
     visibility: Visibility = "ephemeral"
     provider_label: str
     verb: str
+    reason: str | None = None
     url: str | None = None
 
 

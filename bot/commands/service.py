@@ -21,7 +21,7 @@ from bot.commands.registry import Access, Verb
 from bot.commands.results import Failure, NotLinked, NotSupported, Reply, Result, Usage
 from bot.config import Settings
 from bot.providers.base import NotFound, Person, Provider, ProviderError, Rejected
-from bot.store.db import Store
+from bot.store.db import Link, Store
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +90,12 @@ class CommandService:
                 return Reply(result=found, outcome="refused"), None, None
             provider, incident_id, reference = found
         if verb.capability and verb.capability not in provider.capabilities:
-            result = NotSupported(provider_label=provider.label, verb=verb.name)
+            result = NotSupported(
+                provider_label=provider.label,
+                verb=verb.name,
+                reason=provider.unsupported.get(verb.capability),
+                url=await self._url_of(provider, incident_id),
+            )
             return Reply(result=result, outcome="refused"), provider.name, reference
 
         ctx = Context(
@@ -176,7 +181,50 @@ class CommandService:
                 "which this bot is no longer connected to.",
                 next_step="Ask whoever runs the bot to set that provider's API key.",
             )
+        return await self._ask_providers(invocation)
+
+    async def _ask_providers(self, invocation: Invocation) -> tuple[Provider, str, str] | Result:
+        """No link: ask each provider that can tell whether this is one of its incidents'
+        channels, default provider first, and remember the answer so the next command is
+        free."""
+        ordered = sorted(self.providers.values(), key=lambda p: p.name != self.settings.incident_provider)
+        failed: list[str] = []
+        for provider in ordered:
+            try:
+                incident = await provider.find_by_channel(invocation.channel_id, invocation.channel_name)
+            except ProviderError as exc:
+                log.warning("channel lookup at %s failed: %s", provider.name, exc.message)
+                failed.append(f"{provider.label}: {exc.message}")
+                continue
+            if incident is not None:
+                await self.store.link(
+                    Link(
+                        invocation.team_id,
+                        invocation.channel_id,
+                        provider.name,
+                        incident.id,
+                        incident.reference,
+                    ),
+                    invocation.user_id,
+                )
+                return provider, incident.id, incident.reference
+        if failed:
+            return Failure(
+                what="This channel is not linked, and I could not ask " + "; ".join(failed),
+                next_step=f"Name the incident, like `{self.settings.incident_command} info INC-12`, "
+                f"or link the channel with `{self.settings.incident_command} link INC-12`.",
+            )
         return NotLinked(command=self.settings.incident_command)
+
+    async def _url_of(self, provider: Provider, incident_id: str | None) -> str | None:
+        """Where to do what we can't: worth one quick read, not worth failing over."""
+        if incident_id is None:
+            return None
+        try:
+            async with asyncio.timeout(3):
+                return (await provider.get_incident(incident_id)).url
+        except (ProviderError, TimeoutError):
+            return None
 
 
 def _next_step(ctx: Context) -> str:

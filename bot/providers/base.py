@@ -28,7 +28,11 @@ class Capability(StrEnum):
 
 
 class Person(BaseModel):
-    """Someone in Slack; `slack_id` is what mentions are built from."""
+    """Someone in Slack; `slack_id` is what mentions are built from.
+
+    An empty `slack_id` is someone a provider knows but Slack does not (a PagerDuty user
+    whose email matches nobody in the workspace): shown by name, never as a mention.
+    """
 
     slack_id: str
     name: str | None = None
@@ -127,15 +131,46 @@ class Rejected(ProviderError):
 
 
 @runtime_checkable
+class Directory(Protocol):
+    """What an adapter may ask the chat platform about people: providers that cannot be
+    asked by Slack id are asked by email."""
+
+    async def email_of(self, slack_id: str) -> str | None: ...
+
+    async def slack_id_for(self, email: str) -> str | None: ...
+
+
+class NoDirectory:
+    """For the shell and tests without Slack: nobody has an email."""
+
+    async def email_of(self, slack_id: str) -> str | None:
+        return None
+
+    async def slack_id_for(self, email: str) -> str | None:
+        return None
+
+
+@runtime_checkable
 class Provider(Protocol):
     name: str
     label: str
     capabilities: frozenset[Capability]
-    ack_status: str
-    resolve_status: str
+    # Why a capability is missing, in words for the person who asked for it.
+    unsupported: dict[Capability, str]
 
     def parse_reference(self, text: str) -> str | None:
         """Return the provider's incident id if `text` names one of its incidents."""
+
+    async def target_status(self, kind: str) -> str:
+        """The status `ack` or `resolve` moves to, in the provider's own words."""
+
+    async def find_by_channel(self, channel_id: str, channel_name: str | None) -> Incident | None:
+        """The incident whose Slack channel this is, where the provider can tell."""
+
+    async def check(self) -> str:
+        """One read-only call; a line saying what works. Raises ProviderError."""
+
+    async def close(self) -> None: ...
 
     async def get_incident(self, incident_id: str) -> Incident: ...
 
@@ -144,7 +179,7 @@ class Provider(Protocol):
     async def statuses(self) -> list[str]: ...
 
     async def set_status(
-        self, incident_id: str, status: str, actor: Person, note: str | None = None
+        self, incident_id: str, status: str, actor: Person, note: str | None = None, key: str | None = None
     ) -> Incident: ...
 
     async def severities(self) -> list[Severity]: ...
@@ -168,7 +203,9 @@ class Provider(Protocol):
 
     async def complete_followup(self, incident_id: str, number: int, actor: Person) -> FollowUp: ...
 
-    async def post_update(self, incident_id: str, text: str, actor: Person) -> TimelineEntry: ...
+    async def post_update(
+        self, incident_id: str, text: str, actor: Person, key: str | None = None
+    ) -> TimelineEntry: ...
 
     async def schedules(self) -> list[Schedule]: ...
 

@@ -47,8 +47,7 @@ class BuiltinProvider:
     name = "builtin"
     label = "Built-in"
     capabilities = frozenset(Capability)
-    ack_status = "investigating"
-    resolve_status = "resolved"
+    unsupported: dict[Capability, str] = {}
 
     def __init__(self, store: Store, roles: list[str]) -> None:
         self.store = store
@@ -57,6 +56,19 @@ class BuiltinProvider:
     def parse_reference(self, text: str) -> str | None:
         match = _REFERENCE.match(text.strip())
         return str(int(match[1])) if match else None
+
+    async def target_status(self, kind: str) -> str:
+        return "investigating" if kind == "ack" else "resolved"
+
+    async def find_by_channel(self, channel_id: str, channel_name: str | None) -> Incident | None:
+        # Every built-in incident's channel is linked when it is declared or linked.
+        return None
+
+    async def check(self) -> str:
+        return "built-in incidents, in the bot's own database"
+
+    async def close(self) -> None:
+        return None
 
     # incidents -------------------------------------------------------------------
     async def _load(self, conn: AsyncConnection, number: int) -> Incident:
@@ -156,7 +168,7 @@ class BuiltinProvider:
         return list(STATUSES)
 
     async def set_status(
-        self, incident_id: str, status: str, actor: Person, note: str | None = None
+        self, incident_id: str, status: str, actor: Person, note: str | None = None, key: str | None = None
     ) -> Incident:
         if status not in STATUSES:
             raise Rejected(f"Unknown status {status}.")
@@ -270,7 +282,9 @@ class BuiltinProvider:
             await self._log(conn, incident, "followup", f"done: #{number}", actor)
             return next(f for f in await self._followups(conn, incident) if f.number == number)
 
-    async def post_update(self, incident_id: str, text: str, actor: Person) -> TimelineEntry:
+    async def post_update(
+        self, incident_id: str, text: str, actor: Person, key: str | None = None
+    ) -> TimelineEntry:
         number = _number(incident_id)
         async with self.store.engine.begin() as conn:
             await self._load(conn, number)

@@ -53,8 +53,9 @@ def span_mrkdwn(span: object) -> str:
             return f"*{escape(text)}*" if text.strip() else escape(text)
         case Code(text):
             return f"`{escape(text)}`"
-        case User(slack_id, _):
-            return f"<@{escape(slack_id)}>"
+        case User(slack_id, name):
+            # Someone the provider knows but Slack does not: their name, never a mention.
+            return f"<@{escape(slack_id)}>" if slack_id else escape(name or "someone")
         case Channel(channel_id, _):
             return f"<#{escape(channel_id)}>"
         case Link(url, label):

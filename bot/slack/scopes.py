@@ -12,6 +12,9 @@ METHOD_SCOPES: dict[str, str | None] = {
     "conversations.create": "channels:manage",
     "conversations.invite": "channels:manage",
     "users.info": "users:read",
+    # PagerDuty and FireHydrant know people by email only: users.info's profile.email
+    # (which also needs this scope) and the reverse lookup.
+    "users.lookupByEmail": "users:read.email",
 }
 
 

@@ -25,6 +25,8 @@ class SlackWorkspace:
     def __init__(self, client: AsyncWebClient) -> None:
         self.client = client
         self._tz: dict[str, tuple[float, str]] = {}
+        self._emails: dict[str, tuple[float, str | None]] = {}
+        self._by_email: dict[str, tuple[float, str | None]] = {}
 
     async def find_user(self, name: str) -> Person | None:
         # Slack's text carries real mentions (<@U…>) for anyone picked from autocomplete;
@@ -42,6 +44,37 @@ class SlackWorkspace:
             return "UTC"
         self._tz[user_id] = (time.monotonic(), tz)
         return tz
+
+    async def email_of(self, slack_id: str) -> str | None:
+        """Directory: PagerDuty and FireHydrant find people by the email Slack has for them."""
+        cached = self._emails.get(slack_id)
+        if cached and time.monotonic() - cached[0] < TZ_TTL:
+            return cached[1]
+        try:
+            response = await self.client.users_info(user=slack_id)
+        except SlackApiError:
+            return None
+        user = response.get("user") or {}
+        email = (user.get("profile") or {}).get("email")
+        self._emails[slack_id] = (time.monotonic(), email)
+        if user.get("tz"):
+            self._tz[slack_id] = (time.monotonic(), user["tz"])
+        return email
+
+    async def slack_id_for(self, email: str) -> str | None:
+        key = email.lower()
+        cached = self._by_email.get(key)
+        if cached and time.monotonic() - cached[0] < TZ_TTL:
+            return cached[1]
+        try:
+            response = await self.client.users_lookupByEmail(email=email)
+            found = (response.get("user") or {}).get("id")
+        except SlackApiError as exc:
+            if slack_error(exc) != "users_not_found":
+                return None  # a passing fault: don't remember it
+            found = None
+        self._by_email[key] = (time.monotonic(), found)
+        return found
 
     async def create_channel(self, name: str) -> tuple[str, str]:
         for attempt in range(1, 6):

@@ -124,18 +124,20 @@ async def info(ctx: Context) -> Result:
 @handles("status", "ack", "resolve")
 async def status(ctx: Context) -> Result:
     note = ctx.arg("note")
-    if ctx.verb.name == "ack":
-        target = ctx.provider.ack_status
-    elif ctx.verb.name == "resolve":
-        target = ctx.provider.resolve_status
+    if ctx.verb.name in ("ack", "resolve"):
+        target = await ctx.provider.target_status(ctx.verb.name)
     else:
         names = {name: [] for name in await ctx.provider.statuses()}
         target = ctx.chosen(match(str(ctx.arg("status")), names, "status"))
-    incident_id = ctx.incident_id or ""
-    current = await ctx.provider.get_incident(incident_id)
-    if current.status == target and not note:
-        return Changed(incident=current, actor=ctx.actor, what=f"checked: it is already {target}")
-    incident = await ctx.provider.set_status(incident_id, target, ctx.actor, str(note) if note else None)
+    # No read first: one provider write per status change. Setting the status an incident
+    # already has is harmless at every provider, and the answer shows where it stands.
+    incident = await ctx.provider.set_status(
+        ctx.incident_id or "",
+        target,
+        ctx.actor,
+        str(note) if note else None,
+        key=ctx.invocation.request_id,
+    )
     return Changed(
         incident=incident,
         actor=ctx.actor,
@@ -154,6 +156,6 @@ async def severity(ctx: Context) -> Result:
 @handles("update")
 async def post_update(ctx: Context) -> Result:
     text = str(ctx.arg("text"))
-    await ctx.provider.post_update(ctx.incident_id or "", text, ctx.actor)
+    await ctx.provider.post_update(ctx.incident_id or "", text, ctx.actor, key=ctx.invocation.request_id)
     incident = await ctx.provider.get_incident(ctx.incident_id or "")
     return UpdatePosted(incident=incident, text=text, actor=ctx.actor)
