@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -15,6 +16,10 @@ from sqlalchemy.ext.asyncio import create_async_engine
 from bot.config import Settings
 from bot.slack.server import create_web_app
 from bot.store import tables
+from tests.fakes.firehydrant import FakeFireHydrant
+from tests.fakes.incidentio import FakeIncidentIo
+from tests.fakes.pagerduty import FakePagerDuty
+from tests.fakes.server import FakeProvider
 from tests.slackfake import FakeSlack, sign, slash_body
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
@@ -86,7 +91,13 @@ class RunningBot:
             return response
 
     async def command(
-        self, text: str, *, user: str = "U111", channel: str = "C111", trigger: str | None = None
+        self,
+        text: str,
+        *,
+        user: str = "U111",
+        channel: str = "C111",
+        trigger: str | None = None,
+        channel_name: str = "random",
     ) -> tuple[aiohttp.ClientResponse, str]:
         """Send `/incident <text>` signed; return the ack and the response_url used."""
         response_url = self.slack.response_url()
@@ -97,6 +108,7 @@ class RunningBot:
             channel=channel,
             command=self.settings.incident_command,
             trigger=trigger,
+            channel_name=channel_name,
         )
         return await self.post(body, sign(SECRET, body)), response_url
 
@@ -116,11 +128,72 @@ class RunningBot:
         return answer, self.slack.of("conversations.invite")[-1].params["channel"]
 
 
-@pytest.fixture
-async def bot(fake_slack: FakeSlack, sqlite_url: str) -> AsyncIterator[RunningBot]:
-    settings = make_settings(fake_slack, sqlite_url)
+@asynccontextmanager
+async def running_bot(fake: FakeSlack, settings: Settings) -> AsyncIterator[RunningBot]:
     app = create_web_app(settings)
     runner, url = await serve(app)
-    async with aiohttp.ClientSession() as session:
-        yield RunningBot(url, fake_slack, session, settings, app)
-    await runner.cleanup()
+    try:
+        async with aiohttp.ClientSession() as session:
+            yield RunningBot(url, fake, session, settings, app)
+    finally:
+        await runner.cleanup()
+
+
+@pytest.fixture
+async def bot(fake_slack: FakeSlack, sqlite_url: str) -> AsyncIterator[RunningBot]:
+    async with running_bot(fake_slack, make_settings(fake_slack, sqlite_url)) as running:
+        yield running
+
+
+PROVIDER_TOKEN = "tok-SECRET-9f8e7d6c5b4a"  # distinctive, so a leak anywhere is easy to find
+
+FAKES: dict[str, type[FakeProvider]] = {
+    "incidentio": FakeIncidentIo,
+    "pagerduty": FakePagerDuty,
+    "firehydrant": FakeFireHydrant,
+}
+
+
+def provider_settings(name: str, url: str) -> dict[str, object]:
+    settings: dict[str, object] = {
+        "incident_provider": name,
+        f"{name}_api_url": url,
+        "provider_timeout": 0.5,  # the fakes answer at once unless told to hang
+        "incident_command_timeout": 8.0,
+    }
+    key = {"incidentio": "incidentio_api_key", "pagerduty": "pagerduty_api_token"}.get(
+        name, f"{name}_api_key"
+    )
+    settings[key] = PROVIDER_TOKEN
+    if name == "pagerduty":
+        settings |= {"pagerduty_from_email": "bot@example.com", "pagerduty_service_id": "PSERV01"}
+    return settings
+
+
+@asynccontextmanager
+async def provider_fake(name: str) -> AsyncIterator[FakeProvider]:
+    fake = FAKES[name]()
+    runner, fake.url = await serve(fake.app())
+    try:
+        yield fake
+    finally:
+        await runner.cleanup()
+    assert not fake.violations, "requests or answers the official spec rejects:\n" + "\n".join(
+        fake.violations
+    )
+
+
+@dataclass
+class ProviderBot:
+    bot: RunningBot
+    fake: FakeProvider
+
+
+@asynccontextmanager
+async def provider_bot(
+    name: str, fake_slack: FakeSlack, database_url: str, **extra: object
+) -> AsyncIterator[ProviderBot]:
+    async with provider_fake(name) as fake:
+        settings = make_settings(fake_slack, database_url, **(provider_settings(name, fake.url) | extra))
+        async with running_bot(fake_slack, settings) as running:
+            yield ProviderBot(running, fake)

@@ -190,6 +190,7 @@ def slash_body(
     channel: str = "C111",
     command: str = "/incident",
     trigger: str | None = None,
+    channel_name: str = "random",
 ) -> str:
     """A slash command's form body with every field Slack sends."""
     return urlencode(
@@ -200,7 +201,7 @@ def slash_body(
             "enterprise_id": "",
             "enterprise_name": "",
             "channel_id": channel,
-            "channel_name": "random",
+            "channel_name": channel_name,
             "user_id": user,
             "user_name": user.lower(),
             "command": command,

@@ -250,7 +250,9 @@ class IncidentIoProvider:
         found = await self._users.get(person.slack_id, load)
         if found is None:
             self._users.forget(person.slack_id)
-            raise Rejected(f"<@{person.slack_id}> has no incident.io account, so I can't give them that.")
+            raise Rejected(
+                f"@{person.name or person.slack_id} has no incident.io account, so I can't do that."
+            )
         return found
 
     # follow-ups ---------------------------------------------------------------------------

@@ -1,0 +1,370 @@
+"""incident.io's API, the operations the bot uses, with state, on 127.0.0.1."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tests.fakes.server import FakeProvider, Seen
+
+T0 = "2026-11-22T09:00:00Z"
+
+
+def ulid(prefix: str, n: int) -> str:
+    return (
+        (prefix + f"{n:026d}")[-26:].replace("I", "J").replace("L", "K").replace("O", "P").replace("U", "V")
+    )
+
+
+def _status(sid: str, name: str, category: str, rank: int) -> dict:
+    return {
+        "id": sid,
+        "name": name,
+        "description": name,
+        "rank": rank,
+        "category": category,
+        "created_at": T0,
+        "updated_at": T0,
+    }
+
+
+STATUSES = [
+    _status(ulid("ST", 1), "Triage", "triage", 1),
+    _status(ulid("ST", 2), "Investigating", "live", 2),
+    _status(ulid("ST", 3), "Fixing", "live", 3),
+    _status(ulid("ST", 4), "Monitoring", "live", 4),
+    _status(ulid("ST", 5), "Documenting", "learning", 5),
+    _status(ulid("ST", 6), "Closed", "closed", 6),
+]
+SEVERITIES = [
+    {"id": ulid("SV", n), "name": name, "description": name, "rank": rank, "created_at": T0, "updated_at": T0}
+    for n, (name, rank) in enumerate([("Critical", 3), ("Major", 2), ("Minor", 1)], 1)
+]
+ROLES = [
+    {
+        "id": ulid("RL", n),
+        "name": name,
+        "shortform": short,
+        "description": name,
+        "instructions": "-",
+        "role_type": kind,
+        "created_at": T0,
+        "updated_at": T0,
+    }
+    for n, (name, short, kind) in enumerate(
+        [
+            ("Reporter", "reporter", "reporter"),
+            ("Incident Lead", "lead", "lead"),
+            ("Communications", "comms", "custom"),
+        ],
+        1,
+    )
+]
+
+
+def user(slack_id: str) -> dict:
+    return {
+        "id": ulid("US", int(slack_id[1:])),
+        "name": f"User {slack_id}",
+        "role": "responder",
+        "slack_user_id": slack_id,
+        "email": f"{slack_id.lower()}@example.com",
+    }
+
+
+class FakeIncidentIo(FakeProvider):
+    provider = "incidentio"
+
+    def __init__(self) -> None:
+        self.incidents: dict[str, dict] = {}
+        self.by_key: dict[str, str] = {}
+        self.followups: list[dict] = []
+        self.overrides: list[dict] = []
+        self.updates: list[dict] = []
+        self.users = {u: user(u) for u in ("U111", "U222", "U333", "U444")}
+        self.schedules = [
+            self._schedule(1, "Primary", ["U222", "U333"]),
+            self._schedule(2, "Database", ["U444"]),
+        ]
+        self._numbers = itertools.count(1)
+        super().__init__()
+
+    # state helpers --------------------------------------------------------------------------
+    @staticmethod
+    def _schedule(n: int, name: str, people: list[str]) -> dict:
+        rotation = {
+            "id": ulid("RO", n),
+            "name": "Weekly",
+            "layers": [{"id": ulid("LA", n), "name": "Layer 1"}],
+            "users": [user(p) for p in people],
+            "working_intervals": [],
+            "handover_start_at": T0,
+            "handovers": [{"interval": 1, "interval_type": "weekly"}],
+        }
+        return {
+            "id": ulid("SC", n),
+            "name": name,
+            "timezone": "UTC",
+            "team_ids": [],
+            "permalink": f"https://app.incident.io/acme/on-call/schedules/{n}",
+            "created_at": T0,
+            "updated_at": T0,
+            "annotations": {},
+            "config": {"rotations": [rotation]},
+        }
+
+    def add_incident(
+        self, name: str, *, channel: str = "", status: str = "Investigating", number: int = 0
+    ) -> dict:
+        number = number or next(self._numbers)
+        incident = {
+            "id": ulid("IN", number),
+            "reference": f"INC-{number}",
+            "name": name,
+            "visibility": "public",
+            "mode": "standard",
+            "creator": {},
+            "incident_role_assignments": [],
+            "custom_field_entries": [],
+            "slack_team_id": "T0",
+            "slack_channel_id": channel,
+            "created_at": T0,
+            "updated_at": T0,
+            "last_activity_at": T0,
+            "team_ids": [],
+            "permalink": f"https://app.incident.io/acme/incidents/{number}",
+            "incident_status": self._named(STATUSES, status),
+        }
+        self.incidents[incident["id"]] = incident
+        return incident
+
+    @staticmethod
+    def _named(items: list[dict], name: str) -> dict:
+        return next(i for i in items if i["name"] == name)
+
+    def incident(self, key: str) -> dict | None:
+        if key in self.incidents:
+            return self.incidents[key]
+        return next((i for i in self.incidents.values() if i["reference"] == f"INC-{key}"), None)
+
+    @staticmethod
+    def _error(status: int, kind: str, message: str) -> tuple[int, dict]:
+        return status, {
+            "type": kind,
+            "status": status,
+            "request_id": "req-err",
+            "errors": [{"code": kind, "message": message}],
+        }
+
+    def _missing(self) -> tuple[int, dict]:
+        return self._error(404, "not_found", "No incident with that id")
+
+    # routes ---------------------------------------------------------------------------------
+    def routes(self) -> None:
+        self.route("GET", "/v1/identity", self.identity)
+        self.route("GET", "/v1/incident_statuses", self.statuses)
+        self.route("GET", "/v1/severities", self.severities)
+        self.route("GET", "/v2/incident_roles", self.roles)
+        self.route("GET", "/v2/incidents", self.list_incidents)
+        self.route("POST", "/v2/incidents", self.create)
+        self.route("GET", "/v2/incidents/{id}", self.show)
+        self.route("POST", "/v2/incidents/{id}/actions/edit", self.edit)
+        self.route("POST", "/v2/incident_updates", self.update)
+        self.route("GET", "/v3/follow_ups", self.list_followups)
+        self.route("POST", "/v3/follow_ups", self.create_followup)
+        self.route("PUT", "/v3/follow_ups/{id}", self.put_followup)
+        self.route("GET", "/v2/users", self.list_users)
+        self.route("GET", "/v2/schedules", self.list_schedules)
+        self.route("GET", "/v2/schedule_entries", self.entries)
+        self.route("POST", "/v2/schedule_overrides", self.create_override)
+
+    async def identity(self, seen: Seen) -> tuple[int, Any]:
+        return 200, {
+            "identity": {
+                "name": "bot key",
+                "roles": ["incident_editor", "viewer"],
+                "dashboard_url": "https://app.incident.io/acme",
+                "team_roles": [],
+                "teams": [],
+            }
+        }
+
+    async def statuses(self, seen: Seen) -> tuple[int, Any]:
+        return 200, {"incident_statuses": STATUSES}
+
+    async def severities(self, seen: Seen) -> tuple[int, Any]:
+        return 200, {"severities": SEVERITIES}
+
+    async def roles(self, seen: Seen) -> tuple[int, Any]:
+        return 200, {"incident_roles": ROLES}
+
+    async def list_incidents(self, seen: Seen) -> tuple[int, Any]:
+        categories = [v for k, v in seen.query if k == "status_category[one_of]"]
+        items = [
+            i
+            for i in self.incidents.values()
+            if not categories or i["incident_status"]["category"] in categories
+        ]
+        size = int(seen.arg("page_size") or 25)
+        start = int(seen.arg("after") or 0)
+        page = items[start : start + size]
+        meta: dict[str, Any] = {"page_size": size, "total_record_count": len(items)}
+        if start + size < len(items):
+            meta["after"] = str(start + size)
+        return 200, {"incidents": page, "pagination_meta": meta}
+
+    async def create(self, seen: Seen) -> tuple[int, Any]:
+        body = seen.body
+        if body["idempotency_key"] in self.by_key:
+            return 200, {"incident": self.incidents[self.by_key[body["idempotency_key"]]]}
+        incident = self.add_incident(body.get("name") or "Untitled", status="Investigating")
+        if body.get("summary"):
+            incident["summary"] = body["summary"]
+        if body.get("severity_id"):
+            incident["severity"] = next(s for s in SEVERITIES if s["id"] == body["severity_id"])
+        self.by_key[body["idempotency_key"]] = incident["id"]
+        return 200, {"incident": incident}
+
+    async def show(self, seen: Seen) -> tuple[int, Any]:
+        incident = self.incident(seen.params["id"])
+        return (200, {"incident": incident}) if incident else self._missing()
+
+    async def edit(self, seen: Seen) -> tuple[int, Any]:
+        incident = self.incident(seen.params["id"])
+        if incident is None:
+            return self._missing()
+        changes = seen.body["incident"]
+        if "incident_status_id" in changes:
+            status = next((s for s in STATUSES if s["id"] == changes["incident_status_id"]), None)
+            if status is None:
+                return self._error(422, "validation_error", "That status does not exist")
+            incident["incident_status"] = status
+        if "severity_id" in changes:
+            incident["severity"] = next(s for s in SEVERITIES if s["id"] == changes["severity_id"])
+        for assignment in changes.get("incident_role_assignments") or []:
+            role = next(r for r in ROLES if r["id"] == assignment["incident_role_id"])
+            who = self.users.get(assignment["assignee"]["slack_user_id"])
+            if who is None:
+                return self._error(422, "validation_error", "No user with that Slack id")
+            rest = [a for a in incident["incident_role_assignments"] if a["role"]["id"] != role["id"]]
+            incident["incident_role_assignments"] = [*rest, {"role": role, "assignee": who}]
+        return 200, {"incident": incident}
+
+    async def update(self, seen: Seen) -> tuple[int, Any]:
+        body = seen.body
+        incident = self.incidents.get(body["incident_id"])
+        if incident is None:
+            return self._missing()
+        if "to_incident_status_id" in body:
+            incident["incident_status"] = next(
+                s for s in STATUSES if s["id"] == body["to_incident_status_id"]
+            )
+        update = {
+            "id": ulid("UP", len(self.updates) + 1),
+            "incident_id": incident["id"],
+            "message": body.get("message", ""),
+            "new_incident_status": incident["incident_status"],
+            "updater": {},
+            "created_at": T0,
+        }
+        self.updates.append(update)
+        return 201, {"incident_update": update}
+
+    async def list_followups(self, seen: Seen) -> tuple[int, Any]:
+        items = [f for f in self.followups if f["incident_id"] == seen.arg("incident_id")]
+        return 200, {"follow_ups": items, "pagination_meta": {"page_size": int(seen.arg("page_size") or 25)}}
+
+    async def create_followup(self, seen: Seen) -> tuple[int, Any]:
+        body = seen.body
+        if body["incident_id"] not in self.incidents:
+            return self._missing()
+        n = len(self.followups) + 1
+        item = {
+            "id": ulid("FU", n),
+            "incident_id": body["incident_id"],
+            "creator": {},
+            "title": body["title"],
+            "status": "outstanding",
+            "labels": [],
+            "created_at": f"2026-11-22T10:{n:02d}:00Z",
+            "updated_at": T0,
+        }
+        if body.get("assignee_id"):
+            item["assignee"] = next(u for u in self.users.values() if u["id"] == body["assignee_id"])
+        if body.get("description"):
+            item["description"] = body["description"]
+        self.followups.append(item)
+        return 201, {"follow_up": item}
+
+    async def put_followup(self, seen: Seen) -> tuple[int, Any]:
+        item = next((f for f in self.followups if f["id"] == seen.params["id"]), None)
+        if item is None:
+            return self._missing()
+        item.update(title=seen.body["title"], status=seen.body["status"])
+        return 200, {"follow_up": item}
+
+    async def list_users(self, seen: Seen) -> tuple[int, Any]:
+        wanted = seen.arg("slack_user_id")
+        found = [u for u in self.users.values() if wanted in (None, u["slack_user_id"])]
+        extra = {
+            "base_role": {"id": "r", "name": "Responder", "slug": "responder"},
+            "custom_roles": [],
+            "seats": {"on_call": "full_access", "response": "full_access"},
+            "is_active": True,
+        }
+        return 200, {"users": [u | extra for u in found], "pagination_meta": {"page_size": 25}}
+
+    async def list_schedules(self, seen: Seen) -> tuple[int, Any]:
+        return 200, {
+            "schedules": self.schedules,
+            "pagination_meta": {"page_size": int(seen.arg("page_size") or 25)},
+        }
+
+    async def entries(self, seen: Seen) -> tuple[int, Any]:
+        schedule = next(s for s in self.schedules if s["id"] == seen.arg("schedule_id"))
+        at = datetime.fromisoformat(str(seen.arg("entry_window_start")).replace("Z", "+00:00"))
+        rotation = schedule["config"]["rotations"][0]
+        final = []
+        for o in self.overrides:
+            start, end = (datetime.fromisoformat(o[k].replace("Z", "+00:00")) for k in ("start_at", "end_at"))
+            if o["schedule_id"] == schedule["id"] and start <= at < end:
+                final.append(
+                    {
+                        "start_at": o["start_at"],
+                        "end_at": o["end_at"],
+                        "user": o["user"],
+                        "rotation_id": rotation["id"],
+                    }
+                )
+        if not final:
+            day = at.replace(hour=0, minute=0, second=0, microsecond=0)
+            final.append(
+                {
+                    "start_at": day.isoformat().replace("+00:00", "Z"),
+                    "end_at": (day + timedelta(days=1)).isoformat().replace("+00:00", "Z"),
+                    "user": rotation["users"][0],
+                    "rotation_id": rotation["id"],
+                }
+            )
+        return 200, {"schedule_entries": {"scheduled": [], "overrides": [], "final": final}}
+
+    async def create_override(self, seen: Seen) -> tuple[int, Any]:
+        body = seen.body
+        who = self.users.get(body["user"].get("slack_user_id", ""))
+        if who is None:
+            return self._error(422, "validation_error", "That user is not on incident.io")
+        now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        item = {
+            "id": ulid("OV", len(self.overrides) + 1),
+            "schedule_id": body["schedule_id"],
+            "rotation_id": body["rotation_id"],
+            "layer_id": body["layer_id"],
+            "start_at": body["start_at"],
+            "end_at": body["end_at"],
+            "user": who,
+            "created_at": now,
+            "updated_at": now,
+        }
+        self.overrides.append(item)
+        return 201, {"override": item}

@@ -1,0 +1,206 @@
+"""What every fake provider shares: an aiohttp app on 127.0.0.1 that records each request,
+checks it against the provider's official OpenAPI document (method, path, query, headers,
+body) and checks its own answer too; plus faults to inject.
+
+A request the spec rejects is answered 400 and recorded in `violations`; the fixture that
+owns the fake fails the test if there are any, so a wrong request cannot pass unnoticed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from aiohttp import web
+from openapi_core.testing import MockRequest, MockResponse
+
+from openapi_schema_validator import OAS30Validator
+
+from tests.fakes.specs import SERVERS, document, openapi
+
+Handler = Callable[["Seen"], Awaitable[tuple[int, Any]]]
+
+
+@dataclass
+class Seen:
+    method: str
+    path: str
+    query: list[tuple[str, str]]
+    headers: dict[str, str]
+    body: Any
+    params: dict[str, str] = field(default_factory=dict)
+
+    def arg(self, name: str) -> str | None:
+        return next((v for k, v in self.query if k == name), None)
+
+
+@dataclass
+class Fault:
+    """One injected failure for the next request matching `method` and `path` (a regex)."""
+
+    method: str
+    path: str
+    kind: str  # "429", "500", "timeout", "reset", "badjson"
+    times: int = 1
+    retry_after: str = "1"
+
+
+class FakeProvider:
+    provider: str = ""
+    prefix: str = ""  # path prefix of the API under the base URL (PagerDuty: none)
+
+    def __init__(self) -> None:
+        self.url = ""
+        self.requests: list[Seen] = []
+        self.violations: list[str] = []
+        self.faults: list[Fault] = []
+        self.hang_seconds = 3.0
+        self._routes: list[tuple[str, re.Pattern[str], str, Handler]] = []
+        self.routes()
+
+    # to fill in by each provider ------------------------------------------------------------
+    def routes(self) -> None:
+        raise NotImplementedError
+
+    def route(self, method: str, template: str, handler: Handler) -> None:
+        """`template` is the path exactly as the spec writes it."""
+        pattern = re.sub(r"\{(\w+)\}", r"(?P<\1>[^/]+)", template)
+        self._routes.append((method, re.compile(f"^{pattern}$"), template, handler))
+
+    def _deep_objects(
+        self, method: str, template: str, query: list[tuple[str, str]]
+    ) -> tuple[list[tuple[str, str]], str | None]:
+        """openapi-core cannot read a deepObject parameter whose values are arrays
+        (incident.io's `status_category[one_of]=live`): check those here, against the same
+        parameter schema, and hand openapi-core the rest."""
+        deep = [(k, v) for k, v in query if "[" in k]
+        if not deep:
+            return query, None
+        operation = document(self.provider)["paths"][template][method.lower()]
+        declared = {p["name"]: p for p in operation.get("parameters", []) if p.get("in") == "query"}
+        grouped: dict[str, dict[str, list[str]]] = {}
+        for key, value in deep:
+            name, _, rest = key.partition("[")
+            param = declared.get(name)
+            if param is None or param.get("style") != "deepObject":
+                return query, f"query parameter {key} is not a deepObject parameter of this operation"
+            grouped.setdefault(name, {}).setdefault(rest.rstrip("]"), []).append(value)
+        for name, value in grouped.items():
+            errors = [e.message for e in OAS30Validator(declared[name]["schema"]).iter_errors(value)]
+            if errors:
+                return query, f"query parameter {name}: {'; '.join(errors)}"
+        return [(k, v) for k, v in query if "[" not in k], None
+
+    # recorded traffic -----------------------------------------------------------------------
+    def of(self, method: str, path: str) -> list[Seen]:
+        """Requests by method and path regex (whole path)."""
+        return [r for r in self.requests if r.method == method and re.fullmatch(path, r.path)]
+
+    def writes(self) -> list[Seen]:
+        return [r for r in self.requests if r.method != "GET"]
+
+    def fail(self, method: str, path: str, kind: str, *, times: int = 1, retry_after: str = "1") -> None:
+        self.faults.append(Fault(method, path, kind, times, retry_after))
+
+    # serving --------------------------------------------------------------------------------
+    def app(self) -> web.Application:
+        app = web.Application()
+        app.router.add_route("*", "/{tail:.*}", self._serve)
+        return app
+
+    async def _serve(self, request: web.Request) -> web.StreamResponse:
+        raw = await request.read()
+        try:
+            body = json.loads(raw) if raw else None
+        except json.JSONDecodeError:
+            body = raw.decode(errors="replace")
+        seen = Seen(request.method, request.path, list(request.query.items()), dict(request.headers), body)
+        self.requests.append(seen)
+        for method, pattern, template, handler in self._routes:
+            match = pattern.match(request.path)
+            if method == request.method and match:
+                seen.params = match.groupdict()
+                break
+        else:
+            self.violations.append(f"{request.method} {request.path}: the fake does not serve this")
+            return web.json_response({"error": "not served by the fake"}, status=404)
+        query, problem = self._deep_objects(request.method, template, list(request.query.items()))
+        mock = MockRequest(
+            SERVERS[self.provider],
+            request.method,
+            request.path,
+            args=query,
+            headers=dict(request.headers),
+            data=raw or None,
+            content_type=request.content_type if raw else "application/json",
+        )
+        problem = problem or self._validate_request(mock)
+        if problem:
+            self.violations.append(f"{request.method} {request.path}: {problem}")
+            return web.json_response({"error": problem}, status=400)
+
+        fault = self._fault(request.method, request.path)
+        if fault is not None:
+            return await self._inject(request, fault)
+        status, answer = await handler(seen)
+        data = json.dumps(answer).encode() if answer is not None else b""
+        if 200 <= status < 300:
+            problem = self._validate_response(mock, status, data)
+            if problem:
+                self.violations.append(f"answer to {request.method} {request.path}: {problem}")
+        headers = {"x-request-id": f"req-{len(self.requests)}"}
+        if not data:
+            return web.Response(status=status, headers=headers)
+        return web.Response(status=status, body=data, content_type="application/json", headers=headers)
+
+    def _validate_request(self, mock: MockRequest) -> str | None:
+        try:
+            openapi(self.provider).validate_request(mock)
+        except Exception as exc:  # any refusal from openapi-core is a contract violation
+            return _explain(exc)
+        return None
+
+    def _validate_response(self, mock: MockRequest, status: int, data: bytes) -> str | None:
+        try:
+            openapi(self.provider).validate_response(mock, MockResponse(data, status_code=status))
+        except Exception as exc:
+            return _explain(exc)
+        return None
+
+    def _fault(self, method: str, path: str) -> Fault | None:
+        for fault in self.faults:
+            if fault.times > 0 and fault.method == method and re.fullmatch(fault.path, path):
+                fault.times -= 1
+                return fault
+        return None
+
+    async def _inject(self, request: web.Request, fault: Fault) -> web.StreamResponse:
+        if fault.kind == "429":
+            return web.json_response(
+                {"error": "rate limited"}, status=429, headers={"Retry-After": fault.retry_after}
+            )
+        if fault.kind == "500":
+            return web.json_response({"error": "boom"}, status=500, headers={"x-request-id": "req-500"})
+        if fault.kind == "timeout":
+            await asyncio.sleep(self.hang_seconds)
+            return web.json_response({}, status=200)
+        if fault.kind == "badjson":
+            return web.Response(status=200, body=b"{not json", content_type="application/json")
+        if fault.kind == "reset":
+            assert request.transport is not None
+            request.transport.abort()  # the connection drops with no answer at all
+            return web.Response(status=500)
+        raise AssertionError(fault.kind)
+
+
+def _explain(exc: Exception) -> str:
+    parts = [str(exc)]
+    cause = exc.__cause__
+    while cause is not None and len(parts) < 4:
+        parts.append(str(cause)[:400])
+        cause = cause.__cause__
+    return " | ".join(parts)[:1200]

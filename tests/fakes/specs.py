@@ -1,0 +1,83 @@
+"""The providers' official OpenAPI documents from ../shared/specs, loaded once per run.
+
+PagerDuty's document fails strict validation because a few schemas carry defaults of the
+wrong type (`default: '20 - incident_summary'` on an integer, `default: null` on a
+non-nullable integer). They are corrected here, in memory, after loading; the file on disk
+is never touched, and the corrected document must then pass the strict spec validator.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from openapi_core import Config, OpenAPI
+
+SPECS = Path(__file__).resolve().parents[3] / "shared" / "specs"
+FILES = {
+    "incidentio": SPECS / "incident-io" / "openapi.json",
+    "pagerduty": SPECS / "pagerduty" / "openapiv3.json",
+    "firehydrant": SPECS / "firehydrant" / "openapi.yaml",
+}
+SERVERS = {
+    "incidentio": "https://api.incident.io",
+    "pagerduty": "https://api.pagerduty.com",
+    "firehydrant": "https://api.firehydrant.io",
+}
+
+_TYPES: dict[str, type | tuple[type, ...]] = {
+    "integer": int,
+    "number": (int, float),
+    "string": str,
+    "boolean": bool,
+}
+
+
+def fix_defaults(node: Any, fixes: list[str], where: str = "#") -> None:
+    """Make each schema's `default` an instance of its own type, or drop it."""
+    if isinstance(node, dict):
+        kind = node.get("type")
+        if "default" in node and isinstance(kind, str) and kind in _TYPES:
+            value = node["default"]
+            ok = isinstance(value, _TYPES[kind]) and not (kind != "boolean" and isinstance(value, bool))
+            if value is None and node.get("nullable"):
+                ok = True
+            if not ok:
+                leading = re.match(r"^\s*(-?\d+)", value) if isinstance(value, str) else None
+                if kind == "integer" and leading:
+                    node["default"] = int(leading[1])
+                else:
+                    del node["default"]
+                fixes.append(f"{where}: default {value!r} on {kind}")
+        for key, child in node.items():
+            fix_defaults(child, fixes, f"{where}/{key}")
+    elif isinstance(node, list):
+        for i, child in enumerate(node):
+            fix_defaults(child, fixes, f"{where}/{i}")
+
+
+@functools.cache
+def document(provider: str) -> dict[str, Any]:
+    path = FILES[provider]
+    if path.suffix == ".yaml":
+        loaded = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    else:
+        loaded = json.loads(path.read_text())
+    fixes: list[str] = []
+    fix_defaults(loaded, fixes)
+    FIXES[provider] = fixes
+    return loaded
+
+
+FIXES: dict[str, list[str]] = {}
+
+
+@functools.cache
+def openapi(provider: str) -> OpenAPI:
+    # The documents are checked by tests/test_specs.py with the strict validator; doing it
+    # here too would cost seconds per run for nothing.
+    return OpenAPI.from_dict(document(provider), config=Config(spec_validator_cls=None))

@@ -1,0 +1,193 @@
+"""incident.io end to end: signed slash command → the requests at incident.io (each checked
+against its official OpenAPI document by the fake) → the message in Slack."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.conftest import ProviderBot, provider_bot
+from tests.fakes.incidentio import STATUSES, FakeIncidentIo
+from tests.slackfake import FakeSlack
+from tests.test_slack_e2e import text_of
+
+CHANNEL = "C0INC1"
+
+
+@pytest.fixture
+async def io(fake_slack: FakeSlack, sqlite_url: str) -> AsyncIterator[ProviderBot]:
+    async with provider_bot("incidentio", fake_slack, sqlite_url) as running:
+        yield running
+
+
+def fake(pb: ProviderBot) -> FakeIncidentIo:
+    assert isinstance(pb.fake, FakeIncidentIo)
+    return pb.fake
+
+
+async def linked(pb: ProviderBot, status: str = "Triage") -> dict:
+    incident = fake(pb).add_incident("Checkout is failing", channel=CHANNEL, status=status)
+    answer = await pb.bot.run(f"link {incident['reference']}", channel=CHANNEL)
+    assert "Checkout is failing" in text_of(answer)
+    return incident
+
+
+async def test_link_and_info_show_incident_ios_own_names_and_link(io: ProviderBot) -> None:
+    incident = await linked(io)
+    card = text_of(await io.bot.run("info", channel=CHANNEL))
+    assert "INC-1" in card and "Triage" in card and incident["permalink"] in card
+
+
+async def test_status_by_prefix_ack_and_resolve_each_cost_one_write(io: ProviderBot) -> None:
+    incident = await linked(io)
+    path = f"/v2/incidents/{incident['id']}/actions/edit"
+
+    assert "Monitoring" in text_of(await io.bot.run("status mon", channel=CHANNEL))
+    assert "Investigating" in text_of(await io.bot.run("ack", channel=CHANNEL))
+    assert "Documenting" in text_of(await io.bot.run("resolve", channel=CHANNEL))
+    edits = fake(io).of("POST", path)
+    by_name = {s["id"]: s["name"] for s in STATUSES}
+    assert [by_name[e.body["incident"]["incident_status_id"]] for e in edits] == [
+        "Monitoring",
+        "Investigating",
+        "Documenting",  # resolve = the first post-incident status, not closed
+    ]
+    assert all(e.body["notify_incident_channel"] is True for e in edits)
+    assert len(fake(io).writes()) == 3
+
+
+async def test_resolve_with_words_is_one_incident_update_with_the_new_status(io: ProviderBot) -> None:
+    incident = await linked(io, status="Fixing")
+    answer = text_of(await io.bot.run("resolve rolled back the deploy", channel=CHANNEL))
+    assert "Documenting" in answer
+    [update] = fake(io).of("POST", "/v2/incident_updates")
+    assert update.body["incident_id"] == incident["id"]
+    assert update.body["message"] == "rolled back the deploy"
+    assert update.body["idempotency_key"]
+    assert fake(io).incidents[incident["id"]]["incident_status"]["name"] == "Documenting"
+
+
+async def test_unknown_status_lists_incident_ios_real_names_and_changes_nothing(io: ProviderBot) -> None:
+    await linked(io)
+    answer = text_of(await io.bot.run("status mitigated", channel=CHANNEL))
+    assert "Monitoring" in answer or "Investigating" in answer
+    assert fake(io).writes() == []
+
+
+async def test_severity_roles_and_update(io: ProviderBot) -> None:
+    incident = await linked(io)
+    assert "Major" in text_of(await io.bot.run("sev maj", channel=CHANNEL))
+    assert "<@U222>" in text_of(await io.bot.run("lead <@U222|bea>", channel=CHANNEL))
+    assert "<@U333>" in text_of(await io.bot.run("assign comm <@U333|cy>", channel=CHANNEL))
+    roles = text_of(await io.bot.run("roles", channel=CHANNEL))
+    assert "Incident Lead: <@U222>" in roles and "Communications: <@U333>" in roles
+    assignments = [
+        e.body["incident"]["incident_role_assignments"][0]
+        for e in fake(io).writes()
+        if "incident_role_assignments" in e.body.get("incident", {})
+    ]
+    assert [a["assignee"] for a in assignments] == [{"slack_user_id": "U222"}, {"slack_user_id": "U333"}]
+    assert "Rollback done" in text_of(await io.bot.run("update Rollback done", channel=CHANNEL))
+    [update] = fake(io).of("POST", "/v2/incident_updates")
+    assert update.body == {
+        "incident_id": incident["id"],
+        "idempotency_key": update.body["idempotency_key"],
+        "message": "Rollback done",
+    }
+
+
+async def test_someone_without_an_incident_io_account_gets_a_clear_answer(io: ProviderBot) -> None:
+    await linked(io)
+    answer = text_of(await io.bot.run("followup Add alert <@U999|zed>", channel=CHANNEL))
+    assert "@zed has no incident.io account" in answer
+    assert fake(io).of("POST", "/v3/follow_ups") == []
+
+
+async def test_followups_are_v3_and_numbered(io: ProviderBot) -> None:
+    incident = await linked(io)
+    added = text_of(
+        await io.bot.run("followup Add DB failover alert <@U444|sam> due:2030-01-04", channel=CHANNEL)
+    )
+    assert "Add DB failover alert" in added and "<@U444>" in added
+    [create] = fake(io).of("POST", "/v3/follow_ups")
+    assert create.body["incident_id"] == incident["id"]
+    assert create.body["assignee_id"] == fake(io).users["U444"]["id"]
+    assert "2030-01-04" in create.body["description"]
+    await io.bot.run("followup Write the postmortem", channel=CHANNEL)
+    listed = text_of(await io.bot.run("followups", channel=CHANNEL))
+    assert "#1 Add DB failover alert" in listed and "#2 Write the postmortem" in listed
+    assert "completed" in text_of(await io.bot.run("followup done #2", channel=CHANNEL))
+    [put] = fake(io).of("PUT", r"/v3/follow_ups/\w+")
+    assert put.body == {"title": "Write the postmortem", "status": "completed"}
+    assert fake(io).of("POST", "/v2/follow_ups") == []  # v2 is removed on 2026-12-31
+
+
+async def test_oncall_and_override_with_layer_and_nested_user(io: ProviderBot) -> None:
+    everyone = text_of(await io.bot.run("oncall"))
+    assert (
+        "Primary" in everyone and "<@U222>" in everyone and "Database" in everyone and "<@U444>" in everyone
+    )
+    answer = text_of(await io.bot.run("override prim <@U444|sam> for 2h"))
+    assert "<@U444>" in answer
+    [override] = fake(io).of("POST", "/v2/schedule_overrides")
+    primary = fake(io).schedules[0]
+    rotation = primary["config"]["rotations"][0]
+    assert override.body["schedule_id"] == primary["id"]
+    assert override.body["rotation_id"] == rotation["id"]
+    assert override.body["layer_id"] == rotation["layers"][0]["id"]
+    assert override.body["user"] == {"slack_user_id": "U444"}
+    assert "<@U444>" in text_of(await io.bot.run("oncall primary"))
+
+
+async def test_declare_at_incident_io_with_an_idempotency_key(io: ProviderBot) -> None:
+    answer, channel = await io.bot.declare("Payments down sev:critical")
+    [create] = fake(io).of("POST", "/v2/incidents")
+    assert create.body["visibility"] == "public" and create.body["idempotency_key"]
+    assert create.body["name"] == "Payments down"
+    [incident] = fake(io).incidents.values()
+    assert incident["severity"]["name"] == "Critical"
+    lead = incident["incident_role_assignments"][0]
+    assert lead["role"]["role_type"] == "lead" and lead["assignee"]["slack_user_id"] == "U111"
+    assert f"<#{channel}>" in answer["text"]
+    assert "INC-1" in text_of(await io.bot.run("info", channel=channel))
+
+
+async def test_channel_named_inc_n_is_found_and_remembered(io: ProviderBot) -> None:
+    fake(io).add_incident("Older", channel="C0OTHER")
+    incident = fake(io).add_incident("Queue backlog", channel="C0Q")
+    answer = text_of(await io.bot.run("info", channel="C0Q", channel_name="inc-2-queue-backlog"))
+    assert "Queue backlog" in answer
+    assert fake(io).of("GET", "/v2/incidents") == []  # found by its number, no list
+    fake(io).requests.clear()
+    await io.bot.run("sev minor", channel="C0Q", channel_name="inc-2-queue-backlog")
+    catalogues = ("/v1/severities",)
+    assert [r.path for r in fake(io).requests if r.path not in catalogues] == [
+        f"/v2/incidents/{incident['id']}/actions/edit"
+    ]
+
+
+@pytest.mark.parametrize("live", [600])
+async def test_channel_among_many_incidents_costs_a_page_per_250_cold_and_none_warm(
+    io: ProviderBot, live: int
+) -> None:
+    for n in range(1, live + 1):
+        fake(io).add_incident(f"incident {n}", channel=f"C{n:07d}")
+    target = f"C{live - 3:07d}"
+    assert f"incident {live - 3}" in text_of(
+        await io.bot.run("info", channel=target, channel_name="war-room")
+    )
+    lists = fake(io).of("GET", "/v2/incidents")
+    assert len(lists) <= math.ceil(live / 250)
+    assert all(r.arg("page_size") == "250" for r in lists)
+    fake(io).requests.clear()
+    await io.bot.run("info", channel=target, channel_name="war-room")
+    assert fake(io).of("GET", "/v2/incidents") == []
+
+
+async def test_a_channel_no_provider_knows_gets_the_link_guidance(io: ProviderBot) -> None:
+    fake(io).add_incident("Elsewhere", channel="C0ELSE")
+    answer = text_of(await io.bot.run("info", channel="C0NONE"))
+    assert "link" in answer
+    assert fake(io).writes() == []
