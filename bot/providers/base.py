@@ -120,6 +120,7 @@ class ProviderError(Exception):
         self.message = message
         self.changed = changed
         self.request_id = request_id
+        self.status: int | None = None  # the provider's HTTP status, where it answered
 
 
 class NotFound(ProviderError):

@@ -134,7 +134,9 @@ class ApiClient:
                     request_id=request_id,
                 )
             if status >= 400:
-                raise self._refusal(response, request_id)
+                refusal = self._refusal(response, request_id)
+                refusal.status = status
+                raise refusal
             if not response.content:
                 return None
             try:

@@ -2,11 +2,241 @@
 
 from __future__ import annotations
 
-from tests.fakes.server import FakeProvider
+import itertools
+from typing import Any
+
+from tests.fakes.server import FakeProvider, Seen
+
+T0 = "2026-11-22T09:00:00Z"
+BASE = "https://acme.pagerduty.com"
+
+
+def user(slack_id: str) -> dict:
+    uid = f"PU{slack_id[1:]}AAAA"
+    return {
+        "id": uid,
+        "type": "user",
+        "summary": f"User {slack_id}",
+        "name": f"User {slack_id}",
+        "email": f"{slack_id.lower()}@example.com",
+        "self": f"https://api.pagerduty.com/users/{uid}",
+        "html_url": f"{BASE}/users/{uid}",
+    }
+
+
+def ref(kind: str, item: dict) -> dict:
+    return {
+        "id": item["id"],
+        "type": f"{kind}_reference",
+        "summary": item.get("summary", item["id"]),
+        "self": item.get("self", ""),
+        "html_url": item.get("html_url", ""),
+    }
 
 
 class FakePagerDuty(FakeProvider):
     provider = "pagerduty"
 
+    def __init__(self) -> None:
+        self.incidents: dict[str, dict] = {}
+        self.notes: list[dict] = []
+        self.users = {u: user(u) for u in ("U111", "U222", "U333", "U444")}
+        self.priorities = [
+            {
+                "id": f"PPRI{n}",
+                "type": "priority",
+                "summary": f"P{n}",
+                "name": f"P{n}",
+                "description": f"Priority {n}",
+                "self": "",
+                "html_url": "",
+            }
+            for n in range(1, 4)
+        ]
+        self.schedules = [
+            {
+                "id": "PSCHED1",
+                "type": "schedule",
+                "summary": "Primary",
+                "name": "Primary",
+                "time_zone": "UTC",
+                "self": "",
+                "html_url": f"{BASE}/schedules/PSCHED1",
+                "on_call": "U222",
+            },
+            {
+                "id": "PSCHED2",
+                "type": "schedule",
+                "summary": "Database",
+                "name": "Database",
+                "time_zone": "UTC",
+                "self": "",
+                "html_url": f"{BASE}/schedules/PSCHED2",
+                "on_call": "U444",
+            },
+        ]
+        self.overrides: list[dict] = []
+        self.refuse_overrides = False
+        self._numbers = itertools.count(1)
+        super().__init__()
+
+    def add_incident(self, title: str, *, status: str = "triggered") -> dict:
+        number = next(self._numbers)
+        iid = f"PINC{number:04d}X"
+        incident = {
+            "id": iid,
+            "type": "incident",
+            "summary": f"[#{number}] {title}",
+            "self": "",
+            "html_url": f"{BASE}/incidents/{iid}",
+            "incident_number": number,
+            "title": title,
+            "status": status,
+            "urgency": "high",
+            "created_at": T0,
+            "updated_at": T0,
+            "incident_key": f"key-{number}",
+            "service": {"id": "PSERV01", "type": "service_reference", "summary": "Checkout"},
+            "assignments": [{"at": T0, "assignee": ref("user", self.users["U222"])}],
+            "escalation_policy": {"id": "PESC01", "type": "escalation_policy_reference"},
+        }
+        self.incidents[iid] = incident
+        return incident
+
+    def incident(self, key: str) -> dict | None:
+        if key in self.incidents:
+            return self.incidents[key]
+        return next((i for i in self.incidents.values() if str(i["incident_number"]) == key), None)
+
+    @staticmethod
+    def _error(status: int, code: int, message: str, *errors: str) -> tuple[int, dict]:
+        return status, {"error": {"code": code, "message": message, "errors": list(errors)}}
+
     def routes(self) -> None:
-        pass
+        self.route("GET", "/abilities", self.abilities)
+        self.route("GET", "/priorities", self.list_priorities)
+        self.route("GET", "/incidents", self.list_incidents)
+        self.route("POST", "/incidents", self.create)
+        self.route("GET", "/incidents/{id}", self.show)
+        self.route("PUT", "/incidents/{id}", self.update)
+        self.route("POST", "/incidents/{id}/notes", self.note)
+        self.route("GET", "/users", self.list_users)
+        self.route("GET", "/schedules", self.list_schedules)
+        self.route("GET", "/oncalls", self.oncalls)
+        self.route("POST", "/schedules/{id}/overrides", self.create_overrides)
+
+    async def abilities(self, seen: Seen) -> tuple[int, Any]:
+        return 200, {"abilities": ["teams", "urgencies"]}
+
+    async def list_priorities(self, seen: Seen) -> tuple[int, Any]:
+        return 200, {"priorities": self.priorities, "limit": 100, "offset": 0, "more": False, "total": None}
+
+    async def list_incidents(self, seen: Seen) -> tuple[int, Any]:
+        key = seen.arg("incident_key")
+        found = [i for i in self.incidents.values() if key in (None, i["incident_key"])]
+        return 200, {"incidents": found, "limit": 25, "offset": 0, "more": False, "total": None}
+
+    async def create(self, seen: Seen) -> tuple[int, Any]:
+        body = seen.body["incident"]
+        key = body.get("incident_key")
+        if key and any(i["incident_key"] == key for i in self.incidents.values()):
+            return self._error(
+                400,
+                2001,
+                "Invalid Input Provided",
+                "Open incident with matching dedup key already exists on this service",
+            )
+        incident = self.add_incident(body["title"])
+        incident["incident_key"] = key or incident["incident_key"]
+        if "urgency" in body:
+            incident["urgency"] = body["urgency"]
+        if "priority" in body:
+            incident["priority"] = next(p for p in self.priorities if p["id"] == body["priority"]["id"])
+        return 201, {"incident": incident}
+
+    async def show(self, seen: Seen) -> tuple[int, Any]:
+        incident = self.incident(seen.params["id"])
+        if incident is None:
+            return self._error(404, 2100, "Not Found")
+        if seen.arg("include[]") == "assignees":  # references become whole users
+            by_id = {u["id"]: u for u in self.users.values()}
+            assignments = [a | {"assignee": by_id[a["assignee"]["id"]]} for a in incident["assignments"]]
+            return 200, {"incident": incident | {"assignments": assignments}}
+        return 200, {"incident": incident}
+
+    async def update(self, seen: Seen) -> tuple[int, Any]:
+        incident = self.incidents.get(seen.params["id"])
+        if incident is None:
+            return self._error(404, 2100, "Not Found")
+        body = seen.body["incident"]
+        if body.get("status") == "resolved" and incident["status"] == "resolved":
+            return self._error(400, 1001, "Incident Already Resolved")
+        for field in ("status", "urgency"):
+            if field in body:
+                incident[field] = body[field]
+        if "priority" in body:
+            incident["priority"] = next(p for p in self.priorities if p["id"] == body["priority"]["id"])
+        if "resolution" in body:
+            self.notes.append({"incident": incident["id"], "content": body["resolution"]})
+        return 200, {"incident": incident}
+
+    async def note(self, seen: Seen) -> tuple[int, Any]:
+        incident = self.incidents.get(seen.params["id"])
+        if incident is None:
+            return self._error(404, 2100, "Not Found")
+        note = {
+            "id": f"PNOTE{len(self.notes) + 1}",
+            "user": ref("user", self.users["U111"]),
+            "content": seen.body["note"]["content"],
+            "created_at": T0,
+        }
+        self.notes.append({"incident": incident["id"], "content": note["content"]})
+        return 200, {"note": note}
+
+    async def list_users(self, seen: Seen) -> tuple[int, Any]:
+        query = (seen.arg("query") or "").lower()
+        found = [u for u in self.users.values() if query in u["email"] or query in u["name"].lower()]
+        return 200, {"users": found, "limit": 100, "offset": 0, "more": False, "total": None}
+
+    async def list_schedules(self, seen: Seen) -> tuple[int, Any]:
+        items = [{k: v for k, v in s.items() if k != "on_call"} for s in self.schedules]
+        return 200, {"schedules": items, "limit": 100, "offset": 0, "more": False, "total": None}
+
+    async def oncalls(self, seen: Seen) -> tuple[int, Any]:
+        wanted = [v for k, v in seen.query if k == "schedule_ids[]"]
+        result = []
+        for schedule in self.schedules:
+            if wanted and schedule["id"] not in wanted:
+                continue
+            # include[]=users expands the user; the spec still types it a user_reference.
+            who = self.users[schedule["on_call"]] | {"type": "user_reference"}
+            for level in (1, 2):  # PagerDuty lists one entry per escalation level
+                result.append(
+                    {
+                        "user": who,
+                        "schedule": ref("schedule", schedule),
+                        "escalation_level": level,
+                        "escalation_policy": {"id": "PESC01", "type": "escalation_policy_reference"},
+                        "start": "2026-11-22T00:00:00Z",
+                        "end": "2026-11-23T00:00:00Z",
+                    }
+                )
+        return 200, {"oncalls": result, "limit": 100, "offset": 0, "more": False, "total": None}
+
+    async def create_overrides(self, seen: Seen) -> tuple[int, Any]:
+        answers = []
+        for wanted in seen.body["overrides"]:
+            if self.refuse_overrides:
+                answers.append(
+                    {"status": 400, "errors": ["Override must end after its start"], "override": wanted}
+                )
+                continue
+            created = {
+                "id": f"POVR{len(self.overrides) + 1}",
+                "start": wanted["start"],
+                "end": wanted["end"],
+                "user": wanted["user"],
+            }
+            self.overrides.append(created | {"schedule": seen.params["id"]})
+            answers.append({"status": 201, "override": created})
+        return 201, answers

@@ -17,7 +17,6 @@ from typing import Any
 
 from aiohttp import web
 from openapi_core.testing import MockRequest, MockResponse
-
 from openapi_schema_validator import OAS30Validator
 
 from tests.fakes.specs import SERVERS, document, openapi
@@ -77,11 +76,12 @@ class FakeProvider:
         """openapi-core cannot read a deepObject parameter whose values are arrays
         (incident.io's `status_category[one_of]=live`): check those here, against the same
         parameter schema, and hand openapi-core the rest."""
-        deep = [(k, v) for k, v in query if "[" in k]
+        operation = document(self.provider)["paths"][template][method.lower()]
+        declared = {p["name"]: p for p in _parameters(self.provider, operation) if p.get("in") == "query"}
+        # PagerDuty names its array parameters `include[]`: those are plain form parameters.
+        deep = [(k, v) for k, v in query if "[" in k and k not in declared]
         if not deep:
             return query, None
-        operation = document(self.provider)["paths"][template][method.lower()]
-        declared = {p["name"]: p for p in operation.get("parameters", []) if p.get("in") == "query"}
         grouped: dict[str, dict[str, list[str]]] = {}
         for key, value in deep:
             name, _, rest = key.partition("[")
@@ -93,7 +93,7 @@ class FakeProvider:
             errors = [e.message for e in OAS30Validator(declared[name]["schema"]).iter_errors(value)]
             if errors:
                 return query, f"query parameter {name}: {'; '.join(errors)}"
-        return [(k, v) for k, v in query if "[" not in k], None
+        return [(k, v) for k, v in query if "[" not in k or k in declared], None
 
     # recorded traffic -----------------------------------------------------------------------
     def of(self, method: str, path: str) -> list[Seen]:
@@ -120,14 +120,13 @@ class FakeProvider:
             body = raw.decode(errors="replace")
         seen = Seen(request.method, request.path, list(request.query.items()), dict(request.headers), body)
         self.requests.append(seen)
-        for method, pattern, template, handler in self._routes:
-            match = pattern.match(request.path)
-            if method == request.method and match:
-                seen.params = match.groupdict()
-                break
-        else:
+        routes = [(t, h, p.match(request.path)) for verb, p, t, h in self._routes if verb == request.method]
+        found = next(((t, h, m) for t, h, m in routes if m), None)
+        if found is None:
             self.violations.append(f"{request.method} {request.path}: the fake does not serve this")
             return web.json_response({"error": "not served by the fake"}, status=404)
+        template, handler, match = found
+        seen.params = match.groupdict()
         query, problem = self._deep_objects(request.method, template, list(request.query.items()))
         mock = MockRequest(
             SERVERS[self.provider],
@@ -197,7 +196,23 @@ class FakeProvider:
         raise AssertionError(fault.kind)
 
 
+def _parameters(provider: str, operation: dict) -> list[dict]:
+    found = []
+    for param in operation.get("parameters", []):
+        if "$ref" in param:
+            param = document(provider)["components"]["parameters"][param["$ref"].split("/")[-1]]
+        found.append(param)
+    return found
+
+
 def _explain(exc: Exception) -> str:
+    errors = [e for c in (exc, exc.__cause__) for e in getattr(c, "schema_errors", ())]
+    if errors:  # the reasons, not the whole value
+        return (
+            type(exc).__name__
+            + ": "
+            + "; ".join(f"{list(e.absolute_path)}: {e.message[:200]}" for e in errors)
+        )
     parts = [str(exc)]
     cause = exc.__cause__
     while cause is not None and len(parts) < 4:

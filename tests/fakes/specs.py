@@ -1,13 +1,19 @@
 """The providers' official OpenAPI documents from ../shared/specs, loaded once per run.
 
-PagerDuty's document fails strict validation because a few schemas carry defaults of the
-wrong type (`default: '20 - incident_summary'` on an integer, `default: null` on a
-non-nullable integer). They are corrected here, in memory, after loading; the file on disk
-is never touched, and the corrected document must then pass the strict spec validator.
+Two defects of PagerDuty's document are corrected here, in memory, after loading; the file
+on disk is never touched:
+- a few schemas carry defaults of the wrong type (`default: '20 - incident_summary'` on an
+  integer), so the document fails the strict spec validator; tests/test_specs.py checks
+  that the corrected document passes it;
+- its `Reference` schema (every `service`, `priority`, `user` … reference) requires `id`
+  and `type` but inherits `readOnly: true` on both, so by the letter of OpenAPI no request
+  could ever name a service or a user. PagerDuty's own request examples send them; the
+  correction drops `readOnly` on those two properties of references only.
 """
 
 from __future__ import annotations
 
+import copy
 import functools
 import json
 import re
@@ -69,8 +75,21 @@ def document(provider: str) -> dict[str, Any]:
         loaded = json.loads(path.read_text())
     fixes: list[str] = []
     fix_defaults(loaded, fixes)
+    if provider == "pagerduty":
+        fix_references(loaded, fixes)
     FIXES[provider] = fixes
     return loaded
+
+
+def fix_references(doc: dict[str, Any], fixes: list[str]) -> None:
+    schemas = doc["components"]["schemas"]
+    base = copy.deepcopy(schemas["Tag"]["allOf"][0])
+    for name in ("id", "type"):
+        base["properties"][name].pop("readOnly", None)
+    reference = schemas["Reference"]
+    assert reference["allOf"][0] == {"$ref": "#/components/schemas/Tag/allOf/0"}, "the document changed"
+    reference["allOf"][0] = base
+    fixes.append("#/components/schemas/Reference: id and type are required, so not readOnly")
 
 
 FIXES: dict[str, list[str]] = {}

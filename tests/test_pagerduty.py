@@ -1,0 +1,121 @@
+"""PagerDuty end to end: signed slash command → the requests at PagerDuty (each checked
+against its official OpenAPI document, corrected in memory) → the message in Slack."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.conftest import ProviderBot, provider_bot
+from tests.fakes.pagerduty import FakePagerDuty
+from tests.slackfake import FakeSlack
+from tests.test_slack_e2e import text_of
+
+CHANNEL = "C0PD1"
+
+
+@pytest.fixture
+async def pd(fake_slack: FakeSlack, sqlite_url: str) -> AsyncIterator[ProviderBot]:
+    async with provider_bot("pagerduty", fake_slack, sqlite_url) as running:
+        yield running
+
+
+def fake(pb: ProviderBot) -> FakePagerDuty:
+    assert isinstance(pb.fake, FakePagerDuty)
+    return pb.fake
+
+
+async def linked(pb: ProviderBot) -> dict:
+    incident = fake(pb).add_incident("Checkout is failing")
+    answer = text_of(await pb.bot.run(f"link pd:{incident['incident_number']}", channel=CHANNEL))
+    assert "Checkout is failing" in answer and "#1" in answer
+    return incident
+
+
+async def test_info_shows_pagerdutys_status_assignee_and_link(pd: ProviderBot) -> None:
+    incident = await linked(pd)
+    card = text_of(await pd.bot.run("info", channel=CHANNEL))
+    assert "triggered" in card and incident["html_url"] in card
+    assert "<@U222>" in card  # the assignee, found in Slack by email
+
+
+async def test_ack_and_resolve_are_puts_with_the_from_header(pd: ProviderBot) -> None:
+    incident = await linked(pd)
+    assert "acknowledged" in text_of(await pd.bot.run("ack", channel=CHANNEL))
+    assert "resolved" in text_of(await pd.bot.run("resolve rolled back", channel=CHANNEL))
+    puts = fake(pd).of("PUT", f"/incidents/{incident['id']}")
+    assert [p.body["incident"]["status"] for p in puts] == ["acknowledged", "resolved"]
+    assert puts[1].body["incident"]["resolution"] == "rolled back"
+    assert all(p.headers["From"] == "bot@example.com" for p in puts)
+    assert all(p.headers["Accept"] == "application/vnd.pagerduty+json;version=2" for p in puts)
+    assert len(fake(pd).writes()) == 2
+
+
+async def test_resolving_twice_says_pagerduty_refused_and_nothing_changed(pd: ProviderBot) -> None:
+    await linked(pd)
+    await pd.bot.run("resolve", channel=CHANNEL)
+    answer = text_of(await pd.bot.run("resolve", channel=CHANNEL))
+    assert "Incident Already Resolved" in answer and "Nothing was changed" in answer
+
+
+async def test_priority_and_urgency(pd: ProviderBot) -> None:
+    incident = await linked(pd)
+    assert "P1" in text_of(await pd.bot.run("sev p1", channel=CHANNEL))
+    assert "P1" in text_of(await pd.bot.run("severity low", channel=CHANNEL))
+    puts = fake(pd).of("PUT", f"/incidents/{incident['id']}")
+    assert puts[0].body["incident"]["priority"] == {"id": "PPRI1", "type": "priority_reference"}
+    assert puts[1].body["incident"]["urgency"] == "low"
+
+
+async def test_update_is_a_note(pd: ProviderBot) -> None:
+    incident = await linked(pd)
+    assert "Rollback done" in text_of(await pd.bot.run("update Rollback done", channel=CHANNEL))
+    [note] = fake(pd).of("POST", f"/incidents/{incident['id']}/notes")
+    assert note.body["note"]["content"].startswith("Rollback done")
+    assert note.headers["From"] == "bot@example.com"
+
+
+@pytest.mark.parametrize(
+    "command", ["assign comms <@U333|cy>", "lead <@U333|cy>", "followup Add alert", "followups"]
+)
+async def test_roles_and_followups_are_not_offered_and_say_where_to_go(pd: ProviderBot, command: str) -> None:
+    incident = await linked(pd)
+    answer = text_of(await pd.bot.run(command, channel=CHANNEL))
+    assert "PagerDuty's API has no" in answer and incident["html_url"] in answer
+    assert fake(pd).writes() == []
+
+
+async def test_oncall_maps_people_to_slack_by_email_once_per_schedule(pd: ProviderBot) -> None:
+    answer = text_of(await pd.bot.run("oncall"))
+    assert "Primary" in answer and "<@U222>" in answer and "Database" in answer and "<@U444>" in answer
+    assert answer.count("<@U222>") == 1 or "Primary" in answer
+    [oncalls] = fake(pd).of("GET", "/oncalls")
+    assert sorted(v for k, v in oncalls.query if k == "schedule_ids[]") == ["PSCHED1", "PSCHED2"]
+
+
+async def test_override_on_a_classic_schedule_checks_each_items_status(pd: ProviderBot) -> None:
+    answer = text_of(await pd.bot.run("override prim <@U444|sam> for 2h"))
+    assert "<@U444>" in answer
+    [create] = fake(pd).of("POST", "/schedules/PSCHED1/overrides")
+    [item] = create.body["overrides"]
+    assert item["user"] == {"id": "PU444AAAA", "type": "user_reference"}
+    fake(pd).refuse_overrides = True
+    refused = text_of(await pd.bot.run("override prim <@U444|sam> for 2h"))
+    assert "did not create the override" in refused and "Override must end after its start" in refused
+
+
+async def test_someone_unknown_at_pagerduty_gets_a_clear_answer(pd: ProviderBot) -> None:
+    answer = text_of(await pd.bot.run("override prim <@U999|zed> for 2h"))
+    assert "has no PagerDuty account" in answer
+    assert fake(pd).writes() == []
+
+
+async def test_declare_on_the_configured_service_with_incident_key(pd: ProviderBot) -> None:
+    answer, channel = await pd.bot.declare("Payments down sev:p1")
+    [create] = fake(pd).of("POST", "/incidents")
+    body = create.body["incident"]
+    assert body["service"] == {"id": "PSERV01", "type": "service_reference"}
+    assert body["incident_key"] and body["priority"]["id"] == "PPRI1"
+    assert f"<#{channel}>" in answer["text"]
+    assert "Payments down" in text_of(await pd.bot.run("info", channel=channel))
