@@ -244,11 +244,11 @@ def _(result: r.Help) -> Doc:
             lines.append([T(f"Not available with {result.provider_label}.")])
         return Doc([T(f"How to use {e.name}: "), Code(e.usage)], [Section(lines)])
     lines = [[Code(e.usage), T(f"  {e.summary}")] for e in result.entries if e.available]
-    blocks: list = [
-        Header("Run an incident from this channel"),
-        Section(lines),
-        Context([T(f"More on one verb: {result.command} help <verb>")]),
-    ]
+    missing = [e.name for e in result.entries if not e.available]
+    blocks: list = [Header("Run an incident from this channel"), Section(lines)]
+    if missing:
+        blocks.append(Context([T(f"Not offered by {result.provider_label}'s API: " + ", ".join(missing))]))
+    blocks.append(Context([T(f"More on one verb: {result.command} help <verb>")]))
     return Doc([T(f"{result.command} verbs: " + ", ".join(e.name for e in result.entries))], blocks)
 
 

@@ -14,7 +14,7 @@ import aiohttp
 import yaml
 
 from bot.slack.server import start_socket_mode
-from tests.conftest import SECRET, make_settings
+from tests.conftest import PROVIDER_TOKEN, SECRET, make_settings, provider_fake
 from tests.slackfake import FakeSlack, sign, slash_body
 
 
@@ -126,3 +126,49 @@ async def test_check_reports_each_dependency(fake_slack: FakeSlack, tmp_path: Pa
     out = (await process.communicate())[0].decode()
     assert process.returncode == 1 and "FAIL slack: auth.test answered invalid_auth" in out
     assert "xoxb-test" not in out
+
+
+async def test_check_reaches_each_configured_provider_and_says_what_is_wrong(
+    fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    async with (
+        provider_fake("incidentio") as io,
+        provider_fake("pagerduty") as pd,
+        provider_fake("firehydrant") as fh,
+    ):
+        env = clean_env(
+            SLACK_BOT_TOKEN="xoxb-test",
+            SLACK_SIGNING_SECRET=SECRET,
+            SLACK_API_URL=fake_slack.api_url,
+            DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'check.db'}",
+            INCIDENTIO_API_KEY=PROVIDER_TOKEN,
+            INCIDENTIO_API_URL=io.url,
+            PAGERDUTY_API_TOKEN=PROVIDER_TOKEN,
+            PAGERDUTY_API_URL=pd.url,
+            PAGERDUTY_FROM_EMAIL="bot@example.com",
+            FIREHYDRANT_API_KEY=PROVIDER_TOKEN,
+            FIREHYDRANT_API_URL=fh.url,
+        )
+
+        async def check() -> tuple[int, str]:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "bot", "check", env=env, stdout=subprocess.PIPE, cwd=tmp_path
+            )
+            out = (await process.communicate())[0].decode()
+            return process.returncode or 0, out
+
+        code, out = await check()
+        assert "ok   provider incidentio (incident.io): key bot key works" in out
+        assert (
+            "ok   provider pagerduty (PagerDuty): token works" in out
+            and "PAGERDUTY_SERVICE_ID is not set" in out
+        )
+        assert "ok   provider firehydrant (FireHydrant): token works" in out
+        assert code == 0, out
+        pd.refuse_token = True
+        env["FIREHYDRANT_API_URL"] = "http://127.0.0.1:9"  # nothing listens there
+        code, out = await check()
+        assert code == 1
+        assert "FAIL provider pagerduty (PagerDuty): PagerDuty refused our API key (HTTP 401)" in out
+        assert "FAIL provider firehydrant (FireHydrant): FireHydrant could not be reached." in out
+        assert PROVIDER_TOKEN not in out

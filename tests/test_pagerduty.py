@@ -119,3 +119,11 @@ async def test_declare_on_the_configured_service_with_incident_key(pd: ProviderB
     assert body["incident_key"] and body["priority"]["id"] == "PPRI1"
     assert f"<#{channel}>" in answer["text"]
     assert "Payments down" in text_of(await pd.bot.run("info", channel=channel))
+
+
+async def test_help_in_a_pagerduty_channel_offers_only_what_pagerduty_can_do(pd: ProviderBot) -> None:
+    await linked(pd)
+    answer = text_of(await pd.bot.run("help", channel=CHANNEL))
+    assert "/incident ack" in answer and "/incident oncall" in answer
+    assert "/incident assign" not in answer and "/incident followup " not in answer
+    assert "Not offered by PagerDuty's API: assign, lead, roles, followup, followups" in answer

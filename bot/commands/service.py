@@ -125,11 +125,18 @@ class CommandService:
             result = Failure(what=exc.message, changed="no", next_step=_next_step(ctx))
             return Reply(result=result, outcome="failed")
         except ProviderError as exc:
-            result = Failure(
-                what=f"{ctx.provider.label}: {exc.message}",
-                changed=exc.changed,  # type: ignore[arg-type]
-                next_step=_next_step(ctx),
+            what = (
+                exc.message
+                if exc.message.startswith(ctx.provider.label)
+                else f"{ctx.provider.label}: {exc.message}"
             )
+            if exc.request_id:
+                what += f" (request id {exc.request_id})"
+            if exc.changed != "no":
+                step = f"Check with `{ctx.command} info` before trying again."
+            else:
+                step = f"Try again in a minute; if it keeps failing, do it in {ctx.provider.label} itself."
+            result = Failure(what=what, changed=exc.changed, next_step=step)  # type: ignore[arg-type]
             return Reply(result=result, outcome="failed")
         except TimeoutError:
             seconds = int(self.settings.incident_command_timeout)

@@ -149,7 +149,8 @@ class ApiClient:
                     "%s %s %s: the answer is not JSON (request %s)", self.label, method, path, request_id
                 )
                 raise ProviderError(
-                    f"{self.label} sent an answer I could not read.",
+                    f"{self.label} sent an answer I could not read"
+                    + ("; the change was made." if write else "."),
                     # It said 2xx, so a write went through; we just cannot show its result.
                     changed="yes" if write else "no",
                     request_id=request_id,

@@ -57,7 +57,8 @@ class FakeProvider:
         self.requests: list[Seen] = []
         self.violations: list[str] = []
         self.faults: list[Fault] = []
-        self.hang_seconds = 3.0
+        self.refuse_token = False  # answer 401, as for a revoked key
+        self.hang_seconds = 1.0  # longer than the tests' provider timeout (0.5 s)
         self._routes: list[tuple[str, re.Pattern[str], str, Handler]] = []
         self.routes()
 
@@ -142,6 +143,10 @@ class FakeProvider:
             self.violations.append(f"{request.method} {request.path}: {problem}")
             return web.json_response({"error": problem}, status=400)
 
+        if self.refuse_token:
+            return web.json_response(
+                {"error": {"message": "Unauthorized"}, "type": "authentication_error"}, status=401
+            )
         fault = self._fault(request.method, request.path)
         if fault is not None:
             return await self._inject(request, fault)

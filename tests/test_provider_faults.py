@@ -1,0 +1,137 @@
+"""Provider faults, for each provider: 429 with Retry-After, 500, a timeout, a reset
+connection and malformed JSON. Each command gets one clear answer; reads are retried; a
+write is never sent twice; where a write may have happened, the answer says so; and the
+provider's token appears nowhere the bot writes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from tests.conftest import PROVIDER_TOKEN, ProviderBot, provider_bot
+from tests.slackfake import FakeSlack
+from tests.test_slack_e2e import text_of
+
+CHANNEL = "C0FAULT"
+PROVIDERS = ["incidentio", "pagerduty", "firehydrant"]
+
+
+async def link(pb: ProviderBot) -> tuple[str, str]:
+    """Link CHANNEL to a fresh incident; return (read path, write path) for `ack`."""
+    fake: Any = pb.fake
+    name = pb.bot.settings.incident_provider
+    if name == "incidentio":
+        incident = fake.add_incident("Fault drill", channel=CHANNEL, status="Triage")
+        ref, read, write = incident["reference"], f"/v2/incidents/{incident['id']}", None
+        write = f"/v2/incidents/{incident['id']}/actions/edit"
+    elif name == "pagerduty":
+        incident = fake.add_incident("Fault drill")
+        ref, read, write = (
+            f"pd:{incident['incident_number']}",
+            f"/incidents/{incident['id']}",
+            f"/incidents/{incident['id']}",
+        )
+    else:
+        incident = fake.add_incident("Fault drill", channel=CHANNEL)
+        ref, read = f"fh:{incident['id']}", f"/v1/incidents/{incident['id']}"
+        write = f"/v1/incidents/{incident['id']}/milestones/bulk_update"
+    assert "Fault drill" in text_of(await pb.bot.run(f"link {ref}", channel=CHANNEL))
+    await pb.bot.run("info", channel=CHANNEL)  # warm the catalogues a status change reads
+    await pb.bot.run(
+        "status " + {"incidentio": "triage", "pagerduty": "triggered", "firehydrant": "started"}[name],
+        channel=CHANNEL,
+    )
+    pb.fake.requests.clear()
+    return read, write
+
+
+@pytest.fixture(params=PROVIDERS)
+async def pb(
+    request: pytest.FixtureRequest, fake_slack: FakeSlack, sqlite_url: str
+) -> AsyncIterator[ProviderBot]:
+    async with provider_bot(request.param, fake_slack, sqlite_url) as running:
+        yield running
+
+
+def write_method(pb: ProviderBot) -> str:
+    return {"incidentio": "POST", "pagerduty": "PUT", "firehydrant": "PUT"}[pb.bot.settings.incident_provider]
+
+
+async def answers_once(pb: ProviderBot, text: str) -> str:
+    before = len(pb.bot.slack.answers())
+    answer = text_of(await pb.bot.run(text, channel=CHANNEL))
+    await pb.bot.slack.wait_for(before + 1)
+    assert len(pb.bot.slack.answers()) == before + 1, "exactly one answer"
+    return answer
+
+
+@pytest.mark.parametrize("kind", ["429", "500", "timeout", "reset", "badjson"])
+async def test_a_read_is_retried_and_the_user_sees_the_incident(pb: ProviderBot, kind: str) -> None:
+    read, _ = await link(pb)
+    pb.fake.fail("GET", read, kind)
+    answer = await answers_once(pb, "info")
+    assert "Fault drill" in answer
+    assert len(pb.fake.of("GET", read)) == 2
+
+
+async def test_a_read_that_keeps_failing_says_what_failed_and_that_nothing_changed(pb: ProviderBot) -> None:
+    read, _ = await link(pb)
+    pb.fake.fail("GET", read, "500", times=10)
+    answer = await answers_once(pb, "info")
+    assert "internal error (HTTP 500)" in answer and "Nothing was changed" in answer
+    assert len(pb.fake.of("GET", read)) == 3  # bounded
+
+
+async def test_429_on_a_write_waits_for_retry_after_then_sends_it(pb: ProviderBot) -> None:
+    _, write = await link(pb)
+    pb.fake.fail(write_method(pb), write, "429", retry_after="0.2")
+    answer = await answers_once(pb, "ack")
+    assert "Acknowledged".lower() in answer.lower() or "investigating" in answer.lower()
+    assert len(pb.fake.of(write_method(pb), write)) == 2  # the first was refused, not done
+
+
+async def test_a_long_rate_limit_is_reported_not_waited_out(pb: ProviderBot) -> None:
+    _, write = await link(pb)
+    pb.fake.fail(write_method(pb), write, "429", retry_after="120", times=2)
+    answer = await answers_once(pb, "ack")
+    assert "rate limiting" in answer and "120 s" in answer and "Nothing was changed" in answer
+
+
+@pytest.mark.parametrize(
+    ("kind", "says"),
+    [
+        ("500", "may or may not have"),
+        ("timeout", "may or may not have"),
+        ("reset", "may or may not have"),
+        ("badjson", "the change was made"),
+    ],
+)
+async def test_a_failed_write_is_sent_once_and_the_answer_says_whether_it_happened(
+    pb: ProviderBot, kind: str, says: str
+) -> None:
+    _, write = await link(pb)
+    pb.fake.fail(write_method(pb), write, kind)
+    answer = await answers_once(pb, "ack")
+    assert len(pb.fake.of(write_method(pb), write)) == 1, "a write is never sent twice"
+    assert says in answer.lower() or says in answer, answer
+    assert "info" in answer  # what to do next
+
+
+async def test_the_token_never_appears_in_answers_or_logs(
+    pb: ProviderBot, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    read, write = await link(pb)
+    for kind in ("429", "500", "timeout", "reset", "badjson"):
+        pb.fake.fail("GET", read, kind, times=3, retry_after="30")
+        await answers_once(pb, "info")
+        pb.fake.fail(write_method(pb), write, kind, retry_after="30")
+        await answers_once(pb, "ack")
+    sent = [str(call.params) for call in pb.bot.slack.calls]
+    assert sent and not [s for s in sent if PROVIDER_TOKEN in s]
+    assert PROVIDER_TOKEN not in caplog.text
+    # …and it was really sent to the provider, where it belongs.
+    assert any(PROVIDER_TOKEN in r.headers.get("Authorization", "") for r in pb.fake.requests)
