@@ -38,6 +38,9 @@ async def test_link_and_info_show_incident_ios_own_names_and_link(io: ProviderBo
     incident = await linked(io)
     card = text_of(await io.bot.run("info", channel=CHANNEL))
     assert "INC-1" in card and "Triage" in card and incident["permalink"] in card
+    assert "unlinked" in text_of(await io.bot.run("unlink", channel=CHANNEL)).lower()
+    assert "link" in text_of(await io.bot.run("info", channel=CHANNEL))
+    assert io.fake.writes() == []
 
 
 async def test_status_by_prefix_ack_and_resolve_each_cost_one_write(io: ProviderBot) -> None:
@@ -139,6 +142,10 @@ async def test_oncall_and_override_with_layer_and_nested_user(io: ProviderBot) -
     assert override.body["layer_id"] == rotation["layers"][0]["id"]
     assert override.body["user"] == {"slack_user_id": "U444"}
     assert "<@U444>" in text_of(await io.bot.run("oncall primary"))
+    listed = text_of(await io.bot.run("schedule"))
+    assert "Primary" in listed and "Database" in listed
+    made = text_of(await io.bot.run("schedule night <@U222|bea> <@U333|cy> every 1w"))
+    assert "can't do `schedule`" in made
 
 
 async def test_declare_at_incident_io_with_an_idempotency_key(io: ProviderBot) -> None:
@@ -191,3 +198,14 @@ async def test_a_channel_no_provider_knows_gets_the_link_guidance(io: ProviderBo
     answer = text_of(await io.bot.run("info", channel="C0NONE"))
     assert "link" in answer
     assert fake(io).writes() == []
+
+
+async def test_declare_uses_the_channel_incident_io_made_itself(io: ProviderBot) -> None:
+    fake(io).channel_on_declare = "C0IOMADE"
+    answer = await io.bot.run("declare Search is slow")
+    await io.bot.slack.wait_for(1, "chat.postMessage")
+    assert io.bot.slack.of("conversations.create") == []
+    [invite] = io.bot.slack.of("conversations.invite")
+    assert invite.params["channel"] == "C0IOMADE"
+    assert "<#C0IOMADE>" in answer["text"]
+    assert "Search is slow" in text_of(await io.bot.run("info", channel="C0IOMADE"))

@@ -194,6 +194,8 @@ class CommandService:
         """No link: ask each provider that can tell whether this is one of its incidents'
         channels, default provider first, and remember the answer so the next command is
         free."""
+        if await self.store.was_unlinked(invocation.team_id, invocation.channel_id):
+            return NotLinked(command=self.settings.incident_command)
         ordered = sorted(self.providers.values(), key=lambda p: p.name != self.settings.incident_provider)
         failed: list[str] = []
         for provider in ordered:

@@ -92,6 +92,11 @@ class Store:
                 )
             )
             await conn.execute(
+                delete(tables.idempotency).where(
+                    tables.idempotency.c.key == _unlinked(link.team_id, link.channel_id)
+                )
+            )
+            await conn.execute(
                 insert(tables.links).values(
                     team_id=link.team_id,
                     channel_id=link.channel_id,
@@ -104,13 +109,27 @@ class Store:
             )
 
     async def unlink(self, team_id: str, channel_id: str) -> bool:
+        """Also remembers the unlink, so the channel is not linked again behind the user's
+        back because a provider still names it as the incident's channel."""
         async with self.engine.begin() as conn:
             result = await conn.execute(
                 delete(tables.links).where(
                     tables.links.c.team_id == team_id, tables.links.c.channel_id == channel_id
                 )
             )
+            marker = _unlinked(team_id, channel_id)
+            await conn.execute(delete(tables.idempotency).where(tables.idempotency.c.key == marker))
+            await conn.execute(insert(tables.idempotency).values(key=marker, at=now()))
             return bool(result.rowcount)
+
+    async def was_unlinked(self, team_id: str, channel_id: str) -> bool:
+        async with self.engine.connect() as conn:
+            row = await conn.execute(
+                select(tables.idempotency.c.key).where(
+                    tables.idempotency.c.key == _unlinked(team_id, channel_id)
+                )
+            )
+            return row.first() is not None
 
     # audit -----------------------------------------------------------------------
     async def audit(self, **row: object) -> None:
@@ -134,3 +153,7 @@ class Store:
             return True
         except IntegrityError:
             return False
+
+
+def _unlinked(team_id: str, channel_id: str) -> str:
+    return f"unlinked:{team_id}:{channel_id}"[:255]

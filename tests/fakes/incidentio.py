@@ -88,6 +88,8 @@ class FakeIncidentIo(FakeProvider):
             self._schedule(2, "Database", ["U444"]),
         ]
         self._numbers = itertools.count(1)
+        # incident.io's Slack app makes the channel itself when installed; empty: it is not.
+        self.channel_on_declare = ""
         super().__init__()
 
     # state helpers --------------------------------------------------------------------------
@@ -218,7 +220,9 @@ class FakeIncidentIo(FakeProvider):
         body = seen.body
         if body["idempotency_key"] in self.by_key:
             return 200, {"incident": self.incidents[self.by_key[body["idempotency_key"]]]}
-        incident = self.add_incident(body.get("name") or "Untitled", status="Investigating")
+        incident = self.add_incident(
+            body.get("name") or "Untitled", status="Investigating", channel=self.channel_on_declare
+        )
         if body.get("summary"):
             incident["summary"] = body["summary"]
         if body.get("severity_id"):

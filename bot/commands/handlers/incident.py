@@ -60,7 +60,12 @@ async def declare(ctx: Context) -> Result | Reply:
     )
     wanted = channel_name(ctx.settings.incident_channel_prefix, incident.reference, name)
     try:
-        channel_id, created_name = await ctx.workspace.create_channel(wanted)
+        if incident.channel_id:
+            # The provider made the incident's channel itself (incident.io does): use it,
+            # rather than split the responders across two.
+            channel_id, created_name = incident.channel_id, wanted
+        else:
+            channel_id, created_name = await ctx.workspace.create_channel(wanted)
         await ctx.workspace.invite(channel_id, [ctx.actor.slack_id])
     except WorkspaceError as exc:
         return Failure(
