@@ -31,6 +31,7 @@ from bot.providers.base import (
 )
 from bot.providers.cache import PEOPLE_TTL, TTLCache
 from bot.providers.http import ApiClient
+from bot.providers.wire import iso_utc, parse_time, user_id_by_email
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 PAGE = 200
@@ -43,14 +44,6 @@ def error_text(body: Any) -> str | None:
         return None
     messages = [str(m) for m in body.get("messages") or []]
     return "; ".join([str(body.get("detail") or body.get("error") or ""), *messages]).strip("; ") or None
-
-
-def _when(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _person(user: dict | None) -> Person | None:
@@ -143,22 +136,12 @@ class FireHydrantProvider:
 
     # people -----------------------------------------------------------------------------------------
     async def _user_id(self, person: Person) -> str:
-        email = await self.directory.email_of(person.slack_id) if person.slack_id else None
-        if not email:
-            raise Rejected(
-                f"I can't see an email for @{person.name or person.slack_id} in Slack, "
-                "so I can't find them in FireHydrant."
-            )
+        async def search(email: str) -> list[dict]:
+            return (await self.api.get("/v1/users", {"query": email, "per_page": PAGE}))["data"]
 
-        async def load() -> str | None:
-            users = (await self.api.get("/v1/users", {"query": email, "per_page": PAGE}))["data"]
-            return next((u["id"] for u in users if str(u.get("email", "")).lower() == email.lower()), None)
-
-        found = await self._people.get(email.lower(), load)
-        if found is None:
-            self._people.forget(email.lower())
-            raise Rejected(f"@{person.name or person.slack_id} ({email}) has no FireHydrant account.")
-        return found
+        return await user_id_by_email(
+            person, label=self.label, directory=self.directory, cache=self._people, search=search
+        )
 
     # incidents ----------------------------------------------------------------------------------------
     async def _incident(self, data: dict) -> Incident:
@@ -180,7 +163,7 @@ class FireHydrantProvider:
             severity=data.get("severity") or data.get("priority") or None,
             roles=roles,
             url=data.get("incident_url"),
-            created_at=_when(data.get("created_at")) or datetime.now(UTC),
+            created_at=parse_time(data.get("created_at")) or datetime.now(UTC),
             channel_id=data.get("channel_id") or None,
         )
 
@@ -229,7 +212,7 @@ class FireHydrantProvider:
             await self.api.call(
                 "PUT",
                 f"/v1/incidents/{incident_id}/milestones/bulk_update",
-                json_body={"milestones": [{"type": slug, "occurred_at": _iso(datetime.now(UTC))}]},
+                json_body={"milestones": [{"type": slug, "occurred_at": iso_utc(datetime.now(UTC))}]},
             )
             incident = await self.get_incident(incident_id)
         if note:
@@ -281,7 +264,7 @@ class FireHydrantProvider:
             number=number,
             title=ticket.get("summary") or "",
             assignee=Person(slack_id="", name=assignees[0].get("name")) if assignees else None,
-            due=_when(ticket.get("due_at")),
+            due=parse_time(ticket.get("due_at")),
             state="open" if state in ("open", "in_progress") else state,
         )
 
@@ -327,7 +310,7 @@ class FireHydrantProvider:
             json_body={"body": text, "visibility": "private_to_org"},
         )
         return TimelineEntry(
-            at=_when(body.get("created_at")) or datetime.now(UTC), kind="update", text=text, author=actor
+            at=parse_time(body.get("created_at")) or datetime.now(UTC), kind="update", text=text, author=actor
         )
 
     # on-call: Signals schedules, each belonging to a team ------------------------------------------------
@@ -361,7 +344,7 @@ class FireHydrantProvider:
             shifts = [
                 s
                 for s in data.get("shifts") or []
-                if (_when(s.get("start_time")) or at) <= at < (_when(s.get("end_time")) or at)
+                if (parse_time(s.get("start_time")) or at) <= at < (parse_time(s.get("end_time")) or at)
             ]
             if not shifts:
                 result.append(OnCall(schedule=self._schedule(data), person=None))
@@ -374,7 +357,7 @@ class FireHydrantProvider:
                     OnCall(
                         schedule=self._schedule(data),
                         person=Person(slack_id=slack_id or "", name=user.get("name")),
-                        until=_when(shift.get("end_time")),
+                        until=parse_time(shift.get("end_time")),
                     )
                 )
         return result
@@ -390,8 +373,8 @@ class FireHydrantProvider:
             "POST",
             f"/v1/teams/{team_id}/on_call_schedules/{data['id']}/shifts",
             json_body={
-                "start_time": _iso(start),
-                "end_time": _iso(end),
+                "start_time": iso_utc(start),
+                "end_time": iso_utc(end),
                 "user_id": await self._user_id(person),
             },
         )
@@ -399,8 +382,8 @@ class FireHydrantProvider:
             id=(body or {}).get("id") or "",
             schedule=self._schedule(data),
             person=person,
-            start=_when((body or {}).get("start_time")) or start,
-            end=_when((body or {}).get("end_time")) or end,
+            start=parse_time((body or {}).get("start_time")) or start,
+            end=parse_time((body or {}).get("end_time")) or end,
         )
 
     # channel → incident -------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ from bot.providers.base import (
 )
 from bot.providers.cache import PEOPLE_TTL, TTLCache
 from bot.providers.http import ApiClient
+from bot.providers.wire import iso_utc, parse_time
 
 _REFERENCE = re.compile(r"^(?:INC-?)?(\d{1,9})$", re.IGNORECASE)
 _ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
@@ -43,14 +44,6 @@ def error_text(body: Any) -> str | None:
         return None
     messages = [e.get("message") for e in body.get("errors") or [] if isinstance(e, dict)]
     return "; ".join(m for m in messages if m) or None
-
-
-def _when(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _person(user: dict | None) -> Person | None:
@@ -166,7 +159,7 @@ class IncidentIoProvider:
             severity=severity.get("name"),
             roles=roles,
             url=data.get("permalink"),
-            created_at=_when(data.get("created_at")) or datetime.now(UTC),
+            created_at=parse_time(data.get("created_at")) or datetime.now(UTC),
             resolved_at=None,
             channel_id=data.get("slack_channel_id") or None,
         )
@@ -327,7 +320,10 @@ class IncidentIoProvider:
         )
         update = body["incident_update"]
         return TimelineEntry(
-            at=_when(update.get("created_at")) or datetime.now(UTC), kind="update", text=text, author=actor
+            at=parse_time(update.get("created_at")) or datetime.now(UTC),
+            kind="update",
+            text=text,
+            author=actor,
         )
 
     # on-call ---------------------------------------------------------------------------------
@@ -353,12 +349,16 @@ class IncidentIoProvider:
                 "/v2/schedule_entries",
                 {
                     "schedule_id": data["id"],
-                    "entry_window_start": _iso(at),
-                    "entry_window_end": _iso(at + timedelta(seconds=1)),
+                    "entry_window_start": iso_utc(at),
+                    "entry_window_end": iso_utc(at + timedelta(seconds=1)),
                 },
             )
             entries = (body.get("schedule_entries") or {}).get("final") or []
-            now_on = [e for e in entries if (_when(e["start_at"]) or at) <= at < (_when(e["end_at"]) or at)]
+            now_on = [
+                e
+                for e in entries
+                if (parse_time(e["start_at"]) or at) <= at < (parse_time(e["end_at"]) or at)
+            ]
             if not now_on:
                 result.append(OnCall(schedule=self._schedule(data), person=None))
             for entry in now_on:
@@ -366,7 +366,7 @@ class IncidentIoProvider:
                     OnCall(
                         schedule=self._schedule(data),
                         person=_person(entry.get("user")),
-                        until=_when(entry["end_at"]),
+                        until=parse_time(entry["end_at"]),
                     )
                 )
         return result
@@ -387,8 +387,8 @@ class IncidentIoProvider:
                 "schedule_id": data["id"],
                 "rotation_id": rotation_id,
                 "layer_id": layer_id,
-                "start_at": _iso(start),
-                "end_at": _iso(end),
+                "start_at": iso_utc(start),
+                "end_at": iso_utc(end),
                 "user": {"slack_user_id": person.slack_id},
             },
         )
@@ -397,8 +397,8 @@ class IncidentIoProvider:
             id=created["id"],
             schedule=self._schedule(data),
             person=_person(created.get("user")) or person,
-            start=_when(created["start_at"]) or start,
-            end=_when(created["end_at"]) or end,
+            start=parse_time(created["start_at"]) or start,
+            end=parse_time(created["end_at"]) or end,
         )
 
     # channel → incident ---------------------------------------------------------------------

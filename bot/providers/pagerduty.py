@@ -31,6 +31,7 @@ from bot.providers.base import (
 )
 from bot.providers.cache import PEOPLE_TTL, TTLCache
 from bot.providers.http import ApiClient
+from bot.providers.wire import iso_utc, parse_time, user_id_by_email
 
 STATUSES = ["triggered", "acknowledged", "resolved"]
 URGENCIES = ["high", "low"]
@@ -51,14 +52,6 @@ def error_text(body: Any) -> str | None:
         return None
     details = [str(e) for e in error.get("errors") or []]
     return "; ".join([str(error.get("message") or ""), *details]).strip("; ") or None
-
-
-def _when(value: str | None) -> datetime | None:
-    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
-
-
-def _iso(moment: datetime) -> str:
-    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 class PagerDutyProvider:
@@ -133,22 +126,12 @@ class PagerDutyProvider:
 
     # people -----------------------------------------------------------------------------------
     async def _user_id(self, person: Person) -> str:
-        email = await self.directory.email_of(person.slack_id) if person.slack_id else None
-        if not email:
-            raise Rejected(
-                f"I can't see an email for @{person.name or person.slack_id} in Slack, "
-                "so I can't find them in PagerDuty."
-            )
+        async def search(email: str) -> list[dict]:
+            return (await self.api.get("/users", {"query": email, "limit": PAGE}))["users"]
 
-        async def load() -> str | None:
-            users = (await self.api.get("/users", {"query": email, "limit": PAGE}))["users"]
-            return next((u["id"] for u in users if str(u.get("email", "")).lower() == email.lower()), None)
-
-        found = await self._people.get(email.lower(), load)
-        if found is None:
-            self._people.forget(email.lower())
-            raise Rejected(f"@{person.name or person.slack_id} ({email}) has no PagerDuty account.")
-        return found
+        return await user_id_by_email(
+            person, label=self.label, directory=self.directory, cache=self._people, search=search
+        )
 
     async def _person(self, user: dict | None) -> Person | None:
         if not user:
@@ -177,8 +160,8 @@ class PagerDutyProvider:
             severity=priority or (f"{data['urgency']} urgency" if data.get("urgency") else None),
             roles=roles,
             url=data.get("html_url"),
-            created_at=_when(data.get("created_at")) or datetime.now(UTC),
-            resolved_at=_when(data.get("resolved_at")),
+            created_at=parse_time(data.get("created_at")) or datetime.now(UTC),
+            resolved_at=parse_time(data.get("resolved_at")),
         )
 
     async def get_incident(self, incident_id: str) -> Incident:
@@ -276,7 +259,7 @@ class PagerDutyProvider:
         )
         note = body.get("note") or {}
         return TimelineEntry(
-            at=_when(note.get("created_at")) or datetime.now(UTC), kind="update", text=text, author=actor
+            at=parse_time(note.get("created_at")) or datetime.now(UTC), kind="update", text=text, author=actor
         )
 
     # on-call ------------------------------------------------------------------------------------
@@ -325,7 +308,7 @@ class PagerDutyProvider:
                 OnCall(
                     schedule=Schedule(id=schedule_ref["id"], name=names[schedule_ref["id"]]),
                     person=await self._person(entry.get("user")),
-                    until=_when(entry.get("end")),
+                    until=parse_time(entry.get("end")),
                 )
             )
         for schedule_id, name in names.items():
@@ -344,8 +327,8 @@ class PagerDutyProvider:
             json_body={
                 "overrides": [
                     {
-                        "start": _iso(start),
-                        "end": _iso(end),
+                        "start": iso_utc(start),
+                        "end": iso_utc(end),
                         "user": {"id": user_id, "type": "user_reference"},
                         "time_zone": "UTC",
                     }
@@ -362,8 +345,8 @@ class PagerDutyProvider:
             id=created.get("id") or "",
             schedule=Schedule(id=data["id"], name=data.get("name") or data["id"]),
             person=person,
-            start=_when(created.get("start")) or start,
-            end=_when(created.get("end")) or end,
+            start=parse_time(created.get("start")) or start,
+            end=parse_time(created.get("end")) or end,
         )
 
     # channel → incident -------------------------------------------------------------------------

@@ -1,0 +1,44 @@
+"""What the adapters share beyond HTTP: timestamps as the providers write them, and
+finding a Slack user at a provider that knows people only by email."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+
+from bot.providers.base import Directory, Person, Rejected
+from bot.providers.cache import TTLCache
+
+
+def parse_time(value: str | None) -> datetime | None:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")) if value else None
+
+
+def iso_utc(moment: datetime) -> str:
+    return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+async def user_id_by_email(
+    person: Person,
+    *,
+    label: str,
+    directory: Directory,
+    cache: TTLCache,
+    search: Callable[[str], Awaitable[list[dict]]],
+) -> str:
+    """The provider's id for a Slack user: Slack's email for them, then the provider's
+    user search, matched exactly (searches match names too), cached."""
+    who = f"@{person.name or person.slack_id}"
+    email = await directory.email_of(person.slack_id) if person.slack_id else None
+    if not email:
+        raise Rejected(f"I can't see an email for {who} in Slack, so I can't find them in {label}.")
+
+    async def load() -> str | None:
+        users = await search(email)
+        return next((u["id"] for u in users if str(u.get("email", "")).lower() == email.lower()), None)
+
+    found = await cache.get(email.lower(), load)
+    if found is None:
+        cache.forget(email.lower())
+        raise Rejected(f"{who} ({email}) has no {label} account.")
+    return found
