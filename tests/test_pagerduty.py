@@ -92,7 +92,7 @@ async def test_roles_and_followups_are_not_offered_and_say_where_to_go(pd: Provi
 async def test_oncall_maps_people_to_slack_by_email_once_per_schedule(pd: ProviderBot) -> None:
     answer = text_of(await pd.bot.run("oncall"))
     assert "Primary" in answer and "<@U222>" in answer and "Database" in answer and "<@U444>" in answer
-    assert answer.count("<@U222>") == 1 or "Primary" in answer
+    assert answer.count("<@U222>") == 1  # listed once, though PagerDuty lists each escalation level
     [oncalls] = fake(pd).of("GET", "/oncalls")
     assert sorted(v for k, v in oncalls.query if k == "schedule_ids[]") == ["PSCHED1", "PSCHED2"]
     listed = text_of(await pd.bot.run("schedule"))

@@ -31,7 +31,7 @@ from bot.providers.base import (
 )
 from bot.providers.cache import PEOPLE_TTL, TTLCache
 from bot.providers.http import ApiClient
-from bot.providers.wire import iso_utc, parse_time, user_id_by_email
+from bot.providers.wire import iso_utc, parse_time, slack_person, user_id_by_email
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$", re.IGNORECASE)
 PAGE = 200
@@ -44,12 +44,6 @@ def error_text(body: Any) -> str | None:
         return None
     messages = [str(m) for m in body.get("messages") or []]
     return "; ".join([str(body.get("detail") or body.get("error") or ""), *messages]).strip("; ") or None
-
-
-def _person(user: dict | None) -> Person | None:
-    if not user:
-        return None
-    return Person(slack_id=user.get("slack_user_id") or "", name=user.get("name"))
 
 
 class FireHydrantProvider:
@@ -150,7 +144,7 @@ class FireHydrantProvider:
             a["incident_role"]["name"]: person
             for a in data.get("role_assignments") or []
             if a.get("status", "active") == "active" and a.get("incident_role")
-            if (person := _person(a.get("user"))) is not None
+            if (person := slack_person(a.get("user"))) is not None
         }
         milestone = data.get("current_milestone") or "started"
         return Incident(

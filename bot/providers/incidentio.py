@@ -28,7 +28,7 @@ from bot.providers.base import (
 )
 from bot.providers.cache import PEOPLE_TTL, TTLCache
 from bot.providers.http import ApiClient
-from bot.providers.wire import iso_utc, parse_time
+from bot.providers.wire import iso_utc, parse_time, slack_person
 
 _REFERENCE = re.compile(r"^(?:INC-?)?(\d{1,9})$", re.IGNORECASE)
 _ULID = re.compile(r"^[0-9A-HJKMNP-TV-Z]{26}$")
@@ -44,12 +44,6 @@ def error_text(body: Any) -> str | None:
         return None
     messages = [e.get("message") for e in body.get("errors") or [] if isinstance(e, dict)]
     return "; ".join(m for m in messages if m) or None
-
-
-def _person(user: dict | None) -> Person | None:
-    if not user:
-        return None
-    return Person(slack_id=user.get("slack_user_id") or "", name=user.get("name"))
 
 
 class IncidentIoProvider:
@@ -144,7 +138,7 @@ class IncidentIoProvider:
         roles = {
             a["role"]["name"]: person
             for a in data.get("incident_role_assignments") or []
-            if (person := _person(a.get("assignee"))) is not None
+            if (person := slack_person(a.get("assignee"))) is not None
         }
         severity = data.get("severity") or {}
         if data.get("slack_channel_id"):
@@ -269,7 +263,7 @@ class IncidentIoProvider:
             id=data["id"],
             number=number,
             title=data["title"],
-            assignee=_person(data.get("assignee")),
+            assignee=slack_person(data.get("assignee")),
             state="done" if data.get("status") == "completed" else data.get("status", "outstanding"),
         )
 
@@ -332,7 +326,7 @@ class IncidentIoProvider:
         users: dict[str, Person] = {}
         for rotation in (data.get("config") or {}).get("rotations") or []:
             for user in rotation.get("users") or []:
-                if (person := _person(user)) is not None:
+                if (person := slack_person(user)) is not None:
                     users.setdefault(user["id"], person)
         return Schedule(id=data["id"], name=data["name"], users=list(users.values()))
 
@@ -365,7 +359,7 @@ class IncidentIoProvider:
                 result.append(
                     OnCall(
                         schedule=self._schedule(data),
-                        person=_person(entry.get("user")),
+                        person=slack_person(entry.get("user")),
                         until=parse_time(entry["end_at"]),
                     )
                 )
@@ -396,7 +390,7 @@ class IncidentIoProvider:
         return Override(
             id=created["id"],
             schedule=self._schedule(data),
-            person=_person(created.get("user")) or person,
+            person=slack_person(created.get("user")) or person,
             start=parse_time(created["start_at"]) or start,
             end=parse_time(created["end_at"]) or end,
         )

@@ -18,6 +18,14 @@ def iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
+def slack_person(user: dict | None) -> Person | None:
+    """A provider's user as a Slack person, where the provider knows their Slack id
+    (incident.io, FireHydrant); by name alone where it does not."""
+    if not user:
+        return None
+    return Person(slack_id=user.get("slack_user_id") or "", name=user.get("name"))
+
+
 async def user_id_by_email(
     person: Person,
     *,
