@@ -236,6 +236,12 @@ async def calls_per_verb(app: App, slack: TimedSlack, channel: str) -> dict[str,
                 await send(session, app, slack, text, "Uwarm", channel)
                 while slack.answers_seen == seen:
                     await asyncio.sleep(0.005)
+                # The card is redrawn after the answer: wait until Slack hears nothing more.
+                quiet = len(slack.calls)
+                await asyncio.sleep(0.05)
+                while len(slack.calls) != quiet:
+                    quiet = len(slack.calls)
+                    await asyncio.sleep(0.05)
             methods = Counter(c.method for c in slack.calls[before:])
             out[text.split()[0] if text.split()[0] != "status" else text] = {
                 m: round(n / repeats, 2) for m, n in sorted(methods.items())

@@ -76,7 +76,25 @@ class Divider:
     pass
 
 
-Block = Header | Section | Fields | Context | Divider
+@dataclass(frozen=True)
+class Button:
+    """A verb offered as a click on one incident; the transport decides how to carry it."""
+
+    verb: str
+    label: str
+    provider: str
+    incident_id: str
+    reference: str
+    confirm: str | None = None
+    style: str | None = None  # primary, danger
+
+
+@dataclass
+class Actions:
+    buttons: list[Button]
+
+
+Block = Header | Section | Fields | Context | Divider | Actions
 
 
 @dataclass

@@ -27,6 +27,8 @@ def build_manifest(command: str, url: str, *, socket_mode: bool = False) -> dict
     if not socket_mode:
         slash["url"] = events_url
         interactivity["request_url"] = events_url
+        # Type-ahead for catalogues too long for a static select (block_suggestion).
+        interactivity["message_menu_options_url"] = events_url
     return {
         "_metadata": {"major_version": 1, "minor_version": 1},
         "display_information": {"name": APP_NAME, "description": DESCRIPTION},

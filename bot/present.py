@@ -7,7 +7,22 @@ from functools import singledispatch
 
 from bot.commands import results as r
 from bot.commands.timeparse import describe, describe_duration
-from bot.doc import B, Channel, Code, Context, Doc, Fields, Header, Line, Link, Section, T, User
+from bot.doc import (
+    Actions,
+    B,
+    Button,
+    Channel,
+    Code,
+    Context,
+    Doc,
+    Fields,
+    Header,
+    Line,
+    Link,
+    Section,
+    T,
+    User,
+)
 from bot.providers.base import FollowUp, Incident, Person
 
 MAX_LIST = 20  # follow-ups / schedules shown before "and N more": messages stay readable
@@ -71,10 +86,25 @@ def present(result: r.Result) -> Doc:
     raise TypeError(f"no presentation for {type(result).__name__}")
 
 
+_STYLES = {"resolve": "primary", "unlink": "danger"}
+
+
+def _buttons(result: r.Card) -> Actions:
+    i = result.incident
+    return Actions(
+        [
+            Button(b.verb, b.label, i.provider, i.id, i.reference, b.confirm, _STYLES.get(b.verb))
+            for b in result.buttons
+        ]
+    )
+
+
 @present.register
 def _(result: r.Card) -> Doc:
     summary: Line = [T(f"{result.incident.reference}: {result.incident.name} ({result.incident.status})")]
     blocks = card_blocks(result.incident)
+    if result.buttons:
+        blocks.append(_buttons(result))
     if result.actor and result.note:
         blocks.insert(0, Context([User(result.actor.slack_id, result.actor.name), T(f" {result.note}")]))
         summary = [User(result.actor.slack_id, result.actor.name), T(f" {result.note}: "), *summary]

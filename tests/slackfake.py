@@ -37,6 +37,7 @@ class FakeSlack:
     errors: dict[str, str] = field(default_factory=dict)
     url: str = ""
     sockets: list[web.WebSocketResponse] = field(default_factory=list)
+    views: dict[str, dict[str, Any]] = field(default_factory=dict)  # view id → latest view
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _changed: asyncio.Event | None = None
 
@@ -74,6 +75,17 @@ class FakeSlack:
             }
         if method == "chat.postMessage":
             return {"ok": True, "channel": params.get("channel"), "ts": f"{time.time():.6f}"}
+        if method == "chat.postEphemeral":
+            return {"ok": True, "message_ts": f"{time.time():.6f}"}
+        if method == "chat.update":
+            return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
+        if method in ("pins.add", "pins.remove"):
+            return {"ok": True}
+        if method in ("views.open", "views.update"):
+            view = params["view"] if isinstance(params.get("view"), dict) else json.loads(params["view"])
+            view_id = params.get("view_id") or f"V{next(self._ids):06d}"
+            self.views[view_id] = view
+            return {"ok": True, "view": {**view, "id": view_id, "hash": f"h{next(self._ids)}"}}
         if method == "conversations.create":
             name = params["name"]
             if name in self.taken_names:

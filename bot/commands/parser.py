@@ -18,7 +18,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from bot.commands import registry
-from bot.commands.refs import Reference, looks_like_trailing_reference, parse_reference
+from bot.commands.refs import Reference, Target, looks_like_trailing_reference, parse_reference
 from bot.commands.registry import Slot, Verb
 from bot.commands.timeparse import TimeError, parse_duration, parse_moment, parse_span
 
@@ -59,6 +59,7 @@ class ParsedCommand(BaseModel):
     args: dict[str, Any] = Field(default_factory=dict)
     options: dict[str, Any] = Field(default_factory=dict)
     ref: Reference | None = None
+    target: Target | None = None  # from a button or a modal: the incident it was made for
     text: str = ""
 
 
@@ -67,6 +68,7 @@ class UsageError(BaseModel):
     verb: str | None = None
     usage: str
     suggestion: str | None = None
+    missing: bool = False  # only arguments are missing: a modal can ask for them
 
 
 def _angle(body: str) -> Token:
@@ -166,7 +168,7 @@ def _parse(text: str, *, tz: str, now: datetime, command: str) -> ParsedCommand 
     remaining: list[Token] = []
     for token in rest:
         option = _OPTION.match(token.value) if token.kind == "word" else None
-        if option and option["key"].lower() in verb.options:
+        if option and option["key"].lower() in verb.option_names:
             value = option["value"].strip().strip('"“”').strip()
             if not value:
                 return _usage(verb, f"`{option['key']}:` needs a value.", command)
@@ -203,7 +205,9 @@ def _fill(
             continue
         if not tokens:
             if arg.required:
-                return _usage(verb, f"`{verb.name}` needs {_article(arg.name)}.", command)
+                error = _usage(verb, f"`{verb.name}` needs {_article(arg.name)}.", command)
+                error.missing = True
+                return error
             continue
         if arg.slot in (Slot.WORD,):
             parsed.args[arg.name] = tokens[0].value
@@ -269,8 +273,9 @@ def _fill(
 def _read_options(
     verb: Verb, parsed: ParsedCommand, *, tz: str, now: datetime, command: str
 ) -> ParsedCommand | UsageError:
-    for key in ("due", "from"):
-        if key in parsed.options:
+    for option in verb.options:
+        key = option.name
+        if option.slot in (Slot.MOMENT, Slot.DATE) and key in parsed.options:
             moment = parse_moment(parsed.options[key], tz, now)
             if moment is None:
                 return _usage(

@@ -33,6 +33,16 @@ class Reference(BaseModel):
     raw: str
 
 
+class Target(BaseModel):
+    """An incident already found: where a button or a modal was made for. It wins over the
+    channel's link, so a modal acts on the incident it was opened for even if the channel
+    was relinked while it was open."""
+
+    provider: str
+    incident_id: str
+    reference: str
+
+
 def parse_reference(text: str) -> Reference | None:
     text = text.strip().strip("<>")
     if "|" in text:  # Slack link markup <url|label>

@@ -23,6 +23,17 @@ class Slot(StrEnum):
     REF = "ref"  # an incident reference: INC-3, PAGERDUTY:Q1ABC, a URL
     WHEN = "when"  # a time span: "for 2h", "from 18:00 to 22:00", "until 9am tomorrow"
     EVERY = "every"  # a handover interval: "every 1w"
+    MOMENT = "moment"  # one point in time: "friday", "9am tomorrow" (key:value options)
+    DATE = "date"  # a day: "friday", "2026-12-01" (shown as a date picker)
+
+
+class Choices(StrEnum):
+    """The provider catalogue an argument is picked from: a modal offers exactly these."""
+
+    STATUSES = "statuses"
+    SEVERITIES = "severities"
+    ROLES = "roles"
+    SCHEDULES = "schedules"
 
 
 class Access(StrEnum):
@@ -36,6 +47,8 @@ class Arg:
     slot: Slot
     required: bool = True
     help: str = ""
+    choices: Choices | None = None
+    multiline: bool = False  # a modal shows a text area, not one line
 
 
 @dataclass(frozen=True)
@@ -44,7 +57,7 @@ class Verb:
     summary: str
     args: tuple[Arg, ...] = ()
     aliases: tuple[str, ...] = ()
-    options: tuple[str, ...] = ()  # key:value options this verb accepts
+    options: tuple[Arg, ...] = ()  # key:value options this verb accepts (never required)
     examples: tuple[str, ...] = ()
     needs_incident: bool = True  # resolves the channel's incident before running
     writes: bool = False  # changes something: an unknown outcome must be reported as such
@@ -53,12 +66,24 @@ class Verb:
     # Reads or shows times, so the invoker's timezone must be fetched first (one Slack
     # call that every other verb is spared).
     uses_time: bool = False
+    # The incident card's button for this verb, and the question asked before a click acts.
+    button: str | None = None
+    confirm: str | None = None
+
+    @property
+    def option_names(self) -> tuple[str, ...]:
+        return tuple(option.name for option in self.options)
+
+    @property
+    def needs_input(self) -> bool:
+        """Typed alone (or clicked), this verb cannot run: a modal asks for the rest."""
+        return any(arg.required for arg in self.args)
 
     def usage(self, command: str = "/incident") -> str:
         parts = [command, self.name]
         for arg in self.args:
             parts.append(f"<{arg.name}>" if arg.required else f"[{arg.name}]")
-        parts.extend(f"[{key}:…]" for key in self.options)
+        parts.extend(f"[{option.name}:…]" for option in self.options)
         return " ".join(parts)
 
 
@@ -73,8 +98,11 @@ VERBS: tuple[Verb, ...] = (
     Verb(
         "declare",
         "Declare a new incident: creates it, opens its #inc- channel and posts the card.",
-        args=(Arg("name", Slot.TEXT),),
-        options=("sev", "summary"),
+        args=(Arg("name", Slot.TEXT, help="What is broken, in a few words"),),
+        options=(
+            Arg("sev", Slot.WORD, required=False, choices=Choices.SEVERITIES, help="Severity"),
+            Arg("summary", Slot.TEXT, required=False, multiline=True, help="Summary"),
+        ),
         needs_incident=False,
         writes=True,
         capability=Capability.DECLARE,
@@ -83,7 +111,7 @@ VERBS: tuple[Verb, ...] = (
     Verb(
         "link",
         "Tie this channel to an incident that already exists.",
-        args=(Arg("incident", Slot.REF),),
+        args=(Arg("incident", Slot.REF, help="INC-12, PAGERDUTY:Q1ABC or the incident's URL"),),
         needs_incident=False,
         writes=True,
         examples=("/incident link INC-12", "/incident link PAGERDUTY:Q1ABC"),
@@ -93,6 +121,8 @@ VERBS: tuple[Verb, ...] = (
         "Untie this channel from its incident (the incident itself is not changed).",
         writes=True,
         access=Access.ADMIN,
+        button="Unlink",
+        confirm="Untie this channel from the incident? The incident itself stays as it is.",
         examples=("/incident unlink",),
     ),
     Verb(
@@ -103,9 +133,13 @@ VERBS: tuple[Verb, ...] = (
     Verb(
         "status",
         "Move the incident to a status.",
-        args=(Arg("status", Slot.WORD), Arg("note", Slot.TEXT, required=False)),
+        args=(
+            Arg("status", Slot.WORD, choices=Choices.STATUSES),
+            Arg("note", Slot.TEXT, required=False, multiline=True),
+        ),
         writes=True,
         capability=Capability.STATUS,
+        button="Change status",
         examples=("/incident status monitoring",),
     ),
     Verb(
@@ -114,31 +148,36 @@ VERBS: tuple[Verb, ...] = (
         aliases=("acknowledge",),
         writes=True,
         capability=Capability.STATUS,
+        button="Acknowledge",
         examples=("/incident ack",),
     ),
     Verb(
         "resolve",
         "Resolve the incident, with an optional note.",
-        args=(Arg("note", Slot.TEXT, required=False),),
+        args=(Arg("note", Slot.TEXT, required=False, multiline=True),),
         writes=True,
         capability=Capability.STATUS,
+        button="Resolve",
+        confirm="Resolve this incident at its provider?",
         examples=("/incident resolve fixed by rollback",),
     ),
     Verb(
         "severity",
         "Set the severity.",
         aliases=("sev",),
-        args=(Arg("severity", Slot.WORD),),
+        args=(Arg("severity", Slot.WORD, choices=Choices.SEVERITIES),),
         writes=True,
         capability=Capability.SEVERITY,
+        button="Severity",
         examples=("/incident sev 2", "/incident severity major"),
     ),
     Verb(
         "assign",
         "Give someone a role.",
-        args=(Arg("role", Slot.WORD), Arg("user", Slot.USER)),
+        args=(Arg("role", Slot.WORD, choices=Choices.ROLES), Arg("user", Slot.USER)),
         writes=True,
         capability=Capability.ROLES,
+        button="Assign role",
         examples=("/incident assign comms @bea",),
     ),
     Verb(
@@ -160,9 +199,10 @@ VERBS: tuple[Verb, ...] = (
         "Add a follow-up (or `followup done #2` to complete one).",
         aliases=("follow-up", "fu"),
         args=(Arg("title", Slot.TEXT), Arg("assignee", Slot.USER_ANY, required=False)),
-        options=("due",),
+        options=(Arg("due", Slot.DATE, required=False),),
         writes=True,
         capability=Capability.FOLLOWUPS,
+        button="Add follow-up",
         uses_time=True,
         examples=("/incident followup Add DB failover alert @sam due:friday",),
     ),
@@ -178,16 +218,17 @@ VERBS: tuple[Verb, ...] = (
         "update",
         "Post a status update to the incident's timeline.",
         aliases=("note",),
-        args=(Arg("text", Slot.TEXT),),
+        args=(Arg("text", Slot.TEXT, multiline=True),),
         writes=True,
         capability=Capability.UPDATES,
+        button="Post update",
         examples=("/incident update Rollback done, error rate falling",),
     ),
     Verb(
         "oncall",
         "Who is on call now, on one schedule or all of them.",
         aliases=("on-call", "who"),
-        args=(Arg("schedule", Slot.WORD, required=False),),
+        args=(Arg("schedule", Slot.WORD, required=False, choices=Choices.SCHEDULES),),
         needs_incident=False,
         capability=Capability.ONCALL,
         uses_time=True,
@@ -196,10 +237,15 @@ VERBS: tuple[Verb, ...] = (
     Verb(
         "override",
         "Put someone on call for a while.",
-        args=(Arg("schedule", Slot.WORD), Arg("user", Slot.USER), Arg("when", Slot.WHEN)),
+        args=(
+            Arg("schedule", Slot.WORD, choices=Choices.SCHEDULES),
+            Arg("user", Slot.USER),
+            Arg("when", Slot.WHEN),
+        ),
         needs_incident=False,
         writes=True,
         capability=Capability.OVERRIDES,
+        button="Override on-call",
         uses_time=True,
         examples=(
             "/incident override primary @bob for 2h",
@@ -215,7 +261,7 @@ VERBS: tuple[Verb, ...] = (
             Arg("users", Slot.USERS, required=False),
             Arg("every", Slot.EVERY, required=False),
         ),
-        options=("from",),
+        options=(Arg("from", Slot.MOMENT, required=False),),
         needs_incident=False,
         writes=True,
         capability=Capability.SCHEDULES,
@@ -235,6 +281,12 @@ DEFAULT_VERB = "info"
 
 def lookup(name: str) -> Verb | None:
     return BY_NAME.get(name.lower())
+
+
+def buttons(capabilities: frozenset[Capability]) -> list[Verb]:
+    """The incident card's buttons: the verbs that have one and that the provider can do."""
+    offered = [v for v in VERBS if v.button and (v.capability is None or v.capability in capabilities)]
+    return sorted(offered, key=lambda v: v.access is Access.ADMIN)  # the admin's button last
 
 
 def usage_hint() -> str:

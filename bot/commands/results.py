@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from bot.commands.parser import UsageError
+from bot.commands.registry import buttons
 from bot.providers.base import FollowUp, Incident, OnCall, Override, Person, Schedule
 
 Visibility = Literal["in_channel", "ephemeral"]
@@ -62,10 +63,26 @@ class NotSupported(Result):
     url: str | None = None
 
 
+class Button(BaseModel):
+    verb: str
+    label: str
+    confirm: str | None = None
+
+
 class Card(Result):
     incident: Incident
     note: str | None = None
     actor: Person | None = None
+    buttons: list[Button] = Field(default_factory=list)  # what this incident's provider can do
+
+
+def card(incident: Incident, capabilities: frozenset, **extra: object) -> Card:
+    """The incident card with the buttons its provider supports, so no button offers what
+    the provider would refuse."""
+    offered = [
+        Button(verb=v.name, label=v.button or v.name, confirm=v.confirm) for v in buttons(capabilities)
+    ]
+    return Card(incident=incident, buttons=offered, **extra)  # type: ignore[arg-type]
 
 
 class Changed(Result):
@@ -142,3 +159,6 @@ class Reply(BaseModel):
     result: Result
     posts: list[Post] = Field(default_factory=list)
     outcome: str = "ok"  # audit: ok, usage, refused, failed, error
+    # The incident as it stands after a change: where it has a card, the card is redrawn.
+    refresh: Incident | None = None
+    capabilities: list[str] = Field(default_factory=list)  # of the incident's provider

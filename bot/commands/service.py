@@ -10,13 +10,15 @@ import asyncio
 import logging
 import time
 import uuid
+from dataclasses import dataclass
 
-from bot.commands import registry
+from bot.commands import forms, registry
 from bot.commands.context import Context, Refusal
 from bot.commands.handlers import HANDLERS
 from bot.commands.invocation import Invocation
 from bot.commands.parser import ParsedCommand, UsageError, parse
 from bot.commands.ports import Workspace
+from bot.commands.refs import Target
 from bot.commands.registry import Access, Verb
 from bot.commands.results import Failure, NotLinked, NotSupported, Reply, Result, Usage
 from bot.config import Settings
@@ -24,6 +26,16 @@ from bot.providers.base import NotFound, Person, Provider, ProviderError, Reject
 from bot.store.db import Link, Store
 
 log = logging.getLogger(__name__)
+
+
+@dataclass
+class Prepared:
+    """A modal's makings: the incident it is for (None for verbs that need none), the
+    provider, and the real names for each choice field."""
+
+    target: Target | None
+    provider: Provider
+    choices: dict[str, list[str]]
 
 
 class CommandService:
@@ -46,9 +58,10 @@ class CommandService:
     def parse(self, invocation: Invocation) -> ParsedCommand | UsageError:
         return parse(invocation.text, tz=invocation.tz, command=self.settings.incident_command)
 
-    async def run(self, invocation: Invocation) -> Reply:
+    async def run(self, invocation: Invocation, parsed: ParsedCommand | None = None) -> Reply:
+        """`parsed` comes from a button or a modal, which have no text to parse."""
         started = time.perf_counter()
-        parsed = self.parse(invocation)
+        parsed = parsed or self.parse(invocation)
         verb = registry.lookup(parsed.verb) if isinstance(parsed, ParsedCommand) else None
         reply, provider, reference = await self._run(invocation, parsed, verb)
         try:
@@ -75,20 +88,10 @@ class CommandService:
             error = parsed if isinstance(parsed, UsageError) else UsageError(message="?", usage="")
             return Reply(result=Usage(error=error), outcome="usage"), None, None
         actor = Person(slack_id=invocation.user_id, name=invocation.user_name)
-        if verb.access is Access.ADMIN and not self.settings.admin(invocation.user_id):
-            result = Failure(
-                what=f"Only the bot's admins may `{verb.name}`.",
-                next_step="Ask one of them, or an admin of the workspace.",
-            )
-            return Reply(result=result, outcome="refused"), None, None
-
-        provider = self.default_provider
-        incident_id = reference = None
-        if verb.needs_incident:
-            found = await self._resolve(invocation, parsed)
-            if isinstance(found, Result):
-                return Reply(result=found, outcome="refused"), None, None
-            provider, incident_id, reference = found
+        admitted = await self._admit(invocation, parsed, verb)
+        if isinstance(admitted, Reply):
+            return admitted, None, None
+        provider, incident_id, reference = admitted
         if verb.capability and verb.capability not in provider.capabilities:
             result = NotSupported(
                 provider_label=provider.label,
@@ -112,7 +115,76 @@ class CommandService:
             reference=reference,
         )
         reply = await self._guarded(ctx)
+        if verb.writes and verb.needs_incident and reply.outcome == "ok":
+            reply.refresh = getattr(reply.result, "incident", None)
+        reply.capabilities = sorted(provider.capabilities)
         return reply, provider.name, reference
+
+    async def _admit(
+        self, invocation: Invocation, parsed: ParsedCommand, verb: Verb
+    ) -> tuple[Provider, str | None, str | None] | Reply:
+        """May this user run this verb, and on which incident at which provider."""
+        if verb.access is Access.ADMIN and not self.settings.admin(invocation.user_id):
+            result = Failure(
+                what=f"Only the bot's admins may `{verb.name}`.",
+                next_step="Ask one of them, or an admin of the workspace.",
+            )
+            return Reply(result=result, outcome="refused")
+        if not verb.needs_incident:
+            return self.default_provider, None, None
+        found = await self._resolve(invocation, parsed)
+        if isinstance(found, Result):
+            return Reply(result=found, outcome="refused")
+        return found
+
+    async def prepare(
+        self, invocation: Invocation, verb: Verb, target: Target | None = None
+    ) -> Prepared | Result:
+        """Everything a modal for `verb` needs before it is shown: the incident it acts on
+        and the provider's real names for each choice. A Result when the verb can't run
+        here, which the modal shows instead of a form."""
+        parsed = ParsedCommand(verb=verb.name, target=target)
+        admitted = await self._admit(invocation, parsed, verb)
+        if isinstance(admitted, Reply):
+            return admitted.result
+        provider, incident_id, reference = admitted
+        if verb.capability and verb.capability not in provider.capabilities:
+            return NotSupported(
+                provider_label=provider.label,
+                verb=verb.name,
+                reason=provider.unsupported.get(verb.capability),
+                url=await self._url_of(provider, incident_id),
+            )
+        choices: dict[str, list[str]] = {}
+        try:
+            async with asyncio.timeout(self.settings.incident_command_timeout):
+                for field in forms.fields(verb):
+                    if field.choices:
+                        choices[field.key] = await forms.catalogue(provider, field.choices)
+        except (ProviderError, TimeoutError) as exc:
+            what = exc.message if isinstance(exc, ProviderError) else "did not answer in time"
+            return Failure(
+                what=f"I couldn't read the choices from {provider.label}: {what}",
+                next_step=f"Type it in full instead: `{verb.usage(self.command)}`.",
+            )
+        pinned = Target(provider=provider.name, incident_id=incident_id, reference=reference or "") if (
+            incident_id
+        ) else None
+        return Prepared(target=pinned, provider=provider, choices=choices)
+
+    async def validate(self, verb: Verb, parsed: ParsedCommand) -> forms.Errors:
+        """A modal's answers checked at the provider before anything is sent to it."""
+        provider = self.providers.get(parsed.target.provider) if parsed.target else self.default_provider
+        if provider is None:
+            return {}
+        try:
+            return await forms.check(verb, parsed, provider)
+        except ProviderError:
+            return {}  # can't tell now: the command itself will say what went wrong
+
+    @property
+    def command(self) -> str:
+        return self.settings.incident_command
 
     async def _guarded(self, ctx: Context) -> Reply:
         verb = ctx.verb
@@ -163,7 +235,17 @@ class CommandService:
         self, invocation: Invocation, parsed: ParsedCommand
     ) -> tuple[Provider, str, str] | Result:
         """Channel → incident. A reference typed in the command wins over the channel's link,
-        because someone who names INC-3 in #inc-4 means INC-3."""
+        because someone who names INC-3 in #inc-4 means INC-3; a button's or a modal's
+        incident wins over both."""
+        if parsed.target is not None:
+            provider = self.providers.get(parsed.target.provider)
+            if provider is None:
+                return Failure(
+                    what=f"{parsed.target.reference} is at {parsed.target.provider}, "
+                    "which this bot is no longer connected to.",
+                    next_step="Ask whoever runs the bot to set that provider's API key.",
+                )
+            return provider, parsed.target.incident_id, parsed.target.reference
         if parsed.ref is not None:
             provider = self.providers.get(parsed.ref.provider or self.settings.incident_provider)
             if provider is None:

@@ -173,6 +173,10 @@ class Provider(Protocol):
 
     async def close(self) -> None: ...
 
+    async def check_person(self, person: Person) -> None:
+        """Raise Rejected if this Slack user has no account here: lets a modal say so on the
+        field before anything is sent."""
+
     async def get_incident(self, incident_id: str) -> Incident: ...
 
     async def declare(self, request: DeclareRequest) -> Incident: ...

@@ -67,6 +67,9 @@ class BuiltinProvider:
     async def check(self) -> str:
         return "built-in incidents, in the bot's own database"
 
+    async def check_person(self, person: Person) -> None:
+        return None  # everyone in Slack can hold a role here
+
     async def close(self) -> None:
         return None
 

@@ -401,6 +401,9 @@ class FireHydrantProvider:
         body = await self.api.get("/v1/ping")
         return f"token works ({body.get('response', 'pong')})"
 
+    async def check_person(self, person: Person) -> None:
+        await self._user_id(person)
+
     async def close(self) -> None:
         await self.api.close()
 

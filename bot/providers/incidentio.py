@@ -435,6 +435,9 @@ class IncidentIoProvider:
         roles = ", ".join(identity.get("roles") or []) or "no roles"
         return f"key {identity.get('name', '?')!s} works ({roles})"
 
+    async def check_person(self, person: Person) -> None:
+        await self._user_id(person)
+
     async def close(self) -> None:
         await self.api.close()
 

@@ -363,6 +363,9 @@ class PagerDutyProvider:
             "; " + "; ".join(problems) if problems else ""
         )
 
+    async def check_person(self, person: Person) -> None:
+        await self._user_id(person)
+
     async def close(self) -> None:
         await self.api.close()
 

@@ -6,6 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 from slack_sdk.models.blocks import (
+    ActionsBlock,
+    ButtonElement,
+    ConfirmObject,
     ContextBlock,
     DividerBlock,
     HeaderBlock,
@@ -15,7 +18,9 @@ from slack_sdk.models.blocks import (
 )
 
 from bot.doc import (
+    Actions,
     B,
+    Button,
     Channel,
     Code,
     Context,
@@ -29,11 +34,14 @@ from bot.doc import (
     T,
     User,
 )
+from bot.slack.ids import encode_target, verb_action
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
 MAX_FIELD = 2000
 MAX_HEADER = 150
+MAX_BUTTON_TEXT = 75
+MAX_ACTIONS = 25
 
 
 def escape(text: str) -> str:
@@ -85,6 +93,21 @@ def _section_blocks(lines: list[Line]) -> list[Any]:
     return blocks
 
 
+def button(item: Button) -> ButtonElement:
+    confirm = None
+    if item.confirm:
+        confirm = ConfirmObject(
+            title=_clip(item.label, 100), text=_clip(item.confirm, 300), confirm="Yes", deny="Cancel"
+        )
+    return ButtonElement(
+        text=_clip(item.label, MAX_BUTTON_TEXT),
+        action_id=verb_action(item.verb),
+        value=encode_target(item.provider, item.incident_id, item.reference),
+        style=item.style,
+        confirm=confirm,
+    )
+
+
 def render_blocks(doc: Doc) -> list[dict[str, Any]]:
     blocks: list[Any] = []
     for block in doc.blocks:
@@ -103,6 +126,9 @@ def render_blocks(doc: Doc) -> list[dict[str, Any]]:
                 blocks.append(ContextBlock(elements=[_mrkdwn(line_mrkdwn(spans))]))
             case Divider():
                 blocks.append(DividerBlock())
+            case Actions(buttons):
+                if buttons:
+                    blocks.append(ActionsBlock(elements=[button(b) for b in buttons[:MAX_ACTIONS]]))
     return [b.to_dict() for b in blocks[:MAX_BLOCKS]]
 
 

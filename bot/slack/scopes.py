@@ -9,6 +9,14 @@ from __future__ import annotations
 METHOD_SCOPES: dict[str, str | None] = {
     "auth.test": None,
     "chat.postMessage": "chat:write",
+    "chat.postEphemeral": "chat:write",
+    # The incident card is redrawn in place and pinned, so it stays current and findable.
+    "chat.update": "chat:write",
+    "pins.add": "pins:write",
+    "pins.remove": "pins:write",
+    # Modals open with the interaction's trigger_id: no scope beyond the interaction.
+    "views.open": None,
+    "views.update": None,
     "conversations.create": "channels:manage",
     "conversations.invite": "channels:manage",
     "users.info": "users:read",

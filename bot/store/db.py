@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, event, insert, select
+from sqlalchemy import delete, event, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 
@@ -25,6 +25,15 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
 
 def now() -> datetime:
     return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class CardRef:
+    team_id: str
+    channel_id: str
+    ts: str
+    provider: str
+    incident_id: str
 
 
 @dataclass(frozen=True)
@@ -117,6 +126,11 @@ class Store:
                     tables.links.c.team_id == team_id, tables.links.c.channel_id == channel_id
                 )
             )
+            await conn.execute(
+                delete(tables.cards).where(
+                    tables.cards.c.team_id == team_id, tables.cards.c.channel_id == channel_id
+                )
+            )
             marker = _unlinked(team_id, channel_id)
             await conn.execute(delete(tables.idempotency).where(tables.idempotency.c.key == marker))
             await conn.execute(insert(tables.idempotency).values(key=marker, at=now()))
@@ -144,15 +158,57 @@ class Store:
             rows = await conn.execute(select(tables.audit).order_by(tables.audit.c.id))
             return [dict(r._mapping) for r in rows]
 
+    # cards -----------------------------------------------------------------------
+    async def set_card(self, card: CardRef) -> str | None:
+        """Record the channel's card; return the ts of the one it replaces, if any."""
+        where = (tables.cards.c.team_id == card.team_id, tables.cards.c.channel_id == card.channel_id)
+        async with self.engine.begin() as conn:
+            old = (await conn.execute(select(tables.cards.c.ts).where(*where))).scalar()
+            await conn.execute(delete(tables.cards).where(*where))
+            await conn.execute(
+                insert(tables.cards).values(
+                    team_id=card.team_id,
+                    channel_id=card.channel_id,
+                    ts=card.ts,
+                    provider=card.provider,
+                    incident_id=card.incident_id,
+                    at=now(),
+                )
+            )
+        return old if old != card.ts else None
+
+    async def cards_of(self, provider: str, incident_ids: list[str]) -> list[CardRef]:
+        """Every card showing this incident (by any of its ids: INC-12 and its full id)."""
+        async with self.engine.connect() as conn:
+            rows = await conn.execute(
+                select(tables.cards).where(
+                    tables.cards.c.provider == provider, tables.cards.c.incident_id.in_(incident_ids)
+                )
+            )
+            return [CardRef(r.team_id, r.channel_id, r.ts, r.provider, r.incident_id) for r in rows]
+
     # idempotency -----------------------------------------------------------------
-    async def claim(self, key: str) -> bool:
-        """True the first time `key` is seen: the caller may act. False: already done."""
+    async def claim(self, key: str, window: float | None = None) -> bool:
+        """True the first time `key` is seen: the caller may act. False: already done.
+
+        With `window`, a key older than that many seconds may be claimed again: a double
+        click is one act, the same click a minute later is a new one."""
+        key = key[:255]
         try:
             async with self.engine.begin() as conn:
-                await conn.execute(insert(tables.idempotency).values(key=key[:255], at=now()))
+                await conn.execute(insert(tables.idempotency).values(key=key, at=now()))
             return True
         except IntegrityError:
-            return False
+            if window is None:
+                return False
+        stale = now() - timedelta(seconds=window)
+        async with self.engine.begin() as conn:
+            result = await conn.execute(
+                update(tables.idempotency)
+                .where(tables.idempotency.c.key == key, tables.idempotency.c.at < stale)
+                .values(at=now())
+            )
+            return bool(result.rowcount)
 
 
 def _unlinked(team_id: str, channel_id: str) -> str:

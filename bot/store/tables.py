@@ -80,6 +80,18 @@ idempotency = Table(
     Column("result", JSON),
 )
 
+# The incident card in each channel: the one message redrawn after every change.
+cards = Table(
+    "cards",
+    metadata,
+    Column("team_id", String(32), primary_key=True),
+    Column("channel_id", String(32), primary_key=True),
+    Column("ts", String(32), nullable=False),
+    Column("provider", String(32), nullable=False),
+    Column("incident_id", String(128), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)
+
 incidents = Table(
     "builtin_incidents",
     metadata,

@@ -10,7 +10,6 @@ from bot.commands.naming import match
 from bot.commands.ports import WorkspaceError
 from bot.commands.refs import Reference
 from bot.commands.results import (
-    Card,
     Changed,
     Declared,
     Failure,
@@ -19,6 +18,7 @@ from bot.commands.results import (
     Result,
     Unlinked,
     UpdatePosted,
+    card,
 )
 from bot.providers.base import Capability, DeclareRequest
 from bot.store.db import Link
@@ -81,10 +81,10 @@ async def declare(ctx: Context) -> Result | Reply:
         # Someone must hold the lead from the first minute; the declarer is the one we know.
         lead = (await ctx.provider.role_names())[0]
         incident = await ctx.provider.assign_role(incident.id, lead, ctx.actor, ctx.actor)
-    card = Card(incident=incident, note="declared this incident", actor=ctx.actor)
+    posted = card(incident, ctx.provider.capabilities, note="declared this incident", actor=ctx.actor)
     return Reply(
         result=Declared(incident=incident, channel_id=channel_id, channel_name=created_name),
-        posts=[Post(channel_id=channel_id, result=card)],
+        posts=[Post(channel_id=channel_id, result=posted)],
     )
 
 
@@ -112,7 +112,7 @@ async def link(ctx: Context) -> Result:
         ),
         ctx.actor.slack_id,
     )
-    return Card(incident=incident, note="linked this channel to the incident", actor=ctx.actor)
+    return card(incident, provider.capabilities, note="linked this channel to the incident", actor=ctx.actor)
 
 
 @handles("unlink")
@@ -123,7 +123,7 @@ async def unlink(ctx: Context) -> Result:
 
 @handles("info")
 async def info(ctx: Context) -> Result:
-    return Card(incident=await ctx.provider.get_incident(ctx.incident_id or ""))
+    return card(await ctx.provider.get_incident(ctx.incident_id or ""), ctx.provider.capabilities)
 
 
 @handles("status", "ack", "resolve")

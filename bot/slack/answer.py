@@ -1,0 +1,103 @@
+"""Delivering a Reply: exactly one answer to the invoker, then any posts, then the card.
+
+Slash commands, buttons and modals all end here, so the rules of the one answer live
+in one place: ephemeral results through the response_url (or chat.postEphemeral where
+there is none, as after a modal opened without one), channel results with
+chat.postMessage, falling back to the response_url where the bot cannot post.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Protocol
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.commands.results import Card, Failure, Reply, Result
+from bot.present import present
+from bot.slack.blocks import render_blocks, render_text
+from bot.slack.cards import Cards
+from bot.slack.workspace import slack_error
+
+log = logging.getLogger(__name__)
+# Where chat.postMessage cannot reach, the response_url still can (private channels, DMs).
+_UNREACHABLE = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
+
+
+class Respond(Protocol):
+    """Bolt's AsyncRespond, or our stand-in where Slack gave no response_url."""
+
+    async def __call__(self, **message: Any) -> Any: ...
+
+
+class EphemeralRespond:
+    """Answers the one person privately with chat.postEphemeral (in_channel: postMessage)."""
+
+    def __init__(self, client: AsyncWebClient, channel_id: str, user_id: str) -> None:
+        self.client, self.channel_id, self.user_id = client, channel_id, user_id
+
+    async def __call__(self, **message: Any) -> Any:
+        response_type = message.pop("response_type", "ephemeral")
+        message.pop("replace_original", None)
+        if response_type == "in_channel":
+            return await self.client.chat_postMessage(channel=self.channel_id, **message)
+        return await self.client.chat_postEphemeral(channel=self.channel_id, user=self.user_id, **message)
+
+
+def message(result: Result) -> dict[str, Any]:
+    doc = present(result)
+    return {"text": render_text(doc), "blocks": render_blocks(doc)}
+
+
+class Answers:
+    def __init__(self, client: AsyncWebClient, cards: Cards) -> None:
+        self.client = client
+        self.cards = cards
+
+    async def deliver(self, team_id: str, channel_id: str, respond: Respond, reply: Reply) -> None:
+        await self._answer(team_id, channel_id, respond, reply.result)
+        for post in reply.posts:
+            try:
+                response = await self.client.chat_postMessage(
+                    channel=post.channel_id, unfurl_links=False, **message(post.result)
+                )
+            except SlackApiError as exc:
+                log.warning("could not post to %s: %s", post.channel_id, slack_error(exc))
+                continue
+            if isinstance(post.result, Card):
+                await self.cards.posted(team_id, post.channel_id, response["ts"], post.result)
+        if reply.refresh is not None:
+            await self.cards.refresh(reply.refresh, reply.capabilities)
+
+    async def _answer(self, team_id: str, channel_id: str, respond: Respond, result: Result) -> None:
+        body = message(result)
+        if result.visibility == "ephemeral":
+            await _respond(respond, "ephemeral", body)
+            return
+        try:
+            response = await self.client.chat_postMessage(channel=channel_id, unfurl_links=False, **body)
+        except SlackApiError as exc:
+            if slack_error(exc) in _UNREACHABLE:
+                await _respond(respond, "in_channel", body)
+            else:
+                failure = Failure(
+                    what=f"It was done, but Slack refused the answer ({slack_error(exc)}).",
+                    changed="yes",
+                    next_step="`/incident info` shows where things stand.",
+                )
+                await _respond(respond, "ephemeral", message(failure))
+            return
+        if isinstance(result, Card):
+            await self.cards.posted(team_id, channel_id, response["ts"], result)
+
+    async def say(self, respond: Respond, result: Result) -> None:
+        """An ephemeral word to the one person (a modal that could not open, a repeated click)."""
+        await _respond(respond, "ephemeral", message(result))
+
+
+async def _respond(respond: Respond, response_type: str, body: dict[str, Any]) -> None:
+    try:
+        await respond(response_type=response_type, replace_original=False, **body)
+    except Exception:
+        log.exception("could not answer through the response_url")

@@ -1,0 +1,62 @@
+"""The incident card: posted once per channel, pinned, and redrawn in place after changes.
+
+One pinned message that is always current beats a channel scrolling with stale cards;
+`chat.update` keeps its place. Failures here never cost the user their answer: the card
+is a convenience, the answer is the contract.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.commands.results import Card, card
+from bot.present import present
+from bot.providers.base import Capability, Incident
+from bot.slack.blocks import render_blocks, render_text
+from bot.slack.workspace import slack_error
+from bot.store.db import CardRef, Store
+
+log = logging.getLogger(__name__)
+
+
+class Cards:
+    def __init__(self, client: AsyncWebClient, store: Callable[[], Store]) -> None:
+        self.client = client
+        self.store = store  # a getter: the store opens on server start-up, after this is built
+
+    async def posted(self, team_id: str, channel_id: str, ts: str, result: Card) -> None:
+        """A card went up: it becomes the channel's card, pinned in place of the last one."""
+        incident = result.incident
+        try:
+            old = await self.store().set_card(
+                CardRef(team_id, channel_id, ts, incident.provider, incident.id)
+            )
+            await self.client.pins_add(channel=channel_id, timestamp=ts)
+            if old:
+                await self.client.pins_remove(channel=channel_id, timestamp=old)
+        except SlackApiError as exc:
+            if slack_error(exc) not in ("already_pinned", "no_pin"):
+                log.warning("could not pin the card in %s: %s", channel_id, slack_error(exc))
+        except Exception:
+            log.exception("could not record the card in %s", channel_id)
+
+    async def refresh(self, incident: Incident, capabilities: list[str]) -> None:
+        """Redraw every card showing this incident with what it is now."""
+        try:
+            found = await self.store().cards_of(incident.provider, [incident.id])
+        except Exception:
+            log.exception("could not read the cards of %s", incident.reference)
+            return
+        if not found:
+            return
+        doc = present(card(incident, frozenset(Capability(c) for c in capabilities)))
+        blocks, text = render_blocks(doc), render_text(doc)
+        for ref in found:
+            try:
+                await self.client.chat_update(channel=ref.channel_id, ts=ref.ts, text=text, blocks=blocks)
+            except SlackApiError as exc:
+                log.warning("could not redraw the card in %s: %s", ref.channel_id, slack_error(exc))

@@ -1,0 +1,59 @@
+"""Every action_id and callback_id the bot emits, and what a button carries.
+
+Blocks and views are built with these names and the listeners are registered with the
+same ones, so a button whose action nobody handles cannot be built (a contract test
+sends a signed click for every id that any built block or view can emit).
+"""
+
+from __future__ import annotations
+
+import json
+
+from bot.commands import registry
+from bot.commands.refs import Target
+from bot.commands.registry import Choices, Verb
+
+VERB_ACTION = "verb."  # a card button: verb.ack, verb.status, …
+FORM_CALLBACK = "form."  # a verb's modal: form.status, …
+CHOOSE_ACTION = "choose."  # an external select's type-ahead: choose.schedules, …
+INPUT_ACTION = "value"  # inputs inside modal input blocks: read on submit, never dispatched
+
+
+def verb_action(verb: str) -> str:
+    return VERB_ACTION + verb
+
+
+def form_callback(verb: str) -> str:
+    return FORM_CALLBACK + verb
+
+
+def choose_action(choices: Choices) -> str:
+    return CHOOSE_ACTION + choices.value
+
+
+def verb_of(name: str) -> Verb | None:
+    """The verb an action_id or callback_id stands for."""
+    for prefix in (VERB_ACTION, FORM_CALLBACK):
+        if name.startswith(prefix):
+            return registry.lookup(name.removeprefix(prefix))
+    return None
+
+
+def button_verbs() -> list[Verb]:
+    return [verb for verb in registry.VERBS if verb.button]
+
+
+def form_verbs() -> list[Verb]:
+    return [verb for verb in registry.VERBS if verb.needs_input]
+
+
+def encode_target(provider: str, incident_id: str, reference: str) -> str:
+    return json.dumps({"p": provider, "i": incident_id, "r": reference}, separators=(",", ":"))
+
+
+def decode_target(value: str | None) -> Target | None:
+    try:
+        data = json.loads(value or "")
+        return Target(provider=data["p"], incident_id=data["i"], reference=data["r"])
+    except (ValueError, KeyError, TypeError):
+        return None
