@@ -20,7 +20,7 @@ from tests.fakes.firehydrant import FakeFireHydrant
 from tests.fakes.incidentio import FakeIncidentIo
 from tests.fakes.pagerduty import FakePagerDuty
 from tests.fakes.server import FakeProvider
-from tests.slackfake import FakeSlack, sign, slash_body
+from tests.slackfake import FakeSlack, interaction_body, sign, slash_body
 
 SECRET = "8f742231b10e8888abcd99yyyzzz85a5"
 POSTGRES_URL = os.environ.get("TEST_POSTGRES_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
@@ -63,6 +63,7 @@ async def fake_slack() -> AsyncIterator[FakeSlack]:
     runner, fake.url = await serve(fake.app())
     yield fake
     await runner.cleanup()
+    assert not fake.invalid, "Block Kit Slack would refuse:\n" + "\n".join(fake.invalid)
 
 
 def make_settings(fake: FakeSlack, database_url: str, **extra: object) -> Settings:
@@ -89,6 +90,12 @@ class RunningBot:
         async with self.session.post(f"{self.url}/slack/events", data=body, headers=headers) as response:
             await response.read()
             return response
+
+    async def interact(self, payload: dict) -> tuple[int, str]:
+        """A signed interaction (block_actions, view_submission, block_suggestion): status, body."""
+        body = interaction_body(payload)
+        async with self.session.post(f"{self.url}/slack/events", data=body, headers=sign(SECRET, body)) as r:
+            return r.status, await r.text()
 
     async def command(
         self,

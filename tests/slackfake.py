@@ -19,6 +19,8 @@ from urllib.parse import parse_qsl, urlencode
 
 from aiohttp import WSMsgType, web
 
+from tests.blockkit import message_problems, view_problems
+
 
 @dataclass
 class Call:
@@ -26,6 +28,7 @@ class Call:
     params: dict[str, Any]
     headers: dict[str, str]
     error: str | None = None  # what the fake answered, if it refused
+    response: dict[str, Any] = field(default_factory=dict)  # what the fake answered
 
 
 @dataclass
@@ -38,6 +41,7 @@ class FakeSlack:
     url: str = ""
     sockets: list[web.WebSocketResponse] = field(default_factory=list)
     views: dict[str, dict[str, Any]] = field(default_factory=dict)  # view id → latest view
+    invalid: list[str] = field(default_factory=list)  # Block Kit over Slack's limits
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _changed: asyncio.Event | None = None
 
@@ -58,10 +62,29 @@ class FakeSlack:
         params = {**dict(request.query), **params}
         if isinstance(params.get("blocks"), str):
             params["blocks"] = json.loads(params["blocks"])
-        self._record(Call(method, params, dict(request.headers), self.errors.get(method)))
-        if method in self.errors:
-            return web.json_response({"ok": False, "error": self.errors[method]})
-        return web.json_response(self._answer(method, params))
+        if isinstance(params.get("view"), str):
+            params["view"] = json.loads(params["view"])
+        error = self.errors.get(method)
+        problems = self._problems(method, params)
+        if problems:
+            self.invalid += [f"{method}: {p}" for p in problems]
+            error = "invalid_blocks"
+        call = Call(method, params, dict(request.headers), error)
+        if error:
+            call.response = {"ok": False, "error": error}
+        else:
+            call.response = self._answer(method, params)
+        self._record(call)
+        return web.json_response(call.response)
+
+    @staticmethod
+    def _problems(method: str, params: dict[str, Any]) -> list[str]:
+        """What Slack would refuse as invalid_blocks (tests/blockkit.py has the limits)."""
+        if method in ("chat.postMessage", "chat.update", "chat.postEphemeral", "response_url"):
+            return message_problems(params)
+        if method in ("views.open", "views.update"):
+            return view_problems(params.get("view") or {})
+        return []
 
     def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
         if method == "auth.test":
@@ -82,7 +105,7 @@ class FakeSlack:
         if method in ("pins.add", "pins.remove"):
             return {"ok": True}
         if method in ("views.open", "views.update"):
-            view = params["view"] if isinstance(params.get("view"), dict) else json.loads(params["view"])
+            view = params["view"]
             view_id = params.get("view_id") or f"V{next(self._ids):06d}"
             self.views[view_id] = view
             return {"ok": True, "view": {**view, "id": view_id, "hash": f"h{next(self._ids)}"}}
@@ -116,7 +139,13 @@ class FakeSlack:
 
     async def _response(self, request: web.Request) -> web.Response:
         body = await request.json()
-        self._record(Call("response_url", body, dict(request.headers)))
+        problems = self._problems("response_url", body)
+        self.invalid += [f"response_url: {p}" for p in problems]
+        self._record(
+            Call("response_url", body, dict(request.headers), "invalid_blocks" if problems else None)
+        )
+        if problems:
+            return web.Response(status=400, text="invalid_blocks")
         return web.Response(text="ok")
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
@@ -224,3 +253,126 @@ def slash_body(
             "trigger_id": trigger or f"{time.time_ns()}.111.abc",
         }
     )
+
+
+def interaction_body(payload: dict[str, Any]) -> str:
+    """Interactions come form-encoded, the JSON in one `payload` field, signed like commands."""
+    return urlencode({"payload": json.dumps(payload)})
+
+
+def _who(user: str) -> dict[str, Any]:
+    return {"id": user, "username": user.lower(), "name": user.lower(), "team_id": "T111"}
+
+
+TEAM = {"id": "T111", "domain": "test-domain"}
+
+
+def block_actions(
+    action: dict[str, Any],
+    *,
+    user: str,
+    channel: str,
+    message_ts: str,
+    response_url: str,
+    trigger: str | None = None,
+    action_ts: str | None = None,
+) -> dict[str, Any]:
+    """A click on a message button, shaped as bolt-python's fixture block_actions.body.json."""
+    return {
+        "type": "block_actions",
+        "user": _who(user),
+        "api_app_id": "A111",
+        "token": "verification_token",
+        "container": {
+            "type": "message",
+            "message_ts": message_ts,
+            "channel_id": channel,
+            "is_ephemeral": False,
+        },
+        "trigger_id": trigger or f"{time.time_ns()}.111.trig",
+        "team": TEAM,
+        "channel": {"id": channel, "name": "inc"},
+        "response_url": response_url,
+        "actions": [
+            {
+                "action_id": action["action_id"],
+                "block_id": action.get("block_id", "b"),
+                "text": action.get("text", {"type": "plain_text", "text": "Button"}),
+                "value": action.get("value", ""),
+                "type": action.get("type", "button"),
+                "action_ts": action_ts or f"{time.time():.6f}",
+            }
+        ],
+    }
+
+
+def state_for(view: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any]:
+    """What Slack sends as view.state.values after a person filled `answers` (block id →
+    option value, user id(s), text, unix time or YYYY-MM-DD) into `view`."""
+    values: dict[str, Any] = {}
+    for block in view.get("blocks", []):
+        if block.get("type") != "input" or block["block_id"] not in answers:
+            continue
+        element = block["element"]
+        answer = answers[block["block_id"]]
+        kind = element["type"]
+        if kind in ("static_select", "external_select"):
+            state = {
+                "selected_option": None
+                if answer is None
+                else {"text": {"type": "plain_text", "text": answer}, "value": answer}
+            }
+        elif kind == "users_select":
+            state = {"selected_user": answer}
+        elif kind == "multi_users_select":
+            state = {"selected_users": answer}
+        elif kind == "datetimepicker":
+            state = {"selected_date_time": answer}
+        elif kind == "datepicker":
+            state = {"selected_date": answer}
+        else:
+            state = {"value": answer}
+        values[block["block_id"]] = {element["action_id"]: {"type": kind, **state}}
+    return values
+
+
+def view_submission(
+    view: dict[str, Any], view_id: str, answers: dict[str, Any], *, user: str
+) -> dict[str, Any]:
+    """A modal submitted, shaped as bolt-python's fixture view_submission.body.json."""
+    return {
+        "type": "view_submission",
+        "team": TEAM,
+        "user": _who(user),
+        "api_app_id": "A111",
+        "token": "verification_token",
+        "trigger_id": f"{time.time_ns()}.111.sub",
+        "view": {
+            **view,
+            "id": view_id,
+            "team_id": "T111",
+            "state": {"values": state_for(view, answers)},
+            "hash": "1596530361.3wRYuk3R",
+            "app_id": "A111",
+            "bot_id": "B111",
+        },
+        "response_urls": [],
+    }
+
+
+def block_suggestion(
+    view: dict[str, Any], view_id: str, action_id: str, block_id: str, query: str, *, user: str
+) -> dict[str, Any]:
+    """Type-ahead in an external select, shaped as bolt-python's block_suggestion.body.json."""
+    return {
+        "type": "block_suggestion",
+        "user": _who(user),
+        "container": {"type": "view", "view_id": view_id},
+        "api_app_id": "A111",
+        "token": "verification_token",
+        "action_id": action_id,
+        "block_id": block_id,
+        "value": query,
+        "team": TEAM,
+        "view": {**view, "id": view_id, "team_id": "T111", "state": {"values": {}}, "hash": "111.xxx"},
+    }

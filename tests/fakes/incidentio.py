@@ -78,6 +78,7 @@ class FakeIncidentIo(FakeProvider):
 
     def __init__(self) -> None:
         self.incidents: dict[str, dict] = {}
+        self.status_catalogue = list(STATUSES)  # a test may give the account hundreds
         self.by_key: dict[str, str] = {}
         self.followups: list[dict] = []
         self.overrides: list[dict] = []
@@ -136,7 +137,7 @@ class FakeIncidentIo(FakeProvider):
             "last_activity_at": T0,
             "team_ids": [],
             "permalink": f"https://app.incident.io/acme/incidents/{number}",
-            "incident_status": self._named(STATUSES, status),
+            "incident_status": self._named(self.status_catalogue, status),
         }
         self.incidents[incident["id"]] = incident
         return incident
@@ -193,7 +194,7 @@ class FakeIncidentIo(FakeProvider):
         }
 
     async def statuses(self, seen: Seen) -> tuple[int, Any]:
-        return 200, {"incident_statuses": STATUSES}
+        return 200, {"incident_statuses": self.status_catalogue}
 
     async def severities(self, seen: Seen) -> tuple[int, Any]:
         return 200, {"severities": SEVERITIES}
@@ -240,7 +241,9 @@ class FakeIncidentIo(FakeProvider):
             return self._missing()
         changes = seen.body["incident"]
         if "incident_status_id" in changes:
-            status = next((s for s in STATUSES if s["id"] == changes["incident_status_id"]), None)
+            status = next(
+                (s for s in self.status_catalogue if s["id"] == changes["incident_status_id"]), None
+            )
             if status is None:
                 return self._error(422, "validation_error", "That status does not exist")
             incident["incident_status"] = status
@@ -262,7 +265,7 @@ class FakeIncidentIo(FakeProvider):
             return self._missing()
         if "to_incident_status_id" in body:
             incident["incident_status"] = next(
-                s for s in STATUSES if s["id"] == body["to_incident_status_id"]
+                s for s in self.status_catalogue if s["id"] == body["to_incident_status_id"]
             )
         update = {
             "id": ulid("UP", len(self.updates) + 1),

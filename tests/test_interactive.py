@@ -1,0 +1,368 @@
+"""Buttons, modals and type-ahead through Slack's front door: signed block_actions,
+view_submission and block_suggestion payloads to the running app; the card, the views
+and the answers checked at the recording fake Slack (which refuses Block Kit over
+Slack's limits: tests/blockkit.py)."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import AsyncIterator
+from typing import Any
+
+import pytest
+
+from bot.store.db import Store
+from tests.conftest import ProviderBot, RunningBot, provider_bot
+from tests.slackfake import Call, FakeSlack, block_actions, block_suggestion, view_submission
+from tests.test_slack_e2e import text_of
+
+ALL_BUTTONS = {
+    "verb.ack",
+    "verb.resolve",
+    "verb.status",
+    "verb.severity",
+    "verb.assign",
+    "verb.followup",
+    "verb.update",
+    "verb.override",
+    "verb.unlink",
+}
+
+
+def buttons_of(message: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    """action_id → button element, for every button in a message's blocks."""
+    return {
+        element["action_id"]: element
+        for block in message.get("blocks", [])
+        if block.get("type") == "actions"
+        for element in block["elements"]
+    }
+
+
+def card_post(slack: FakeSlack, channel: str) -> Call:
+    """The latest card posted to `channel` (a message with buttons)."""
+    posts = [
+        c for c in slack.of("chat.postMessage") if c.params["channel"] == channel and buttons_of(c.params)
+    ]
+    assert posts, f"no card in {channel}"
+    return posts[-1]
+
+
+async def open_modal(bot: RunningBot, text: str, channel: str, user: str = "U111") -> tuple[str, dict]:
+    """Type `/incident <text>` with arguments missing: the modal opens, then is filled."""
+    opened = len(bot.slack.of("views.open"))
+    updated = len(bot.slack.of("views.update"))
+    trigger = f"{time.time_ns()}.999.modal"
+    response, _ = await bot.command(text, channel=channel, user=user, trigger=trigger)
+    assert response.status == 200
+    [*_, first] = await bot.slack.wait_for(opened + 1, "views.open")
+    assert first.params["trigger_id"] == trigger  # opened with the command's own trigger
+    [*_, filled] = await bot.slack.wait_for(updated + 1, "views.update")
+    return filled.params["view_id"], filled.params["view"]
+
+
+async def click(
+    bot: RunningBot, message: Call, action_id: str, *, user: str = "U111", action_ts: str | None = None
+) -> tuple[int, str]:
+    button = buttons_of(message.params)[action_id]
+    payload = block_actions(
+        button,
+        user=user,
+        channel=message.params["channel"],
+        message_ts=message.response["ts"],
+        response_url=bot.slack.response_url("act"),
+        action_ts=action_ts,
+    )
+    return await bot.interact(payload)
+
+
+async def submit(bot: RunningBot, view_id: str, view: dict, answers: dict, user: str = "U111") -> dict:
+    status, body = await bot.interact(view_submission(view, view_id, answers, user=user))
+    assert status == 200, body
+    return json.loads(body) if body else {}
+
+
+def select_options(view: dict, block_id: str) -> list[str]:
+    block = next(b for b in view["blocks"] if b.get("block_id") == block_id)
+    return [o["value"] for o in block["element"].get("options", [])]
+
+
+# the card ---------------------------------------------------------------------------------
+async def test_declare_pins_a_card_with_every_button_and_changes_redraw_it_in_place(bot: RunningBot) -> None:
+    _, channel = await bot.declare("Checkout is failing")
+    card = card_post(bot.slack, channel)
+    assert set(buttons_of(card.params)) == ALL_BUTTONS
+    [pin] = await bot.slack.wait_for(1, "pins.add")
+    assert pin.params == {"channel": channel, "timestamp": card.response["ts"]}
+    confirms = {a: b.get("confirm") for a, b in buttons_of(card.params).items()}
+    assert confirms["verb.resolve"] and confirms["verb.unlink"]  # both ask first
+    assert confirms["verb.ack"] is None
+
+    await bot.run("status monitoring", channel=channel)
+    [update] = await bot.slack.wait_for(1, "chat.update")
+    assert update.params["channel"] == channel and update.params["ts"] == card.response["ts"]
+    assert "monitoring" in text_of(update.params) and "triage" not in text_of(update.params)
+    assert set(buttons_of(update.params)) == ALL_BUTTONS
+
+    # `info` posts a fresh card: it becomes the pinned one, the old one is unpinned.
+    await bot.run("info", channel=channel)
+    newest = card_post(bot.slack, channel)
+    await bot.slack.wait_for(2, "pins.add")
+    [unpin] = await bot.slack.wait_for(1, "pins.remove")
+    assert unpin.params["timestamp"] == card.response["ts"]
+    await bot.run("sev 1", channel=channel)
+    [_, second] = await bot.slack.wait_for(2, "chat.update")
+    assert second.params["ts"] == newest.response["ts"]  # only the current card is redrawn
+
+
+# modals for typed verbs -----------------------------------------------------------------
+async def test_typed_verb_without_arguments_opens_a_modal_with_the_providers_names(bot: RunningBot) -> None:
+    _, channel = await bot.declare("Checkout is failing")
+    view_id, view = await open_modal(bot, "status", channel)
+    assert view["callback_id"] == "form.status"
+    assert select_options(view, "status") == [
+        "triage",
+        "investigating",
+        "fixing",
+        "monitoring",
+        "resolved",
+        "closed",
+    ]
+    assert json.loads(view["private_metadata"])["t"]  # the incident it was opened for
+    before = len(bot.slack.answers())
+    assert await submit(bot, view_id, view, {"status": "monitoring", "note": "db failed over"}) == {}
+    [*_, answer] = await bot.slack.wait_for(before + 1)
+    assert "moved the incident to monitoring" in text_of(answer.params)
+    assert "db failed over" in text_of(answer.params)
+    assert "monitoring" in text_of(await bot.run("info", channel=channel))
+
+
+async def test_a_modal_acts_on_the_incident_it_was_opened_for_even_after_a_relink(bot: RunningBot) -> None:
+    _, first = await bot.declare("Checkout is failing")
+    await bot.declare("Search is slow")
+    view_id, view = await open_modal(bot, "severity", first)
+    await bot.run("link INC-2", channel=first)  # someone relinks the channel meanwhile
+    await submit(bot, view_id, view, {"severity": view["blocks"][1]["element"]["options"][0]["value"]})
+    await bot.slack.wait_for(len(bot.slack.answers()))
+    one = text_of(await bot.run("info INC-1", channel=first))
+    two = text_of(await bot.run("info INC-2", channel=first))
+    assert "SEV1" in one and "SEV1" not in two
+
+
+async def test_every_verb_with_required_arguments_opens_its_modal(bot: RunningBot) -> None:
+    from bot.slack.ids import form_verbs
+
+    _, channel = await bot.declare("Checkout is failing")
+    await bot.run("schedule primary <@U222|bea> every 1w", channel=channel)
+    for verb in form_verbs():
+        _, view = await open_modal(bot, verb.name, channel)
+        assert view["callback_id"] == f"form.{verb.name}", verb.name
+        assert any(b["type"] == "input" for b in view["blocks"]), verb.name
+        assert view.get("submit"), verb.name
+
+
+async def test_override_modal_refuses_an_end_before_its_start_and_changes_nothing(bot: RunningBot) -> None:
+    await bot.run("schedule primary <@U222|bea> every 1w")
+    view_id, view = await open_modal(bot, "override", "C111")
+    kinds = {b["block_id"]: b["element"]["type"] for b in view["blocks"] if b["type"] == "input"}
+    assert kinds == {
+        "schedule": "static_select",
+        "user": "users_select",
+        "when.start": "datetimepicker",
+        "when.end": "datetimepicker",
+    }
+    start = int(time.time()) + 3600
+    answer = await submit(
+        bot,
+        view_id,
+        view,
+        {"schedule": "primary", "user": "U333", "when.start": start, "when.end": start - 600},
+    )
+    assert answer["response_action"] == "errors" and set(answer["errors"]) == {"when.end"}
+    assert "before the start" in answer["errors"]["when.end"]
+    oncall = text_of(await bot.run("oncall primary"))
+    assert "override" not in oncall
+
+    before = len(bot.slack.answers())
+    fine = {"schedule": "primary", "user": "U333", "when.start": start, "when.end": start + 7200}
+    assert await submit(bot, view_id, view, fine) == {}
+    [*_, done] = await bot.slack.wait_for(before + 1)
+    assert "on call for primary" in text_of(done.params) and "(2h)" in text_of(done.params)
+
+
+async def test_a_missing_required_field_is_named_on_the_field(bot: RunningBot) -> None:
+    _, channel = await bot.declare("Checkout is failing")
+    view_id, view = await open_modal(bot, "assign", channel)
+    answer = await submit(bot, view_id, view, {"role": "comms"})
+    assert answer == {"response_action": "errors", "errors": {"user": "Needed."}}
+
+
+async def test_a_submitted_modal_is_acted_on_once_even_if_slack_sends_it_twice(bot: RunningBot) -> None:
+    _, channel = await bot.declare("Checkout is failing")
+    view_id, view = await open_modal(bot, "followup", channel)
+    before = len(bot.slack.answers())
+    answers = {"title": "Add a failover alert", "assignee": "U222", "due": "2030-01-04"}
+    await submit(bot, view_id, view, answers)
+    await submit(bot, view_id, view, answers)
+    await bot.slack.wait_for(before + 1)
+    listing = text_of(await bot.run("followups", channel=channel))
+    assert listing.count("Add a failover alert") == 1 and "04 Jan" in listing
+
+
+# buttons ----------------------------------------------------------------------------------
+async def test_ack_button_acts_at_once_and_a_double_click_acts_once(bot: RunningBot) -> None:
+    _, channel = await bot.declare("Checkout is failing")
+    card = card_post(bot.slack, channel)
+    before = len(bot.slack.answers())
+    same_ts = f"{time.time():.6f}"
+    assert (await click(bot, card, "verb.ack", action_ts=same_ts))[0] == 200
+    assert (await click(bot, card, "verb.ack", action_ts=same_ts))[0] == 200
+    answers = await bot.slack.wait_for(before + 2)
+    said = [text_of(a.params) for a in answers[before:]]
+    assert sum("moved the incident to investigating" in s for s in said) == 1
+    assert sum("clicked twice" in s for s in said) == 1
+    store = Store(bot.settings.database_url)
+    rows = [r for r in await store.audit_rows() if r["verb"] == "ack"]
+    await store.close()
+    assert len(rows) == 1  # one run of the verb, so one write at the provider
+
+
+async def test_buttons_that_need_input_open_their_modal_for_the_cards_incident(bot: RunningBot) -> None:
+    _, channel = await bot.declare("Checkout is failing")
+    card = card_post(bot.slack, channel)
+    for action_id in ("verb.severity", "verb.assign", "verb.update"):
+        updated = len(bot.slack.of("views.update"))
+        assert (await click(bot, card, action_id))[0] == 200
+        [*_, filled] = await bot.slack.wait_for(updated + 1, "views.update")
+        meta = json.loads(filled.params["view"]["private_metadata"])
+        assert json.loads(meta["t"])["r"] == "INC-1", action_id
+
+
+async def test_unlink_button_unlinks_and_resolve_button_resolves(bot: RunningBot) -> None:
+    _, channel = await bot.declare("Checkout is failing")
+    card = card_post(bot.slack, channel)
+    before = len(bot.slack.answers())
+    await click(bot, card, "verb.resolve")
+    [*_, resolved] = await bot.slack.wait_for(before + 1)
+    assert "moved the incident to resolved" in text_of(resolved.params)
+    await click(bot, card, "verb.unlink")
+    [*_, unlinked] = await bot.slack.wait_for(before + 2)
+    assert "unlinked this channel from INC-1" in text_of(unlinked.params)
+    assert "isn't linked" in text_of(await bot.run("info", channel=channel))
+
+
+async def test_a_button_from_an_unknown_incident_or_version_answers_plainly(bot: RunningBot) -> None:
+    payload = block_actions(
+        {"action_id": "verb.ack", "value": "not json"},
+        user="U111",
+        channel="C111",
+        message_ts="1.2",
+        response_url=bot.slack.response_url("act"),
+    )
+    assert (await bot.interact(payload))[0] == 200
+    [answer] = await bot.slack.wait_for(1)
+    assert "older version" in text_of(answer.params)
+
+
+# incident.io: catalogues, people, and provider writes ---------------------------------
+CHANNEL = "C0INC1"
+
+
+@pytest.fixture
+async def io(fake_slack: FakeSlack, sqlite_url: str) -> AsyncIterator[ProviderBot]:
+    async with provider_bot("incidentio", fake_slack, sqlite_url) as running:
+        yield running
+
+
+async def linked(pb: ProviderBot) -> dict:
+    incident = pb.fake.add_incident("Checkout is failing", channel=CHANNEL, status="Triage")  # type: ignore[attr-defined]
+    await pb.bot.run(f"link {incident['reference']}", channel=CHANNEL)
+    return incident
+
+
+async def test_300_long_non_latin_statuses_become_a_type_ahead_and_work(io: ProviderBot) -> None:
+    from tests.fakes.incidentio import _status, ulid
+
+    names = [f"状態 {n:03d} " + "ü" * 200 for n in range(300)]
+    io.fake.status_catalogue += [_status(ulid("SX", n), name, "live", 10 + n) for n, name in enumerate(names)]  # type: ignore[attr-defined]
+    incident = await linked(io)
+    view_id, view = await open_modal(io.bot, "status", CHANNEL)
+    [block] = [b for b in view["blocks"] if b.get("block_id") == "status"]
+    assert block["element"]["type"] == "external_select"
+    status, body = await io.bot.interact(
+        block_suggestion(view, view_id, block["element"]["action_id"], "status", "状態 12", user="U111")
+    )
+    assert status == 200
+    options = json.loads(body)["options"]
+    assert 1 <= len(options) <= 100
+    assert all(len(o["text"]["text"]) <= 75 and len(o["value"]) <= 150 for o in options)
+    assert options[0]["value"].startswith("状態 120")
+    everything = json.loads(
+        (
+            await io.bot.interact(
+                block_suggestion(view, view_id, block["element"]["action_id"], "status", "", user="U111")
+            )
+        )[1]
+    )
+    assert len(everything["options"]) == 100  # never more than Slack shows
+
+    before = len(io.bot.slack.answers())
+    assert await submit(io.bot, view_id, view, {"status": options[0]["value"]}) == {}
+    await io.bot.slack.wait_for(before + 1)
+    [edit] = io.fake.of("POST", f"/v2/incidents/{incident['id']}/actions/edit")
+    assert edit.body["incident"]["incident_status_id"] == ulid("SX", 120)
+
+
+async def test_a_person_unknown_at_incident_io_is_named_on_the_field_and_nothing_is_sent(
+    io: ProviderBot,
+) -> None:
+    await linked(io)
+    view_id, view = await open_modal(io.bot, "assign", CHANNEL)
+    assert "Communications" in select_options(view, "role")
+    writes = len(io.fake.writes())
+    answer = await submit(io.bot, view_id, view, {"role": select_options(view, "role")[0], "user": "U999"})
+    assert answer["response_action"] == "errors" and "incident.io" in answer["errors"]["user"]
+    assert len(io.fake.writes()) == writes
+
+
+async def test_a_status_gone_from_incident_io_is_refused_on_the_field(io: ProviderBot) -> None:
+    await linked(io)
+    view_id, view = await open_modal(io.bot, "status", CHANNEL)
+    writes = len(io.fake.writes())
+    answer = await submit(io.bot, view_id, view, {"status": "Nonexistent"})
+    assert answer["response_action"] == "errors" and "status" in answer["errors"]
+    assert len(io.fake.writes()) == writes
+
+
+async def test_a_double_click_on_resolve_sends_one_write_to_incident_io(io: ProviderBot) -> None:
+    incident = await linked(io)
+    card = card_post(io.bot.slack, CHANNEL)
+    same_ts = f"{time.time():.6f}"
+    before = len(io.bot.slack.answers())
+    await click(io.bot, card, "verb.resolve", action_ts=same_ts)
+    await click(io.bot, card, "verb.resolve", action_ts=same_ts)
+    await io.bot.slack.wait_for(before + 2)
+    assert len(io.fake.of("POST", f"/v2/incidents/{incident['id']}/actions/edit")) == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "absent"),
+    [
+        ("pagerduty", {"verb.assign", "verb.followup"}),
+        ("firehydrant", set()),
+        ("incidentio", set()),
+    ],
+)
+async def test_the_card_offers_only_what_the_provider_can_do(
+    name: str, absent: set[str], fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    async with provider_bot(name, fake_slack, sqlite_url) as pb:
+        incident = pb.fake.add_incident("Checkout is failing")  # type: ignore[attr-defined]
+        reference = {
+            "incidentio": incident.get("reference"),
+            "pagerduty": f"pd:{incident.get('incident_number')}",
+        }
+        await pb.bot.run(f"link {reference.get(name) or 'fh:' + incident['id']}", channel="C0LINK")
+        card = card_post(fake_slack, "C0LINK")
+        assert set(buttons_of(card.params)) == ALL_BUTTONS - absent
