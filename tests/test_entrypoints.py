@@ -13,9 +13,11 @@ from urllib.parse import parse_qsl
 import aiohttp
 import yaml
 
+from bot.commands import registry
+from bot.slack.modals import Meta, form_view
 from bot.slack.server import start_socket_mode
 from tests.conftest import PROVIDER_TOKEN, SECRET, make_settings, provider_fake
-from tests.slackfake import FakeSlack, sign, slash_body
+from tests.slackfake import FakeSlack, sign, slash_body, view_submission
 
 
 def free_port() -> int:
@@ -88,6 +90,15 @@ async def test_socket_mode_acks_the_envelope_and_answers(fake_slack: FakeSlack, 
         [answer] = await fake_slack.wait_for(1)
         assert answer.method == "response_url" and "/incident declare" in str(answer.params["blocks"])
         assert fake_slack.of("apps.connections.open")[0].headers["Authorization"] == "Bearer xapp-test"
+
+        # Interactions arrive over the same socket: a modal's submission is answered in the
+        # envelope's ack (here: the errors for its empty required field).
+        view = form_view(registry.lookup("update"), Meta("update", "C111"), {})  # type: ignore[arg-type]
+        submitted = view_submission(view, "V1", {}, user="U111")
+        envelope_id = await fake_slack.send_envelope("interactive", submitted)
+        [_, ack] = await fake_slack.wait_for(2, "socket_ack")
+        assert ack.params["envelope_id"] == envelope_id
+        assert ack.params["payload"] == {"response_action": "errors", "errors": {"text": "Needed."}}
     finally:
         await handler.close_async()  # type: ignore[attr-defined]
         await runner.cleanup()

@@ -366,3 +366,31 @@ async def test_the_card_offers_only_what_the_provider_can_do(
         await pb.bot.run(f"link {reference.get(name) or 'fh:' + incident['id']}", channel="C0LINK")
         card = card_post(fake_slack, "C0LINK")
         assert set(buttons_of(card.params)) == ALL_BUTTONS - absent
+
+
+async def test_a_modal_in_an_unlinked_channel_says_how_to_link_instead_of_a_form(bot: RunningBot) -> None:
+    _, view = await open_modal(bot, "status", "C0NOTHING")
+    assert "submit" not in view and not any(b["type"] == "input" for b in view["blocks"])
+    assert "isn't linked" in text_of(view) and "/incident link" in text_of(view)
+
+
+async def test_a_modal_for_what_pagerduty_lacks_says_so_and_links_the_incident(
+    fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    async with provider_bot("pagerduty", fake_slack, sqlite_url) as pb:
+        incident = pb.fake.add_incident("Checkout is failing")  # type: ignore[attr-defined]
+        await pb.bot.run(f"link pd:{incident['incident_number']}", channel="C0PD")
+        _, view = await open_modal(pb.bot, "assign", "C0PD")
+        assert "submit" not in view
+        assert "PagerDuty" in text_of(view) and incident["html_url"] in text_of(view)
+        assert pb.fake.writes() == []
+
+
+async def test_when_the_modal_cannot_open_the_user_gets_the_usage_line(bot: RunningBot) -> None:
+    bot.slack.errors["views.open"] = "expired_trigger_id"
+    _, channel = await bot.declare("Checkout is failing")
+    before = len(bot.slack.answers())
+    await bot.command("severity", channel=channel)
+    [*_, answer] = await bot.slack.wait_for(before + 1)
+    assert answer.params["response_type"] == "ephemeral"
+    assert "/incident severity &lt;severity&gt;" in text_of(answer.params)
