@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
 from bot.commands.ports import Workspace
@@ -10,6 +14,36 @@ from bot.config import Settings
 from bot.providers import build_providers
 from bot.providers.base import Directory
 from bot.store.db import Store
+
+log = logging.getLogger(__name__)
+
+
+class Inflight:
+    """Commands acked but not yet answered. A stop (a deploy's SIGTERM) waits for them
+    before closing the store, so an acked command still gets its one answer."""
+
+    def __init__(self) -> None:
+        self.count = 0
+        self._idle = asyncio.Event()
+        self._idle.set()
+
+    @asynccontextmanager
+    async def track(self) -> AsyncIterator[None]:
+        self.count += 1
+        self._idle.clear()
+        try:
+            yield
+        finally:
+            self.count -= 1
+            if not self.count:
+                self._idle.set()
+
+    async def drain(self, seconds: float) -> None:
+        try:
+            async with asyncio.timeout(seconds):
+                await self._idle.wait()
+        except TimeoutError:
+            log.warning("stopping with %d commands still running", self.count)
 
 
 @dataclass

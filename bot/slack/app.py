@@ -21,6 +21,7 @@ from bot.commands.parser import ParsedCommand, UsageError
 from bot.commands.results import Failure, Reply
 from bot.commands.service import CommandService
 from bot.config import Settings
+from bot.runtime import Inflight
 from bot.slack.answer import Answers
 from bot.slack.cards import Cards
 from bot.slack.interactive import Interactions
@@ -44,6 +45,7 @@ def build_app(
     client: AsyncWebClient,
     workspace: SlackWorkspace,
     service: Callable[[], CommandService],
+    inflight: Inflight,
 ) -> AsyncApp:
     """`service` is a getter because the store opens on server start-up, after this runs."""
     app = AsyncApp(
@@ -54,12 +56,16 @@ def build_app(
         process_before_response=False,
     )
     answers = Answers(client, Cards(client, lambda: service().store))
-    interactions = Interactions(client, workspace, service, answers)
+    interactions = Interactions(client, workspace, service, answers, inflight)
     interactions.register(app)
 
     @app.command(settings.incident_command)
     async def on_command(ack: Any, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
+        async with inflight.track():
+            await command(body, respond)
+
+    async def command(body: dict[str, Any], respond: AsyncRespond) -> None:
         commands = service()
         invocation = Invocation(
             text=body.get("text", ""),

@@ -26,6 +26,7 @@ from bot.commands.registry import Choices, Verb
 from bot.commands.results import Failure, Reply, Usage
 from bot.commands.service import CommandService, Prepared
 from bot.present import present
+from bot.runtime import Inflight
 from bot.slack import ids
 from bot.slack.answer import Answers, EphemeralRespond, Respond
 from bot.slack.modals import Meta, form_view, loading_view, message_view, option, read_state
@@ -60,7 +61,9 @@ class Interactions:
         workspace: SlackWorkspace,
         service: Callable[[], CommandService],
         answers: Answers,
+        inflight: Inflight,
     ) -> None:
+        self.inflight = inflight
         self.client = client
         self.workspace = workspace
         self.service = service
@@ -117,6 +120,10 @@ class Interactions:
             log.info("could not fill the %s modal: %s", verb.name, slack_error(exc))
 
     async def on_submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        async with self.inflight.track():
+            await self._submit(ack, body, view)
+
+    async def _submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         meta = Meta.load(view.get("private_metadata"))
         verb = registry.lookup(meta.verb) if meta else None
         if meta is None or verb is None:
@@ -169,6 +176,10 @@ class Interactions:
     # buttons ---------------------------------------------------------------------------
     async def on_button(self, ack: Any, body: dict[str, Any], respond: AsyncRespond) -> None:
         await ack()
+        async with self.inflight.track():
+            await self._button(body, respond)
+
+    async def _button(self, body: dict[str, Any], respond: AsyncRespond) -> None:
         action = (body.get("actions") or [{}])[0]
         verb = ids.verb_of(action.get("action_id", ""))
         container = body.get("container") or {}

@@ -16,7 +16,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.commands.service import CommandService
 from bot.config import Settings
-from bot.runtime import Runtime, build_runtime
+from bot.runtime import Inflight, Runtime, build_runtime
 from bot.slack.app import build_app, web_client
 from bot.slack.workspace import SlackWorkspace
 
@@ -33,13 +33,15 @@ def create_web_app(settings: Settings) -> web.Application:
     def service() -> CommandService:
         return web_app[RUNTIME].service
 
-    bolt = build_app(settings, client, workspace, service)
+    inflight = Inflight()
+    bolt = build_app(settings, client, workspace, service, inflight)
     web_app[BOLT] = bolt
 
     async def open_runtime(app: web.Application) -> None:
         app[RUNTIME] = await build_runtime(settings, workspace)
 
     async def close_runtime(app: web.Application) -> None:
+        await inflight.drain(settings.incident_command_timeout + 5)
         await app[RUNTIME].close()
 
     async def slack_events(request: web.Request) -> web.Response:
