@@ -394,3 +394,22 @@ async def test_when_the_modal_cannot_open_the_user_gets_the_usage_line(bot: Runn
     [*_, answer] = await bot.slack.wait_for(before + 1)
     assert answer.params["response_type"] == "ephemeral"
     assert "/incident severity &lt;severity&gt;" in text_of(answer.params)
+
+
+async def test_declare_and_link_work_through_their_modals(bot: RunningBot) -> None:
+    view_id, view = await open_modal(bot, "declare", "C111")
+    assert select_options(view, "sev") == ["SEV1", "SEV2", "SEV3", "SEV4"]
+    before = len(bot.slack.answers())
+    await submit(bot, view_id, view, {"name": "Payments <!channel> down", "sev": "SEV2", "summary": "5xx"})
+    await bot.slack.wait_for(before + 2)
+    [created] = bot.slack.of("conversations.create")
+    assert created.params["name"].startswith("inc-1-payments")
+    card = card_post(bot.slack, bot.slack.of("conversations.invite")[-1].params["channel"])
+    assert "SEV2" in text_of(card.params) and "&lt;!channel&gt;" in text_of(card.params)
+
+    view_id, view = await open_modal(bot, "link", "C0OTHER")
+    assert (await submit(bot, view_id, view, {"incident": "not a ref"}))["response_action"] == "errors"
+    before = len(bot.slack.answers())
+    assert await submit(bot, view_id, view, {"incident": "INC-1"}) == {}
+    [*_, linked] = await bot.slack.wait_for(before + 1)
+    assert "linked this channel" in text_of(linked.params)

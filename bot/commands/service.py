@@ -167,9 +167,11 @@ class CommandService:
                 what=f"I couldn't read the choices from {provider.label}: {what}",
                 next_step=f"Type it in full instead: `{verb.usage(self.command)}`.",
             )
-        pinned = Target(provider=provider.name, incident_id=incident_id, reference=reference or "") if (
-            incident_id
-        ) else None
+        pinned = (
+            Target(provider=provider.name, incident_id=incident_id, reference=reference or "")
+            if (incident_id)
+            else None
+        )
         return Prepared(target=pinned, provider=provider, choices=choices)
 
     async def validate(self, verb: Verb, parsed: ParsedCommand) -> forms.Errors:
