@@ -18,7 +18,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.commands import registry
 from bot.commands.invocation import Invocation
 from bot.commands.parser import ParsedCommand, UsageError
-from bot.commands.results import Failure, Reply
 from bot.commands.service import CommandService
 from bot.config import Settings
 from bot.runtime import Inflight
@@ -77,7 +76,7 @@ def build_app(
             request_id=body.get("trigger_id"),
         )
         parsed = commands.parse(invocation)
-        verb = registry.lookup(parsed.verb or "") if parsed.verb else None
+        verb = registry.lookup(parsed.verb) if parsed.verb else None
         if isinstance(parsed, UsageError) and parsed.missing and verb and body.get("trigger_id"):
             # `/incident status` alone: ask for the rest in a modal rather than refuse.
             await interactions.open_form(
@@ -90,16 +89,10 @@ def build_app(
             )
             return
         if isinstance(parsed, ParsedCommand) and verb is not None and verb.uses_time:
+            # Times are read in the user's zone: parse again once it is known.
             invocation.tz = await workspace.user_timezone(invocation.user_id)
-        try:
-            reply = await commands.run(invocation)
-        except Exception:  # run() does not raise; if it ever does, the user still hears
-            log.exception("command service raised")
-            reply = Reply(
-                result=Failure(what="Something went wrong on our side.", changed="unknown"),
-                outcome="error",
-            )
-        await answers.deliver(invocation.team_id, invocation.channel_id, respond, reply)
+            parsed = None
+        await interactions.run(invocation, parsed if isinstance(parsed, ParsedCommand) else None, respond)
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any]) -> None:

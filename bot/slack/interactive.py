@@ -156,7 +156,7 @@ class Interactions:
             if meta.response_url
             else EphemeralRespond(self.client, meta.channel_id, invocation.user_id)
         )
-        await self._run(invocation, read, respond)
+        await self.run(invocation, read, respond)
 
     async def on_suggest(self, ack: Any, body: dict[str, Any]) -> None:
         """Type-ahead for catalogues too long for a static select; answered within 3 s."""
@@ -205,9 +205,10 @@ class Interactions:
             what = f"{verb.button} was clicked twice within seconds: the first click does it, once."
             await self.answers.say(respond, Failure(what=what))
             return
-        await self._run(invocation, ParsedCommand(verb=verb.name, target=target, text=verb.name), respond)
+        await self.run(invocation, ParsedCommand(verb=verb.name, target=target, text=verb.name), respond)
 
-    async def _run(self, invocation: Invocation, parsed: ParsedCommand, respond: Respond) -> None:
+    async def run(self, invocation: Invocation, parsed: ParsedCommand | None, respond: Respond) -> None:
+        """Run a command (typed: `parsed` None) and deliver its one answer, whatever happens."""
         try:
             reply = await self.service().run(invocation, parsed)
         except Exception:  # run() does not raise; if it ever does, the user still hears
