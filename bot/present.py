@@ -158,7 +158,7 @@ def _(result: r.Roles) -> Doc:
 
 @present.register
 def _(result: r.FollowUpAdded) -> Doc:
-    verb = "completed follow-up" if result.completed else "added follow-up"
+    verb = f"completed {result.kind}" if result.completed else f"added {result.kind}"
     line: Line = [
         User(result.actor.slack_id, result.actor.name),
         T(f" {verb} on {result.incident.reference}: "),
@@ -170,13 +170,12 @@ def _(result: r.FollowUpAdded) -> Doc:
 @present.register
 def _(result: r.FollowUps) -> Doc:
     i = result.incident
+    example = {"follow-up": "/incident followup <what> @who due:friday", "task": "/incident task <what> @who"}
     if not result.followups:
-        line: Line = [
-            T(f"{i.reference} has no follow-ups yet. Add one: "),
-            Code("/incident followup <what> @who due:friday"),
-        ]
+        line: Line = [T(f"{i.reference} has no {result.kind}s yet. Add one: "), Code(example[result.kind])]
         return Doc(line, [Section([line])])
-    lines: list[Line] = [[B(f"Follow-ups on {i.reference} ({len(result.followups)})")]]
+    title = f"{result.kind.capitalize()}s on {i.reference} ({len(result.followups)})"
+    lines: list[Line] = [[B(title)]]
     lines += [_followup_line(f, result.tz) for f in result.followups[:MAX_LIST]]
     if len(result.followups) > MAX_LIST:
         lines.append([T(f"… and {len(result.followups) - MAX_LIST} more")])
@@ -186,7 +185,7 @@ def _(result: r.FollowUps) -> Doc:
 @present.register
 def _(result: r.UpdatePosted) -> Doc:
     head: Line = [
-        B(f"Update on {result.incident.reference}"),
+        B(f"{'Stakeholder update' if result.stakeholders else 'Update'} on {result.incident.reference}"),
         T(" from "),
         User(result.actor.slack_id, result.actor.name),
     ]

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests.conftest import ProviderBot, provider_bot
-from tests.fakes.firehydrant import FakeFireHydrant
+from tests.fakes.firehydrant import FakeFireHydrant, user
 from tests.slackfake import FakeSlack
 from tests.test_slack_e2e import text_of
 
@@ -118,3 +118,28 @@ async def test_channel_is_found_by_channel_id_and_remembered(fh: ProviderBot) ->
     fh.fake.requests.clear()
     await fh.bot.run("info", channel="C0000420")
     assert fh.fake.of("GET", "/v1/incidents") == []
+
+
+async def test_tasks_are_the_incidents_tasks_added_listed_and_done(fh: ProviderBot) -> None:
+    incident = await linked(fh)
+    path = f"/v1/incidents/{incident['id']}/tasks"
+    added = text_of(await fh.bot.run("task Check replica lag <@U333|cy>", channel=CHANNEL))
+    assert "added task" in added and "#1 Check replica lag" in added and "<@U333>" in added
+    [create] = fake(fh).of("POST", path)
+    assert create.body == {"title": "Check replica lag", "state": "open", "assignee_id": user("U333")["id"]}
+    await fh.bot.run("task Page the DB team", channel=CHANNEL)
+    listing = text_of(await fh.bot.run("tasks", channel=CHANNEL))
+    assert "Tasks on" in listing and "#1 Check replica lag" in listing and "#2 Page the DB team" in listing
+    done = text_of(await fh.bot.run("task done #2", channel=CHANNEL))
+    assert "completed task" in done
+    [patch] = fake(fh).of("PATCH", f"{path}/{fake(fh).tasks[1]['id']}")
+    assert patch.body == {"state": "done"}
+    assert "no task #9" in text_of(await fh.bot.run("task done #9", channel=CHANNEL))
+    assert fake(fh).tickets == []  # tasks are not follow-ups
+
+
+async def test_an_update_to_stakeholders_is_not_sent_as_a_private_note(fh: ProviderBot) -> None:
+    await linked(fh)
+    answer = text_of(await fh.bot.run("update to:stakeholders Payments are back", channel=CHANNEL))
+    assert "status page" in answer
+    assert fake(fh).writes() == []

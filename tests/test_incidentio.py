@@ -127,6 +127,34 @@ async def test_followups_are_v3_and_numbered(io: ProviderBot) -> None:
     assert fake(io).of("POST", "/v2/follow_ups") == []  # v2 is removed on 2026-12-31
 
 
+async def test_tasks_are_v3_actions_and_numbered_apart_from_follow_ups(io: ProviderBot) -> None:
+    incident = await linked(io)
+    await io.bot.run("followup Write the postmortem", channel=CHANNEL)
+    added = text_of(await io.bot.run("task Check replica lag <@U444|sam>", channel=CHANNEL))
+    assert "added task" in added and "#1 Check replica lag" in added and "<@U444>" in added
+    [create] = fake(io).of("POST", "/v3/actions")
+    assert create.body == {
+        "incident_id": incident["id"],
+        "description": "Check replica lag",
+        "assignee_id": fake(io).users["U444"]["id"],
+    }
+    await io.bot.run("task Page the DB team", channel=CHANNEL)
+    listed = text_of(await io.bot.run("tasks", channel=CHANNEL))
+    assert "#1 Check replica lag" in listed and "#2 Page the DB team" in listed and "postmortem" not in listed
+    assert "completed task" in text_of(await io.bot.run("task done #1", channel=CHANNEL))
+    [put] = fake(io).of("PUT", r"/v3/actions/\w+")
+    assert put.body == {"description": "Check replica lag", "status": "completed"}
+    assert [f["status"] for f in fake(io).followups] == ["outstanding"]
+
+
+async def test_an_update_to_stakeholders_is_an_incident_update(io: ProviderBot) -> None:
+    incident = await linked(io)
+    answer = text_of(await io.bot.run("update to:stakeholders Payments are back", channel=CHANNEL))
+    assert "Stakeholder update on" in answer
+    [sent] = fake(io).of("POST", "/v2/incident_updates")
+    assert sent.body["incident_id"] == incident["id"] and sent.body["message"] == "Payments are back"
+
+
 async def test_oncall_and_override_with_layer_and_nested_user(io: ProviderBot) -> None:
     everyone = text_of(await io.bot.run("oncall"))
     assert (

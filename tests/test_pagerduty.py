@@ -71,6 +71,36 @@ async def test_priority_and_urgency(pd: ProviderBot) -> None:
     assert puts[1].body["incident"]["urgency"] == "low"
 
 
+async def test_an_update_to_stakeholders_is_a_status_update_sent_once(pd: ProviderBot) -> None:
+    incident = await linked(pd)
+    answer = text_of(await pd.bot.run("update to:stakeholders Payments are back", channel=CHANNEL))
+    assert "Stakeholder update on" in answer and "Payments are back" in answer
+    [sent] = fake(pd).of("POST", f"/incidents/{incident['id']}/status_updates")
+    assert sent.body == {"message": "Payments are back"} and sent.headers["From"] == "bot@example.com"
+    assert fake(pd).of("POST", f"/incidents/{incident['id']}/notes") == []
+    typo = text_of(await pd.bot.run("update to:everyone Payments are back", channel=CHANNEL))
+    assert "`to:timeline` or `to:stakeholders`" in typo
+    assert len(fake(pd).writes()) == 1
+
+
+async def test_override_on_a_shift_based_schedule_replaces_each_shift_in_the_window(pd: ProviderBot) -> None:
+    fake(pd).add_v3_schedule("PV3SCH1", "Payments", on_call="U222", shift_hours=4)
+    answer = text_of(await pd.bot.run("override payments <@U444|sam> for 6h"))
+    assert "<@U444>" in answer and "on call for Payments" in answer and "(6h)" in answer
+    [create] = fake(pd).of("POST", "/v3/schedules/PV3SCH1/overrides")
+    items = create.body["overrides"]
+    assert len(items) >= 2  # six hours cross at least one 4-hour handover
+    assert all(i["rotation_id"] == "RPV3SCH1" for i in items)
+    assert all(i["overridden_member"] == {"type": "user_member", "user_id": "PU222AAAA"} for i in items)
+    assert all(i["overriding_member"] == {"type": "user_member", "user_id": "PU444AAAA"} for i in items)
+    starts = sorted(i["start_time"] for i in items)
+    ends = sorted(i["end_time"] for i in items)
+    assert all(a == b for a, b in zip(ends[:-1], starts[1:], strict=True))  # back to back, no gap
+    assert fake(pd).of("POST", "/schedules/PV3SCH1/overrides") == []  # never the classic endpoint
+    classic = text_of(await pd.bot.run("override prim <@U444|sam> for 2h"))
+    assert "<@U444>" in classic and len(fake(pd).of("POST", "/schedules/PSCHED1/overrides")) == 1
+
+
 async def test_update_is_a_note(pd: ProviderBot) -> None:
     incident = await linked(pd)
     assert "Rollback done" in text_of(await pd.bot.run("update Rollback done", channel=CHANNEL))
@@ -80,7 +110,15 @@ async def test_update_is_a_note(pd: ProviderBot) -> None:
 
 
 @pytest.mark.parametrize(
-    "command", ["assign comms <@U333|cy>", "lead <@U333|cy>", "followup Add alert", "followups"]
+    "command",
+    [
+        "assign comms <@U333|cy>",
+        "lead <@U333|cy>",
+        "followup Add alert",
+        "followups",
+        "task Check lag",
+        "tasks",
+    ],
 )
 async def test_roles_and_followups_are_not_offered_and_say_where_to_go(pd: ProviderBot, command: str) -> None:
     incident = await linked(pd)
@@ -133,4 +171,4 @@ async def test_help_in_a_pagerduty_channel_offers_only_what_pagerduty_can_do(pd:
     answer = text_of(await pd.bot.run("help", channel=CHANNEL))
     assert "/incident ack" in answer and "/incident oncall" in answer
     assert "/incident assign" not in answer and "/incident followup " not in answer
-    assert "Not offered by PagerDuty's API: assign, lead, roles, followup, followups" in answer
+    assert "Not offered by PagerDuty's API: assign, lead, roles, followup, followups, task, tasks" in answer

@@ -183,3 +183,15 @@ async def test_not_in_channel_falls_back_to_response_url(bot: RunningBot) -> Non
     answer = await bot.run("ack", channel="CPRIVATE")
     assert answer["_via"] == "response_url" and answer["response_type"] == "in_channel"
     assert "investigating" in text_of(answer)
+
+
+async def test_what_the_built_in_provider_lacks_is_said_plainly(bot: RunningBot) -> None:
+    _, channel = await bot.declare("Checkout is failing")
+    task = text_of(await bot.run("task Check replica lag", channel=channel))
+    assert "keeps follow-ups, not tasks" in task and "/incident followup" in task
+    update = text_of(await bot.run("update to:stakeholders Payments are back", channel=channel))
+    assert "no subscribers" in update
+    typo = text_of(await bot.run("update to:all Payments are back", channel=channel))
+    assert "`to:timeline` or `to:stakeholders`" in typo
+    timeline = text_of(await bot.run("update to:timeline Payments are back", channel=channel))
+    assert "Update on INC-1" in timeline and "Payments are back" in timeline

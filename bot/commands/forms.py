@@ -42,6 +42,7 @@ class Field:
     multiline: bool = False
     choices: Choices | None = None
     hint: str | None = None
+    values: tuple[str, ...] = ()  # a fixed set to pick from, where no catalogue is needed
 
 
 def _label(arg: Arg) -> str:
@@ -67,6 +68,8 @@ def _fields(arg: Arg) -> list[Field]:
             return [Field(arg.name, "Hands over every", Kind.TEXT, arg.required, hint="Like 1w or 12h")]
         case Slot.REF:
             return [Field(arg.name, "Incident", Kind.TEXT, arg.required, hint=arg.help or None)]
+        case Slot.WORD if arg.values:
+            return [Field(arg.name, _label(arg), Kind.CHOICE, arg.required, values=arg.values)]
         case Slot.WORD if arg.choices:
             return [Field(arg.name, _label(arg), Kind.CHOICE, arg.required, choices=arg.choices)]
     return [Field(arg.name, _label(arg), Kind.TEXT, arg.required, multiline=arg.multiline)]
@@ -202,6 +205,8 @@ async def check(verb: Verb, parsed: ParsedCommand, provider: Provider) -> Errors
             if isinstance(found, NoMatch):
                 errors[arg.name] = f"{provider.label} has no {_kind(arg.choices)} “{value}” now: pick again."
                 errors[arg.name] = errors[arg.name][:2000]
+        if arg.values and str(value) not in arg.values:
+            errors[arg.name] = "Pick one of: " + ", ".join(arg.values)
         if isinstance(value, UserRef) and value.id:
             try:
                 await provider.check_person(Person(slack_id=value.id))

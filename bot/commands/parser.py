@@ -275,6 +275,12 @@ def _read_options(
 ) -> ParsedCommand | UsageError:
     for option in verb.options:
         key = option.name
+        if option.values and key in parsed.options:
+            word = str(parsed.options[key]).lower()
+            if word not in option.values:
+                listed = " or ".join(f"`{key}:{v}`" for v in option.values)
+                return _usage(verb, f"`{key}:` takes {listed}.", command)
+            parsed.options[key] = word
         if option.slot in (Slot.MOMENT, Slot.DATE) and key in parsed.options:
             moment = parse_moment(parsed.options[key], tz, now)
             if moment is None:

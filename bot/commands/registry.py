@@ -48,6 +48,7 @@ class Arg:
     required: bool = True
     help: str = ""
     choices: Choices | None = None
+    values: tuple[str, ...] = ()  # a fixed set of words, the first the default
     multiline: bool = False  # a modal shows a text area, not one line
 
 
@@ -215,14 +216,33 @@ VERBS: tuple[Verb, ...] = (
         examples=("/incident followups",),
     ),
     Verb(
+        "task",
+        "Add a task for now, during the incident (or `task done #2` to finish one).",
+        args=(Arg("title", Slot.TEXT), Arg("assignee", Slot.USER_ANY, required=False)),
+        writes=True,
+        capability=Capability.TASKS,
+        button="Add task",
+        examples=("/incident task Check replica lag @sam", "/incident task done #1"),
+    ),
+    Verb(
+        "tasks",
+        "List the incident's tasks.",
+        capability=Capability.TASKS,
+        examples=("/incident tasks",),
+    ),
+    Verb(
         "update",
         "Post a status update to the incident's timeline.",
         aliases=("note",),
         args=(Arg("text", Slot.TEXT, multiline=True),),
+        options=(Arg("to", Slot.WORD, required=False, values=("timeline", "stakeholders"), help="Send to"),),
         writes=True,
         capability=Capability.UPDATES,
         button="Post update",
-        examples=("/incident update Rollback done, error rate falling",),
+        examples=(
+            "/incident update Rollback done, error rate falling",
+            "/incident update to:stakeholders Payments are back; we are watching",
+        ),
     ),
     Verb(
         "oncall",

@@ -116,18 +116,21 @@ class FollowUpAdded(Result):
     actor: Person
     completed: bool = False
     tz: str = "UTC"
+    kind: Literal["follow-up", "task"] = "follow-up"
 
 
 class FollowUps(Result):
     incident: Incident
     followups: list[FollowUp]
     tz: str = "UTC"
+    kind: Literal["follow-up", "task"] = "follow-up"
 
 
 class UpdatePosted(Result):
     incident: Incident
     text: str
     actor: Person
+    stakeholders: bool = False  # also sent to the incident's subscribers
 
 
 class OnCallList(Result):

@@ -25,6 +25,8 @@ class Capability(StrEnum):
     ONCALL = "oncall"
     OVERRIDES = "overrides"
     SCHEDULES = "schedules"
+    TASKS = "tasks"  # to-dos during the incident, apart from follow-ups after it
+    STAKEHOLDER_UPDATES = "stakeholder_updates"  # an update sent to subscribers, not just the timeline
 
 
 class Person(BaseModel):
@@ -151,6 +153,18 @@ class NoDirectory:
         return None
 
 
+class Tasks(Protocol):
+    """What a provider with Capability.TASKS also implements."""
+
+    async def add_task(
+        self, incident_id: str, title: str, assignee: Person | None, actor: Person
+    ) -> FollowUp: ...
+
+    async def list_tasks(self, incident_id: str) -> list[FollowUp]: ...
+
+    async def complete_task(self, incident_id: str, number: int, actor: Person) -> FollowUp: ...
+
+
 @runtime_checkable
 class Provider(Protocol):
     name: str
@@ -209,8 +223,9 @@ class Provider(Protocol):
     async def complete_followup(self, incident_id: str, number: int, actor: Person) -> FollowUp: ...
 
     async def post_update(
-        self, incident_id: str, text: str, actor: Person, key: str | None = None
-    ) -> TimelineEntry: ...
+        self, incident_id: str, text: str, actor: Person, key: str | None = None, stakeholders: bool = False
+    ) -> TimelineEntry:
+        """`stakeholders`: send it to the incident's subscribers too (Capability.STAKEHOLDER_UPDATES)."""
 
     async def schedules(self) -> list[Schedule]: ...
 

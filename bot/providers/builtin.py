@@ -46,8 +46,12 @@ def _person(user_id: str | None, name: str | None) -> Person | None:
 class BuiltinProvider:
     name = "builtin"
     label = "Built-in"
-    capabilities = frozenset(Capability)
-    unsupported: dict[Capability, str] = {}
+    capabilities = frozenset(Capability) - {Capability.TASKS, Capability.STAKEHOLDER_UPDATES}
+    unsupported = {
+        Capability.TASKS: "The built-in provider keeps follow-ups, not tasks: use `/incident followup`.",
+        Capability.STAKEHOLDER_UPDATES: "The built-in provider has no subscribers to send an update to: "
+        "post it with `/incident update`, and share the channel.",
+    }
 
     def __init__(self, store: Store, roles: list[str]) -> None:
         self.store = store
@@ -286,7 +290,7 @@ class BuiltinProvider:
             return next(f for f in await self._followups(conn, incident) if f.number == number)
 
     async def post_update(
-        self, incident_id: str, text: str, actor: Person, key: str | None = None
+        self, incident_id: str, text: str, actor: Person, key: str | None = None, stakeholders: bool = False
     ) -> TimelineEntry:
         number = _number(incident_id)
         async with self.store.engine.begin() as conn:

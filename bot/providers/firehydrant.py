@@ -49,8 +49,11 @@ def error_text(body: Any) -> str | None:
 class FireHydrantProvider:
     name = "firehydrant"
     label = "FireHydrant"
-    capabilities = frozenset(Capability)
-    unsupported: dict[Capability, str] = {}
+    capabilities = frozenset(Capability) - {Capability.STAKEHOLDER_UPDATES}
+    unsupported = {
+        Capability.STAKEHOLDER_UPDATES: "FireHydrant sends stakeholder updates through its status pages, "
+        "which the bot does not choose for you: post it on the status page in FireHydrant.",
+    }
 
     def __init__(self, api: ApiClient, *, directory: Directory) -> None:
         self.api = api
@@ -295,8 +298,55 @@ class FireHydrantProvider:
         )
         return self._followup(body, number)
 
+    # tasks: FireHydrant's incident tasks, for what must be done now ----------------------------------
+    async def _tasks(self, incident_id: str) -> list[dict]:
+        found: list[dict] = []
+        for page in range(1, MAX_PAGES + 1):
+            body = await self.api.get(f"/v1/incidents/{incident_id}/tasks", {"page": page, "per_page": PAGE})
+            found += body.get("data") or []
+            if not (body.get("pagination") or {}).get("next"):
+                break
+        return sorted(found, key=lambda t: t.get("created_at") or "")
+
+    @staticmethod
+    def _task(task: dict, number: int) -> FollowUp:
+        state = task.get("state") or "open"
+        return FollowUp(
+            id=task["id"],
+            number=number,
+            title=task.get("title") or "",
+            assignee=slack_person(task.get("assignee")),
+            due=parse_time(task.get("due_at")),
+            state="open" if state in ("open", "in_progress") else state,
+        )
+
+    async def add_task(
+        self, incident_id: str, title: str, assignee: Person | None, actor: Person
+    ) -> FollowUp:
+        payload: dict[str, Any] = {"title": title, "state": "open"}
+        if assignee is not None:
+            payload["assignee_id"] = await self._user_id(assignee)
+        body = await self.api.call("POST", f"/v1/incidents/{incident_id}/tasks", json_body=payload)
+        existing = await self._tasks(incident_id)
+        number = next((n for n, t in enumerate(existing, 1) if t["id"] == body["id"]), len(existing) or 1)
+        return self._task(body, number).model_copy(update={"assignee": assignee})
+
+    async def list_tasks(self, incident_id: str) -> list[FollowUp]:
+        return [self._task(t, n) for n, t in enumerate(await self._tasks(incident_id), 1)]
+
+    async def complete_task(self, incident_id: str, number: int, actor: Person) -> FollowUp:
+        tasks = await self._tasks(incident_id)
+        if not 1 <= number <= len(tasks):
+            raise NotFound(f"This incident has no task #{number}.")
+        body = await self.api.call(
+            "PATCH",
+            f"/v1/incidents/{incident_id}/tasks/{tasks[number - 1]['id']}",
+            json_body={"state": "done"},
+        )
+        return self._task(body, number)
+
     async def post_update(
-        self, incident_id: str, text: str, actor: Person, key: str | None = None
+        self, incident_id: str, text: str, actor: Person, key: str | None = None, stakeholders: bool = False
     ) -> TimelineEntry:
         body = await self.api.call(
             "POST",

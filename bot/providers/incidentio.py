@@ -39,6 +39,10 @@ RESOLVED = ("learning", "closed")
 PAGE = 250
 
 
+_ONE = {"follow_ups": "follow_up", "actions": "action"}
+_WORD = {"follow_ups": "follow-up", "actions": "task"}
+
+
 def error_text(body: Any) -> str | None:
     if not isinstance(body, dict):
         return None
@@ -243,65 +247,88 @@ class IncidentIoProvider:
         return found
 
     # follow-ups ---------------------------------------------------------------------------
-    async def _followups(self, incident_id: str) -> list[dict]:
+    # follow-ups (/v3/follow_ups) and tasks (/v3/actions): the same shape, numbered by age ------
+    async def _items(self, kind: str, incident_id: str) -> list[dict]:
         found: list[dict] = []
         after: str | None = None
         while True:
             params: dict[str, Any] = {"incident_id": incident_id, "page_size": PAGE}
             if after:
                 params["after"] = after
-            body = await self.api.get("/v3/follow_ups", params)
-            found += body["follow_ups"]
+            body = await self.api.get(f"/v3/{kind}", params)
+            found += body[kind]
             after = (body.get("pagination_meta") or {}).get("after")
-            if not after or not body["follow_ups"]:
+            if not after or not body[kind]:
                 break
         return sorted(found, key=lambda f: f["created_at"])
 
     @staticmethod
-    def _followup(data: dict, number: int) -> FollowUp:
+    def _item(data: dict, number: int) -> FollowUp:
         return FollowUp(
             id=data["id"],
             number=number,
-            title=data["title"],
+            title=data.get("title") or data.get("description") or "",
             assignee=slack_person(data.get("assignee")),
             state="done" if data.get("status") == "completed" else data.get("status", "outstanding"),
         )
 
+    async def _add(
+        self, kind: str, incident_id: str, payload: dict[str, Any], assignee: Person | None
+    ) -> FollowUp:
+        full_id = await self._full_id(incident_id)
+        payload = {"incident_id": full_id, **payload}
+        if assignee is not None:
+            payload["assignee_id"] = await self._user_id(assignee)
+        body = await self.api.call("POST", f"/v3/{kind}", json_body=payload)
+        created = body[_ONE[kind]]
+        existing = await self._items(kind, full_id)
+        number = next((i for i, f in enumerate(existing, 1) if f["id"] == created["id"]), len(existing))
+        return self._item(created, number)
+
+    async def _complete(self, kind: str, incident_id: str, number: int) -> FollowUp:
+        items = await self._items(kind, await self._full_id(incident_id))
+        if not 1 <= number <= len(items):
+            raise NotFound(f"This incident has no {_WORD[kind]} #{number}.")
+        item = items[number - 1]
+        text_field = "title" if kind == "follow_ups" else "description"
+        body = await self.api.call(
+            "PUT", f"/v3/{kind}/{item['id']}", json_body={text_field: item[text_field], "status": "completed"}
+        )
+        return self._item(body[_ONE[kind]], number)
+
     async def add_followup(
         self, incident_id: str, title: str, assignee: Person | None, due: datetime | None, actor: Person
     ) -> FollowUp:
-        full_id = await self._full_id(incident_id)
-        payload: dict[str, Any] = {"incident_id": full_id, "title": title}
-        if assignee is not None:
-            payload["assignee_id"] = await self._user_id(assignee)
+        payload: dict[str, Any] = {"title": title}
         if due is not None:
             # incident.io follow-ups have no due date; keep it where the owner will read it.
             payload["description"] = f"Due {due.astimezone(UTC):%Y-%m-%d %H:%M} UTC."
-        body = await self.api.call("POST", "/v3/follow_ups", json_body=payload)
-        existing = await self._followups(full_id)
-        number = next(
-            (i for i, f in enumerate(existing, 1) if f["id"] == body["follow_up"]["id"]), len(existing)
-        )
-        item = self._followup(body["follow_up"], number)
+        item = await self._add("follow_ups", incident_id, payload, assignee)
         return item.model_copy(update={"due": due})
 
     async def list_followups(self, incident_id: str) -> list[FollowUp]:
         full_id = await self._full_id(incident_id)
-        return [self._followup(f, n) for n, f in enumerate(await self._followups(full_id), 1)]
+        return [self._item(f, n) for n, f in enumerate(await self._items("follow_ups", full_id), 1)]
 
     async def complete_followup(self, incident_id: str, number: int, actor: Person) -> FollowUp:
-        items = await self._followups(await self._full_id(incident_id))
-        if not 1 <= number <= len(items):
-            raise NotFound(f"This incident has no follow-up #{number}.")
-        item = items[number - 1]
-        body = await self.api.call(
-            "PUT", f"/v3/follow_ups/{item['id']}", json_body={"title": item["title"], "status": "completed"}
-        )
-        return self._followup(body["follow_up"], number)
+        return await self._complete("follow_ups", incident_id, number)
+
+    async def add_task(
+        self, incident_id: str, title: str, assignee: Person | None, actor: Person
+    ) -> FollowUp:
+        return await self._add("actions", incident_id, {"description": title}, assignee)
+
+    async def list_tasks(self, incident_id: str) -> list[FollowUp]:
+        full_id = await self._full_id(incident_id)
+        return [self._item(f, n) for n, f in enumerate(await self._items("actions", full_id), 1)]
+
+    async def complete_task(self, incident_id: str, number: int, actor: Person) -> FollowUp:
+        return await self._complete("actions", incident_id, number)
 
     async def post_update(
-        self, incident_id: str, text: str, actor: Person, key: str | None = None
+        self, incident_id: str, text: str, actor: Person, key: str | None = None, stakeholders: bool = False
     ) -> TimelineEntry:
+        # An incident update reaches the incident's subscribers already: it is the stakeholder update.
         body = await self.api.call(
             "POST",
             "/v2/incident_updates",

@@ -57,8 +57,12 @@ def error_text(body: Any) -> str | None:
 class PagerDutyProvider:
     name = "pagerduty"
     label = "PagerDuty"
-    capabilities = frozenset(Capability) - {Capability.ROLES, Capability.FOLLOWUPS}
-    unsupported = {Capability.ROLES: NO_ROLES, Capability.FOLLOWUPS: NO_FOLLOWUPS}
+    capabilities = frozenset(Capability) - {Capability.ROLES, Capability.FOLLOWUPS, Capability.TASKS}
+    unsupported = {
+        Capability.ROLES: NO_ROLES,
+        Capability.FOLLOWUPS: NO_FOLLOWUPS,
+        Capability.TASKS: NO_FOLLOWUPS,
+    }
 
     def __init__(
         self, api: ApiClient, *, from_email: str | None, service_id: str | None, directory: Directory
@@ -249,17 +253,22 @@ class PagerDutyProvider:
         raise Rejected(NO_FOLLOWUPS)
 
     async def post_update(
-        self, incident_id: str, text: str, actor: Person, key: str | None = None
+        self, incident_id: str, text: str, actor: Person, key: str | None = None, stakeholders: bool = False
     ) -> TimelineEntry:
         who = actor.name or actor.slack_id
-        body = await self._write(
-            "POST",
-            f"/incidents/{await self._id(incident_id)}/notes",
-            {"note": {"content": f"{text}\n— {who}, via Slack"}},
-        )
-        note = body.get("note") or {}
+        incident = await self._id(incident_id)
+        if stakeholders:
+            # A status update goes to the incident's subscribers (email, status page), not just
+            # the log: the "stakeholder update" of PagerDuty's own UI.
+            body = await self._write("POST", f"/incidents/{incident}/status_updates", {"message": text})
+            sent = body.get("status_update") or {}
+        else:
+            body = await self._write(
+                "POST", f"/incidents/{incident}/notes", {"note": {"content": f"{text}\n— {who}, via Slack"}}
+            )
+            sent = body.get("note") or {}
         return TimelineEntry(
-            at=parse_time(note.get("created_at")) or datetime.now(UTC), kind="update", text=text, author=actor
+            at=parse_time(sent.get("created_at")) or datetime.now(UTC), kind="update", text=text, author=actor
         )
 
     # on-call ------------------------------------------------------------------------------------
@@ -274,7 +283,32 @@ class PagerDutyProvider:
                     return found
                 offset += len(body["schedules"])
 
-        return await self._catalogues.get("schedules", load)
+        async def both() -> list[dict]:
+            classic = await load()
+            known = {s["id"] for s in classic}
+            shift_based = await self._v3_schedules()
+            for schedule in classic:
+                schedule["_v3"] = schedule["id"] in {v["id"] for v in shift_based}
+            return classic + [v | {"_v3": True} for v in shift_based if v["id"] not in known]
+
+        return await self._catalogues.get("schedules", both)
+
+    async def _v3_schedules(self) -> list[dict]:
+        """Shift-based schedules, which take overrides at their own endpoint and body. An
+        account or key without them answers an error here: then there are none."""
+        found: list[dict] = []
+        offset = 0
+        try:
+            while True:
+                body = await self.api.get("/v3/schedules", {"limit": PAGE, "offset": offset})
+                found += body["schedules"]
+                if not body.get("more") or not body["schedules"]:
+                    return found
+                offset += len(body["schedules"])
+        except ProviderError as exc:
+            if exc.status in (400, 402, 403, 404):  # this account or key has no shift-based schedules
+                return found
+            raise
 
     async def schedules(self) -> list[Schedule]:
         return [
@@ -321,6 +355,8 @@ class PagerDutyProvider:
     ) -> Override:
         data = await self._schedule_named(schedule)
         user_id = await self._user_id(person)
+        if data.get("_v3"):
+            return await self._v3_override(data, user_id, person, start, end)
         body = await self.api.call(
             "POST",
             f"/schedules/{data['id']}/overrides",
@@ -347,6 +383,56 @@ class PagerDutyProvider:
             person=person,
             start=parse_time(created.get("start")) or start,
             end=parse_time(created.get("end")) or end,
+        )
+
+    async def _v3_override(
+        self, data: dict, user_id: str, person: Person, start: datetime, end: datetime
+    ) -> Override:
+        """A shift-based schedule overrides shifts, each naming whom it replaces: read who is
+        on in the window (the final schedule), then replace each of their shifts there."""
+        detail = await self.api.get(
+            f"/v3/schedules/{data['id']}",
+            [("since", iso_utc(start)), ("until", iso_utc(end)), ("include[]", "final_schedule")],
+        )
+        schedule = detail["schedule"]
+        shifts = (schedule.get("final_schedule") or {}).get("computed_shift_assignments") or []
+        items = []
+        for shift in shifts:
+            source = shift.get("source") or {}
+            begins = max(start, parse_time(shift["start_time"]) or start)
+            ends = min(end, parse_time(shift["end_time"]) or end)
+            if begins >= ends or shift["member"].get("user_id") == user_id:
+                continue
+            item: dict[str, Any] = {
+                "type": "override_shift",
+                "start_time": iso_utc(begins),
+                "end_time": iso_utc(ends),
+                "overridden_member": shift["member"],
+                "overriding_member": {"type": "user_member", "user_id": user_id},
+            }
+            if source.get("shift_id"):
+                item["custom_shift_id"] = source["shift_id"]
+            elif source.get("rotation_id"):
+                item["rotation_id"] = source["rotation_id"]
+            else:
+                continue
+            items.append(item)
+        name = data.get("name") or data.get("summary") or data["id"]
+        if not items:
+            raise Rejected(
+                f"{name} is a shift-based PagerDuty schedule with no shift between those times "
+                f"for {person.name or 'them'} to take over."
+            )
+        body = await self.api.call(
+            "POST", f"/v3/schedules/{data['id']}/overrides", json_body={"overrides": items}
+        )
+        made = body.get("overrides") or []
+        return Override(
+            id=",".join(o.get("id", "") for o in made),
+            schedule=Schedule(id=data["id"], name=name),
+            person=person,
+            start=min((parse_time(o["start_time"]) or start for o in made), default=start),
+            end=max((parse_time(o["end_time"]) or end for o in made), default=end),
         )
 
     # channel → incident -------------------------------------------------------------------------

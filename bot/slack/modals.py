@@ -128,7 +128,8 @@ def _element(field: Field, names: list[str] | None) -> dict[str, Any]:
 def form_view(verb: Verb, meta: Meta, choices: dict[str, list[str]]) -> dict[str, Any]:
     blocks: list[dict[str, Any]] = []
     for field in forms.fields(verb):
-        element = {"action_id": INPUT_ACTION} | _element(field, choices.get(field.key))
+        names = choices.get(field.key) or (list(field.values) if field.values else None)
+        element = {"action_id": INPUT_ACTION} | _element(field, names)
         block: dict[str, Any] = {
             "type": "input",
             "block_id": field.key,

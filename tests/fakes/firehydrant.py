@@ -70,6 +70,7 @@ class FakeFireHydrant(FakeProvider):
     def __init__(self) -> None:
         self.incidents: dict[str, dict] = {}
         self.tickets: list[dict] = []
+        self.tasks: list[dict] = []
         self.notes: list[dict] = []
         self.shifts: list[dict] = []
         self.users = {u: user(u) for u in ("U111", "U222", "U333", "U444")}
@@ -146,6 +147,9 @@ class FakeFireHydrant(FakeProvider):
         self.route("GET", "/v1/ticketing/tickets", self.list_tickets)
         self.route("POST", "/v1/ticketing/tickets", self.create_ticket)
         self.route("PATCH", "/v1/ticketing/tickets/{ticket_id}", self.patch_ticket)
+        self.route("GET", "/v1/incidents/{incident_id}/tasks", self.list_tasks)
+        self.route("POST", "/v1/incidents/{incident_id}/tasks", self.create_task)
+        self.route("PATCH", "/v1/incidents/{incident_id}/tasks/{task_id}", self.patch_task)
         self.route("GET", "/v1/signals_on_call", self.oncall)
         self.route("POST", "/v1/teams/{team_id}/on_call_schedules/{schedule_id}/shifts", self.create_shift)
 
@@ -293,6 +297,35 @@ class FakeFireHydrant(FakeProvider):
             return self._missing()
         ticket.update(seen.body)
         return 200, ticket
+
+    async def list_tasks(self, seen: Seen) -> tuple[int, Any]:
+        mine = [t for t in self.tasks if t["incident"] == seen.params["incident_id"]]
+        return 200, page([{k: v for k, v in t.items() if k != "incident"} for t in mine], 1, 200)
+
+    async def create_task(self, seen: Seen) -> tuple[int, Any]:
+        if seen.params["incident_id"] not in self.incidents:
+            return self._missing()
+        body = seen.body
+        n = len(self.tasks) + 1
+        task = {
+            "id": fid(n, "t"),
+            "title": body["title"],
+            "state": body.get("state", "open"),
+            "created_at": f"2026-11-22T11:{n:02d}:00Z",
+            "updated_at": T0,
+        }
+        if body.get("assignee_id"):
+            who = next(u for u in self.users.values() if u["id"] == body["assignee_id"])
+            task["assignee"] = {"id": who["id"], "name": who["name"], "email": who["email"]}
+        self.tasks.append(task | {"incident": seen.params["incident_id"]})
+        return 201, task
+
+    async def patch_task(self, seen: Seen) -> tuple[int, Any]:
+        task = next((t for t in self.tasks if t["id"] == seen.params["task_id"]), None)
+        if task is None:
+            return self._missing()
+        task.update(seen.body)
+        return 200, {k: v for k, v in task.items() if k != "incident"}
 
     async def oncall(self, seen: Seen) -> tuple[int, Any]:
         now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)

@@ -81,6 +81,7 @@ class FakeIncidentIo(FakeProvider):
         self.status_catalogue = list(STATUSES)  # a test may give the account hundreds
         self.by_key: dict[str, str] = {}
         self.followups: list[dict] = []
+        self.actions: list[dict] = []
         self.overrides: list[dict] = []
         self.updates: list[dict] = []
         self.users = {u: user(u) for u in ("U111", "U222", "U333", "U444")}
@@ -177,6 +178,9 @@ class FakeIncidentIo(FakeProvider):
         self.route("GET", "/v3/follow_ups", self.list_followups)
         self.route("POST", "/v3/follow_ups", self.create_followup)
         self.route("PUT", "/v3/follow_ups/{id}", self.put_followup)
+        self.route("GET", "/v3/actions", self.list_actions)
+        self.route("POST", "/v3/actions", self.create_action)
+        self.route("PUT", "/v3/actions/{id}", self.put_action)
         self.route("GET", "/v2/users", self.list_users)
         self.route("GET", "/v2/schedules", self.list_schedules)
         self.route("GET", "/v2/schedule_entries", self.entries)
@@ -310,6 +314,36 @@ class FakeIncidentIo(FakeProvider):
             return self._missing()
         item.update(title=seen.body["title"], status=seen.body["status"])
         return 200, {"follow_up": item}
+
+    async def list_actions(self, seen: Seen) -> tuple[int, Any]:
+        items = [a for a in self.actions if a["incident_id"] == seen.arg("incident_id")]
+        return 200, {"actions": items, "pagination_meta": {"page_size": int(seen.arg("page_size") or 25)}}
+
+    async def create_action(self, seen: Seen) -> tuple[int, Any]:
+        body = seen.body
+        if body["incident_id"] not in self.incidents:
+            return self._missing()
+        n = len(self.actions) + 1
+        item = {
+            "id": ulid("AC", n),
+            "incident_id": body["incident_id"],
+            "creator": {},
+            "description": body["description"],
+            "status": "outstanding",
+            "created_at": f"2026-11-22T11:{n:02d}:00Z",
+            "updated_at": T0,
+        }
+        if body.get("assignee_id"):
+            item["assignee"] = next(u for u in self.users.values() if u["id"] == body["assignee_id"])
+        self.actions.append(item)
+        return 201, {"action": item}
+
+    async def put_action(self, seen: Seen) -> tuple[int, Any]:
+        item = next((a for a in self.actions if a["id"] == seen.params["id"]), None)
+        if item is None:
+            return self._missing()
+        item.update(description=seen.body["description"], status=seen.body["status"])
+        return 200, {"action": item}
 
     async def list_users(self, seen: Seen) -> tuple[int, Any]:
         wanted = seen.arg("slack_user_id")

@@ -77,6 +77,10 @@ class FakePagerDuty(FakeProvider):
         ]
         self.overrides: list[dict] = []
         self.refuse_overrides = False
+        self.status_updates: list[dict] = []
+        # Shift-based (v3) schedules: id → {name, rotation, on_call (Slack id), shift_hours}
+        self.v3_schedules: dict[str, dict] = {}
+        self.v3_overrides: list[dict] = []
         self._numbers = itertools.count(1)
         super().__init__()
 
@@ -124,6 +128,10 @@ class FakePagerDuty(FakeProvider):
         self.route("GET", "/schedules", self.list_schedules)
         self.route("GET", "/oncalls", self.oncalls)
         self.route("POST", "/schedules/{id}/overrides", self.create_overrides)
+        self.route("POST", "/incidents/{id}/status_updates", self.status_update)
+        self.route("GET", "/v3/schedules", self.list_v3_schedules)
+        self.route("GET", "/v3/schedules/{id}", self.show_v3_schedule)
+        self.route("POST", "/v3/schedules/{id}/overrides", self.create_v3_overrides)
 
     async def abilities(self, seen: Seen) -> tuple[int, Any]:
         return 200, {"abilities": ["teams", "urgencies"]}
@@ -240,3 +248,84 @@ class FakePagerDuty(FakeProvider):
             self.overrides.append(created | {"schedule": seen.params["id"]})
             answers.append({"status": 201, "override": created})
         return 201, answers
+
+    async def status_update(self, seen: Seen) -> tuple[int, Any]:
+        incident = self.incidents.get(seen.params["id"])
+        if incident is None:
+            return self._error(404, 2100, "Not Found")
+        update = {
+            "id": f"PSU{len(self.status_updates) + 1}",
+            "message": seen.body["message"],
+            "sender": ref("user", self.users["U111"]),
+            "created_at": T0,
+        }
+        self.status_updates.append({"incident": incident["id"], **update})
+        return 200, {"status_update": update}
+
+    def add_v3_schedule(self, sid: str, name: str, on_call: str, shift_hours: int = 8) -> None:
+        """A shift-based schedule whose one rotation hands over every `shift_hours`."""
+        self.v3_schedules[sid] = {
+            "name": name,
+            "rotation": f"R{sid}",
+            "on_call": on_call,
+            "hours": shift_hours,
+        }
+
+    async def list_v3_schedules(self, seen: Seen) -> tuple[int, Any]:
+        items = [
+            {
+                "id": sid,
+                "type": "schedule_v3_reference",
+                "summary": s["name"],
+                "self": f"https://api.pagerduty.com/v3/schedules/{sid}",
+                "html_url": f"{BASE}/schedules/{sid}",
+            }
+            for sid, s in self.v3_schedules.items()
+        ]
+        return 200, {"schedules": items, "limit": 100, "offset": 0, "more": False}
+
+    async def show_v3_schedule(self, seen: Seen) -> tuple[int, Any]:
+        from datetime import datetime, timedelta
+
+        found = self.v3_schedules.get(seen.params["id"])
+        if found is None:
+            return 404, {"error": {"code": "not_found", "message": "Not Found"}}
+        schedule: dict[str, Any] = {
+            "id": seen.params["id"],
+            "type": "schedule_v3",
+            "name": found["name"],
+            "time_zone": "UTC",
+        }
+        if "final_schedule" in [v for k, v in seen.query if k == "include[]"]:
+            since = datetime.fromisoformat(seen.arg("since").replace("Z", "+00:00"))  # type: ignore[union-attr]
+            until = datetime.fromisoformat(seen.arg("until").replace("Z", "+00:00"))  # type: ignore[union-attr]
+            step = timedelta(hours=found["hours"])
+            shift_start = since.replace(minute=0, second=0, microsecond=0)
+            shifts = []
+            while shift_start < until:
+                shifts.append(
+                    {
+                        "type": "computed_shift_assignment",
+                        "start_time": shift_start.isoformat().replace("+00:00", "Z"),
+                        "end_time": (shift_start + step).isoformat().replace("+00:00", "Z"),
+                        "member": {"type": "user_member", "user_id": self.users[found["on_call"]]["id"]},
+                        "source": {"type": "schedule_rotation", "rotation_id": found["rotation"]},
+                    }
+                )
+                shift_start += step
+            schedule["final_schedule"] = {
+                "type": "final_schedule",
+                "rendered_coverage_percentage": 100,
+                "computed_shift_assignments": shifts,
+            }
+        return 200, {"schedule": schedule}
+
+    async def create_v3_overrides(self, seen: Seen) -> tuple[int, Any]:
+        if seen.params["id"] not in self.v3_schedules:
+            return 404, {"error": {"code": "not_found", "message": "Not Found"}}
+        made = []
+        for wanted in seen.body["overrides"]:
+            created = {"id": f"POV3{len(self.v3_overrides) + 1}", **wanted}
+            self.v3_overrides.append(created | {"schedule": seen.params["id"]})
+            made.append(created)
+        return 201, {"overrides": made}

@@ -13,6 +13,7 @@ from bot.commands.results import (
     Changed,
     Declared,
     Failure,
+    NotSupported,
     Post,
     Reply,
     Result,
@@ -161,6 +162,15 @@ async def severity(ctx: Context) -> Result:
 @handles("update")
 async def post_update(ctx: Context) -> Result:
     text = str(ctx.arg("text"))
-    await ctx.provider.post_update(ctx.incident_id or "", text, ctx.actor, key=ctx.invocation.request_id)
+    stakeholders = ctx.parsed.options.get("to") == "stakeholders"
+    if stakeholders and Capability.STAKEHOLDER_UPDATES not in ctx.provider.capabilities:
+        return NotSupported(
+            provider_label=ctx.provider.label,
+            verb="update to:stakeholders",
+            reason=ctx.provider.unsupported.get(Capability.STAKEHOLDER_UPDATES),
+        )
+    await ctx.provider.post_update(
+        ctx.incident_id or "", text, ctx.actor, key=ctx.invocation.request_id, stakeholders=stakeholders
+    )
     incident = await ctx.provider.get_incident(ctx.incident_id or "")
-    return UpdatePosted(incident=incident, text=text, actor=ctx.actor)
+    return UpdatePosted(incident=incident, text=text, actor=ctx.actor, stakeholders=stakeholders)

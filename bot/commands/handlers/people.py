@@ -1,4 +1,4 @@
-"""Roles and follow-ups: who does what, now and after the incident."""
+"""Roles, tasks and follow-ups: who does what, now and after the incident."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from bot.commands.handlers import handles
 from bot.commands.naming import match
 from bot.commands.parser import UserRef
 from bot.commands.results import Changed, FollowUpAdded, FollowUps, Result, Roles
+from bot.providers.base import Tasks
 
 _DONE = re.compile(r"^(?:done|close|complete)\s+#?(\d+)$", re.IGNORECASE)
 
@@ -61,3 +62,39 @@ async def followups(ctx: Context) -> Result:
     incident = await ctx.provider.get_incident(ctx.incident_id or "")
     items = await ctx.provider.list_followups(ctx.incident_id or "")
     return FollowUps(incident=incident, followups=items, tz=ctx.invocation.tz)
+
+
+def _tasks(ctx: Context) -> Tasks:
+    """Providers with Capability.TASKS implement the Tasks protocol (the service checked)."""
+    return ctx.provider  # type: ignore[return-value]
+
+
+@handles("task")
+async def task(ctx: Context) -> Result:
+    title = str(ctx.arg("title")).strip()
+    incident_id = ctx.incident_id or ""
+    done = _DONE.match(title)
+    if done:
+        item = await _tasks(ctx).complete_task(incident_id, int(done[1]), ctx.actor)
+    else:
+        if len(title) > 500:
+            raise ctx.refuse("That task is over 500 characters: keep it short.")
+        ref = ctx.arg("assignee")
+        assignee = await ctx.person(ref) if isinstance(ref, UserRef) else None
+        item = await _tasks(ctx).add_task(incident_id, title, assignee, ctx.actor)
+    incident = await ctx.provider.get_incident(incident_id)
+    return FollowUpAdded(
+        incident=incident,
+        followup=item,
+        actor=ctx.actor,
+        completed=bool(done),
+        tz=ctx.invocation.tz,
+        kind="task",
+    )
+
+
+@handles("tasks")
+async def tasks(ctx: Context) -> Result:
+    incident = await ctx.provider.get_incident(ctx.incident_id or "")
+    items = await _tasks(ctx).list_tasks(ctx.incident_id or "")
+    return FollowUps(incident=incident, followups=items, tz=ctx.invocation.tz, kind="task")
