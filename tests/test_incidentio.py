@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from tests.conftest import ProviderBot, provider_bot
-from tests.fakes.incidentio import STATUSES, FakeIncidentIo
+from tests.fakes.incidentio import STATUSES, FakeIncidentIo, user
 from tests.slackfake import FakeSlack
 from tests.test_slack_e2e import text_of
 
@@ -145,6 +145,18 @@ async def test_tasks_are_v3_actions_and_numbered_apart_from_follow_ups(io: Provi
     [put] = fake(io).of("PUT", r"/v3/actions/\w+")
     assert put.body == {"description": "Check replica lag", "status": "completed"}
     assert [f["status"] for f in fake(io).followups] == ["outstanding"]
+
+
+async def test_someone_without_a_slack_link_at_incident_io_is_found_by_email(io: ProviderBot) -> None:
+    await linked(io)
+    unlinked = {k: v for k, v in user("U555").items() if k != "slack_user_id"}
+    fake(io).users["U555"] = unlinked  # their incident.io account is not tied to Slack
+    answer = text_of(await io.bot.run("followup Rotate the keys <@U555|eve>", channel=CHANNEL))
+    assert "Rotate the keys" in answer
+    [create] = fake(io).of("POST", "/v3/follow_ups")
+    assert create.body["assignee_id"] == unlinked["id"]
+    lookups = [dict(s.query) for s in fake(io).of("GET", "/v2/users")]
+    assert {"slack_user_id": "U555"} in lookups and {"email": "u555@example.com"} in lookups
 
 
 async def test_an_update_to_stakeholders_is_an_incident_update(io: ProviderBot) -> None:

@@ -21,7 +21,10 @@ def build_providers(
         from bot.providers import incidentio
 
         providers["incidentio"] = incidentio.build(
-            settings.incidentio_api_key.get_secret_value(), settings.incidentio_api_url, **http
+            settings.incidentio_api_key.get_secret_value(),
+            settings.incidentio_api_url,
+            directory=directory,
+            **http,
         )
     if settings.pagerduty_api_token:
         from bot.providers import pagerduty

@@ -14,8 +14,10 @@ from typing import Any
 from bot.providers.base import (
     Capability,
     DeclareRequest,
+    Directory,
     FollowUp,
     Incident,
+    NoDirectory,
     NotFound,
     OnCall,
     Override,
@@ -56,8 +58,9 @@ class IncidentIoProvider:
     capabilities = frozenset(Capability)
     unsupported: dict[Capability, str] = {}
 
-    def __init__(self, api: ApiClient) -> None:
+    def __init__(self, api: ApiClient, directory: Directory | None = None) -> None:
         self.api = api
+        self.directory = directory or NoDirectory()
         self._catalogues = TTLCache()
         self._users = TTLCache(PEOPLE_TTL)
         self._channels: dict[str, str] = {}  # slack channel → incident id, from scans
@@ -236,7 +239,14 @@ class IncidentIoProvider:
     async def _user_id(self, person: Person) -> str:
         async def load() -> str | None:
             users = (await self.api.get("/v2/users", {"slack_user_id": person.slack_id}))["users"]
-            return users[0]["id"] if users else None
+            if users:
+                return users[0]["id"]
+            # Someone whose incident.io account is not tied to Slack: the same email will do.
+            email = await self.directory.email_of(person.slack_id)
+            if not email:
+                return None
+            users = (await self.api.get("/v2/users", {"email": email}))["users"]
+            return next((u["id"] for u in users if str(u.get("email", "")).lower() == email.lower()), None)
 
         found = await self._users.get(person.slack_id, load)
         if found is None:
@@ -469,7 +479,7 @@ class IncidentIoProvider:
         await self.api.close()
 
 
-def build(key: str, base_url: str, **http: Any) -> IncidentIoProvider:
+def build(key: str, base_url: str, *, directory: Directory | None = None, **http: Any) -> IncidentIoProvider:
     api = ApiClient(
         label="incident.io",
         base_url=base_url,
@@ -477,7 +487,7 @@ def build(key: str, base_url: str, **http: Any) -> IncidentIoProvider:
         error_text=error_text,
         **http,
     )
-    return IncidentIoProvider(api)
+    return IncidentIoProvider(api, directory)
 
 
 __all__ = ["IncidentIoProvider", "ProviderError", "build"]

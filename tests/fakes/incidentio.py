@@ -346,8 +346,12 @@ class FakeIncidentIo(FakeProvider):
         return 200, {"action": item}
 
     async def list_users(self, seen: Seen) -> tuple[int, Any]:
-        wanted = seen.arg("slack_user_id")
-        found = [u for u in self.users.values() if wanted in (None, u["slack_user_id"])]
+        wanted, email = seen.arg("slack_user_id"), seen.arg("email")
+        found = [
+            u
+            for u in self.users.values()
+            if wanted in (None, u.get("slack_user_id")) and email in (None, u.get("email"))
+        ]
         extra = {
             "base_role": {"id": "r", "name": "Responder", "slug": "responder"},
             "custom_roles": [],
