@@ -19,6 +19,7 @@ from tests.test_slack_e2e import text_of
 
 ALL_BUTTONS = {
     "verb.task",
+    "verb.reassign",
     "verb.ack",
     "verb.resolve",
     "verb.status",
@@ -90,7 +91,8 @@ def select_options(view: dict, block_id: str) -> list[str]:
 
 
 # the card ---------------------------------------------------------------------------------
-BUILTIN_BUTTONS = ALL_BUTTONS - {"verb.task"}  # the built-in provider keeps follow-ups only
+# The built-in provider keeps follow-ups only, and has roles rather than one assignee.
+BUILTIN_BUTTONS = ALL_BUTTONS - {"verb.task", "verb.reassign"}
 
 
 async def test_declare_pins_a_card_with_every_button_and_changes_redraw_it_in_place(bot: RunningBot) -> None:
@@ -163,8 +165,8 @@ async def test_every_verb_with_required_arguments_opens_its_modal(bot: RunningBo
     for verb in form_verbs():
         _, view = await open_modal(bot, verb.name, channel)
         assert view["callback_id"] == f"form.{verb.name}", verb.name
-        if verb.name == "task":  # the built-in provider keeps follow-ups, not tasks: it says so
-            assert "submit" not in view and "/incident followup" in text_of(view)
+        if verb.name in ("task", "reassign"):  # what the built-in provider lacks: it says so
+            assert "submit" not in view and "/incident " in text_of(view)
             continue
         assert any(b["type"] == "input" for b in view["blocks"]), verb.name
         assert view.get("submit"), verb.name
@@ -358,8 +360,8 @@ async def test_a_double_click_on_resolve_sends_one_write_to_incident_io(io: Prov
     ("name", "absent"),
     [
         ("pagerduty", {"verb.assign", "verb.followup", "verb.task"}),
-        ("firehydrant", set()),
-        ("incidentio", set()),
+        ("firehydrant", {"verb.reassign"}),
+        ("incidentio", {"verb.reassign"}),
     ],
 )
 async def test_the_card_offers_only_what_the_provider_can_do(
@@ -380,6 +382,28 @@ async def test_a_modal_in_an_unlinked_channel_says_how_to_link_instead_of_a_form
     _, view = await open_modal(bot, "status", "C0NOTHING")
     assert "submit" not in view and not any(b["type"] == "input" for b in view["blocks"])
     assert "isn't linked" in text_of(view) and "/incident link" in text_of(view)
+
+
+async def test_pagerdutys_reassign_button_opens_a_user_picker_and_reassigns(
+    fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    async with provider_bot("pagerduty", fake_slack, sqlite_url) as pb:
+        incident = pb.fake.add_incident("Checkout is failing")  # type: ignore[attr-defined]
+        await pb.bot.run(f"link pd:{incident['incident_number']}", channel="C0PD")
+        card = card_post(fake_slack, "C0PD")
+        updated = len(fake_slack.of("views.update"))
+        assert (await click(pb.bot, card, "verb.reassign"))[0] == 200
+        [*_, filled] = await fake_slack.wait_for(updated + 1, "views.update")
+        view, view_id = filled.params["view"], filled.params["view_id"]
+        assert [b["element"]["type"] for b in view["blocks"] if b["type"] == "input"] == ["users_select"]
+        unknown = await submit(pb.bot, view_id, view, {"user": "U999"})
+        assert "no PagerDuty account" in unknown["errors"]["user"] and pb.fake.writes() == []
+        before = len(fake_slack.answers())
+        assert await submit(pb.bot, view_id, view, {"user": "U333"}) == {}
+        [*_, answer] = await fake_slack.wait_for(before + 1)
+        assert "handed the incident to <@U333>" in text_of(answer.params)
+        [update] = await fake_slack.wait_for(1, "chat.update")  # the card shows the new assignee
+        assert "<@U333>" in text_of(update.params)
 
 
 async def test_a_modal_for_what_pagerduty_lacks_says_so_and_links_the_incident(

@@ -101,6 +101,18 @@ async def test_override_on_a_shift_based_schedule_replaces_each_shift_in_the_win
     assert "<@U444>" in classic and len(fake(pd).of("POST", "/schedules/PSCHED1/overrides")) == 1
 
 
+async def test_reassign_hands_the_incident_to_someone_found_by_email(pd: ProviderBot) -> None:
+    incident = await linked(pd)
+    answer = text_of(await pd.bot.run("reassign <@U333|cy>", channel=CHANNEL))
+    assert "handed the incident to <@U333>" in answer
+    [put] = fake(pd).of("PUT", f"/incidents/{incident['id']}")
+    assert put.body["incident"]["assignments"] == [
+        {"assignee": {"id": "PU333AAAA", "type": "user_reference"}}
+    ]
+    assert put.headers["From"] == "bot@example.com"
+    assert "<@U333>" in text_of(await pd.bot.run("info", channel=CHANNEL))
+
+
 async def test_update_is_a_note(pd: ProviderBot) -> None:
     incident = await linked(pd)
     assert "Rollback done" in text_of(await pd.bot.run("update Rollback done", channel=CHANNEL))

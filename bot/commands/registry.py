@@ -190,6 +190,15 @@ VERBS: tuple[Verb, ...] = (
         examples=("/incident lead @me",),
     ),
     Verb(
+        "reassign",
+        "Hand the incident to someone (PagerDuty's assignee).",
+        args=(Arg("user", Slot.USER),),
+        writes=True,
+        capability=Capability.REASSIGN,
+        button="Reassign",
+        examples=("/incident reassign @bea",),
+    ),
+    Verb(
         "roles",
         "Show who holds each role.",
         capability=Capability.ROLES,

@@ -26,6 +26,7 @@ class Capability(StrEnum):
     OVERRIDES = "overrides"
     SCHEDULES = "schedules"
     TASKS = "tasks"  # to-dos during the incident, apart from follow-ups after it
+    REASSIGN = "reassign"  # hand the whole incident to one person (PagerDuty's assignee)
     STAKEHOLDER_UPDATES = "stakeholder_updates"  # an update sent to subscribers, not just the timeline
 
 
@@ -163,6 +164,17 @@ class Tasks(Protocol):
     async def list_tasks(self, incident_id: str) -> list[FollowUp]: ...
 
     async def complete_task(self, incident_id: str, number: int, actor: Person) -> FollowUp: ...
+
+
+def no_single_assignee(label: str) -> str:
+    """Why `reassign` is not offered where incidents have roles instead of one assignee."""
+    return f"{label} has no single assignee: make someone lead with `/incident lead @them`."
+
+
+class Reassigns(Protocol):
+    """What a provider with Capability.REASSIGN also implements."""
+
+    async def reassign(self, incident_id: str, person: Person, actor: Person) -> Incident: ...
 
 
 @runtime_checkable

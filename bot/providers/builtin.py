@@ -23,6 +23,7 @@ from bot.providers.base import (
     Schedule,
     Severity,
     TimelineEntry,
+    no_single_assignee,
 )
 from bot.providers.rotation import Rotation, Shift, on_call
 from bot.store import tables
@@ -46,8 +47,13 @@ def _person(user_id: str | None, name: str | None) -> Person | None:
 class BuiltinProvider:
     name = "builtin"
     label = "Built-in"
-    capabilities = frozenset(Capability) - {Capability.TASKS, Capability.STAKEHOLDER_UPDATES}
+    capabilities = frozenset(Capability) - {
+        Capability.REASSIGN,
+        Capability.TASKS,
+        Capability.STAKEHOLDER_UPDATES,
+    }
     unsupported = {
+        Capability.REASSIGN: no_single_assignee("The built-in provider"),
         Capability.TASKS: "The built-in provider keeps follow-ups, not tasks: use `/incident followup`.",
         Capability.STAKEHOLDER_UPDATES: "The built-in provider has no subscribers to send an update to: "
         "post it with `/incident update`, and share the channel.",

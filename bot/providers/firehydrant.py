@@ -28,6 +28,7 @@ from bot.providers.base import (
     Schedule,
     Severity,
     TimelineEntry,
+    no_single_assignee,
 )
 from bot.providers.cache import PEOPLE_TTL, TTLCache
 from bot.providers.http import ApiClient
@@ -49,8 +50,9 @@ def error_text(body: Any) -> str | None:
 class FireHydrantProvider:
     name = "firehydrant"
     label = "FireHydrant"
-    capabilities = frozenset(Capability) - {Capability.STAKEHOLDER_UPDATES}
+    capabilities = frozenset(Capability) - {Capability.REASSIGN, Capability.STAKEHOLDER_UPDATES}
     unsupported = {
+        Capability.REASSIGN: no_single_assignee("FireHydrant"),
         Capability.STAKEHOLDER_UPDATES: "FireHydrant sends stakeholder updates through its status pages, "
         "which the bot does not choose for you: post it on the status page in FireHydrant.",
     }

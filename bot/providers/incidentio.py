@@ -27,6 +27,7 @@ from bot.providers.base import (
     Schedule,
     Severity,
     TimelineEntry,
+    no_single_assignee,
 )
 from bot.providers.cache import PEOPLE_TTL, TTLCache
 from bot.providers.http import ApiClient
@@ -55,8 +56,10 @@ def error_text(body: Any) -> str | None:
 class IncidentIoProvider:
     name = "incidentio"
     label = "incident.io"
-    capabilities = frozenset(Capability)
-    unsupported: dict[Capability, str] = {}
+    capabilities = frozenset(Capability) - {Capability.REASSIGN}
+    unsupported = {
+        Capability.REASSIGN: no_single_assignee("incident.io"),
+    }
 
     def __init__(self, api: ApiClient, directory: Directory | None = None) -> None:
         self.api = api

@@ -241,6 +241,13 @@ class PagerDutyProvider:
     async def assign_role(self, incident_id: str, role: str, person: Person, actor: Person) -> Incident:
         raise Rejected(NO_ROLES)
 
+    async def reassign(self, incident_id: str, person: Person, actor: Person) -> Incident:
+        user = {"id": await self._user_id(person), "type": "user_reference"}
+        incident = await self._update(await self._id(incident_id), {"assignments": [{"assignee": user}]})
+        # The answer names assignees by reference only (no email to find them in Slack by):
+        # the one just assigned is known, so show them as themselves.
+        return incident.model_copy(update={"roles": {"assigned": person}})
+
     async def add_followup(
         self, incident_id: str, title: str, assignee: Person | None, due: datetime | None, actor: Person
     ) -> FollowUp:

@@ -186,6 +186,16 @@ class FakePagerDuty(FakeProvider):
             incident["priority"] = next(p for p in self.priorities if p["id"] == body["priority"]["id"])
         if "resolution" in body:
             self.notes.append({"incident": incident["id"], "content": body["resolution"]})
+        if "assignments" in body:
+            incident["assignments"] = [
+                {
+                    "at": T0,
+                    "assignee": ref(
+                        "user", next(u for u in self.users.values() if u["id"] == a["assignee"]["id"])
+                    ),
+                }
+                for a in body["assignments"]
+            ]
         return 200, {"incident": incident}
 
     async def note(self, seen: Seen) -> tuple[int, Any]:

@@ -9,7 +9,7 @@ from bot.commands.handlers import handles
 from bot.commands.naming import match
 from bot.commands.parser import UserRef
 from bot.commands.results import Changed, FollowUpAdded, FollowUps, Result, Roles
-from bot.providers.base import Tasks
+from bot.providers.base import Reassigns, Tasks
 
 _DONE = re.compile(r"^(?:done|close|complete)\s+#?(\d+)$", re.IGNORECASE)
 
@@ -25,6 +25,15 @@ async def assign(ctx: Context) -> Result:
     person = await ctx.person(ref)
     incident = await ctx.provider.assign_role(ctx.incident_id or "", role, person, ctx.actor)
     return Changed(incident=incident, actor=ctx.actor, what=f"made {{person}} {role}", person=person)
+
+
+@handles("reassign")
+async def reassign(ctx: Context) -> Result:
+    ref: UserRef = ctx.arg("user")  # type: ignore[assignment]
+    person = await ctx.person(ref)
+    provider: Reassigns = ctx.provider  # type: ignore[assignment]  # the service checked REASSIGN
+    incident = await provider.reassign(ctx.incident_id or "", person, ctx.actor)
+    return Changed(incident=incident, actor=ctx.actor, what="handed the incident to {person}", person=person)
 
 
 @handles("roles")
