@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from bot.store.db import Store
+from bot.slack.server import RUNTIME
 from tests.conftest import ProviderBot, RunningBot, provider_bot
 from tests.slackfake import Call, FakeSlack, block_actions, block_suggestion, view_submission
 from tests.test_slack_e2e import text_of
@@ -232,9 +232,7 @@ async def test_ack_button_acts_at_once_and_a_double_click_acts_once(bot: Running
     said = [text_of(a.params) for a in answers[before:]]
     assert sum("moved the incident to investigating" in s for s in said) == 1
     assert sum("clicked twice" in s for s in said) == 1
-    store = Store(bot.settings.database_url)
-    rows = [r for r in await store.audit_rows() if r["verb"] == "ack"]
-    await store.close()
+    rows = [r for r in await bot.app[RUNTIME].store.audit_rows() if r["verb"] == "ack"]
     assert len(rows) == 1  # one run of the verb, so one write at the provider
 
 

@@ -56,7 +56,6 @@ def build_app(
     )
     answers = Answers(client, Cards(client, lambda: service().store))
     interactions = Interactions(client, workspace, service, answers, inflight)
-    interactions.register(app)
 
     @app.command(settings.incident_command)
     async def on_command(ack: Any, body: dict[str, Any], respond: AsyncRespond) -> None:
@@ -93,6 +92,8 @@ def build_app(
             invocation.tz = await workspace.user_timezone(invocation.user_id)
             parsed = None
         await interactions.run(invocation, parsed if isinstance(parsed, ParsedCommand) else None, respond)
+
+    interactions.register(app)  # after the slash command, which Bolt then tries first
 
     @app.error
     async def on_error(error: Exception, body: dict[str, Any]) -> None:

@@ -47,7 +47,7 @@ class Cards:
     async def refresh(self, incident: Incident, capabilities: list[str]) -> None:
         """Redraw every card showing this incident with what it is now."""
         try:
-            found = await self.store().cards_of(incident.provider, [incident.id])
+            found = await self.store().cards_of(incident.provider, incident.id)
         except Exception:
             log.exception("could not read the cards of %s", incident.reference)
             return

@@ -8,6 +8,8 @@ sends a signed click for every id that any built block or view can emit).
 from __future__ import annotations
 
 import json
+import re
+from collections.abc import Iterable
 
 from bot.commands import registry
 from bot.commands.refs import Target
@@ -45,6 +47,11 @@ def button_verbs() -> list[Verb]:
 
 def form_verbs() -> list[Verb]:
     return [verb for verb in registry.VERBS if verb.needs_input]
+
+
+def exactly(names: Iterable[str]) -> re.Pattern[str]:
+    """A pattern matching these ids and nothing else (an unknown id stays unhandled)."""
+    return re.compile("^(?:" + "|".join(re.escape(n) for n in sorted(names)) + ")$")
 
 
 def encode_target(provider: str, incident_id: str, reference: str) -> str:

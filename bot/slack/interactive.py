@@ -70,12 +70,11 @@ class Interactions:
         self.answers = answers
 
     def register(self, app: AsyncApp) -> None:
-        for verb in ids.button_verbs():
-            app.action(ids.verb_action(verb.name))(self.on_button)
-        for verb in ids.form_verbs():
-            app.view(ids.form_callback(verb.name))(self.on_submit)
-        for choices in Choices:
-            app.options(ids.choose_action(choices))(self.on_suggest)
+        """One listener per kind, matching exactly the ids the blocks can carry: Bolt tries
+        listeners one by one on every request, so two dozen of them cost every command."""
+        app.action(ids.exactly(ids.verb_action(v.name) for v in ids.button_verbs()))(self.on_button)
+        app.view(ids.exactly(ids.form_callback(v.name) for v in ids.form_verbs()))(self.on_submit)
+        app.options(ids.exactly(ids.choose_action(c) for c in Choices))(self.on_suggest)
 
     # modals ----------------------------------------------------------------------------
     async def open_form(

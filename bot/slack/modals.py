@@ -17,7 +17,7 @@ from bot.commands.forms import Field, Kind
 from bot.commands.refs import Target
 from bot.commands.registry import Verb
 from bot.doc import Doc
-from bot.slack.blocks import escape, render_blocks
+from bot.slack.blocks import escape, plain, render_blocks
 from bot.slack.ids import INPUT_ACTION, choose_action, decode_target, encode_target, form_callback
 
 MAX_OPTIONS = 100
@@ -28,14 +28,10 @@ MAX_METADATA = 3000
 MAX_TITLE = 24
 
 
-def _plain(text: str, limit: int) -> dict[str, Any]:
-    return {"type": "plain_text", "text": text if len(text) <= limit else text[: limit - 1] + "…"}
-
-
 def option(name: str) -> dict[str, Any]:
     """The value is the name itself (cut to Slack's 150): the handler matches it by prefix
     against the provider's catalogue, as it does typed names."""
-    return {"text": _plain(name, MAX_OPTION_TEXT), "value": name[:MAX_OPTION_VALUE]}
+    return {"text": plain(name, MAX_OPTION_TEXT), "value": name[:MAX_OPTION_VALUE]}
 
 
 @dataclass
@@ -81,13 +77,13 @@ def _shell(verb: Verb, meta: Meta, blocks: list[dict[str, Any]], submit: bool) -
     view: dict[str, Any] = {
         "type": "modal",
         "callback_id": form_callback(verb.name),
-        "title": _plain(forms.title(verb), MAX_TITLE),
-        "close": _plain("Cancel", MAX_TITLE),
+        "title": plain(forms.title(verb), MAX_TITLE),
+        "close": plain("Cancel", MAX_TITLE),
         "private_metadata": meta.dump(),
         "blocks": blocks[:MAX_VIEW_BLOCKS],
     }
     if submit:
-        view["submit"] = _plain("Submit", MAX_TITLE)
+        view["submit"] = plain("Submit", MAX_TITLE)
     return view
 
 
@@ -110,7 +106,7 @@ def _element(field: Field, names: list[str] | None) -> dict[str, Any]:
                 "type": "external_select",
                 "action_id": choose_action(field.choices),
                 "min_query_length": 0,
-                "placeholder": _plain(f"Type to search {len(names)} choices", 150),
+                "placeholder": plain(f"Type to search {len(names)} choices", 150),
             }
         case Kind.CHOICE if names:
             return {"type": "static_select", "options": [option(n) for n in names]}
@@ -133,12 +129,12 @@ def form_view(verb: Verb, meta: Meta, choices: dict[str, list[str]]) -> dict[str
         block: dict[str, Any] = {
             "type": "input",
             "block_id": field.key,
-            "label": _plain(field.label, 2000),
+            "label": plain(field.label, 2000),
             "optional": not field.required,
             "element": element,
         }
         if field.hint:
-            block["hint"] = _plain(field.hint, 2000)
+            block["hint"] = plain(field.hint, 2000)
         blocks.append(block)
     if meta.target:
         context = {"type": "mrkdwn", "text": f"For {escape(meta.target.reference)}", "verbatim": True}
