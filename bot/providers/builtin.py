@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.providers.base import (
     Capability,
@@ -84,13 +84,11 @@ class BuiltinProvider:
         return None
 
     # incidents -------------------------------------------------------------------
-    async def _load(self, conn: AsyncConnection, number: int) -> Incident:
-        row = (
-            await conn.execute(select(tables.incidents).where(tables.incidents.c.number == number))
-        ).first()
+    def _load(self, conn: Connection, number: int) -> Incident:
+        row = (conn.execute(select(tables.incidents).where(tables.incidents.c.number == number))).first()
         if row is None:
             raise NotFound(f"There is no incident INC-{number}.")
-        role_rows = await conn.execute(select(tables.roles).where(tables.roles.c.incident == number))
+        role_rows = conn.execute(select(tables.roles).where(tables.roles.c.incident == number))
         roles = {r.role: Person(slack_id=r.user_id, name=r.user_name) for r in role_rows}
         return Incident(
             provider=self.name,
@@ -101,22 +99,27 @@ class BuiltinProvider:
             status=row.status,
             severity=row.severity,
             roles={role: roles[role] for role in self._roles if role in roles},
-            followups=await self._followups(conn, number),
+            followups=self._followups(conn, number),
             created_at=row.created_at,
             resolved_at=row.resolved_at,
         )
 
     async def get_incident(self, incident_id: str) -> Incident:
-        async with self.store.engine.connect() as conn:
-            return await self._load(conn, _number(incident_id))
+        def work(conn: Connection) -> Any:
+            return self._load(conn, _number(incident_id))
+
+        return await self.store.read(work)
 
     async def _declared_with(self, key: str | None) -> Incident | None:
         if not key:
             return None
-        async with self.store.engine.connect() as conn:
+
+        def work(conn: Connection) -> Any:
             query = select(tables.incidents.c.number).where(tables.incidents.c.idempotency_key == key)
-            number = (await conn.execute(query)).scalar()
-            return None if number is None else await self._load(conn, number)
+            number = (conn.execute(query)).scalar()
+            return None if number is None else self._load(conn, number)
+
+        return await self.store.read(work)
 
     async def declare(self, request: DeclareRequest) -> Incident:
         if request.severity and request.severity not in {s.name for s in SEVERITIES}:
@@ -126,8 +129,9 @@ class BuiltinProvider:
             return existing
         at = now()
         try:
-            async with self.store.engine.begin() as conn:
-                result = await conn.execute(
+
+            def work(conn: Connection) -> Any:
+                result = conn.execute(
                     insert(tables.incidents).values(
                         name=request.name,
                         summary=request.summary,
@@ -140,8 +144,10 @@ class BuiltinProvider:
                     )
                 )
                 number = result.inserted_primary_key[0]
-                await self._log(conn, number, "declared", request.name, request.declared_by)
-                return await self._load(conn, number)
+                self._log(conn, number, "declared", request.name, request.declared_by)
+                return self._load(conn, number)
+
+            return await self.store.write(work)
         except IntegrityError:
             # The same request raced itself (a retry): hand back the one that won.
             winner = await self._declared_with(request.idempotency_key)
@@ -149,11 +155,11 @@ class BuiltinProvider:
                 raise
             return winner
 
-    async def _log(
-        self, conn: AsyncConnection, number: int, kind: str, text: str, author: Person | None
+    def _log(
+        self, conn: Connection, number: int, kind: str, text: str, author: Person | None
     ) -> TimelineEntry:
         at = now()
-        await conn.execute(
+        conn.execute(
             insert(tables.timeline).values(
                 incident=number,
                 at=at,
@@ -166,16 +172,18 @@ class BuiltinProvider:
         return TimelineEntry(at=at, kind=kind, text=text, author=author)
 
     async def _change(self, number: int, actor: Person, kind: str, text: str, **values: object) -> Incident:
-        async with self.store.engine.begin() as conn:
-            result = await conn.execute(
+        def work(conn: Connection) -> Any:
+            result = conn.execute(
                 update(tables.incidents)
                 .where(tables.incidents.c.number == number)
                 .values(updated_at=now(), **values)
             )
             if not result.rowcount:
                 raise NotFound(f"There is no incident INC-{number}.")
-            await self._log(conn, number, kind, text, actor)
-            return await self._load(conn, number)
+            self._log(conn, number, kind, text, actor)
+            return self._load(conn, number)
+
+        return await self.store.write(work)
 
     async def statuses(self) -> list[str]:
         return list(STATUSES)
@@ -206,22 +214,25 @@ class BuiltinProvider:
         if role not in self._roles:
             raise Rejected(f"Unknown role {role}.")
         number = _number(incident_id)
-        async with self.store.engine.begin() as conn:
-            await self._load(conn, number)
-            await conn.execute(
+
+        def work(conn: Connection) -> Any:
+            self._load(conn, number)
+            conn.execute(
                 tables.roles.delete().where(tables.roles.c.incident == number, tables.roles.c.role == role)
             )
-            await conn.execute(
+            conn.execute(
                 insert(tables.roles).values(
                     incident=number, role=role, user_id=person.slack_id, user_name=person.name
                 )
             )
-            await self._log(conn, number, "role", f"{role}: {person.name or person.slack_id}", actor)
-            return await self._load(conn, number)
+            self._log(conn, number, "role", f"{role}: {person.name or person.slack_id}", actor)
+            return self._load(conn, number)
+
+        return await self.store.write(work)
 
     # follow-ups ------------------------------------------------------------------
-    async def _followups(self, conn: AsyncConnection, number: int) -> list[FollowUp]:
-        rows = await conn.execute(
+    def _followups(self, conn: Connection, number: int) -> list[FollowUp]:
+        rows = conn.execute(
             select(tables.followups)
             .where(tables.followups.c.incident == number)
             .order_by(tables.followups.c.number)
@@ -247,16 +258,17 @@ class BuiltinProvider:
         actor: Person,
     ) -> FollowUp:
         number = _number(incident_id)
-        async with self.store.engine.begin() as conn:
-            await self._load(conn, number)
+
+        def work(conn: Connection) -> Any:
+            self._load(conn, number)
             next_number = (
-                await conn.execute(
+                conn.execute(
                     select(func.coalesce(func.max(tables.followups.c.number), 0) + 1).where(
                         tables.followups.c.incident == number
                     )
                 )
             ).scalar_one()
-            result = await conn.execute(
+            result = conn.execute(
                 insert(tables.followups).values(
                     incident=number,
                     number=next_number,
@@ -268,7 +280,7 @@ class BuiltinProvider:
                     created_at=now(),
                 )
             )
-            await self._log(conn, number, "followup", title, actor)
+            self._log(conn, number, "followup", title, actor)
             return FollowUp(
                 id=str(result.inserted_primary_key[0]),
                 number=next_number,
@@ -277,35 +289,45 @@ class BuiltinProvider:
                 due=due,
             )
 
+        return await self.store.write(work)
+
     async def list_followups(self, incident_id: str) -> list[FollowUp]:
-        async with self.store.engine.connect() as conn:
-            await self._load(conn, _number(incident_id))
-            return await self._followups(conn, _number(incident_id))
+        def work(conn: Connection) -> Any:
+            self._load(conn, _number(incident_id))
+            return self._followups(conn, _number(incident_id))
+
+        return await self.store.read(work)
 
     async def complete_followup(self, incident_id: str, number: int, actor: Person) -> FollowUp:
         incident = _number(incident_id)
-        async with self.store.engine.begin() as conn:
-            result = await conn.execute(
+
+        def work(conn: Connection) -> Any:
+            result = conn.execute(
                 update(tables.followups)
                 .where(tables.followups.c.incident == incident, tables.followups.c.number == number)
                 .values(state="done")
             )
             if not result.rowcount:
                 raise NotFound(f"INC-{incident} has no follow-up #{number}.")
-            await self._log(conn, incident, "followup", f"done: #{number}", actor)
-            return next(f for f in await self._followups(conn, incident) if f.number == number)
+            self._log(conn, incident, "followup", f"done: #{number}", actor)
+            return next(f for f in self._followups(conn, incident) if f.number == number)
+
+        return await self.store.write(work)
 
     async def post_update(
         self, incident_id: str, text: str, actor: Person, key: str | None = None, stakeholders: bool = False
     ) -> TimelineEntry:
         number = _number(incident_id)
-        async with self.store.engine.begin() as conn:
-            await self._load(conn, number)
-            return await self._log(conn, number, "update", text, actor)
+
+        def work(conn: Connection) -> Any:
+            self._load(conn, number)
+            return self._log(conn, number, "update", text, actor)
+
+        return await self.store.write(work)
 
     async def timeline(self, incident_id: str) -> list[TimelineEntry]:
-        async with self.store.engine.connect() as conn:
-            rows = await conn.execute(
+        def work(conn: Connection) -> Any:
+            rows = conn.execute(
                 select(tables.timeline)
                 .where(tables.timeline.c.incident == _number(incident_id))
                 .order_by(tables.timeline.c.id)
@@ -314,6 +336,8 @@ class BuiltinProvider:
                 TimelineEntry(at=r.at, kind=r.kind, text=r.text, author=_person(r.author_id, r.author_name))
                 for r in rows
             ]
+
+        return await self.store.read(work)
 
     # on-call ---------------------------------------------------------------------
     @staticmethod
@@ -327,9 +351,11 @@ class BuiltinProvider:
         )
 
     async def schedules(self) -> list[Schedule]:
-        async with self.store.engine.connect() as conn:
-            rows = await conn.execute(select(tables.schedules).order_by(tables.schedules.c.name))
+        def work(conn: Connection) -> Any:
+            rows = conn.execute(select(tables.schedules).order_by(tables.schedules.c.name))
             return [self._schedule(r) for r in rows]
+
+        return await self.store.read(work)
 
     async def save_schedule(
         self, name: str, users: list[Person], handover: timedelta, start: datetime
@@ -339,17 +365,20 @@ class BuiltinProvider:
             "handover_seconds": int(handover.total_seconds()),
             "start": start,
         }
-        async with self.store.engine.begin() as conn:
-            result = await conn.execute(
+
+        def work(conn: Connection) -> Any:
+            result = conn.execute(
                 update(tables.schedules).where(tables.schedules.c.name == name).values(**values)
             )
             if not result.rowcount:
-                await conn.execute(insert(tables.schedules).values(name=name, **values))
-            row = (await conn.execute(select(tables.schedules).where(tables.schedules.c.name == name))).one()
+                conn.execute(insert(tables.schedules).values(name=name, **values))
+            row = (conn.execute(select(tables.schedules).where(tables.schedules.c.name == name))).one()
             return self._schedule(row)
 
-    async def _overrides(self, conn: AsyncConnection, schedule_id: int, after: datetime) -> list[Shift]:
-        rows = await conn.execute(
+        return await self.store.write(work)
+
+    def _overrides(self, conn: Connection, schedule_id: int, after: datetime) -> list[Shift]:
+        rows = conn.execute(
             select(tables.overrides).where(
                 tables.overrides.c.schedule == schedule_id, tables.overrides.c.end > after
             )
@@ -360,14 +389,15 @@ class BuiltinProvider:
 
     async def oncall(self, schedule: str | None, at: datetime) -> list[OnCall]:
         answers = []
-        async with self.store.engine.connect() as conn:
+
+        def work(conn: Connection) -> Any:
             query = select(tables.schedules).order_by(tables.schedules.c.name)
             if schedule is not None:
                 query = query.where(tables.schedules.c.name == schedule)
-            for row in await conn.execute(query):
+            for row in conn.execute(query):
                 sched = self._schedule(row)
                 rotation = Rotation(tuple(sched.users), timedelta(seconds=row.handover_seconds), row.start)
-                shift, is_override = on_call(rotation, await self._overrides(conn, row.id, at), at)
+                shift, is_override = on_call(rotation, self._overrides(conn, row.id, at), at)
                 answers.append(
                     OnCall(
                         schedule=sched,
@@ -376,6 +406,8 @@ class BuiltinProvider:
                         is_override=is_override,
                     )
                 )
+
+        await self.store.read(work)
         if schedule is not None and not answers:
             raise NotFound(f"There is no schedule called {schedule}.")
         return answers
@@ -383,13 +415,11 @@ class BuiltinProvider:
     async def create_override(
         self, schedule: str, person: Person, start: datetime, end: datetime, actor: Person
     ) -> Override:
-        async with self.store.engine.begin() as conn:
-            row = (
-                await conn.execute(select(tables.schedules).where(tables.schedules.c.name == schedule))
-            ).first()
+        def work(conn: Connection) -> Any:
+            row = (conn.execute(select(tables.schedules).where(tables.schedules.c.name == schedule))).first()
             if row is None:
                 raise NotFound(f"There is no schedule called {schedule}.")
-            result = await conn.execute(
+            result = conn.execute(
                 insert(tables.overrides).values(
                     schedule=row.id,
                     user_id=person.slack_id,
@@ -407,6 +437,8 @@ class BuiltinProvider:
                 start=start,
                 end=end,
             )
+
+        return await self.store.write(work)
 
 
 def _number(incident_id: str) -> int:
