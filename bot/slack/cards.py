@@ -27,6 +27,11 @@ class Cards:
     def __init__(self, client: AsyncWebClient, store: Callable[[], Store]) -> None:
         self.client = client
         self.store = store  # a getter: the store opens on server start-up, after this is built
+        # Redraws coalesce per incident: while one is in flight, later changes only leave
+        # their newest state, which the same caller then draws once. chat.update is rate
+        # limited (Tier 3), and five changes in a second need one redraw, not five.
+        self._newest: dict[tuple[str, str], tuple[Incident, list[str]]] = {}
+        self._drawing: set[tuple[str, str]] = set()
 
     async def posted(self, team_id: str, channel_id: str, ts: str, result: Card) -> None:
         """A card went up: it becomes the channel's card, pinned in place of the last one."""
@@ -46,6 +51,18 @@ class Cards:
 
     async def refresh(self, incident: Incident, capabilities: list[str]) -> None:
         """Redraw every card showing this incident with what it is now."""
+        key = (incident.provider, incident.id)
+        self._newest[key] = (incident, capabilities)
+        if key in self._drawing:
+            return  # the caller drawing now draws this state too, right after
+        self._drawing.add(key)
+        try:
+            while key in self._newest:
+                await self._redraw(*self._newest.pop(key))
+        finally:
+            self._drawing.discard(key)
+
+    async def _redraw(self, incident: Incident, capabilities: list[str]) -> None:
         try:
             found = await self.store().cards_of(incident.provider, incident.id)
         except Exception:
