@@ -7,6 +7,7 @@ is a convenience, the answer is the contract.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Callable
 
@@ -21,17 +22,20 @@ from bot.slack.workspace import slack_error
 from bot.store.db import CardRef, Store
 
 log = logging.getLogger(__name__)
+REDRAW_INTERVAL = 1.0  # seconds between two redraws of one incident's cards, at the least
 
 
 class Cards:
     def __init__(self, client: AsyncWebClient, store: Callable[[], Store]) -> None:
         self.client = client
         self.store = store  # a getter: the store opens on server start-up, after this is built
-        # Redraws coalesce per incident: while one is in flight, later changes only leave
-        # their newest state, which the same caller then draws once. chat.update is rate
-        # limited (Tier 3), and five changes in a second need one redraw, not five.
+        # Redraws coalesce per incident: the first change is drawn at once; later ones within
+        # REDRAW_INTERVAL leave only their newest state, drawn once when the interval is
+        # up. chat.update is rate limited (Tier 3, about 50 a minute), and five changes in
+        # a second need one redraw, not five.
         self._newest: dict[tuple[str, str], tuple[Incident, list[str]]] = {}
         self._drawing: set[tuple[str, str]] = set()
+        self._drawn_at: dict[tuple[str, str], float] = {}
 
     async def posted(self, team_id: str, channel_id: str, ts: str, result: Card) -> None:
         """A card went up: it becomes the channel's card, pinned in place of the last one."""
@@ -56,11 +60,19 @@ class Cards:
         if key in self._drawing:
             return  # the caller drawing now draws this state too, right after
         self._drawing.add(key)
+        loop = asyncio.get_running_loop()
         try:
             while key in self._newest:
+                wait = self._drawn_at.get(key, -REDRAW_INTERVAL) + REDRAW_INTERVAL - loop.time()
+                if wait > 0:
+                    await asyncio.sleep(wait)
+                self._drawn_at[key] = loop.time()
                 await self._redraw(*self._newest.pop(key))
         finally:
             self._drawing.discard(key)
+            if len(self._drawn_at) > 1000:  # forget incidents not drawn lately
+                stale = loop.time() - REDRAW_INTERVAL
+                self._drawn_at = {k: t for k, t in self._drawn_at.items() if t > stale}
 
     async def _redraw(self, incident: Incident, capabilities: list[str]) -> None:
         try:
