@@ -40,6 +40,7 @@ log = logging.getLogger(__name__)
 CHECK_SECONDS = 2.0
 # Two clicks on one button within this many seconds are one act (a double click).
 CLICK_WINDOW = 10.0
+WORK_SLOTS = 8
 
 
 def interaction_invocation(body: dict[str, Any], channel_id: str, text: str = "") -> Invocation:
@@ -64,6 +65,9 @@ class Interactions:
         inflight: Inflight,
     ) -> None:
         self.inflight = inflight
+        # Commands doing their work at once: the rest wait their turn without costing the
+        # event loop anything, so the acks of new requests are not queued behind them.
+        self.slots = asyncio.Semaphore(WORK_SLOTS)
         self.client = client
         self.workspace = workspace
         self.service = service
@@ -209,7 +213,8 @@ class Interactions:
     async def run(self, invocation: Invocation, parsed: ParsedCommand | None, respond: Respond) -> None:
         """Run a command (typed: `parsed` None) and deliver its one answer, whatever happens."""
         try:
-            reply = await self.service().run(invocation, parsed)
+            async with self.slots:
+                reply = await self.service().run(invocation, parsed)
         except Exception:  # run() does not raise; if it ever does, the user still hears
             log.exception("command service raised")
             reply = Reply(
