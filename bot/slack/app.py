@@ -21,7 +21,7 @@ from bot.commands.parser import ParsedCommand, UsageError
 from bot.commands.service import CommandService
 from bot.config import Settings
 from bot.runtime import Inflight
-from bot.slack.answer import Answers
+from bot.slack.answer import Answers, Respond
 from bot.slack.cards import Cards
 from bot.slack.interactive import Interactions
 from bot.slack.workspace import SlackWorkspace
@@ -39,32 +39,26 @@ def web_client(settings: Settings) -> AsyncWebClient:
     return client
 
 
-def build_app(
-    settings: Settings,
-    client: AsyncWebClient,
-    workspace: SlackWorkspace,
-    service: Callable[[], CommandService],
-    inflight: Inflight,
-) -> AsyncApp:
-    """`service` is a getter because the store opens on server start-up, after this runs."""
-    app = AsyncApp(
-        signing_secret=(
-            settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
-        ),
-        client=client,
-        process_before_response=False,
-    )
-    answers = Answers(client, Cards(client, lambda: service().store))
-    interactions = Interactions(client, workspace, service, answers, inflight)
+class SlashCommand:
+    """`/incident …`, after the ack: Bolt's listener calls it, and so does the HTTP fast
+    path in bot/slack/server.py, which acks slash commands without Bolt's dispatch."""
 
-    @app.command(settings.incident_command)
-    async def on_command(ack: Any, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        async with inflight.track():
-            await command(body, respond)
+    def __init__(
+        self,
+        service: Callable[[], CommandService],
+        workspace: SlackWorkspace,
+        interactions: Interactions,
+        inflight: Inflight,
+    ) -> None:
+        self.service, self.workspace = service, workspace
+        self.interactions, self.inflight = interactions, inflight
 
-    async def command(body: dict[str, Any], respond: AsyncRespond) -> None:
-        commands = service()
+    async def __call__(self, body: dict[str, Any], respond: Respond) -> None:
+        async with self.inflight.track():
+            await self._run(body, respond)
+
+    async def _run(self, body: dict[str, Any], respond: Respond) -> None:
+        commands = self.service()
         invocation = Invocation(
             text=body.get("text", ""),
             user_id=body.get("user_id", ""),
@@ -78,7 +72,7 @@ def build_app(
         verb = registry.lookup(parsed.verb) if parsed.verb else None
         if isinstance(parsed, UsageError) and parsed.missing and verb and body.get("trigger_id"):
             # `/incident status` alone: ask for the rest in a modal rather than refuse.
-            await interactions.open_form(
+            await self.interactions.open_form(
                 trigger_id=body["trigger_id"],
                 verb=verb,
                 invocation=invocation,
@@ -89,9 +83,36 @@ def build_app(
             return
         if isinstance(parsed, ParsedCommand) and verb is not None and verb.uses_time:
             # Times are read in the user's zone: parse again once it is known.
-            invocation.tz = await workspace.user_timezone(invocation.user_id)
+            invocation.tz = await self.workspace.user_timezone(invocation.user_id)
             parsed = None
-        await interactions.run(invocation, parsed if isinstance(parsed, ParsedCommand) else None, respond)
+        await self.interactions.run(
+            invocation, parsed if isinstance(parsed, ParsedCommand) else None, respond
+        )
+
+
+def build_app(
+    settings: Settings,
+    client: AsyncWebClient,
+    workspace: SlackWorkspace,
+    service: Callable[[], CommandService],
+    inflight: Inflight,
+) -> tuple[AsyncApp, SlashCommand]:
+    """`service` is a getter because the store opens on server start-up, after this runs."""
+    app = AsyncApp(
+        signing_secret=(
+            settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
+        ),
+        client=client,
+        process_before_response=False,
+    )
+    answers = Answers(client, Cards(client, lambda: service().store))
+    interactions = Interactions(client, workspace, service, answers, inflight)
+    slash = SlashCommand(service, workspace, interactions, inflight)
+
+    @app.command(settings.incident_command)
+    async def on_command(ack: Any, body: dict[str, Any], respond: AsyncRespond) -> None:
+        await ack()
+        await slash(body, respond)
 
     interactions.register(app)  # after the slash command, which Bolt then tries first
 
@@ -99,4 +120,4 @@ def build_app(
     async def on_error(error: Exception, body: dict[str, Any]) -> None:
         log.error("unhandled error in a listener: %s", type(error).__name__)
 
-    return app
+    return app, slash
