@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 from bench.__main__ import bench
@@ -10,15 +11,34 @@ from bench.__main__ import bench
 
 async def test_bench_runs_and_every_command_is_answered(tmp_path: Path) -> None:
     out = tmp_path / "bench.json"
-    report = await bench(commands=24, concurrencies=[3], channels=2, out=out)
+    report = await bench(
+        commands=24,
+        concurrencies=[3],
+        channels=2,
+        out=out,
+        incidents=600,
+        # The hung provider hangs past a 1 s provider timeout here (8 s in production).
+        latencies=[("0 ms", 0.0, 8, 4), ("hung 3 s", 3.0, 4, 4)],
+        provider_timeout=1.0,
+    )
     assert json.loads(out.read_text()) == report
     runs = {run["app"]: run for run in report["runs"]}
     assert set(runs) == {"bot", "bare-bolt"}
     for run in runs.values():
         assert run["commands"] == 24 and run["answered"] == 24
         assert run["ack_p99_ms"] is not None and run["answered_per_s"] is not None
-    # A status change with warm caches costs its one answer, and one redraw of the channel's
-    # pinned card (the bench's channels have one: they were declared).
+    # A status change with warm caches costs one provider write (none: the built-in provider
+    # is the bot's own store) and one Slack call, its answer, and the card's redraw.
     expected = {"chat.postMessage": 1.0, "chat.update": 1.0}
     assert report["calls_per_command"]["status monitoring"] == expected
     assert report["calls_per_command"]["ack"] == expected
+    io = report["incidentio_calls_per_command"]["status monitoring"]
+    assert io == expected | {"provider POST /v2/incidents/{id}/actions/edit": 1.0}
+    # Every command answered in each scenario; a provider that hangs is said to have hung.
+    fine, hung = report["scenarios"]
+    assert fine["answered"] == 8 and fine["told_no_answer"] == 0 and fine["acks_over_3s"] == 0
+    assert hung["answered"] == 4 and hung["told_no_answer"] == 4 and hung["acks_over_3s"] == 0
+    found = report["resolution"]
+    assert found["cold_found"] and found["warm_found"]
+    assert 1 <= found["cold_list_calls"] <= math.ceil(found["live_incidents"] / 250)
+    assert found["warm_list_calls"] == 0

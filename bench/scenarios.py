@@ -1,0 +1,118 @@
+"""The bot against the incident.io fake: provider latency from 0 to hung, and finding a
+channel's incident among 10,000. The fake answers as incident.io does (tests/fakes/);
+here it skips the spec check so the figures are the bot's, not openapi-core's."""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bench.harness import App, TimedSlack, answers, run_load, send
+from tests.conftest import serve
+from tests.fakes.incidentio import FakeIncidentIo
+
+KEY = "bench-incidentio-key"
+# (label, seconds the fake waits before each answer, commands, concurrency)
+LATENCIES = [
+    ("0 ms", 0.0, 400, 16),
+    ("500 ms", 0.5, 64, 16),
+    ("5 s", 5.0, 16, 16),
+    ("hung 30 s", 30.0, 16, 16),
+]
+# What the bot says when the provider did not answer in time (bot/providers/http.py, service).
+NO_ANSWER = ("did not answer", "may or may not have taken effect")
+
+
+async def incidentio_bot(slack: TimedSlack, workdir: Path) -> tuple[FakeIncidentIo, Any, App]:
+    fake = FakeIncidentIo()
+    fake.validate = False
+    runner, fake.url = await serve(fake.app())
+    app = App(
+        "bot-incidentio",
+        ["bot", "serve"],
+        slack,
+        workdir,
+        INCIDENT_PROVIDER="incidentio",
+        INCIDENTIO_API_KEY=KEY,
+        INCIDENTIO_API_URL=fake.url,
+    )
+    return fake, runner, app
+
+
+async def link_channels(app: App, slack: TimedSlack, fake: FakeIncidentIo, count: int) -> list[str]:
+    """Incidents at the fake, each linked to its channel through the bot itself."""
+    channels = []
+    expected = slack.answers_seen + count
+    async with aiohttp.ClientSession() as session:
+        for n in range(count):
+            channel = f"CIO{n:04d}"
+            incident = fake.add_incident(f"Bench incident {n}", channel=channel, status="Investigating")
+            await send(session, app, slack, f"link {incident['reference']}", f"Ubenchlink{n}", channel)
+            channels.append(channel)
+        await answers(slack, expected, within=30)
+    return channels
+
+
+async def latency_scenarios(
+    app: App, slack: TimedSlack, fake: FakeIncidentIo, latencies: list[tuple[str, float, int, int]]
+) -> list[dict[str, Any]]:
+    """Status changes while the provider takes 0 ms, 500 ms, 5 s, or hangs for 30 s."""
+    channels = await link_channels(app, slack, fake, 16)
+    rows = []
+    for label, latency, commands, concurrency in latencies:
+        fake.latency = latency
+        before = len(fake.requests)
+        plan = [
+            ("status monitoring" if n % 2 else "status fixing", channels[n % len(channels)])
+            for n in range(commands)
+        ]
+        tag = f"io{label.split()[0]}x"
+        result = await run_load(app, slack, plan, concurrency, tag)
+        fake.latency = 0.0
+        users = [f"Ubench{tag}{n}" for n in range(commands)]
+        told = sum(any(word in slack.outcome.get(u, "") for word in NO_ANSWER) for u in users)
+        summary = result.summary()
+        rows.append(
+            {
+                "scenario": f"incident.io {label}",
+                "commands": commands,
+                "concurrency": concurrency,
+                "ack_p50_ms": summary["ack_p50_ms"],
+                "ack_p99_ms": summary["ack_p99_ms"],
+                "ack_max_ms": summary["ack_max_ms"],
+                "acks_over_3s": summary["acks_over_3s"],
+                "answered": summary["answered"],
+                "answer_p50_ms": summary["answer_p50_ms"],
+                "answer_p99_ms": summary["answer_p99_ms"],
+                "told_no_answer": told,
+                "provider_calls_per_command": round((len(fake.requests) - before) / commands, 2),
+            }
+        )
+    return rows
+
+
+async def resolution(app: App, slack: TimedSlack, fake: FakeIncidentIo, live: int) -> dict[str, Any]:
+    """An unlinked channel whose incident is the last of `live` live ones: how many list
+    calls the first command costs, and the next one."""
+    for n in range(live):
+        fake.add_incident(f"Background incident {n}", status="Investigating")
+    target = fake.add_incident("The one in this channel", channel="CRESOLVE", status="Fixing")
+    total = len([i for i in fake.incidents.values() if i["incident_status"]["category"] != "closed"])
+    figures: dict[str, Any] = {"live_incidents": total, "bound": math.ceil(total / 250)}
+    async with aiohttp.ClientSession() as session:
+        for phase in ("cold", "warm"):
+            before, count = len(fake.requests), slack.answers_seen + 1
+            user = f"Ubenchres{phase}"
+            _, started = await send(session, app, slack, "info", user, "CRESOLVE", channel_name="war-room")
+            await answers(slack, count, within=120)
+            took = time.perf_counter() - started
+            calls = Counter(r.path for r in fake.requests[before:] if r.method == "GET")
+            figures[f"{phase}_list_calls"] = calls.get("/v2/incidents", 0)
+            figures[f"{phase}_answer_ms"] = round(took * 1000, 1)
+            figures[f"{phase}_found"] = target["reference"] in slack.texts[count - 1]
+    return figures
