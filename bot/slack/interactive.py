@@ -40,7 +40,7 @@ log = logging.getLogger(__name__)
 CHECK_SECONDS = 2.0
 # Two clicks on one button within this many seconds are one act (a double click).
 CLICK_WINDOW = 10.0
-WORK_SLOTS = 8
+WORK_SLOTS = 64
 
 
 def interaction_invocation(body: dict[str, Any], channel_id: str, text: str = "") -> Invocation:
@@ -65,8 +65,9 @@ class Interactions:
         inflight: Inflight,
     ) -> None:
         self.inflight = inflight
-        # Commands doing their work at once: the rest wait their turn without costing the
-        # event loop anything, so the acks of new requests are not queued behind them.
+        # Commands doing their work at once, a safety cap for every path (the HTTP slash
+        # command path also holds back its acks: Inflight.room). Waiting on a slow provider
+        # counts as work here, so the cap is wide: 8 made a 5 s provider answer in 10 s.
         self.slots = asyncio.Semaphore(WORK_SLOTS)
         self.client = client
         self.workspace = workspace
