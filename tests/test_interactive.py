@@ -334,7 +334,7 @@ async def test_a_person_unknown_at_incident_io_is_named_on_the_field_and_nothing
     assert len(io.fake.writes()) == writes
 
 
-async def test_a_status_gone_from_incident_io_is_refused_on_the_field(io: ProviderBot) -> None:
+async def test_a_status_incident_io_does_not_have_is_refused_on_the_field(io: ProviderBot) -> None:
     await linked(io)
     view_id, view = await open_modal(io.bot, "status", CHANNEL)
     writes = len(io.fake.writes())
