@@ -1,7 +1,7 @@
 """Slack's Block Kit limits, checked on every message and view the bot sends to the fake.
 
 There is no offline Block Kit validator, and slack_sdk checks only some limits, only on
-its own models: so the numbers from ../shared/reference/slack.md are checked here, and
+its own models: so the numbers from Slack's Block Kit reference are checked here, and
 the fake Slack answers `invalid_blocks` (as Slack does) to anything over them.
 """
 

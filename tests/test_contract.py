@@ -21,7 +21,7 @@ from bot.slack.scopes import METHOD_SCOPES, bot_scopes
 from bot.textrender import render_text
 
 ROOT = Path(__file__).resolve().parent.parent
-SCHEMAS = ROOT.parent / "shared" / "specs" / "slack" / "manifest-schema"
+SCHEMAS = ROOT / "tests" / "specs" / "slack" / "manifest-schema"
 
 
 def test_every_verb_has_exactly_one_handler_and_no_handler_is_orphaned() -> None:

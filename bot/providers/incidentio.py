@@ -1,4 +1,4 @@
-"""incident.io, over its public API (v1/v2/v3 as `../shared/reference/providers.md` maps them).
+"""incident.io, over its public API (v1, v2 and v3 endpoints, each named where it is used).
 
 Names are incident.io's own: its statuses, severities, roles and schedules, read from its
 catalogues and cached. People go by Slack id, which incident.io knows, so no email is needed.

@@ -1,4 +1,4 @@
-"""The providers' official OpenAPI documents from ../shared/specs, loaded once per run.
+"""The providers' official OpenAPI documents, vendored under tests/specs/, loaded once per run.
 
 Two defects of PagerDuty's document are corrected here, in memory, after loading; the file
 on disk is never touched:
@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import copy
 import functools
+import gzip
 import json
 import re
 from pathlib import Path
@@ -23,12 +24,18 @@ from typing import Any
 import yaml
 from openapi_core import Config, OpenAPI
 
-SPECS = Path(__file__).resolve().parents[3] / "shared" / "specs"
+SPECS = Path(__file__).resolve().parents[1] / "specs"
 FILES = {
-    "incidentio": SPECS / "incident-io" / "openapi.json",
-    "pagerduty": SPECS / "pagerduty" / "openapiv3.json",
-    "firehydrant": SPECS / "firehydrant" / "openapi.yaml",
+    "incidentio": SPECS / "incident-io" / "openapi.json.gz",
+    "pagerduty": SPECS / "pagerduty" / "openapiv3.json.gz",
+    "firehydrant": SPECS / "firehydrant" / "openapi.yaml.gz",
 }
+
+
+def read_spec(path: Path) -> bytes:
+    """The file's upstream bytes: gzip-compressed files are stored that way only to keep the clone small."""
+    raw = path.read_bytes()
+    return gzip.decompress(raw) if path.suffix == ".gz" else raw
 SERVERS = {
     "incidentio": "https://api.incident.io",
     "pagerduty": "https://api.pagerduty.com",
@@ -69,10 +76,11 @@ def fix_defaults(node: Any, fixes: list[str], where: str = "#") -> None:
 @functools.cache
 def document(provider: str) -> dict[str, Any]:
     path = FILES[provider]
-    if path.suffix == ".yaml":
-        loaded = yaml.load(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    text = read_spec(path).decode()
+    if path.name.endswith((".yaml.gz", ".yaml")):
+        loaded = yaml.load(text, Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader))
     else:
-        loaded = json.loads(path.read_text())
+        loaded = json.loads(text)
     fixes: list[str] = []
     fix_defaults(loaded, fixes)
     if provider == "pagerduty":
