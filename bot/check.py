@@ -9,8 +9,8 @@ from typing import TextIO
 from slack_sdk.errors import SlackApiError
 
 from bot.config import Settings
+from bot.domain import ProviderError
 from bot.providers import build_providers
-from bot.providers.base import ProviderError
 from bot.slack.app import web_client
 from bot.store.db import Store
 

@@ -57,6 +57,9 @@ class Settings(BaseSettings):
     provider_timeout: float = 8.0
 
     database_url: str = "sqlite+aiosqlite:///incident-bot.db"
+    # Seconds a process's claim on an unanswered request lasts unless renewed: after a crash,
+    # another process (or the next start, on PostgreSQL) answers it this long after at most.
+    inbox_lease: float = 15.0
     port: int = 3000
 
     @field_validator("incident_roles", "incident_admins", mode="before")

@@ -23,7 +23,7 @@ from bot.doc import (
     T,
     User,
 )
-from bot.providers.base import FollowUp, Incident, Person
+from bot.domain import FollowUp, Incident, Person
 
 MAX_LIST = 20  # follow-ups / schedules shown before "and N more": messages stay readable
 
@@ -286,6 +286,21 @@ def _(result: r.Usage) -> Doc:
     e = result.error
     line: Line = [T(e.message)]
     return Doc(line, [Section([line, [T("Usage: "), Code(e.usage)]])])
+
+
+@present.register
+def _(result: r.Restarted) -> Doc:
+    said = [T("The bot restarted while doing "), Code(f"{result.command} {result.text}".strip()), T(".")]
+    if result.changed == "yes":
+        outcome = [B("It was done."), T(" "), Code(f"{result.command} info"), T(" shows where things stand.")]
+    else:
+        outcome = [
+            B("It may or may not have taken effect."),
+            T(" Check the card ("),
+            Code(f"{result.command} info"),
+            T(") before trying again."),
+        ]
+    return Doc(said, [Section([said, outcome])])
 
 
 @present.register

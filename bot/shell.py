@@ -15,8 +15,8 @@ from typing import TextIO
 from bot.commands.invocation import Invocation
 from bot.commands.ports import WorkspaceError
 from bot.config import Settings
+from bot.domain import Person
 from bot.present import present
-from bot.providers.base import Person
 from bot.runtime import build_runtime
 from bot.textrender import render_text
 
@@ -49,6 +49,9 @@ class ShellWorkspace:
 
     async def invite(self, channel_id: str, user_ids: list[str]) -> None:
         self.channels.setdefault(channel_id, set()).update(user_ids)
+
+    async def user_timezone(self, user_id: str) -> str | None:
+        return None  # `:tz ZONE` sets it on each invocation
 
 
 async def run_shell(settings: Settings, stdin: TextIO, stdout: TextIO) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -14,7 +15,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.config import Settings
-from bot.slack.server import create_web_app
+from bot.slack.server import PIPELINE, create_web_app
 from bot.store import tables
 from tests.fakes.firehydrant import FakeFireHydrant
 from tests.fakes.incidentio import FakeIncidentIo
@@ -126,6 +127,13 @@ class RunningBot:
         assert response.status == 200, await response.text()
         answers = await self.slack.wait_for(before + 1)
         return answers[before].params | {"_via": answers[before].method}
+
+    async def settled(self, seconds: float = 10.0) -> None:
+        """Every acked request answered and recorded (its inbox row done, its audit row written)."""
+        pipeline = self.app[PIPELINE]
+        async with asyncio.timeout(seconds):
+            while pipeline.pending:
+                await asyncio.sleep(0.01)
 
     async def declare(self, text: str, **kwargs: object) -> tuple[dict, str]:
         """Declare; wait for both the invoker's answer and the card; return (answer, channel)."""

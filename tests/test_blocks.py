@@ -7,8 +7,8 @@ from datetime import UTC, datetime
 from bot.commands import results as r
 from bot.commands.parser import UsageError
 from bot.doc import Doc, Section, T, User
+from bot.domain import Capability, FollowUp, Incident, OnCall, Person, Schedule
 from bot.present import present
-from bot.providers.base import Capability, FollowUp, Incident, OnCall, Person, Schedule
 from bot.slack.blocks import escape, render_blocks, render_text
 from tests.blockkit import message_problems, view_problems
 from tests.blocktext import texts

@@ -13,8 +13,8 @@ from typing import Any
 
 from bot.commands import forms
 from bot.commands.results import card
+from bot.domain import Capability, Incident
 from bot.present import present
-from bot.providers.base import Capability, Incident
 from bot.providers.firehydrant import FireHydrantProvider
 from bot.providers.incidentio import IncidentIoProvider
 from bot.providers.pagerduty import PagerDutyProvider

@@ -270,7 +270,7 @@ async def test_a_button_from_an_unknown_incident_or_version_answers_plainly(bot:
     )
     assert (await bot.interact(payload))[0] == 200
     [answer] = await bot.slack.wait_for(1)
-    assert "older version" in text_of(answer.params)
+    assert "out of date" in text_of(answer.params)
 
 
 # incident.io: catalogues, people, and provider writes ---------------------------------

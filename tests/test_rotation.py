@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from bot.providers.base import Person
+from bot.domain import Person
 from bot.providers.rotation import Rotation, Shift, on_call
 
 T0 = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)  # a Monday

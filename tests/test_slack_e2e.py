@@ -162,6 +162,7 @@ async def test_unsigned_wrongly_signed_and_stale_requests_are_refused(bot: Runni
 async def test_every_command_is_audited(bot: RunningBot) -> None:
     await bot.declare("Checkout down")
     await bot.run("nonsense words")
+    await bot.settled()
     rows = await bot.app[RUNTIME].store.audit_rows()  # the running bot's own store
     assert [(r["verb"], r["outcome"]) for r in rows] == [("declare", "ok"), (None, "usage")]
     assert rows[0]["user_id"] == "U111" and rows[0]["arguments"] == "declare Checkout down"

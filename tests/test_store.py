@@ -12,10 +12,11 @@ from bot.commands.invocation import Invocation
 from bot.commands.results import Changed, Declared, Failure, OnCallList, Usage
 from bot.commands.service import CommandService
 from bot.config import Settings
-from bot.providers.base import DeclareRequest, NotFound, Person, Provider, Rejected
+from bot.domain import DeclareRequest, Link, NotFound, Person, Rejected
+from bot.providers.base import Provider
 from bot.providers.builtin import BuiltinProvider
 from bot.shell import ShellWorkspace
-from bot.store.db import Link, Store
+from bot.store.db import Store
 
 BEA = Person(slack_id="U1", name="bea")
 SAM = Person(slack_id="U2", name="sam")

@@ -10,7 +10,8 @@ from bot.commands.parser import ParsedCommand, UsageError, UserRef
 from bot.commands.ports import Workspace
 from bot.commands.registry import Verb
 from bot.config import Settings
-from bot.providers.base import Person, Provider
+from bot.domain import Person
+from bot.providers.base import Provider
 from bot.store.db import Store
 
 

@@ -17,7 +17,8 @@ from bot.commands.parser import ParsedCommand, UserRef
 from bot.commands.refs import Target, parse_reference
 from bot.commands.registry import Arg, Choices, Slot, Verb
 from bot.commands.timeparse import MAX_SPAN, TimeSpan, parse_duration, zone
-from bot.providers.base import Person, Provider, ProviderError
+from bot.domain import Person, ProviderError
+from bot.providers.base import Provider
 
 # A day picked without a time means that day, whatever the reader's zone: noon is the
 # moment that stays on the same date from UTC-11 to UTC+11.

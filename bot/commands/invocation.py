@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel
+from pydantic import BaseModel, field_validator
+
+from bot.domain import clean_text
 
 
 class Invocation(BaseModel):
@@ -15,3 +17,10 @@ class Invocation(BaseModel):
     tz: str = "UTC"
     # Unique per request from Slack (trigger_id): the idempotency key of writes it causes.
     request_id: str | None = None
+
+    @field_validator("text", "user_name", "channel_name", mode="before")
+    @classmethod
+    def _clean(cls, value: object) -> object:
+        """Removed at the edge, whatever the transport: control characters mean nothing in a
+        command, and NUL breaks PostgreSQL."""
+        return clean_text(value) if isinstance(value, str) else value

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bot.providers.base import Person
+from bot.domain import Person
 
 
 class WorkspaceError(Exception):
@@ -23,3 +23,7 @@ class Workspace(Protocol):
         """Create a channel named `name` (or a free variant of it): (id, actual name)."""
 
     async def invite(self, channel_id: str, user_ids: list[str]) -> None: ...
+
+    async def user_timezone(self, user_id: str) -> str | None:
+        """The person's zone (IANA name), where the platform knows it; None: keep the
+        invocation's own."""

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
-from bot.providers.base import Capability
+from bot.domain import Capability
 
 
 class Slot(StrEnum):

@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from bot.commands.parser import UsageError
 from bot.commands.registry import buttons
-from bot.providers.base import FollowUp, Incident, OnCall, Override, Person, Schedule
+from bot.domain import FollowUp, Incident, OnCall, Override, Person, Schedule
 
 Visibility = Literal["in_channel", "ephemeral"]
 
@@ -48,6 +48,15 @@ class Failure(Result):
     changed: Literal["no", "yes", "unknown"] = "no"
     next_step: str | None = None
     error_id: str | None = None
+
+
+class Restarted(Result):
+    """The bot stopped between the ack and the answer; this is the answer, from the next start."""
+
+    visibility: Visibility = "ephemeral"
+    command: str
+    text: str
+    changed: Literal["yes", "unknown"]
 
 
 class NotLinked(Result):
@@ -158,6 +167,13 @@ class Post(BaseModel):
     result: Result
 
 
+class NeedsForm(BaseModel):
+    """Only the verb's arguments are missing: where the transport has forms (Slack's
+    modals), it asks for them instead of refusing."""
+
+    verb: str
+
+
 class Reply(BaseModel):
     result: Result
     posts: list[Post] = Field(default_factory=list)
@@ -165,3 +181,4 @@ class Reply(BaseModel):
     # The incident as it stands after a change: where it has a card, the card is redrawn.
     refresh: Incident | None = None
     capabilities: list[str] = Field(default_factory=list)  # of the incident's provider
+    audit: dict[str, object] = Field(default_factory=dict)  # the audit row, written with the answer

@@ -16,14 +16,16 @@ from bot.commands import forms, registry
 from bot.commands.context import Context, Refusal
 from bot.commands.handlers import HANDLERS
 from bot.commands.invocation import Invocation
+from bot.commands.locks import KeyedLocks
 from bot.commands.parser import ParsedCommand, UsageError, parse
 from bot.commands.ports import Workspace
 from bot.commands.refs import Target
 from bot.commands.registry import Access, Verb
-from bot.commands.results import Failure, NotLinked, NotSupported, Reply, Result, Usage
+from bot.commands.results import Failure, NeedsForm, NotLinked, NotSupported, Reply, Result, Usage
 from bot.config import Settings
-from bot.providers.base import NotFound, Person, Provider, ProviderError, Rejected
-from bot.store.db import Link, Store
+from bot.domain import Link, NotFound, Person, ProviderError, Rejected
+from bot.providers.base import Provider
+from bot.store.db import Store
 
 log = logging.getLogger(__name__)
 
@@ -50,6 +52,7 @@ class CommandService:
         self.store = store
         self.providers = providers
         self.workspace = workspace
+        self._locks = KeyedLocks()
 
     @property
     def default_provider(self) -> Provider:
@@ -58,25 +61,47 @@ class CommandService:
     def parse(self, invocation: Invocation) -> ParsedCommand | UsageError:
         return parse(invocation.text, tz=invocation.tz, command=self.settings.incident_command)
 
-    async def run(self, invocation: Invocation, parsed: ParsedCommand | None = None) -> Reply:
-        """`parsed` comes from a button or a modal, which have no text to parse."""
+    async def handle(
+        self, invocation: Invocation, parsed: ParsedCommand | None = None, *, forms: bool = False
+    ) -> Reply | NeedsForm:
+        """The one entry for every transport: `parsed` comes from a button or a modal, which
+        have no text to parse; typed text is parsed once, in the user's timezone where the
+        verb reads times. `forms`: the transport can ask for missing arguments in a form.
+        Returns exactly one answer, never raises; its audit row travels with it."""
         started = time.perf_counter()
-        parsed = parsed or self.parse(invocation)
-        verb = registry.lookup(parsed.verb) if isinstance(parsed, ParsedCommand) else None
-        reply, provider, reference = await self._run(invocation, parsed, verb)
+        if parsed is None:
+            words = invocation.text.split(maxsplit=1)
+            guess = registry.lookup(words[0]) if words else None
+            if guess is not None and guess.uses_time:
+                invocation.tz = await self.workspace.user_timezone(invocation.user_id) or invocation.tz
+            parsed_or_error = self.parse(invocation)
+        else:
+            parsed_or_error = parsed
+        if forms and isinstance(parsed_or_error, UsageError) and parsed_or_error.missing:
+            if parsed_or_error.verb and registry.lookup(parsed_or_error.verb):
+                return NeedsForm(verb=parsed_or_error.verb)
+        verb = registry.lookup(parsed_or_error.verb) if isinstance(parsed_or_error, ParsedCommand) else None
+        reply, provider, reference = await self._run(invocation, parsed_or_error, verb)
+        reply.audit = {
+            "team_id": invocation.team_id,
+            "channel_id": invocation.channel_id,
+            "user_id": invocation.user_id,
+            "verb": verb.name if verb else None,
+            "arguments": invocation.text,
+            "provider": provider,
+            "incident": reference,
+            "outcome": reply.outcome,
+            "detail": getattr(reply.result, "what", None),
+            "duration_ms": (time.perf_counter() - started) * 1000,
+        }
+        return reply
+
+    async def run(self, invocation: Invocation, parsed: ParsedCommand | None = None) -> Reply:
+        """`handle` for transports without forms or an inbox (the shell): audited here."""
+        reply = await self.handle(invocation, parsed)
+        assert isinstance(reply, Reply)
         try:
-            await self.store.audit(
-                team_id=invocation.team_id,
-                channel_id=invocation.channel_id,
-                user_id=invocation.user_id,
-                verb=verb.name if verb else None,
-                arguments=invocation.text,
-                provider=provider,
-                incident=reference,
-                outcome=reply.outcome,
-                detail=getattr(reply.result, "what", None),
-                duration_ms=(time.perf_counter() - started) * 1000,
-            )
+            await self.store.audit(**reply.audit)
         except Exception:  # the answer matters more than the audit row
             log.exception("could not write the audit row")
         return reply
@@ -114,7 +139,14 @@ class CommandService:
             incident_id=incident_id,
             reference=reference,
         )
-        reply = await self._guarded(ctx)
+        if verb.writes and incident_id:
+            # Changes to one incident run one at a time in this process (the built-in
+            # provider also locks its row, for several processes): replies then leave in
+            # the order the changes were made.
+            async with self._locks.hold(f"{provider.name}:{incident_id}"):
+                reply = await self._guarded(ctx)
+        else:
+            reply = await self._guarded(ctx)
         if verb.writes and verb.needs_incident and reply.outcome == "ok":
             reply.refresh = getattr(reply.result, "incident", None)
         reply.capabilities = sorted(provider.capabilities)
@@ -136,6 +168,24 @@ class CommandService:
         if isinstance(found, Result):
             return Reply(result=found, outcome="refused")
         return found
+
+    async def provider_for(self, invocation: Invocation, parsed: ParsedCommand | None) -> Provider | None:
+        """Which provider a request acts at, from what is already known (no provider call):
+        its button's or modal's incident, a typed reference, the channel's link, else the
+        default provider (declare, and verbs that need no incident)."""
+        found = parsed if parsed is not None else self.parse(invocation)
+        if isinstance(found, ParsedCommand):
+            if found.target is not None:
+                return self.providers.get(found.target.provider)
+            if found.ref is not None:
+                return self.providers.get(found.ref.provider or self.settings.incident_provider)
+            verb = registry.lookup(found.verb)
+            if verb is not None and not verb.needs_incident:
+                return self.default_provider
+        link = await self.store.link_for(invocation.team_id, invocation.channel_id)
+        if link is not None:
+            return self.providers.get(link.provider)
+        return None
 
     async def prepare(
         self, invocation: Invocation, verb: Verb, target: Target | None = None

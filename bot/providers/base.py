@@ -1,137 +1,28 @@
-"""The one Protocol every incident provider implements, and the models it speaks.
+"""The Protocols every incident provider implements: what the command layer may ask of one.
 
-The command layer only ever talks to this Protocol, so a verb behaves the same whether
-the channel's incident lives in the built-in store or at incident.io. What a provider
-cannot do is declared in `capabilities`, so the command layer can say so plainly
-instead of failing half-way.
+The command layer only ever talks to these, so a verb behaves the same whether the
+channel's incident lives in the built-in store or at incident.io. What a provider cannot
+do is declared in `capabilities`, so the command layer can say so plainly instead of
+failing half-way. The data they speak lives in bot/domain.py.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
-from pydantic import BaseModel, Field
-
-
-class Capability(StrEnum):
-    DECLARE = "declare"
-    STATUS = "status"
-    SEVERITY = "severity"
-    ROLES = "roles"
-    FOLLOWUPS = "followups"
-    UPDATES = "updates"
-    ONCALL = "oncall"
-    OVERRIDES = "overrides"
-    SCHEDULES = "schedules"
-    TASKS = "tasks"  # to-dos during the incident, apart from follow-ups after it
-    REASSIGN = "reassign"  # hand the whole incident to one person (PagerDuty's assignee)
-    STAKEHOLDER_UPDATES = "stakeholder_updates"  # an update sent to subscribers, not just the timeline
-
-
-class Person(BaseModel):
-    """Someone in Slack; `slack_id` is what mentions are built from.
-
-    An empty `slack_id` is someone a provider knows but Slack does not (a PagerDuty user
-    whose email matches nobody in the workspace): shown by name, never as a mention.
-    """
-
-    slack_id: str
-    name: str | None = None
-
-
-class FollowUp(BaseModel):
-    id: str
-    number: int
-    title: str
-    assignee: Person | None = None
-    due: datetime | None = None
-    state: str = "open"
-
-
-class TimelineEntry(BaseModel):
-    at: datetime
-    kind: str
-    text: str
-    author: Person | None = None
-
-
-class Incident(BaseModel):
-    provider: str
-    id: str
-    reference: str
-    name: str
-    summary: str | None = None
-    status: str
-    severity: str | None = None
-    roles: dict[str, Person] = Field(default_factory=dict)
-    followups: list[FollowUp] = Field(default_factory=list)
-    url: str | None = None
-    created_at: datetime
-    resolved_at: datetime | None = None
-    channel_id: str | None = None
-
-
-class Severity(BaseModel):
-    name: str
-    aliases: list[str] = Field(default_factory=list)
-    description: str | None = None
-
-
-class Schedule(BaseModel):
-    id: str
-    name: str
-    users: list[Person] = Field(default_factory=list)
-    handover_seconds: int | None = None
-    start: datetime | None = None
-
-
-class OnCall(BaseModel):
-    schedule: Schedule
-    person: Person | None
-    until: datetime | None = None
-    is_override: bool = False
-
-
-class Override(BaseModel):
-    id: str
-    schedule: Schedule
-    person: Person
-    start: datetime
-    end: datetime
-
-
-class DeclareRequest(BaseModel):
-    name: str
-    summary: str | None = None
-    severity: str | None = None
-    declared_by: Person
-    idempotency_key: str | None = None
-
-
-class ProviderError(Exception):
-    """A provider refused or failed an operation.
-
-    `changed` says whether the operation may have taken effect anyway ("no", "yes",
-    "unknown"), because a timeout on a write is not the same as a refusal and the user
-    must be told the difference.
-    """
-
-    def __init__(self, message: str, *, changed: str = "no", request_id: str | None = None):
-        super().__init__(message)
-        self.message = message
-        self.changed = changed
-        self.request_id = request_id
-        self.status: int | None = None  # the provider's HTTP status, where it answered
-
-
-class NotFound(ProviderError):
-    pass
-
-
-class Rejected(ProviderError):
-    """The provider understood the request and said no (bad status name, unknown user)."""
+from bot.domain import (
+    Capability,
+    DeclareRequest,
+    FollowUp,
+    Incident,
+    OnCall,
+    Override,
+    Person,
+    Schedule,
+    Severity,
+    TimelineEntry,
+)
 
 
 @runtime_checkable
@@ -184,6 +75,10 @@ class Provider(Protocol):
     capabilities: frozenset[Capability]
     # Why a capability is missing, in words for the person who asked for it.
     unsupported: dict[Capability, str]
+    # Verbs safe to run again after a restart: their write carries the request's own key.
+    replay_safe: frozenset[str]
+    # Marks a change applied in the change's own transaction (Inbox.mark_applied).
+    records_applied: bool
 
     def parse_reference(self, text: str) -> str | None:
         """Return the provider's incident id if `text` names one of its incidents."""

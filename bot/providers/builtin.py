@@ -4,13 +4,14 @@ kept in the bot's own store, for teams with no paid incident tool (and for the s
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.providers.base import (
+from bot.domain import (
     Capability,
     DeclareRequest,
     FollowUp,
@@ -23,11 +24,16 @@ from bot.providers.base import (
     Schedule,
     Severity,
     TimelineEntry,
-    no_single_assignee,
+    now,
+    request_key,
 )
+from bot.providers.base import no_single_assignee
 from bot.providers.rotation import Rotation, Shift, on_call
 from bot.store import tables
-from bot.store.db import Store, now
+from bot.store.db import Store
+from bot.store.inbox import Inbox
+
+T = TypeVar("T")
 
 STATUSES = ("triage", "investigating", "fixing", "monitoring", "resolved", "closed")
 CLOSED_STATUSES = ("resolved", "closed")
@@ -52,6 +58,11 @@ class BuiltinProvider:
         Capability.TASKS,
         Capability.STAKEHOLDER_UPDATES,
     }
+    # After a restart, declare may run again (the request's id is its idempotency key); the
+    # other changes are marked applied in their own transaction (see _write), so a restart
+    # knows whether each was made.
+    records_applied = True
+    replay_safe: frozenset[str] = frozenset({"declare"})
     unsupported = {
         Capability.REASSIGN: no_single_assignee("The built-in provider"),
         Capability.TASKS: "The built-in provider keeps follow-ups, not tasks: use `/incident followup`.",
@@ -68,7 +79,6 @@ class BuiltinProvider:
         self._known: dict[int, Incident] | None = {} if store.cache else None
 
     def _remember(self, incident: Incident) -> Incident:
-        """Called with what a committed transaction returned, never from inside one."""
         if self._known is not None:
             self._known[int(incident.id)] = incident
         return incident
@@ -79,12 +89,44 @@ class BuiltinProvider:
 
     def _current(self, conn: Connection, number: int, **changed: object) -> Incident:
         """The incident after `changed`, in a transaction that made that change: from memory
-        where it is known, else read back."""
+        where it is known (the state the last committed change left), else read back."""
         known = self._known.get(number) if self._known is not None else None
         if known is None:
             return self._load(conn, number)
         fields = {k: v for k, v in changed.items() if k in Incident.model_fields}
         return known.model_copy(update=fields)
+
+    async def _write(self, number: int | None, work: Callable[[Connection], T], cache: str = "forget") -> T:
+        """Every change, one way: changes to one incident run one at a time (its row locked
+        on PostgreSQL, so across bot processes too; SQLite's one store thread already runs
+        them in turn); the request's inbox row is marked applied in the same transaction;
+        and the cache learns the new state only once it is committed, in the store's thread
+        before the next transaction, so the next change and every `info` read the state
+        this one wrote. `cache`: "set" (the result is the incident now), "forget" (read it
+        again next time), "keep" (the incident did not change)."""
+        key = request_key.get()
+
+        def run(conn: Connection) -> T:
+            if number is not None and conn.dialect.name == "postgresql":
+                locked = conn.execute(
+                    select(tables.incidents.c.number)
+                    .where(tables.incidents.c.number == number)
+                    .with_for_update()
+                ).first()
+                if locked is None:
+                    raise NotFound(f"There is no incident INC-{number}.")
+            result = work(conn)
+            if key:
+                Inbox.mark_applied(conn, key)
+            return result
+
+        def committed(result: T) -> None:
+            if cache == "set" and isinstance(result, Incident):
+                self._remember(result)
+            elif cache == "forget" and number is not None:
+                self._forget(number)
+
+        return await self.store.write(run, on_commit=committed)
 
     def parse_reference(self, text: str) -> str | None:
         match = _REFERENCE.match(text.strip())
@@ -125,6 +167,7 @@ class BuiltinProvider:
             followups=self._followups(conn, number),
             created_at=row.created_at,
             resolved_at=row.resolved_at,
+            updated_at=row.updated_at,
         )
 
     async def get_incident(self, incident_id: str) -> Incident:
@@ -135,7 +178,9 @@ class BuiltinProvider:
         def work(conn: Connection) -> Any:
             return self._load(conn, number)
 
-        return self._remember(await self.store.read(work))
+        # Remembered in the store's thread, in turn with the writes: a read that finished
+        # before a change committed must not put its older state back after it.
+        return await self.store.read(work, on_commit=self._remember)
 
     async def _declared_with(self, key: str | None) -> Incident | None:
         if not key:
@@ -174,7 +219,7 @@ class BuiltinProvider:
                 self._log(conn, number, "declared", request.name, request.declared_by)
                 return self._load(conn, number)
 
-            return self._remember(await self.store.write(work))
+            return await self._write(None, work, cache="set")
         except IntegrityError:
             # The same request raced itself (a retry): hand back the one that won.
             winner = await self._declared_with(request.idempotency_key)
@@ -200,17 +245,16 @@ class BuiltinProvider:
 
     async def _change(self, number: int, actor: Person, kind: str, text: str, **values: object) -> Incident:
         def work(conn: Connection) -> Any:
+            changed = {"updated_at": now(), **values}
             result = conn.execute(
-                update(tables.incidents)
-                .where(tables.incidents.c.number == number)
-                .values(updated_at=now(), **values)
+                update(tables.incidents).where(tables.incidents.c.number == number).values(**changed)
             )
             if not result.rowcount:
                 raise NotFound(f"There is no incident INC-{number}.")
             self._log(conn, number, kind, text, actor)
-            return self._current(conn, number, **values)
+            return self._current(conn, number, **changed)
 
-        return self._remember(await self.store.write(work))
+        return await self._write(number, work, cache="set")
 
     async def statuses(self) -> list[str]:
         return list(STATUSES)
@@ -243,20 +287,22 @@ class BuiltinProvider:
         number = _number(incident_id)
 
         def work(conn: Connection) -> Any:
-            before = self._current(conn, number)
+            at = now()
+            before = self._current(conn, number, updated_at=at)
+            # An upsert, under the incident's lock: two `lead`s at once both succeed, and
+            # the later one holds the role.
+            holder = {"user_id": person.slack_id, "user_name": person.name}
+            where = (tables.roles.c.incident == number, tables.roles.c.role == role)
+            if not conn.execute(update(tables.roles).where(*where).values(**holder)).rowcount:
+                conn.execute(insert(tables.roles).values(incident=number, role=role, **holder))
             conn.execute(
-                tables.roles.delete().where(tables.roles.c.incident == number, tables.roles.c.role == role)
-            )
-            conn.execute(
-                insert(tables.roles).values(
-                    incident=number, role=role, user_id=person.slack_id, user_name=person.name
-                )
+                update(tables.incidents).where(tables.incidents.c.number == number).values(updated_at=at)
             )
             self._log(conn, number, "role", f"{role}: {person.name or person.slack_id}", actor)
             holders = before.roles | {role: person}
             return before.model_copy(update={"roles": {r: holders[r] for r in self._roles if r in holders}})
 
-        return self._remember(await self.store.write(work))
+        return await self._write(number, work, cache="set")
 
     # follow-ups ------------------------------------------------------------------
     def _followups(self, conn: Connection, number: int) -> list[FollowUp]:
@@ -289,6 +335,7 @@ class BuiltinProvider:
 
         def work(conn: Connection) -> Any:
             self._load(conn, number)
+            # max + 1 under the incident's lock (see _write): no two follow-ups get one number.
             next_number = (
                 conn.execute(
                     select(func.coalesce(func.max(tables.followups.c.number), 0) + 1).where(
@@ -317,9 +364,7 @@ class BuiltinProvider:
                 due=due,
             )
 
-        added = await self.store.write(work)
-        self._forget(number)  # its follow-ups changed
-        return added
+        return await self._write(number, work)  # its follow-ups changed: read again next time
 
     async def list_followups(self, incident_id: str) -> list[FollowUp]:
         def work(conn: Connection) -> Any:
@@ -342,9 +387,7 @@ class BuiltinProvider:
             self._log(conn, incident, "followup", f"done: #{number}", actor)
             return next(f for f in self._followups(conn, incident) if f.number == number)
 
-        done = await self.store.write(work)
-        self._forget(incident)  # its follow-ups changed
-        return done
+        return await self._write(incident, work)  # its follow-ups changed: read again next time
 
     async def post_update(
         self, incident_id: str, text: str, actor: Person, key: str | None = None, stakeholders: bool = False
@@ -355,7 +398,7 @@ class BuiltinProvider:
             self._current(conn, number)  # it exists
             return self._log(conn, number, "update", text, actor)
 
-        return await self.store.write(work)
+        return await self._write(number, work, cache="keep")
 
     async def timeline(self, incident_id: str) -> list[TimelineEntry]:
         def work(conn: Connection) -> Any:
@@ -407,7 +450,7 @@ class BuiltinProvider:
             row = (conn.execute(select(tables.schedules).where(tables.schedules.c.name == name))).one()
             return self._schedule(row)
 
-        return await self.store.write(work)
+        return await self._write(None, work, cache="keep")
 
     def _overrides(self, conn: Connection, schedule_id: int, after: datetime) -> list[Shift]:
         rows = conn.execute(
@@ -470,7 +513,7 @@ class BuiltinProvider:
                 end=end,
             )
 
-        return await self.store.write(work)
+        return await self._write(None, work, cache="keep")
 
 
 def _number(incident_id: str) -> int:

@@ -14,10 +14,9 @@ import time
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.providers.base import (
+from bot.domain import (
     Capability,
     DeclareRequest,
-    Directory,
     FollowUp,
     Incident,
     NotFound,
@@ -28,8 +27,8 @@ from bot.providers.base import (
     Schedule,
     Severity,
     TimelineEntry,
-    no_single_assignee,
 )
+from bot.providers.base import Directory, no_single_assignee
 from bot.providers.cache import PEOPLE_TTL, TTLCache
 from bot.providers.http import ApiClient
 from bot.providers.wire import iso_utc, parse_time, slack_person, user_id_by_email
@@ -51,6 +50,9 @@ class FireHydrantProvider:
     name = "firehydrant"
     label = "FireHydrant"
     capabilities = frozenset(Capability) - {Capability.REASSIGN, Capability.STAKEHOLDER_UPDATES}
+    # Verbs safe to run again after a restart: none, FireHydrant takes no idempotency key.
+    records_applied = False  # its changes are made at the provider, not in our store
+    replay_safe: frozenset[str] = frozenset()
     unsupported = {
         Capability.REASSIGN: no_single_assignee("FireHydrant"),
         Capability.STAKEHOLDER_UPDATES: "FireHydrant sends stakeholder updates through its status pages, "

@@ -22,7 +22,7 @@ from typing import Any
 
 import httpx
 
-from bot.providers.base import NotFound, ProviderError, Rejected
+from bot.domain import NotFound, ProviderError, Rejected
 
 log = logging.getLogger(__name__)
 

@@ -11,13 +11,11 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from bot.providers.base import (
+from bot.domain import (
     Capability,
     DeclareRequest,
-    Directory,
     FollowUp,
     Incident,
-    NoDirectory,
     NotFound,
     OnCall,
     Override,
@@ -27,8 +25,8 @@ from bot.providers.base import (
     Schedule,
     Severity,
     TimelineEntry,
-    no_single_assignee,
 )
+from bot.providers.base import Directory, NoDirectory, no_single_assignee
 from bot.providers.cache import PEOPLE_TTL, TTLCache
 from bot.providers.http import ApiClient
 from bot.providers.wire import iso_utc, parse_time, slack_person
@@ -57,6 +55,10 @@ class IncidentIoProvider:
     name = "incidentio"
     label = "incident.io"
     capabilities = frozenset(Capability) - {Capability.REASSIGN}
+    # Verbs safe to run again after a restart: declare and update carry the request's
+    # idempotency_key.
+    records_applied = False  # its changes are made at the provider, not in our store
+    replay_safe: frozenset[str] = frozenset({"declare", "update"})
     unsupported = {
         Capability.REASSIGN: no_single_assignee("incident.io"),
     }

@@ -13,10 +13,9 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from bot.providers.base import (
+from bot.domain import (
     Capability,
     DeclareRequest,
-    Directory,
     FollowUp,
     Incident,
     NotFound,
@@ -29,6 +28,7 @@ from bot.providers.base import (
     Severity,
     TimelineEntry,
 )
+from bot.providers.base import Directory
 from bot.providers.cache import PEOPLE_TTL, TTLCache
 from bot.providers.http import ApiClient
 from bot.providers.wire import iso_utc, parse_time, user_id_by_email
@@ -58,6 +58,10 @@ class PagerDutyProvider:
     name = "pagerduty"
     label = "PagerDuty"
     capabilities = frozenset(Capability) - {Capability.ROLES, Capability.FOLLOWUPS, Capability.TASKS}
+    # Verbs safe to run again after a restart: declare carries the request's id as
+    # incident_key, which PagerDuty dedupes.
+    records_applied = False  # its changes are made at the provider, not in our store
+    replay_safe: frozenset[str] = frozenset({"declare"})
     unsupported = {
         Capability.ROLES: NO_ROLES,
         Capability.FOLLOWUPS: NO_FOLLOWUPS,

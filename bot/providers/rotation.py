@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from bot.providers.base import Person
+from bot.domain import Person
 
 
 @dataclass(frozen=True)

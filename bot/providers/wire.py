@@ -6,7 +6,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
-from bot.providers.base import Directory, Person, Rejected
+from bot.domain import Person, Rejected
+from bot.providers.base import Directory
 from bot.providers.cache import TTLCache
 
 

@@ -9,11 +9,15 @@ chat.postMessage, falling back to the response_url where the bot cannot post.
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any, Protocol
 
+from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.commands.pipeline import Request, Route
+from bot.commands.registry import Verb
 from bot.commands.results import Card, Failure, Reply, Result
 from bot.present import present
 from bot.slack.blocks import render_blocks, render_text
@@ -45,15 +49,24 @@ class EphemeralRespond:
         return await self.client.chat_postEphemeral(channel=self.channel_id, user=self.user_id, **message)
 
 
+def respond_to(client: AsyncWebClient, route: Route) -> Respond:
+    """Through the response_url where Slack gave one (it works where the bot is not a
+    member); otherwise chat.postEphemeral to the one person."""
+    if route.response_url:
+        return AsyncRespond(response_url=route.response_url)
+    return EphemeralRespond(client, route.channel_id, route.user_id)
+
+
 def message(result: Result) -> dict[str, Any]:
     doc = present(result)
     return {"text": render_text(doc), "blocks": render_blocks(doc)}
 
 
 class Answers:
-    def __init__(self, client: AsyncWebClient, cards: Cards) -> None:
+    def __init__(self, client: AsyncWebClient, cards: Cards, command: str = "/incident") -> None:
         self.client = client
         self.cards = cards
+        self.command = command
 
     async def deliver(self, team_id: str, channel_id: str, respond: Respond, reply: Reply) -> None:
         await self._answer(team_id, channel_id, respond, reply.result)
@@ -84,7 +97,7 @@ class Answers:
                 failure = Failure(
                     what=f"It was done, but Slack refused the answer ({slack_error(exc)}).",
                     changed="yes",
-                    next_step="`/incident info` shows where things stand.",
+                    next_step=f"`{self.command} info` shows where things stand.",
                 )
                 await _respond(respond, "ephemeral", message(failure))
             return
@@ -101,3 +114,21 @@ async def _respond(respond: Respond, response_type: str, body: dict[str, Any]) -
         await respond(response_type=response_type, replace_original=False, **body)
     except Exception:
         log.exception("could not answer through the response_url")
+
+
+class SlackDelivery:
+    """The pipeline's Delivery port, in Slack's terms."""
+
+    def __init__(
+        self, client: AsyncWebClient, answers: Answers, form: Callable[[Request, Verb], Awaitable[None]]
+    ) -> None:
+        self.client, self.answers, self._form = client, answers, form
+
+    async def deliver(self, route: Route, reply: Reply) -> None:
+        await self.answers.deliver(route.team_id, route.channel_id, respond_to(self.client, route), reply)
+
+    async def say(self, route: Route, result: Result) -> None:
+        await self.answers.say(respond_to(self.client, route), result)
+
+    async def form(self, request: Request, verb: Verb) -> None:
+        await self._form(request, verb)

@@ -15,11 +15,11 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.results import Card, card
+from bot.domain import Capability, CardRef, Incident
 from bot.present import present
-from bot.providers.base import Capability, Incident
 from bot.slack.blocks import render_blocks, render_text
 from bot.slack.workspace import slack_error
-from bot.store.db import CardRef, Store
+from bot.store.db import Store
 
 log = logging.getLogger(__name__)
 REDRAW_INTERVAL = 1.0  # seconds between two redraws of one incident's cards, at the least
@@ -36,6 +36,7 @@ class Cards:
         self._newest: dict[tuple[str, str], tuple[Incident, list[str]]] = {}
         self._drawing: set[tuple[str, str]] = set()
         self._drawn_at: dict[tuple[str, str], float] = {}
+        self._shown: dict[tuple[str, str], Incident] = {}  # the state each card was last drawn with
 
     async def posted(self, team_id: str, channel_id: str, ts: str, result: Card) -> None:
         """A card went up: it becomes the channel's card, pinned in place of the last one."""
@@ -56,6 +57,10 @@ class Cards:
     async def refresh(self, incident: Incident, capabilities: list[str]) -> None:
         """Redraw every card showing this incident with what it is now."""
         key = (incident.provider, incident.id)
+        queued = self._newest.get(key)
+        newest = queued[0] if queued else self._shown.get(key)
+        if newest is not None and _older(incident, newest):
+            return  # replies can finish out of order: a card never goes back to an older state
         self._newest[key] = (incident, capabilities)
         if key in self._drawing:
             return  # the caller drawing now draws this state too, right after
@@ -67,12 +72,15 @@ class Cards:
                 if wait > 0:
                     await asyncio.sleep(wait)
                 self._drawn_at[key] = loop.time()
-                await self._redraw(*self._newest.pop(key))
+                drawing, caps = self._newest.pop(key)
+                self._shown[key] = drawing
+                await self._redraw(drawing, caps)
         finally:
             self._drawing.discard(key)
             if len(self._drawn_at) > 1000:  # forget incidents not drawn lately
                 stale = loop.time() - REDRAW_INTERVAL
                 self._drawn_at = {k: t for k, t in self._drawn_at.items() if t > stale}
+                self._shown = {k: v for k, v in self._shown.items() if k in self._drawn_at}
 
     async def _redraw(self, incident: Incident, capabilities: list[str]) -> None:
         try:
@@ -89,3 +97,12 @@ class Cards:
                 await self.client.chat_update(channel=ref.channel_id, ts=ref.ts, text=text, blocks=blocks)
             except SlackApiError as exc:
                 log.warning("could not redraw the card in %s: %s", ref.channel_id, slack_error(exc))
+
+
+def _older(incident: Incident, than: Incident) -> bool:
+    """Only where the provider dates its changes: otherwise the newest to arrive wins."""
+    return (
+        incident.updated_at is not None
+        and than.updated_at is not None
+        and incident.updated_at < than.updated_at
+    )

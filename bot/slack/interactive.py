@@ -21,17 +21,17 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.commands import forms, registry
 from bot.commands.invocation import Invocation
 from bot.commands.parser import ParsedCommand, UsageError
+from bot.commands.pipeline import Pipeline, Request, Route
 from bot.commands.refs import Target
 from bot.commands.registry import Choices, Verb
-from bot.commands.results import Failure, Reply, Usage
+from bot.commands.results import Failure, Usage
 from bot.commands.service import CommandService, Prepared
+from bot.domain import now
 from bot.present import present
-from bot.runtime import Inflight
 from bot.slack import ids
-from bot.slack.answer import Answers, EphemeralRespond, Respond
+from bot.slack.answer import Answers, Respond, respond_to
 from bot.slack.modals import Meta, form_view, loading_view, message_view, option, read_state
 from bot.slack.workspace import SlackWorkspace, slack_error
-from bot.store.db import now
 
 log = logging.getLogger(__name__)
 # Slack wants a view_submission or block_suggestion answered within 3 s; the provider
@@ -40,18 +40,27 @@ log = logging.getLogger(__name__)
 CHECK_SECONDS = 2.0
 # Two clicks on one button within this many seconds are one act (a double click).
 CLICK_WINDOW = 10.0
-WORK_SLOTS = 64
 
 
 def interaction_invocation(body: dict[str, Any], channel_id: str, text: str = "") -> Invocation:
     user = body.get("user") or {}
     return Invocation(
         text=text,
-        user_id=user.get("id", ""),
+        user_id=str(user.get("id", "")),
         user_name=user.get("username") or user.get("name"),
         channel_id=channel_id,
         team_id=(body.get("team") or {}).get("id") or user.get("team_id") or "T0",
         request_id=body.get("trigger_id"),
+    )
+
+
+def route_of(invocation: Invocation, response_url: str | None, trigger_id: str | None = None) -> Route:
+    return Route(
+        team_id=invocation.team_id,
+        channel_id=invocation.channel_id,
+        user_id=invocation.user_id,
+        response_url=response_url,
+        trigger_id=trigger_id,
     )
 
 
@@ -62,13 +71,9 @@ class Interactions:
         workspace: SlackWorkspace,
         service: Callable[[], CommandService],
         answers: Answers,
-        inflight: Inflight,
+        pipeline: Callable[[], Pipeline],
     ) -> None:
-        self.inflight = inflight
-        # Commands doing their work at once, a safety cap for every path (the HTTP slash
-        # command path also holds back its acks: Inflight.room). Waiting on a slow provider
-        # counts as work here, so the cap is wide: 8 made a 5 s provider answer in 10 s.
-        self.slots = asyncio.Semaphore(WORK_SLOTS)
+        self.pipeline = pipeline  # a getter, like `service`: both exist once the server starts
         self.client = client
         self.workspace = workspace
         self.service = service
@@ -82,6 +87,17 @@ class Interactions:
         app.options(ids.exactly(ids.choose_action(c) for c in Choices))(self.on_suggest)
 
     # modals ----------------------------------------------------------------------------
+    async def form(self, request: Request, verb: Verb) -> None:
+        """The pipeline's `Delivery.form`: a typed verb that lacks only its arguments."""
+        await self.open_form(
+            trigger_id=request.route.trigger_id or "",
+            verb=verb,
+            invocation=request.invocation,
+            target=None,
+            response_url=request.route.response_url,
+            respond=respond_to(self.client, request.route),
+        )
+
     async def open_form(
         self,
         *,
@@ -124,10 +140,6 @@ class Interactions:
             log.info("could not fill the %s modal: %s", verb.name, slack_error(exc))
 
     async def on_submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
-        async with self.inflight.track():
-            await self._submit(ack, body, view)
-
-    async def _submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         meta = Meta.load(view.get("private_metadata"))
         verb = registry.lookup(meta.verb) if meta else None
         if meta is None or verb is None:
@@ -149,18 +161,18 @@ class Interactions:
         if errors:
             await ack(response_action="errors", errors=errors)
             return
-        service = self.service()
-        if not await service.store.claim(f"view:{invocation.team_id}:{view.get('id')}"):
-            await ack()  # the same modal submitted twice: the first submission answers
-            return
-        await ack()
         invocation.text = read.text
-        respond: Respond = (
-            AsyncRespond(response_url=meta.response_url)
-            if meta.response_url
-            else EphemeralRespond(self.client, meta.channel_id, invocation.user_id)
+        request = Request(
+            # The same modal submitted twice (a double click on Submit, a replay): one act.
+            key=f"view:{invocation.team_id}:{view.get('id')}:{view.get('hash')}",
+            kind="submission",
+            invocation=invocation,
+            parsed=read,
+            route=route_of(invocation, meta.response_url),
         )
-        await self.run(invocation, read, respond)
+        admission = await self.pipeline().admit(request)
+        await ack()
+        self.pipeline().start(request, admission)
 
     async def on_suggest(self, ack: Any, body: dict[str, Any]) -> None:
         """Type-ahead for catalogues too long for a static select; answered within 3 s."""
@@ -179,23 +191,23 @@ class Interactions:
 
     # buttons ---------------------------------------------------------------------------
     async def on_button(self, ack: Any, body: dict[str, Any], respond: AsyncRespond) -> None:
-        await ack()
-        async with self.inflight.track():
-            await self._button(body, respond)
-
-    async def _button(self, body: dict[str, Any], respond: AsyncRespond) -> None:
         action = (body.get("actions") or [{}])[0]
-        verb = ids.verb_of(action.get("action_id", ""))
+        verb = ids.verb_of(str(action.get("action_id", "")))
         container = body.get("container") or {}
         channel_id = (body.get("channel") or {}).get("id") or container.get("channel_id", "")
-        invocation = interaction_invocation(body, channel_id, text=verb.name if verb else "")
+        invocation = interaction_invocation(body, str(channel_id), text=verb.name if verb else "")
         target = ids.decode_target(action.get("value"))
         if verb is None or target is None:
-            await self.answers.say(respond, Failure(what="That button is from an older version of the bot."))
+            await ack()
+            await self.answers.say(
+                respond, Failure(what="That button is out of date: run the command instead.")
+            )
             return
+        trigger_id = body.get("trigger_id")
         if verb.needs_input:
+            await ack()
             await self.open_form(
-                trigger_id=body.get("trigger_id", ""),
+                trigger_id=trigger_id or "",
                 verb=verb,
                 invocation=invocation,
                 target=target,
@@ -206,19 +218,18 @@ class Interactions:
         message_ts = container.get("message_ts")
         click = f"click:{invocation.team_id}:{channel_id}:{message_ts}:{verb.name}:{target.incident_id}"
         if not await self.service().store.claim(click, window=CLICK_WINDOW):
+            await ack()
             what = f"{verb.button} was clicked twice within seconds: the first click does it, once."
             await self.answers.say(respond, Failure(what=what))
             return
-        await self.run(invocation, ParsedCommand(verb=verb.name, target=target, text=verb.name), respond)
-
-    async def run(self, invocation: Invocation, parsed: ParsedCommand | None, respond: Respond) -> None:
-        """Run a command (typed: `parsed` None) and deliver its one answer, whatever happens."""
-        try:
-            async with self.slots:
-                reply = await self.service().run(invocation, parsed)
-        except Exception:  # run() does not raise; if it ever does, the user still hears
-            log.exception("command service raised")
-            reply = Reply(
-                result=Failure(what="Something went wrong on our side.", changed="unknown"), outcome="error"
-            )
-        await self.answers.deliver(invocation.team_id, invocation.channel_id, respond, reply)
+        request = Request(
+            # Slack's ids of this one click: the same request sent again finds it done.
+            key=f"button:{invocation.team_id}:{trigger_id}:{action.get('action_ts')}" if trigger_id else None,
+            kind="button",
+            invocation=invocation,
+            parsed=ParsedCommand(verb=verb.name, target=target, text=verb.name),
+            route=route_of(invocation, body.get("response_url"), trigger_id),
+        )
+        admission = await self.pipeline().admit(request)
+        await ack()
+        self.pipeline().start(request, admission)

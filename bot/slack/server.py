@@ -9,6 +9,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import socket
+import uuid
 from collections.abc import Mapping
 from urllib.parse import parse_qsl
 
@@ -16,19 +19,20 @@ import aiohttp
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
-from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.signature import SignatureVerifier
 
+from bot.commands.pipeline import Pipeline
 from bot.commands.service import CommandService
 from bot.config import Settings
-from bot.runtime import Inflight, Runtime, build_runtime
-from bot.slack.app import build_app, web_client
+from bot.runtime import Runtime, build_runtime
+from bot.slack.answer import SlackDelivery
+from bot.slack.app import build_app, command_request, web_client
 from bot.slack.workspace import SlackWorkspace
+from bot.store.inbox import Inbox
 
 log = logging.getLogger(__name__)
 RUNTIME = web.AppKey("runtime", Runtime)
-# Longest an ack waits for room when the bot is behind: well inside Slack's 3 seconds.
-ACK_WAIT = 2.0
+PIPELINE = web.AppKey("pipeline", Pipeline)
 BOLT = web.AppKey("bolt", AsyncApp)
 
 
@@ -40,41 +44,52 @@ def create_web_app(settings: Settings) -> web.Application:
     def service() -> CommandService:
         return web_app[RUNTIME].service
 
-    inflight = Inflight()
-    bolt, slash = build_app(settings, client, workspace, service, inflight)
+    def pipeline() -> Pipeline:
+        return web_app[PIPELINE]
+
+    bolt, interactions, answers = build_app(settings, client, workspace, service, pipeline)
     web_app[BOLT] = bolt
     secret = settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None
     verifier = SignatureVerifier(secret) if secret else None
-    running: set[asyncio.Task[None]] = set()  # fast-path commands, held until answered
 
     async def open_runtime(app: web.Application) -> None:
         # One HTTP session for every Web API call: slack_sdk otherwise opens (and closes) a
         # connection per call, a measured share of each command's cost (bench/).
         client.session = aiohttp.ClientSession()
-        app[RUNTIME] = await build_runtime(settings, workspace)
+        runtime = await build_runtime(settings, workspace)
+        app[RUNTIME] = runtime
+        inbox = Inbox(runtime.store, owner=instance_name(), lease=settings.inbox_lease)
+        app[PIPELINE] = Pipeline(
+            runtime.service,
+            SlackDelivery(client, answers, interactions.form),
+            inbox,
+            single_process=runtime.store.single_process,
+        )
+        await app[PIPELINE].open()
 
     async def close_runtime(app: web.Application) -> None:
-        if running:
-            await asyncio.wait(running, timeout=settings.incident_command_timeout + 5)
-        await inflight.drain(settings.incident_command_timeout + 5)
-        await app[RUNTIME].close()
+        if PIPELINE in app:
+            await app[PIPELINE].close(settings.incident_command_timeout + 5)
+        if RUNTIME in app:
+            await app[RUNTIME].close()
         if client.session is not None:
             await client.session.close()
 
     async def slack_events(request: web.Request) -> web.Response:
-        if verifier is not None and request.content_type == "application/x-www-form-urlencoded":
-            raw = await request.read()
+        raw = await request.read()
+        if verifier is not None and not _signed(verifier, raw, request.headers):
+            # Verified before anything parses the body: an unsigned request costs nothing.
+            log.info("refused a request to /slack/events that Slack did not sign")
+            return web.json_response({"error": "invalid request"}, status=401)
+        if request.content_type == "application/x-www-form-urlencoded":
             form = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
             if form.get("command") == settings.incident_command and "ssl_check" not in form:
-                # The fast path: what Slack needs within 3 s is only the signature check and
-                # the 200; Bolt's dispatch (middleware, listener matching) cost a measured
-                # share of every command (bench/). Interactions still go through Bolt.
-                if not _signed(verifier, raw, request.headers):
-                    return web.json_response({"error": "invalid request"}, status=401)
-                await inflight.room(ACK_WAIT)
-                task = asyncio.create_task(slash(form, AsyncRespond(response_url=form.get("response_url"))))
-                running.add(task)
-                task.add_done_callback(running.discard)
+                # The fast path: the request is verified (above) and in the inbox (admit)
+                # before the 200, as on Bolt's path; Bolt's dispatch (middleware, listener
+                # matching) cost a measured share of every command (bench/).
+                command = command_request(form)
+                admission = await pipeline().admit(command)
+                pipeline().start(command, admission)
                 return web.Response(status=200)
         bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
@@ -86,6 +101,11 @@ def create_web_app(settings: Settings) -> web.Application:
     web_app.on_cleanup.append(close_runtime)
     web_app.add_routes([web.post("/slack/events", slack_events), web.get("/healthz", healthz)])
     return web_app
+
+
+def instance_name() -> str:
+    """This process, as the inbox's owner of what it works on: unique per start."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def _signed(verifier: SignatureVerifier, raw: bytes, headers: Mapping[str, str]) -> bool:

@@ -8,7 +8,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.ports import WorkspaceError
-from bot.providers.base import Person
+from bot.domain import Person
 
 TZ_TTL = 3600.0
 

@@ -7,8 +7,7 @@ import json
 import logging
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, delete, event, insert, make_url, select, update
@@ -16,10 +15,25 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
+from bot.domain import CardRef, Link, clean_text, now
 from bot.store import tables
 
 log = logging.getLogger(__name__)
 T = TypeVar("T")
+# Audit rows waiting for their group commit, at the most; past it the oldest are dropped
+# (and said so once), so a database that refuses writes cannot grow the bot's memory.
+AUDIT_QUEUE = 10_000
+
+
+def clean_row(value: Any) -> Any:
+    """`clean_text` on every string in a row, a JSON value included."""
+    if isinstance(value, str):
+        return clean_text(value)
+    if isinstance(value, dict):
+        return {k: clean_row(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [clean_row(v) for v in value]
+    return value
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
@@ -29,28 +43,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-@dataclass(frozen=True)
-class CardRef:
-    team_id: str
-    channel_id: str
-    ts: str
-    provider: str
-    incident_id: str
-
-
-@dataclass(frozen=True)
-class Link:
-    team_id: str
-    channel_id: str
-    provider: str
-    incident_id: str
-    reference: str
 
 
 class Store:
@@ -71,6 +63,9 @@ class Store:
     def __init__(self, url: str, cache: bool | None = None) -> None:
         self.url = url
         sqlite = url.startswith("sqlite")
+        # A SQLite file has one bot process (see README): at start, whatever it left pending
+        # in the inbox is this process's to answer. PostgreSQL may be shared by several.
+        self.single_process = sqlite
         self.cache = sqlite if cache is None else cache
         self.engine: AsyncEngine | None = None
         self.sync_engine: Engine | None = None
@@ -93,24 +88,38 @@ class Store:
         self._audit_wake = asyncio.Event()
         self._audit_writer: asyncio.Task[None] | None = None
 
-    async def read(self, work: Callable[[Connection], T]) -> T:
-        return await self._run(work, write=False)
+    async def read(self, work: Callable[[Connection], T], on_commit: Callable[[T], None] | None = None) -> T:
+        return await self._run(work, write=False, on_commit=on_commit)
 
-    async def write(self, work: Callable[[Connection], T]) -> T:
-        """`work` runs in one transaction, committed if it returns, rolled back if it raises."""
-        return await self._run(work, write=True)
+    async def write(self, work: Callable[[Connection], T], on_commit: Callable[[T], None] | None = None) -> T:
+        """`work` runs in one transaction, committed if it returns, rolled back if it raises.
 
-    async def _run(self, work: Callable[[Connection], T], *, write: bool) -> T:
+        `on_commit` runs once the commit succeeded, before any later transaction starts on
+        SQLite (in the store's thread): the place to update a cache, so the next change is
+        built on this one and never on a snapshot from before it."""
+        return await self._run(work, write=True, on_commit=on_commit)
+
+    async def _run(
+        self, work: Callable[[Connection], T], *, write: bool, on_commit: Callable[[T], None] | None = None
+    ) -> T:
         if self.sync_engine is not None:
-            return await asyncio.get_running_loop().run_in_executor(self._thread, self._sync, work, write)
+            return await asyncio.get_running_loop().run_in_executor(
+                self._thread, self._sync, work, write, on_commit
+            )
         assert self.engine is not None
         async with self.engine.begin() if write else self.engine.connect() as conn:
-            return await conn.run_sync(work)
+            result = await conn.run_sync(work)
+        if on_commit is not None:
+            on_commit(result)
+        return result
 
-    def _sync(self, work: Callable[[Connection], T], write: bool) -> T:
+    def _sync(self, work: Callable[[Connection], T], write: bool, on_commit: Callable[[T], None] | None) -> T:
         assert self.sync_engine is not None
         with self.sync_engine.begin() if write else self.sync_engine.connect() as conn:
-            return work(conn)
+            result = work(conn)
+        if on_commit is not None:
+            on_commit(result)
+        return result
 
     async def start(self) -> None:
         await self.write(tables.metadata.create_all)
@@ -243,11 +252,12 @@ class Store:
     async def audit(self, **row: object) -> None:
         """Queued, and written by one writer in group commits: a transaction per command was
         a measured share of each command's cost (bench/). `flush` writes what is queued."""
-        row.setdefault("at", now())
-        if not isinstance(row.get("arguments"), str):
-            row["arguments"] = json.dumps(row.get("arguments"), default=str)
         # Every row with every column, so one batch is one executemany.
-        self._audit.append({c.name: row.get(c.name) for c in tables.audit.columns if c.name != "id"})
+        self._audit.append(audit_values(row))
+        if len(self._audit) > AUDIT_QUEUE:
+            dropped = len(self._audit) - AUDIT_QUEUE
+            del self._audit[:dropped]
+            log.error("the audit queue is full: dropped the %d oldest rows", dropped)
         if self._audit_writer is None:  # not started (a store used without start): write now
             await self.flush()
         else:
@@ -260,19 +270,28 @@ class Store:
             try:
                 await self.flush()
             except Exception:
-                log.exception("could not write %d audit rows; kept for the next try", len(self._audit))
+                log.exception("the audit writer failed; it goes on with the next rows")
                 await asyncio.sleep(1)
 
     async def flush(self) -> None:
+        """One batch; if the batch fails, each row alone, and a row that cannot be written is
+        logged once and skipped: one bad row must not wedge every row after it."""
         async with self._audit_lock:
             batch, self._audit = self._audit, []
             if not batch:
                 return
             try:
                 await self.write(lambda conn: conn.execute(insert(tables.audit), batch))
-            except Exception:
-                self._audit[:0] = batch
-                raise
+                return
+            except Exception as exc:
+                if len(batch) == 1:
+                    log.error("skipped an audit row the database refused: %s", type(exc).__name__)
+                    return
+            for one in batch:
+                try:
+                    await self.write(lambda conn, one=one: conn.execute(insert(tables.audit).values(**one)))
+                except Exception as exc:
+                    log.error("skipped an audit row the database refused: %s", type(exc).__name__)
 
     async def audit_rows(self) -> list[dict[str, object]]:
         await self.flush()
@@ -355,6 +374,20 @@ class Store:
             return bool(result.rowcount)
 
         return await self.write(again)
+
+
+def audit_values(row: dict[str, Any]) -> dict[str, Any]:
+    """An audit row as stored: every column, text cleaned and clipped (a command's text is
+    at most Slack's 4,000 characters, but nothing a client sends is stored unbounded)."""
+    row = dict(row)
+    row.setdefault("at", now())
+    if not isinstance(row.get("arguments"), str):
+        row["arguments"] = json.dumps(row.get("arguments"), default=str)
+    values = {c.name: row.get(c.name) for c in tables.audit.columns if c.name != "id"}
+    for name in ("arguments", "detail"):
+        if isinstance(values[name], str):
+            values[name] = clean_text(values[name])[:4000]
+    return clean_row(values)
 
 
 def _unlinked(team_id: str, channel_id: str) -> str:

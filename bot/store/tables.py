@@ -165,3 +165,21 @@ overrides = Table(
     Column("created_by", String(64)),
     Column("created_at", UTCDateTime, nullable=False),
 )
+
+# The durable intake: every acked request, written before its 200 and marked done when its
+# answer was delivered, so a crash loses none (see bot/store/inbox.py). `key` is Slack's own
+# id of the request, so a replay finds its row and does nothing.
+inbox = Table(
+    "inbox",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("kind", String(16), nullable=False),  # command, button, submission
+    Column("verb", String(32)),
+    Column("payload", JSON, nullable=False),  # the request, enough to run and answer it again
+    Column("state", String(16), nullable=False, index=True),  # pending, done
+    Column("applied", Integer, nullable=False, default=0),  # 1: the built-in change committed
+    Column("owner", String(64), nullable=False),  # the process working on it
+    Column("lease_until", UTCDateTime, nullable=False),  # past it, another process may take it
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("done_at", UTCDateTime),
+)

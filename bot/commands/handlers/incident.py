@@ -21,8 +21,7 @@ from bot.commands.results import (
     UpdatePosted,
     card,
 )
-from bot.providers.base import Capability, DeclareRequest
-from bot.store.db import Link
+from bot.domain import Capability, DeclareRequest, Link
 
 
 def channel_name(prefix: str, reference: str, title: str) -> str:
@@ -60,6 +59,11 @@ async def declare(ctx: Context) -> Result | Reply:
         )
     )
     wanted = channel_name(ctx.settings.incident_channel_prefix, incident.reference, name)
+    linked = await ctx.store.channels_for(ctx.provider.name, incident.id)
+    if linked:
+        # The same declare again (run again after a restart): the provider handed back the
+        # incident it made the first time, and its channel exists. No second channel.
+        return Declared(incident=incident, channel_id=linked[0].channel_id, channel_name=wanted)
     try:
         if incident.channel_id:
             # The provider made the incident's channel itself (incident.io does): use it,

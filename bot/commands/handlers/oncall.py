@@ -10,7 +10,7 @@ from bot.commands.naming import match
 from bot.commands.parser import UserRef
 from bot.commands.results import NotSupported, OnCallList, OverrideCreated, Result, Schedules
 from bot.commands.timeparse import TimeSpan
-from bot.store.db import now
+from bot.domain import now
 
 
 async def _schedule_name(ctx: Context, typed: str) -> str:

@@ -1,0 +1,269 @@
+"""One way in for every acked request: slash commands (HTTP and Socket Mode), clicks, modals.
+
+    transport ──admit()──▶ inbox row (dedupe) ──ack──▶ start() ──▶ service.handle() ──▶ Delivery
+                                                                                       └─▶ inbox done + audit
+
+The transport translates a payload into a `Request` and calls `admit` before it acks:
+that writes the request to the durable inbox (or finds it there: a replay, which does
+nothing) and says whether there is room. Then `start` runs it in the background, holding
+the one concurrency control, and delivers its one answer through the `Delivery` port.
+On start-up, and every few seconds after, `maintain` takes over requests a stopped
+process left unanswered, and runs each again only where that is provably safe.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import timedelta
+from enum import StrEnum
+from typing import Literal, Protocol
+
+from pydantic import BaseModel
+
+from bot.commands import registry
+from bot.commands.invocation import Invocation
+from bot.commands.parser import ParsedCommand
+from bot.commands.registry import Verb
+from bot.commands.results import Failure, NeedsForm, Reply, Restarted, Result
+from bot.commands.service import CommandService
+from bot.domain import request_key
+from bot.store.db import audit_values
+from bot.store.inbox import Entry, Inbox, decode
+
+log = logging.getLogger(__name__)
+# Requests doing their work at once. Waiting on a slow provider counts as work, so the cap
+# is wide: 8 made a 5 s provider answer in 10 s.
+WORK_SLOTS = 64
+# Requests acked and not yet answered, at the most, in one process: past it a request is
+# acked at once and answered "busy" (never a slower ack: Slack gives 3 s).
+BACKLOG = 512
+# Verbs that only change the bot's own links: doing one twice leaves the same state.
+STORE_ONLY = frozenset({"link", "unlink"})
+KEEP_ANSWERED = timedelta(days=1)  # well past Slack's 5-minute replay window
+
+
+class Route(BaseModel):
+    """How to answer the one person who asked."""
+
+    team_id: str
+    channel_id: str
+    user_id: str
+    response_url: str | None = None
+    trigger_id: str | None = None
+
+
+class Request(BaseModel):
+    key: str | None  # the transport's own id of the request (Slack's trigger_id …): the dedupe
+    kind: Literal["command", "button", "submission"] = "command"
+    invocation: Invocation
+    parsed: ParsedCommand | None = None  # a button's or a modal's: no text to parse
+    route: Route
+    forms: bool = False  # missing arguments may be asked for in a form
+
+
+class Delivery(Protocol):
+    async def deliver(self, route: Route, reply: Reply) -> None:
+        """The one answer, then any posts and card redraws."""
+
+    async def form(self, request: Request, verb: Verb) -> None:
+        """Ask for the verb's missing arguments (a modal)."""
+
+    async def say(self, route: Route, result: Result) -> None:
+        """A private word to the one person."""
+
+
+class Admission(StrEnum):
+    ACCEPTED = "accepted"
+    REPLAY = "replay"  # seen before: the first one answers
+    BUSY = "busy"  # over the backlog: answered "busy", nothing done
+
+
+class Pipeline:
+    def __init__(
+        self,
+        service: CommandService,
+        delivery: Delivery,
+        inbox: Inbox | None,
+        *,
+        single_process: bool,
+        slots: int = WORK_SLOTS,
+        backlog: int = BACKLOG,
+    ) -> None:
+        self.service = service
+        self.delivery = delivery
+        self.inbox = inbox
+        self.single_process = single_process
+        self.backlog = backlog
+        self._slots = asyncio.Semaphore(slots)
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._maintainer: asyncio.Task[None] | None = None
+
+    @property
+    def pending(self) -> int:
+        return len(self._tasks)
+
+    # intake ----------------------------------------------------------------------------
+    async def admit(self, request: Request) -> Admission:
+        """Before the ack: durable, deduplicated, bounded."""
+        if self.pending >= self.backlog:
+            return Admission.BUSY
+        if request.key and self.inbox is not None:
+            verb = _verb_of(request)
+            payload = {"request": request}
+            if not await self.inbox.accept(request.key, request.kind, verb, payload):
+                log.info("a replayed request was ignored: %s", request.key)
+                return Admission.REPLAY
+        return Admission.ACCEPTED
+
+    def start(self, request: Request, admission: Admission) -> None:
+        """After the ack: the work, in the background, tracked until answered."""
+        if admission is Admission.ACCEPTED:
+            self._spawn(self.run(request))
+        elif admission is Admission.BUSY:
+            busy = Failure(
+                what="The bot is busy right now and did not run that.",
+                next_step="Try again in a moment.",
+            )
+            self._spawn(self.delivery.say(request.route, busy))
+
+    async def accept(self, request: Request) -> Admission:
+        """`admit` and `start` at once, for transports whose ack is already sent."""
+        admission = await self.admit(request)
+        self.start(request, admission)
+        return admission
+
+    def _spawn(self, work: object) -> None:
+        task = asyncio.ensure_future(work)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def run(self, request: Request, *, resumed: Entry | None = None) -> None:
+        """Run and deliver exactly one answer, whatever happens; then mark it done."""
+        token = request_key.set(request.key)
+        try:
+            outcome: Reply | NeedsForm
+            try:
+                if resumed is not None:
+                    outcome = await self._resume(request, resumed)
+                else:
+                    outcome = await self._handle(request, forms=request.forms)
+            except Exception:  # handle() does not raise; if it ever does, the user still hears
+                log.exception("command service raised")
+                outcome = Reply(
+                    result=Failure(what="Something went wrong on our side.", changed="unknown"),
+                    outcome="error",
+                )
+            try:
+                if isinstance(outcome, NeedsForm):
+                    verb = registry.lookup(outcome.verb)
+                    assert verb is not None
+                    await self.delivery.form(request, verb)
+                else:
+                    await self.delivery.deliver(request.route, outcome)
+            except Exception:
+                log.exception("could not deliver the answer to %s", request.key)
+            audit = outcome.audit if isinstance(outcome, Reply) else None
+            await self._finish(request, audit)
+        finally:
+            request_key.reset(token)
+
+    async def _finish(self, request: Request, audit: dict[str, object] | None) -> None:
+        if request.key and self.inbox is not None:
+            await self.inbox.finish(request.key, audit_values(audit) if audit else None)
+        elif audit:
+            await self.service.store.audit(**audit)
+
+    async def _handle(self, request: Request, *, forms: bool = False) -> Reply | NeedsForm:
+        async with self._slots:
+            return await self.service.handle(request.invocation, request.parsed, forms=forms)
+
+    # after a restart -------------------------------------------------------------------
+    async def _resume(self, request: Request, entry: Entry) -> Reply | NeedsForm:
+        """Run it again only where that is provably safe; otherwise say what is known."""
+        verb = registry.lookup(entry.verb or "")
+        if verb is None or not verb.writes or verb.name in STORE_ONLY:
+            return await self._handle(request)
+        provider = await self.service.provider_for(request.invocation, request.parsed)
+        if provider is not None and verb.name in provider.replay_safe:
+            return await self._handle(request)  # its write carries this request's key: made once
+        text = request.invocation.text or verb.name
+        if entry.applied:
+            result = Restarted(command=self.service.command, text=text, changed="yes")
+            return Reply(result=result, audit=_audit(request, verb, "resumed"))
+        if provider is not None and provider.records_applied:
+            # That provider marks the change applied in the change's own transaction: not
+            # marked, it did not happen, and doing it now does it once.
+            return await self._handle(request)
+        result = Restarted(command=self.service.command, text=text, changed="unknown")
+        return Reply(result=result, outcome="unknown", audit=_audit(request, verb, "unknown"))
+
+    async def recover(self, *, all_pending: bool = False) -> int:
+        """Take over what a stopped process left unanswered, and answer each."""
+        if self.inbox is None:
+            return 0
+        entries = await self.inbox.claim_orphans(all_pending=all_pending)
+        for entry in entries:
+            try:
+                request = decode(entry.payload)["request"]
+            except Exception:
+                log.exception("could not read the unanswered request %s; marked done", entry.key)
+                await self.inbox.finish(entry.key, None)
+                continue
+            log.info("answering %s, left unanswered by a stopped process", entry.key)
+            self._spawn(self.run(request, resumed=entry))
+        return len(entries)
+
+    # lifetime --------------------------------------------------------------------------
+    async def open(self) -> None:
+        if self.inbox is None:
+            return
+        await self.recover(all_pending=self.single_process)
+        self._maintainer = asyncio.create_task(self._maintain())
+
+    async def _maintain(self) -> None:
+        assert self.inbox is not None
+        every = max(self.inbox.lease.total_seconds() / 3, 0.2)
+        rounds = 0
+        while True:
+            await asyncio.sleep(every)
+            try:
+                await self.inbox.renew()
+                await self.recover()
+                rounds += 1
+                if rounds % 1000 == 1:
+                    await self.inbox.prune(KEEP_ANSWERED)
+            except Exception:
+                log.exception("inbox upkeep failed; trying again in %.0f s", every)
+
+    async def close(self, seconds: float) -> None:
+        """Stop taking over, and give running requests `seconds` to be answered; what is
+        still running then stays pending in the inbox for the next start."""
+        if self._maintainer is not None:
+            self._maintainer.cancel()
+            await asyncio.gather(self._maintainer, return_exceptions=True)
+            self._maintainer = None
+        if self._tasks:
+            _done, running = await asyncio.wait(set(self._tasks), timeout=seconds)
+            if running:
+                log.warning("stopping with %d requests unanswered: the next start answers them", len(running))
+
+
+def _verb_of(request: Request) -> str | None:
+    if request.parsed is not None:
+        return request.parsed.verb
+    words = request.invocation.text.split(maxsplit=1)
+    verb = registry.lookup(words[0]) if words else registry.lookup(registry.DEFAULT_VERB)
+    return verb.name if verb else None
+
+
+def _audit(request: Request, verb: Verb, outcome: str) -> dict[str, object]:
+    return {
+        "team_id": request.invocation.team_id,
+        "channel_id": request.invocation.channel_id,
+        "user_id": request.invocation.user_id,
+        "verb": verb.name,
+        "arguments": request.invocation.text,
+        "outcome": outcome,
+        "duration_ms": 0.0,
+    }

@@ -1,0 +1,178 @@
+"""The plain data every layer speaks: incidents, people, capabilities, errors, links, the clock.
+
+It imports nothing else of the bot's, so anything may import it: the Slack adapter and the
+store reach an `Incident` or `now()` without reaching a provider or the database.
+"""
+
+from __future__ import annotations
+
+from contextvars import ContextVar
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+
+from pydantic import BaseModel, Field
+
+
+class Capability(StrEnum):
+    DECLARE = "declare"
+    STATUS = "status"
+    SEVERITY = "severity"
+    ROLES = "roles"
+    FOLLOWUPS = "followups"
+    UPDATES = "updates"
+    ONCALL = "oncall"
+    OVERRIDES = "overrides"
+    SCHEDULES = "schedules"
+    TASKS = "tasks"  # to-dos during the incident, apart from follow-ups after it
+    REASSIGN = "reassign"  # hand the whole incident to one person (PagerDuty's assignee)
+    STAKEHOLDER_UPDATES = "stakeholder_updates"  # an update sent to subscribers, not just the timeline
+
+
+class Person(BaseModel):
+    """Someone in Slack; `slack_id` is what mentions are built from.
+
+    An empty `slack_id` is someone a provider knows but Slack does not (a PagerDuty user
+    whose email matches nobody in the workspace): shown by name, never as a mention.
+    """
+
+    slack_id: str
+    name: str | None = None
+
+
+class FollowUp(BaseModel):
+    id: str
+    number: int
+    title: str
+    assignee: Person | None = None
+    due: datetime | None = None
+    state: str = "open"
+
+
+class TimelineEntry(BaseModel):
+    at: datetime
+    kind: str
+    text: str
+    author: Person | None = None
+
+
+class Incident(BaseModel):
+    provider: str
+    id: str
+    reference: str
+    name: str
+    summary: str | None = None
+    status: str
+    severity: str | None = None
+    roles: dict[str, Person] = Field(default_factory=dict)
+    followups: list[FollowUp] = Field(default_factory=list)
+    url: str | None = None
+    created_at: datetime
+    resolved_at: datetime | None = None
+    channel_id: str | None = None
+    # When the provider last changed it, where it says: of two states of one incident the
+    # later wins (a card is never redrawn with an older state than it shows).
+    updated_at: datetime | None = None
+
+
+class Severity(BaseModel):
+    name: str
+    aliases: list[str] = Field(default_factory=list)
+    description: str | None = None
+
+
+class Schedule(BaseModel):
+    id: str
+    name: str
+    users: list[Person] = Field(default_factory=list)
+    handover_seconds: int | None = None
+    start: datetime | None = None
+
+
+class OnCall(BaseModel):
+    schedule: Schedule
+    person: Person | None
+    until: datetime | None = None
+    is_override: bool = False
+
+
+class Override(BaseModel):
+    id: str
+    schedule: Schedule
+    person: Person
+    start: datetime
+    end: datetime
+
+
+class DeclareRequest(BaseModel):
+    name: str
+    summary: str | None = None
+    severity: str | None = None
+    declared_by: Person
+    idempotency_key: str | None = None
+
+
+class ProviderError(Exception):
+    """A provider refused or failed an operation.
+
+    `changed` says whether the operation may have taken effect anyway ("no", "yes",
+    "unknown"), because a timeout on a write is not the same as a refusal and the user
+    must be told the difference.
+    """
+
+    def __init__(self, message: str, *, changed: str = "no", request_id: str | None = None):
+        super().__init__(message)
+        self.message = message
+        self.changed = changed
+        self.request_id = request_id
+        self.status: int | None = None  # the provider's HTTP status, where it answered
+
+
+class NotFound(ProviderError):
+    pass
+
+
+class Rejected(ProviderError):
+    """The provider understood the request and said no (bad status name, unknown user)."""
+
+
+_CONTROL = {c: None for c in range(32) if chr(c) not in "\n\t"} | {0x7F: None}
+
+
+def clean_text(value: str) -> str:
+    """No NUL or other control characters: PostgreSQL refuses NUL in text (one such command
+    once wedged the audit log), and nothing a person types needs the others."""
+    return value.translate(_CONTROL)
+
+
+def now() -> datetime:
+    """The one clock: aware UTC."""
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class CardRef:
+    """Where an incident's pinned card is: the message redrawn after every change."""
+
+    team_id: str
+    channel_id: str
+    ts: str
+    provider: str
+    incident_id: str
+
+
+@dataclass(frozen=True)
+class Link:
+    """A channel tied to an incident at a provider."""
+
+    team_id: str
+    channel_id: str
+    provider: str
+    incident_id: str
+    reference: str
+
+
+# The durable id of the request being handled (its inbox key), where there is one: a
+# provider that keeps its state in the bot's own store records, in the same transaction as
+# the change, that this request's change was made, so a restart never makes it twice.
+request_key: ContextVar[str | None] = ContextVar("request_key", default=None)
