@@ -130,10 +130,8 @@ class RunningBot:
 
     async def settled(self, seconds: float = 10.0) -> None:
         """Every acked request answered and recorded (its inbox row done, its audit row written)."""
-        pipeline = self.app[PIPELINE]
         async with asyncio.timeout(seconds):
-            while pipeline.pending:
-                await asyncio.sleep(0.01)
+            await self.app[PIPELINE].idle()
 
     async def declare(self, text: str, **kwargs: object) -> tuple[dict, str]:
         """Declare; wait for both the invoker's answer and the card; return (answer, channel)."""

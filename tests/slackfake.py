@@ -29,6 +29,7 @@ class Call:
     headers: dict[str, str]
     error: str | None = None  # what the fake answered, if it refused
     response: dict[str, Any] = field(default_factory=dict)  # what the fake answered
+    url: str = ""  # a response_url answer: which one (tests tag each command's)
 
 
 @dataclass
@@ -142,7 +143,13 @@ class FakeSlack:
         problems = self._problems("response_url", body)
         self.invalid += [f"response_url: {p}" for p in problems]
         self._record(
-            Call("response_url", body, dict(request.headers), "invalid_blocks" if problems else None)
+            Call(
+                "response_url",
+                body,
+                dict(request.headers),
+                "invalid_blocks" if problems else None,
+                url=str(request.url),
+            )
         )
         if problems:
             return web.Response(status=400, text="invalid_blocks")

@@ -29,9 +29,7 @@ def _recorded() -> dict[str, str]:
 def test_vendored_specs_match_their_recorded_sha256() -> None:
     """Every file under tests/specs/ is listed in SOURCES.md and hashes (uncompressed) as recorded."""
     recorded = _recorded()
-    on_disk = {
-        str(p.relative_to(SPECS)) for p in SPECS.rglob("*") if p.is_file() and p.suffix != ".md"
-    }
+    on_disk = {str(p.relative_to(SPECS)) for p in SPECS.rglob("*") if p.is_file() and p.suffix != ".md"}
     assert on_disk == set(recorded), on_disk ^ set(recorded)
     for name, digest in recorded.items():
         assert hashlib.sha256(read_spec(SPECS / name)).hexdigest() == digest, name

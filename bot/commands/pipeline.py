@@ -64,7 +64,11 @@ class Request(BaseModel):
 
 class Delivery(Protocol):
     async def deliver(self, route: Route, reply: Reply) -> None:
-        """The one answer, then any posts and card redraws."""
+        """The one answer to the person who asked."""
+
+    async def follow(self, route: Route, reply: Reply) -> None:
+        """What comes after the answer is recorded: posts elsewhere, card redraws (which may
+        wait their turn, up to a second): conveniences, never the contract."""
 
     async def form(self, request: Request, verb: Verb) -> None:
         """Ask for the verb's missing arguments (a modal)."""
@@ -163,8 +167,14 @@ class Pipeline:
                     await self.delivery.deliver(request.route, outcome)
             except Exception:
                 log.exception("could not deliver the answer to %s", request.key)
-            audit = outcome.audit if isinstance(outcome, Reply) else None
-            await self._finish(request, audit)
+            # Recorded right after the answer: a crash can then repeat an answer only in the
+            # millisecond between the two, never leave one out.
+            await self._finish(request, outcome.audit if isinstance(outcome, Reply) else None)
+            if isinstance(outcome, Reply) and (outcome.posts or outcome.refresh is not None):
+                try:
+                    await self.delivery.follow(request.route, outcome)
+                except Exception:
+                    log.exception("could not post or redraw after %s", request.key)
         finally:
             request_key.reset(token)
 
@@ -235,6 +245,11 @@ class Pipeline:
                     await self.inbox.prune(KEEP_ANSWERED)
             except Exception:
                 log.exception("inbox upkeep failed; trying again in %.0f s", every)
+
+    async def idle(self) -> None:
+        """Until every request taken so far (and any it started) has been answered."""
+        while self._tasks:
+            await asyncio.wait(set(self._tasks))
 
     async def close(self, seconds: float) -> None:
         """Stop taking over, and give running requests `seconds` to be answered; what is

@@ -288,6 +288,9 @@ class BuiltinProvider:
 
         def work(conn: Connection) -> Any:
             at = now()
+            conn.execute(
+                update(tables.incidents).where(tables.incidents.c.number == number).values(updated_at=at)
+            )
             before = self._current(conn, number, updated_at=at)
             # An upsert, under the incident's lock: two `lead`s at once both succeed, and
             # the later one holds the role.
@@ -295,9 +298,6 @@ class BuiltinProvider:
             where = (tables.roles.c.incident == number, tables.roles.c.role == role)
             if not conn.execute(update(tables.roles).where(*where).values(**holder)).rowcount:
                 conn.execute(insert(tables.roles).values(incident=number, role=role, **holder))
-            conn.execute(
-                update(tables.incidents).where(tables.incidents.c.number == number).values(updated_at=at)
-            )
             self._log(conn, number, "role", f"{role}: {person.name or person.slack_id}", actor)
             holders = before.roles | {role: person}
             return before.model_copy(update={"roles": {r: holders[r] for r in self._roles if r in holders}})

@@ -69,7 +69,11 @@ class Answers:
         self.command = command
 
     async def deliver(self, team_id: str, channel_id: str, respond: Respond, reply: Reply) -> None:
-        await self._answer(team_id, channel_id, respond, reply.result)
+        await self.answer(team_id, channel_id, respond, reply.result)
+        await self.follow(team_id, reply)
+
+    async def follow(self, team_id: str, reply: Reply) -> None:
+        """What comes after the one answer: posts elsewhere (a new incident's card), redraws."""
         for post in reply.posts:
             try:
                 response = await self.client.chat_postMessage(
@@ -83,7 +87,7 @@ class Answers:
         if reply.refresh is not None:
             await self.cards.refresh(reply.refresh, reply.capabilities)
 
-    async def _answer(self, team_id: str, channel_id: str, respond: Respond, result: Result) -> None:
+    async def answer(self, team_id: str, channel_id: str, respond: Respond, result: Result) -> None:
         body = message(result)
         if result.visibility == "ephemeral":
             await _respond(respond, "ephemeral", body)
@@ -125,7 +129,12 @@ class SlackDelivery:
         self.client, self.answers, self._form = client, answers, form
 
     async def deliver(self, route: Route, reply: Reply) -> None:
-        await self.answers.deliver(route.team_id, route.channel_id, respond_to(self.client, route), reply)
+        await self.answers.answer(
+            route.team_id, route.channel_id, respond_to(self.client, route), reply.result
+        )
+
+    async def follow(self, route: Route, reply: Reply) -> None:
+        await self.answers.follow(route.team_id, reply)
 
     async def say(self, route: Route, result: Result) -> None:
         await self.answers.say(respond_to(self.client, route), result)

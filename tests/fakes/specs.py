@@ -36,6 +36,8 @@ def read_spec(path: Path) -> bytes:
     """The file's upstream bytes: gzip-compressed files are stored that way only to keep the clone small."""
     raw = path.read_bytes()
     return gzip.decompress(raw) if path.suffix == ".gz" else raw
+
+
 SERVERS = {
     "incidentio": "https://api.incident.io",
     "pagerduty": "https://api.pagerduty.com",

@@ -1,0 +1,217 @@
+"""Real `serve` processes: killed mid-load, and two of them sharing one PostgreSQL database.
+
+Nothing here reaches into a process: commands go in as signed HTTP requests, answers are
+read at the fake Slack, and the outcome is read from the database afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+import subprocess
+import sys
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from sqlalchemy import select
+
+from bot.store import tables
+from bot.store.db import Store
+from tests.conftest import SECRET, _fresh_postgres
+from tests.slackfake import FakeSlack, sign, slash_body
+from tests.test_entrypoints import clean_env, free_port
+from tests.test_slack_e2e import text_of
+
+LOAD = 300
+CONCURRENCY = 16
+KILL_AFTER = 100  # acks
+
+
+class Serve:
+    """One `python -m bot serve` process."""
+
+    def __init__(self, env: dict[str, str], cwd: Path) -> None:
+        self.port = free_port()
+        self.env = env | {"PORT": str(self.port)}
+        self.cwd = cwd
+        self.process: asyncio.subprocess.Process | None = None
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/slack/events"
+
+    async def start(self) -> None:
+        self.process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bot",
+            "serve",
+            env=self.env,
+            cwd=self.cwd,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        async with aiohttp.ClientSession() as session:
+            for _ in range(300):
+                try:
+                    async with session.get(f"http://127.0.0.1:{self.port}/healthz") as health:
+                        if health.status == 200:
+                            return
+                except aiohttp.ClientConnectionError:
+                    await asyncio.sleep(0.05)
+        raise AssertionError("serve never answered /healthz")
+
+    def kill(self) -> None:
+        assert self.process is not None
+        self.process.kill()  # SIGKILL: no clean-up of any kind
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.terminate()
+            await self.process.wait()
+
+
+def bot_env(fake_slack: FakeSlack, database_url: str) -> dict[str, str]:
+    return clean_env(
+        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=fake_slack.api_url,
+        DATABASE_URL=database_url,
+        INBOX_LEASE="2",  # a dead process's requests are taken over within 2 s
+    )
+
+
+async def send(session: aiohttp.ClientSession, url: str, body: str) -> int:
+    async with session.post(url, data=body, headers=sign(SECRET, body)) as response:
+        return response.status
+
+
+async def read_rows(database_url: str, table: Any) -> list[dict[str, Any]]:
+    store = Store(database_url)
+    try:
+        return await store.read(lambda conn: [dict(r._mapping) for r in conn.execute(select(table))])
+    finally:
+        await store.close()
+
+
+async def declare(fake_slack: FakeSlack, session: aiohttp.ClientSession, url: str, name: str) -> str:
+    before, answers = len(fake_slack.of("conversations.invite")), len(fake_slack.answers())
+    body = slash_body(f"declare {name}", response_url=fake_slack.response_url())
+    assert await send(session, url, body) == 200
+    await fake_slack.wait_for(answers + 2)  # the answer and the card
+    await fake_slack.wait_for(before + 1, "conversations.invite")
+    return fake_slack.of("conversations.invite")[-1].params["channel"]
+
+
+async def test_sigkill_mid_load_loses_no_acked_command_and_does_none_twice(
+    fake_slack: FakeSlack, database_url: str, tmp_path: Path
+) -> None:
+    bot = Serve(bot_env(fake_slack, database_url), tmp_path)
+    await bot.start()
+    acked: set[int] = set()
+    try:
+        async with aiohttp.ClientSession() as session:
+            channel = await declare(fake_slack, session, bot.url, "Crash test")
+            room = asyncio.Semaphore(CONCURRENCY)
+
+            async def one(i: int) -> None:
+                body = slash_body(
+                    f"followup task-{i:03d}-x",
+                    response_url=fake_slack.response_url(f"t{i:03d}-"),
+                    channel=channel,
+                    trigger=f"{i}.crash.trigger",
+                )
+                async with room:
+                    try:
+                        if await send(session, bot.url, body) == 200:
+                            acked.add(i)
+                    except aiohttp.ClientError:
+                        pass  # the process is gone: not acked
+                    if len(acked) >= KILL_AFTER and bot.process and bot.process.returncode is None:
+                        bot.kill()
+
+            await asyncio.gather(*(one(i) for i in range(LOAD)))
+            assert bot.process is not None
+            await bot.process.wait()
+            assert KILL_AFTER <= len(acked) < LOAD, len(acked)
+
+            await bot.start()  # the same database: it answers what the dead one left
+            pattern = re.compile(r"task-(\d{3})-x")
+
+            def answered() -> Counter[int]:
+                return Counter(
+                    int(n) for a in fake_slack.answers() for n in pattern.findall(text_of(a.params))[:1]
+                )
+
+            for _ in range(400):
+                if acked <= set(answered()):
+                    break
+                await asyncio.sleep(0.05)
+    finally:
+        await bot.stop()
+
+    got = answered()
+    assert acked - set(got) == set(), "acked but never answered"
+    followups = Counter(
+        int(pattern.search(f["title"])[1]) for f in await read_rows(database_url, tables.followups)
+    )
+    assert acked - set(followups) == set(), "acked but never applied (and answered as if)"
+    assert [n for n, times in followups.items() if times > 1] == [], "applied twice"
+    numbers = sorted(f["number"] for f in await read_rows(database_url, tables.followups))
+    assert numbers == list(range(1, len(numbers) + 1))
+    pending = [r for r in await read_rows(database_url, tables.inbox) if r["state"] != "done"]
+    assert pending == []
+
+
+async def test_two_processes_on_one_postgres_number_and_assign_without_failures(
+    fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    url = await _fresh_postgres()
+    first, second = Serve(bot_env(fake_slack, url), tmp_path), Serve(bot_env(fake_slack, url), tmp_path)
+    await first.start()
+    await second.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            channel = await declare(fake_slack, session, first.url, "Two processes")
+            before = len(fake_slack.answers())
+            bodies = [
+                slash_body(f"followup item-{i:02d}", response_url=fake_slack.response_url(), channel=channel)
+                for i in range(40)
+            ]
+            targets = [first.url if i % 2 else second.url for i in range(40)]
+            statuses = await asyncio.gather(
+                *(send(session, u, b) for u, b in zip(targets, bodies, strict=True))
+            )
+            assert statuses == [200] * 40
+            answers = (await fake_slack.wait_for(before + 40))[before:]
+            assert [a for a in answers if "⚠️" in text_of(a.params)] == []
+
+            for pair in range(5):
+                before = len(fake_slack.answers())
+                leads = [
+                    slash_body(
+                        f"lead <@UA{pair}|ann>", response_url=fake_slack.response_url(), channel=channel
+                    ),
+                    slash_body(
+                        f"lead <@UB{pair}|ben>", response_url=fake_slack.response_url(), channel=channel
+                    ),
+                ]
+                sent = await asyncio.gather(
+                    send(session, first.url, leads[0]), send(session, second.url, leads[1])
+                )
+                assert list(sent) == [200, 200]
+                both = [text_of(a.params) for a in (await fake_slack.wait_for(before + 2))[before:]]
+                assert all("⚠️" not in t and "lead" in t for t in both), both
+                assert {f"<@UA{pair}>" in t or f"<@UB{pair}>" in t for t in both} == {True}
+                holder = [r for r in await read_rows(url, tables.roles) if r["role"] == "lead"]
+                timeline = [t for t in await read_rows(url, tables.timeline) if t["kind"] == "role"]
+                last = max(timeline, key=lambda t: t["id"])
+                assert holder[0]["user_name"] in last["text"], (holder, last)  # the last lead wins
+    finally:
+        await first.stop()
+        await second.stop()
+
+    numbers = sorted(f["number"] for f in await read_rows(url, tables.followups))
+    assert numbers == list(range(1, 41))
