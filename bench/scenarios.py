@@ -20,6 +20,9 @@ KEY = "bench-incidentio-key"
 # (label, seconds the fake waits before each answer, commands, concurrency)
 LATENCIES = [
     ("0 ms", 0.0, 400, 16),
+    # The ack must not feel the provider: 2 s answers at concurrency 64 beside 0 ms ones.
+    ("0 ms, c=64", 0.0, 512, 64),
+    ("2 s, c=64", 2.0, 512, 64),
     ("500 ms", 0.5, 64, 16),
     ("5 s", 5.0, 16, 16),
     ("hung 30 s", 30.0, 16, 16),
@@ -71,7 +74,7 @@ async def latency_scenarios(
             ("status monitoring" if n % 2 else "status fixing", channels[n % len(channels)])
             for n in range(commands)
         ]
-        tag = f"io{label.split()[0]}x"
+        tag = "io" + "".join(ch for ch in label if ch.isalnum()) + "x"
         result = await run_load(app, slack, plan, concurrency, tag)
         fake.latency = 0.0
         users = [f"Ubench{tag}{n}" for n in range(commands)]

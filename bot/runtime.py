@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import logging
+import os
+import socket
+import uuid
 from dataclasses import dataclass
 
 from bot.commands.ports import Workspace
@@ -11,6 +14,7 @@ from bot.config import Settings
 from bot.providers import build_providers
 from bot.providers.base import Directory
 from bot.store.db import Store
+from bot.store.inbox import Inbox
 
 log = logging.getLogger(__name__)
 
@@ -20,6 +24,7 @@ class Runtime:
     settings: Settings
     store: Store
     service: CommandService
+    inbox: Inbox
 
     async def close(self) -> None:
         for provider in self.service.providers.values():
@@ -38,4 +43,10 @@ async def build_runtime(settings: Settings, workspace: Workspace) -> Runtime:
         raise SystemExit(
             f"INCIDENT_PROVIDER is {settings.incident_provider}, but its credentials are not set."
         )
-    return Runtime(settings, store, CommandService(settings, store, providers, workspace))
+    inbox = Inbox(store, owner=instance_name(), lease=settings.inbox_lease)
+    return Runtime(settings, store, CommandService(settings, store, providers, workspace), inbox)
+
+
+def instance_name() -> str:
+    """This process, as the inbox's owner of what it works on: unique per start."""
+    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"

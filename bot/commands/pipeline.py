@@ -29,7 +29,7 @@ from bot.commands.results import Failure, NeedsForm, Reply, Restarted, Result
 from bot.commands.service import CommandService
 from bot.domain import request_key
 from bot.store.db import audit_values
-from bot.store.inbox import Entry, Inbox, decode
+from bot.store.inbox import Entry, Inbox, decode, encode
 
 log = logging.getLogger(__name__)
 # Requests doing their work at once. Waiting on a slow provider counts as work, so the cap
@@ -113,9 +113,7 @@ class Pipeline:
         if self.pending >= self.backlog:
             return Admission.BUSY
         if request.key and self.inbox is not None:
-            verb = _verb_of(request)
-            payload = {"request": request}
-            if not await self.inbox.accept(request.key, request.kind, verb, payload):
+            if not await self.inbox.accept(request.key, request.kind, _verb_of(request), _payload(request)):
                 log.info("a replayed request was ignored: %s", request.key)
                 return Admission.REPLAY
         return Admission.ACCEPTED
@@ -215,7 +213,7 @@ class Pipeline:
         entries = await self.inbox.claim_orphans(all_pending=all_pending)
         for entry in entries:
             try:
-                request = decode(entry.payload)["request"]
+                request = _request(entry.payload)
             except Exception:
                 log.exception("could not read the unanswered request %s; marked done", entry.key)
                 await self.inbox.finish(entry.key, None)
@@ -262,6 +260,20 @@ class Pipeline:
             _done, running = await asyncio.wait(set(self._tasks), timeout=seconds)
             if running:
                 log.warning("stopping with %d requests unanswered: the next start answers them", len(running))
+
+
+def _payload(request: Request) -> dict[str, object]:
+    """The request as JSON, enough to run it again: pydantic's own dump (a slash command's
+    is plain), and a typed encoding of a click's or a modal's parsed command (its values
+    are times, spans and people)."""
+    plain = request.model_dump(mode="json", exclude={"parsed"})
+    return {"request": plain, "parsed": encode(request.parsed) if request.parsed else None}
+
+
+def _request(payload: dict[str, object]) -> Request:
+    request = Request.model_validate(payload["request"])
+    request.parsed = decode(payload["parsed"]) if payload.get("parsed") else None
+    return request
 
 
 def _verb_of(request: Request) -> str | None:

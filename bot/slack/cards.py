@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from typing import Protocol
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -19,14 +20,23 @@ from bot.domain import Capability, CardRef, Incident
 from bot.present import present
 from bot.slack.blocks import render_blocks, render_text
 from bot.slack.workspace import slack_error
-from bot.store.db import Store
 
 log = logging.getLogger(__name__)
+
+
+class CardStore(Protocol):
+    """Where each channel's card is kept (the store's cards table)."""
+
+    async def set_card(self, card: CardRef) -> str | None: ...
+
+    async def cards_of(self, provider: str, incident_id: str) -> list[CardRef]: ...
+
+
 REDRAW_INTERVAL = 1.0  # seconds between two redraws of one incident's cards, at the least
 
 
 class Cards:
-    def __init__(self, client: AsyncWebClient, store: Callable[[], Store]) -> None:
+    def __init__(self, client: AsyncWebClient, store: Callable[[], CardStore]) -> None:
         self.client = client
         self.store = store  # a getter: the store opens on server start-up, after this is built
         # Redraws coalesce per incident: the first change is drawn at once; later ones within

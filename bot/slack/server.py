@@ -9,9 +9,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
-import uuid
 from collections.abc import Mapping
 from urllib.parse import parse_qsl
 
@@ -28,7 +25,6 @@ from bot.runtime import Runtime, build_runtime
 from bot.slack.answer import SlackDelivery
 from bot.slack.app import build_app, command_request, web_client
 from bot.slack.workspace import SlackWorkspace
-from bot.store.inbox import Inbox
 
 log = logging.getLogger(__name__)
 RUNTIME = web.AppKey("runtime", Runtime)
@@ -58,11 +54,10 @@ def create_web_app(settings: Settings) -> web.Application:
         client.session = aiohttp.ClientSession()
         runtime = await build_runtime(settings, workspace)
         app[RUNTIME] = runtime
-        inbox = Inbox(runtime.store, owner=instance_name(), lease=settings.inbox_lease)
         app[PIPELINE] = Pipeline(
             runtime.service,
             SlackDelivery(client, answers, interactions.form),
-            inbox,
+            runtime.inbox,
             single_process=runtime.store.single_process,
         )
         await app[PIPELINE].open()
@@ -101,11 +96,6 @@ def create_web_app(settings: Settings) -> web.Application:
     web_app.on_cleanup.append(close_runtime)
     web_app.add_routes([web.post("/slack/events", slack_events), web.get("/healthz", healthz)])
     return web_app
-
-
-def instance_name() -> str:
-    """This process, as the inbox's owner of what it works on: unique per start."""
-    return f"{socket.gethostname()[:40]}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
 
 
 def _signed(verifier: SignatureVerifier, raw: bytes, headers: Mapping[str, str]) -> bool:

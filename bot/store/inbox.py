@@ -14,21 +14,26 @@ process to claim it (a conditional UPDATE) takes it over.
 
 from __future__ import annotations
 
+import asyncio
 import importlib
+import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import Connection, delete, insert, select, update
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.domain import now
 from bot.store import tables
 from bot.store.db import Store, clean_row
 
 log = logging.getLogger(__name__)
+Item = TypeVar("Item")
+Out = TypeVar("Out")
 
 
 def encode(value: Any) -> Any:
@@ -77,11 +82,78 @@ class Entry:
     created_at: datetime
 
 
+class GroupCommit(Generic[Item, Out]):
+    """Items that arrive together are written in one transaction, by one statement where
+    it can: the inbox is written before every ack and after every answer, and a commit
+    (and a hand-off to the store's thread) per request was most of a command's cost
+    (bench/). A batch that fails is written again one item at a time, so one bad row costs
+    only its own."""
+
+    def __init__(self, store: Store, work: Callable[[Connection, list[Item]], list[Out]]) -> None:
+        self.store = store
+        self.work = work
+        self._queue: list[tuple[Item, asyncio.Future[Out]]] = []
+        self._running = False
+
+    async def run(self, item: Item) -> Out:
+        future: asyncio.Future[Out] = asyncio.get_running_loop().create_future()
+        self._queue.append((item, future))
+        if not self._running:
+            self._running = True
+            asyncio.get_running_loop().create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        try:
+            while self._queue:
+                batch, self._queue = self._queue, []
+                items = [item for item, _ in batch]
+                try:
+                    results = await self.store.write(lambda conn, items=items: self.work(conn, items))
+                except Exception:
+                    for item, future in batch:
+                        try:
+                            [one] = await self.store.write(lambda conn, item=item: self.work(conn, [item]))
+                            future.set_result(one)
+                        except Exception as exc:
+                            future.set_exception(exc)
+                    continue
+                for (_, future), result in zip(batch, results, strict=True):
+                    future.set_result(result)
+        finally:
+            self._running = False
+
+
 class Inbox:
     def __init__(self, store: Store, owner: str, lease: float = 15.0) -> None:
         self.store = store
         self.owner = owner[:64]
         self.lease = timedelta(seconds=lease)
+        dialect = sqlite if store.url.startswith("sqlite") else postgresql
+        self._insert = (
+            dialect.insert(tables.inbox)
+            .on_conflict_do_nothing(index_elements=["key"])
+            .returning(tables.inbox.c.key)
+        )
+        self._accepts = GroupCommit(store, self._insert_rows)
+        self._finishes = GroupCommit(store, self._finish_rows)
+
+    def _insert_rows(self, conn: Connection, rows: list[dict[str, Any]]) -> list[bool]:
+        """One INSERT for the batch; a key already there (a replay) is not returned."""
+        inserted = {r.key for r in conn.execute(self._insert, rows)}
+        return [row["key"] in inserted for row in rows]
+
+    @staticmethod
+    def _finish_rows(conn: Connection, items: list[tuple[str, dict[str, Any] | None]]) -> list[None]:
+        conn.execute(
+            update(tables.inbox)
+            .where(tables.inbox.c.key.in_([key for key, _ in items]))
+            .values(state="done", done_at=now())
+        )
+        audits = [audit for _, audit in items if audit is not None]
+        if audits:
+            conn.execute(insert(tables.audit), audits)
+        return [None] * len(items)
 
     async def accept(self, key: str, kind: str, verb: str | None, payload: dict[str, Any]) -> bool:
         """Record the request; False when its key is already there (a replay)."""
@@ -90,18 +162,14 @@ class Inbox:
             "key": key[:255],
             "kind": kind,
             "verb": verb,
-            "payload": clean_row(encode(payload)),
+            "payload": payload if "\\u0000" not in json.dumps(payload) else clean_row(payload),
             "state": "pending",
             "applied": 0,
             "owner": self.owner,
             "lease_until": at + self.lease,
             "created_at": at,
         }
-        try:
-            await self.store.write(lambda conn: conn.execute(insert(tables.inbox).values(**row)))
-        except IntegrityError:
-            return False
-        return True
+        return await self._accepts.run(row)
 
     @staticmethod
     def mark_applied(conn: Connection, key: str) -> None:
@@ -111,18 +179,11 @@ class Inbox:
 
     async def finish(self, key: str, audit_row: dict[str, Any] | None) -> None:
         """Answered: the row is done and its audit row written, in one transaction."""
-        values = {"state": "done", "done_at": now()}
-
-        def work(conn: Connection) -> None:
-            conn.execute(update(tables.inbox).where(tables.inbox.c.key == key).values(**values))
-            if audit_row is not None:
-                conn.execute(insert(tables.audit).values(**audit_row))
-
         try:
-            await self.store.write(work)
+            await self._finishes.run((key, audit_row))
         except Exception:
             # Once, never retried forever: the answer is out; at worst the row is answered
-            # again after a restart ("done before the restart").
+            # again after a restart ("it was done").
             log.exception("could not mark %s answered", key)
 
     async def renew(self) -> None:
