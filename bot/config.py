@@ -40,6 +40,12 @@ class Settings(BaseSettings):
     # Slack user ids allowed to run admin-only verbs (unlink). Empty: everyone may,
     # because locking responders out in the middle of an outage is worse than the risk.
     incident_admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    # A Slack user group (its id, S…) whose members are admins too.
+    incident_admin_group: str | None = None
+    # A TOML file that changes who may run a verb (`resolve = "lead"`): see README, Permissions.
+    incident_policy: str | None = None
+    # Declares one person may make a minute (0: no limit).
+    incident_declare_limit: int = 5
     # How long one command may take after the ack before the user is told it timed out.
     incident_command_timeout: float = 25.0
     incident_channel_prefix: str = "inc"
@@ -84,5 +90,7 @@ class Settings(BaseSettings):
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
 
-    def admin(self, user_id: str) -> bool:
-        return not self.incident_admins or user_id in self.incident_admins
+    @property
+    def everyone_is_admin(self) -> bool:
+        """No admins configured at all: nobody is locked out (see README, Permissions)."""
+        return not self.incident_admins and not self.incident_admin_group

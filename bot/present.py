@@ -289,6 +289,18 @@ def _(result: r.Usage) -> Doc:
 
 
 @present.register
+def _(result: r.ActedElsewhere) -> Doc:
+    line: Line = [
+        User(result.actor.slack_id, result.actor.name),
+        T(" ran "),
+        Code(f"{result.command} {result.text}".strip()),
+        T(" from "),
+        Channel(result.channel_id, result.channel_name or result.channel_id),
+    ]
+    return Doc(line, [Section([line])])
+
+
+@present.register
 def _(result: r.Restarted) -> Doc:
     said = [T("The bot restarted while doing "), Code(f"{result.command} {result.text}".strip()), T(".")]
     if result.changed == "yes":

@@ -50,6 +50,12 @@ class ShellWorkspace:
     async def invite(self, channel_id: str, user_ids: list[str]) -> None:
         self.channels.setdefault(channel_id, set()).update(user_ids)
 
+    async def channel_members(self, channel_id: str) -> frozenset[str]:
+        return frozenset(self.channels.get(channel_id, set()))
+
+    async def group_members(self, group_id: str) -> frozenset[str]:
+        return frozenset()
+
     async def user_timezone(self, user_id: str) -> str | None:
         return None  # `:tz ZONE` sets it on each invocation
 

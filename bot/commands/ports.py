@@ -24,6 +24,12 @@ class Workspace(Protocol):
 
     async def invite(self, channel_id: str, user_ids: list[str]) -> None: ...
 
+    async def channel_members(self, channel_id: str) -> frozenset[str]:
+        """Who is in the channel (empty where that cannot be told)."""
+
+    async def group_members(self, group_id: str) -> frozenset[str]:
+        """Who is in a user group of the platform (admins may be one)."""
+
     async def user_timezone(self, user_id: str) -> str | None:
         """The person's zone (IANA name), where the platform knows it; None: keep the
         invocation's own."""

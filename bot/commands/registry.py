@@ -37,8 +37,12 @@ class Choices(StrEnum):
 
 
 class Access(StrEnum):
+    """Who may run a verb by default (bot/commands/policy.py; a policy file may change it)."""
+
     ANYONE = "anyone"
-    ADMIN = "admin"  # INCIDENT_ADMINS; everyone when that list is empty
+    RESPONDERS = "responders"  # in the incident's channel, or holding one of its roles
+    LEAD = "lead"
+    ADMIN = "admins"  # INCIDENT_ADMINS and INCIDENT_ADMIN_GROUP
 
 
 @dataclass(frozen=True)
@@ -134,6 +138,7 @@ VERBS: tuple[Verb, ...] = (
     Verb(
         "status",
         "Move the incident to a status.",
+        access=Access.RESPONDERS,
         args=(
             Arg("status", Slot.WORD, choices=Choices.STATUSES),
             Arg("note", Slot.TEXT, required=False, multiline=True),
@@ -146,6 +151,7 @@ VERBS: tuple[Verb, ...] = (
     Verb(
         "ack",
         "Acknowledge the incident (someone is on it).",
+        access=Access.RESPONDERS,
         aliases=("acknowledge",),
         writes=True,
         capability=Capability.STATUS,
@@ -155,6 +161,7 @@ VERBS: tuple[Verb, ...] = (
     Verb(
         "resolve",
         "Resolve the incident, with an optional note.",
+        access=Access.RESPONDERS,
         args=(Arg("note", Slot.TEXT, required=False, multiline=True),),
         writes=True,
         capability=Capability.STATUS,
@@ -165,6 +172,7 @@ VERBS: tuple[Verb, ...] = (
     Verb(
         "severity",
         "Set the severity.",
+        access=Access.RESPONDERS,
         aliases=("sev",),
         args=(Arg("severity", Slot.WORD, choices=Choices.SEVERITIES),),
         writes=True,
@@ -175,6 +183,7 @@ VERBS: tuple[Verb, ...] = (
     Verb(
         "assign",
         "Give someone a role.",
+        access=Access.RESPONDERS,
         args=(Arg("role", Slot.WORD, choices=Choices.ROLES), Arg("user", Slot.USER)),
         writes=True,
         capability=Capability.ROLES,
@@ -184,6 +193,7 @@ VERBS: tuple[Verb, ...] = (
     Verb(
         "lead",
         "Make someone the incident lead.",
+        access=Access.RESPONDERS,
         args=(Arg("user", Slot.USER),),
         writes=True,
         capability=Capability.ROLES,
@@ -192,6 +202,7 @@ VERBS: tuple[Verb, ...] = (
     Verb(
         "reassign",
         "Hand the incident to someone (PagerDuty's assignee).",
+        access=Access.RESPONDERS,
         args=(Arg("user", Slot.USER),),
         writes=True,
         capability=Capability.REASSIGN,
@@ -207,6 +218,7 @@ VERBS: tuple[Verb, ...] = (
     Verb(
         "followup",
         "Add a follow-up (or `followup done #2` to complete one).",
+        access=Access.RESPONDERS,
         aliases=("follow-up", "fu"),
         args=(Arg("title", Slot.TEXT), Arg("assignee", Slot.USER_ANY, required=False)),
         options=(Arg("due", Slot.DATE, required=False),),
@@ -227,6 +239,7 @@ VERBS: tuple[Verb, ...] = (
     Verb(
         "task",
         "Add a task for now, during the incident (or `task done #2` to finish one).",
+        access=Access.RESPONDERS,
         args=(Arg("title", Slot.TEXT), Arg("assignee", Slot.USER_ANY, required=False)),
         writes=True,
         capability=Capability.TASKS,
@@ -242,6 +255,7 @@ VERBS: tuple[Verb, ...] = (
     Verb(
         "update",
         "Post a status update to the incident's timeline.",
+        access=Access.RESPONDERS,
         aliases=("note",),
         args=(Arg("text", Slot.TEXT, multiline=True),),
         options=(Arg("to", Slot.WORD, required=False, values=("timeline", "stakeholders"), help="Send to"),),
@@ -266,6 +280,7 @@ VERBS: tuple[Verb, ...] = (
     Verb(
         "override",
         "Put someone on call for a while.",
+        access=Access.RESPONDERS,
         args=(
             Arg("schedule", Slot.WORD, choices=Choices.SCHEDULES),
             Arg("user", Slot.USER),
@@ -284,6 +299,7 @@ VERBS: tuple[Verb, ...] = (
     Verb(
         "schedule",
         "Create or replace an on-call rotation (built-in provider), or list them.",
+        access=Access.ADMIN,  # saving a rotation; listing them is for anyone
         aliases=("schedules", "rotation"),
         args=(
             Arg("name", Slot.WORD, required=False),

@@ -59,6 +59,16 @@ class Restarted(Result):
     changed: Literal["yes", "unknown"]
 
 
+class ActedElsewhere(Result):
+    """Told in an incident's channel when someone changed it by reference from another."""
+
+    actor: Person
+    command: str
+    text: str
+    channel_id: str
+    channel_name: str | None = None
+
+
 class NotLinked(Result):
     visibility: Visibility = "ephemeral"
     command: str

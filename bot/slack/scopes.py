@@ -23,6 +23,9 @@ METHOD_SCOPES: dict[str, str | None] = {
     # PagerDuty and FireHydrant know people by email only: users.info's profile.email
     # (which also needs this scope) and the reverse lookup.
     "users.lookupByEmail": "users:read.email",
+    # Permissions: responders are the incident channel's members; admins may be a user group.
+    "conversations.members": "channels:read",
+    "usergroups.users.list": "usergroups:read",
 }
 
 

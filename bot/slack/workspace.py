@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Awaitable, Callable
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
@@ -10,7 +12,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.commands.ports import WorkspaceError
 from bot.domain import Person
 
+log = logging.getLogger(__name__)
 TZ_TTL = 3600.0
+MEMBERS_TTL = 60.0  # who is in a channel or a group: a minute late at worst
 
 
 def slack_error(exc: SlackApiError) -> str:
@@ -27,6 +31,7 @@ class SlackWorkspace:
         self._tz: dict[str, tuple[float, str]] = {}
         self._emails: dict[str, tuple[float, str | None]] = {}
         self._by_email: dict[str, tuple[float, str | None]] = {}
+        self._members: dict[str, tuple[float, frozenset[str]]] = {}  # channel or user group
 
     async def find_user(self, name: str) -> Person | None:
         # Slack's text carries real mentions (<@U…>) for anyone picked from autocomplete;
@@ -96,3 +101,41 @@ class SlackWorkspace:
         except SlackApiError as exc:
             if slack_error(exc) not in ("already_in_channel", "cant_invite_self"):
                 raise WorkspaceError(f"Slack answered {slack_error(exc)}") from None
+
+    async def channel_members(self, channel_id: str) -> frozenset[str]:
+        """Who is in the channel (conversations.members, every page), cached briefly: a
+        permission check must not cost a Slack call per command."""
+        return await self._cached_members(f"c:{channel_id}", self._fetch_channel, channel_id)
+
+    async def group_members(self, group_id: str) -> frozenset[str]:
+        """The members of a Slack user group (usergroups.users.list), cached briefly."""
+        return await self._cached_members(f"g:{group_id}", self._fetch_group, group_id)
+
+    async def _cached_members(
+        self, key: str, fetch: Callable[[str], Awaitable[frozenset[str]]], what: str
+    ) -> frozenset[str]:
+        cached = self._members.get(key)
+        if cached and time.monotonic() - cached[0] < MEMBERS_TTL:
+            return cached[1]
+        try:
+            found = await fetch(what)
+        except SlackApiError as exc:
+            log.warning("could not list the members of %s: %s", what, slack_error(exc))
+            return frozenset()  # unknown: nobody is let in on it, and nothing is remembered
+        self._members[key] = (time.monotonic(), found)
+        return found
+
+    async def _fetch_channel(self, channel_id: str) -> frozenset[str]:
+        members: set[str] = set()
+        cursor = None
+        for _ in range(50):  # 50 pages of 1,000: far past any incident channel
+            response = await self.client.conversations_members(channel=channel_id, limit=1000, cursor=cursor)
+            members.update(response.get("members") or [])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not cursor:
+                break
+        return frozenset(members)
+
+    async def _fetch_group(self, group_id: str) -> frozenset[str]:
+        response = await self.client.usergroups_users_list(usergroup=group_id)
+        return frozenset(response.get("users") or [])
