@@ -8,6 +8,7 @@ from typing import TextIO
 
 from slack_sdk.errors import SlackApiError
 
+from bot.commands.policy import Policy, PolicyError
 from bot.config import Settings
 from bot.domain import ProviderError
 from bot.providers import build_providers
@@ -62,6 +63,19 @@ async def run_check(settings: Settings, out: TextIO) -> int:
     else:
         mode = "Socket Mode" if settings.socket_mode else f"HTTP on port {settings.port}"
         line(True, f"slack: {mode}")
+    try:
+        policy = Policy.load(settings.incident_policy)
+    except PolicyError as exc:
+        line(False, str(exc))
+    else:
+        source = settings.incident_policy or "the defaults"
+        admins = ", ".join(settings.incident_admins) or "none"
+        group = settings.incident_admin_group or "none"
+        line(True, f"policy: from {source}; admins: {admins}; admin group: {group}")
+        if settings.everyone_is_admin:
+            out.write("     no admins are set: what is for admins is for responders instead\n")
+        for entry in policy.describe():
+            out.write(f"     {entry}\n")
     return 1 if failures else 0
 
 

@@ -42,6 +42,8 @@ class FakeSlack:
     url: str = ""
     sockets: list[web.WebSocketResponse] = field(default_factory=list)
     views: dict[str, dict[str, Any]] = field(default_factory=dict)  # view id → latest view
+    members: dict[str, set[str]] = field(default_factory=dict)  # channel → who was invited or joined
+    groups: dict[str, list[str]] = field(default_factory=dict)  # user group id → its users
     invalid: list[str] = field(default_factory=list)  # Block Kit over Slack's limits
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _changed: asyncio.Event | None = None
@@ -117,7 +119,16 @@ class FakeSlack:
             self.taken_names.add(name)
             return {"ok": True, "channel": {"id": f"C{next(self._ids):06d}", "name": name}}
         if method == "conversations.invite":
+            users = str(params.get("users", "")).split(",")
+            self.members.setdefault(str(params.get("channel")), set()).update(u for u in users if u)
             return {"ok": True, "channel": {"id": params.get("channel")}}
+        if method == "conversations.members":
+            found = sorted(self.members.get(str(params.get("channel")), set()))
+            return {"ok": True, "members": found, "response_metadata": {"next_cursor": ""}}
+        if method == "usergroups.users.list":
+            if params.get("usergroup") not in self.groups:
+                return {"ok": False, "error": "no_such_subteam"}
+            return {"ok": True, "users": self.groups[params["usergroup"]]}
         if method == "apps.connections.open":
             return {"ok": True, "url": self.url.replace("http", "ws", 1) + "/socket"}
         if method == "users.info":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.commands.invocation import Invocation
@@ -37,6 +38,9 @@ class Context:
     provider: Provider
     incident_id: str | None = None
     reference: str | None = None
+    # Whether the actor is one of the bot's admins (a verb whose rule depends on its
+    # arguments asks: an override for someone else).
+    is_admin: Callable[[], Awaitable[bool]] | None = None
 
     @property
     def command(self) -> str:

@@ -151,6 +151,7 @@ class CommandService:
             provider=provider,
             incident_id=incident_id,
             reference=reference,
+            is_admin=lambda: self.is_admin(invocation.user_id),
         )
         # Acted on by reference from another channel: the incident's own channel hears it.
         elsewhere = (

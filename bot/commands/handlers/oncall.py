@@ -8,7 +8,7 @@ from bot.commands.context import Context
 from bot.commands.handlers import handles
 from bot.commands.naming import match
 from bot.commands.parser import UserRef
-from bot.commands.results import NotSupported, OnCallList, OverrideCreated, Result, Schedules
+from bot.commands.results import Failure, NotSupported, OnCallList, OverrideCreated, Result, Schedules
 from bot.commands.timeparse import TimeSpan
 from bot.domain import now
 
@@ -33,6 +33,16 @@ async def override(ctx: Context) -> Result:
     ref: UserRef = ctx.arg("user")  # type: ignore[assignment]
     person = await ctx.person(ref)
     span: TimeSpan = ctx.arg("when")  # type: ignore[assignment]
+    if person.slack_id != ctx.actor.slack_id and not ctx.settings.everyone_is_admin:
+        # Putting someone else on call is the admins', or the person on call then handing over.
+        on_then = await ctx.provider.oncall(schedule, span.start)
+        handing_over = any(e.person and e.person.slack_id == ctx.actor.slack_id for e in on_then)
+        if not handing_over and not (ctx.is_admin and await ctx.is_admin()):
+            return Failure(
+                what=f"Only the bot's admins, or whoever is on call on {schedule} then, "
+                "can put someone else on call.",
+                next_step=f"Put yourself on (`{ctx.command} override {schedule} me …`), or ask an admin.",
+            )
     created = await ctx.provider.create_override(schedule, person, span.start, span.end, ctx.actor)
     return OverrideCreated(override=created, actor=ctx.actor, tz=ctx.invocation.tz)
 
