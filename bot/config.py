@@ -90,6 +90,10 @@ class Settings(BaseSettings):
     def socket_mode(self) -> bool:
         return self.slack_app_token is not None
 
+    def secrets(self) -> list[str]:
+        """Every secret value set: masked wherever the bot writes (bot/redact.py)."""
+        return [v.get_secret_value() for v in self.__dict__.values() if isinstance(v, SecretStr)]
+
     @property
     def everyone_is_admin(self) -> bool:
         """No admins configured at all: nobody is locked out (see README, Permissions)."""

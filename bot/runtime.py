@@ -8,6 +8,7 @@ import socket
 import uuid
 from dataclasses import dataclass
 
+from bot import redact
 from bot.commands.ports import Workspace
 from bot.commands.service import CommandService
 from bot.config import Settings
@@ -33,6 +34,8 @@ class Runtime:
 
 
 async def build_runtime(settings: Settings, workspace: Workspace) -> Runtime:
+    redact.register(*settings.secrets())
+    redact.install()
     store = Store(settings.database_url)
     await store.start()
     # A workspace that can look people up by email lends that to the providers that need it.

@@ -6,6 +6,8 @@ from pydantic import BaseModel, field_validator
 
 from bot.domain import clean_text
 
+MAX_TEXT = 4000  # characters of a command the parser reads (bot/commands/parser.py)
+
 
 class Invocation(BaseModel):
     text: str
@@ -22,5 +24,6 @@ class Invocation(BaseModel):
     @classmethod
     def _clean(cls, value: object) -> object:
         """Removed at the edge, whatever the transport: control characters mean nothing in a
-        command, and NUL breaks PostgreSQL."""
-        return clean_text(value) if isinstance(value, str) else value
+        command, and NUL breaks PostgreSQL. Text is kept to one character past the longest
+        command the parser reads, so it still says "too long" and nothing stores the rest."""
+        return clean_text(value)[: MAX_TEXT + 1] if isinstance(value, str) else value

@@ -18,6 +18,7 @@ from typing import Any
 from pydantic import BaseModel, Field
 
 from bot.commands import registry
+from bot.commands.invocation import MAX_TEXT
 from bot.commands.refs import Reference, Target, looks_like_trailing_reference, parse_reference
 from bot.commands.registry import Slot, Verb
 from bot.commands.timeparse import TimeError, parse_duration, parse_moment, parse_span
@@ -143,7 +144,7 @@ def parse(
 
 def _parse(text: str, *, tz: str, now: datetime, command: str) -> ParsedCommand | UsageError:
     text = text.strip()
-    if len(text) > 4000:
+    if len(text) > MAX_TEXT:
         return _usage(None, "That command is too long (over 4,000 characters).", command)
     tokens = tokenize(text)
     if not tokens:

@@ -36,6 +36,7 @@ from bot.commands.results import (
 from bot.config import Settings
 from bot.domain import Link, NotFound, Person, ProviderError, Rejected
 from bot.providers.base import Provider
+from bot.redact import clip, redact
 from bot.store.db import Store
 
 log = logging.getLogger(__name__)
@@ -350,8 +351,9 @@ class CommandService:
                 if exc.message.startswith(ctx.provider.label)
                 else f"{ctx.provider.label}: {exc.message}"
             )
+            what = redact(what)
             if exc.request_id:
-                what += f" (request id {exc.request_id})"
+                what += f" (request id {clip(exc.request_id, 80)})"
             if exc.changed != "no":
                 step = f"Check with `{ctx.command} info` before trying again."
             else:

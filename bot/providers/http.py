@@ -23,6 +23,7 @@ from typing import Any
 import httpx
 
 from bot.domain import NotFound, ProviderError, Rejected
+from bot.redact import clip, redact
 
 log = logging.getLogger(__name__)
 
@@ -157,10 +158,13 @@ class ApiClient:
                 ) from None
 
     def _refusal(self, response: httpx.Response, request_id: str | None) -> ProviderError:
+        """Summarised, never echoed: the provider's own message field (as its spec names
+        it), clipped to one line and with our secrets masked; never a raw body or header."""
         try:
             detail = self._error_text(response.json())
         except (json.JSONDecodeError, UnicodeDecodeError):
             detail = None
+        detail = redact(clip(detail)) if detail else None
         status = response.status_code
         if status in (401, 403):
             what = "refused our API key" if status == 401 else "says our API key may not do that"
@@ -175,7 +179,7 @@ class ApiClient:
                 request_id=request_id,
             )
         return Rejected(
-            f"{self.label} refused it" + (f": {detail}" if detail else f" (HTTP {status})."),
+            f"{self.label} refused it (HTTP {status})" + (f": {detail}" if detail else "."),
             request_id=request_id,
         )
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from slack_bolt.async_app import AsyncApp
@@ -40,6 +40,18 @@ log = logging.getLogger(__name__)
 CHECK_SECONDS = 2.0
 # Two clicks on one button within this many seconds are one act (a double click).
 CLICK_WINDOW = 10.0
+OUT_OF_DATE = "That button is out of date: run the command instead."
+
+
+class Once:
+    """Bolt's ack, remembering whether it was called (a listener acks exactly once)."""
+
+    def __init__(self, ack: Any) -> None:
+        self._ack, self.done = ack, False
+
+    async def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        self.done = True
+        return await self._ack(*args, **kwargs)
 
 
 def interaction_invocation(body: dict[str, Any], channel_id: str, text: str = "") -> Invocation:
@@ -139,7 +151,38 @@ class Interactions:
         except SlackApiError as exc:  # closed meanwhile, most likely: nothing to answer
             log.info("could not fill the %s modal: %s", verb.name, slack_error(exc))
 
+    # Bolt hands each listener what its parameter names ask for, so each keeps its own
+    # signature and runs its work through `_guard`: a payload Slack signed but that is not
+    # of the shape we built (an old button, a malformed field) gets an ack and, where a
+    # person is behind it, "out of date"; never a 500, never a traceback.
     async def on_submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
+        once = Once(ack)
+        await self._guard(self._submit(once, body, view), once, None)
+
+    async def on_suggest(self, ack: Any, body: dict[str, Any]) -> None:
+        once = Once(ack)
+        await self._guard(self._suggest(once, body), once, None)
+
+    async def on_button(self, ack: Any, body: dict[str, Any], respond: AsyncRespond) -> None:
+        once = Once(ack)
+        await self._guard(self._button(once, body, respond), once, respond)
+
+    async def _guard(self, work: Awaitable[None], ack: Once, respond: Respond | None) -> None:
+        try:
+            await work
+        except Exception as exc:
+            log.warning(
+                "a signed interaction could not be read (%s): answered as out of date", type(exc).__name__
+            )
+            try:
+                if not ack.done:
+                    await ack()
+                if respond is not None:
+                    await self.answers.say(respond, Failure(what=OUT_OF_DATE))
+            except Exception as again:
+                log.warning("could not answer it either (%s)", type(again).__name__)
+
+    async def _submit(self, ack: Any, body: dict[str, Any], view: dict[str, Any]) -> None:
         meta = Meta.load(view.get("private_metadata"))
         verb = registry.lookup(meta.verb) if meta else None
         if meta is None or verb is None:
@@ -174,7 +217,7 @@ class Interactions:
         await ack()
         self.pipeline().start(request, admission)
 
-    async def on_suggest(self, ack: Any, body: dict[str, Any]) -> None:
+    async def _suggest(self, ack: Any, body: dict[str, Any]) -> None:
         """Type-ahead for catalogues too long for a static select; answered within 3 s."""
         meta = Meta.load((body.get("view") or {}).get("private_metadata"))
         choices = Choices(body.get("action_id", "").removeprefix(ids.CHOOSE_ACTION))
@@ -190,7 +233,7 @@ class Interactions:
         await ack(options=[option(name) for name in forms.search(names, body.get("value") or "")])
 
     # buttons ---------------------------------------------------------------------------
-    async def on_button(self, ack: Any, body: dict[str, Any], respond: AsyncRespond) -> None:
+    async def _button(self, ack: Any, body: dict[str, Any], respond: AsyncRespond) -> None:
         action = (body.get("actions") or [{}])[0]
         verb = ids.verb_of(str(action.get("action_id", "")))
         container = body.get("container") or {}
@@ -199,9 +242,7 @@ class Interactions:
         target = ids.decode_target(action.get("value"))
         if verb is None or target is None:
             await ack()
-            await self.answers.say(
-                respond, Failure(what="That button is out of date: run the command instead.")
-            )
+            await self.answers.say(respond, Failure(what=OUT_OF_DATE))
             return
         trigger_id = body.get("trigger_id")
         if verb.needs_input:

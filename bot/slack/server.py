@@ -8,6 +8,7 @@ health checks, and Slack's traffic arrives over the socket.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Mapping
 from urllib.parse import parse_qsl
@@ -30,12 +31,15 @@ log = logging.getLogger(__name__)
 RUNTIME = web.AppKey("runtime", Runtime)
 PIPELINE = web.AppKey("pipeline", Pipeline)
 BOLT = web.AppKey("bolt", AsyncApp)
+# Slack's largest requests (a modal's submission with its whole view) stay far below this;
+# anything larger is refused before it is read whole.
+MAX_BODY = 1024 * 1024
 
 
 def create_web_app(settings: Settings) -> web.Application:
     client = web_client(settings)
     workspace = SlackWorkspace(client)
-    web_app = web.Application()
+    web_app = web.Application(client_max_size=MAX_BODY)
 
     def service() -> CommandService:
         return web_app[RUNTIME].service
@@ -71,11 +75,26 @@ def create_web_app(settings: Settings) -> web.Application:
             await client.session.close()
 
     async def slack_events(request: web.Request) -> web.Response:
-        raw = await request.read()
-        if verifier is not None and not _signed(verifier, raw, request.headers):
+        if verifier is None:
+            # Socket Mode: Slack's requests come over the socket; nothing here can verify one.
+            return web.json_response(
+                {"error": "this bot takes Slack's requests over Socket Mode"}, status=404
+            )
+        if (request.content_length or 0) > MAX_BODY:
+            log.info("refused a %d-byte request to /slack/events", request.content_length)
+            return web.json_response({"error": "request too large"}, status=413)
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            log.info("refused a request to /slack/events over %d bytes", MAX_BODY)
+            return web.json_response({"error": "request too large"}, status=413)
+        if not _signed(verifier, raw, request.headers):
             # Verified before anything parses the body: an unsigned request costs nothing.
             log.info("refused a request to /slack/events that Slack did not sign")
             return web.json_response({"error": "invalid request"}, status=401)
+        if not _well_formed(request.content_type, raw):
+            log.info("refused a signed request to /slack/events that is not of Slack's shape")
+            return web.json_response({"error": "malformed request"}, status=400)
         if request.content_type == "application/x-www-form-urlencoded":
             form = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
             if form.get("command") == settings.incident_command and "ssl_check" not in form:
@@ -86,7 +105,15 @@ def create_web_app(settings: Settings) -> web.Application:
                 admission = await pipeline().admit(command)
                 pipeline().start(command, admission)
                 return web.Response(status=200)
-        bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
+        try:
+            bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
+        except Exception as exc:
+            log.warning("a signed request could not be handled: %s", type(exc).__name__)
+            return web.Response(status=200)
+        if bolt_response.status >= 500:
+            # A listener failed before its ack (already logged in one line): Slack gets a
+            # plain 200, so it neither retries nor shows the person an error page.
+            return web.Response(status=200)
         return await to_aiohttp_response(bolt_response)
 
     async def healthz(request: web.Request) -> web.Response:
@@ -96,6 +123,25 @@ def create_web_app(settings: Settings) -> web.Application:
     web_app.on_cleanup.append(close_runtime)
     web_app.add_routes([web.post("/slack/events", slack_events), web.get("/healthz", healthz)])
     return web_app
+
+
+def _well_formed(content_type: str, raw: bytes) -> bool:
+    """The shapes Slack sends: a form (slash commands; interactions carry one JSON object
+    with a string `type` in `payload`) or a JSON object (the Events API)."""
+    try:
+        if content_type == "application/x-www-form-urlencoded":
+            form = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
+            if "payload" not in form:
+                return True
+            payload = json.loads(form["payload"])
+        elif content_type == "application/json":
+            payload = json.loads(raw)
+            return isinstance(payload, dict)
+        else:
+            return False
+    except (UnicodeDecodeError, ValueError):
+        return False
+    return isinstance(payload, dict) and isinstance(payload.get("type"), str)
 
 
 def _signed(verifier: SignatureVerifier, raw: bytes, headers: Mapping[str, str]) -> bool:

@@ -210,6 +210,13 @@ class FakeProvider:
         if fault.kind == "timeout":
             await asyncio.sleep(self.hang_seconds)
             return web.json_response({}, status=200)
+        if fault.kind == "echo":  # a provider (or a proxy) that echoes our headers in its error
+            echoed = json.dumps(dict(request.headers))
+            body: dict[str, Any] = {
+                "incidentio": {"type": "bad_request", "status": 400, "errors": [{"message": echoed}]},
+                "pagerduty": {"error": {"message": "Invalid Input Provided", "errors": [echoed]}},
+            }.get(self.provider, {"detail": echoed, "messages": [echoed]})
+            return web.json_response(body, status=400)
         if fault.kind == "badjson":
             return web.Response(status=200, body=b"{not json", content_type="application/json")
         if fault.kind == "reset":

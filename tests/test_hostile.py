@@ -1,0 +1,125 @@
+"""Nothing a client sends gets a 500: unsigned or malformed bodies, signed payloads of any
+shape, oversized requests; and a provider that echoes our key never makes us repeat it."""
+
+from __future__ import annotations
+
+import json
+import logging
+from urllib.parse import urlencode
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from bot.slack.server import RUNTIME
+from tests.conftest import PROVIDER_TOKEN, SECRET, RunningBot, provider_bot
+from tests.slackfake import FakeSlack, block_actions, sign, slash_body
+from tests.test_provider_faults import CHANNEL, link, write_method
+from tests.test_slack_e2e import text_of
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=12), inner, max_size=4),
+    max_leaves=20,
+)
+SLACK_KEYS = ["type", "user", "team", "actions", "view", "container", "channel", "trigger_id", "response_url"]
+
+
+def mangled() -> st.SearchStrategy[dict]:
+    """Interaction payloads of Slack's kinds with any field of any type, or missing."""
+    kinds = st.sampled_from(["block_actions", "view_submission", "block_suggestion", "shortcut", "x"])
+    fields = st.dictionaries(st.sampled_from(SLACK_KEYS[1:]), JSON, max_size=6)
+    return st.builds(lambda kind, rest: {"type": kind, **rest}, kinds, fields)
+
+
+def no_tracebacks(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.exc_info or "Traceback" in r.getMessage()]
+
+
+HYPOTHESIS = settings(
+    max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@HYPOTHESIS
+@given(payload=mangled())
+async def test_signed_payloads_of_any_shape_get_a_well_formed_answer(
+    bot: RunningBot, caplog: pytest.LogCaptureFixture, payload: dict
+) -> None:
+    caplog.clear()
+    body = urlencode({"payload": json.dumps(payload)})
+    response = await bot.post(body, sign(SECRET, body))
+    assert response.status < 500, (response.status, payload)
+    await bot.settled()
+    assert no_tracebacks(caplog) == []
+
+
+@HYPOTHESIS
+@given(raw=st.binary(max_size=300) | st.text(max_size=300).map(str.encode))
+async def test_unsigned_or_garbage_bodies_are_refused_with_one_line(
+    bot: RunningBot, caplog: pytest.LogCaptureFixture, raw: bytes
+) -> None:
+    caplog.clear()
+    for headers in (
+        {"Content-Type": "application/x-www-form-urlencoded"},
+        {"Content-Type": "application/x-www-form-urlencoded", "X-Slack-Signature": "v0=x"},
+    ):
+        async with bot.session.post(f"{bot.url}/slack/events", data=raw, headers=headers) as response:
+            assert response.status == 401
+    signed = sign(SECRET, raw.decode("utf-8", "replace"))
+    async with bot.session.post(
+        f"{bot.url}/slack/events", data=raw.decode("utf-8", "replace").encode(), headers=signed
+    ) as response:
+        assert response.status < 500
+    assert no_tracebacks(caplog) == []
+
+
+async def test_a_real_click_whose_fields_are_broken_is_told_it_is_out_of_date(bot: RunningBot) -> None:
+    payload = block_actions(
+        {"action_id": "verb.ack", "value": json.dumps({"p": "builtin", "i": "1", "r": "INC-1"})},
+        user="U111",
+        channel="C1",
+        message_ts="1.2",
+        response_url=bot.slack.response_url("broken"),
+    )
+    payload["user"] = "not-an-object"  # a field of the wrong type
+    assert (await bot.interact(payload))[0] == 200
+    [answer] = await bot.slack.wait_for(1)
+    assert "out of date" in text_of(answer.params)
+
+
+async def test_oversized_bodies_and_texts_are_refused_and_nothing_stores_them(bot: RunningBot) -> None:
+    huge = "x" * (2 * 1024 * 1024)
+    async with bot.session.post(f"{bot.url}/slack/events", data=huge, headers=sign(SECRET, huge)) as response:
+        assert response.status == 413
+    _, channel = await bot.declare("Sizes")
+    answer = await bot.run("update " + "y" * 20_000, channel=channel)
+    assert "too long" in text_of(answer)
+    await bot.settled()
+    rows = await bot.app[RUNTIME].store.audit_rows()
+    assert max(len(r["arguments"]) for r in rows) <= 4000
+    inbox = await bot.app[RUNTIME].inbox.rows()
+    assert max(len(json.dumps(r["payload"])) for r in inbox) < 10_000
+
+
+@pytest.mark.parametrize("provider", ["incidentio", "pagerduty", "firehydrant"])
+async def test_a_provider_that_echoes_our_key_never_makes_us_repeat_it(
+    provider: str, fake_slack: FakeSlack, sqlite_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.DEBUG)
+    async with provider_bot(provider, fake_slack, sqlite_url) as pb:
+        _, write = await link(pb)
+        pb.fake.fail(write_method(pb), write, "echo")
+        answer = text_of(await pb.bot.run("ack", channel=CHANNEL))
+        assert "HTTP 400" in answer and "[redacted]" in answer, answer
+        await pb.bot.settled()
+    assert PROVIDER_TOKEN not in json.dumps([c.params for c in fake_slack.calls])
+    assert not [r for r in caplog.records if PROVIDER_TOKEN in r.getMessage()]
+
+
+async def test_a_command_body_is_parsed_only_after_its_signature(bot: RunningBot) -> None:
+    body = slash_body("declare Unsigned", response_url=bot.slack.response_url())
+    response = await bot.post(body, {"Content-Type": "application/x-www-form-urlencoded"})
+    assert response.status == 401
+    await bot.settled()
+    assert bot.slack.calls == [c for c in bot.slack.calls if c.method == "auth.test"]
