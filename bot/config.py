@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     firehydrant_api_url: str = "https://api.firehydrant.io"
     # PagerDuty: where `declare` opens incidents (a service id).
     pagerduty_service_id: str | None = None
+    # Webhook signing secrets: each receiver (/webhooks/<provider>) is on only when its is set.
+    incidentio_webhook_secret: SecretStr | None = None  # whsec_…
+    pagerduty_webhook_secret: SecretStr | None = None
+    firehydrant_webhook_secret: SecretStr | None = None
     # Seconds one provider request may take before it is retried (reads) or reported.
     provider_timeout: float = 8.0
 
@@ -93,6 +97,15 @@ class Settings(BaseSettings):
     def secrets(self) -> list[str]:
         """Every secret value set: masked wherever the bot writes (bot/redact.py)."""
         return [v.get_secret_value() for v in self.__dict__.values() if isinstance(v, SecretStr)]
+
+    def webhook_secrets(self) -> dict[str, str]:
+        """Provider → signing secret, for the receivers that are on."""
+        found = {
+            "incidentio": self.incidentio_webhook_secret,
+            "pagerduty": self.pagerduty_webhook_secret,
+            "firehydrant": self.firehydrant_webhook_secret,
+        }
+        return {name: secret.get_secret_value() for name, secret in found.items() if secret}
 
     @property
     def everyone_is_admin(self) -> bool:

@@ -176,3 +176,19 @@ class Link:
 # provider that keeps its state in the bot's own store records, in the same transaction as
 # the change, that this request's change was made, so a restart never makes it twice.
 request_key: ContextVar[str | None] = ContextVar("request_key", default=None)
+
+
+@dataclass(frozen=True)
+class ProviderEvent:
+    """Something that happened at a provider, as its webhook told it: enough to find the
+    channel, re-read the incident and say in a line what changed and who did it."""
+
+    provider: str
+    delivery_id: str  # the provider's id of this delivery: the same one twice is one event
+    event_type: str  # the provider's own name for it
+    incident_id: str | None  # None: not about an incident (ignored)
+    kind: str  # status, severity, role, assignee, followup, task, update, created, resolved, other
+    occurred_at: datetime | None = None
+    actor: str | None = None  # who did it, by name, where the event says
+    detail: str | None = None  # the new value or the text, where the event carries it
+    channel_id: str | None = None  # the incident's Slack channel, where the event names it

@@ -289,6 +289,25 @@ def _(result: r.Usage) -> Doc:
 
 
 @present.register
+def _(result: r.Quiet) -> Doc:
+    return Doc([], [])
+
+
+@present.register
+def _(result: r.Notice) -> Doc:
+    incident = result.incident
+    title: Line = [T("🔔 "), T(f"{incident.reference}: {incident.name}")]
+    if incident.url:
+        title = [T("🔔 "), Link(incident.url, f"{incident.reference}: {incident.name}")]
+    said = [T(f"changed at {result.provider_label}")]
+    if result.actor:
+        said.append(T(f" by {result.actor}"))
+    lines: list[Line] = [[*title, T(" · "), *said]]
+    lines += [[T("• "), T(change)] for change in result.changes[:10]]
+    return Doc(lines[0], [Section(lines)])
+
+
+@present.register
 def _(result: r.ActedElsewhere) -> Doc:
     line: Line = [
         User(result.actor.slack_id, result.actor.name),

@@ -27,7 +27,7 @@ from bot.commands.parser import ParsedCommand
 from bot.commands.registry import Verb
 from bot.commands.results import Failure, NeedsForm, Reply, Restarted, Result
 from bot.commands.service import CommandService
-from bot.domain import request_key
+from bot.domain import ProviderEvent, request_key
 from bot.store.db import audit_values
 from bot.store.inbox import Entry, Inbox, decode, encode
 
@@ -55,11 +55,12 @@ class Route(BaseModel):
 
 class Request(BaseModel):
     key: str | None  # the transport's own id of the request (Slack's trigger_id …): the dedupe
-    kind: Literal["command", "button", "submission"] = "command"
+    kind: Literal["command", "button", "submission", "webhook"] = "command"
     invocation: Invocation
     parsed: ParsedCommand | None = None  # a button's or a modal's: no text to parse
     route: Route
     forms: bool = False  # missing arguments may be asked for in a form
+    event: ProviderEvent | None = None  # a provider's webhook: nobody to answer, a channel to tell
 
 
 class Delivery(Protocol):
@@ -184,6 +185,8 @@ class Pipeline:
 
     async def _handle(self, request: Request, *, forms: bool = False) -> Reply | NeedsForm:
         async with self._slots:
+            if request.event is not None:
+                return await self.service.notifier.handle(request.event)
             return await self.service.handle(request.invocation, request.parsed, forms=forms)
 
     # after a restart -------------------------------------------------------------------

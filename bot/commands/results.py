@@ -11,7 +11,7 @@ from bot.commands.parser import UsageError
 from bot.commands.registry import buttons
 from bot.domain import FollowUp, Incident, OnCall, Override, Person, Schedule
 
-Visibility = Literal["in_channel", "ephemeral"]
+Visibility = Literal["in_channel", "ephemeral", "none"]  # none: nothing to say to anyone
 
 
 class Result(BaseModel):
@@ -57,6 +57,21 @@ class Restarted(Result):
     command: str
     text: str
     changed: Literal["yes", "unknown"]
+
+
+class Quiet(Result):
+    """No answer to anyone (a webhook whose change the channel already knows)."""
+
+    visibility: Visibility = "none"
+
+
+class Notice(Result):
+    """What changed at the provider, told in the incident's channel."""
+
+    incident: Incident
+    provider_label: str
+    changes: list[str]
+    actor: str | None = None
 
 
 class ActedElsewhere(Result):

@@ -17,6 +17,7 @@ from bot.commands.context import Context, Refusal
 from bot.commands.handlers import HANDLERS
 from bot.commands.invocation import Invocation
 from bot.commands.locks import KeyedLocks
+from bot.commands.notify import Notifier
 from bot.commands.parser import ParsedCommand, UsageError, parse
 from bot.commands.policy import WHO, Level, Policy, RateLimit
 from bot.commands.ports import Workspace
@@ -34,7 +35,7 @@ from bot.commands.results import (
     Usage,
 )
 from bot.config import Settings
-from bot.domain import Link, NotFound, Person, ProviderError, Rejected
+from bot.domain import Incident, Link, NotFound, Person, ProviderError, Rejected
 from bot.providers.base import Provider
 from bot.redact import clip, redact
 from bot.store.db import Store
@@ -66,6 +67,7 @@ class CommandService:
         self.workspace = workspace
         self._locks = KeyedLocks()
         self.policy = Policy.load(settings.incident_policy)
+        self.notifier = Notifier(self)
         self.declares = RateLimit(settings.incident_declare_limit)
 
     @property
@@ -169,8 +171,16 @@ class CommandService:
                 reply = await self._guarded(ctx)
         else:
             reply = await self._guarded(ctx)
+        shown = getattr(reply.result, "incident", None)
+        if isinstance(shown, Incident):
+            # What the channel now knows (a card, a change's answer): a webhook for it, the
+            # bot's own change coming back included, is not told twice.
+            self.notifier.saw(shown)
         if verb.writes and verb.needs_incident and reply.outcome == "ok":
             reply.refresh = getattr(reply.result, "incident", None)
+            for added in ("title", "text"):
+                if incident_id and isinstance(parsed.args.get(added), str):
+                    self.notifier.wrote(provider.name, incident_id, parsed.args[added])
             if elsewhere and incident_id:
                 told = ActedElsewhere(
                     actor=actor,

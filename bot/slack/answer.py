@@ -88,6 +88,8 @@ class Answers:
             await self.cards.refresh(reply.refresh, reply.capabilities)
 
     async def answer(self, team_id: str, channel_id: str, respond: Respond, result: Result) -> None:
+        if result.visibility == "none":
+            return
         body = message(result)
         if result.visibility == "ephemeral":
             await _respond(respond, "ephemeral", body)

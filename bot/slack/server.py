@@ -19,13 +19,16 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 
-from bot.commands.pipeline import Pipeline
+from bot.commands.invocation import Invocation
+from bot.commands.pipeline import Pipeline, Request, Route
 from bot.commands.service import CommandService
 from bot.config import Settings
 from bot.runtime import Runtime, build_runtime
 from bot.slack.answer import SlackDelivery
 from bot.slack.app import build_app, command_request, web_client
 from bot.slack.workspace import SlackWorkspace
+from bot.webhooks.events import PARSERS
+from bot.webhooks.verify import VERIFIERS
 
 log = logging.getLogger(__name__)
 RUNTIME = web.AppKey("runtime", Runtime)
@@ -116,12 +119,53 @@ def create_web_app(settings: Settings) -> web.Application:
             return web.Response(status=200)
         return await to_aiohttp_response(bolt_response)
 
+    webhook_secrets = settings.webhook_secrets()
+
+    async def webhook(request: web.Request) -> web.Response:
+        """A provider's event: verified before it is parsed, in the inbox before the 2xx,
+        acted on after (PagerDuty gives 5 s and queues later events behind a slow one)."""
+        name = request.match_info["provider"]
+        secret = webhook_secrets.get(name)
+        if secret is None:
+            return web.json_response({"error": "no such webhook here"}, status=404)
+        try:
+            raw = await request.read()
+        except web.HTTPRequestEntityTooLarge:
+            return web.json_response({"error": "request too large"}, status=413)
+        if not VERIFIERS[name](secret, raw, request.headers):
+            log.info("refused a %s webhook that was not signed with its secret (or is stale)", name)
+            return web.json_response({"error": "invalid signature"}, status=401)
+        try:
+            event = PARSERS[name](json.loads(raw), raw, request.headers)
+        except ValueError:
+            log.info("refused a signed %s webhook whose body is not JSON", name)
+            return web.json_response({"error": "malformed body"}, status=400)
+        if event is None or event.incident_id is None:
+            return web.json_response({"ok": True, "ignored": True})
+        who = Invocation(text=event.event_type, user_id=f"webhook:{name}", channel_id=event.channel_id or "")
+        job = Request(
+            key=f"webhook:{name}:{event.delivery_id}",  # the same delivery twice is one
+            kind="webhook",
+            invocation=who,
+            route=Route(team_id=who.team_id, channel_id=who.channel_id, user_id=who.user_id),
+            event=event,
+        )
+        admission = await pipeline().admit(job)
+        pipeline().start(job, admission)
+        return web.json_response({"ok": True})
+
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"ok": True})
 
     web_app.on_startup.append(open_runtime)
     web_app.on_cleanup.append(close_runtime)
-    web_app.add_routes([web.post("/slack/events", slack_events), web.get("/healthz", healthz)])
+    web_app.add_routes(
+        [
+            web.post("/slack/events", slack_events),
+            web.post("/webhooks/{provider}", webhook),
+            web.get("/healthz", healthz),
+        ]
+    )
     return web_app
 
 

@@ -1,0 +1,148 @@
+"""What a provider's webhook does in the incident's channel: the card redrawn with the
+incident as it is now, and one short notice of what changed, by whom, where.
+
+Events arrive out of order and twice, and private incidents at incident.io send only an
+id: so the incident is always read again from the provider, and the notice says what
+differs from the state this process last knew (from its own writes, its last event,
+its cards). A change the bot itself just made is already known: the card is redrawn and
+no second message is posted. An older event finds nothing new, so it posts nothing and
+the card shows the provider's current state.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import TYPE_CHECKING
+
+from bot.commands.results import Notice, Post, Quiet, Reply
+from bot.domain import Incident, ProviderError, ProviderEvent
+
+if TYPE_CHECKING:
+    from bot.commands.service import CommandService
+
+log = logging.getLogger(__name__)
+OWN_WRITE_SECONDS = 120.0  # a webhook for the bot's own change comes well within this
+ADDITIONS = {"followup": "new follow-up", "task": "new task", "update": "update"}
+
+
+class Notifier:
+    def __init__(self, service: CommandService) -> None:
+        self.service = service
+        self.known: dict[tuple[str, str], Incident] = {}
+        self._own: dict[tuple[str, str], list[tuple[str, float]]] = {}
+
+    def saw(self, incident: Incident) -> None:
+        """The incident as a change of the bot's own (or the last event) left it."""
+        key = (incident.provider, incident.id)
+        before = self.known.get(key)
+        if before is None or not _older(incident, before):
+            self.known[key] = incident
+        if len(self.known) > 10_000:
+            self.known.pop(next(iter(self.known)))
+
+    def wrote(self, provider: str, incident_id: str, text: str) -> None:
+        """Something the bot added itself (a follow-up, a task, an update): its webhook
+        must not be announced as news."""
+        now = time.monotonic()
+        own = [
+            (t, at) for t, at in self._own.get((provider, incident_id), []) if now - at < OWN_WRITE_SECONDS
+        ]
+        self._own[(provider, incident_id)] = [*own, (_norm(text), now)]
+
+    def _ours(self, event: ProviderEvent) -> bool:
+        now = time.monotonic()
+        own = self._own.get((event.provider, event.incident_id or ""), [])
+        return any(now - at < OWN_WRITE_SECONDS and text == _norm(event.detail or "") for text, at in own)
+
+    async def handle(self, event: ProviderEvent) -> Reply:
+        quiet = Reply(result=Quiet(), outcome="ignored", audit=_audit(event, "ignored"))
+        provider = self.service.providers.get(event.provider)
+        if provider is None or event.incident_id is None:
+            return quiet
+        channels = [
+            link.channel_id
+            for link in await self.service.store.channels_for(provider.name, event.incident_id)
+        ]
+        if not channels and event.channel_id:
+            channels = [event.channel_id]  # not linked here, but the event names its channel
+        if not channels:
+            return Reply(result=Quiet(), outcome="no channel", audit=_audit(event, "no channel"))
+        try:
+            incident = await provider.get_incident(event.incident_id)
+        except ProviderError as exc:
+            log.warning(
+                "could not read %s at %s after its webhook: %s",
+                event.incident_id,
+                provider.label,
+                exc.message,
+            )
+            return Reply(result=Quiet(), outcome="failed", audit=_audit(event, "failed"))
+        key = (incident.provider, incident.id)
+        before = self.known.get(key)
+        self.saw(incident)
+        changes = _changes(before, incident) if before is not None else _from_event(event)
+        if event.kind in ADDITIONS and event.detail and not self._ours(event):
+            changes.append(f"{ADDITIONS[event.kind]}: {event.detail}")
+        reply = Reply(
+            result=Quiet(),
+            refresh=incident,
+            capabilities=sorted(provider.capabilities),
+            audit=_audit(event, "posted" if changes else "redrawn"),
+        )
+        if changes:
+            notice = Notice(
+                incident=incident, provider_label=provider.label, changes=changes, actor=event.actor
+            )
+            reply.posts = [Post(channel_id=channel, result=notice) for channel in channels]
+        return reply
+
+
+def _changes(before: Incident, now: Incident) -> list[str]:
+    if _older(now, before):
+        return []
+    changes = []
+    if now.status != before.status:
+        changes.append(f"status: {before.status} → {now.status}")
+    if now.severity != before.severity:
+        changes.append(f"severity: {before.severity or 'none'} → {now.severity or 'none'}")
+    for role, person in now.roles.items():
+        old = before.roles.get(role)
+        if (
+            old is None
+            or old.slack_id != person.slack_id
+            or (not person.slack_id and old.name != person.name)
+        ):
+            changes.append(f"{role}: {person.name or person.slack_id}")
+    return changes
+
+
+def _from_event(event: ProviderEvent) -> list[str]:
+    """Nothing known before (the first event since a start): what the event itself says."""
+    if event.kind in ("status", "severity", "assignee") and event.detail:
+        return [f"{event.kind}: {event.detail}"]
+    if event.kind == "created":
+        return ["declared"]
+    return []
+
+
+def _older(incident: Incident, than: Incident) -> bool:
+    return bool(incident.updated_at and than.updated_at and incident.updated_at < than.updated_at)
+
+
+def _norm(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
+def _audit(event: ProviderEvent, outcome: str) -> dict[str, object]:
+    return {
+        "team_id": None,
+        "channel_id": event.channel_id,
+        "user_id": f"webhook:{event.provider}",
+        "verb": None,
+        "arguments": f"{event.event_type} {event.delivery_id}",
+        "provider": event.provider,
+        "incident": event.incident_id,
+        "outcome": outcome,
+        "duration_ms": 0.0,
+    }

@@ -1,0 +1,277 @@
+"""Provider webhooks, signed the documented way and built from the providers' own example
+payloads: what happens at the provider shows up in the incident's channel, once."""
+
+from __future__ import annotations
+
+import copy
+import gzip
+import hashlib
+import hmac
+import json
+import time
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from standardwebhooks import Webhook
+
+from tests.conftest import ProviderBot, provider_bot
+from tests.fakes.incidentio import SEVERITIES
+from tests.fakes.specs import SPECS
+from tests.slackfake import FakeSlack
+from tests.test_slack_e2e import text_of
+
+CHANNEL = "C0HOOKS"
+# Svix's own test vector secret (see Standard Webhooks): any whsec_ works the same way.
+IO_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
+PD_SECRET = "pd-webhook-secret-123"
+FH_SECRET = "fh-webhook-secret-456"
+
+
+def io_example(event_type: str) -> dict[str, Any]:
+    """incident.io's own example body for an event type (its OpenAPI document's x-webhooks)."""
+    document = json.loads(gzip.decompress((SPECS / "incident-io" / "openapi.json.gz").read_bytes()))
+    operation = next(iter(document["x-webhooks"][f"/x-webhooks/{event_type}"].values()))
+    return copy.deepcopy(operation["responses"]["200"]["content"]["application/json"]["example"])
+
+
+def io_headers(
+    body: bytes, *, msg_id: str, secret: str = IO_SECRET, at: float | None = None
+) -> dict[str, str]:
+    when = datetime.fromtimestamp(at if at is not None else time.time(), tz=UTC)
+    signature = Webhook(secret).sign(msg_id, when, body.decode())
+    return {
+        "webhook-id": msg_id,
+        "webhook-timestamp": str(int(when.timestamp())),
+        "webhook-signature": signature,
+        "Content-Type": "application/json",
+    }
+
+
+async def deliver(pb: ProviderBot, provider: str, body: bytes, headers: dict[str, str]) -> int:
+    async with pb.bot.session.post(f"{pb.bot.url}/webhooks/{provider}", data=body, headers=headers) as r:
+        await r.read()
+        status = r.status
+    await pb.bot.settled()
+    return status
+
+
+def said_in(fake_slack: FakeSlack, channel: str) -> list[str]:
+    return [text_of(c.params) for c in fake_slack.of("chat.postMessage") if c.params["channel"] == channel]
+
+
+def status_event(incident: dict, status: str, *, private: bool = False) -> bytes:
+    if private:
+        body = io_example("private_incident.incident_updated_v2")
+        body["private_incident.incident_updated_v2"]["id"] = incident["id"]
+        return json.dumps(body).encode()
+    body = io_example("public_incident.incident_status_updated_v2")
+    inner = body["public_incident.incident_status_updated_v2"]
+    inner["incident"].update(
+        id=incident["id"],
+        reference=incident["reference"],
+        slack_channel_id=incident["slack_channel_id"],
+        updated_at=incident["updated_at"],
+    )
+    inner["new_status"]["name"] = status
+    return json.dumps(body).encode()
+
+
+@pytest.fixture
+async def io(fake_slack: FakeSlack, sqlite_url: str) -> Any:
+    async with provider_bot("incidentio", fake_slack, sqlite_url, incidentio_webhook_secret=IO_SECRET) as pb:
+        yield pb
+
+
+async def linked(pb: ProviderBot, status: str = "Investigating") -> dict:
+    fake: Any = pb.fake
+    incident = fake.add_incident("Webhook drill", channel=CHANNEL, status=status)
+    assert "Webhook drill" in text_of(await pb.bot.run(f"link {incident['reference']}", channel=CHANNEL))
+    await pb.bot.settled()
+    return incident
+
+
+def set_status(pb: ProviderBot, incident: dict, name: str, stamp: str) -> None:
+    """A change made at incident.io itself (its web UI), not through the bot."""
+    fake: Any = pb.fake
+    incident["incident_status"] = fake._named(fake.status_catalogue, name)
+    incident["updated_at"] = stamp
+
+
+async def test_a_status_change_at_incidentio_is_told_once_and_redraws_the_card(
+    io: ProviderBot, fake_slack: FakeSlack
+) -> None:
+    incident = await linked(io)
+    before, redraws = len(said_in(fake_slack, CHANNEL)), len(fake_slack.of("chat.update"))
+    set_status(io, incident, "Fixing", "2026-11-23T10:00:00Z")
+    body = status_event(incident, "Fixing")
+    headers = io_headers(body, msg_id="msg_status_1")
+    assert await deliver(io, "incidentio", body, headers) == 200
+    notices = said_in(fake_slack, CHANNEL)[before:]
+    assert len(notices) == 1 and "Fixing" in notices[0] and "incident.io" in notices[0]
+    assert "Fixing" in text_of(fake_slack.of("chat.update")[-1].params)
+    assert len(fake_slack.of("chat.update")) == redraws + 1
+    # The same delivery again (Svix retries with the same webhook-id): nothing at all.
+    assert await deliver(io, "incidentio", body, headers) == 200
+    assert len(said_in(fake_slack, CHANNEL)) == before + 1
+    assert len(fake_slack.of("chat.update")) == redraws + 1
+
+
+async def test_forged_unsigned_and_stale_deliveries_are_refused(
+    io: ProviderBot, fake_slack: FakeSlack
+) -> None:
+    incident = await linked(io)
+    set_status(io, incident, "Fixing", "2026-11-23T10:00:00Z")
+    body = status_event(incident, "Fixing")
+    posted = len(fake_slack.calls)
+    forged = io_headers(body, msg_id="msg_f", secret="whsec_" + "QUJD" * 8)
+    stale = io_headers(body, msg_id="msg_s", at=time.time() - 600)
+    unsigned = {"Content-Type": "application/json", "webhook-id": "msg_u"}
+    tampered = io_headers(body, msg_id="msg_t")
+    for headers, sent in ((forged, body), (stale, body), (unsigned, body), (tampered, body + b" ")):
+        assert await deliver(io, "incidentio", sent, headers) == 401
+    assert len(fake_slack.calls) == posted
+
+
+async def test_a_private_incident_sends_only_its_id_and_is_read_again(
+    io: ProviderBot, fake_slack: FakeSlack
+) -> None:
+    incident = await linked(io)
+    set_status(io, incident, "Fixing", "2026-11-23T10:00:00Z")
+    await deliver(io, "incidentio", body := status_event(incident, "Fixing"), io_headers(body, msg_id="m1"))
+    before = len(said_in(fake_slack, CHANNEL))
+    incident["severity"] = SEVERITIES[0]  # Critical, changed in incident.io's web UI
+    incident["updated_at"] = "2026-11-23T10:05:00Z"
+    body = status_event(incident, "", private=True)
+    assert await deliver(io, "incidentio", body, io_headers(body, msg_id="m2")) == 200
+    [notice] = said_in(fake_slack, CHANNEL)[before:]
+    assert "severity" in notice and "Critical" in notice
+    reads = [r for r in io.fake.requests if r.method == "GET" and r.path == f"/v2/incidents/{incident['id']}"]
+    assert reads, "the private incident was read from incident.io"
+
+
+async def test_an_unlinked_incident_whose_event_names_a_channel_is_told_there(
+    io: ProviderBot, fake_slack: FakeSlack
+) -> None:
+    fake: Any = io.fake
+    incident = fake.add_incident("Made in incident.io", channel="C0THEIRS", status="Triage")
+    set_status(io, incident, "Fixing", "2026-11-23T10:00:00Z")
+    body = status_event(incident, "Fixing")
+    assert await deliver(io, "incidentio", body, io_headers(body, msg_id="m3")) == 200
+    [notice] = said_in(fake_slack, "C0THEIRS")
+    assert "Fixing" in notice
+    nowhere = fake.add_incident("No channel", channel="", status="Triage")
+    before = len(fake_slack.of("chat.postMessage"))
+    body = status_event(nowhere, "Fixing")
+    assert await deliver(io, "incidentio", body, io_headers(body, msg_id="m4")) == 200
+    assert len(fake_slack.of("chat.postMessage")) == before  # recorded, otherwise ignored
+
+
+async def test_an_unknown_event_type_is_accepted_and_ignored(io: ProviderBot, fake_slack: FakeSlack) -> None:
+    await linked(io)
+    before = len(fake_slack.calls)
+    body = json.dumps(io_example("schedule.created_v1")).encode()
+    assert await deliver(io, "incidentio", body, io_headers(body, msg_id="m5")) == 200
+    assert len(fake_slack.calls) == before
+
+
+async def test_the_bots_own_change_comes_back_as_a_webhook_and_is_not_told_twice(
+    io: ProviderBot, fake_slack: FakeSlack
+) -> None:
+    incident = await linked(io)
+    before = len(said_in(fake_slack, CHANNEL))
+    await io.bot.run("status fixing", channel=CHANNEL)
+    await io.bot.settled()
+    body = status_event(incident, "Fixing")
+    assert await deliver(io, "incidentio", body, io_headers(body, msg_id="m6")) == 200
+    assert len(said_in(fake_slack, CHANNEL)) == before + 1  # the command's own answer only
+
+
+async def test_an_older_event_after_a_newer_one_does_not_roll_the_card_back(
+    io: ProviderBot, fake_slack: FakeSlack
+) -> None:
+    incident = await linked(io)
+    set_status(io, incident, "Monitoring", "2026-11-23T10:10:00Z")
+    newer = status_event(incident, "Monitoring")
+    older = json.loads(status_event(incident, "Fixing"))
+    older["public_incident.incident_status_updated_v2"]["incident"]["updated_at"] = "2026-11-23T10:00:00Z"
+    older_body = json.dumps(older).encode()
+    assert await deliver(io, "incidentio", newer, io_headers(newer, msg_id="new")) == 200
+    before = len(said_in(fake_slack, CHANNEL))
+    assert await deliver(io, "incidentio", older_body, io_headers(older_body, msg_id="old")) == 200
+    assert said_in(fake_slack, CHANNEL)[before:] == []
+    card = text_of(fake_slack.of("chat.update")[-1].params)
+    assert "Monitoring" in card and "Fixing" not in card
+
+
+def pd_signed(body: bytes, *secrets: str) -> dict[str, str]:
+    signatures = ",".join("v1=" + hmac.new(s.encode(), body, hashlib.sha256).hexdigest() for s in secrets)
+    return {"X-PagerDuty-Signature": signatures, "Content-Type": "application/json"}
+
+
+async def test_pagerduty_priority_and_acknowledge_from_its_examples(
+    fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    async with provider_bot("pagerduty", fake_slack, sqlite_url, pagerduty_webhook_secret=PD_SECRET) as pb:
+        fake: Any = pb.fake
+        incident = fake.add_incident("Paged")
+        await pb.bot.run(f"link pd:{incident['incident_number']}", channel=CHANNEL)
+        await pb.bot.settled()
+        before = len(said_in(fake_slack, CHANNEL))
+        example = json.loads(
+            (SPECS / "pagerduty" / "webhooks" / "incident.priority_updated.json").read_text()
+        )
+        example["event"]["data"]["id"] = incident["id"]
+        incident["status"] = "acknowledged"  # done in PagerDuty's phone app
+        example["event"]["event_type"] = "incident.acknowledged"
+        body = json.dumps(example).encode()
+        # Several v1= entries while a secret rotates: any one that matches will do.
+        assert await deliver(pb, "pagerduty", body, pd_signed(body, "old-secret", PD_SECRET)) == 200
+        [notice] = said_in(fake_slack, CHANNEL)[before:]
+        assert "acknowledged" in notice and "Tenex Engineer" in notice
+        assert await deliver(pb, "pagerduty", body, pd_signed(body, PD_SECRET)) == 200  # same event.id
+        assert await deliver(pb, "pagerduty", body, pd_signed(body, "wrong")) == 401
+        assert len(said_in(fake_slack, CHANNEL)) == before + 1
+
+
+async def test_firehydrant_milestone_change_is_told_in_its_channel(
+    fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    async with provider_bot(
+        "firehydrant", fake_slack, sqlite_url, firehydrant_webhook_secret=FH_SECRET
+    ) as pb:
+        fake: Any = pb.fake
+        incident = fake.add_incident("Hydrant", channel=CHANNEL)
+        await pb.bot.run(f"link fh:{incident['id']}", channel=CHANNEL)
+        await pb.bot.settled()
+        before = len(said_in(fake_slack, CHANNEL))
+        incident["current_milestone"] = "mitigated"  # a runbook moved it
+        body = json.dumps(
+            {
+                "data": {"incident": {**incident, "incident_channels": [{"id": CHANNEL, "name": "inc"}]}},
+                "event": {"operation": "UPDATED", "resource_type": "incident"},
+            }
+        ).encode()
+        signature = hmac.new(FH_SECRET.encode(), body, hashlib.sha256).hexdigest()
+        headers = {"fh-signature": signature, "Content-Type": "application/json"}
+        assert await deliver(pb, "firehydrant", body, headers) == 200
+        [notice] = said_in(fake_slack, CHANNEL)[before:]
+        assert "mitigated" in notice.lower()
+        assert await deliver(pb, "firehydrant", body, headers) == 200  # the same body: one event
+        assert await deliver(pb, "firehydrant", body, {"fh-signature": "0" * 64}) == 401
+        assert len(said_in(fake_slack, CHANNEL)) == before + 1
+
+
+def test_the_svix_test_vector_and_the_receivers_verifier_agree() -> None:
+    """The documented vector signs as documented, and a fresh signature of the same kind
+    passes the receiver's verifier (and a changed body does not)."""
+    from bot.webhooks.verify import incidentio
+
+    vector = Webhook(IO_SECRET).sign(
+        "msg_p5jXN8AQM9LWM0D4loKWxJek", datetime.fromtimestamp(1614265330, tz=UTC), '{"test": 2432232314}'
+    )
+    assert vector == "v1,g0hM9SsE+OTPJTGt/tmIKtSyZlE3uFJELVlNIOLJ1OE="
+    body = b'{"test": 2432232314}'
+    headers = io_headers(body, msg_id="msg_p5jXN8AQM9LWM0D4loKWxJek")
+    assert incidentio(IO_SECRET, body, headers)
+    assert not incidentio(IO_SECRET, body + b" ", headers)
