@@ -130,12 +130,6 @@ class Pipeline:
             )
             self._spawn(self.delivery.say(request.route, busy))
 
-    async def accept(self, request: Request) -> Admission:
-        """`admit` and `start` at once, for transports whose ack is already sent."""
-        admission = await self.admit(request)
-        self.start(request, admission)
-        return admission
-
     def _spawn(self, work: object) -> None:
         task = asyncio.ensure_future(work)  # type: ignore[arg-type]
         self._tasks.add(task)

@@ -13,13 +13,14 @@ import uuid
 from dataclasses import dataclass
 
 from bot.commands import forms, registry
+from bot.commands.authorize import Authorizer
 from bot.commands.context import Context, Refusal
 from bot.commands.handlers import HANDLERS
 from bot.commands.invocation import Invocation
 from bot.commands.locks import KeyedLocks
 from bot.commands.notify import Notifier
 from bot.commands.parser import ParsedCommand, UsageError, parse
-from bot.commands.policy import WHO, Level, Policy, RateLimit
+from bot.commands.policy import Policy, RateLimit
 from bot.commands.ports import Workspace
 from bot.commands.refs import Target
 from bot.commands.registry import Verb
@@ -66,7 +67,7 @@ class CommandService:
         self.providers = providers
         self.workspace = workspace
         self._locks = KeyedLocks()
-        self.policy = Policy.load(settings.incident_policy)
+        self.guard = Authorizer(settings, store, workspace, Policy.load(settings.incident_policy))
         self.notifier = Notifier(self)
         self.declares = RateLimit(settings.incident_declare_limit)
 
@@ -154,14 +155,14 @@ class CommandService:
             provider=provider,
             incident_id=incident_id,
             reference=reference,
-            is_admin=lambda: self.is_admin(invocation.user_id),
+            is_admin=lambda: self.guard.is_admin(invocation.user_id),
         )
         # Acted on by reference from another channel: the incident's own channel hears it.
         elsewhere = (
             verb.writes
             and verb.name != "unlink"  # about this channel itself
             and incident_id is not None
-            and not await self._own_channel(invocation, provider, incident_id)
+            and not await self.guard.own_channel(invocation, provider, incident_id)
         )
         if verb.writes and incident_id:
             # Changes to one incident run one at a time in this process (the built-in
@@ -212,69 +213,10 @@ class CommandService:
             if isinstance(resolved, Result):
                 return Reply(result=resolved, outcome="refused")
             found = resolved
-        refusal = await self._authorize(invocation, parsed, verb, *found)
+        refusal = await self.guard.check(invocation, parsed, verb, *found)
         if refusal is not None:
             return Reply(result=refusal, outcome="refused")
         return found
-
-    async def is_admin(self, user_id: str) -> bool:
-        if user_id in self.settings.incident_admins:
-            return True
-        group = self.settings.incident_admin_group
-        return bool(group) and user_id in await self.workspace.group_members(group or "")
-
-    async def _authorize(
-        self,
-        invocation: Invocation,
-        parsed: ParsedCommand,
-        verb: Verb,
-        provider: Provider,
-        incident_id: str | None,
-        reference: str | None,
-    ) -> Failure | None:
-        """The policy's answer for this person, this verb, this incident: None to go on."""
-        level = self.policy.level(verb.name)
-        if verb.name == "schedule" and not parsed.args.get("users"):
-            return None  # listing rotations
-        if verb.name == "link" and level is Level.ANYONE:
-            if await self.store.link_for(invocation.team_id, invocation.channel_id) is not None:
-                level = Level.ADMINS  # re-pointing a linked channel is what unlink guards
-        if level is Level.ADMINS and self.settings.everyone_is_admin:
-            # No admins configured: admin verbs are the responders' (nobody is locked out).
-            level = Level.RESPONDERS
-        if level is Level.ANYONE or await self.is_admin(invocation.user_id):
-            return None
-        if level is not Level.ADMINS and incident_id is None:
-            return None  # responders and leads are of an incident; this verb has none
-        what = f"{verb.name} {reference}" if reference else verb.name
-        if level is Level.ADMINS:
-            return Failure(what=f"Only {WHO[level]} can {what}.", next_step="Ask one of them.")
-        assert incident_id is not None
-        if level is Level.RESPONDERS and await self._in_channel(invocation, provider, incident_id):
-            return None
-        incident = await provider.get_incident(incident_id)
-        holders = {person.slack_id for person in incident.roles.values()}
-        lead = incident.roles.get("lead") or next(iter(incident.roles.values()), None)
-        if level is Level.RESPONDERS and invocation.user_id in holders:
-            return None
-        if level is Level.LEAD and lead is not None and lead.slack_id == invocation.user_id:
-            return None
-        ask = f"ask @{lead.name or lead.slack_id}" if lead is not None else "ask an admin"
-        join = " or join its channel" if level is Level.RESPONDERS else ""
-        return Failure(what=f"Only {WHO[level]} can {what}.", next_step=f"{ask.capitalize()}{join}.")
-
-    async def _in_channel(self, invocation: Invocation, provider: Provider, incident_id: str) -> bool:
-        """Run from the incident's own channel (no Slack call), or a member of one of them."""
-        if await self._own_channel(invocation, provider, incident_id):
-            return True
-        for link in await self.store.channels_for(provider.name, incident_id):
-            if invocation.user_id in await self.workspace.channel_members(link.channel_id):
-                return True
-        return False
-
-    async def _own_channel(self, invocation: Invocation, provider: Provider, incident_id: str) -> bool:
-        link = await self.store.link_for(invocation.team_id, invocation.channel_id)
-        return link is not None and (link.provider, link.incident_id) == (provider.name, incident_id)
 
     async def provider_for(self, invocation: Invocation, parsed: ParsedCommand | None) -> Provider | None:
         """Which provider a request acts at, from what is already known (no provider call):

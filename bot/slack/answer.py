@@ -68,10 +68,6 @@ class Answers:
         self.cards = cards
         self.command = command
 
-    async def deliver(self, team_id: str, channel_id: str, respond: Respond, reply: Reply) -> None:
-        await self.answer(team_id, channel_id, respond, reply.result)
-        await self.follow(team_id, reply)
-
     async def follow(self, team_id: str, reply: Reply) -> None:
         """What comes after the one answer: posts elsewhere (a new incident's card), redraws."""
         for post in reply.posts:

@@ -1,0 +1,81 @@
+"""The policy applied: may this person run this verb on this incident, from here?
+
+Split from the command service so the rule reads in one place; the levels and the policy
+file are in bot/commands/policy.py.
+"""
+
+from __future__ import annotations
+
+from bot.commands.invocation import Invocation
+from bot.commands.parser import ParsedCommand
+from bot.commands.policy import WHO, Level, Policy
+from bot.commands.ports import Workspace
+from bot.commands.registry import Verb
+from bot.commands.results import Failure
+from bot.config import Settings
+from bot.providers.base import Provider
+from bot.store.db import Store
+
+
+class Authorizer:
+    def __init__(self, settings: Settings, store: Store, workspace: Workspace, policy: Policy) -> None:
+        self.settings, self.store, self.workspace, self.policy = settings, store, workspace, policy
+
+    async def is_admin(self, user_id: str) -> bool:
+        if user_id in self.settings.incident_admins:
+            return True
+        group = self.settings.incident_admin_group
+        return bool(group) and user_id in await self.workspace.group_members(group or "")
+
+    async def check(
+        self,
+        invocation: Invocation,
+        parsed: ParsedCommand,
+        verb: Verb,
+        provider: Provider,
+        incident_id: str | None,
+        reference: str | None,
+    ) -> Failure | None:
+        """The policy's answer for this person, this verb, this incident: None to go on."""
+        level = self.policy.level(verb.name)
+        if verb.name == "schedule" and not parsed.args.get("users"):
+            return None  # listing rotations
+        if verb.name == "link" and level is Level.ANYONE:
+            if await self.store.link_for(invocation.team_id, invocation.channel_id) is not None:
+                level = Level.ADMINS  # re-pointing a linked channel is what unlink guards
+        if level is Level.ADMINS and self.settings.everyone_is_admin:
+            # No admins configured: admin verbs are the responders' (nobody is locked out).
+            level = Level.RESPONDERS
+        if level is Level.ANYONE or await self.is_admin(invocation.user_id):
+            return None
+        if level is not Level.ADMINS and incident_id is None:
+            return None  # responders and leads are of an incident; this verb has none
+        what = f"{verb.name} {reference}" if reference else verb.name
+        if level is Level.ADMINS:
+            return Failure(what=f"Only {WHO[level]} can {what}.", next_step="Ask one of them.")
+        assert incident_id is not None
+        if level is Level.RESPONDERS and await self._in_channel(invocation, provider, incident_id):
+            return None
+        incident = await provider.get_incident(incident_id)
+        holders = {person.slack_id for person in incident.roles.values()}
+        lead = incident.roles.get("lead") or next(iter(incident.roles.values()), None)
+        if level is Level.RESPONDERS and invocation.user_id in holders:
+            return None
+        if level is Level.LEAD and lead is not None and lead.slack_id == invocation.user_id:
+            return None
+        ask = f"ask @{lead.name or lead.slack_id}" if lead is not None else "ask an admin"
+        join = " or join its channel" if level is Level.RESPONDERS else ""
+        return Failure(what=f"Only {WHO[level]} can {what}.", next_step=f"{ask.capitalize()}{join}.")
+
+    async def _in_channel(self, invocation: Invocation, provider: Provider, incident_id: str) -> bool:
+        """Run from the incident's own channel (no Slack call), or a member of one of them."""
+        if await self.own_channel(invocation, provider, incident_id):
+            return True
+        for link in await self.store.channels_for(provider.name, incident_id):
+            if invocation.user_id in await self.workspace.channel_members(link.channel_id):
+                return True
+        return False
+
+    async def own_channel(self, invocation: Invocation, provider: Provider, incident_id: str) -> bool:
+        link = await self.store.link_for(invocation.team_id, invocation.channel_id)
+        return link is not None and (link.provider, link.incident_id) == (provider.name, incident_id)
