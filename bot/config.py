@@ -6,12 +6,34 @@ translation table. Secrets are `SecretStr`, so printing the settings never leaks
 
 from __future__ import annotations
 
+import re
+from datetime import timedelta
 from typing import Annotated, Literal
 
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ProviderName = Literal["builtin", "incidentio", "pagerduty", "firehydrant"]
+
+
+def severity_key(name: str | None) -> str:
+    """One spelling for a severity across providers and people: "SEV-1", "sev 1" → "sev1"."""
+    return "".join(ch for ch in (name or "").lower() if ch.isalnum())
+
+
+def reminder_spans(text: str) -> dict[str, timedelta]:
+    """`SEV1=30m,SEV2=1h` → {"sev1": 30 min, "sev2": 1 h}; "off" or "" → none."""
+    if text.strip().lower() in ("", "off", "none", "0"):
+        return {}
+    spans: dict[str, timedelta] = {}
+    for part in _split_csv(text):  # type: ignore[union-attr]
+        name, _, span = str(part).partition("=")
+        match = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", span.lower())
+        if not name.strip() or match is None or int(match[1]) <= 0:
+            raise ValueError(f"{part!r} is not severity=span, like SEV1=30m")
+        unit = {"s": 1, "m": 60, "": 60, "h": 3600, "d": 86400}[match[2]]
+        spans[severity_key(name)] = timedelta(seconds=int(match[1]) * unit)
+    return spans
 
 
 def _split_csv(value: object) -> object:
@@ -63,6 +85,13 @@ class Settings(BaseSettings):
     incidentio_webhook_secret: SecretStr | None = None  # whsec_…
     pagerduty_webhook_secret: SecretStr | None = None
     firehydrant_webhook_secret: SecretStr | None = None
+    # The bot's own notices (README, Notifications). Update reminders: severity=span pairs,
+    # a reminder when no update was posted for that long; "off" for none.
+    incident_update_reminders: str = "SEV1=30m,SEV2=60m,critical=30m,major=60m,P1=30m,P2=60m"
+    # A channel (its id, C…) that gets one line per incident, kept up to date as it resolves.
+    incident_announce_channel: str | None = None
+    # Seconds between looks for reminders, nudges and handovers that are due.
+    incident_timer_tick: float = 30.0
     # Seconds one provider request may take before it is retried (reads) or reported.
     provider_timeout: float = 8.0
 
@@ -89,6 +118,16 @@ class Settings(BaseSettings):
     @classmethod
     def _slash(cls, value: str) -> str:
         return value if value.startswith("/") else "/" + value
+
+    @field_validator("incident_update_reminders")
+    @classmethod
+    def _reminders(cls, value: str) -> str:
+        reminder_spans(value)  # refused here, at start, rather than at the first reminder
+        return value
+
+    def reminders(self) -> dict[str, timedelta]:
+        """Severity (as `severity_key` spells it) → quiet span before a reminder."""
+        return reminder_spans(self.incident_update_reminders)
 
     @property
     def socket_mode(self) -> bool:

@@ -87,6 +87,7 @@ class Button:
     reference: str
     confirm: str | None = None
     style: str | None = None  # primary, danger
+    text: str | None = None  # the verb's words (`done #2`); none: the verb's form, or the verb alone
 
 
 @dataclass

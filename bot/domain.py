@@ -13,6 +13,9 @@ from enum import StrEnum
 
 from pydantic import BaseModel, Field
 
+# Status names that mean the incident is over, at any provider.
+CLOSED_STATUSES = frozenset({"resolved", "closed", "post-incident", "postmortem", "documented", "declined"})
+
 
 class Capability(StrEnum):
     DECLARE = "declare"
@@ -73,6 +76,11 @@ class Incident(BaseModel):
     # When the provider last changed it, where it says: of two states of one incident the
     # later wins (a card is never redrawn with an older state than it shows).
     updated_at: datetime | None = None
+
+    @property
+    def closed(self) -> bool:
+        """Resolved (or further along): reminders stop, the announcement says so."""
+        return self.resolved_at is not None or self.status.lower() in CLOSED_STATUSES
 
 
 class Severity(BaseModel):

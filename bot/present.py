@@ -367,3 +367,6 @@ def _(result: r.NotSupported) -> Doc:
     if result.url:
         line += [T(f" Do it in {result.provider_label}: "), Link(result.url, "open the incident")]
     return Doc(line, [Section([line])])
+
+
+from bot import present_notices  # noqa: E402, F401  (registers the notices' presentations)

@@ -12,8 +12,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.commands import forms
-from bot.commands.results import card
-from bot.domain import Capability, Incident
+from bot.commands.results import Nudge, Reminder, Result, card
+from bot.domain import Capability, FollowUp, Incident
 from bot.present import present
 from bot.providers.firehydrant import FireHydrantProvider
 from bot.providers.incidentio import IncidentIoProvider
@@ -46,11 +46,21 @@ def built_views() -> list[dict[str, Any]]:
     return views
 
 
+def notices() -> list[Result]:
+    """The bot's own notices that carry buttons (a reminder's, a follow-up's nudge)."""
+    item = FollowUp(id="1", number=1, title="x", due=datetime.now(UTC))
+    return [
+        Reminder(incident=INCIDENT, quiet_for=1900, every=1800, command="/incident"),
+        Nudge(incident=INCIDENT, followup=item, command="/incident"),
+    ]
+
+
 def emitted() -> tuple[set[str], set[str], set[str]]:
     """(button action_ids, view callback_ids, type-ahead action_ids) the bot can build."""
     buttons: set[str] = set()
-    for capabilities in CAPABILITY_SETS.values():
-        for block in render_blocks(present(card(INCIDENT, capabilities))):
+    built = [card(INCIDENT, capabilities) for capabilities in CAPABILITY_SETS.values()] + notices()
+    for result in built:
+        for block in render_blocks(present(result)):
             buttons |= {e["action_id"] for e in block.get("elements", []) if e.get("type") == "button"}
     callbacks, suggestions = set(), set()
     for view in built_views():
@@ -75,6 +85,8 @@ def test_every_registered_handler_is_reachable_from_a_built_block() -> None:
 def test_every_built_card_and_modal_is_within_block_kit_limits() -> None:
     for capabilities in CAPABILITY_SETS.values():
         assert block_problems(render_blocks(present(card(INCIDENT, capabilities)))) == []
+    for notice in notices():
+        assert block_problems(render_blocks(present(notice))) == []
     for view in built_views():
         assert view_problems(view) == [], view["callback_id"]
 

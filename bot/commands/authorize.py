@@ -38,7 +38,7 @@ class Authorizer:
     ) -> Failure | None:
         """The policy's answer for this person, this verb, this incident: None to go on."""
         level = self.policy.level(verb.name)
-        if verb.name == "schedule" and not parsed.args.get("users"):
+        if verb.name == "schedule" and not parsed.args.get("users") and "channel" not in parsed.options:
             return None  # listing rotations
         if verb.name == "link" and level is Level.ANYONE:
             if await self.store.link_for(invocation.team_id, invocation.channel_id) is not None:
@@ -58,6 +58,8 @@ class Authorizer:
             return None
         incident = await provider.get_incident(incident_id)
         holders = {person.slack_id for person in incident.roles.values()}
+        # Whoever owns one of its follow-ups works on it too (a nudge's Done, in a DM).
+        holders |= {f.assignee.slack_id for f in incident.followups if f.assignee and f.state == "open"}
         lead = incident.roles.get("lead") or next(iter(incident.roles.values()), None)
         if level is Level.RESPONDERS and invocation.user_id in holders:
             return None

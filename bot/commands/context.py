@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from bot.commands.invocation import Invocation
 from bot.commands.naming import NoMatch
@@ -14,6 +15,9 @@ from bot.config import Settings
 from bot.domain import Person
 from bot.providers.base import Provider
 from bot.store.db import Store
+
+if TYPE_CHECKING:
+    from bot.commands.timers import Timers
 
 
 class Refusal(Exception):
@@ -41,6 +45,7 @@ class Context:
     # Whether the actor is one of the bot's admins (a verb whose rule depends on its
     # arguments asks: an override for someone else).
     is_admin: Callable[[], Awaitable[bool]] | None = None
+    timers: Timers | None = None  # reminders and handovers (bot/commands/timers.py)
 
     @property
     def command(self) -> str:

@@ -95,6 +95,13 @@ class Notifier:
                 incident=incident, provider_label=provider.label, changes=changes, actor=event.actor
             )
             reply.posts = [Post(channel_id=channel, result=notice) for channel in channels]
+        # Changed outside Slack: reminders count an update from anywhere, and the
+        # announcement follows (a `created` event announces an incident declared there).
+        await self.service.timers.changed(incident, updated=event.kind == "update")
+        if changes or event.kind == "created":
+            reply.posts += self.service.timers.announce(
+                incident, new=event.kind == "created", channel_id=channels[0]
+            )
         return reply
 
 

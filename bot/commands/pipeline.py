@@ -30,6 +30,7 @@ from bot.commands.service import CommandService
 from bot.domain import ProviderEvent, request_key
 from bot.store.db import audit_values
 from bot.store.inbox import Entry, Inbox, decode, encode
+from bot.store.timers import Timer
 
 log = logging.getLogger(__name__)
 # Requests doing their work at once. Waiting on a slow provider counts as work, so the cap
@@ -55,12 +56,13 @@ class Route(BaseModel):
 
 class Request(BaseModel):
     key: str | None  # the transport's own id of the request (Slack's trigger_id …): the dedupe
-    kind: Literal["command", "button", "submission", "webhook"] = "command"
+    kind: Literal["command", "button", "submission", "webhook", "timer"] = "command"
     invocation: Invocation
     parsed: ParsedCommand | None = None  # a button's or a modal's: no text to parse
     route: Route
     forms: bool = False  # missing arguments may be asked for in a form
     event: ProviderEvent | None = None  # a provider's webhook: nobody to answer, a channel to tell
+    timer: Timer | None = None  # a reminder, nudge or handover that is due: the same
 
 
 class Delivery(Protocol):
@@ -103,6 +105,8 @@ class Pipeline:
         self._slots = asyncio.Semaphore(slots)
         self._tasks: set[asyncio.Task[None]] = set()
         self._maintainer: asyncio.Task[None] | None = None
+        self._ticker: asyncio.Task[None] | None = None
+        self._firing: set[str] = set()
 
     @property
     def pending(self) -> int:
@@ -181,6 +185,8 @@ class Pipeline:
         async with self._slots:
             if request.event is not None:
                 return await self.service.notifier.handle(request.event)
+            if request.timer is not None:
+                return await self.service.timers.fire(request.timer)
             return await self.service.handle(request.invocation, request.parsed, forms=forms)
 
     # after a restart -------------------------------------------------------------------
@@ -219,8 +225,46 @@ class Pipeline:
             self._spawn(self.run(request, resumed=entry))
         return len(entries)
 
+    # timers ----------------------------------------------------------------------------
+    async def tick(self) -> int:
+        """Admit every timer that is due: the inbox row `timer:<key>@<due>` is the claim, so
+        of several processes one fires it, once; the firing moves the timer on."""
+        started = 0
+        for timer in await self.service.timers.due():
+            if timer.firing in self._firing:
+                continue  # still firing here (no inbox to tell)
+            request = Request(
+                key=timer.firing,
+                kind="timer",
+                invocation=Invocation(text=timer.kind, user_id="timer", channel_id=""),
+                route=Route(team_id="", channel_id="", user_id="timer"),
+                timer=timer,
+            )
+            if await self.admit(request) is Admission.ACCEPTED:
+                self._firing.add(timer.firing)
+                self._spawn(self._fire(request))
+                started += 1
+        return started
+
+    async def _fire(self, request: Request) -> None:
+        try:
+            await self.run(request)
+        finally:
+            self._firing.discard(request.key or "")
+
+    async def _tick(self) -> None:
+        every = self.service.settings.incident_timer_tick
+        while True:
+            try:
+                await self.tick()
+            except Exception:
+                log.exception("looking for due reminders failed; trying again in %.0f s", every)
+            await asyncio.sleep(every)
+
     # lifetime --------------------------------------------------------------------------
     async def open(self) -> None:
+        if self.service.settings.incident_timer_tick > 0:
+            self._ticker = asyncio.create_task(self._tick())
         if self.inbox is None:
             return
         await self.recover(all_pending=self.single_process)
@@ -274,6 +318,8 @@ def _request(payload: dict[str, object]) -> Request:
 
 
 def _verb_of(request: Request) -> str | None:
+    if request.kind in ("timer", "webhook"):
+        return None
     if request.parsed is not None:
         return request.parsed.verb
     words = request.invocation.text.split(maxsplit=1)

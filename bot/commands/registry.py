@@ -74,6 +74,7 @@ class Verb:
     # The incident card's button for this verb, and the question asked before a click acts.
     button: str | None = None
     confirm: str | None = None
+    on_card: bool = True  # False: the button is only on the bot's notices (a reminder's Snooze)
 
     @property
     def option_names(self) -> tuple[str, ...]:
@@ -306,12 +307,29 @@ VERBS: tuple[Verb, ...] = (
             Arg("users", Slot.USERS, required=False),
             Arg("every", Slot.EVERY, required=False),
         ),
-        options=(Arg("from", Slot.MOMENT, required=False),),
+        options=(
+            Arg("from", Slot.MOMENT, required=False),
+            Arg("channel", Slot.WORD, required=False, help="Post on-call changes in this channel (or off)"),
+        ),
         needs_incident=False,
         writes=True,
-        capability=Capability.SCHEDULES,
+        capability=Capability.ONCALL,  # saving a rotation needs the built-in provider's
         uses_time=True,
-        examples=("/incident schedule primary @ana @bob every 1w from:monday",),
+        examples=(
+            "/incident schedule primary @ana @bob every 1w from:monday",
+            "/incident schedule primary channel:#sre",
+        ),
+    ),
+    Verb(
+        "snooze",
+        "Quiet this incident's update reminders for a while (1h unless told), "
+        "or a follow-up's daily reminders (`snooze #2 1w`).",
+        access=Access.RESPONDERS,
+        args=(Arg("for", Slot.TEXT, required=False, help="How long: 30m, 2h, 1w"),),
+        writes=True,
+        button="Snooze",
+        on_card=False,
+        examples=("/incident snooze 2h", "/incident snooze #2 1w"),
     ),
 )
 
@@ -330,7 +348,9 @@ def lookup(name: str) -> Verb | None:
 
 def buttons(capabilities: frozenset[Capability]) -> list[Verb]:
     """The incident card's buttons: the verbs that have one and that the provider can do."""
-    offered = [v for v in VERBS if v.button and (v.capability is None or v.capability in capabilities)]
+    offered = [
+        v for v in VERBS if v.button and v.on_card and (v.capability is None or v.capability in capabilities)
+    ]
     return sorted(offered, key=lambda v: v.access is Access.ADMIN)  # the admin's button last
 
 

@@ -185,11 +185,70 @@ class Schedules(Result):
     saved: bool = False
 
 
+class Action(BaseModel):
+    """A button on one of the bot's own notices: a verb run on the notice's incident with
+    these words (`done #2`), or the verb's form where it has no words."""
+
+    verb: str
+    label: str
+    text: str | None = None
+    style: str | None = None
+
+
+class Reminder(Result):
+    """No update for a while: a gentle word in the incident's channel."""
+
+    incident: Incident
+    quiet_for: float  # seconds since the last update (or the last reminder)
+    every: float  # this severity's span, in seconds
+    command: str
+
+
+class Nudge(Result):
+    """A follow-up past its due date, to its owner."""
+
+    incident: Incident
+    followup: FollowUp
+    command: str
+
+
+class Handover(Result):
+    schedule: str
+    person: Person | None
+    before: Person | None
+    until: datetime | None = None
+
+
+class Announcement(Result):
+    """An incident's one line in the announcement channel, redrawn as it changes."""
+
+    incident: Incident
+    channel_id: str | None = None  # the incident's own channel
+
+
+class Snoozed(Result):
+    reference: str
+    actor: Person
+    until: datetime
+    tz: str
+    followup: int | None = None  # a follow-up's nudges; None: the incident's update reminders
+
+
+class HandoversSet(Result):
+    schedule: str
+    channel_id: str | None  # None: no longer posted
+    actor: Person
+
+
 class Post(BaseModel):
     """A message to a channel other than the one the command came from (declare's card)."""
 
     channel_id: str
     result: Result
+    # Kept up to date in place under this key (an announcement): the first post is
+    # remembered, later ones redraw it; `only_update` posts nothing where none exists.
+    anchor: str | None = None
+    only_update: bool = False
 
 
 class NeedsForm(BaseModel):

@@ -35,8 +35,9 @@ from bot.commands.results import (
     Result,
     Usage,
 )
+from bot.commands.timers import Timers
 from bot.config import Settings
-from bot.domain import Incident, Link, NotFound, Person, ProviderError, Rejected
+from bot.domain import Capability, FollowUp, Incident, Link, NotFound, Person, ProviderError, Rejected
 from bot.providers.base import Provider
 from bot.redact import clip, redact
 from bot.store.db import Store
@@ -69,6 +70,7 @@ class CommandService:
         self._locks = KeyedLocks()
         self.guard = Authorizer(settings, store, workspace, Policy.load(settings.incident_policy))
         self.notifier = Notifier(self)
+        self.timers = Timers(self)
         self.declares = RateLimit(settings.incident_declare_limit)
 
     @property
@@ -156,6 +158,7 @@ class CommandService:
             incident_id=incident_id,
             reference=reference,
             is_admin=lambda: self.guard.is_admin(invocation.user_id),
+            timers=self.timers,
         )
         # Acted on by reference from another channel: the incident's own channel hears it.
         elsewhere = (
@@ -177,6 +180,8 @@ class CommandService:
             # What the channel now knows (a card, a change's answer): a webhook for it, the
             # bot's own change coming back included, is not told twice.
             self.notifier.saw(shown)
+        if verb.writes and reply.outcome == "ok" and isinstance(shown, Incident):
+            await self._later(verb, reply, shown)
         if verb.writes and verb.needs_incident and reply.outcome == "ok":
             reply.refresh = getattr(reply.result, "incident", None)
             for added in ("title", "text"):
@@ -194,6 +199,19 @@ class CommandService:
                     reply.posts.append(Post(channel_id=link.channel_id, result=told))
         reply.capabilities = sorted(provider.capabilities)
         return reply, provider.name, reference
+
+    async def _later(self, verb: Verb, reply: Reply, incident: Incident) -> None:
+        """What a change sets going: reminders re-armed, nudges set, the announcement."""
+        added = getattr(reply.result, "followup", None)
+        if isinstance(added, FollowUp) and all(f.number != added.number for f in incident.followups):
+            incident = incident.model_copy(update={"followups": [*incident.followups, added]})
+        await self.timers.changed(incident, updated=verb.name == "update")
+        if verb.name == "declare":
+            reply.posts += self.timers.announce(
+                incident, new=True, channel_id=getattr(reply.result, "channel_id", None)
+            )
+        elif verb.capability in (Capability.STATUS, Capability.SEVERITY):
+            reply.posts += self.timers.announce(incident, new=False)
 
     async def _admit(
         self, invocation: Invocation, parsed: ParsedCommand, verb: Verb

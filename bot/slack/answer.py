@@ -18,7 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.pipeline import Request, Route
 from bot.commands.registry import Verb
-from bot.commands.results import Card, Failure, Reply, Result
+from bot.commands.results import Card, Failure, Post, Reply, Result
 from bot.present import present
 from bot.slack.blocks import render_blocks, render_text
 from bot.slack.cards import Cards
@@ -27,6 +27,14 @@ from bot.slack.workspace import slack_error
 log = logging.getLogger(__name__)
 # Where chat.postMessage cannot reach, the response_url still can (private channels, DMs).
 _UNREACHABLE = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
+
+
+class AnchorStore(Protocol):
+    """Where a message kept up to date was posted (bot/store/timers.py)."""
+
+    async def anchor(self, key: str) -> tuple[str, str] | None: ...
+
+    async def set_anchor(self, key: str, channel_id: str, ts: str) -> None: ...
 
 
 class Respond(Protocol):
@@ -63,14 +71,24 @@ def message(result: Result) -> dict[str, Any]:
 
 
 class Answers:
-    def __init__(self, client: AsyncWebClient, cards: Cards, command: str = "/incident") -> None:
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        cards: Cards,
+        command: str = "/incident",
+        anchors: Callable[[], AnchorStore] | None = None,
+    ) -> None:
         self.client = client
         self.cards = cards
         self.command = command
+        self.anchors = anchors
 
     async def follow(self, team_id: str, reply: Reply) -> None:
         """What comes after the one answer: posts elsewhere (a new incident's card), redraws."""
         for post in reply.posts:
+            if post.anchor and self.anchors is not None:
+                await self._keep(post, self.anchors())
+                continue
             try:
                 response = await self.client.chat_postMessage(
                     channel=post.channel_id, unfurl_links=False, **message(post.result)
@@ -82,6 +100,24 @@ class Answers:
                 await self.cards.posted(team_id, post.channel_id, response["ts"], post.result)
         if reply.refresh is not None:
             await self.cards.refresh(reply.refresh, reply.capabilities)
+
+    async def _keep(self, post: Post, anchors: AnchorStore) -> None:
+        """A message kept up to date: redrawn where it was first posted, else posted."""
+        assert post.anchor is not None
+        found = await anchors.anchor(post.anchor)
+        try:
+            if found is not None:
+                channel_id, ts = found
+                await self.client.chat_update(channel=channel_id, ts=ts, **message(post.result))
+            elif not post.only_update:
+                response = await self.client.chat_postMessage(
+                    channel=post.channel_id, unfurl_links=False, **message(post.result)
+                )
+                await anchors.set_anchor(post.anchor, post.channel_id, response["ts"])
+        except SlackApiError as exc:
+            log.warning(
+                "could not post or redraw %s in %s: %s", post.anchor, post.channel_id, slack_error(exc)
+            )
 
     async def answer(self, team_id: str, channel_id: str, respond: Respond, result: Result) -> None:
         if result.visibility == "none":

@@ -74,7 +74,12 @@ def build_app(
         client=client,
         process_before_response=False,
     )
-    answers = Answers(client, Cards(client, lambda: service().store), settings.incident_command)
+    answers = Answers(
+        client,
+        Cards(client, lambda: service().store),
+        settings.incident_command,
+        anchors=lambda: service().timers.store,
+    )
     interactions = Interactions(client, workspace, service, answers, pipeline)
 
     @app.command(settings.incident_command)

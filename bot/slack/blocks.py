@@ -99,7 +99,7 @@ def button(item: Button) -> dict[str, Any]:
         "type": "button",
         "text": plain(item.label, MAX_BUTTON_TEXT),
         "action_id": verb_action(item.verb),
-        "value": encode_target(item.provider, item.incident_id, item.reference),
+        "value": encode_target(item.provider, item.incident_id, item.reference, item.text),
     }
     if item.style:
         element["style"] = item.style

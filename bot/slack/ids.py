@@ -54,8 +54,19 @@ def exactly(names: Iterable[str]) -> re.Pattern[str]:
     return re.compile("^(?:" + "|".join(re.escape(n) for n in sorted(names)) + ")$")
 
 
-def encode_target(provider: str, incident_id: str, reference: str) -> str:
-    return json.dumps({"p": provider, "i": incident_id, "r": reference}, separators=(",", ":"))
+def encode_target(provider: str, incident_id: str, reference: str, text: str | None = None) -> str:
+    """A button's value (at most 2,000 characters: ids and a few words fit)."""
+    data = {"p": provider, "i": incident_id, "r": reference} | ({"t": text} if text else {})
+    return json.dumps(data, separators=(",", ":"))
+
+
+def decode_text(value: str | None) -> str | None:
+    """The verb's words a button carries (a notice's *Done* carries `done #2`)."""
+    try:
+        text = json.loads(value or "").get("t")
+    except (ValueError, AttributeError):
+        return None
+    return text if isinstance(text, str) else None
 
 
 def decode_target(value: str | None) -> Target | None:

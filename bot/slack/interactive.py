@@ -245,7 +245,16 @@ class Interactions:
             await self.answers.say(respond, Failure(what=OUT_OF_DATE))
             return
         trigger_id = body.get("trigger_id")
-        if verb.needs_input:
+        words = ids.decode_text(action.get("value"))  # a notice's button: the verb's words
+        parsed = ParsedCommand(verb=verb.name, target=target, text=verb.name)
+        if words:
+            read = self.service().parse(invocation.model_copy(update={"text": f"{verb.name} {words}"}))
+            if isinstance(read, UsageError):
+                await ack()
+                await self.answers.say(respond, Failure(what=OUT_OF_DATE))
+                return
+            parsed, invocation.text = read.model_copy(update={"target": target}), read.text
+        elif verb.needs_input:
             await ack()
             await self.open_form(
                 trigger_id=trigger_id or "",
@@ -268,7 +277,7 @@ class Interactions:
             key=f"button:{invocation.team_id}:{trigger_id}:{action.get('action_ts')}" if trigger_id else None,
             kind="button",
             invocation=invocation,
-            parsed=ParsedCommand(verb=verb.name, target=target, text=verb.name),
+            parsed=parsed,
             route=route_of(invocation, body.get("response_url"), trigger_id),
         )
         admission = await self.pipeline().admit(request)

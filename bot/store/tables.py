@@ -183,3 +183,26 @@ inbox = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("done_at", UTCDateTime),
 )
+
+# The bot's own notices that come later (update reminders, follow-up nudges, on-call
+# handovers): one row each, fired by whichever process first admits `key@due_at` to the
+# inbox, so a timer fires once across restarts and processes (bot/commands/timers.py).
+timers = Table(
+    "timers",
+    metadata,
+    Column("key", String(255), primary_key=True),  # remind:builtin:3, nudge:…, handover:…
+    Column("kind", String(16), nullable=False),
+    Column("due_at", UTCDateTime, nullable=False, index=True),
+    Column("payload", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
+
+# Messages kept up to date in place (an incident's line in the announcement channel).
+anchors = Table(
+    "anchors",
+    metadata,
+    Column("key", String(255), primary_key=True),  # announce:builtin:3
+    Column("channel_id", String(32), nullable=False),
+    Column("ts", String(32), nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+)

@@ -25,4 +25,4 @@ def handles(*verbs: str) -> Callable[[Handler], Handler]:
     return register
 
 
-from bot.commands.handlers import help, incident, oncall, people  # noqa: E402, F401
+from bot.commands.handlers import help, incident, notices, oncall, people  # noqa: E402, F401

@@ -8,9 +8,18 @@ from bot.commands.context import Context
 from bot.commands.handlers import handles
 from bot.commands.naming import match
 from bot.commands.parser import UserRef
-from bot.commands.results import Failure, NotSupported, OnCallList, OverrideCreated, Result, Schedules
+from bot.commands.results import (
+    Failure,
+    HandoversSet,
+    NotSupported,
+    OnCallList,
+    OverrideCreated,
+    Result,
+    Schedules,
+)
 from bot.commands.timeparse import TimeSpan
-from bot.domain import now
+from bot.commands.timers import channel_id_of
+from bot.domain import Capability, now
 
 
 async def _schedule_name(ctx: Context, typed: str) -> str:
@@ -51,12 +60,16 @@ async def override(ctx: Context) -> Result:
 async def schedule(ctx: Context) -> Result:
     name = ctx.arg("name")
     users = ctx.arg("users")
+    if "channel" in ctx.parsed.options and not users:
+        return await _handovers(ctx, str(name or ""), str(ctx.parsed.options["channel"]))
     if not users:
         found = await ctx.provider.schedules()
         if name:
             chosen = ctx.chosen(match(str(name), {s.name: [] for s in found}, "schedule"))
             found = [s for s in found if s.name == chosen]
         return Schedules(schedules=found, tz=ctx.invocation.tz)
+    if Capability.SCHEDULES not in ctx.provider.capabilities:
+        return NotSupported(provider_label=ctx.provider.label, verb="schedule")
     save = getattr(ctx.provider, "save_schedule", None)
     if save is None:
         return NotSupported(provider_label=ctx.provider.label, verb="schedule")
@@ -69,3 +82,21 @@ async def schedule(ctx: Context) -> Result:
     start: datetime = ctx.parsed.options.get("from") or now()
     saved = await save(str(name).lower(), people, every, start)
     return Schedules(schedules=[saved], tz=ctx.invocation.tz, saved=True)
+
+
+async def _handovers(ctx: Context, typed: str, channel: str) -> Result:
+    """`schedule primary channel:#sre`: post there whenever who is on call changes."""
+    assert ctx.timers is not None
+    if not typed:
+        raise ctx.refuse("Name the schedule, like `schedule primary channel:#sre`.")
+    name = await _schedule_name(ctx, typed)
+    if channel.lower() == "off":
+        channel_id = None
+    else:
+        channel_id = channel_id_of(channel, ctx.invocation.channel_id)
+        if channel_id is None:
+            raise ctx.refuse(
+                f"`{channel}` is not a channel: pick one from Slack's autocomplete, or say `here`."
+            )
+    await ctx.timers.watch_schedule(ctx.provider.name, name, channel_id, ctx.invocation.team_id)
+    return HandoversSet(schedule=name, channel_id=channel_id, actor=ctx.actor)
