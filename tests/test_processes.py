@@ -11,12 +11,14 @@ import re
 import subprocess
 import sys
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import aiohttp
-from sqlalchemy import select
+from sqlalchemy import select, update
 
+from bot.domain import now
 from bot.store import tables
 from bot.store.db import Store
 from tests.conftest import SECRET, _fresh_postgres
@@ -215,3 +217,56 @@ async def test_two_processes_on_one_postgres_number_and_assign_without_failures(
 
     numbers = sorted(f["number"] for f in await read_rows(url, tables.followups))
     assert numbers == list(range(1, 41))
+
+
+async def test_two_processes_on_one_postgres_fire_a_due_reminder_once(
+    fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    """Both processes look for due timers ten times a second; the reminder is posted once,
+    and the timer moves on to the next quiet half hour."""
+    url = await _fresh_postgres()
+    env = bot_env(fake_slack, url) | {"INCIDENT_TIMER_TICK": "0.1"}
+    first, second = Serve(env, tmp_path), Serve(env, tmp_path)
+    await first.start()
+    await second.start()
+    try:
+        async with aiohttp.ClientSession() as session:
+            channel = await declare(fake_slack, session, first.url, "Two tickers sev:SEV1")
+            # The clock, moved in the store: the last update 31 minutes ago, due now.
+            store = Store(url)
+            past = now() - timedelta(minutes=31)
+
+            def due_now(conn: Any) -> int:
+                [row] = conn.execute(select(tables.timers).where(tables.timers.c.kind == "remind")).all()
+                payload = row.payload | {"last_update": past.isoformat()}
+                return conn.execute(
+                    update(tables.timers)
+                    .where(tables.timers.c.key == row.key)
+                    .values(due_at=past + timedelta(minutes=30), payload=payload)
+                ).rowcount
+
+            try:
+                assert await store.write(due_now) == 1
+            finally:
+                await store.close()
+
+            def reminders() -> list[Any]:
+                return [
+                    c
+                    for c in fake_slack.of("chat.postMessage")
+                    if c.params.get("channel") == channel and "No update" in text_of(c.params)
+                ]
+
+            for _ in range(100):
+                if reminders():
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(1.5)  # fifteen more ticks of each process
+            assert len(reminders()) == 1
+    finally:
+        await first.stop()
+        await second.stop()
+    [timer] = [t for t in await read_rows(url, tables.timers) if t["kind"] == "remind"]
+    assert timer["due_at"] > now() + timedelta(minutes=29)
+    firings = [r for r in await read_rows(url, tables.inbox) if r["kind"] == "timer"]
+    assert len(firings) == 1 and firings[0]["state"] == "done"

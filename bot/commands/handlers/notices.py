@@ -9,7 +9,6 @@ from bot.commands.handlers import handles
 from bot.commands.results import Failure, Result, Snoozed
 from bot.commands.timeparse import parse_duration
 from bot.commands.timers import SNOOZE_NUDGES, SNOOZE_REMINDERS
-from bot.domain import now
 
 _SNOOZE = re.compile(r"^(?:#(?P<number>\d+))?\s*(?:for\s+)?(?P<span>.*)$", re.IGNORECASE)
 LONGEST = 60 * 60 * 24 * 31  # a month: past that it is not a snooze
@@ -27,7 +26,7 @@ async def snooze(ctx: Context) -> Result:
     span = span or (SNOOZE_REMINDERS if number is None else SNOOZE_NUDGES)
     if not 0 < span.total_seconds() <= LONGEST:
         raise ctx.refuse("Snooze for a month at the most.")
-    until = now() + span
+    until = ctx.timers.clock() + span  # the timers' clock: a test's, or the real one
     reference = ctx.reference or ctx.incident_id
     if not await ctx.timers.snooze(ctx.provider.name, ctx.incident_id, until, number):
         what = (

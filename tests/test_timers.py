@@ -1,0 +1,212 @@
+"""The bot's own notices, on a clock the test moves: update reminders, follow-up nudges,
+on-call handovers and the announcement line. Commands and clicks go in signed; what the
+channel sees is read at the fake Slack. The clock is the timers' own (`Timers.clock`),
+and `Pipeline.tick` is what the running bot calls every INCIDENT_TIMER_TICK seconds."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from bot.domain import now
+from bot.slack.server import PIPELINE, RUNTIME
+from tests.conftest import RunningBot, make_settings, running_bot
+from tests.slackfake import Call, FakeSlack, block_actions
+from tests.test_slack_e2e import text_of
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.at = now()
+
+    def __call__(self) -> datetime:
+        return self.at
+
+    def move(self, **delta: float) -> None:
+        self.at += timedelta(**delta)
+
+
+def clocked(bot: RunningBot) -> Clock:
+    clock = Clock()
+    bot.app[RUNTIME].service.timers.clock = clock
+    return clock
+
+
+async def tick(bot: RunningBot) -> int:
+    fired = await bot.app[PIPELINE].tick()
+    await bot.settled()
+    return fired
+
+
+def posts_in(slack: FakeSlack, channel: str, marker: str) -> list[Call]:
+    return [
+        c
+        for c in slack.of("chat.postMessage")
+        if c.params.get("channel") == channel and marker in text_of(c.params)
+    ]
+
+
+def button(call: Call, label: str) -> dict:
+    for block in call.params["blocks"]:
+        for element in block.get("elements", []):
+            if element.get("type") == "button" and element["text"]["text"] == label:
+                return element
+    raise AssertionError(f"no {label} button in {text_of(call.params)}")
+
+
+async def click(bot: RunningBot, element: dict, *, user: str, channel: str) -> None:
+    payload = block_actions(
+        {"action_id": element["action_id"], "value": element["value"]},
+        user=user,
+        channel=channel,
+        message_ts="9.9",
+        response_url=bot.slack.response_url("click"),
+    )
+    assert (await bot.interact(payload))[0] == 200
+    await bot.settled()
+
+
+async def test_update_reminder_fires_once_stops_for_snooze_and_update_and_ends_at_resolve(
+    bot: RunningBot,
+) -> None:
+    clock = clocked(bot)
+    _, channel = await bot.declare("Checkout down sev:SEV1")
+    assert await tick(bot) == 0  # nothing is due yet
+    clock.move(minutes=29)
+    await tick(bot)
+    assert posts_in(bot.slack, channel, "No update") == []
+
+    clock.move(minutes=2)  # 31 min without an update, at SEV1 (30 min)
+    assert await tick(bot) == 1
+    [reminder] = posts_in(bot.slack, channel, "No update")
+    assert "for 31m" in text_of(reminder.params) and "SEV1" in text_of(reminder.params)
+    clock.move(minutes=1)
+    await tick(bot)  # once: the next only after another quiet 30 min
+    assert len(posts_in(bot.slack, channel, "No update")) == 1
+
+    await click(bot, button(reminder, "Snooze 1 hour"), user="U111", channel=channel)
+    said = [a for a in bot.slack.answers() if "snoozed update reminders" in text_of(a.params)]
+    assert len(said) == 1
+    clock.move(minutes=59)  # past the 30 min, inside the hour's snooze
+    await tick(bot)
+    assert len(posts_in(bot.slack, channel, "No update")) == 1
+    clock.move(minutes=2)
+    await tick(bot)
+    assert len(posts_in(bot.slack, channel, "No update")) == 2  # the snooze is over
+
+    await bot.run("update Rolled back, watching errors", channel=channel)
+    clock.move(minutes=29)
+    await tick(bot)
+    assert len(posts_in(bot.slack, channel, "No update")) == 2  # an update restarts the wait
+
+    await bot.run("resolve", channel=channel)
+    clock.move(hours=5)
+    await tick(bot)
+    assert len(posts_in(bot.slack, channel, "No update")) == 2
+    timers = await bot.app[RUNTIME].service.timers.store.all()
+    assert [t.key for t in timers if t.kind == "remind"] == []
+
+
+async def test_no_reminders_below_the_configured_severities(bot: RunningBot) -> None:
+    clock = clocked(bot)
+    _, channel = await bot.declare("Slow search sev:SEV3")
+    clock.move(hours=6)
+    await tick(bot)
+    assert posts_in(bot.slack, channel, "No update") == []
+    await bot.run("sev 2", channel=channel)  # SEV2: 60 min
+    clock.move(minutes=61)
+    await tick(bot)
+    assert len(posts_in(bot.slack, channel, "No update")) == 1
+
+
+async def test_followup_nudge_dms_its_owner_daily_until_snoozed_or_done(bot: RunningBot) -> None:
+    clock = clocked(bot)
+    _, channel = await bot.declare("Disk full sev:SEV3")
+    await bot.run("followup Add a disk alert <@U222|bea> due:tomorrow", channel=channel)
+    await tick(bot)
+    assert posts_in(bot.slack, "U222", "Follow-up #1") == []  # not due yet
+
+    clock.move(days=2)
+    assert await tick(bot) == 1
+    [nudge] = posts_in(bot.slack, "U222", "Follow-up #1")
+    assert "Add a disk alert" in text_of(nudge.params)
+    await tick(bot)
+    assert len(posts_in(bot.slack, "U222", "Follow-up #1")) == 1  # once a day
+    clock.move(days=1, minutes=1)
+    await tick(bot)
+    assert len(posts_in(bot.slack, "U222", "Follow-up #1")) == 2
+
+    # Bea is not in the channel, but owns the follow-up: her DM's buttons work for her.
+    await click(bot, button(nudge, "Snooze a week"), user="U222", channel="D222")
+    clock.move(days=6)
+    await tick(bot)
+    assert len(posts_in(bot.slack, "U222", "Follow-up #1")) == 2
+    await click(bot, button(nudge, "Done"), user="U222", channel="D222")
+    done = [
+        a
+        for a in bot.slack.answers()
+        if "#1" in text_of(a.params) and "Add a disk alert" in text_of(a.params)
+    ]
+    assert done, "the Done click was answered"
+    clock.move(days=9)
+    await tick(bot)
+    assert len(posts_in(bot.slack, "U222", "Follow-up #1")) == 2
+    followups = await bot.run("followups", channel=channel)
+    assert "done" in text_of(followups).lower() or "[closed]" in text_of(followups).lower()
+
+
+async def test_handover_is_posted_in_the_schedules_channel_when_on_call_changes(bot: RunningBot) -> None:
+    clock = clocked(bot)
+    saved = await bot.run("schedule primary <@U111|ana> <@U222|bea> every 1h", channel="C111")
+    assert "primary" in text_of(saved)
+    answer = await bot.run("schedule primary channel:<#C0SRE|sre>", channel="C111")
+    assert "will be posted in" in text_of(answer)
+    clock.move(seconds=5)  # the rotation starts when it was saved, on the real clock
+    await tick(bot)  # learns who is on now: nothing to say yet
+    assert posts_in(bot.slack, "C0SRE", "On call for") == []
+    clock.move(minutes=61)
+    await tick(bot)
+    [handover] = posts_in(bot.slack, "C0SRE", "On call for")
+    assert "<@U222>" in text_of(handover.params) and "taking over from" in text_of(handover.params)
+    await tick(bot)
+    assert len(posts_in(bot.slack, "C0SRE", "On call for")) == 1
+    await bot.run("schedule primary channel:off", channel="C111")
+    clock.move(minutes=61)
+    await tick(bot)
+    assert len(posts_in(bot.slack, "C0SRE", "On call for")) == 1
+
+
+async def test_schedule_channel_refuses_what_is_not_a_channel(bot: RunningBot) -> None:
+    await bot.run("schedule primary <@U111|ana> every 1w", channel="C111")
+    answer = await bot.run("schedule primary channel:sre-team", channel="C111")
+    assert "is not a channel" in text_of(answer)
+    assert await bot.app[RUNTIME].service.timers.store.all() == []
+
+
+async def test_announcement_line_is_posted_once_and_redrawn_as_the_incident_resolves(
+    fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    settings = make_settings(fake_slack, sqlite_url, incident_announce_channel="C0ANN")
+    async with running_bot(fake_slack, settings) as bot:
+        _, channel = await bot.declare("Payments failing sev:SEV3")
+        await bot.settled()
+        [line] = [c for c in fake_slack.of("chat.postMessage") if c.params["channel"] == "C0ANN"]
+        assert "🚨" in text_of(line.params) and "SEV3" in text_of(line.params)
+        await bot.run("sev 1", channel=channel)
+        await bot.run("resolve", channel=channel)
+        await bot.settled()
+        assert len([c for c in fake_slack.of("chat.postMessage") if c.params["channel"] == "C0ANN"]) == 1
+        updates = [c for c in fake_slack.of("chat.update") if c.params["channel"] == "C0ANN"]
+        assert [u.params["ts"] for u in updates] == [updates[0].params["ts"]] * 2
+        assert "SEV1" in text_of(updates[0].params)
+        assert "✅" in text_of(updates[-1].params) and "resolved" in text_of(updates[-1].params)
+
+
+async def test_a_notice_escapes_provider_text(bot: RunningBot) -> None:
+    clock = clocked(bot)
+    _, channel = await bot.declare("<!channel> & <b>down</b> sev:SEV1")
+    clock.move(minutes=31)
+    await tick(bot)
+    [reminder] = posts_in(bot.slack, channel, "No update")
+    rendered = json.dumps(reminder.params["blocks"])
+    assert "<!channel>" not in rendered and "</b>" not in rendered and "&lt;/b&gt;" in rendered
