@@ -1,4 +1,4 @@
-"""`python -m bot serve | shell | check | manifest`."""
+"""`python -m bot serve | shell | check | manifest | webhooks`."""
 
 from __future__ import annotations
 
@@ -18,6 +18,9 @@ def main(argv: list[str] | None = None) -> int:
     manifest = sub.add_parser("manifest", help="print the Slack app manifest for a public URL")
     manifest.add_argument("--url", default="https://example.com", help="the app's public base URL")
     manifest.add_argument("--socket", action="store_true", help="a Socket Mode manifest (no URLs)")
+    hooks = sub.add_parser("webhooks", help="what to register at each provider for channel notifications")
+    hooks.add_argument("--url", default="https://example.com", help="the app's public base URL")
+    hooks.add_argument("--create", metavar="PROVIDER", help="create the subscription (pagerduty)")
     args = parser.parse_args(argv)
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -32,6 +35,12 @@ def main(argv: list[str] | None = None) -> int:
         from bot.shell import main as shell_main
 
         return shell_main(settings)
+    if args.cmd == "webhooks":
+        from bot.webhooks.setup import main as webhooks_main
+
+        code, said = webhooks_main(settings, args.url, args.create)
+        (sys.stdout if code == 0 else sys.stderr).write(said)
+        return code
     if args.cmd == "check":
         from bot.check import main as check_main
 

@@ -3,22 +3,27 @@ payloads: what happens at the provider shows up in the incident's channel, once.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import gzip
 import hashlib
 import hmac
 import json
+import subprocess
+import sys
 import time
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
 from standardwebhooks import Webhook
 
-from tests.conftest import ProviderBot, provider_bot
+from tests.conftest import ProviderBot, provider_bot, provider_fake
 from tests.fakes.incidentio import SEVERITIES
 from tests.fakes.specs import SPECS
 from tests.slackfake import FakeSlack
+from tests.test_entrypoints import clean_env
 from tests.test_slack_e2e import text_of
 
 CHANNEL = "C0HOOKS"
@@ -275,3 +280,48 @@ def test_the_svix_test_vector_and_the_receivers_verifier_agree() -> None:
     headers = io_headers(body, msg_id="msg_p5jXN8AQM9LWM0D4loKWxJek")
     assert incidentio(IO_SECRET, body, headers)
     assert not incidentio(IO_SECRET, body + b" ", headers)
+
+
+def webhooks_command(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", "webhooks", *args],
+        env=clean_env(**env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+def test_webhooks_command_prints_each_connected_providers_url_and_secret_state(tmp_path: Path) -> None:
+    done = webhooks_command(
+        "--url",
+        "https://bot.example.com/",
+        INCIDENTIO_API_KEY="k",
+        FIREHYDRANT_API_KEY="k",
+        FIREHYDRANT_WEBHOOK_SECRET="s",
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
+    )
+    assert done.returncode == 0, done.stderr
+    assert "https://bot.example.com/webhooks/incidentio" in done.stdout
+    assert "INCIDENTIO_WEBHOOK_SECRET NOT set" in done.stdout
+    assert "FIREHYDRANT_WEBHOOK_SECRET set" in done.stdout
+    assert "pagerduty" not in done.stdout.lower()  # not connected: nothing to register
+
+
+async def test_webhooks_create_pagerduty_makes_a_v3_subscription_and_prints_its_secret_once() -> None:
+    async with provider_fake("pagerduty") as fake:
+        env = {"PAGERDUTY_API_TOKEN": "tok", "PAGERDUTY_API_URL": fake.url, "PAGERDUTY_SERVICE_ID": "PSERV01"}
+        done = await asyncio.to_thread(
+            webhooks_command, "--create", "pagerduty", "--url", "https://bot.example.com", **env
+        )
+        assert done.returncode == 0, done.stderr
+        assert "PAGERDUTY_WEBHOOK_SECRET=pd-whsec-Z9y8X7" in done.stdout
+        [made] = fake.webhooks  # checked against PagerDuty's spec by the fake
+        assert made["delivery_method"]["url"] == "https://bot.example.com/webhooks/pagerduty"
+        assert made["filter"] == {"type": "service_reference", "id": "PSERV01"}
+        assert "incident.acknowledged" in made["events"]
+
+        refused = await asyncio.to_thread(
+            webhooks_command, "--create", "pagerduty", "--url", "http://x", **env
+        )
+        assert refused.returncode == 2 and "https://" in refused.stderr and len(fake.webhooks) == 1

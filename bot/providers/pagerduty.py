@@ -463,6 +463,26 @@ class PagerDutyProvider:
     async def check_person(self, person: Person) -> None:
         await self._user_id(person)
 
+    async def create_webhook(self, url: str, events: list[str]) -> tuple[str, str | None]:
+        """A v3 webhook subscription to `url`: (its id, its signing secret, shown only now).
+        On the configured service where there is one, else on the whole account."""
+        scope = (
+            {"type": "service_reference", "id": self.service_id}
+            if self.service_id
+            else {"type": "account_reference"}
+        )
+        body = {
+            "webhook_subscription": {
+                "type": "webhook_subscription",
+                "delivery_method": {"type": "http_delivery_method", "url": url},
+                "description": "Incident bot for Slack: keeps incident channels in sync",
+                "events": events,
+                "filter": scope,
+            }
+        }
+        made = (await self.api.call("POST", "/webhook_subscriptions", json_body=body))["webhook_subscription"]
+        return str(made["id"]), (made.get("delivery_method") or {}).get("secret")
+
     async def close(self) -> None:
         await self.api.close()
 

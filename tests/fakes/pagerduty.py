@@ -40,6 +40,7 @@ class FakePagerDuty(FakeProvider):
     def __init__(self) -> None:
         self.incidents: dict[str, dict] = {}
         self.notes: list[dict] = []
+        self.webhooks: list[dict] = []
         self.users = {u: user(u) for u in ("U111", "U222", "U333", "U444")}
         self.priorities = [
             {
@@ -132,6 +133,7 @@ class FakePagerDuty(FakeProvider):
         self.route("GET", "/v3/schedules", self.list_v3_schedules)
         self.route("GET", "/v3/schedules/{id}", self.show_v3_schedule)
         self.route("POST", "/v3/schedules/{id}/overrides", self.create_v3_overrides)
+        self.route("POST", "/webhook_subscriptions", self.create_webhook)
 
     async def abilities(self, seen: Seen) -> tuple[int, Any]:
         return 200, {"abilities": ["teams", "urgencies"]}
@@ -258,6 +260,17 @@ class FakePagerDuty(FakeProvider):
             self.overrides.append(created | {"schedule": seen.params["id"]})
             answers.append({"status": 201, "override": created})
         return 201, answers
+
+    async def create_webhook(self, seen: Seen) -> tuple[int, Any]:
+        wanted = seen.body["webhook_subscription"]
+        made = wanted | {
+            "id": f"PWH{len(self.webhooks) + 1}",
+            "active": True,
+            "delivery_method": wanted["delivery_method"]
+            | {"id": "PDM1", "secret": "pd-whsec-Z9y8X7", "temporarily_disabled": False},
+        }
+        self.webhooks.append(made)
+        return 200, {"webhook_subscription": made}
 
     async def status_update(self, seen: Seen) -> tuple[int, Any]:
         incident = self.incidents.get(seen.params["id"])
