@@ -1,4 +1,4 @@
-"""`python -m bot serve | shell | check | manifest | webhooks`."""
+"""`incident-bot` (or `python -m bot`): serve | shell | check | manifest | migrate | webhooks."""
 
 from __future__ import annotations
 
@@ -6,11 +6,23 @@ import argparse
 import logging
 import sys
 
-from bot.config import Settings
+from bot import logs
+from bot.config import ConfigError, Settings, load_settings
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot", description="Incident ChatOps bot for Slack.")
+    """Every command; a configuration mistake is one line on stderr and exit 2, never a traceback."""
+    try:
+        return _main(argv)
+    except ConfigError as exc:
+        sys.stderr.write(f"configuration: {exc}\n")
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+def _main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="incident-bot", description="Incident ChatOps bot for Slack.")
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("serve", help="serve the Slack app (HTTP on PORT, or Socket Mode)")
     sub.add_parser("shell", help="a local console running the same commands, no Slack needed")
@@ -18,23 +30,30 @@ def main(argv: list[str] | None = None) -> int:
     manifest = sub.add_parser("manifest", help="print the Slack app manifest for a public URL")
     manifest.add_argument("--url", default="https://example.com", help="the app's public base URL")
     manifest.add_argument("--socket", action="store_true", help="a Socket Mode manifest (no URLs)")
+    sub.add_parser("migrate", help="upgrade the database (DATABASE_URL) to this release's schema")
     hooks = sub.add_parser("webhooks", help="what to register at each provider for channel notifications")
     hooks.add_argument("--url", default="https://example.com", help="the app's public base URL")
     hooks.add_argument("--create", metavar="PROVIDER", help="create the subscription (pagerduty)")
     args = parser.parse_args(argv)
 
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure()
     if args.cmd == "manifest":
         from bot.manifest import manifest_yaml
 
-        sys.stdout.write(manifest_yaml(Settings().incident_command, args.url, socket_mode=args.socket))
+        sys.stdout.write(manifest_yaml(load_settings().incident_command, args.url, socket_mode=args.socket))
         return 0
-    settings = Settings()
+    settings: Settings = load_settings()
+    logs.configure(settings.log_format)
     if args.cmd == "shell":
         logging.getLogger().setLevel(logging.WARNING)
         from bot.shell import main as shell_main
 
         return shell_main(settings)
+    if args.cmd == "migrate":
+        from bot.store.migrate import main as migrate_main
+
+        sys.stdout.write(migrate_main(settings) + "\n")
+        return 0
     if args.cmd == "webhooks":
         from bot.webhooks.setup import main as webhooks_main
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import socket
 import sys
 from typing import TextIO
 
@@ -12,8 +13,22 @@ from bot.commands.policy import Policy, PolicyError
 from bot.config import Settings
 from bot.domain import ProviderError
 from bot.providers import build_providers
+from bot.runtime import missing_credentials
 from bot.slack.app import web_client
+from bot.store import migrate as migrations
 from bot.store.db import Store
+from bot.store.errors import database_error, where
+
+
+def port_in_use(port: int) -> bool:
+    """What `serve` would meet: the port taken by a listener on any address."""
+    with socket.socket() as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(("0.0.0.0", port))
+        except OSError:
+            return True
+    return False
 
 
 async def run_check(settings: Settings, out: TextIO) -> int:
@@ -26,12 +41,20 @@ async def run_check(settings: Settings, out: TextIO) -> int:
 
     store = Store(settings.database_url)
     try:
-        await store.start()
-        line(True, f"store: {settings.database_url.split('://', 1)[0]} reachable, tables ready")
+        found = await store.read(migrations.current)
+        await store.start(migrate=False) if found == migrations.head() else None
     except Exception as exc:
-        line(False, f"store: cannot open {settings.database_url.split('://', 1)[0]}: {type(exc).__name__}")
+        line(False, f"store: {database_error(exc, settings.database_url)}")
         await store.close()
         return 1
+    if found == migrations.head():
+        line(True, f"store: the {where(settings.database_url)} is reachable, schema {found}")
+    else:
+        behind = f"schema {found or 'empty'}, the bot needs {migrations.head()}"
+        if settings.migrates_on_start:
+            line(True, f"store: the {where(settings.database_url)} is reachable; {behind}: upgraded on start")
+        else:
+            line(False, f"store: {behind}: run `incident-bot migrate` (or set AUTO_MIGRATE=1)")
     try:
         providers = build_providers(settings, store)
         for name, provider in providers.items():
@@ -43,8 +66,9 @@ async def run_check(settings: Settings, out: TextIO) -> int:
                 line(False, f"provider {name} ({provider.label}): {type(exc).__name__}")
             finally:
                 await provider.close()
-        if settings.incident_provider not in providers:
-            line(False, f"INCIDENT_PROVIDER={settings.incident_provider}, but its credentials are not set")
+        missing = missing_credentials(settings)
+        if missing:
+            line(False, missing)
     finally:
         await store.close()
 
@@ -63,6 +87,13 @@ async def run_check(settings: Settings, out: TextIO) -> int:
     else:
         mode = "Socket Mode" if settings.socket_mode else f"HTTP on port {settings.port}"
         line(True, f"slack: {mode}")
+    busy = port_in_use(settings.port)
+    line(
+        not busy,
+        f"PORT: {settings.port} is already in use by another program"
+        if busy
+        else f"PORT: {settings.port} is free",
+    )
     try:
         policy = Policy.load(settings.incident_policy)
     except PolicyError as exc:

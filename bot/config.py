@@ -10,7 +10,7 @@ import re
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 ProviderName = Literal["builtin", "incidentio", "pagerduty", "firehydrant"]
@@ -36,6 +36,41 @@ def reminder_spans(text: str) -> dict[str, timedelta]:
     return spans
 
 
+class ConfigError(Exception):
+    """A configuration mistake, said in one line that names the variable: exit 2."""
+
+
+def database_url(value: str) -> str:
+    """URLs as hosts hand them out (`postgres://…` on Heroku, `postgresql://…` elsewhere)
+    → the driver the bot ships with (asyncpg); `sslmode=` → asyncpg's `ssl=`."""
+    scheme, sep, rest = value.strip().partition("://")
+    if not sep:
+        raise ValueError("is not a URL: say sqlite:///path/to/file.db or postgresql://user@host/db")
+    base = scheme.split("+", 1)[0].lower()
+    if base in ("postgres", "postgresql"):
+        return "postgresql+asyncpg://" + rest.replace("sslmode=", "ssl=")
+    if base == "sqlite":
+        return "sqlite:///" + rest.removeprefix("/") if rest.startswith("/") else value
+    raise ValueError(f"{scheme}:// is not a database the bot can use: sqlite:/// or postgresql://")
+
+
+def load_settings(**values: object) -> Settings:
+    """The settings, or one line naming what is wrong (no traceback)."""
+    try:
+        return Settings(**values)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        error = exc.errors()[0]
+        name = str(error["loc"][0]) if error["loc"] else "?"
+        field = Settings.model_fields.get(name)
+        secret = field is not None and field.annotation is not None and "SecretStr" in str(field.annotation)
+        message = str(error["msg"]).removeprefix("Value error, ")
+        if name == "incident_provider":
+            message = "should be one of builtin, incident.io, pagerduty, firehydrant"
+        hidden = secret or name == "database_url"  # a URL may carry its password
+        shown = "" if hidden or "input" not in error else f"={error['input']}"
+        raise ConfigError(f"{name.upper()}{shown}: {message}") from None
+
+
 def _split_csv(value: object) -> object:
     if isinstance(value, str):
         return [part.strip() for part in value.split(",") if part.strip()]
@@ -48,9 +83,6 @@ class Settings(BaseSettings):
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
     slack_app_token: SecretStr | None = None
-    slack_client_id: str | None = None
-    slack_client_secret: SecretStr | None = None
-    slack_state_secret: SecretStr | None = None
     slack_api_url: str = "https://slack.com/api/"
 
     incident_provider: ProviderName = "builtin"
@@ -95,11 +127,15 @@ class Settings(BaseSettings):
     # Seconds one provider request may take before it is retried (reads) or reported.
     provider_timeout: float = 8.0
 
-    database_url: str = "sqlite+aiosqlite:///incident-bot.db"
+    database_url: str = "sqlite:///incident-bot.db"
     # Seconds a process's claim on an unanswered request lasts unless renewed: after a crash,
     # another process (or the next start, on PostgreSQL) answers it this long after at most.
     inbox_lease: float = 15.0
     port: int = 3000
+    log_format: Literal["text", "json"] = "text"
+    # Upgrade the database's schema on start. Unset: yes for SQLite (one process), no for
+    # PostgreSQL, where `incident-bot migrate` runs once, before new processes start.
+    auto_migrate: bool | None = None
 
     @field_validator("incident_roles", "incident_admins", mode="before")
     @classmethod
@@ -119,6 +155,19 @@ class Settings(BaseSettings):
     def _slash(cls, value: str) -> str:
         return value if value.startswith("/") else "/" + value
 
+    @field_validator("incident_provider", mode="before")
+    @classmethod
+    def _provider(cls, value: object) -> object:
+        """`incident.io`, `IncidentIO`, `fire-hydrant`, `built-in`: as people write them."""
+        if isinstance(value, str):
+            return "".join(ch for ch in value.lower() if ch.isalnum())
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database(cls, value: str) -> str:
+        return database_url(value)
+
     @field_validator("incident_update_reminders")
     @classmethod
     def _reminders(cls, value: str) -> str:
@@ -128,6 +177,10 @@ class Settings(BaseSettings):
     def reminders(self) -> dict[str, timedelta]:
         """Severity (as `severity_key` spells it) → quiet span before a reminder."""
         return reminder_spans(self.incident_update_reminders)
+
+    @property
+    def migrates_on_start(self) -> bool:
+        return self.auto_migrate if self.auto_migrate is not None else self.database_url.startswith("sqlite")
 
     @property
     def socket_mode(self) -> bool:

@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from bot import redact
 from bot.commands.ports import Workspace
 from bot.commands.service import CommandService
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.providers import build_providers
 from bot.providers.base import Directory
 from bot.store.db import Store
+from bot.store.errors import database_error
 from bot.store.inbox import Inbox
 
 log = logging.getLogger(__name__)
@@ -36,18 +37,36 @@ class Runtime:
 async def build_runtime(settings: Settings, workspace: Workspace) -> Runtime:
     redact.register(*settings.secrets())
     redact.install()
+    missing = missing_credentials(settings)
+    if missing:
+        raise ConfigError(missing)
     store = Store(settings.database_url)
-    await store.start()
+    try:
+        await store.start(migrate=settings.migrates_on_start)
+    except Exception as exc:
+        await store.close()
+        raise database_error(exc, settings.database_url) from None
     # A workspace that can look people up by email lends that to the providers that need it.
     directory = workspace if isinstance(workspace, Directory) else None
     providers = build_providers(settings, store, directory)
-    if settings.incident_provider not in providers:
-        await store.close()
-        raise SystemExit(
-            f"INCIDENT_PROVIDER is {settings.incident_provider}, but its credentials are not set."
-        )
     inbox = Inbox(store, owner=instance_name(), lease=settings.inbox_lease)
     return Runtime(settings, store, CommandService(settings, store, providers, workspace), inbox)
+
+
+CREDENTIALS = {
+    "incidentio": "INCIDENTIO_API_KEY",
+    "pagerduty": "PAGERDUTY_API_TOKEN",
+    "firehydrant": "FIREHYDRANT_API_KEY",
+}
+
+
+def missing_credentials(settings: Settings) -> str | None:
+    """The default provider named without its key: the line that says which variable."""
+    name = settings.incident_provider
+    variable = CREDENTIALS.get(name)
+    if variable is None or getattr(settings, variable.lower()) is not None:
+        return None
+    return f"INCIDENT_PROVIDER={name} needs {variable}: set it, or choose another provider."
 
 
 def instance_name() -> str:

@@ -12,6 +12,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 from aiohttp import web
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.config import Settings
@@ -32,6 +33,7 @@ async def _fresh_postgres() -> str:
     try:
         async with engine.begin() as conn:
             await conn.run_sync(tables.metadata.drop_all)
+            await conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
     finally:
         await engine.dispose()
     return POSTGRES_URL

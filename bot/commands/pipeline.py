@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from datetime import timedelta
 from enum import StrEnum
 from typing import Literal, Protocol
 
 from pydantic import BaseModel
 
+from bot import metrics
 from bot.commands import registry
 from bot.commands.invocation import Invocation
 from bot.commands.parser import ParsedCommand
@@ -142,6 +144,7 @@ class Pipeline:
     async def run(self, request: Request, *, resumed: Entry | None = None) -> None:
         """Run and deliver exactly one answer, whatever happens; then mark it done."""
         token = request_key.set(request.key)
+        started = time.perf_counter()
         try:
             outcome: Reply | NeedsForm
             try:
@@ -164,6 +167,13 @@ class Pipeline:
                     await self.delivery.deliver(request.route, outcome)
             except Exception:
                 log.exception("could not deliver the answer to %s", request.key)
+            metrics.ANSWER_SECONDS.labels(kind=request.kind).observe(time.perf_counter() - started)
+            audit = outcome.audit if isinstance(outcome, Reply) else {}
+            metrics.COMMANDS.labels(
+                kind=request.kind,
+                verb=str(audit.get("verb") or (outcome.verb if isinstance(outcome, NeedsForm) else "-")),
+                outcome=str(audit.get("outcome") or ("form" if isinstance(outcome, NeedsForm) else "-")),
+            ).inc()
             # Recorded right after the answer: a crash can then repeat an answer only in the
             # millisecond between the two, never leave one out.
             await self._finish(request, outcome.audit if isinstance(outcome, Reply) else None)
@@ -263,6 +273,7 @@ class Pipeline:
 
     # lifetime --------------------------------------------------------------------------
     async def open(self) -> None:
+        metrics.track_backlog(lambda: self.pending)
         if self.service.settings.incident_timer_tick > 0:
             self._ticker = asyncio.create_task(self._tick())
         if self.inbox is None:
@@ -293,10 +304,11 @@ class Pipeline:
     async def close(self, seconds: float) -> None:
         """Stop taking over, and give running requests `seconds` to be answered; what is
         still running then stays pending in the inbox for the next start."""
-        if self._maintainer is not None:
-            self._maintainer.cancel()
-            await asyncio.gather(self._maintainer, return_exceptions=True)
-            self._maintainer = None
+        for task in (self._maintainer, self._ticker):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
+        self._maintainer = self._ticker = None
         if self._tasks:
             _done, running = await asyncio.wait(set(self._tasks), timeout=seconds)
             if running:

@@ -17,11 +17,13 @@ import asyncio
 import json
 import logging
 import random
+import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
 
+from bot import metrics
 from bot.domain import NotFound, ProviderError, Rejected
 from bot.redact import clip, redact
 
@@ -89,17 +91,20 @@ class ApiClient:
         attempt = 0
         while True:
             attempt += 1
+            started = time.perf_counter()
             try:
                 response = await self._client.request(
                     method, path, params=params, json=json_body, headers=headers
                 )
             except httpx.ConnectError:
+                metrics.PROVIDER_CALLS.labels(provider=self.label, status="unreachable").inc()
                 # Nothing reached the provider, so even a plain write may be tried again.
                 if attempt < self.attempts:
                     await self._pause(attempt)
                     continue
                 raise ProviderError(f"{self.label} could not be reached.", changed="no") from None
             except (httpx.TimeoutException, httpx.TransportError) as exc:
+                metrics.PROVIDER_CALLS.labels(provider=self.label, status="timeout").inc()
                 if attempt < attempts:
                     await self._pause(attempt)
                     continue
@@ -113,6 +118,8 @@ class ApiClient:
 
             request_id = _request_id(response)
             status = response.status_code
+            metrics.PROVIDER_CALLS.labels(provider=self.label, status=str(status)).inc()
+            metrics.PROVIDER_SECONDS.labels(provider=self.label).observe(time.perf_counter() - started)
             if status == 429:
                 wait = _retry_after(response)
                 if attempt < max(attempts, 2) and wait <= MAX_RATE_LIMIT_WAIT:

@@ -59,6 +59,12 @@ def command_request(body: dict[str, Any]) -> Request:
     )
 
 
+def _no_token_warning(record: logging.LogRecord) -> bool:
+    """Bolt reads SLACK_BOT_TOKEN from the environment itself and then warns that the
+    client we hand it (with that same token, and our session) wins: true, and noise."""
+    return "will be unused" not in record.getMessage()
+
+
 def build_app(
     settings: Settings,
     client: AsyncWebClient,
@@ -67,6 +73,7 @@ def build_app(
     pipeline: Callable[[], Pipeline],
 ) -> tuple[AsyncApp, Interactions, Answers]:
     """`service` and `pipeline` are getters: the store opens on server start-up, after this runs."""
+    logging.getLogger("slack_bolt.AsyncApp").addFilter(_no_token_warning)
     app = AsyncApp(
         signing_secret=(
             settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else None

@@ -8,9 +8,13 @@ health checks, and Slack's traffic arrives over the socket.
 from __future__ import annotations
 
 import asyncio
+import errno
 import json
 import logging
+import signal
+import time
 from collections.abc import Mapping
+from typing import Any
 from urllib.parse import parse_qsl
 
 import aiohttp
@@ -19,14 +23,16 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 
+from bot import metrics
 from bot.commands.invocation import Invocation
 from bot.commands.pipeline import Pipeline, Request, Route
 from bot.commands.service import CommandService
-from bot.config import Settings
+from bot.config import ConfigError, Settings
 from bot.runtime import Runtime, build_runtime
 from bot.slack.answer import SlackDelivery
 from bot.slack.app import build_app, command_request, web_client
 from bot.slack.workspace import SlackWorkspace
+from bot.store.errors import where
 from bot.webhooks.events import PARSERS
 from bot.webhooks.verify import VERIFIERS
 
@@ -39,10 +45,22 @@ BOLT = web.AppKey("bolt", AsyncApp)
 MAX_BODY = 1024 * 1024
 
 
+@web.middleware
+async def timed(request: web.Request, handler: Any) -> web.StreamResponse:
+    """The ack's time, as Slack waits for it (3 s at the most)."""
+    if request.path != "/slack/events":
+        return await handler(request)
+    started = time.perf_counter()
+    try:
+        return await handler(request)
+    finally:
+        metrics.ACK_SECONDS.observe(time.perf_counter() - started)
+
+
 def create_web_app(settings: Settings) -> web.Application:
     client = web_client(settings)
     workspace = SlackWorkspace(client)
-    web_app = web.Application(client_max_size=MAX_BODY)
+    web_app = web.Application(client_max_size=MAX_BODY, middlewares=[timed])
 
     def service() -> CommandService:
         return web_app[RUNTIME].service
@@ -58,8 +76,8 @@ def create_web_app(settings: Settings) -> web.Application:
     async def open_runtime(app: web.Application) -> None:
         # One HTTP session for every Web API call: slack_sdk otherwise opens (and closes) a
         # connection per call, a measured share of each command's cost (bench/).
+        runtime = await build_runtime(settings, workspace)  # a ConfigError leaves nothing open
         client.session = aiohttp.ClientSession()
-        runtime = await build_runtime(settings, workspace)
         app[RUNTIME] = runtime
         app[PIPELINE] = Pipeline(
             runtime.service,
@@ -157,6 +175,10 @@ def create_web_app(settings: Settings) -> web.Application:
     async def healthz(request: web.Request) -> web.Response:
         return web.json_response({"ok": True})
 
+    async def metrics_page(request: web.Request) -> web.Response:
+        body = metrics.exposition()
+        return web.Response(body=body, headers={"Content-Type": metrics.CONTENT_TYPE})
+
     web_app.on_startup.append(open_runtime)
     web_app.on_cleanup.append(close_runtime)
     web_app.add_routes(
@@ -164,6 +186,7 @@ def create_web_app(settings: Settings) -> web.Application:
             web.post("/slack/events", slack_events),
             web.post("/webhooks/{provider}", webhook),
             web.get("/healthz", healthz),
+            web.get("/metrics", metrics_page),
         ]
     )
     return web_app
@@ -212,28 +235,63 @@ async def start_socket_mode(settings: Settings, host: str = "0.0.0.0") -> tuple[
     return handler, runner
 
 
-async def _socket_mode(settings: Settings) -> None:
-    handler, runner = await start_socket_mode(settings)
+def main(settings: Settings) -> int:
+    """Serve until SIGTERM or SIGINT. A configuration mistake (a token missing, a database
+    that refuses, a port in use) raises ConfigError: one line, exit 2, nothing left open."""
+    if settings.slack_signing_secret is None and not settings.socket_mode:
+        raise ConfigError("SLACK_SIGNING_SECRET is not set: Slack's requests could not be verified.")
+    if settings.slack_bot_token is None:
+        raise ConfigError("SLACK_BOT_TOKEN is not set.")
+    loop = new_event_loop()
     try:
-        await asyncio.Event().wait()  # until the process is stopped
+        loop.run_until_complete(_serve(settings))
     finally:
-        await handler.close_async()  # type: ignore[attr-defined]
+        loop.close()
+    return 0
+
+
+async def _serve(settings: Settings, host: str = "0.0.0.0") -> None:
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(signum, stop.set)
+    if settings.socket_mode:
+        handler, runner = await start_socket_mode(settings, host)
+        log.info("%s", ready_line(settings, runner.app, "Socket Mode", host))
+        try:
+            await stop.wait()
+        finally:
+            await handler.close_async()  # type: ignore[attr-defined]
+            await runner.cleanup()
+        return
+    runner = web.AppRunner(create_web_app(settings), handle_signals=False)
+    await runner.setup()
+    try:
+        try:
+            await web.TCPSite(runner, host, settings.port).start()
+        except OSError as exc:
+            if exc.errno == errno.EADDRINUSE:
+                raise ConfigError(f"PORT: {settings.port} is already in use by another program.") from None
+            raise ConfigError(f"PORT: cannot listen on {host}:{settings.port} ({exc.strerror}).") from None
+        log.info("%s", ready_line(settings, runner.app, "HTTP", host))
+        await stop.wait()
+    finally:
         await runner.cleanup()
 
 
-def main(settings: Settings) -> int:
-    if settings.slack_signing_secret is None and not settings.socket_mode:
-        log.error("SLACK_SIGNING_SECRET is not set: Slack's requests could not be verified.")
-        return 2
-    if settings.slack_bot_token is None:
-        log.error("SLACK_BOT_TOKEN is not set.")
-        return 2
-    loop = new_event_loop()
-    if settings.socket_mode:
-        loop.run_until_complete(_socket_mode(settings))
-        return 0
-    web.run_app(create_web_app(settings), host="0.0.0.0", port=settings.port, print=None, loop=loop)
-    return 0
+def ready_line(settings: Settings, app: web.Application, mode: str, host: str) -> str:
+    """The one line that says the bot is up, and how it is set up."""
+    runtime = app[RUNTIME]
+    providers = ", ".join(
+        name + (" (default)" if name == settings.incident_provider else "")
+        for name in runtime.service.providers
+    )
+    hooks = ", ".join(settings.webhook_secrets()) or "none"
+    policy = settings.incident_policy or "defaults"
+    return (
+        f"ready: {mode} listening on {host}:{settings.port} · store {where(settings.database_url)} · "
+        f"providers {providers} · webhooks {hooks} · policy {policy}"
+    )
 
 
 def new_event_loop() -> asyncio.AbstractEventLoop:

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot import metrics
 from bot.commands.ports import WorkspaceError
 from bot.domain import Person
 
@@ -20,9 +21,13 @@ MEMBERS_TTL = 60.0  # who is in a channel or a group: a minute late at worst
 def slack_error(exc: SlackApiError) -> str:
     """Slack's error name, or the HTTP status where the answer was not Slack's JSON."""
     data = exc.response.data
-    if isinstance(data, dict) and data.get("error"):
-        return str(data["error"])
-    return f"HTTP {exc.response.status_code}"
+    error = (
+        str(data["error"])
+        if isinstance(data, dict) and data.get("error")
+        else f"HTTP {exc.response.status_code}"
+    )
+    metrics.slack_failed(getattr(exc.response, "api_url", None), error)
+    return error
 
 
 class SlackWorkspace:

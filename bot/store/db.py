@@ -45,6 +45,12 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor.close()
 
 
+class SchemaBehind(Exception):
+    def __init__(self, found: str | None, wanted: str) -> None:
+        super().__init__(f"the database is at revision {found or 'none (empty)'}, the bot needs {wanted}")
+        self.found, self.wanted = found, wanted
+
+
 class Store:
     """Every transaction is one function over a sync `Connection`, handed over whole:
 
@@ -121,8 +127,17 @@ class Store:
             on_commit(result)
         return result
 
-    async def start(self) -> None:
-        await self.write(tables.metadata.create_all)
+    async def start(self, *, migrate: bool = True) -> None:
+        """Open the store at the code's schema: upgraded (`migrate`), or refused with the
+        command that upgrades it (several processes on PostgreSQL upgrade once, on purpose)."""
+        from bot.store import migrate as migrations
+
+        if migrate:
+            await self.write(migrations.upgrade)
+        else:
+            found = await self.read(migrations.current)
+            if found != migrations.head():
+                raise SchemaBehind(found, migrations.head())
         self._audit_writer = asyncio.create_task(self._write_audit())
 
     async def close(self) -> None:

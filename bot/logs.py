@@ -1,0 +1,31 @@
+"""Logging as operators read it: lines for a terminal, one JSON object per line for a log
+pipeline (LOG_FORMAT=json). Secrets are masked before either (bot/redact.py)."""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime
+
+TEXT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        entry = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        if record.exc_info:
+            entry["exception"] = self.formatException(record.exc_info)
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure(fmt: str = "text", level: int = logging.INFO) -> None:
+    logging.basicConfig(level=level, format=TEXT, force=True)
+    if fmt == "json":
+        for handler in logging.getLogger().handlers:
+            handler.setFormatter(JsonFormatter())
+    logging.getLogger("alembic").setLevel(logging.WARNING)  # a line per plugin and step: noise

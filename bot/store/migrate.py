@@ -1,0 +1,73 @@
+"""The store's schema, by Alembic revision: upgrade, or say how far behind it is.
+
+Run on the store's own connection (one transaction, SQLite or PostgreSQL alike): no
+alembic.ini, no second engine. A database the first release made (its tables, no
+alembic_version) is stamped at revision 0001, which is that schema, and upgraded on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection, inspect
+
+from bot.config import Settings
+from bot.store.db import Store
+from bot.store.errors import database_error, where
+
+FIRST_RELEASE = "0001"
+
+
+def config(conn: Connection | None = None) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(Path(__file__).with_name("migrations")))
+    cfg.attributes["connection"] = conn
+    return cfg
+
+
+def head() -> str:
+    found = ScriptDirectory.from_config(config()).get_current_head()
+    assert found is not None
+    return found
+
+
+def current(conn: Connection) -> str | None:
+    """The database's revision; the first release's for its unstamped tables; None: empty."""
+    revision = MigrationContext.configure(conn).get_current_revision()
+    if revision is None and inspect(conn).has_table("links"):
+        return FIRST_RELEASE
+    return revision
+
+
+def upgrade(conn: Connection) -> tuple[str | None, str]:
+    """To the code's revision: (from, to)."""
+    before = current(conn)
+    cfg = config(conn)
+    if before == FIRST_RELEASE and MigrationContext.configure(conn).get_current_revision() is None:
+        command.stamp(cfg, FIRST_RELEASE)
+    command.upgrade(cfg, "head")
+    return before, head()
+
+
+def main(settings: Settings) -> str:
+    """`incident-bot migrate`: what it did, in one line (a database that refuses: ConfigError)."""
+
+    async def run() -> tuple[str | None, str]:
+        store = Store(settings.database_url)
+        try:
+            return await store.write(upgrade)
+        except Exception as exc:
+            raise database_error(exc, settings.database_url) from None
+        finally:
+            await store.close()
+
+    before, after = asyncio.run(run())
+    place = where(settings.database_url)
+    if before == after:
+        return f"The {place} is already at revision {after}: nothing to do."
+    return f"The {place} was upgraded from revision {before or 'none (empty)'} to {after}."

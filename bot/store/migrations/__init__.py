@@ -1,0 +1,1 @@
+"""Alembic migrations of the store: `incident-bot migrate` (bot/store/migrate.py)."""

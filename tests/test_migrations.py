@@ -1,0 +1,121 @@
+"""The store's schema by Alembic revision: built from nothing, upgraded from what the first
+release made (its tables, no alembic_version), refused when behind without AUTO_MIGRATE,
+on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import Connection, insert, inspect, select
+
+from bot.store import migrate, tables
+from bot.store.db import Store
+from tests.conftest import _fresh_postgres
+from tests.fixtures import first_release_tables as first
+from tests.test_entrypoints import clean_env
+
+T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
+
+
+async def first_release_database(url: str) -> None:
+    """What the first release left: its tables made by create_all, a link and an incident."""
+    store = Store(url)
+
+    def make(conn: Connection) -> None:
+        first.metadata.create_all(conn)
+        conn.execute(
+            insert(first.links).values(
+                team_id="T1",
+                channel_id="C1",
+                provider="builtin",
+                incident_id="1",
+                reference="INC-1",
+                linked_at=T0,
+            )
+        )
+        conn.execute(
+            insert(first.incidents).values(name="Old outage", status="fixing", created_at=T0, updated_at=T0)
+        )
+
+    try:
+        await store.write(make)
+    finally:
+        await store.close()
+
+
+def schema_drift(conn: Connection) -> list[object]:
+    return compare_metadata(MigrationContext.configure(conn), tables.metadata)
+
+
+async def test_migrations_build_exactly_the_schema_the_code_declares(database_url: str) -> None:
+    store = Store(database_url)
+    await store.start()
+    try:
+        assert await store.read(migrate.current) == migrate.head()
+        assert await store.read(schema_drift) == []
+    finally:
+        await store.close()
+
+
+async def test_a_first_release_database_is_upgraded_and_keeps_its_rows(database_url: str) -> None:
+    await first_release_database(database_url)
+    store = Store(database_url)
+    try:
+        assert await store.read(migrate.current) == migrate.FIRST_RELEASE
+        await store.start()
+        assert await store.read(migrate.current) == migrate.head()
+        assert await store.read(schema_drift) == []
+        link = await store.link_for("T1", "C1")
+        assert link is not None and link.reference == "INC-1"
+        names = await store.read(lambda c: [r.name for r in c.execute(select(tables.incidents))])
+        assert names == ["Old outage"]
+        assert await store.read(lambda c: inspect(c).has_table("timers"))
+    finally:
+        await store.close()
+
+
+def cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "bot", *args], env=clean_env(**env), capture_output=True, text=True, timeout=60
+    )
+
+
+async def test_serve_refuses_a_postgres_database_behind_until_migrate_upgrades_it(tmp_path: Path) -> None:
+    url = await _fresh_postgres()
+    await first_release_database(url)
+    env = {
+        "SLACK_BOT_TOKEN": "xoxb-x",
+        "SLACK_SIGNING_SECRET": "s",
+        "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test",
+        "PORT": "0",
+    }
+
+    refused = cli("serve", **env)
+    assert refused.returncode == 2
+    assert "Traceback" not in refused.stderr
+    said = refused.stderr.strip().splitlines()
+    assert said == [
+        "configuration: DATABASE_URL: the database is at revision 0001, the bot needs "
+        f"{migrate.head()}: run `incident-bot migrate` (or set AUTO_MIGRATE=1) and start again."
+    ]
+    check = cli("check", **env)
+    assert "run `incident-bot migrate`" in check.stdout and check.returncode == 1
+
+    upgraded = cli("migrate", **env)
+    assert upgraded.returncode == 0, upgraded.stderr
+    assert upgraded.stdout.strip() == (
+        f"The PostgreSQL database test at 127.0.0.1:5432 was upgraded from revision 0001 to {migrate.head()}."
+    )
+    again = cli("migrate", **env)
+    assert "already at revision" in again.stdout
+    store = Store(url)
+    try:
+        assert await store.read(migrate.current) == migrate.head()
+        assert (await store.link_for("T1", "C1")) is not None
+    finally:
+        await store.close()
