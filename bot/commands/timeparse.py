@@ -8,7 +8,7 @@ as a point in time, not a length.
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dateparser
@@ -54,7 +54,14 @@ class TimeSpan(BaseModel):
 
     @property
     def duration(self) -> timedelta:
-        return self.end - self.start
+        """Elapsed time: aware datetimes in one zone subtract by wall clock in Python, which
+        is off by the DST shift on the night it changes."""
+        return self.end.astimezone(UTC) - self.start.astimezone(UTC)
+
+
+def after(moment: datetime, duration: timedelta) -> datetime:
+    """`duration` of real time after `moment`, in its zone (not wall-clock addition)."""
+    return (moment.astimezone(UTC) + duration).astimezone(moment.tzinfo)
 
 
 def zone(name: str | None) -> ZoneInfo:
@@ -82,9 +89,60 @@ def parse_duration(text: str) -> timedelta | None:
         return None
 
 
+_CLOCK = r"(?P<h>\d{1,2})(?::(?P<m>\d{2}))?\s*(?P<ampm>am|pm)?"
+_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_DAY = r"(?P<day>today|tonight|tomorrow|" + "|".join(f"{d[:3]}(?:{d[3:]})?" for d in _DAYS) + ")"
+_CLOCK_PHRASES = [
+    re.compile(rf"^(?:at\s+)?{_CLOCK}$"),
+    re.compile(rf"^(?:at\s+)?{_CLOCK}\s+(?:on\s+)?(?:next\s+)?{_DAY}$"),
+    re.compile(rf"^(?:next\s+)?{_DAY}\s+(?:at\s+)?{_CLOCK}$"),
+]
+
+
+def _clock_phrase(text: str, zone_info: ZoneInfo, base: datetime) -> datetime | None:
+    """'18:00', '9am tomorrow', 'friday 14:00': the first such wall-clock time after `base`
+    in the zone, computed here with zoneinfo rather than dateparser, which read a bare
+    clock time relative to an already-shifted base east of UTC (Asia/Tokyo at 16:58:
+    "18:00" came out as tomorrow). A time that does not exist (a DST gap) moves forward."""
+    for pattern in _CLOCK_PHRASES:
+        found = pattern.match(text.lower())
+        if found is not None:
+            break
+    else:
+        return None
+    parts = found.groupdict()
+    if parts["m"] is None and parts["ampm"] is None:
+        return None  # "5" alone is not a time
+    hour, minute = int(parts["h"]), int(parts["m"] or 0)
+    if parts["ampm"]:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if parts["ampm"] == "pm" else 0)
+    if hour > 23 or minute > 59:
+        return None
+    local = base.astimezone(zone_info)
+    day = parts.get("day")
+    for offset in range(0, 8):
+        date = (local + timedelta(days=offset)).date()
+        if day in ("tomorrow",) and offset != 1:
+            continue
+        if day in ("today", "tonight") and offset != 0:
+            continue
+        if day and day not in ("today", "tonight", "tomorrow") and _DAYS[date.weekday()][:3] != day[:3]:
+            continue
+        wall = datetime(date.year, date.month, date.day, hour, minute, tzinfo=zone_info)
+        moment = wall.astimezone(ZoneInfo("UTC")).astimezone(zone_info)  # a DST gap moves forward
+        if moment > base or day in ("today", "tonight", "tomorrow"):
+            return moment
+    return None
+
+
 def parse_moment(text: str, tz: str, base: datetime) -> datetime | None:
-    """A clock or date phrase in `tz`, preferring the future relative to `base`."""
-    text = text.strip()
+    """A clock or date phrase in `tz`: the first such moment after `base`."""
+    text = " ".join(text.split())
+    clock = _clock_phrase(text, zone(tz), base)
+    if clock is not None:
+        return clock
     # Bare numbers are sizes, severities or typos, never times: dateparser would read
     # "5" as the 5th of some month.
     if not text or not re.search(r"[a-zA-Z:/\-]", text) or len(text) > 100:
@@ -136,7 +194,7 @@ def parse_span(text: str, tz: str, now: datetime) -> TimeSpan:
         phrase = phrase[4:]
     duration = parse_duration(phrase)
     if duration is not None:
-        return _checked(TimeSpan(start=local_now, end=local_now + duration), local_now)
+        return _checked(TimeSpan(start=local_now, end=after(local_now, duration)), local_now)
     if phrase.startswith("until ") or phrase.startswith("till "):
         end = _moment_or_error(phrase.split(" ", 1)[1], tz, local_now)
         return _checked(TimeSpan(start=local_now, end=end), local_now)
@@ -144,10 +202,10 @@ def parse_span(text: str, tz: str, now: datetime) -> TimeSpan:
         phrase = phrase[5:]
     parts = _split(phrase, "to", "until", "till", "-")
     if parts:
-        start = _moment_or_error(parts[0], tz, local_now)
+        # The next occurrence of the start, and the first end after it: "from 18:00 to
+        # 22:00" is four hours, in any zone, whichever side of midnight either falls.
+        start = _moment_or_error(parts[0], tz, local_now - timedelta(minutes=1))
         end = _moment_or_error(parts[1], tz, start)
-        if end <= start and start - end < timedelta(days=1):
-            end += timedelta(days=1)
         return _checked(TimeSpan(start=start, end=end), local_now)
     parts = _split(phrase, "for")
     if parts:
@@ -155,7 +213,7 @@ def parse_span(text: str, tz: str, now: datetime) -> TimeSpan:
         duration = parse_duration(parts[1])
         if duration is None:
             raise TimeError(f"I couldn't read “{parts[1]}” as a length of time. Try 2h or 90m.")
-        return _checked(TimeSpan(start=start, end=start + duration), local_now)
+        return _checked(TimeSpan(start=start, end=after(start, duration)), local_now)
     raise TimeError(
         f"I couldn't read “{original}” as a time span. "
         "Try `for 2h`, `until 9am tomorrow` or `from 18:00 to 22:00`."
@@ -163,10 +221,12 @@ def parse_span(text: str, tz: str, now: datetime) -> TimeSpan:
 
 
 def _checked(span: TimeSpan, now: datetime) -> TimeSpan:
+    tz = str(getattr(now.tzinfo, "key", "UTC"))
+    understood = f"{describe(span.start, tz)} to {describe(span.end, tz)}"
     if span.end <= now:
-        raise TimeError("That span is already over: pick a time in the future.")
+        raise TimeError(f"I read that as {understood}, which is already over: pick a time in the future.")
     if span.end <= span.start:
-        raise TimeError("The end is before the start: check the times.")
+        raise TimeError(f"I read that as {understood}: the end is before the start. Check the times.")
     if span.duration > MAX_SPAN:
         raise TimeError("That is longer than a year: pick a shorter span.")
     return span
@@ -179,6 +239,7 @@ def describe(moment: datetime, tz: str) -> str:
 
 
 def describe_duration(delta: timedelta) -> str:
+    """'1d 4h', '30m': of elapsed time (see TimeSpan.duration)."""
     seconds = int(delta.total_seconds())
     parts = []
     for unit, size in (("d", 86400), ("h", 3600), ("m", 60)):
