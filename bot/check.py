@@ -51,7 +51,7 @@ async def run_check(settings: Settings, out: TextIO) -> int:
         line(True, f"store: the {where(settings.database_url)} is reachable, schema {found}")
     else:
         behind = f"schema {found or 'empty'}, the bot needs {migrations.head()}"
-        if settings.migrates_on_start:
+        if settings.migrates_on_start or found is None:  # an empty database is made on start
             line(True, f"store: the {where(settings.database_url)} is reachable; {behind}: upgraded on start")
         else:
             line(False, f"store: {behind}: run `incident-bot migrate` (or set AUTO_MIGRATE=1)")

@@ -54,6 +54,20 @@ def database_url(value: str) -> str:
     raise ValueError(f"{scheme}:// is not a database the bot can use: sqlite:/// or postgresql://")
 
 
+def store_name(url: str) -> str:
+    """The store, named without its password (for the ready line and errors)."""
+    from sqlalchemy import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        return "the database"
+    if parsed.get_backend_name() == "sqlite":
+        return f"SQLite file {parsed.database or ':memory:'}"
+    return f"PostgreSQL database {parsed.database} at {parsed.host or 'localhost'}:{parsed.port or 5432}"
+
+
 def load_settings(**values: object) -> Settings:
     """The settings, or one line naming what is wrong (no traceback)."""
     try:

@@ -27,12 +27,11 @@ from bot import metrics
 from bot.commands.invocation import Invocation
 from bot.commands.pipeline import Pipeline, Request, Route
 from bot.commands.service import CommandService
-from bot.config import ConfigError, Settings
+from bot.config import ConfigError, Settings, store_name
 from bot.runtime import Runtime, build_runtime
 from bot.slack.answer import SlackDelivery
 from bot.slack.app import build_app, command_request, web_client
 from bot.slack.workspace import SlackWorkspace
-from bot.store.errors import where
 from bot.webhooks.events import PARSERS
 from bot.webhooks.verify import VERIFIERS
 
@@ -289,7 +288,7 @@ def ready_line(settings: Settings, app: web.Application, mode: str, host: str) -
     hooks = ", ".join(settings.webhook_secrets()) or "none"
     policy = settings.incident_policy or "defaults"
     return (
-        f"ready: {mode} listening on {host}:{settings.port} · store {where(settings.database_url)} · "
+        f"ready: {mode} listening on {host}:{settings.port} · store {store_name(settings.database_url)} · "
         f"providers {providers} · webhooks {hooks} · policy {policy}"
     )
 

@@ -132,12 +132,11 @@ class Store:
         command that upgrades it (several processes on PostgreSQL upgrade once, on purpose)."""
         from bot.store import migrate as migrations
 
-        if migrate:
+        found = None if migrate else await self.read(migrations.current)
+        if migrate or found is None:  # an empty database is made at once, by anyone
             await self.write(migrations.upgrade)
-        else:
-            found = await self.read(migrations.current)
-            if found != migrations.head():
-                raise SchemaBehind(found, migrations.head())
+        elif found != migrations.head():
+            raise SchemaBehind(found, migrations.head())
         self._audit_writer = asyncio.create_task(self._write_audit())
 
     async def close(self) -> None:

@@ -8,17 +8,7 @@ from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
 
 from bot.config import ConfigError
-
-
-def where(url: str) -> str:
-    """The store, named without its password."""
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        return "the database"
-    if parsed.get_backend_name() == "sqlite":
-        return f"SQLite file {parsed.database or ':memory:'}"
-    return f"PostgreSQL database {parsed.database} at {parsed.host or 'localhost'}:{parsed.port or 5432}"
+from bot.config import store_name as where
 
 
 def database_error(exc: BaseException, url: str) -> ConfigError:

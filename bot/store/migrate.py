@@ -14,7 +14,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Connection, inspect
+from sqlalchemy import Connection, inspect, text
 
 from bot.config import Settings
 from bot.store.db import Store
@@ -45,7 +45,10 @@ def current(conn: Connection) -> str | None:
 
 
 def upgrade(conn: Connection) -> tuple[str | None, str]:
-    """To the code's revision: (from, to)."""
+    """To the code's revision: (from, to). On PostgreSQL under a lock held to the end of
+    the transaction: processes starting together on an empty database make it once."""
+    if conn.dialect.name == "postgresql":
+        conn.execute(text("SELECT pg_advisory_xact_lock(7120013)"))
     before = current(conn)
     cfg = config(conn)
     if before == FIRST_RELEASE and MigrationContext.configure(conn).get_current_revision() is None:
