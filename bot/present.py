@@ -179,6 +179,8 @@ def _(result: r.FollowUps) -> Doc:
     lines += [_followup_line(f, result.tz) for f in result.followups[:MAX_LIST]]
     if len(result.followups) > MAX_LIST:
         lines.append([T(f"… and {len(result.followups) - MAX_LIST} more")])
+    if result.pick:
+        lines.append([T("Which one? Say "), Code(result.pick)])
     return Doc(lines[0], [Section(lines)])
 
 

@@ -21,7 +21,7 @@ from bot.commands import registry
 from bot.commands.invocation import MAX_TEXT
 from bot.commands.refs import Reference, Target, looks_like_trailing_reference, parse_reference
 from bot.commands.registry import Slot, Verb
-from bot.commands.timeparse import TimeError, parse_duration, parse_moment, parse_span
+from bot.commands.timeparse import TimeError, describe, parse_duration, parse_moment, parse_span, zone
 
 _TOKEN = re.compile(
     r"""(?P<angle><[^<>\s][^<>]*>)
@@ -186,10 +186,53 @@ def _parse(text: str, *, tz: str, now: datetime, command: str) -> ParsedCommand 
         parsed.ref = parse_reference(remaining[-1].value)
         remaining = remaining[:-1]
 
+    if verb.name == "declare" and "sev" not in parsed.options:
+        remaining = _severity_in_words(remaining, parsed)
+    if "due" in verb.option_names and "due" not in parsed.options:
+        remaining = _due_in_words(remaining, parsed, tz=tz, now=now)
     error = _fill(verb, remaining, parsed, tz=tz, now=now, command=command)
     if error:
         return error
     return _read_options(verb, parsed, tz=tz, now=now, command=command)
+
+
+_SEV_WORD = re.compile(r"^(?:sev|severity)[-_ ]?(\d)$|^p(\d)$", re.IGNORECASE)
+_SEV_NAMES = ("critical", "major", "minor")
+
+
+def _severity_in_words(tokens: list[Token], parsed: ParsedCommand) -> list[Token]:
+    """`declare … sev 1` (or sev1, SEV-1, severity 2, p1) anywhere, and critical, major or
+    minor as the last word: the severity, taken out of the name. A word that merely
+    contains one ("p1-checkout", "critical path") stays in the name."""
+    words = [t.value if t.kind == "word" else "" for t in tokens]
+    for i, word in enumerate(words):
+        found = _SEV_WORD.match(word)
+        if found:
+            number = found[1] or found[2]
+            parsed.options["sev"] = f"P{number}" if found[2] else f"SEV{number}"
+            return tokens[:i] + tokens[i + 1 :]
+        if word.lower() in ("sev", "severity", "--sev", "--severity") and i + 1 < len(words):
+            following = words[i + 1]
+            if re.fullmatch(r"\d|" + "|".join(_SEV_NAMES), following, re.IGNORECASE):
+                parsed.options["sev"] = f"SEV{following}" if following.isdigit() else following.lower()
+                return tokens[:i] + tokens[i + 2 :]
+    if len(words) > 1 and words[-1].lower() in _SEV_NAMES:
+        parsed.options["sev"] = words[-1].lower()
+        return tokens[:-1]
+    return tokens
+
+
+def _due_in_words(tokens: list[Token], parsed: ParsedCommand, *, tz: str, now: datetime) -> list[Token]:
+    """`followup … due friday` / `due next friday` / `due in 3 days` without the colon:
+    the last `due` whose rest reads as a date. Otherwise it is part of the title."""
+    for i in range(len(tokens) - 1, -1, -1):
+        if tokens[i].kind == "word" and tokens[i].value.lower() == "due" and i + 1 < len(tokens):
+            rest = [t for t in tokens[i + 1 :] if t.user is None]
+            phrase = _plain(rest)
+            if phrase and len(rest) <= 4 and parse_moment(phrase, tz, now) is not None:
+                parsed.options["due"] = phrase
+                return tokens[:i] + [t for t in tokens[i + 1 :] if t.user is not None]
+    return tokens
 
 
 def _fill(
@@ -289,6 +332,16 @@ def _read_options(
                     verb,
                     f"I couldn't read `{key}:{parsed.options[key]}` as a date. "
                     "Try friday, tomorrow or 2026-12-01.",
+                    command,
+                )
+            if (
+                option.slot is Slot.DATE
+                and moment.astimezone(zone(tz)).date() < now.astimezone(zone(tz)).date()
+            ):
+                return _usage(
+                    verb,
+                    f"`{key}:{parsed.options[key]}` is {describe(moment, tz)[:10]}, in the past: "
+                    "pick a date from today on.",
                     command,
                 )
             parsed.options[key] = moment

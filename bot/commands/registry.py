@@ -163,6 +163,7 @@ VERBS: tuple[Verb, ...] = (
         "resolve",
         "Resolve the incident, with an optional note.",
         access=Access.RESPONDERS,
+        aliases=("resolved", "resolving"),
         args=(Arg("note", Slot.TEXT, required=False, multiline=True),),
         writes=True,
         capability=Capability.STATUS,

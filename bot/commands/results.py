@@ -158,6 +158,7 @@ class FollowUps(Result):
     followups: list[FollowUp]
     tz: str = "UTC"
     kind: Literal["follow-up", "task"] = "follow-up"
+    pick: str | None = None  # `followup done` without a number: how to name the one(s) meant
 
 
 class UpdatePosted(Result):

@@ -21,7 +21,7 @@ from bot.commands.results import (
     UpdatePosted,
     card,
 )
-from bot.domain import Capability, DeclareRequest, Link
+from bot.domain import Capability, DeclareRequest, Incident, Link
 
 
 def channel_name(prefix: str, reference: str, title: str) -> str:
@@ -139,8 +139,16 @@ async def status(ctx: Context) -> Result:
     else:
         names = {name: [] for name in await ctx.provider.statuses()}
         target = ctx.chosen(match(str(ctx.arg("status")), names, "status"))
-    # No read first: one provider write per status change. Setting the status an incident
-    # already has is harmless at every provider, and the answer shows where it stands.
+    # Read first: a move that changes nothing, or goes backwards without being asked to
+    # (`ack` on a resolved incident), is answered and not written.
+    current = await ctx.provider.get_incident(ctx.incident_id or "")
+    words = str(note or "").split(maxsplit=1)
+    again = ctx.verb.name == "status" and bool(words) and words[0].lower() == "again"
+    if again:
+        note = words[1] if len(words) > 1 else None
+    refused = _not_a_move(ctx, current, target, again, await ctx.provider.statuses())
+    if refused is not None:
+        return refused
     incident = await ctx.provider.set_status(
         ctx.incident_id or "",
         target,
@@ -154,6 +162,26 @@ async def status(ctx: Context) -> Result:
         what=f"moved the incident to {target}",
         note=str(note) if note else None,
     )
+
+
+def _not_a_move(
+    ctx: Context, current: Incident, target: str, again: bool, statuses: list[str]
+) -> Failure | None:
+    """None to go on; else why this status change is not made (nothing was changed)."""
+    here, there = current.status.lower(), target.lower()
+    if here == there or (ctx.verb.name == "resolve" and current.closed):
+        return Failure(what=f"{current.reference} is already {current.status}: nothing to change.")
+    order = [name.lower() for name in statuses]
+    if again or here not in order or there not in order or order.index(there) > order.index(here):
+        return None
+    back = f"`{ctx.command} status {target} again`"
+    if current.closed:
+        what = f"{current.reference} is {current.status}; {target} would reopen it."
+        step = f"To reopen it, say {back}."
+    else:
+        what = f"{current.reference} is already at {current.status}; {target} is a step back."
+        step = f"If it really went back, say {back}."
+    return Failure(what=what, next_step=step)
 
 
 @handles("severity")

@@ -11,7 +11,7 @@ from bot.commands.parser import UserRef
 from bot.commands.results import Changed, FollowUpAdded, FollowUps, Result, Roles
 from bot.providers.base import Reassigns, Tasks
 
-_DONE = re.compile(r"^(?:done|close|complete)\s+#?(\d+)$", re.IGNORECASE)
+_DONE = re.compile(r"^(?:done|close|complete)((?:\s*,?\s*(?:and\s+)?#?\d+)*)\s*$", re.IGNORECASE)
 
 
 @handles("assign", "lead")
@@ -48,10 +48,23 @@ async def followup(ctx: Context) -> Result:
     incident_id = ctx.incident_id or ""
     done = _DONE.match(title)
     if done:
-        item = await ctx.provider.complete_followup(incident_id, int(done[1]), ctx.actor)
+        numbers = [int(n) for n in re.findall(r"\d+", done[1])]
+        if not numbers:  # which one? the open ones, numbered
+            incident = await ctx.provider.get_incident(incident_id)
+            items = [f for f in await ctx.provider.list_followups(incident_id) if f.state == "open"]
+            pick = f"{ctx.command} followup done #{items[0].number if items else 1}"
+            return FollowUps(
+                incident=incident, followups=items, tz=ctx.invocation.tz, pick=pick if items else None
+            )
+        items = [
+            await ctx.provider.complete_followup(incident_id, n, ctx.actor) for n in dict.fromkeys(numbers)
+        ]
         incident = await ctx.provider.get_incident(incident_id)
+        if len(items) > 1:
+            listed = ", ".join(f"#{item.number}" for item in items)
+            return Changed(incident=incident, actor=ctx.actor, what=f"completed follow-ups {listed}")
         return FollowUpAdded(
-            incident=incident, followup=item, actor=ctx.actor, completed=True, tz=ctx.invocation.tz
+            incident=incident, followup=items[0], actor=ctx.actor, completed=True, tz=ctx.invocation.tz
         )
     if not title:
         raise ctx.refuse("A follow-up needs a title: what should be done?")
