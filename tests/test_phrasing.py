@@ -31,7 +31,7 @@ async def incident_of(bot: RunningBot, number: int = 1):  # type: ignore[no-unty
 async def test_severity_is_read_anywhere_in_declare(
     bot: RunningBot, typed: str, severity: str | None, name: str
 ) -> None:
-    answer, channel = await bot.declare(typed)
+    _, channel = await bot.declare(typed)
     incident = await incident_of(bot)
     assert (incident.severity, incident.name) == (severity, name)
     created = bot.slack.of("conversations.create")[-1].params["name"]  # named from the name alone
