@@ -47,14 +47,16 @@ async def test_status_by_prefix_ack_and_resolve_each_cost_one_write(io: Provider
     incident = await linked(io)
     path = f"/v2/incidents/{incident['id']}/actions/edit"
 
-    assert "Monitoring" in text_of(await io.bot.run("status mon", channel=CHANNEL))
     assert "Investigating" in text_of(await io.bot.run("ack", channel=CHANNEL))
+    assert "Monitoring" in text_of(await io.bot.run("status mon", channel=CHANNEL))
+    # Back from Monitoring to Investigating is refused, and costs no write.
+    assert "is a step back" in text_of(await io.bot.run("ack", channel=CHANNEL))
     assert "Documenting" in text_of(await io.bot.run("resolve", channel=CHANNEL))
     edits = fake(io).of("POST", path)
     by_name = {s["id"]: s["name"] for s in STATUSES}
     assert [by_name[e.body["incident"]["incident_status_id"]] for e in edits] == [
-        "Monitoring",
         "Investigating",
+        "Monitoring",
         "Documenting",  # resolve = the first post-incident status, not closed
     ]
     assert all(e.body["notify_incident_channel"] is True for e in edits)

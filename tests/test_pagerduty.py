@@ -55,11 +55,12 @@ async def test_ack_and_resolve_are_puts_with_the_from_header(pd: ProviderBot) ->
     assert len(fake(pd).writes()) == 2
 
 
-async def test_resolving_twice_says_pagerduty_refused_and_nothing_changed(pd: ProviderBot) -> None:
-    await linked(pd)
+async def test_resolving_twice_says_it_already_is_and_writes_nothing(pd: ProviderBot) -> None:
+    incident = await linked(pd)
     await pd.bot.run("resolve", channel=CHANNEL)
     answer = text_of(await pd.bot.run("resolve", channel=CHANNEL))
-    assert "Incident Already Resolved" in answer and "Nothing was changed" in answer
+    assert "already resolved" in answer and "Nothing was changed" in answer
+    assert len(fake(pd).of("PUT", f"/incidents/{incident['id']}")) == 1  # the second wrote nothing
 
 
 async def test_priority_and_urgency(pd: ProviderBot) -> None:

@@ -96,8 +96,13 @@ async def task(ctx: Context) -> Result:
     title = str(ctx.arg("title")).strip()
     incident_id = ctx.incident_id or ""
     done = _DONE.match(title)
+    numbers = [int(n) for n in re.findall(r"\d+", done[1])] if done else []
+    if done and not numbers:
+        raise ctx.refuse(f"Which task? Say `{ctx.command} task done #1`; `{ctx.command} tasks` lists them.")
     if done:
-        item = await _tasks(ctx).complete_task(incident_id, int(done[1]), ctx.actor)
+        for number in numbers[:-1]:
+            await _tasks(ctx).complete_task(incident_id, number, ctx.actor)
+        item = await _tasks(ctx).complete_task(incident_id, numbers[-1], ctx.actor)
     else:
         if len(title) > 500:
             raise ctx.refuse("That task is over 500 characters: keep it short.")
