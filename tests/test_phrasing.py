@@ -81,3 +81,20 @@ async def test_status_moves_are_not_repeated_nor_silently_backwards(bot: Running
     assert (await incident_of(bot)).status == "resolved"
     await bot.run("status investigating again", channel=channel)
     assert (await incident_of(bot)).status == "investigating"
+
+
+@pytest.mark.parametrize(
+    ("typed", "seconds"),
+    [
+        ("weekly", 604800),
+        ("every week", 604800),
+        ("daily", 86400),
+        ("every 2 weeks", 1209600),
+        ("every 12h", 43200),
+    ],
+)
+async def test_rotation_intervals_as_people_say_them(bot: RunningBot, typed: str, seconds: int) -> None:
+    said = await bot.run(f"schedule primary <@U111|ana> <@U222|bea> {typed}")
+    assert "primary" in text_of(said)
+    [saved] = await bot.app[RUNTIME].service.providers["builtin"].schedules()
+    assert saved.handover_seconds == seconds

@@ -198,6 +198,7 @@ def _parse(text: str, *, tz: str, now: datetime, command: str) -> ParsedCommand 
 
 _SEV_WORD = re.compile(r"^(?:sev|severity)[-_ ]?(\d)$|^p(\d)$", re.IGNORECASE)
 _SEV_NAMES = ("critical", "major", "minor")
+_EVERY_WORDS = {"weekly": "1w", "daily": "1d", "hourly": "1h", "fortnightly": "2w", "biweekly": "2w"}
 
 
 def _severity_in_words(tokens: list[Token], parsed: ParsedCommand) -> list[Token]:
@@ -278,7 +279,11 @@ def _fill(
             words = [t.value for t in tokens]
             if words and words[0].lower() == "every":
                 words = words[1:]
-            interval = parse_duration(" ".join(words))
+            phrase = " ".join(words).lower()
+            # As people say it: weekly, every week, daily, fortnightly.
+            phrase = _EVERY_WORDS.get(phrase, re.sub(r"^(\d+)?\s*(week|day|hour)s?$", r"\1 \2", phrase))
+            phrase = phrase if re.match(r"^\d", phrase) else f"1 {phrase}"
+            interval = parse_duration(phrase)
             if interval is None or interval < timedelta(minutes=15):
                 return _usage(
                     verb,
