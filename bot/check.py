@@ -10,14 +10,14 @@ from typing import TextIO
 from slack_sdk.errors import SlackApiError
 
 from bot.commands.policy import Policy, PolicyError
-from bot.config import Settings
+from bot.config import Settings, store_name
 from bot.domain import ProviderError
 from bot.providers import build_providers
 from bot.runtime import missing_credentials
 from bot.slack.app import web_client
 from bot.store import migrate as migrations
 from bot.store.db import Store
-from bot.store.errors import database_error, where
+from bot.store.errors import database_error
 
 
 def port_in_use(port: int) -> bool:
@@ -48,11 +48,14 @@ async def run_check(settings: Settings, out: TextIO) -> int:
         await store.close()
         return 1
     if found == migrations.head():
-        line(True, f"store: the {where(settings.database_url)} is reachable, schema {found}")
+        line(True, f"store: the {store_name(settings.database_url)} is reachable, schema {found}")
     else:
         behind = f"schema {found or 'empty'}, the bot needs {migrations.head()}"
         if settings.migrates_on_start or found is None:  # an empty database is made on start
-            line(True, f"store: the {where(settings.database_url)} is reachable; {behind}: upgraded on start")
+            line(
+                True,
+                f"store: the {store_name(settings.database_url)} is reachable; {behind}: upgraded on start",
+            )
         else:
             line(False, f"store: {behind}: run `incident-bot migrate` (or set AUTO_MIGRATE=1)")
     try:

@@ -37,7 +37,7 @@ from bot.commands.results import (
 )
 from bot.commands.timers import Timers
 from bot.config import Settings
-from bot.domain import Capability, FollowUp, Incident, Link, NotFound, Person, ProviderError, Rejected
+from bot.domain import Incident, Link, NotFound, Person, ProviderError, Rejected
 from bot.providers.base import Provider
 from bot.redact import clip, redact
 from bot.store.db import Store
@@ -181,7 +181,7 @@ class CommandService:
             # bot's own change coming back included, is not told twice.
             self.notifier.saw(shown)
         if verb.writes and reply.outcome == "ok" and isinstance(shown, Incident):
-            await self._later(verb, reply, shown)
+            reply.posts += await self.timers.after_command(verb, reply.result, shown)
         if verb.writes and verb.needs_incident and reply.outcome == "ok":
             reply.refresh = getattr(reply.result, "incident", None)
             for added in ("title", "text"):
@@ -199,19 +199,6 @@ class CommandService:
                     reply.posts.append(Post(channel_id=link.channel_id, result=told))
         reply.capabilities = sorted(provider.capabilities)
         return reply, provider.name, reference
-
-    async def _later(self, verb: Verb, reply: Reply, incident: Incident) -> None:
-        """What a change sets going: reminders re-armed, nudges set, the announcement."""
-        added = getattr(reply.result, "followup", None)
-        if isinstance(added, FollowUp) and all(f.number != added.number for f in incident.followups):
-            incident = incident.model_copy(update={"followups": [*incident.followups, added]})
-        await self.timers.changed(incident, updated=verb.name == "update")
-        if verb.name == "declare":
-            reply.posts += self.timers.announce(
-                incident, new=True, channel_id=getattr(reply.result, "channel_id", None)
-            )
-        elif verb.capability in (Capability.STATUS, Capability.SEVERITY):
-            reply.posts += self.timers.announce(incident, new=False)
 
     async def _admit(
         self, invocation: Invocation, parsed: ParsedCommand, verb: Verb

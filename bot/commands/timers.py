@@ -16,9 +16,10 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from bot.commands.results import Announcement, Handover, Nudge, Post, Quiet, Reminder, Reply
+from bot.commands.registry import Verb
+from bot.commands.results import Announcement, Handover, Nudge, Post, Quiet, Reminder, Reply, Result
 from bot.config import severity_key
-from bot.domain import Incident, NotFound, Person, ProviderError, now
+from bot.domain import Capability, FollowUp, Incident, NotFound, Person, ProviderError, now
 from bot.store.timers import Timer, TimerStore
 
 if TYPE_CHECKING:
@@ -100,8 +101,7 @@ class Timers:
 
     @staticmethod
     def _reminder_due(payload: dict[str, Any], span: timedelta) -> datetime:
-        quiet_since = max(t for t in (_at(payload.get("last_update")), _at(payload.get("reminded_at"))) if t)
-        due = quiet_since + span
+        due = _quiet_since(payload) + span
         snoozed = _at(payload.get("snoozed_until"))
         return max(due, snoozed) if snoozed else due
 
@@ -121,6 +121,19 @@ class Timers:
                 "due": item.due.isoformat(),
             }
             await self.store.set(Timer(key=key, kind=NUDGE, due_at=item.due, payload=payload))
+
+    async def after_command(self, verb: Verb, result: Result, incident: Incident) -> list[Post]:
+        """What a change made through the bot sets going: reminders re-armed, nudges set,
+        and the announcement line's posts."""
+        added = getattr(result, "followup", None)
+        if isinstance(added, FollowUp) and all(f.number != added.number for f in incident.followups):
+            incident = incident.model_copy(update={"followups": [*incident.followups, added]})
+        await self.changed(incident, updated=verb.name == "update")
+        if verb.name == "declare":
+            return self.announce(incident, new=True, channel_id=getattr(result, "channel_id", None))
+        if verb.capability in (Capability.STATUS, Capability.SEVERITY):
+            return self.announce(incident, new=False)
+        return []
 
     # by hand ---------------------------------------------------------------------------
     async def snooze(self, provider: str, incident_id: str, until: datetime, number: int | None) -> bool:
@@ -192,7 +205,7 @@ class Timers:
         if due > at:  # an update came, or the severity changed: later
             await self.store.set(timer.model_copy(update={"due_at": due}))
             return _quiet(timer, "later")
-        quiet_since = max(t for t in (_at(payload.get("last_update")), _at(payload.get("reminded_at"))) if t)
+        quiet_since = _quiet_since(payload)
         payload["reminded_at"] = at.isoformat()
         await self.store.set(Timer(key=timer.key, kind=REMIND, due_at=at + span, payload=payload))
         links = await self.service.store.channels_for(incident.provider, incident.id)
@@ -259,6 +272,11 @@ class Timers:
                 only_update=not (new or major),
             )
         ]
+
+
+def _quiet_since(payload: dict[str, Any]) -> datetime:
+    """The last update, or the last reminder if one came after it."""
+    return max(t for t in (_at(payload.get("last_update")), _at(payload.get("reminded_at"))) if t)
 
 
 def _same(a: Person | None, b: Person | None) -> bool:

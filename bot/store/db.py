@@ -45,12 +45,6 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor.close()
 
 
-class SchemaBehind(Exception):
-    def __init__(self, found: str | None, wanted: str) -> None:
-        super().__init__(f"the database is at revision {found or 'none (empty)'}, the bot needs {wanted}")
-        self.found, self.wanted = found, wanted
-
-
 class Store:
     """Every transaction is one function over a sync `Connection`, handed over whole:
 
@@ -136,7 +130,7 @@ class Store:
         if migrate or found is None:  # an empty database is made at once, by anyone
             await self.write(migrations.upgrade)
         elif found != migrations.head():
-            raise SchemaBehind(found, migrations.head())
+            raise migrations.SchemaBehind(found, migrations.head())
         self._audit_writer = asyncio.create_task(self._write_audit())
 
     async def close(self) -> None:

@@ -7,8 +7,7 @@ import socket
 from sqlalchemy import make_url
 from sqlalchemy.exc import ArgumentError
 
-from bot.config import ConfigError
-from bot.config import store_name as where
+from bot.config import ConfigError, store_name
 
 
 def database_error(exc: BaseException, url: str) -> ConfigError:
@@ -41,7 +40,7 @@ def database_error(exc: BaseException, url: str) -> ConfigError:
             f"could not be opened ({name}: {str(cause).splitlines()[0][:120] if str(cause) else 'no detail'})"
         )
     end = "" if what.endswith(("?", ".", ")")) else "."
-    return ConfigError(f"DATABASE_URL: the {where(url)} {what}{end}")
+    return ConfigError(f"DATABASE_URL: the {store_name(url)} {what}{end}")
 
 
 def _user(url: str) -> str:

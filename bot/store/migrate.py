@@ -16,11 +16,17 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
 
-from bot.config import Settings
+from bot.config import Settings, store_name
 from bot.store.db import Store
-from bot.store.errors import database_error, where
+from bot.store.errors import database_error
 
 FIRST_RELEASE = "0001"
+
+
+class SchemaBehind(Exception):
+    def __init__(self, found: str | None, wanted: str) -> None:
+        super().__init__(f"the database is at revision {found or 'none (empty)'}, the bot needs {wanted}")
+        self.found, self.wanted = found, wanted
 
 
 def config(conn: Connection | None = None) -> Config:
@@ -70,7 +76,7 @@ def main(settings: Settings) -> str:
             await store.close()
 
     before, after = asyncio.run(run())
-    place = where(settings.database_url)
+    place = store_name(settings.database_url)
     if before == after:
         return f"The {place} is already at revision {after}: nothing to do."
     return f"The {place} was upgraded from revision {before or 'none (empty)'} to {after}."
