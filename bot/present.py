@@ -253,6 +253,29 @@ def _(result: r.Schedules) -> Doc:
         if s.start:
             line.append(T(f" from {describe(s.start, result.tz)}"))
         lines.append(line)
+    if result.saved and result.start_by_default:
+        first = result.schedules[0]
+        if first.start and first.handover_seconds and first.users:
+            handover = first.start + timedelta(seconds=first.handover_seconds)
+            lines.append(
+                [
+                    T("On call from now: "),
+                    *who(first.users[0]),
+                    T(f"; handovers fall on the hour, the first at {describe(handover, result.tz)}. "),
+                    T("Say "),
+                    Code("from:…"),
+                    T(" to start at another time."),
+                ]
+            )
+    if result.saved and result.starts_later:
+        name = result.schedules[0].name
+        lines.append(
+            [
+                T(f"Until {describe(result.starts_later, result.tz)} nobody is on call on {name}: "),
+                Code(f"/incident override {name} @someone until …"),
+                T(" covers the gap."),
+            ]
+        )
     return Doc(
         lines[0] + [T(f": {result.schedules[0].name}")] if result.saved else lines[0],
         [Section(lines)],

@@ -66,6 +66,7 @@ async def test_severity_and_priority_by_slug(fh: ProviderBot) -> None:
 async def test_roles_by_email_and_notes(fh: ProviderBot) -> None:
     incident = await linked(fh)
     assert "<@U222>" in text_of(await fh.bot.run("lead <@U222|bea>", channel=CHANNEL))
+    # `communications` is the start of a word of *Communications Lead*, not of the name.
     assert "<@U333>" in text_of(await fh.bot.run("assign communications <@U333|cy>", channel=CHANNEL))
     posts = fh.fake.of("POST", f"/v1/incidents/{incident['id']}/role_assignments")
     assert [p.body["user_id"] for p in posts] == [fake(fh).users["U222"]["id"], fake(fh).users["U333"]["id"]]
@@ -143,3 +144,30 @@ async def test_an_update_to_stakeholders_is_not_sent_as_a_private_note(fh: Provi
     answer = text_of(await fh.bot.run("update to:stakeholders Payments are back", channel=CHANNEL))
     assert "status page" in answer
     assert fake(fh).writes() == []
+
+
+async def test_a_role_is_named_by_any_of_its_words(fh: ProviderBot) -> None:
+    incident = await linked(fh)
+    answer = text_of(await fh.bot.run("assign commander <@U333|cy>", channel=CHANNEL))
+    assert "Incident Commander" in answer and "<@U333>" in answer
+    [post] = fh.fake.of("POST", f"/v1/incidents/{incident['id']}/role_assignments")
+    assert post.body["incident_role_id"] == fake(fh).roles[0]["id"]
+    unclear = text_of(await fh.bot.run("assign co <@U444|sam>", channel=CHANNEL))  # commander? comms?
+    assert "could be `Incident Commander`, `Communications Lead`" in unclear and len(fh.fake.writes()) == 1
+
+
+async def test_reopen_removes_the_milestones_after_the_one_it_goes_back_to(fh: ProviderBot) -> None:
+    incident = await linked(fh)
+    iid = incident["id"]
+    await fh.bot.run("status mitigated", channel=CHANNEL)
+    await fh.bot.run("resolve", channel=CHANNEL)
+    answer = text_of(await fh.bot.run("reopen errors are back", channel=CHANNEL))
+    assert "reopened the incident (it was Resolved, now Mitigated)" in answer
+    assert fake(fh).incidents[iid]["current_milestone"] == "mitigated"
+    last = fh.fake.of("PUT", f"/v1/incidents/{iid}/milestones/bulk_update")[-1]
+    assert [(m["type"], m.get("remove", False)) for m in last.body["milestones"]] == [
+        ("mitigated", False),
+        ("resolved", True),
+    ]
+    [note] = fh.fake.of("POST", f"/v1/incidents/{iid}/notes")
+    assert note.body["body"] == "errors are back"

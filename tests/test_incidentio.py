@@ -76,9 +76,16 @@ async def test_resolve_with_words_is_one_incident_update_with_the_new_status(io:
 
 async def test_unknown_status_lists_incident_ios_real_names_and_changes_nothing(io: ProviderBot) -> None:
     await linked(io)
-    answer = text_of(await io.bot.run("status mitigated", channel=CHANNEL))
-    assert "Monitoring" in answer or "Investigating" in answer
+    answer = text_of(await io.bot.run("status sideways", channel=CHANNEL))
+    assert "Monitoring" in answer and "Investigating" in answer
     assert fake(io).writes() == []
+
+
+async def test_a_common_word_maps_to_incident_ios_status_and_says_so(io: ProviderBot) -> None:
+    incident = await linked(io)
+    answer = text_of(await io.bot.run("status mitigated", channel=CHANNEL))
+    assert "“mitigated” is Monitoring at incident.io" in answer
+    assert fake(io).incidents[incident["id"]]["incident_status"]["name"] == "Monitoring"
 
 
 async def test_severity_roles_and_update(io: ProviderBot) -> None:
@@ -251,3 +258,10 @@ async def test_declare_uses_the_channel_incident_io_made_itself(io: ProviderBot)
     assert invite.params["channel"] == "C0IOMADE"
     assert "<#C0IOMADE>" in answer["text"]
     assert "Search is slow" in text_of(await io.bot.run("info", channel="C0IOMADE"))
+
+
+async def test_reopen_is_refused_with_incident_ios_reason_and_writes_nothing(io: ProviderBot) -> None:
+    await linked(io, status="Closed")
+    answer = text_of(await io.bot.run("reopen", channel=CHANNEL))
+    assert "does not move a closed incident back to live" in answer and "declare" in answer
+    assert fake(io).writes() == []

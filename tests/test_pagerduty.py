@@ -63,6 +63,18 @@ async def test_resolving_twice_says_it_already_is_and_writes_nothing(pd: Provide
     assert len(fake(pd).of("PUT", f"/incidents/{incident['id']}")) == 1  # the second wrote nothing
 
 
+async def test_reopen_acknowledges_the_resolved_incident_once(pd: ProviderBot) -> None:
+    incident = await linked(pd)
+    refused = text_of(await pd.bot.run("reopen", channel=CHANNEL))
+    assert "is open (triggered): there is nothing to reopen" in refused and fake(pd).writes() == []
+    await pd.bot.run("resolve", channel=CHANNEL)
+    answer = text_of(await pd.bot.run("reopen", channel=CHANNEL))
+    assert "reopened the incident (it was resolved, now acknowledged)" in answer
+    puts = fake(pd).of("PUT", f"/incidents/{incident['id']}")
+    assert [p.body["incident"]["status"] for p in puts] == ["resolved", "acknowledged"]  # not re-paged
+    assert fake(pd).incidents[incident["id"]]["status"] == "acknowledged"
+
+
 async def test_priority_and_urgency(pd: ProviderBot) -> None:
     incident = await linked(pd)
     assert "P1" in text_of(await pd.bot.run("sev p1", channel=CHANNEL))

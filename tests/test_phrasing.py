@@ -4,6 +4,8 @@ state is read back from the bot's own provider, and the answer from the fake Sla
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -77,7 +79,7 @@ async def test_status_moves_are_not_repeated_nor_silently_backwards(bot: Running
     again = await bot.run("resolve", channel=channel)
     assert "already resolved" in text_of(again)
     refused = await bot.run("ack", channel=channel)
-    assert "would reopen it" in text_of(refused) and "status investigating again" in text_of(refused)
+    assert "would reopen it" in text_of(refused) and "/incident reopen" in text_of(refused)
     assert (await incident_of(bot)).status == "resolved"
     await bot.run("status investigating again", channel=channel)
     assert (await incident_of(bot)).status == "investigating"
@@ -98,3 +100,82 @@ async def test_rotation_intervals_as_people_say_them(bot: RunningBot, typed: str
     assert "primary" in text_of(said)
     [saved] = await bot.app[RUNTIME].service.providers["builtin"].schedules()
     assert saved.handover_seconds == seconds
+
+
+async def test_reopen_goes_back_to_investigating_and_only_when_closed(bot: RunningBot) -> None:
+    _, channel = await bot.declare("Checkout down")
+    refused = await bot.run("reopen", channel=channel)
+    assert "is open (triage): there is nothing to reopen" in text_of(refused)
+    await bot.run("resolve", channel=channel)
+    answer = await bot.run("reopen errors are back", channel=channel)
+    assert "reopened the incident (it was resolved, now investigating)" in text_of(answer)
+    incident = await incident_of(bot)
+    assert incident.status == "investigating" and incident.resolved_at is None and not incident.closed
+
+
+@pytest.mark.parametrize(
+    ("typed", "status", "said"),
+    [
+        ("mitigated", "monitoring", "“mitigated” is monitoring"),
+        ("stable", "monitoring", "“stable” is monitoring"),
+        ("fixed", "resolved", "“fixed” is resolved"),
+        ("mon", "monitoring", None),  # a prefix is what was typed: nothing to explain
+    ],
+)
+async def test_common_status_words_map_and_the_answer_says_so(
+    bot: RunningBot, typed: str, status: str, said: str | None
+) -> None:
+    _, channel = await bot.declare("Checkout down")
+    answer = text_of(await bot.run(f"status {typed}", channel=channel))
+    assert (await incident_of(bot)).status == status
+    assert (said in answer) if said else ("” is " not in answer)
+
+
+@pytest.mark.parametrize(
+    ("typed", "said"),
+    [
+        ("followup Add alert owner:@sam", "`followup` doesn't take `owner:`; it takes `due:`."),
+        ("task Check lag due:friday", "`task` doesn't take `due:`; it takes no key:value options."),
+        ("declare Disk full sevrity:1", "`declare` doesn't take `sevrity:`; it takes `sev:`, `summary:`."),
+    ],
+)
+async def test_an_unknown_key_says_which_keys_exist_and_changes_nothing(
+    bot: RunningBot, typed: str, said: str
+) -> None:
+    _, channel = await bot.declare("Checkout down")
+    answer = text_of(await bot.run(typed, channel=channel))
+    assert said in answer
+    provider = bot.app[RUNTIME].service.providers["builtin"]
+    assert await provider.list_followups("1") == []
+    assert len(bot.slack.of("conversations.create")) == 1  # no second incident
+
+
+async def test_words_with_a_colon_stay_text(bot: RunningBot) -> None:
+    _, channel = await bot.declare("Checkout down severity:1")
+    assert (await incident_of(bot)).severity == "SEV1"  # severity: is sev:
+    await bot.run("update error:db down, see https://status.example.com/a:b", channel=channel)
+    timeline = await bot.app[RUNTIME].service.providers["builtin"].timeline("1")
+    assert "error:db down, see https://status.example.com/a:b" in [e.text for e in timeline]
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Asia/Kolkata", "America/New_York"])
+async def test_a_rotation_without_from_hands_over_on_the_hour_with_someone_on_now(
+    bot: RunningBot, zone: str
+) -> None:
+    bot.slack.timezones["U111"] = zone
+    said = text_of(await bot.run("schedule primary <@U111|ana> <@U222|bea> every 1w"))
+    [saved] = await bot.app[RUNTIME].service.providers["builtin"].schedules()
+    assert saved.start is not None and (saved.start.minute, saved.start.second) == (0, 0)
+    assert 0 <= (datetime.now(UTC) - saved.start).total_seconds() < 3600
+    first = (saved.start + timedelta(weeks=1)).astimezone(ZoneInfo(zone))
+    assert "On call from now: <@U111>" in said and first.strftime("%H:%M") in said
+    oncall = text_of(await bot.run("oncall primary"))
+    assert "<@U111>" in oncall
+
+
+async def test_a_rotation_starting_later_says_nobody_is_on_call_until_then(bot: RunningBot) -> None:
+    bot.slack.timezones["U111"] = "Asia/Tokyo"
+    said = text_of(await bot.run('schedule primary <@U111|ana> <@U222|bea> weekly from:"tomorrow 9am"'))
+    assert "nobody is on call on primary" in said and "09:00 JST" in said
+    assert "/incident override primary @someone until" in said
+    assert "nobody is on call" in text_of(await bot.run("oncall primary"))

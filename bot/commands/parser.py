@@ -169,11 +169,15 @@ def _parse(text: str, *, tz: str, now: datetime, command: str) -> ParsedCommand 
     remaining: list[Token] = []
     for token in rest:
         option = _OPTION.match(token.value) if token.kind == "word" else None
-        if option and option["key"].lower() in verb.option_names:
+        key = _OPTION_ALIASES.get(option["key"].lower(), option["key"].lower()) if option else ""
+        if option and key in verb.option_names:
             value = option["value"].strip().strip('"“”').strip()
             if not value:
                 return _usage(verb, f"`{option['key']}:` needs a value.", command)
-            parsed.options[option["key"].lower()] = value
+            parsed.options[key] = value
+        elif option and _meant_as_option(option["key"].lower(), option["value"], verb):
+            takes = ", ".join(f"`{name}:`" for name in verb.option_names) or "no key:value options"
+            return _usage(verb, f"`{verb.name}` doesn't take `{option['key']}:`; it takes {takes}.", command)
         else:
             remaining.append(token)
 
@@ -194,6 +198,29 @@ def _parse(text: str, *, tz: str, now: datetime, command: str) -> ParsedCommand 
     if error:
         return error
     return _read_options(verb, parsed, tz=tz, now=now, command=command)
+
+
+# Keys people type as options: every verb's, and the usual other names for them.
+_OPTION_WORDS = {option.name for verb in registry.VERBS for option in verb.options} | {
+    "severity",
+    "priority",
+    "owner",
+    "assignee",
+    "until",
+    "deadline",
+}
+
+
+_OPTION_ALIASES = {"severity": "sev", "priority": "sev"}
+
+
+def _meant_as_option(key: str, value: str, verb: Verb) -> bool:
+    """`owner:@sam` or `due:friday` on a verb that has no such option is a mistake worth
+    saying, not words for a title; `error:db` or a URL stays text."""
+    if value.startswith("//"):
+        return False
+    known = _OPTION_WORDS | set(verb.option_names)
+    return key in known or bool(difflib.get_close_matches(key, known, n=1, cutoff=0.8))
 
 
 _SEV_WORD = re.compile(r"^(?:sev|severity)[-_ ]?(\d)$|^p(\d)$", re.IGNORECASE)

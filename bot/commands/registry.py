@@ -172,6 +172,15 @@ VERBS: tuple[Verb, ...] = (
         examples=("/incident resolve fixed by rollback",),
     ),
     Verb(
+        "reopen",
+        "Reopen a resolved incident, where its provider allows it.",
+        access=Access.RESPONDERS,
+        args=(Arg("note", Slot.TEXT, required=False, multiline=True),),
+        writes=True,
+        capability=Capability.STATUS,
+        examples=("/incident reopen errors are back",),
+    ),
+    Verb(
         "severity",
         "Set the severity.",
         access=Access.RESPONDERS,

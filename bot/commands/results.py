@@ -184,6 +184,9 @@ class Schedules(Result):
     schedules: list[Schedule]
     tz: str
     saved: bool = False
+    # A saved rotation that begins later: until then nobody is on call on it.
+    starts_later: datetime | None = None
+    start_by_default: bool = False  # no `from:` was typed: the next whole hour
 
 
 class Action(BaseModel):

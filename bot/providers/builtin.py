@@ -133,7 +133,7 @@ class BuiltinProvider:
         return str(int(match[1])) if match else None
 
     async def target_status(self, kind: str) -> str:
-        return "investigating" if kind == "ack" else "resolved"
+        return {"ack": "investigating", "reopen": "investigating"}.get(kind, "resolved")
 
     async def find_by_channel(self, channel_id: str, channel_name: str | None) -> Incident | None:
         # Every built-in incident's channel is linked when it is declared or linked.

@@ -113,6 +113,10 @@ class FireHydrantProvider:
         raise Rejected(f"FireHydrant has no milestone {name}.")
 
     async def target_status(self, kind: str) -> str:
+        if kind == "reopen":  # the last milestone before resolved: Mitigated, usually
+            slugs = [m.get("slug") for m in await self._milestones()]
+            before = slugs[max(slugs.index("resolved") - 1, 0)] if "resolved" in slugs else "started"
+            return (await self._milestone(str(before)))["name"]
         slug = "acknowledged" if kind == "ack" else "resolved"
         return (await self._milestone(slug))["name"]
 
@@ -210,10 +214,19 @@ class FireHydrantProvider:
             body = await self.api.call("PUT", f"/v1/incidents/{incident_id}/close", json_body={})
             incident = await self._incident(body)
         else:
+            at = iso_utc(datetime.now(UTC))
+            # Going back (reopening, or `status … again`): the milestones after it are removed,
+            # or FireHydrant refuses times out of their configured order.
+            current = (await self.get_incident(incident_id)).status
+            names = [m["name"] for m in await self._milestones()]
+            later = names[names.index(milestone["name"]) + 1 :] if milestone["name"] in names else []
+            removed = later[: later.index(current) + 1] if current in later else []
+            body = [{"type": slug, "occurred_at": at}] + [
+                {"type": (await self._milestone(name)).get("slug") or name, "occurred_at": at, "remove": True}
+                for name in removed
+            ]
             await self.api.call(
-                "PUT",
-                f"/v1/incidents/{incident_id}/milestones/bulk_update",
-                json_body={"milestones": [{"type": slug, "occurred_at": iso_utc(datetime.now(UTC))}]},
+                "PUT", f"/v1/incidents/{incident_id}/milestones/bulk_update", json_body={"milestones": body}
             )
             incident = await self.get_incident(incident_id)
         if note:

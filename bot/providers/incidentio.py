@@ -127,6 +127,11 @@ class IncidentIoProvider:
         return [s["name"] for s in await self._statuses()]
 
     async def target_status(self, kind: str) -> str:
+        if kind == "reopen":
+            raise Rejected(
+                "incident.io does not move a closed incident back to live. Declare a new incident "
+                "(`/incident declare …`) and mention this one in its summary."
+            )
         statuses = await self._statuses()
         wanted = ("live",) if kind == "ack" else RESOLVED
         for category in wanted:  # post-incident before closed: closing may need a special key role

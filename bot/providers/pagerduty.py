@@ -107,7 +107,9 @@ class PagerDutyProvider:
         return list(STATUSES)
 
     async def target_status(self, kind: str) -> str:
-        return "acknowledged" if kind == "ack" else "resolved"
+        # Acknowledged on a resolved incident reopens it, held by whoever reopened it
+        # (triggered would page the escalation policy again).
+        return "acknowledged" if kind in ("ack", "reopen") else "resolved"
 
     async def _priorities(self) -> list[dict]:
         async def load() -> list[dict]:

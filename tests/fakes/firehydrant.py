@@ -83,7 +83,7 @@ class FakeFireHydrant(FakeProvider):
                 "created_at": T0,
                 "updated_at": T0,
             }
-            for n, name in enumerate(["Commander", "Communications"], 1)
+            for n, name in enumerate(["Incident Commander", "Communications Lead"], 1)  # its defaults
         ]
         self.severities = [
             {"slug": f"SEV{n}", "description": f"Severity {n}", "position": n, "type": "unexpected_downtime"}
@@ -233,10 +233,20 @@ class FakeFireHydrant(FakeProvider):
         incident = self.incidents.get(seen.params["incident_id"])
         if incident is None:
             return self._missing()
-        [milestone] = seen.body["milestones"]
-        incident["current_milestone"] = milestone["type"]
+        # The incident's current milestone is its latest one set, in the configured order.
+        order = [slug for _, milestones in MILESTONES for slug, _ in milestones]
+        at = order.index(incident["current_milestone"])
+        chosen = set(order[: at + 1])
+        for milestone in seen.body["milestones"]:
+            (chosen.discard if milestone.get("remove") else chosen.add)(milestone["type"])
+        incident["current_milestone"] = max(chosen, key=order.index) if chosen else "started"
+        incident["active"] = incident["current_milestone"] != "closed"
         return 200, page(
-            [{"id": fid(1, "x"), "type": milestone["type"], "occurred_at": milestone["occurred_at"]}]
+            [
+                {"id": fid(n, "x"), "type": m["type"], "occurred_at": m["occurred_at"]}
+                for n, m in enumerate(seen.body["milestones"], 1)
+                if not m.get("remove")
+            ]
         )
 
     async def assign(self, seen: Seen) -> tuple[int, Any]:

@@ -1,4 +1,4 @@
-"""The incident's life: declare, link, unlink, info, status (ack, resolve), severity, update."""
+"""The incident's life: declare, link, unlink, info, status (ack, resolve, reopen), severity, update."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import re
 
 from bot.commands.context import Context
 from bot.commands.handlers import handles
-from bot.commands.naming import match
+from bot.commands.naming import match, reads_as
 from bot.commands.ports import WorkspaceError
 from bot.commands.refs import Reference
 from bot.commands.results import (
@@ -134,11 +134,15 @@ async def info(ctx: Context) -> Result:
 @handles("status", "ack", "resolve")
 async def status(ctx: Context) -> Result:
     note = ctx.arg("note")
+    read_as = ""
     if ctx.verb.name in ("ack", "resolve"):
         target = await ctx.provider.target_status(ctx.verb.name)
     else:
         names = {name: [] for name in await ctx.provider.statuses()}
-        target = ctx.chosen(match(str(ctx.arg("status")), names, "status"))
+        typed = str(ctx.arg("status"))
+        target = ctx.chosen(match(typed, names, "status"))
+        if reads_as(typed, target):
+            read_as = f" (“{typed}” is {target} at {ctx.provider.label})"
     # Read first: a move that changes nothing, or goes backwards without being asked to
     # (`ack` on a resolved incident), is answered and not written.
     current = await ctx.provider.get_incident(ctx.incident_id or "")
@@ -159,7 +163,7 @@ async def status(ctx: Context) -> Result:
     return Changed(
         incident=incident,
         actor=ctx.actor,
-        what=f"moved the incident to {target}",
+        what=f"moved the incident to {target}{read_as}",
         note=str(note) if note else None,
     )
 
@@ -177,11 +181,30 @@ def _not_a_move(
     back = f"`{ctx.command} status {target} again`"
     if current.closed:
         what = f"{current.reference} is {current.status}; {target} would reopen it."
-        step = f"To reopen it, say {back}."
+        step = f"To reopen it, say `{ctx.command} reopen` (or {back})."
     else:
         what = f"{current.reference} is already at {current.status}; {target} is a step back."
         step = f"If it really went back, say {back}."
     return Failure(what=what, next_step=step)
+
+
+@handles("reopen")
+async def reopen(ctx: Context) -> Result:
+    current = await ctx.provider.get_incident(ctx.incident_id or "")
+    if not current.closed:
+        return Failure(what=f"{current.reference} is open ({current.status}): there is nothing to reopen.")
+    # Raises Rejected, with the reason, where the provider cannot (incident.io).
+    target = await ctx.provider.target_status("reopen")
+    note = ctx.arg("note")
+    incident = await ctx.provider.set_status(
+        ctx.incident_id or "", target, ctx.actor, str(note) if note else None, key=ctx.invocation.request_id
+    )
+    return Changed(
+        incident=incident,
+        actor=ctx.actor,
+        what=f"reopened the incident (it was {current.status}, now {incident.status})",
+        note=str(note) if note else None,
+    )
 
 
 @handles("severity")

@@ -79,9 +79,24 @@ async def schedule(ctx: Context) -> Result:
     if len(str(name)) > 80:
         raise ctx.refuse("Keep the schedule's name under 80 characters.")
     people = [await ctx.person(ref) for ref in users]  # type: ignore[union-attr]
-    start: datetime = ctx.parsed.options.get("from") or now()
+    typed_start: datetime | None = ctx.parsed.options.get("from")
+    start = typed_start or this_whole_hour(now())
     saved = await save(str(name).lower(), people, every, start)
-    return Schedules(schedules=[saved], tz=ctx.invocation.tz, saved=True)
+    return Schedules(
+        schedules=[saved],
+        tz=ctx.invocation.tz,
+        saved=True,
+        starts_later=start if start > now() else None,
+        start_by_default=typed_start is None,
+    )
+
+
+def this_whole_hour(at: datetime) -> datetime:
+    """Where a rotation is anchored when no `from:` is typed. Handovers at the minute
+    someone happened to type the command are a surprise a week later, so they fall on the
+    hour; anchored at this hour, not the next, so the first person is on call from now
+    rather than nobody for up to an hour."""
+    return at.replace(minute=0, second=0, microsecond=0)
 
 
 async def _handovers(ctx: Context, typed: str, channel: str) -> Result:
