@@ -26,6 +26,7 @@ class Capability(StrEnum):
     UPDATES = "updates"
     ONCALL = "oncall"
     OVERRIDES = "overrides"
+    OVERRIDE_LIST = "override_list"  # list upcoming overrides and cancel one
     SCHEDULES = "schedules"
     TASKS = "tasks"  # to-dos during the incident, apart from follow-ups after it
     REASSIGN = "reassign"  # hand the whole incident to one person (PagerDuty's assignee)
@@ -110,6 +111,9 @@ class Override(BaseModel):
     person: Person
     start: datetime
     end: datetime
+
+    def overlaps(self, start: datetime, end: datetime) -> bool:
+        return self.start < end and start < self.end
 
 
 class DeclareRequest(BaseModel):

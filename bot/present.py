@@ -23,7 +23,7 @@ from bot.doc import (
     T,
     User,
 )
-from bot.domain import FollowUp, Incident, Person
+from bot.domain import FollowUp, Incident, Override, Person
 
 MAX_LIST = 20  # follow-ups / schedules shown before "and N more": messages stay readable
 
@@ -231,6 +231,58 @@ def _(result: r.OverrideCreated) -> Doc:
             f" on call for {o.schedule.name} from {describe(o.start, result.tz)} to "
             f"{describe(o.end, result.tz)} ({describe_duration(o.end - o.start)})"
         ),
+    ]
+    lines: list[Line] = [line]
+    replaced = [p for p in result.replaces if p.slack_id != o.person.slack_id or not p.slack_id]
+    if replaced:
+        taking = [T("While it lasts it replaces ")]
+        for n, person in enumerate(replaced):
+            taking += ([T(", ")] if n else []) + who(person)
+        lines.append([*taking, T(".")])
+    for other in result.overlaps:
+        lines.append(
+            [
+                T("⚠️ It overlaps "),
+                *who(other.person),
+                T(f"'s override, {_span(other, result.tz)}: this one wins where they meet. "),
+                Code("/incident overrides " + o.schedule.name),
+                T(" lists them to cancel one."),
+            ]
+        )
+    return Doc(line, [Section(lines)])
+
+
+def _span(o: Override, tz: str) -> str:
+    return f"{describe(o.start, tz)} to {describe(o.end, tz)}"
+
+
+@present.register
+def _(result: r.Overrides) -> Doc:
+    where = f" on {result.schedule}" if result.schedule else ""
+    if not result.overrides:
+        line: Line = [T(f"No upcoming overrides{where}.")]
+        return Doc(line, [Section([line])])
+    lines: list[Line] = [[B(f"Upcoming overrides{where}")]]
+    for n, o in enumerate(result.overrides[:MAX_LIST], 1):
+        lines.append(
+            [T(f"#{n} "), B(o.schedule.name), T(": "), *who(o.person), T(f", {_span(o, result.tz)}")]
+        )
+    if len(result.overrides) > MAX_LIST:
+        lines.append([T(f"and {len(result.overrides) - MAX_LIST} more")])
+    cancel = "/incident override cancel " + (f"{result.schedule} " if result.schedule else "") + "#1"
+    lines.append([T("Cancel one: "), Code(cancel)])
+    return Doc([T(f"{len(result.overrides)} upcoming overrides{where}")], [Section(lines)])
+
+
+@present.register
+def _(result: r.OverrideCancelled) -> Doc:
+    o = result.override
+    line: Line = [
+        User(result.actor.slack_id, result.actor.name),
+        T(" cancelled "),
+        *who(o.person),
+        T(f"'s override on {o.schedule.name}, {_span(o, result.tz)}"),
+        T(" (it had begun, so it ends now)" if result.ended_now else ""),
     ]
     return Doc(line, [Section([line])])
 

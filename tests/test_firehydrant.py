@@ -171,3 +171,9 @@ async def test_reopen_removes_the_milestones_after_the_one_it_goes_back_to(fh: P
     ]
     [note] = fh.fake.of("POST", f"/v1/incidents/{iid}/notes")
     assert note.body["body"] == "errors are back"
+
+
+async def test_overrides_are_not_offered_with_firehydrants_reason(fh: ProviderBot) -> None:
+    answer = text_of(await fh.bot.run("override cancel #1"))
+    assert "FireHydrant's API has no list of a schedule's coverage shifts" in answer
+    assert fh.fake.writes() == []

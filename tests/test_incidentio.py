@@ -265,3 +265,20 @@ async def test_reopen_is_refused_with_incident_ios_reason_and_writes_nothing(io:
     answer = text_of(await io.bot.run("reopen", channel=CHANNEL))
     assert "does not move a closed incident back to live" in answer and "declare" in answer
     assert fake(io).writes() == []
+
+
+async def test_overrides_listed_and_cancelled_with_incident_ios_delete(io: ProviderBot) -> None:
+    await io.bot.run("override prim <@U444|sam> for 2h")
+    second = text_of(await io.bot.run("override prim <@U333|cy> from tomorrow 9am to tomorrow 5pm"))
+    assert "While it lasts it replaces" in second and "overlaps" not in second
+    listed = text_of(await io.bot.run("overrides primary"))
+    assert "#1 *Primary*: <@U444>" in listed and "#2 *Primary*: <@U333>" in listed
+    primary = fake(io).schedules[0]
+    assert all(r.arg("schedule_id") == primary["id"] for r in fake(io).of("GET", "/v2/schedule_overrides"))
+    target = fake(io).overrides[1]["id"]
+    answer = text_of(await io.bot.run("override cancel primary #2"))
+    assert "cancelled <@U333>'s override on Primary" in answer
+    assert len(fake(io).of("DELETE", f"/v2/schedule_overrides/{target}")) == 1
+    assert [o["user"]["slack_user_id"] for o in fake(io).overrides] == ["U444"]
+    overlap = text_of(await io.bot.run("override prim <@U333|cy> for 1h"))
+    assert "⚠️ It overlaps <@U444>'s override" in overlap

@@ -175,6 +175,27 @@ async def test_override_on_a_classic_schedule_checks_each_items_status(pd: Provi
     assert "did not create the override" in refused and "Override must end after its start" in refused
 
 
+async def test_overrides_listed_and_cancelled_on_a_classic_schedule(pd: ProviderBot) -> None:
+    await pd.bot.run("override prim <@U444|sam> for 2h")
+    await pd.bot.run("override prim <@U333|cy> from tomorrow 9am to tomorrow 5pm")
+    listed = text_of(await pd.bot.run("overrides"))
+    assert "#1 *Primary*:" in listed and "#2 *Primary*:" in listed
+    gets = fake(pd).of("GET", "/schedules/PSCHED1/overrides")
+    assert gets and all(g.arg("since") and g.arg("until") for g in gets)
+    assert "(it had begun, so it ends now)" in text_of(await pd.bot.run("override cancel #1"))
+    [cut] = fake(pd).of("DELETE", "/schedules/PSCHED1/overrides/POVR1")
+    assert cut.headers["From"] == "bot@example.com"
+    assert "ends now" not in text_of(await pd.bot.run("override cancel #1"))  # the later one, removed
+    assert [o["id"] for o in fake(pd).overrides] == ["POVR1"]  # only the cut-short one is left
+
+
+async def test_overrides_on_a_shift_based_schedule_say_where_to_go(pd: ProviderBot) -> None:
+    fake(pd).add_v3_schedule("PV3SCH1", "Payments", on_call="U222", shift_hours=4)
+    answer = text_of(await pd.bot.run("overrides payments"))
+    assert "shift-based PagerDuty schedule" in answer and "Schedules → Payments" in answer
+    assert fake(pd).writes() == []
+
+
 async def test_someone_unknown_at_pagerduty_gets_a_clear_answer(pd: ProviderBot) -> None:
     answer = text_of(await pd.bot.run("override prim <@U999|zed> for 2h"))
     assert "has no PagerDuty account" in answer

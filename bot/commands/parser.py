@@ -163,6 +163,10 @@ def _parse(text: str, *, tz: str, now: datetime, command: str) -> ParsedCommand 
             )
         return _usage(None, f"I don't know `{head.value}`. Here is what I can do: `{command} help`.", command)
     rest = tokens[1:]
+    if verb.name == "override" and rest and rest[0].value.lower() in _OVERRIDE_UNDO:
+        # `override cancel #2`, `override list`: said of overrides, so it is that verb.
+        verb = registry.BY_NAME["overrides"]
+        rest = rest[1:] if rest[0].value.lower() in ("list", "ls") else rest
     parsed = ParsedCommand(verb=verb.name, text=_plain(rest))
 
     # key:value options this verb declares; other colons stay text ("error: db down").
@@ -211,6 +215,7 @@ _OPTION_WORDS = {option.name for verb in registry.VERBS for option in verb.optio
 }
 
 
+_OVERRIDE_UNDO = ("cancel", "delete", "remove", "undo", "list", "ls")
 _OPTION_ALIASES = {"severity": "sev", "priority": "sev"}
 
 

@@ -308,6 +308,17 @@ VERBS: tuple[Verb, ...] = (
         ),
     ),
     Verb(
+        "overrides",
+        "List upcoming on-call overrides, numbered, or cancel one (`override cancel #2`).",
+        aliases=("override-list",),
+        args=(Arg("schedule", Slot.TEXT, required=False, help="A schedule, or `cancel #2`"),),
+        needs_incident=False,
+        writes=True,  # `cancel #2` removes one
+        capability=Capability.OVERRIDE_LIST,
+        uses_time=True,
+        examples=("/incident overrides primary", "/incident override cancel #2"),
+    ),
+    Verb(
         "schedule",
         "Create or replace an on-call rotation (built-in provider), or list them.",
         access=Access.ADMIN,  # saving a rotation; listing them is for anyone

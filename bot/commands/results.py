@@ -178,6 +178,24 @@ class OverrideCreated(Result):
     override: Override
     actor: Person
     tz: str
+    replaces: list[Person] = Field(default_factory=list)  # on call when it begins
+    overlaps: list[Override] = Field(default_factory=list)  # overrides already in that time
+
+
+class Overrides(Result):
+    """Upcoming overrides, numbered as `override cancel #n` reads them."""
+
+    visibility: Visibility = "ephemeral"
+    overrides: list[Override]
+    tz: str
+    schedule: str | None = None
+
+
+class OverrideCancelled(Result):
+    override: Override
+    actor: Person
+    tz: str
+    ended_now: bool = False  # it had begun: ended now rather than removed
 
 
 class Schedules(Result):

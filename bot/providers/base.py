@@ -62,6 +62,16 @@ def no_single_assignee(label: str) -> str:
     return f"{label} has no single assignee: make someone lead with `/incident lead @them`."
 
 
+class ListsOverrides(Protocol):
+    """What a provider with Capability.OVERRIDE_LIST also implements."""
+
+    async def list_overrides(self, schedule: str | None, since: datetime) -> list[Override]:
+        """Overrides that end after `since`, on one schedule or all of them."""
+
+    async def cancel_override(self, override: Override, actor: Person) -> bool:
+        """Remove it; False when it had begun and was ended now instead (PagerDuty)."""
+
+
 class Reassigns(Protocol):
     """What a provider with Capability.REASSIGN also implements."""
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.domain import (
@@ -514,6 +514,35 @@ class BuiltinProvider:
             )
 
         return await self._write(None, work, cache="keep")
+
+    async def list_overrides(self, schedule: str | None, since: datetime) -> list[Override]:
+        def work(conn: Connection) -> Any:
+            query = (
+                select(tables.overrides, tables.schedules.c.name.label("schedule_name"))
+                .join(tables.schedules, tables.schedules.c.id == tables.overrides.c.schedule)
+                .where(tables.overrides.c.end > since)
+            )
+            if schedule is not None:
+                query = query.where(tables.schedules.c.name == schedule)
+            return [
+                Override(
+                    id=str(r.id),
+                    schedule=Schedule(id=str(r.schedule), name=r.schedule_name),
+                    person=Person(slack_id=r.user_id, name=r.user_name),
+                    start=r.start,
+                    end=r.end,
+                )
+                for r in conn.execute(query)
+            ]
+
+        return await self.store.read(work)
+
+    async def cancel_override(self, override: Override, actor: Person) -> bool:
+        def work(conn: Connection) -> Any:
+            conn.execute(delete(tables.overrides).where(tables.overrides.c.id == int(override.id)))
+
+        await self._write(None, work, cache="keep")
+        return True
 
 
 def _number(incident_id: str) -> int:

@@ -49,7 +49,11 @@ def error_text(body: Any) -> str | None:
 class FireHydrantProvider:
     name = "firehydrant"
     label = "FireHydrant"
-    capabilities = frozenset(Capability) - {Capability.REASSIGN, Capability.STAKEHOLDER_UPDATES}
+    capabilities = frozenset(Capability) - {
+        Capability.REASSIGN,
+        Capability.STAKEHOLDER_UPDATES,
+        Capability.OVERRIDE_LIST,
+    }
     # Verbs safe to run again after a restart: none, FireHydrant takes no idempotency key.
     records_applied = False  # its changes are made at the provider, not in our store
     replay_safe: frozenset[str] = frozenset()
@@ -57,6 +61,8 @@ class FireHydrantProvider:
         Capability.REASSIGN: no_single_assignee("FireHydrant"),
         Capability.STAKEHOLDER_UPDATES: "FireHydrant sends stakeholder updates through its status pages, "
         "which the bot does not choose for you: post it on the status page in FireHydrant.",
+        Capability.OVERRIDE_LIST: "FireHydrant's API has no list of a schedule's coverage shifts to pick "
+        "one from: see and remove them on the schedule's page in FireHydrant (On-call → Schedules).",
     }
 
     def __init__(self, api: ApiClient, *, directory: Directory) -> None:

@@ -442,6 +442,43 @@ class IncidentIoProvider:
             end=parse_time(created["end_at"]) or end,
         )
 
+    async def list_overrides(self, schedule: str | None, since: datetime) -> list[Override]:
+        chosen = await self._schedules()
+        if schedule is not None:
+            chosen = [self._named(chosen, schedule, "schedule")]
+        found: list[Override] = []
+        for data in chosen:
+            after: str | None = None
+            while True:
+                params: dict[str, Any] = {"schedule_id": data["id"], "page_size": 250}
+                if after:
+                    params["after"] = after
+                body = await self.api.get("/v2/schedule_overrides", params)
+                for item in body["overrides"]:
+                    start, end = parse_time(item["start_at"]), parse_time(item["end_at"])
+                    person = slack_person(item.get("user"))
+                    if start and end and end > since:
+                        found.append(
+                            Override(
+                                id=item["id"],
+                                schedule=self._schedule(data),
+                                person=person
+                                or Person(slack_id="", name=(item.get("user") or {}).get("name")),
+                                start=start,
+                                end=end,
+                            )
+                        )
+                after = (body.get("pagination_meta") or {}).get("after")
+                if not after or not body["overrides"]:
+                    break
+        return found
+
+    async def cancel_override(self, override: Override, actor: Person) -> bool:
+        # Its id is read just before (ids change when a neighbour is widened); DELETE is
+        # idempotent, so a retry cannot remove another one.
+        await self.api.call("DELETE", f"/v2/schedule_overrides/{override.id}", repeatable=True)
+        return True
+
     # channel → incident ---------------------------------------------------------------------
     async def find_by_channel(self, channel_id: str, channel_name: str | None) -> Incident | None:
         """incident.io cannot be asked by channel: try the number in `inc-<N>-…`, then the

@@ -10,7 +10,7 @@ Severity is PagerDuty's priority (P1…) where the account has priorities, and i
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.domain import (
@@ -34,6 +34,11 @@ from bot.providers.http import ApiClient
 from bot.providers.wire import iso_utc, parse_time, user_id_by_email
 
 STATUSES = ["triggered", "acknowledged", "resolved"]
+LOOK_AHEAD = timedelta(days=90)  # how far `overrides` looks
+SHIFT_BASED = (
+    "{name} is a shift-based PagerDuty schedule: list and cancel its overrides in PagerDuty "
+    "(Schedules → {name}); the bot lists classic schedules' overrides."
+)
 URGENCIES = ["high", "low"]
 _ID = re.compile(r"^[A-Z0-9]{6,20}$")
 _NUMBER = re.compile(r"^(?:INC-?|#|PD-?)?(\d{1,9})$", re.IGNORECASE)
@@ -397,6 +402,38 @@ class PagerDutyProvider:
             start=parse_time(created.get("start")) or start,
             end=parse_time(created.get("end")) or end,
         )
+
+    async def list_overrides(self, schedule: str | None, since: datetime) -> list[Override]:
+        chosen = [await self._schedule_named(schedule)] if schedule else await self._schedules()
+        found: list[Override] = []
+        for data in chosen:
+            if data.get("_v3"):
+                if schedule:
+                    raise Rejected(SHIFT_BASED.format(name=schedule))
+                continue  # listed with the classic ones would mislead: their overrides are elsewhere
+            body = await self.api.get(
+                f"/schedules/{data['id']}/overrides",
+                {"since": iso_utc(since), "until": iso_utc(since + LOOK_AHEAD)},
+            )
+            name = data.get("name") or data.get("summary") or data["id"]
+            for item in body["overrides"]:
+                start, end = parse_time(item.get("start")), parse_time(item.get("end"))
+                if start and end:
+                    found.append(
+                        Override(
+                            id=item["id"],
+                            schedule=Schedule(id=data["id"], name=name),
+                            person=await self._person(item.get("user")) or Person(slack_id=""),
+                            start=start,
+                            end=end,
+                        )
+                    )
+        return found
+
+    async def cancel_override(self, override: Override, actor: Person) -> bool:
+        # One that had begun is cut short to now (PagerDuty's 200), not removed (204).
+        await self._write("DELETE", f"/schedules/{override.schedule.id}/overrides/{override.id}", None)
+        return override.start > datetime.now(UTC)
 
     async def _v3_override(
         self, data: dict, user_id: str, person: Person, start: datetime, end: datetime

@@ -185,6 +185,8 @@ class FakeIncidentIo(FakeProvider):
         self.route("GET", "/v2/schedules", self.list_schedules)
         self.route("GET", "/v2/schedule_entries", self.entries)
         self.route("POST", "/v2/schedule_overrides", self.create_override)
+        self.route("GET", "/v2/schedule_overrides", self.list_overrides)
+        self.route("DELETE", "/v2/schedule_overrides/{id}", self.delete_override)
 
     async def identity(self, seen: Seen) -> tuple[int, Any]:
         return 200, {
@@ -413,3 +415,11 @@ class FakeIncidentIo(FakeProvider):
         }
         self.overrides.append(item)
         return 201, {"override": item}
+
+    async def list_overrides(self, seen: Seen) -> tuple[int, Any]:
+        mine = [o for o in self.overrides if o["schedule_id"] == seen.arg("schedule_id")]
+        return 200, {"overrides": mine, "pagination_meta": {"page_size": int(seen.arg("page_size") or 25)}}
+
+    async def delete_override(self, seen: Seen) -> tuple[int, Any]:
+        self.overrides = [o for o in self.overrides if o["id"] != seen.params["id"]]
+        return 204, None  # idempotent: gone already is gone

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime
 from typing import Any
 
 from tests.fakes.server import FakeProvider, Seen
@@ -22,6 +23,10 @@ def user(slack_id: str) -> dict:
         "self": f"https://api.pagerduty.com/users/{uid}",
         "html_url": f"{BASE}/users/{uid}",
     }
+
+
+def parse_iso(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
 def ref(kind: str, item: dict) -> dict:
@@ -129,6 +134,8 @@ class FakePagerDuty(FakeProvider):
         self.route("GET", "/schedules", self.list_schedules)
         self.route("GET", "/oncalls", self.oncalls)
         self.route("POST", "/schedules/{id}/overrides", self.create_overrides)
+        self.route("GET", "/schedules/{id}/overrides", self.list_overrides)
+        self.route("DELETE", "/schedules/{id}/overrides/{override_id}", self.delete_override)
         self.route("POST", "/incidents/{id}/status_updates", self.status_update)
         self.route("GET", "/v3/schedules", self.list_v3_schedules)
         self.route("GET", "/v3/schedules/{id}", self.show_v3_schedule)
@@ -260,6 +267,27 @@ class FakePagerDuty(FakeProvider):
             self.overrides.append(created | {"schedule": seen.params["id"]})
             answers.append({"status": 201, "override": created})
         return 201, answers
+
+    async def list_overrides(self, seen: Seen) -> tuple[int, Any]:
+        since, until = (parse_iso(str(seen.arg(k))) for k in ("since", "until"))
+        mine = [
+            {k: v for k, v in o.items() if k != "schedule"}
+            for o in self.overrides
+            if o["schedule"] == seen.params["id"]
+            and parse_iso(o["end"]) > since
+            and parse_iso(o["start"]) < until
+        ]
+        return 201, {"overrides": mine}  # the spec documents 201 for this GET
+
+    async def delete_override(self, seen: Seen) -> tuple[int, Any]:
+        found = next((o for o in self.overrides if o["id"] == seen.params["override_id"]), None)
+        if found is None or found["schedule"] != seen.params["id"]:
+            return self._error(404, 2100, "Not Found")
+        if parse_iso(found["start"]) <= datetime.now(UTC):
+            found["end"] = datetime.now(UTC).isoformat()  # had begun: cut short
+            return 200, None
+        self.overrides.remove(found)
+        return 204, None
 
     async def create_webhook(self, seen: Seen) -> tuple[int, Any]:
         wanted = seen.body["webhook_subscription"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, timedelta
 
 from bot.commands.context import Context
@@ -13,13 +14,16 @@ from bot.commands.results import (
     HandoversSet,
     NotSupported,
     OnCallList,
+    OverrideCancelled,
     OverrideCreated,
+    Overrides,
     Result,
     Schedules,
 )
 from bot.commands.timeparse import TimeSpan
 from bot.commands.timers import channel_id_of
-from bot.domain import Capability, now
+from bot.domain import Capability, Override, Rejected, now
+from bot.providers.base import ListsOverrides
 
 
 async def _schedule_name(ctx: Context, typed: str) -> str:
@@ -42,9 +46,9 @@ async def override(ctx: Context) -> Result:
     ref: UserRef = ctx.arg("user")  # type: ignore[assignment]
     person = await ctx.person(ref)
     span: TimeSpan = ctx.arg("when")  # type: ignore[assignment]
+    on_then = await ctx.provider.oncall(schedule, span.start)  # whom it replaces, said in the answer
     if person.slack_id != ctx.actor.slack_id and not ctx.settings.everyone_is_admin:
         # Putting someone else on call is the admins', or the person on call then handing over.
-        on_then = await ctx.provider.oncall(schedule, span.start)
         handing_over = any(e.person and e.person.slack_id == ctx.actor.slack_id for e in on_then)
         if not handing_over and not (ctx.is_admin and await ctx.is_admin()):
             return Failure(
@@ -52,8 +56,61 @@ async def override(ctx: Context) -> Result:
                 "can put someone else on call.",
                 next_step=f"Put yourself on (`{ctx.command} override {schedule} me …`), or ask an admin.",
             )
+    replaces = [e.person for e in on_then if e.person]
+    overlaps = []  # overrides already in that time: said, and this one wins where they meet
+    if Capability.OVERRIDE_LIST in ctx.provider.capabilities:
+        lister: ListsOverrides = ctx.provider  # type: ignore[assignment]
+        try:
+            existing = await lister.list_overrides(schedule, span.start)
+        except Rejected:
+            existing = []  # a schedule whose overrides cannot be listed (PagerDuty's shift-based)
+        overlaps = [o for o in existing if o.overlaps(span.start, span.end)]
     created = await ctx.provider.create_override(schedule, person, span.start, span.end, ctx.actor)
-    return OverrideCreated(override=created, actor=ctx.actor, tz=ctx.invocation.tz)
+    return OverrideCreated(
+        override=created, actor=ctx.actor, tz=ctx.invocation.tz, replaces=replaces, overlaps=overlaps
+    )
+
+
+_CANCEL = re.compile(
+    r"^(?:cancel|delete|remove|undo)\b\s*(?:(?P<schedule>[^#\s\d]\S*)\s+)?#?(?P<number>\d+)?$", re.I
+)
+
+
+@handles("overrides")
+async def overrides(ctx: Context) -> Result:
+    """`overrides [schedule]` lists; `override cancel [schedule] #n` removes the n-th listed."""
+    words = str(ctx.arg("schedule") or "").strip()
+    cancel = _CANCEL.match(words)
+    if cancel and not cancel["number"]:
+        raise ctx.refuse(
+            f"Say which, like `{ctx.command} override cancel #2`: `{ctx.command} overrides` numbers them."
+        )
+    typed = (cancel["schedule"] if cancel else words) or ""
+    schedule = await _schedule_name(ctx, typed) if typed else None
+    lister: ListsOverrides = ctx.provider  # type: ignore[assignment]
+    at = now()
+    upcoming = sorted(
+        (o for o in await lister.list_overrides(schedule, at) if o.end > at),
+        key=lambda o: (o.start, o.schedule.name, o.id),
+    )
+    if not cancel:
+        return Overrides(overrides=upcoming, tz=ctx.invocation.tz, schedule=schedule)
+    number = int(cancel["number"])
+    if not 1 <= number <= len(upcoming):
+        where = f" on {schedule}" if schedule else ""
+        raise ctx.refuse(
+            f"There is no override #{number}{where} ({len(upcoming)} upcoming): "
+            f"`{ctx.command} overrides{' ' + schedule if schedule else ''}` lists them."
+        )
+    chosen: Override = upcoming[number - 1]
+    if chosen.person.slack_id != ctx.actor.slack_id and not ctx.settings.everyone_is_admin:
+        if not (ctx.is_admin and await ctx.is_admin()):
+            return Failure(
+                what="Only the bot's admins, or the person an override puts on call, can cancel it.",
+                next_step="Ask an admin, or the person it puts on call.",
+            )
+    removed = await lister.cancel_override(chosen, ctx.actor)
+    return OverrideCancelled(override=chosen, actor=ctx.actor, tz=ctx.invocation.tz, ended_now=not removed)
 
 
 @handles("schedule")
