@@ -122,6 +122,7 @@ class DeclareRequest(BaseModel):
     severity: str | None = None
     declared_by: Person
     idempotency_key: str | None = None
+    private: bool = False  # a private Slack channel; at incident.io, a private incident
 
 
 class ProviderError(Exception):

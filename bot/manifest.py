@@ -8,7 +8,7 @@ from typing import Any
 import yaml
 
 from bot.commands.registry import usage_hint
-from bot.slack.scopes import bot_scopes
+from bot.slack.scopes import EVENT_SCOPES, bot_scopes
 
 APP_NAME = "Incident Bot"
 DESCRIPTION = "Run an incident from its channel: status, severity, roles, follow-ups, on-call."
@@ -29,6 +29,9 @@ def build_manifest(command: str, url: str, *, socket_mode: bool = False) -> dict
         interactivity["request_url"] = events_url
         # Type-ahead for catalogues too long for a static select (block_suggestion).
         interactivity["message_menu_options_url"] = events_url
+    events: dict[str, Any] = {"bot_events": sorted(EVENT_SCOPES)}
+    if not socket_mode:
+        events["request_url"] = events_url
     return {
         "_metadata": {"major_version": 1, "minor_version": 1},
         "display_information": {"name": APP_NAME, "description": DESCRIPTION},
@@ -38,6 +41,8 @@ def build_manifest(command: str, url: str, *, socket_mode: bool = False) -> dict
         },
         "oauth_config": {"scopes": {"bot": bot_scopes()}},
         "settings": {
+            # `@incident help`, `@incident status fixing`: answered like the slash command.
+            "event_subscriptions": events,
             "interactivity": interactivity,
             "org_deploy_enabled": False,
             "socket_mode_enabled": socket_mode,

@@ -132,9 +132,11 @@ def _(result: r.Declared) -> Doc:
     line: Line = [
         T(f"Declared {i.reference}: "),
         T(i.name),
-        T(". Its channel: "),
+        T(". Its private channel: " if result.private else ". Its channel: "),
         Channel(result.channel_id, result.channel_name),
     ]
+    if result.private:
+        line.append(T(" (only those invited see it)"))
     return Doc(line, [Section([line])])
 
 
@@ -179,9 +181,15 @@ def _(result: r.FollowUps) -> Doc:
     lines += [_followup_line(f, result.tz) for f in result.followups[:MAX_LIST]]
     if len(result.followups) > MAX_LIST:
         lines.append([T(f"… and {len(result.followups) - MAX_LIST} more")])
-    if result.pick:
-        lines.append([T("Which one? Say "), Code(result.pick)])
-    return Doc(lines[0], [Section(lines)])
+    if not result.pick:
+        return Doc(lines[0], [Section(lines)])
+    lines.append([T("Which one? Click it, or say "), Code(result.pick)])
+    # One click each (the verb's own button, carrying `done #n`), for the first five.
+    done = [
+        Button("followup", f"Done #{f.number}", i.provider, i.id, i.reference, text=f"done #{f.number}")
+        for f in result.followups[:5]
+    ]
+    return Doc(lines[0], [Section(lines), Actions(done)])
 
 
 @present.register

@@ -36,7 +36,11 @@ class ShellWorkspace:
         name = name.strip().lstrip("@")
         return Person(slack_id=name, name=name) if name else None
 
-    async def create_channel(self, name: str) -> tuple[str, str]:
+    async def join(self, channel_id: str) -> bool:
+        self.channels.setdefault(channel_id, set())
+        return True
+
+    async def create_channel(self, name: str, private: bool = False) -> tuple[str, str]:
         if not re.fullmatch(r"[a-z0-9_\-]{1,80}", name):
             raise WorkspaceError(f"#{name} is not a valid channel name")
         candidate, n = name, 1

@@ -37,6 +37,10 @@ class FakeSlack:
     calls: list[Call] = field(default_factory=list)
     timezones: dict[str, str] = field(default_factory=dict)
     taken_names: set[str] = field(default_factory=set)
+    private_channels: set[str] = field(default_factory=set)  # joined only by invitation
+    # Channels the bot is not in: posting, pinning and redrawing there fail as in Slack
+    # (not_in_channel) until it joins or is invited.
+    outside: set[str] = field(default_factory=set)
     # method → error name: makes that method answer {"ok": false, "error": ...}
     errors: dict[str, str] = field(default_factory=dict)
     url: str = ""
@@ -77,6 +81,7 @@ class FakeSlack:
             call.response = {"ok": False, "error": error}
         else:
             call.response = self._answer(method, params)
+            call.error = call.response.get("error") if not call.response.get("ok") else None
         self._record(call)
         return web.json_response(call.response)
 
@@ -90,6 +95,11 @@ class FakeSlack:
         return []
 
     def _answer(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        if (
+            method in ("chat.postMessage", "chat.update", "pins.add")
+            and params.get("channel") in self.outside
+        ):
+            return {"ok": False, "error": "not_in_channel"}
         if method == "auth.test":
             return {
                 "ok": True,
@@ -117,7 +127,22 @@ class FakeSlack:
             if name in self.taken_names:
                 return {"ok": False, "error": "name_taken"}
             self.taken_names.add(name)
-            return {"ok": True, "channel": {"id": f"C{next(self._ids):06d}", "name": name}}
+            made = f"{'G' if params.get('is_private') in (True, 'true', '1') else 'C'}{next(self._ids):06d}"
+            if made.startswith("G"):
+                self.private_channels.add(made)
+            self.members[made] = {"UBOT"}
+            return {"ok": True, "channel": {"id": made, "name": name, "is_private": made.startswith("G")}}
+        if method == "conversations.join":
+            channel = str(params.get("channel"))
+            if channel in self.private_channels:
+                return {"ok": False, "error": "method_not_supported_for_channel_type"}
+            joined = self.members.setdefault(channel, set())
+            already = "UBOT" in joined
+            joined.add("UBOT")
+            self.outside.discard(channel)
+            return {"ok": True, "channel": {"id": channel}} | (
+                {"warning": "already_in_channel"} if already else {}
+            )
         if method == "conversations.invite":
             users = str(params.get("users", "")).split(",")
             self.members.setdefault(str(params.get("channel")), set()).update(u for u in users if u)

@@ -17,7 +17,7 @@ from bot.commands.handlers.help import entries
 from bot.commands.results import Help
 from bot.manifest import build_manifest
 from bot.present import present
-from bot.slack.scopes import METHOD_SCOPES, bot_scopes
+from bot.slack.scopes import EVENT_SCOPES, METHOD_SCOPES, bot_scopes, scopes_of
 from bot.textrender import render_text
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -86,6 +86,20 @@ def test_scopes_match_the_methods_the_code_calls() -> None:
     }
     assert called, "found no Web API calls: the scan is broken"
     assert called <= set(METHOD_SCOPES), f"methods without a scope entry: {called - set(METHOD_SCOPES)}"
-    needed = {"commands", *(METHOD_SCOPES[m] for m in called if METHOD_SCOPES[m])}
-    manifest_scopes = set(build_manifest("/incident", "https://x")["oauth_config"]["scopes"]["bot"])
-    assert manifest_scopes == needed == set(bot_scopes())
+    needed = {"commands", *(s for m in called for s in scopes_of(m)), *EVENT_SCOPES.values()}
+    manifest = build_manifest("/incident", "https://x")
+    assert set(manifest["oauth_config"]["scopes"]["bot"]) == needed == set(bot_scopes())
+    # Private incident channels, joining a linked channel, and mentions each need theirs.
+    assert {"groups:write", "channels:join", "app_mentions:read"} <= needed
+
+
+def test_the_manifest_subscribes_to_exactly_the_events_the_app_handles() -> None:
+    source = (ROOT / "bot" / "slack" / "server.py").read_text() + (
+        ROOT / "bot" / "slack" / "mentions.py"
+    ).read_text()
+    handled = set(re.findall(r'EVENT_TYPE = "(\w+)"', source))
+    events = build_manifest("/incident", "https://x")["settings"]["event_subscriptions"]
+    assert set(events["bot_events"]) == handled == set(EVENT_SCOPES) == {"app_mention"}
+    assert events["request_url"] == "https://x/slack/events"
+    socket = build_manifest("/incident", "https://x", socket_mode=True)["settings"]["event_subscriptions"]
+    assert "request_url" not in socket

@@ -210,6 +210,18 @@ async def test_declare_at_incident_io_with_an_idempotency_key(io: ProviderBot) -
     assert "INC-1" in text_of(await io.bot.run("info", channel=channel))
 
 
+async def test_declare_private_is_a_private_incident_at_incident_io(io: ProviderBot) -> None:
+    fake(io).channel_on_declare = "C0IOPRIV"  # incident.io makes the channel itself
+    io.bot.slack.outside.add("C0IOPRIV")  # …and the bot is not in it yet
+    _, channel = await io.bot.declare("private Payroll export leaking")
+    [create] = fake(io).of("POST", "/v2/incidents")
+    assert create.body["visibility"] == "private" and create.body["name"] == "Payroll export leaking"
+    assert channel == "C0IOPRIV" and io.bot.slack.of("conversations.create") == []
+    assert [j.params["channel"] for j in io.bot.slack.of("conversations.join")] == ["C0IOPRIV"]
+    await io.bot.settled()
+    assert any(p.params["channel"] == "C0IOPRIV" and not p.error for p in io.bot.slack.of("pins.add"))
+
+
 async def test_channel_named_inc_n_is_found_and_remembered(io: ProviderBot) -> None:
     fake(io).add_incident("Older", channel="C0OTHER")
     incident = fake(io).add_incident("Queue backlog", channel="C0Q")

@@ -11,6 +11,7 @@ import pytest
 
 from bot.slack.server import RUNTIME
 from tests.conftest import RunningBot
+from tests.test_timers import click
 from tests.test_slack_e2e import text_of
 
 
@@ -60,12 +61,16 @@ async def test_followup_done_lists_open_ones_or_completes_several(bot: RunningBo
         await bot.run(f"followup {title}", channel=channel)
     listed = await bot.run("followup done", channel=channel)
     assert "Which one?" in text_of(listed) and "#3 C" in text_of(listed)
+    # In Slack, each open one is a button: a click completes that one.
+    buttons = [e for b in listed["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert [e["text"]["text"] for e in buttons] == ["Done #1", "Done #2", "Done #3"]
+    await click(bot, buttons[1], user="U111", channel=channel)
     done = await bot.run("followup done #1 #3", channel=channel)
     assert "completed follow-ups #1, #3" in text_of(done)
     states = {
         f.number: f.state for f in await bot.app[RUNTIME].service.providers["builtin"].list_followups("1")
     }
-    assert states == {1: "done", 2: "open", 3: "done"}  # and no follow-up titled "done"
+    assert states == {1: "done", 2: "done", 3: "done"}  # and no follow-up titled "done"
 
 
 async def test_status_moves_are_not_repeated_nor_silently_backwards(bot: RunningBot) -> None:

@@ -202,6 +202,21 @@ async def test_announcement_line_is_posted_once_and_redrawn_as_the_incident_reso
         assert "✅" in text_of(updates[-1].params) and "resolved" in text_of(updates[-1].params)
 
 
+async def test_a_private_incident_is_never_in_the_announcement_channel(
+    fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    settings = make_settings(fake_slack, sqlite_url, incident_announce_channel="C0ANN")
+    async with running_bot(fake_slack, settings) as bot:
+        _, channel = await bot.declare("private Payroll export leaking sev 1")
+        await bot.run("sev 2", channel=channel)
+        await bot.run("resolve", channel=channel)
+        await bot.declare("Checkout down sev 1")  # a public one still is
+        await bot.settled()
+        announced = [c for c in fake_slack.calls if c.params.get("channel") == "C0ANN"]
+        assert len(announced) == 1 and "Checkout down" in text_of(announced[0].params)
+        assert all("Payroll" not in text_of(c.params) for c in announced)
+
+
 async def test_a_notice_escapes_provider_text(bot: RunningBot) -> None:
     clock = clocked(bot)
     _, channel = await bot.declare("<!channel> & <b>down</b> sev:SEV1")

@@ -99,7 +99,7 @@ class Notifier:
         # announcement follows (a `created` event announces an incident declared there).
         await self.service.timers.changed(incident, updated=event.kind == "update")
         if changes or event.kind == "created":
-            reply.posts += self.service.timers.announce(
+            reply.posts += await self.service.timers.announcements(
                 incident, new=event.kind == "created", channel_id=channels[0]
             )
         return reply

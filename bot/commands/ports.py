@@ -19,8 +19,12 @@ class Workspace(Protocol):
     async def find_user(self, name: str) -> Person | None:
         """A person from a typed name (no mention id); None when nobody matches."""
 
-    async def create_channel(self, name: str) -> tuple[str, str]:
+    async def create_channel(self, name: str, private: bool = False) -> tuple[str, str]:
         """Create a channel named `name` (or a free variant of it): (id, actual name)."""
+
+    async def join(self, channel_id: str) -> bool:
+        """Join a public channel, so the bot can post, pin and redraw there; False where it
+        cannot join by itself (a private channel: it must be invited)."""
 
     async def invite(self, channel_id: str, user_ids: list[str]) -> None: ...
 

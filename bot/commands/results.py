@@ -132,6 +132,7 @@ class Declared(Result):
     incident: Incident
     channel_id: str
     channel_name: str
+    private: bool = False
 
 
 class Unlinked(Result):

@@ -50,6 +50,11 @@ def announce_key(provider: str, incident_id: str) -> str:
     return f"announce:{provider}:{incident_id}"
 
 
+def private_key(provider: str, incident_id: str) -> str:
+    """Marks an incident declared private (in the anchors table: no message behind it)."""
+    return f"private:{provider}:{incident_id}"
+
+
 def channel_id_of(typed: str, here: str) -> str | None:
     """`<#C123|sre>` (Slack's escaped mention), `C123`, or `here`: a channel id."""
     if typed.lower() == "here":
@@ -130,9 +135,14 @@ class Timers:
             incident = incident.model_copy(update={"followups": [*incident.followups, added]})
         await self.changed(incident, updated=verb.name == "update")
         if verb.name == "declare":
-            return self.announce(incident, new=True, channel_id=getattr(result, "channel_id", None))
+            if getattr(result, "private", False):
+                # Its name is for those invited: never in the announcement channel.
+                await self.store.set_anchor(private_key(incident.provider, incident.id), "", "")
+            return await self.announcements(
+                incident, new=True, channel_id=getattr(result, "channel_id", None)
+            )
         if verb.capability in (Capability.STATUS, Capability.SEVERITY):
-            return self.announce(incident, new=False)
+            return await self.announcements(incident, new=False)
         return []
 
     # by hand ---------------------------------------------------------------------------
@@ -257,6 +267,14 @@ class Timers:
         return Reply(result=Quiet(), posts=[post], audit=_audit(timer, "posted"))
 
     # announcements ---------------------------------------------------------------------
+    async def announcements(
+        self, incident: Incident, *, new: bool, channel_id: str | None = None
+    ) -> list[Post]:
+        """`announce`, except for an incident declared private."""
+        if not self.announce_channel or await self.store.anchor(private_key(incident.provider, incident.id)):
+            return []
+        return self.announce(incident, new=new, channel_id=channel_id)
+
     def announce(self, incident: Incident, *, new: bool, channel_id: str | None = None) -> list[Post]:
         """The incident's line in the announcement channel: posted when it is declared or
         becomes one of the reminded severities (SEV1/SEV2 by default), else redrawn."""

@@ -185,7 +185,7 @@ class IncidentIoProvider:
     async def declare(self, request: DeclareRequest) -> Incident:
         payload: dict[str, Any] = {
             "idempotency_key": request.idempotency_key or uuid.uuid4().hex,
-            "visibility": "public",
+            "visibility": "private" if request.private else "public",
             "name": request.name,
             "mode": "standard",
         }

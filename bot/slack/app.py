@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.slack.answer import Answers
 from bot.slack.cards import Cards
 from bot.slack.interactive import Interactions, route_of
+from bot.slack.mentions import EVENT_TYPE, mention_request
 from bot.slack.workspace import SlackWorkspace
 
 log = logging.getLogger(__name__)
@@ -95,6 +96,14 @@ def build_app(
         admission = await pipeline().admit(request)  # in the inbox before the ack
         await ack()
         pipeline().start(request, admission)
+
+    @app.event(EVENT_TYPE)
+    async def on_mention(body: dict[str, Any]) -> None:
+        # Socket Mode's path (over HTTP the server admits mentions itself, before the 200).
+        # Bolt has acked the event before this runs; Slack would not resend it anyway.
+        request = mention_request(body)
+        if request is not None:
+            pipeline().start(request, await pipeline().admit(request))
 
     interactions.register(app)  # after the slash command, which Bolt then tries first
 

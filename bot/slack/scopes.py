@@ -6,7 +6,7 @@ every method the code calls is in it: so the app asks for what it uses and no mo
 
 from __future__ import annotations
 
-METHOD_SCOPES: dict[str, str | None] = {
+METHOD_SCOPES: dict[str, str | tuple[str, ...] | None] = {
     "auth.test": None,
     "chat.postMessage": "chat:write",
     "chat.postEphemeral": "chat:write",
@@ -17,17 +17,30 @@ METHOD_SCOPES: dict[str, str | None] = {
     # Modals open with the interaction's trigger_id: no scope beyond the interaction.
     "views.open": None,
     "views.update": None,
-    "conversations.create": "channels:manage",
-    "conversations.invite": "channels:manage",
+    # Public incident channels, and private ones (`declare private …`).
+    "conversations.create": ("channels:manage", "groups:write"),
+    "conversations.invite": ("channels:manage", "groups:write"),
+    # `link` in a public channel the bot is not in: joined, so the card can be posted,
+    # pinned and redrawn there.
+    "conversations.join": "channels:join",
     "users.info": "users:read",
     # PagerDuty and FireHydrant know people by email only: users.info's profile.email
     # (which also needs this scope) and the reverse lookup.
     "users.lookupByEmail": "users:read.email",
     # Permissions: responders are the incident channel's members; admins may be a user group.
-    "conversations.members": "channels:read",
+    "conversations.members": ("channels:read", "groups:read"),
     "usergroups.users.list": "usergroups:read",
 }
 
 
+# Scopes for what Slack sends rather than what the bot calls: `@incident help`.
+EVENT_SCOPES: dict[str, str] = {"app_mention": "app_mentions:read"}
+
+
+def scopes_of(method: str) -> tuple[str, ...]:
+    needed = METHOD_SCOPES[method]
+    return (needed,) if isinstance(needed, str) else (needed or ())
+
+
 def bot_scopes() -> list[str]:
-    return sorted({"commands", *(s for s in METHOD_SCOPES.values() if s)})
+    return sorted({"commands", *(s for m in METHOD_SCOPES for s in scopes_of(m)), *EVENT_SCOPES.values()})

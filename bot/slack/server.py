@@ -31,6 +31,7 @@ from bot.config import ConfigError, Settings, store_name
 from bot.runtime import Runtime, build_runtime
 from bot.slack.answer import SlackDelivery
 from bot.slack.app import build_app, command_request, web_client
+from bot.slack.mentions import mention_request
 from bot.slack.workspace import SlackWorkspace
 from bot.webhooks.events import PARSERS
 from bot.webhooks.verify import VERIFIERS
@@ -124,6 +125,14 @@ def create_web_app(settings: Settings) -> web.Application:
                 command = command_request(form)
                 admission = await pipeline().admit(command)
                 pipeline().start(command, admission)
+                return web.Response(status=200)
+        if request.content_type == "application/json":
+            mention = mention_request(json.loads(raw))
+            if mention is not None:
+                # In the inbox before the 200, like a slash command: Slack retries an
+                # unanswered event, and the event_id makes the retry the same request.
+                admission = await pipeline().admit(mention)
+                pipeline().start(mention, admission)
                 return web.Response(status=200)
         try:
             bolt_response = await bolt.async_dispatch(await to_bolt_request(request))

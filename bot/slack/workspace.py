@@ -86,11 +86,11 @@ class SlackWorkspace:
         self._by_email[key] = (time.monotonic(), found)
         return found
 
-    async def create_channel(self, name: str) -> tuple[str, str]:
+    async def create_channel(self, name: str, private: bool = False) -> tuple[str, str]:
         for attempt in range(1, 6):
             candidate = name if attempt == 1 else f"{name[: 80 - 2]}-{attempt}"
             try:
-                response = await self.client.conversations_create(name=candidate)
+                response = await self.client.conversations_create(name=candidate, is_private=private)
             except SlackApiError as exc:
                 error = slack_error(exc)
                 if error == "name_taken":
@@ -99,6 +99,16 @@ class SlackWorkspace:
             channel = response["channel"]
             return channel["id"], channel["name"]
         raise WorkspaceError(f"#{name} and its variants are all taken")
+
+    async def join(self, channel_id: str) -> bool:
+        try:
+            await self.client.conversations_join(channel=channel_id)
+        except SlackApiError as exc:
+            error = slack_error(exc)
+            if error in ("method_not_supported_for_channel_type", "channel_not_found", "is_archived"):
+                return False  # private (only an invite lets the bot in), or gone
+            raise WorkspaceError(f"Slack answered {error}") from None
+        return True
 
     async def invite(self, channel_id: str, user_ids: list[str]) -> None:
         try:

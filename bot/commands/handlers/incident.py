@@ -44,6 +44,11 @@ async def _severity(ctx: Context, typed: str) -> str:
 @handles("declare")
 async def declare(ctx: Context) -> Result | Reply:
     name = str(ctx.arg("name")).strip()
+    # `declare private Payroll export leaking`: a private channel. Only the lowercase word
+    # first, so an incident named "Private networking down" stays as typed.
+    first, _, rest = name.partition(" ")
+    private = first == "private" and bool(rest.strip())
+    name = rest.strip() if private else name
     if len(name) > 200:
         raise ctx.refuse(
             'That name is longer than 200 characters: keep it short, and put the rest in `summary:"…"`.'
@@ -56,6 +61,7 @@ async def declare(ctx: Context) -> Result | Reply:
             severity=severity,
             declared_by=ctx.actor,
             idempotency_key=ctx.invocation.request_id,
+            private=private,
         )
     )
     wanted = channel_name(ctx.settings.incident_channel_prefix, incident.reference, name)
@@ -63,14 +69,17 @@ async def declare(ctx: Context) -> Result | Reply:
     if linked:
         # The same declare again (run again after a restart): the provider handed back the
         # incident it made the first time, and its channel exists. No second channel.
-        return Declared(incident=incident, channel_id=linked[0].channel_id, channel_name=wanted)
+        return Declared(
+            incident=incident, channel_id=linked[0].channel_id, channel_name=wanted, private=private
+        )
     try:
         if incident.channel_id:
             # The provider made the incident's channel itself (incident.io does): use it,
             # rather than split the responders across two.
             channel_id, created_name = incident.channel_id, wanted
+            await ctx.workspace.join(channel_id)  # theirs, not ours: to post and pin the card there
         else:
-            channel_id, created_name = await ctx.workspace.create_channel(wanted)
+            channel_id, created_name = await ctx.workspace.create_channel(wanted, private=private)
         await ctx.workspace.invite(channel_id, [ctx.actor.slack_id])
     except WorkspaceError as exc:
         return Failure(
@@ -88,7 +97,7 @@ async def declare(ctx: Context) -> Result | Reply:
         incident = await ctx.provider.assign_role(incident.id, lead, ctx.actor, ctx.actor)
     posted = card(incident, ctx.provider.capabilities, note="declared this incident", actor=ctx.actor)
     return Reply(
-        result=Declared(incident=incident, channel_id=channel_id, channel_name=created_name),
+        result=Declared(incident=incident, channel_id=channel_id, channel_name=created_name, private=private),
         posts=[Post(channel_id=channel_id, result=posted)],
     )
 
@@ -107,6 +116,8 @@ async def link(ctx: Context) -> Result:
     if incident_id is None:
         raise ctx.refuse(f"`{ref.raw}` is not a {provider.label} incident reference.")
     incident = await provider.get_incident(incident_id)
+    # Joined first (public channels), so the card can be posted, pinned and redrawn here.
+    joined = await ctx.workspace.join(ctx.invocation.channel_id)
     await ctx.store.link(
         Link(
             ctx.invocation.team_id,
@@ -117,7 +128,10 @@ async def link(ctx: Context) -> Result:
         ),
         ctx.actor.slack_id,
     )
-    return card(incident, provider.capabilities, note="linked this channel to the incident", actor=ctx.actor)
+    note = "linked this channel to the incident"
+    if not joined:
+        note += " (invite me with `/invite @incident` so the card can be pinned here)"
+    return card(incident, provider.capabilities, note=note, actor=ctx.actor)
 
 
 @handles("unlink")
