@@ -11,8 +11,8 @@ import pytest
 
 from bot.slack.server import RUNTIME
 from tests.conftest import RunningBot
-from tests.test_timers import click
 from tests.test_slack_e2e import text_of
+from tests.test_timers import click
 
 
 async def incident_of(bot: RunningBot, number: int = 1):  # type: ignore[no-untyped-def]
