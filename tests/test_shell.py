@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 from pathlib import Path
@@ -79,3 +80,24 @@ def test_state_survives_between_shell_runs_and_eof_exits_zero(tmp_path: Path) ->
     again = run_shell(":channel inc-1-first-one\n/incident info\n", tmp_path)
     assert again.returncode == 0 and "== INC-1: First one ==" in again.stdout
     assert run_shell("", tmp_path).returncode == 0
+
+
+def test_ctrl_c_leaves_the_shell_quietly(tmp_path: Path) -> None:
+    """SIGINT while it waits for the next line: exit 130, nothing on stderr, no traceback."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT"))}
+    env["DATABASE_URL"] = f"sqlite:///{tmp_path / 'shell.db'}"
+    shell = subprocess.Popen(
+        [sys.executable, "-m", "bot", "shell"],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        text=True,
+    )
+    assert shell.stdin is not None and shell.stdout is not None
+    shell.stdin.write("/incident help\n")
+    shell.stdin.flush()
+    assert "Run an incident" in shell.stdout.readline()  # up, answered, waiting for more
+    shell.send_signal(signal.SIGINT)
+    _, err = shell.communicate(timeout=20)
+    assert shell.returncode == 130 and err == ""
