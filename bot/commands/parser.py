@@ -215,7 +215,8 @@ _OPTION_WORDS = {option.name for verb in registry.VERBS for option in verb.optio
 }
 
 
-_OVERRIDE_UNDO = ("cancel", "delete", "remove", "undo", "list", "ls")
+CANCEL_WORDS = ("cancel", "delete", "remove", "undo")  # `override cancel #2`
+_OVERRIDE_UNDO = (*CANCEL_WORDS, "list", "ls")
 _OPTION_ALIASES = {"severity": "sev", "priority": "sev"}
 
 

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from bot.commands.context import Context
 from bot.commands.handlers import handles
 from bot.commands.naming import match
-from bot.commands.parser import UserRef
+from bot.commands.parser import CANCEL_WORDS, UserRef
 from bot.commands.results import (
     Failure,
     HandoversSet,
@@ -40,6 +40,13 @@ async def oncall(ctx: Context) -> Result:
     return OnCallList(entries=entries, tz=ctx.invocation.tz, at=at)
 
 
+async def _yours_or_admin(ctx: Context, person_id: str) -> bool:
+    """On-call that concerns `person_id`: theirs to change, or an admin's."""
+    if person_id == ctx.actor.slack_id or ctx.settings.everyone_is_admin:
+        return True
+    return bool(ctx.is_admin and await ctx.is_admin())
+
+
 @handles("override")
 async def override(ctx: Context) -> Result:
     schedule = await _schedule_name(ctx, str(ctx.arg("schedule")))
@@ -47,15 +54,14 @@ async def override(ctx: Context) -> Result:
     person = await ctx.person(ref)
     span: TimeSpan = ctx.arg("when")  # type: ignore[assignment]
     on_then = await ctx.provider.oncall(schedule, span.start)  # whom it replaces, said in the answer
-    if person.slack_id != ctx.actor.slack_id and not ctx.settings.everyone_is_admin:
-        # Putting someone else on call is the admins', or the person on call then handing over.
-        handing_over = any(e.person and e.person.slack_id == ctx.actor.slack_id for e in on_then)
-        if not handing_over and not (ctx.is_admin and await ctx.is_admin()):
-            return Failure(
-                what=f"Only the bot's admins, or whoever is on call on {schedule} then, "
-                "can put someone else on call.",
-                next_step=f"Put yourself on (`{ctx.command} override {schedule} me …`), or ask an admin.",
-            )
+    # Putting someone else on call is the admins', or the person on call then handing over.
+    handing_over = any(e.person and e.person.slack_id == ctx.actor.slack_id for e in on_then)
+    if not handing_over and not await _yours_or_admin(ctx, person.slack_id):
+        return Failure(
+            what=f"Only the bot's admins, or whoever is on call on {schedule} then, "
+            "can put someone else on call.",
+            next_step=f"Put yourself on (`{ctx.command} override {schedule} me …`), or ask an admin.",
+        )
     replaces = [e.person for e in on_then if e.person]
     overlaps = []  # overrides already in that time: said, and this one wins where they meet
     if Capability.OVERRIDE_LIST in ctx.provider.capabilities:
@@ -72,7 +78,7 @@ async def override(ctx: Context) -> Result:
 
 
 _CANCEL = re.compile(
-    r"^(?:cancel|delete|remove|undo)\b\s*(?:(?P<schedule>[^#\s\d]\S*)\s+)?#?(?P<number>\d+)?$", re.I
+    rf"^(?:{'|'.join(CANCEL_WORDS)})\b\s*(?:(?P<schedule>[^#\s\d]\S*)\s+)?#?(?P<number>\d+)?$", re.I
 )
 
 
@@ -103,12 +109,11 @@ async def overrides(ctx: Context) -> Result:
             f"`{ctx.command} overrides{' ' + schedule if schedule else ''}` lists them."
         )
     chosen: Override = upcoming[number - 1]
-    if chosen.person.slack_id != ctx.actor.slack_id and not ctx.settings.everyone_is_admin:
-        if not (ctx.is_admin and await ctx.is_admin()):
-            return Failure(
-                what="Only the bot's admins, or the person an override puts on call, can cancel it.",
-                next_step="Ask an admin, or the person it puts on call.",
-            )
+    if not await _yours_or_admin(ctx, chosen.person.slack_id):
+        return Failure(
+            what="Only the bot's admins, or the person an override puts on call, can cancel it.",
+            next_step="Ask an admin, or the person it puts on call.",
+        )
     removed = await lister.cancel_override(chosen, ctx.actor)
     return OverrideCancelled(override=chosen, actor=ctx.actor, tz=ctx.invocation.tz, ended_now=not removed)
 

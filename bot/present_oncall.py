@@ -1,0 +1,146 @@
+"""On-call answers → documents: who is on call, overrides made, listed and cancelled,
+and rotations.
+
+Apart from bot/present.py so that neither grows past reading: these all speak of
+schedules, shifts and spans of time in the reader's zone.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.commands import results as r
+from bot.commands.timeparse import describe, describe_duration
+from bot.doc import B, Code, Doc, Line, Section, T, User
+from bot.domain import Override
+from bot.present import MAX_LIST, people, present, who
+
+
+@present.register
+def _(result: r.OnCallList) -> Doc:
+    if not result.entries:
+        line: Line = [
+            T("There are no on-call schedules yet. Create one: "),
+            Code("/incident schedule primary @ana @bob every 1w"),
+        ]
+        return Doc(line, [Section([line])])
+    lines: list[Line] = []
+    for entry in result.entries[:MAX_LIST]:
+        line = [B(entry.schedule.name), T(": ")]
+        if entry.person is None:
+            line.append(T("nobody is on call"))
+        else:
+            line += who(entry.person)
+            if entry.until:
+                line.append(T(f" until {describe(entry.until, result.tz)}"))
+            if entry.is_override:
+                line.append(T(" (override)"))
+        lines.append(line)
+    return Doc(lines[0] if len(lines) == 1 else [T("Who is on call now")], [Section(lines)])
+
+
+@present.register
+def _(result: r.OverrideCreated) -> Doc:
+    o = result.override
+    line: Line = [
+        User(result.actor.slack_id, result.actor.name),
+        T(" put "),
+        *who(o.person),
+        T(f" on call for {o.schedule.name} from {_span(o, result.tz)}"),
+        T(f" ({describe_duration(o.end - o.start)})"),
+    ]
+    lines: list[Line] = [line]
+    replaced = [p for p in result.replaces if p.slack_id != o.person.slack_id or not p.slack_id]
+    if replaced:
+        lines.append([T("While it lasts it replaces "), *people(replaced), T(".")])
+    for other in result.overlaps:
+        lines.append(
+            [
+                T("⚠️ It overlaps "),
+                *who(other.person),
+                T(f"'s override, {_span(other, result.tz)}: this one wins where they meet. "),
+                Code("/incident overrides " + o.schedule.name),
+                T(" lists them to cancel one."),
+            ]
+        )
+    return Doc(line, [Section(lines)])
+
+
+def _span(o: Override, tz: str) -> str:
+    return f"{describe(o.start, tz)} to {describe(o.end, tz)}"
+
+
+@present.register
+def _(result: r.Overrides) -> Doc:
+    where = f" on {result.schedule}" if result.schedule else ""
+    if not result.overrides:
+        line: Line = [T(f"No upcoming overrides{where}.")]
+        return Doc(line, [Section([line])])
+    lines: list[Line] = [[B(f"Upcoming overrides{where}")]]
+    for n, o in enumerate(result.overrides[:MAX_LIST], 1):
+        lines.append(
+            [T(f"#{n} "), B(o.schedule.name), T(": "), *who(o.person), T(f", {_span(o, result.tz)}")]
+        )
+    if len(result.overrides) > MAX_LIST:
+        lines.append([T(f"and {len(result.overrides) - MAX_LIST} more")])
+    cancel = "/incident override cancel " + (f"{result.schedule} " if result.schedule else "") + "#1"
+    lines.append([T("Cancel one: "), Code(cancel)])
+    return Doc([T(f"{len(result.overrides)} upcoming overrides{where}")], [Section(lines)])
+
+
+@present.register
+def _(result: r.OverrideCancelled) -> Doc:
+    o = result.override
+    line: Line = [
+        User(result.actor.slack_id, result.actor.name),
+        T(" cancelled "),
+        *who(o.person),
+        T(f"'s override on {o.schedule.name}, {_span(o, result.tz)}"),
+        T(" (it had begun, so it ends now)" if result.ended_now else ""),
+    ]
+    return Doc(line, [Section([line])])
+
+
+@present.register
+def _(result: r.Schedules) -> Doc:
+    if not result.schedules:
+        line: Line = [
+            T("No schedules yet. Create one: "),
+            Code("/incident schedule primary @ana @bob every 1w"),
+        ]
+        return Doc(line, [Section([line])])
+    lines: list[Line] = [[B("Saved schedule" if result.saved else "Schedules")]]
+    for s in result.schedules[:MAX_LIST]:
+        line = [B(s.name), T(": "), *people(s.users[:10])]
+        if s.handover_seconds:
+            line.append(T(f"; hands over every {describe_duration(timedelta(seconds=s.handover_seconds))}"))
+        if s.start:
+            line.append(T(f" from {describe(s.start, result.tz)}"))
+        lines.append(line)
+    if result.saved and result.start_by_default:
+        first = result.schedules[0]
+        if first.start and first.handover_seconds and first.users:
+            handover = first.start + timedelta(seconds=first.handover_seconds)
+            lines.append(
+                [
+                    T("On call from now: "),
+                    *who(first.users[0]),
+                    T(f"; handovers fall on the hour, the first at {describe(handover, result.tz)}. "),
+                    T("Say "),
+                    Code("from:…"),
+                    T(" to start at another time."),
+                ]
+            )
+    if result.saved and result.starts_later:
+        name = result.schedules[0].name
+        lines.append(
+            [
+                T(f"Until {describe(result.starts_later, result.tz)} nobody is on call on {name}: "),
+                Code(f"/incident override {name} @someone until …"),
+                T(" covers the gap."),
+            ]
+        )
+    return Doc(
+        lines[0] + [T(f": {result.schedules[0].name}")] if result.saved else lines[0],
+        [Section(lines)],
+    )
