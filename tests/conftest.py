@@ -89,8 +89,12 @@ class RunningBot:
     settings: Settings
     app: web.Application
 
-    async def post(self, body: str, headers: dict[str, str]) -> aiohttp.ClientResponse:
-        async with self.session.post(f"{self.url}/slack/events", data=body, headers=headers) as response:
+    async def post(
+        self, body: str | bytes, headers: dict[str, str], within: aiohttp.ClientTimeout | None = None
+    ) -> aiohttp.ClientResponse:
+        async with self.session.post(
+            f"{self.url}/slack/events", data=body, headers=headers, timeout=within or self.session.timeout
+        ) as response:
             await response.read()
             return response
 

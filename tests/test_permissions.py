@@ -177,3 +177,34 @@ async def test_check_prints_the_effective_policy_and_names_a_wrong_file(tmp_path
     policy.write_text('resolve = "whoever"\n')
     out = await check()
     assert "INCIDENT_POLICY" in out and "whoever" in out and "Traceback" not in out
+
+
+async def test_a_modal_submitted_by_someone_no_longer_allowed_is_refused_and_changes_nothing(
+    fake_slack: FakeSlack, sqlite_url: str, tmp_path: Path
+) -> None:
+    """The policy is checked when the modal comes back, not only when it opened: the lead
+    opens the severity form, hands the lead over, then submits it."""
+    from tests.test_interactive import open_modal, submit
+
+    policy = tmp_path / "policy.toml"
+    policy.write_text('sev = "lead"\n')
+    async with incident(fake_slack, sqlite_url, incident_policy=str(policy)) as (bot, channel):
+        view_id, view = await open_modal(bot, "severity", channel, user=LEAD)
+        assert "lead" in text_of(await bot.run(f"lead <@{MEMBER}|mem>", user=LEAD, channel=channel))
+        await bot.settled()
+        before = len(bot.slack.answers())
+        assert await submit(bot, view_id, view, {"severity": "SEV1"}, user=LEAD) == {}
+        [answer] = (await bot.slack.wait_for(before + 1))[before:]
+        said = text_of(answer.params)
+        assert "can change the severity of INC-1." in said and "Ask @mem." in said, said
+        await bot.settled()
+        [row] = await store_rows(bot, tables.incidents)
+        assert row["severity"] != "SEV1"
+        rows = await bot.app[RUNTIME].store.audit_rows()
+        assert [r["verb"] for r in rows if r["outcome"] == "refused"] == ["severity"]
+        # The new lead submitting the same form is allowed.
+        view_id, view = await open_modal(bot, "severity", channel, user=MEMBER)
+        await submit(bot, view_id, view, {"severity": "SEV1"}, user=MEMBER)
+        await bot.settled()
+        [row] = await store_rows(bot, tables.incidents)
+        assert row["severity"] == "SEV1"

@@ -270,3 +270,59 @@ async def test_two_processes_on_one_postgres_fire_a_due_reminder_once(
     assert timer["due_at"] > now() + timedelta(minutes=29)
     firings = [r for r in await read_rows(url, tables.inbox) if r["kind"] == "timer"]
     assert len(firings) == 1 and firings[0]["state"] == "done"
+
+
+def peak_rss_mb(process: asyncio.subprocess.Process) -> float:
+    """The process's peak resident memory so far (VmHWM), in MB."""
+    status = Path(f"/proc/{process.pid}/status").read_text()
+    [kb] = re.findall(r"^VmHWM:\s+(\d+) kB", status, re.MULTILINE)
+    return int(kb) / 1024
+
+
+async def test_oversized_requests_leave_the_process_memory_bounded(
+    fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    """200 MB of oversized requests: bodies over the limit refused before they are read,
+    900 KB commands answered "too long" and kept nowhere. The process's peak memory grows
+    by a few requests' worth, not by what was sent (a 1 MB command once cost 126 MB)."""
+    serve = Serve(bot_env(fake_slack, f"sqlite:///{tmp_path}/rss.db"), tmp_path)
+    await serve.start()
+    assert serve.process is not None
+    try:
+        async with aiohttp.ClientSession() as session:
+            channel = await declare(fake_slack, session, serve.url, "Memory")
+            before = len(fake_slack.answers())
+            assert (
+                await send(
+                    session,
+                    serve.url,
+                    slash_body("info", response_url=fake_slack.response_url(), channel=channel),
+                )
+                == 200
+            )
+            await fake_slack.wait_for(before + 1)
+            baseline = peak_rss_mb(serve.process)
+
+            huge = "x" * (4 * 1024 * 1024)
+            big = [
+                slash_body("update " + "y" * 900_000, response_url=fake_slack.response_url(), channel=channel)
+                for _ in range(100)
+            ]
+            gate = asyncio.Semaphore(4)
+
+            async def one(body: str) -> int:
+                async with gate:
+                    return await send(session, serve.url, body)
+
+            before = len(fake_slack.answers())
+            refused = await asyncio.gather(*(one(huge) for _ in range(25)))
+            acked = await asyncio.gather(*(one(body) for body in big))
+            assert set(refused) == {413} and set(acked) == {200}
+            answers = (await fake_slack.wait_for(before + 100, within=60))[before:]
+            assert all("too long" in text_of(a.params) for a in answers)
+            grown = peak_rss_mb(serve.process) - baseline
+    finally:
+        await serve.stop()
+    assert grown < 40, f"peak RSS grew by {grown:.0f} MB for 190 MB sent"
+    audit = await read_rows(f"sqlite:///{tmp_path}/rss.db", tables.audit)
+    assert max(len(r["arguments"] or "") for r in audit) <= 4000

@@ -50,7 +50,7 @@ class Authorizer:
             return None
         if level is not Level.ADMINS and incident_id is None:
             return None  # responders and leads are of an incident; this verb has none
-        what = f"{verb.name} {reference}" if reference else verb.name
+        what = verb.acting(reference)
         if level is Level.ADMINS:
             return Failure(what=f"Only {WHO[level]} can {what}.", next_step="Ask one of them.")
         assert incident_id is not None

@@ -75,6 +75,13 @@ class Verb:
     button: str | None = None
     confirm: str | None = None
     on_card: bool = True  # False: the button is only on the bot's notices (a reminder's Snooze)
+    # What a refusal says this verb would have done ("Only the lead can <this>"); `{}` is the
+    # incident. Words, not the verb's name: "can severity INC-1" reads as a typo.
+    act: str = ""
+
+    def acting(self, incident: str | None) -> str:
+        """The refusal's words for this verb on `incident` (None: the channel's own)."""
+        return (self.act or self.name + " {}").format(incident or "this incident").strip()
 
     @property
     def option_names(self) -> tuple[str, ...]:
@@ -121,6 +128,7 @@ VERBS: tuple[Verb, ...] = (
         needs_incident=False,
         writes=True,
         examples=("/incident link INC-12", "/incident link PAGERDUTY:Q1ABC"),
+        act="re-link a channel that is linked",
     ),
     Verb(
         "unlink",
@@ -130,6 +138,7 @@ VERBS: tuple[Verb, ...] = (
         button="Unlink",
         confirm="Untie this channel from the incident? The incident itself stays as it is.",
         examples=("/incident unlink",),
+        act="unlink this channel",
     ),
     Verb(
         "info",
@@ -148,6 +157,7 @@ VERBS: tuple[Verb, ...] = (
         capability=Capability.STATUS,
         button="Change status",
         examples=("/incident status monitoring",),
+        act="change the status of {}",
     ),
     Verb(
         "ack",
@@ -158,6 +168,7 @@ VERBS: tuple[Verb, ...] = (
         capability=Capability.STATUS,
         button="Acknowledge",
         examples=("/incident ack",),
+        act="acknowledge {}",
     ),
     Verb(
         "resolve",
@@ -170,6 +181,7 @@ VERBS: tuple[Verb, ...] = (
         button="Resolve",
         confirm="Resolve this incident at its provider?",
         examples=("/incident resolve fixed by rollback",),
+        act="resolve {}",
     ),
     Verb(
         "reopen",
@@ -179,6 +191,7 @@ VERBS: tuple[Verb, ...] = (
         writes=True,
         capability=Capability.STATUS,
         examples=("/incident reopen errors are back",),
+        act="reopen {}",
     ),
     Verb(
         "severity",
@@ -190,6 +203,7 @@ VERBS: tuple[Verb, ...] = (
         capability=Capability.SEVERITY,
         button="Severity",
         examples=("/incident sev 2", "/incident severity major"),
+        act="change the severity of {}",
     ),
     Verb(
         "assign",
@@ -200,6 +214,7 @@ VERBS: tuple[Verb, ...] = (
         capability=Capability.ROLES,
         button="Assign role",
         examples=("/incident assign comms @bea",),
+        act="assign roles on {}",
     ),
     Verb(
         "lead",
@@ -209,6 +224,7 @@ VERBS: tuple[Verb, ...] = (
         writes=True,
         capability=Capability.ROLES,
         examples=("/incident lead @me",),
+        act="change the lead of {}",
     ),
     Verb(
         "reassign",
@@ -219,6 +235,7 @@ VERBS: tuple[Verb, ...] = (
         capability=Capability.REASSIGN,
         button="Reassign",
         examples=("/incident reassign @bea",),
+        act="reassign {}",
     ),
     Verb(
         "roles",
@@ -238,6 +255,7 @@ VERBS: tuple[Verb, ...] = (
         button="Add follow-up",
         uses_time=True,
         examples=("/incident followup Add DB failover alert @sam due:friday",),
+        act="add follow-ups to {}",
     ),
     Verb(
         "followups",
@@ -256,6 +274,7 @@ VERBS: tuple[Verb, ...] = (
         capability=Capability.TASKS,
         button="Add task",
         examples=("/incident task Check replica lag @sam", "/incident task done #1"),
+        act="add tasks to {}",
     ),
     Verb(
         "tasks",
@@ -277,6 +296,7 @@ VERBS: tuple[Verb, ...] = (
             "/incident update Rollback done, error rate falling",
             "/incident update to:stakeholders Payments are back; we are watching",
         ),
+        act="post updates to {}",
     ),
     Verb(
         "oncall",
@@ -306,6 +326,7 @@ VERBS: tuple[Verb, ...] = (
             "/incident override primary @bob for 2h",
             "/incident override primary @bob from 18:00 to 22:00",
         ),
+        act="put someone else on call",
     ),
     Verb(
         "overrides",
@@ -340,6 +361,7 @@ VERBS: tuple[Verb, ...] = (
             "/incident schedule primary @ana @bob every 1w from:monday",
             "/incident schedule primary channel:#sre",
         ),
+        act="create or replace a rotation",
     ),
     Verb(
         "snooze",
@@ -351,6 +373,7 @@ VERBS: tuple[Verb, ...] = (
         button="Snooze",
         on_card=False,
         examples=("/incident snooze 2h", "/incident snooze #2 1w"),
+        act="snooze reminders for {}",
     ),
 )
 
