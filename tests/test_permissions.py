@@ -208,3 +208,35 @@ async def test_a_modal_submitted_by_someone_no_longer_allowed_is_refused_and_cha
         await bot.settled()
         [row] = await store_rows(bot, tables.incidents)
         assert row["severity"] == "SEV1"
+
+
+# Every card button of the built-in provider, with a policy that gives the verb to the lead
+# only: a member's click is refused (at once, or in the modal instead of a form); the
+# lead's goes ahead. `override` is not of an incident (its own rule is tested above).
+CARD_VERBS = ["status", "ack", "resolve", "severity", "assign", "followup", "update", "unlink"]
+
+
+@pytest.mark.parametrize("verb", CARD_VERBS)
+async def test_each_card_button_obeys_the_policy(
+    fake_slack: FakeSlack, sqlite_url: str, tmp_path: Path, verb: str
+) -> None:
+    from tests.test_interactive import buttons_of, card_post, click
+
+    policy = tmp_path / "policy.toml"
+    policy.write_text(f'{verb} = "lead"\n')
+    async with incident(fake_slack, sqlite_url, incident_policy=str(policy)) as (bot, channel):
+        card = card_post(bot.slack, channel)
+        button = buttons_of(card.params)[f"verb.{verb}"]
+        for user, allowed in ((MEMBER, False), (LEAD, True)):
+            answers, views = len(bot.slack.answers()), len(bot.slack.of("views.update"))
+            assert (await click(bot, card, button["action_id"], user=user))[0] == 200
+            if verb in ("status", "severity", "assign", "followup", "update"):
+                [*_, shown] = await bot.slack.wait_for(views + 1, "views.update")
+                said, form = text_of(shown.params["view"]), bool(shown.params["view"].get("submit"))
+                assert form == allowed and ("⚠️ Only" in said) != allowed, (user, said)
+            else:
+                [answer] = (await bot.slack.wait_for(answers + 1))[answers:]
+                assert refused(answer.params) != allowed, (user, text_of(answer.params))
+        await bot.settled()
+        rows = await bot.app[RUNTIME].store.audit_rows()
+        assert [(r["user_id"], r["verb"]) for r in rows if r["outcome"] == "refused"] == [(MEMBER, verb)]

@@ -250,6 +250,19 @@ class CommandService:
         parsed = ParsedCommand(verb=verb.name, target=target)
         admitted = await self._admit(invocation, parsed, verb)
         if isinstance(admitted, Reply):
+            # Refused before the form opens: audited as a typed refusal is.
+            await self.store.audit(
+                team_id=invocation.team_id,
+                channel_id=invocation.channel_id,
+                user_id=invocation.user_id,
+                verb=verb.name,
+                arguments=invocation.text,
+                provider=target.provider if target else None,
+                incident=target.reference if target else None,
+                outcome=admitted.outcome,
+                detail=getattr(admitted.result, "what", None),
+                duration_ms=0.0,
+            )
             return admitted.result
         provider, incident_id, reference = admitted
         if verb.capability and verb.capability not in provider.capabilities:
