@@ -3,8 +3,12 @@ shape, oversized requests; and a provider that echoes our key never makes us rep
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
 import logging
+from collections.abc import AsyncIterator
+from typing import Any
 from urllib.parse import urlencode
 
 import aiohttp
@@ -13,10 +17,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from bot.slack.server import RUNTIME
-from tests.conftest import PROVIDER_TOKEN, SECRET, RunningBot, provider_bot
-from tests.slackfake import FakeSlack, block_actions, sign, slash_body
+from tests.conftest import PROVIDER_TOKEN, SECRET, ProviderBot, RunningBot, provider_bot
+from tests.fakes.specs import SPECS
+from tests.slackfake import FakeSlack, block_actions, sign, slash_body, view_submission
 from tests.test_provider_faults import CHANNEL, link, write_method
 from tests.test_slack_e2e import text_of
+from tests.test_webhooks import FH_SECRET, IO_SECRET, PD_SECRET, io_example, io_headers, pd_signed
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
@@ -53,7 +59,8 @@ async def test_signed_payloads_of_any_shape_get_a_well_formed_answer(
     bot: RunningBot, caplog: pytest.LogCaptureFixture, payload: dict
 ) -> None:
     caplog.clear()
-    body = urlencode({"payload": json.dumps(payload)})
+    sent = json.dumps(payload).replace("RESPONSE_URL", bot.slack.response_url("fuzz"))
+    body = urlencode({"payload": sent})
     response = await bot.post(body, sign(SECRET, body), within=SLACK_GIVES_UP)
     assert response.status < 500, (response.status, payload)
     await bot.settled()
@@ -75,6 +82,159 @@ async def test_unsigned_or_garbage_bodies_are_refused_with_one_line(
     signed = sign(SECRET, raw.decode("utf-8", "replace"))
     response = await bot.post(raw.decode("utf-8", "replace").encode(), signed, within=SLACK_GIVES_UP)
     assert response.status < 500
+    assert no_tracebacks(caplog) == []
+
+
+SECRETS = {
+    "incidentio": {"incidentio_webhook_secret": IO_SECRET},
+    "pagerduty": {"pagerduty_webhook_secret": PD_SECRET},
+    "firehydrant": {"firehydrant_webhook_secret": FH_SECRET},
+}
+
+
+@pytest.fixture(params=sorted(SECRETS))
+async def hooks(request: pytest.FixtureRequest, fake_slack: FakeSlack, sqlite_url: str) -> AsyncIterator[Any]:
+    """A bot whose provider is `request.param`, with that provider's receiver on and one
+    incident linked: a mutated event may name it, and is then read again at the fake."""
+    provider: str = request.param
+    async with provider_bot(provider, fake_slack, sqlite_url, **SECRETS[provider]) as pb:
+        yield pb
+
+
+def signed_for(provider: str, body: bytes) -> dict[str, str]:
+    """Each provider's documented signature over `body`."""
+    if provider == "incidentio":  # Standard Webhooks signs text: the body is UTF-8 here
+        return io_headers(body, msg_id=f"msg_{hashlib.sha256(body).hexdigest()[:12]}")
+    if provider == "pagerduty":
+        return pd_signed(body, PD_SECRET)
+    return {"fh-signature": hmac.new(FH_SECRET.encode(), body, hashlib.sha256).hexdigest()}
+
+
+def examples() -> dict[str, Any]:
+    """Each provider's own example event, the shape a mutation starts from."""
+    firehydrant = {
+        "data": {"incident": {"id": "fh-1", "name": "Hydrant", "current_milestone": "mitigated"}},
+        "event": {"operation": "UPDATED", "resource_type": "incident"},
+    }
+    pagerduty = json.loads((SPECS / "pagerduty" / "webhooks" / "incident.priority_updated.json").read_text())
+    return {
+        "incidentio": io_example("public_incident.incident_updated_v2"),
+        "pagerduty": pagerduty,
+        "firehydrant": firehydrant,
+    }
+
+
+EXAMPLES = examples()
+
+
+def paths(value: Any, at: tuple = ()) -> list[tuple]:
+    found = [at]
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            found += paths(inner, (*at, key))
+    elif isinstance(value, list):
+        for index, inner in enumerate(value):
+            found += paths(inner, (*at, index))
+    return found
+
+
+def mutate(example: Any, path: tuple, replacement: Any) -> Any:
+    """The example with the value at `path` replaced (or, for a key, removed: replacement
+    None at a dict key deletes it)."""
+    if not path:
+        return replacement
+    copy = json.loads(json.dumps(example))
+    parent = copy
+    for step in path[:-1]:
+        parent = parent[step]
+    if replacement is None and isinstance(parent, dict):
+        del parent[path[-1]]
+    else:
+        parent[path[-1]] = replacement
+    return copy
+
+
+@st.composite
+def webhook_bodies(draw: st.DrawFn) -> tuple[str, Any]:
+    """How to make a body from a provider's example: one field anywhere replaced by any
+    JSON or removed; any JSON; or bytes."""
+    kind = draw(st.sampled_from(["mutated", "json", "bytes"]))
+    if kind == "json":
+        return kind, draw(JSON)
+    if kind == "bytes":
+        return kind, draw(st.binary(max_size=200))
+    return kind, (draw(st.integers(min_value=0)), draw(JSON))
+
+
+def body_of(provider: str, how: tuple[str, Any]) -> bytes:
+    kind, value = how
+    if kind == "json":
+        return json.dumps(value).encode()
+    if kind == "bytes":
+        return value
+    where, replacement = value
+    example = EXAMPLES[provider]
+    every = paths(example)
+    return json.dumps(mutate(example, every[where % len(every)], replacement)).encode()
+
+
+@HYPOTHESIS
+@given(how=webhook_bodies())
+async def test_webhook_bodies_of_any_shape_get_a_well_formed_answer(
+    hooks: ProviderBot, caplog: pytest.LogCaptureFixture, how: tuple[str, Any]
+) -> None:
+    """Unsigned: 401. Signed with the provider's secret but of any shape: never a 5xx,
+    never a traceback, answered before the provider gives up."""
+    caplog.clear()
+    provider = hooks.bot.settings.incident_provider
+    body = body_of(provider, how)
+    if provider == "incidentio":
+        body = body.decode("utf-8", "replace").encode()
+    url = f"{hooks.bot.url}/webhooks/{provider}"
+    async with hooks.bot.session.post(url, data=body, timeout=SLACK_GIVES_UP) as response:
+        assert response.status == 401
+    async with hooks.bot.session.post(
+        url, data=body, headers=signed_for(provider, body), timeout=SLACK_GIVES_UP
+    ) as response:
+        assert response.status < 500, (response.status, body)
+    await hooks.bot.settled()
+    assert no_tracebacks(caplog) == []
+
+
+def real_interactions() -> list[dict[str, Any]]:
+    """A real card click and a real modal submission, as Slack shapes them."""
+    click = block_actions(
+        {"action_id": "verb.ack", "value": json.dumps({"p": "builtin", "i": "1", "r": "INC-1"})},
+        user="U111",
+        channel="C1",
+        message_ts="1.2",
+        response_url="RESPONSE_URL",  # the fake Slack's, filled in when sent
+    )
+    meta = json.dumps({"verb": "severity", "channel_id": "C1", "tz": "UTC"})
+    view = {"callback_id": "form.severity", "private_metadata": meta, "blocks": []}
+    return [click, view_submission(view, "V1", {}, user="U111")]
+
+
+REAL = real_interactions()
+
+
+@HYPOTHESIS
+@given(which=st.integers(min_value=0, max_value=1), where=st.integers(min_value=0), replacement=JSON)
+async def test_real_interactions_with_any_field_broken_get_a_well_formed_answer(
+    bot: RunningBot, caplog: pytest.LogCaptureFixture, which: int, where: int, replacement: Any
+) -> None:
+    """A real click or submission with one field anywhere replaced by any JSON, or removed;
+    INC-1, which they name, exists."""
+    if not bot.slack.of("conversations.create"):
+        await bot.declare("Fuzzed")
+    caplog.clear()
+    every = paths(REAL[which])
+    payload = mutate(REAL[which], every[where % len(every)], replacement)
+    sent = json.dumps(payload).replace("RESPONSE_URL", bot.slack.response_url("fuzz"))
+    body = urlencode({"payload": sent})
+    response = await bot.post(body, sign(SECRET, body), within=SLACK_GIVES_UP)
+    assert response.status < 500, (response.status, payload)
+    await bot.settled()
     assert no_tracebacks(caplog) == []
 
 

@@ -218,7 +218,13 @@ class CommandService:
             if isinstance(resolved, Result):
                 return Reply(result=resolved, outcome="refused")
             found = resolved
-        refusal = await self.guard.check(invocation, parsed, verb, *found)
+        try:
+            # Deciding may read the incident (who holds its roles): a provider that fails
+            # here is told as any provider failure is, and nothing is done.
+            async with asyncio.timeout(self.settings.incident_command_timeout):
+                refusal = await self.guard.check(invocation, parsed, verb, *found)
+        except (ProviderError, TimeoutError) as exc:
+            return self._failed(found[0], verb, exc)
         if refusal is not None:
             return Reply(result=refusal, outcome="refused")
         return found
@@ -312,32 +318,8 @@ class CommandService:
                 result = await HANDLERS[verb.name](ctx)
         except Refusal as exc:
             return Reply(result=Usage(error=ctx.usage_error(exc.message)), outcome="usage")
-        except (NotFound, Rejected) as exc:
-            result = Failure(what=exc.message, changed="no", next_step=_next_step(ctx))
-            return Reply(result=result, outcome="failed")
-        except ProviderError as exc:
-            what = (
-                exc.message
-                if exc.message.startswith(ctx.provider.label)
-                else f"{ctx.provider.label}: {exc.message}"
-            )
-            what = redact(what)
-            if exc.request_id:
-                what += f" (request id {clip(exc.request_id, 80)})"
-            if exc.changed != "no":
-                step = f"Check with `{ctx.command} info` before trying again."
-            else:
-                step = f"Try again in a minute; if it keeps failing, do it in {ctx.provider.label} itself."
-            result = Failure(what=what, changed=exc.changed, next_step=step)  # type: ignore[arg-type]
-            return Reply(result=result, outcome="failed")
-        except TimeoutError:
-            seconds = int(self.settings.incident_command_timeout)
-            result = Failure(
-                what=f"{ctx.provider.label} did not answer within {seconds} seconds.",
-                changed="unknown" if verb.writes else "no",
-                next_step=f"Check the incident with `{ctx.command} info` before trying again.",
-            )
-            return Reply(result=result, outcome="failed")
+        except (ProviderError, TimeoutError) as exc:
+            return self._failed(ctx.provider, verb, exc)
         except Exception:
             error_id = uuid.uuid4().hex[:8]
             log.exception("command failed, error id %s", error_id)
@@ -350,6 +332,30 @@ class CommandService:
             )
             return Reply(result=result, outcome="error")
         return result if isinstance(result, Reply) else Reply(result=result)
+
+    def _failed(self, provider: Provider, verb: Verb, exc: ProviderError | TimeoutError) -> Reply:
+        """What the person is told when the provider said no, failed, or did not answer."""
+        if isinstance(exc, NotFound | Rejected):
+            step = f"`{self.command} help {verb.name}` shows how to use it."
+            return Reply(result=Failure(what=exc.message, changed="no", next_step=step), outcome="failed")
+        if isinstance(exc, TimeoutError):
+            seconds = int(self.settings.incident_command_timeout)
+            result = Failure(
+                what=f"{provider.label} did not answer within {seconds} seconds.",
+                changed="unknown" if verb.writes else "no",
+                next_step=f"Check the incident with `{self.command} info` before trying again.",
+            )
+            return Reply(result=result, outcome="failed")
+        what = exc.message if exc.message.startswith(provider.label) else f"{provider.label}: {exc.message}"
+        what = redact(what)
+        if exc.request_id:
+            what += f" (request id {clip(exc.request_id, 80)})"
+        if exc.changed != "no":
+            step = f"Check with `{self.command} info` before trying again."
+        else:
+            step = f"Try again in a minute; if it keeps failing, do it in {provider.label} itself."
+        result = Failure(what=what, changed=exc.changed, next_step=step)  # type: ignore[arg-type]
+        return Reply(result=result, outcome="failed")
 
     async def _resolve(
         self, invocation: Invocation, parsed: ParsedCommand
@@ -436,7 +442,3 @@ class CommandService:
                 return (await provider.get_incident(incident_id)).url
         except (ProviderError, TimeoutError):
             return None
-
-
-def _next_step(ctx: Context) -> str:
-    return f"`{ctx.command} help {ctx.verb.name}` shows how to use it."

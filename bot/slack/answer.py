@@ -20,6 +20,7 @@ from bot.commands.pipeline import Request, Route
 from bot.commands.registry import Verb
 from bot.commands.results import Card, Failure, Post, Reply, Result
 from bot.present import present
+from bot.redact import clip
 from bot.slack.blocks import render_blocks, render_text
 from bot.slack.cards import Cards
 from bot.slack.workspace import slack_error
@@ -150,8 +151,8 @@ class Answers:
 async def _respond(respond: Respond, response_type: str, body: dict[str, Any]) -> None:
     try:
         await respond(response_type=response_type, replace_original=False, **body)
-    except Exception:
-        log.exception("could not answer through the response_url")
+    except Exception as exc:  # Slack's refusal or a network error: one line, not a traceback
+        log.warning("could not answer the person: %s: %s", type(exc).__name__, clip(str(exc), 200))
 
 
 class SlackDelivery:

@@ -29,7 +29,7 @@ from bot.commands.service import CommandService, Prepared
 from bot.domain import now
 from bot.present import present
 from bot.slack import ids
-from bot.slack.answer import Answers, Respond, respond_to
+from bot.slack.answer import Answers, EphemeralRespond, Respond, respond_to
 from bot.slack.modals import Meta, form_view, loading_view, message_view, option, read_state
 from bot.slack.workspace import SlackWorkspace, slack_error
 
@@ -165,7 +165,12 @@ class Interactions:
 
     async def on_button(self, ack: Any, body: dict[str, Any], respond: AsyncRespond) -> None:
         once = Once(ack)
-        await self._guard(self._button(once, body, respond), once, respond)
+        answer: Respond = respond
+        if not respond.response_url:  # none in this click: chat.postEphemeral to whoever clicked
+            who = body.get("user") if isinstance(body.get("user"), dict) else {}
+            where = body.get("channel") if isinstance(body.get("channel"), dict) else {}
+            answer = EphemeralRespond(self.client, str(where.get("id") or ""), str(who.get("id") or ""))
+        await self._guard(self._button(once, body, answer), once, answer)
 
     async def _guard(self, work: Awaitable[None], ack: Once, respond: Respond | None) -> None:
         try:
@@ -233,7 +238,7 @@ class Interactions:
         await ack(options=[option(name) for name in forms.search(names, body.get("value") or "")])
 
     # buttons ---------------------------------------------------------------------------
-    async def _button(self, ack: Any, body: dict[str, Any], respond: AsyncRespond) -> None:
+    async def _button(self, ack: Any, body: dict[str, Any], respond: Respond) -> None:
         action = (body.get("actions") or [{}])[0]
         verb = ids.verb_of(str(action.get("action_id", "")))
         container = body.get("container") or {}

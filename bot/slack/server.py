@@ -163,8 +163,8 @@ def create_web_app(settings: Settings) -> web.Application:
             return web.json_response({"error": "invalid signature"}, status=401)
         try:
             event = PARSERS[name](json.loads(raw), raw, request.headers)
-        except ValueError:
-            log.info("refused a signed %s webhook whose body is not JSON", name)
+        except Exception as exc:  # signed, yet not a body we can read: the sender's mistake
+            log.info("refused a signed %s webhook whose body we cannot read (%s)", name, type(exc).__name__)
             return web.json_response({"error": "malformed body"}, status=400)
         if event is None or event.incident_id is None:
             return web.json_response({"ok": True, "ignored": True})

@@ -24,10 +24,20 @@ def _dict(value: object) -> dict[str, Any]:
     return value if isinstance(value, dict) else {}
 
 
+def _list(value: object) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
+def _str(value: object) -> str | None:
+    """A text field as the provider documents it; anything else (a signed body of another
+    shape) is as if absent."""
+    return value if isinstance(value, str) and value else None
+
+
 def _name(person: object) -> str | None:
     person = _dict(person)
     user = _dict(person.get("user")) or person
-    return user.get("name") or user.get("summary") or None
+    return _str(user.get("name")) or _str(user.get("summary"))
 
 
 # incident.io: event type (after the public_/private_ family) → what it is.
@@ -71,7 +81,7 @@ def incidentio(body: Any, raw: bytes, headers: Mapping[str, str]) -> ProviderEve
         ),
         actor=_name(payload.get("creator")) if kind in ("followup", "task") else None,
         detail=detail if isinstance(detail, str) else None,
-        channel_id=incident.get("slack_channel_id") or None,
+        channel_id=_str(incident.get("slack_channel_id")),
     )
 
 
@@ -103,7 +113,7 @@ def pagerduty(body: Any, raw: bytes, headers: Mapping[str, str]) -> ProviderEven
         "status": data.get("status"),
         "severity": _dict(data.get("priority")).get("summary"),
         "assignee": ", ".join(
-            a.get("summary", "") for a in data.get("assignees") or [] if isinstance(a, dict)
+            filter(None, (_str(_dict(a).get("summary")) for a in _list(data.get("assignees"))))
         ),
         "update": data.get("content") or data.get("message"),
     }.get(kind)
@@ -125,8 +135,10 @@ def firehydrant(body: Any, raw: bytes, headers: Mapping[str, str]) -> ProviderEv
     event = _dict(_dict(body).get("event"))
     if not isinstance(incident.get("id"), str):
         return None
-    channels = [c for c in incident.get("incident_channels") or [] if isinstance(c, dict)]
-    channel = incident.get("channel_id") or next((c.get("id") for c in channels if c.get("id")), None)
+    channels = [_dict(c) for c in _list(incident.get("incident_channels"))]
+    channel = _str(incident.get("channel_id")) or next(
+        filter(None, (_str(c.get("id")) for c in channels)), None
+    )
     operation = str(event.get("operation") or "updated").lower()
     return ProviderEvent(
         provider="firehydrant",
@@ -139,7 +151,7 @@ def firehydrant(body: Any, raw: bytes, headers: Mapping[str, str]) -> ProviderEv
         detail=incident.get("current_milestone")
         if isinstance(incident.get("current_milestone"), str)
         else None,
-        channel_id=channel if isinstance(channel, str) else None,
+        channel_id=channel,
     )
 
 
