@@ -31,6 +31,7 @@ class Runtime:
     async def close(self) -> None:
         for provider in self.service.providers.values():
             await provider.close()
+        await self.service.locks.close()
         await self.store.close()
 
 

@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from bot.domain import now
 from bot.store import tables
 from bot.store.db import Store
-from tests.conftest import SECRET, _fresh_postgres
+from tests.conftest import PROVIDER_TOKEN, SECRET, _fresh_postgres, provider_fake
 from tests.slackfake import FakeSlack, sign, slash_body
 from tests.test_entrypoints import clean_env, free_port
 from tests.test_slack_e2e import text_of
@@ -326,3 +326,50 @@ async def test_oversized_requests_leave_the_process_memory_bounded(
     assert grown < 40, f"peak RSS grew by {grown:.0f} MB for 190 MB sent"
     audit = await read_rows(f"sqlite:///{tmp_path}/rss.db", tables.audit)
     assert max(len(r["arguments"] or "") for r in audit) <= 4000
+
+
+async def test_two_processes_change_one_remote_incident_one_at_a_time(
+    fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    """incident.io's incident has no row of ours to lock: ten updates sent to two processes
+    at once reach the provider one at a time (each write takes 0.1 s at the fake, so any
+    overlap would show), each once, each answered."""
+    url = await _fresh_postgres()
+    async with provider_fake("incidentio") as fake:
+        fake.write_latency = 0.1
+        env = bot_env(fake_slack, url) | {
+            "INCIDENT_PROVIDER": "incidentio",
+            "INCIDENTIO_API_URL": fake.url,
+            "INCIDENTIO_API_KEY": PROVIDER_TOKEN,
+        }
+        first, second = Serve(env, tmp_path), Serve(env, tmp_path)
+        await first.start()
+        await second.start()
+        try:
+            incident = fake.add_incident("Shared", channel="C0SHARED", status="Investigating")  # type: ignore[attr-defined]
+            async with aiohttp.ClientSession() as session:
+                before = len(fake_slack.answers())
+                link = slash_body(
+                    f"link {incident['reference']}",
+                    response_url=fake_slack.response_url(),
+                    channel="C0SHARED",
+                )
+                assert await send(session, first.url, link) == 200
+                await fake_slack.wait_for(before + 1)
+                writes = len(fake.writes())
+                before = len(fake_slack.answers())
+                bodies = [
+                    slash_body(f"update step {i}", response_url=fake_slack.response_url(), channel="C0SHARED")
+                    for i in range(10)
+                ]
+                sent = await asyncio.gather(
+                    *(send(session, (first, second)[i % 2].url, b) for i, b in enumerate(bodies))
+                )
+                assert sent == [200] * 10
+                answers = (await fake_slack.wait_for(before + 10, within=30))[before:]
+        finally:
+            await first.stop()
+            await second.stop()
+    assert [text_of(a.params) for a in answers if "⚠️" in text_of(a.params)] == []
+    assert len(fake.writes()) - writes == 10
+    assert fake.most_writing == 1

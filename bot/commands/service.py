@@ -17,7 +17,6 @@ from bot.commands.authorize import Authorizer
 from bot.commands.context import Context, Refusal
 from bot.commands.handlers import HANDLERS
 from bot.commands.invocation import Invocation
-from bot.commands.locks import KeyedLocks
 from bot.commands.notify import Notifier
 from bot.commands.parser import ParsedCommand, UsageError, parse
 from bot.commands.policy import Policy, RateLimit
@@ -41,6 +40,7 @@ from bot.domain import Incident, Link, NotFound, Person, ProviderError, Rejected
 from bot.providers.base import Provider
 from bot.redact import clip, redact
 from bot.store.db import Store
+from bot.store.locks import IncidentLocks
 
 log = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ class CommandService:
         self.store = store
         self.providers = providers
         self.workspace = workspace
-        self._locks = KeyedLocks()
+        self.locks = IncidentLocks(store.engine)
         self.guard = Authorizer(settings, store, workspace, Policy.load(settings.incident_policy))
         self.notifier = Notifier(self)
         self.timers = Timers(self)
@@ -168,10 +168,12 @@ class CommandService:
             and not await self.guard.own_channel(invocation, provider, incident_id)
         )
         if verb.writes and incident_id:
-            # Changes to one incident run one at a time in this process (the built-in
-            # provider also locks its row, for several processes): replies then leave in
-            # the order the changes were made.
-            async with self._locks.hold(f"{provider.name}:{incident_id}"):
+            # Changes to one incident run one at a time, replies leaving in the order the
+            # changes were made: in this process, and across processes on PostgreSQL (an
+            # advisory lock for a remote provider; the built-in one locks its own row).
+            async with self.locks.hold(
+                f"{provider.name}:{incident_id}", across_processes=not provider.records_applied
+            ):
                 reply = await self._guarded(ctx)
         else:
             reply = await self._guarded(ctx)

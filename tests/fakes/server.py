@@ -64,6 +64,11 @@ class FakeProvider:
         # spec (the tests always do; the bench measures the bot, not openapi-core).
         self.latency = 0.0
         self.validate = True
+        # Seconds each write takes, and the most writes seen in progress at once: two
+        # processes changing one incident must not overlap at the provider.
+        self.write_latency = 0.0
+        self.most_writing = 0
+        self._writing = 0
         self._routes: list[tuple[str, re.Pattern[str], str, Handler]] = []
         self.routes()
 
@@ -157,7 +162,15 @@ class FakeProvider:
             return await self._inject(request, fault)
         if self.latency:
             await asyncio.sleep(self.latency)
-        status, answer = await handler(seen)
+        writing = request.method != "GET"
+        self._writing += writing
+        self.most_writing = max(self.most_writing, self._writing)
+        try:
+            if writing and self.write_latency:
+                await asyncio.sleep(self.write_latency)
+            status, answer = await handler(seen)
+        finally:
+            self._writing -= writing
         data = json.dumps(answer).encode() if answer is not None else b""
         if 200 <= status < 300 and self.validate:
             problem = self._validate_response(mock, status, data)
