@@ -32,6 +32,13 @@ async def test_bench_runs_and_every_command_is_answered(tmp_path: Path) -> None:
     expected = {"chat.postMessage": 1.0, "chat.update": 1.0}
     assert report["calls_per_command"]["status monitoring"] == expected
     assert report["calls_per_command"]["ack"] == expected
+    # `info` where the card is: its private answer only (no new card, no re-pin, and no
+    # redraw of a card that already shows what was read).
+    assert report["calls_per_command"]["info"] == {"response_url": 1.0}
+    assert report["incidentio_calls_per_command"]["info"] == {
+        "provider GET /v2/incidents/{id}": 1.0,
+        "response_url": 1.0,
+    }
     io = report["incidentio_calls_per_command"]["status monitoring"]
     # One read before the write: a move to the status it has, or backwards, is not written.
     assert io == expected | {

@@ -111,15 +111,45 @@ async def test_declare_pins_a_card_with_every_button_and_changes_redraw_it_in_pl
     assert "monitoring" in text_of(update.params) and "triage" not in text_of(update.params)
     assert set(buttons_of(update.params)) == BUILTIN_BUTTONS
 
-    # `info` posts a fresh card: it becomes the pinned one, the old one is unpinned.
-    await bot.run("info", channel=channel)
-    newest = card_post(bot.slack, channel)
-    await bot.slack.wait_for(2, "pins.add")
-    [unpin] = await bot.slack.wait_for(1, "pins.remove")
-    assert unpin.params["timestamp"] == card.response["ts"]
+    # `info` where the card is: the asker gets it privately; no new copy in the channel, no
+    # re-pin, and no redraw of a card that already shows what was read.
+    calls = len(bot.slack.calls)
+    answer = await bot.run("info", channel=channel)
+    await bot.settled()
+    assert answer["response_type"] == "ephemeral" and "monitoring" in text_of(answer)
+    assert set(buttons_of(answer)) == BUILTIN_BUTTONS
+    assert [c.method for c in bot.slack.calls[calls:]] == ["response_url"]
+    assert card_post(bot.slack, channel).response["ts"] == card.response["ts"]
     await bot.run("sev 1", channel=channel)
     [_, second] = await bot.slack.wait_for(2, "chat.update")
-    assert second.params["ts"] == newest.response["ts"]  # only the current card is redrawn
+    assert second.params["ts"] == card.response["ts"]  # the pinned card is still the one redrawn
+
+
+async def test_info_where_the_card_is_behind_redraws_it_and_by_reference_pins_nothing(
+    fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    from tests.test_webhooks import CHANNEL, linked, set_status
+
+    async with provider_bot("incidentio", fake_slack, sqlite_url) as io:
+        incident = await linked(io)
+        card = card_post(io.bot.slack, CHANNEL)
+        set_status(io, incident, "Fixing", "2030-01-01T10:00:00Z")  # changed in incident.io's UI
+        updates = len(io.bot.slack.of("chat.update"))
+        answer = await io.bot.run("info", channel=CHANNEL)
+        assert answer["response_type"] == "ephemeral" and "Fixing" in text_of(answer)
+        [*_, redraw] = await io.bot.slack.wait_for(updates + 1, "chat.update")
+        assert redraw.params["ts"] == card.response["ts"] and "Fixing" in text_of(redraw.params)
+        await io.bot.run("info", channel=CHANNEL)  # nothing new: the card is not redrawn again
+        await io.bot.settled()
+        assert len(io.bot.slack.of("chat.update")) == updates + 1
+        # By reference from a channel that is not the incident's: a private answer, no card
+        # posted or pinned there.
+        pins, posts = len(io.bot.slack.of("pins.add")), len(io.bot.slack.of("chat.postMessage"))
+        answer = await io.bot.run(f"info {incident['reference']}", channel="C0ELSEWHERE")
+        await io.bot.settled()
+        assert answer["response_type"] == "ephemeral" and "Fixing" in text_of(answer)
+        assert len(io.bot.slack.of("pins.add")) == pins
+        assert len(io.bot.slack.of("chat.postMessage")) == posts
 
 
 # modals for typed verbs -----------------------------------------------------------------

@@ -49,7 +49,7 @@ async def test_declare_creates_channel_invites_links_and_posts_card(bot: Running
     assert f"<#{channel_id}>" in answer["text"]
     # Linked: a command in the new channel acts on INC-1.
     info = await bot.run("info", channel=channel_id)
-    assert info["channel"] == channel_id and "INC-1" in text_of(info)
+    assert info["_via"] == "response_url" and "INC-1: Checkout is failing" in text_of(info)
 
 
 async def test_declare_takes_a_free_name_when_the_channel_exists(bot: RunningBot) -> None:

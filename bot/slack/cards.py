@@ -51,6 +51,9 @@ class Cards:
     async def posted(self, team_id: str, channel_id: str, ts: str, result: Card) -> None:
         """A card went up: it becomes the channel's card, pinned in place of the last one."""
         incident = result.incident
+        shown = self._shown.get((incident.provider, incident.id))
+        if shown is None or not _older(incident, shown):
+            self._shown[(incident.provider, incident.id)] = incident
         try:
             old = await self.store().set_card(
                 CardRef(team_id, channel_id, ts, incident.provider, incident.id)
@@ -69,8 +72,10 @@ class Cards:
         key = (incident.provider, incident.id)
         queued = self._newest.get(key)
         newest = queued[0] if queued else self._shown.get(key)
-        if newest is not None and _older(incident, newest):
-            return  # replies can finish out of order: a card never goes back to an older state
+        if newest is not None and (_older(incident, newest) or incident == newest):
+            # Replies can finish out of order: a card never goes back to an older state,
+            # nor is it redrawn with what it already shows (an `info` that found no change).
+            return
         self._newest[key] = (incident, capabilities)
         if key in self._drawing:
             return  # the caller drawing now draws this state too, right after

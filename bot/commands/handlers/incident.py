@@ -141,8 +141,22 @@ async def unlink(ctx: Context) -> Result:
 
 
 @handles("info")
-async def info(ctx: Context) -> Result:
-    return card(await ctx.provider.get_incident(ctx.incident_id or ""), ctx.provider.capabilities)
+async def info(ctx: Context) -> Result | Reply:
+    """The asker gets the card privately, and the cards the incident's channels show are
+    brought up to date if they are behind: a new copy in the channel, re-pinned, for every
+    `info` was noise and two Slack calls each. Only in a channel linked to the incident
+    that has no card yet (the bot was not in it when it was linked) is one posted and
+    pinned; never in a channel that only names the incident."""
+    incident = await ctx.provider.get_incident(ctx.incident_id or "")
+    shown = card(incident, ctx.provider.capabilities)
+    here = ctx.invocation.channel_id
+    carded = {ref.channel_id for ref in await ctx.store.cards_of(incident.provider, incident.id)}
+    if here not in carded:
+        link = await ctx.store.link_for(ctx.invocation.team_id, here)
+        if link is not None and (link.provider, link.incident_id) == (incident.provider, incident.id):
+            return shown  # posted and pinned: this channel's card from now on
+    shown.visibility = "ephemeral"
+    return Reply(result=shown, refresh=incident)
 
 
 @handles("status", "ack", "resolve")
