@@ -72,12 +72,19 @@ async def run(n: int) -> dict[str, float]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.provider_calls", description=__doc__)
     parser.add_argument("-n", "--requests", type=int, default=3000)
+    parser.add_argument(
+        "--logging", action="store_true", help="log as `serve` does (INFO, to stderr: send it to /dev/null)"
+    )
     args = parser.parse_args(argv)
+    if args.logging:
+        from bot.logs import configure
+
+        configure()
     found = asyncio.run(run(args.requests))
     sniffio = "installed" if importlib.util.find_spec("sniffio") else "missing"
     ratio = found["bot_apiclient_us"] / found["bare_aiohttp_us"]
     print(
-        f"sniffio {sniffio}: CPU per provider request {found['bot_apiclient_us']} µs "
+        f"sniffio {sniffio}, logging {'as serve' if args.logging else 'off'}: CPU per provider request {found['bot_apiclient_us']} µs "
         f"(bare aiohttp client {found['bare_aiohttp_us']} µs, {ratio:.2f}×), {args.requests} requests"
     )
     return 0

@@ -29,3 +29,6 @@ def configure(fmt: str = "text", level: int = logging.INFO) -> None:
         for handler in logging.getLogger().handlers:
             handler.setFormatter(JsonFormatter())
     logging.getLogger("alembic").setLevel(logging.WARNING)  # a line per plugin and step: noise
+    # A line per provider request ("HTTP Request: GET …"): 1.4 a command, noise in an outage
+    # and CPU on the hot path; provider calls are counted, by status, in /metrics.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
