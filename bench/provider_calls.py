@@ -84,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     sniffio = "installed" if importlib.util.find_spec("sniffio") else "missing"
     ratio = found["bot_apiclient_us"] / found["bare_aiohttp_us"]
     print(
-        f"sniffio {sniffio}, logging {'as serve' if args.logging else 'off'}: CPU per provider request {found['bot_apiclient_us']} µs "
+        f"sniffio {sniffio}, logging {'as serve' if args.logging else 'off'}: "
+        f"CPU per provider request {found['bot_apiclient_us']} µs "
         f"(bare aiohttp client {found['bare_aiohttp_us']} µs, {ratio:.2f}×), {args.requests} requests"
     )
     return 0
