@@ -101,18 +101,9 @@ class CommandService:
                 return NeedsForm(verb=parsed_or_error.verb)
         verb = registry.lookup(parsed_or_error.verb) if isinstance(parsed_or_error, ParsedCommand) else None
         reply, provider, reference = await self._run(invocation, parsed_or_error, verb)
-        reply.audit = {
-            "team_id": invocation.team_id,
-            "channel_id": invocation.channel_id,
-            "user_id": invocation.user_id,
-            "verb": verb.name if verb else None,
-            "arguments": invocation.text,
-            "provider": provider,
-            "incident": reference,
-            "outcome": reply.outcome,
-            "detail": getattr(reply.result, "what", None),
-            "duration_ms": (time.perf_counter() - started) * 1000,
-        }
+        reply.audit = _audit_row(
+            invocation, verb, provider, reference, reply, (time.perf_counter() - started) * 1000
+        )
         return reply
 
     async def run(self, invocation: Invocation, parsed: ParsedCommand | None = None) -> Reply:
@@ -259,18 +250,8 @@ class CommandService:
         admitted = await self._admit(invocation, parsed, verb)
         if isinstance(admitted, Reply):
             # Refused before the form opens: audited as a typed refusal is.
-            await self.store.audit(
-                team_id=invocation.team_id,
-                channel_id=invocation.channel_id,
-                user_id=invocation.user_id,
-                verb=verb.name,
-                arguments=invocation.text,
-                provider=target.provider if target else None,
-                incident=target.reference if target else None,
-                outcome=admitted.outcome,
-                detail=getattr(admitted.result, "what", None),
-                duration_ms=0.0,
-            )
+            where = (target.provider, target.reference) if target else (None, None)
+            await self.store.audit(**_audit_row(invocation, verb, *where, admitted, 0.0))
             return admitted.result
         provider, incident_id, reference = admitted
         if verb.capability and verb.capability not in provider.capabilities:
@@ -444,3 +425,25 @@ class CommandService:
                 return (await provider.get_incident(incident_id)).url
         except (ProviderError, TimeoutError):
             return None
+
+
+def _audit_row(
+    invocation: Invocation,
+    verb: Verb | None,
+    provider: str | None,
+    reference: str | None,
+    reply: Reply,
+    duration_ms: float,
+) -> dict[str, object]:
+    return {
+        "team_id": invocation.team_id,
+        "channel_id": invocation.channel_id,
+        "user_id": invocation.user_id,
+        "verb": verb.name if verb else None,
+        "arguments": invocation.text,
+        "provider": provider,
+        "incident": reference,
+        "outcome": reply.outcome,
+        "detail": getattr(reply.result, "what", None),
+        "duration_ms": duration_ms,
+    }
