@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from bot.commands import forms, registry
 from bot.commands.authorize import Authorizer
 from bot.commands.context import Context, Refusal
+from bot.commands.failures import provider_failure
 from bot.commands.handlers import HANDLERS
 from bot.commands.invocation import Invocation
 from bot.commands.notify import Notifier
@@ -36,9 +37,8 @@ from bot.commands.results import (
 )
 from bot.commands.timers import Timers
 from bot.config import Settings
-from bot.domain import Incident, Link, NotFound, Person, ProviderError, Rejected
+from bot.domain import Incident, Link, Person, ProviderError
 from bot.providers.base import Provider
-from bot.redact import clip, redact
 from bot.store.db import Store
 from bot.store.locks import IncidentLocks
 
@@ -217,7 +217,7 @@ class CommandService:
             async with asyncio.timeout(self.settings.incident_command_timeout):
                 refusal = await self.guard.check(invocation, parsed, verb, *found)
         except (ProviderError, TimeoutError) as exc:
-            return self._failed(found[0], verb, exc)
+            return provider_failure(found[0], verb, exc, self.command, self.settings.incident_command_timeout)
         if refusal is not None:
             return Reply(result=refusal, outcome="refused")
         return found
@@ -302,7 +302,9 @@ class CommandService:
         except Refusal as exc:
             return Reply(result=Usage(error=ctx.usage_error(exc.message)), outcome="usage")
         except (ProviderError, TimeoutError) as exc:
-            return self._failed(ctx.provider, verb, exc)
+            return provider_failure(
+                ctx.provider, verb, exc, self.command, self.settings.incident_command_timeout
+            )
         except Exception:
             error_id = uuid.uuid4().hex[:8]
             log.exception("command failed, error id %s", error_id)
@@ -315,30 +317,6 @@ class CommandService:
             )
             return Reply(result=result, outcome="error")
         return result if isinstance(result, Reply) else Reply(result=result)
-
-    def _failed(self, provider: Provider, verb: Verb, exc: ProviderError | TimeoutError) -> Reply:
-        """What the person is told when the provider said no, failed, or did not answer."""
-        if isinstance(exc, NotFound | Rejected):
-            step = f"`{self.command} help {verb.name}` shows how to use it."
-            return Reply(result=Failure(what=exc.message, changed="no", next_step=step), outcome="failed")
-        if isinstance(exc, TimeoutError):
-            seconds = int(self.settings.incident_command_timeout)
-            result = Failure(
-                what=f"{provider.label} did not answer within {seconds} seconds.",
-                changed="unknown" if verb.writes else "no",
-                next_step=f"Check the incident with `{self.command} info` before trying again.",
-            )
-            return Reply(result=result, outcome="failed")
-        what = exc.message if exc.message.startswith(provider.label) else f"{provider.label}: {exc.message}"
-        what = redact(what)
-        if exc.request_id:
-            what += f" (request id {clip(exc.request_id, 80)})"
-        if exc.changed != "no":
-            step = f"Check with `{self.command} info` before trying again."
-        else:
-            step = f"Try again in a minute; if it keeps failing, do it in {provider.label} itself."
-        result = Failure(what=what, changed=exc.changed, next_step=step)  # type: ignore[arg-type]
-        return Reply(result=result, outcome="failed")
 
     async def _resolve(
         self, invocation: Invocation, parsed: ParsedCommand

@@ -1,0 +1,36 @@
+"""What the person is told when a provider said no, failed, or did not answer: one
+wording whether it happened while deciding who may act (the policy reads the incident)
+or while acting."""
+
+from __future__ import annotations
+
+from bot.commands.registry import Verb
+from bot.commands.results import Failure, Reply
+from bot.domain import NotFound, ProviderError, Rejected
+from bot.providers.base import Provider
+from bot.redact import clip, redact
+
+
+def provider_failure(
+    provider: Provider, verb: Verb, exc: ProviderError | TimeoutError, command: str, timeout: float
+) -> Reply:
+    if isinstance(exc, NotFound | Rejected):
+        step = f"`{command} help {verb.name}` shows how to use it."
+        return Reply(result=Failure(what=exc.message, changed="no", next_step=step), outcome="failed")
+    if isinstance(exc, TimeoutError):
+        result = Failure(
+            what=f"{provider.label} did not answer within {int(timeout)} seconds.",
+            changed="unknown" if verb.writes else "no",
+            next_step=f"Check the incident with `{command} info` before trying again.",
+        )
+        return Reply(result=result, outcome="failed")
+    what = exc.message if exc.message.startswith(provider.label) else f"{provider.label}: {exc.message}"
+    what = redact(what)
+    if exc.request_id:
+        what += f" (request id {clip(exc.request_id, 80)})"
+    if exc.changed != "no":
+        step = f"Check with `{command} info` before trying again."
+    else:
+        step = f"Try again in a minute; if it keeps failing, do it in {provider.label} itself."
+    result = Failure(what=what, changed=exc.changed, next_step=step)  # type: ignore[arg-type]
+    return Reply(result=result, outcome="failed")
