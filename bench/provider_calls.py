@@ -17,7 +17,7 @@ import time
 import aiohttp
 from aiohttp import web
 
-from bot.providers.http import ApiClient
+from bot.providers.http import ApiClient, TokenAuth
 
 
 async def _serve() -> tuple[web.AppRunner, str]:
@@ -47,7 +47,7 @@ async def run(n: int) -> dict[str, float]:
         api = ApiClient(
             label="incident.io",
             base_url=url,
-            headers={"Authorization": "Bearer x"},
+            auth=TokenAuth("x"),
             error_text=lambda _: None,
         )
         async with aiohttp.ClientSession(base_url=url) as session:

@@ -125,6 +125,15 @@ class DeclareRequest(BaseModel):
     private: bool = False  # a private Slack channel; at incident.io, a private incident
 
 
+DEFAULT_COMMAND = "/incident"
+
+
+def in_command(text: str, command: str) -> str:
+    """Words written once, for the default command (a provider's reasons, its errors),
+    shown with the command this workspace configured."""
+    return text if command == DEFAULT_COMMAND else text.replace(f"`{DEFAULT_COMMAND} ", f"`{command} ")
+
+
 class ProviderError(Exception):
     """A provider refused or failed an operation.
 

@@ -23,7 +23,7 @@ from bot.doc import (
     T,
     User,
 )
-from bot.domain import FollowUp, Incident, Person
+from bot.domain import FollowUp, Incident, Person, in_command
 
 MAX_LIST = 20  # follow-ups / schedules shown before "and N more": messages stay readable
 
@@ -180,7 +180,10 @@ def _(result: r.FollowUpAdded) -> Doc:
 @present.register
 def _(result: r.FollowUps) -> Doc:
     i = result.incident
-    example = {"follow-up": "/incident followup <what> @who due:friday", "task": "/incident task <what> @who"}
+    example = {
+        "follow-up": f"{result.command} followup <what> @who due:friday",
+        "task": f"{result.command} task <what> @who",
+    }
     if not result.followups:
         line: Line = [T(f"{i.reference} has no {result.kind}s yet. Add one: "), Code(example[result.kind])]
         return Doc(line, [Section([line])])
@@ -315,10 +318,18 @@ def _(result: r.NotLinked) -> Doc:
 
 @present.register
 def _(result: r.NotSupported) -> Doc:
-    line: Line = [T(result.reason or f"{result.provider_label}'s API can't do `{result.verb}`.")]
+    reason = in_command(result.reason, result.command) if result.reason else None
+    line: Line = [T(reason or f"{result.provider_label}'s API can't do `{result.verb}`.")]
     if result.url:
         line += [T(f" Do it in {result.provider_label}: "), Link(result.url, "open the incident")]
     return Doc(line, [Section([line])])
+
+
+def shown(result: r.Result, command: str) -> Doc:
+    """A result rendered with the workspace's own command in its examples."""
+    if result.command != command:
+        result = result.model_copy(update={"command": command})
+    return present(result)
 
 
 from bot import present_notices, present_oncall  # noqa: E402, F401  (register their presentations)

@@ -21,7 +21,7 @@ def _(result: r.OnCallList) -> Doc:
     if not result.entries:
         line: Line = [
             T("There are no on-call schedules yet. Create one: "),
-            Code("/incident schedule primary @ana @bob every 1w"),
+            Code(f"{result.command} schedule primary @ana @bob every 1w"),
         ]
         return Doc(line, [Section([line])])
     lines: list[Line] = []
@@ -59,7 +59,7 @@ def _(result: r.OverrideCreated) -> Doc:
                 T("⚠️ It overlaps "),
                 *who(other.person),
                 T(f"'s override, {_span(other, result.tz)}: this one wins where they meet. "),
-                Code("/incident overrides " + o.schedule.name),
+                Code(f"{result.command} overrides " + o.schedule.name),
                 T(" lists them to cancel one."),
             ]
         )
@@ -83,7 +83,7 @@ def _(result: r.Overrides) -> Doc:
         )
     if len(result.overrides) > MAX_LIST:
         lines.append([T(f"and {len(result.overrides) - MAX_LIST} more")])
-    cancel = "/incident override cancel " + (f"{result.schedule} " if result.schedule else "") + "#1"
+    cancel = f"{result.command} override cancel " + (f"{result.schedule} " if result.schedule else "") + "#1"
     lines.append([T("Cancel one: "), Code(cancel)])
     return Doc([T(f"{len(result.overrides)} upcoming overrides{where}")], [Section(lines)])
 
@@ -106,7 +106,7 @@ def _(result: r.Schedules) -> Doc:
     if not result.schedules:
         line: Line = [
             T("No schedules yet. Create one: "),
-            Code("/incident schedule primary @ana @bob every 1w"),
+            Code(f"{result.command} schedule primary @ana @bob every 1w"),
         ]
         return Doc(line, [Section([line])])
     lines: list[Line] = [[B("Saved schedule" if result.saved else "Schedules")]]
@@ -136,7 +136,7 @@ def _(result: r.Schedules) -> Doc:
         lines.append(
             [
                 T(f"Until {describe(result.starts_later, result.tz)} nobody is on call on {name}: "),
-                Code(f"/incident override {name} @someone until …"),
+                Code(f"{result.command} override {name} @someone until …"),
                 T(" covers the gap."),
             ]
         )

@@ -16,7 +16,7 @@ from bot.commands.invocation import Invocation
 from bot.commands.ports import WorkspaceError
 from bot.config import Settings
 from bot.domain import Person
-from bot.present import present
+from bot.present import shown
 from bot.runtime import build_runtime
 from bot.textrender import render_text
 
@@ -120,10 +120,10 @@ async def run_shell(settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
                 tz=tz,
             )
             reply = await runtime.service.run(invocation)
-            say(render_text(present(reply.result)))
+            say(render_text(shown(reply.result, runtime.service.command)))
             for post in reply.posts:
                 say(f"[#{post.channel_id}]")
-                say(render_text(present(post.result)))
+                say(render_text(shown(post.result, runtime.service.command)))
             if workspace.created:
                 channel = workspace.created.pop()
                 say(f"(now in #{channel}; `:channel general` to go back)")

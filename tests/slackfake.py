@@ -30,6 +30,7 @@ class Call:
     error: str | None = None  # what the fake answered, if it refused
     response: dict[str, Any] = field(default_factory=dict)  # what the fake answered
     url: str = ""  # a response_url answer: which one (tests tag each command's)
+    replaced: bool = False  # a response_url answer replaced by a later one (replace_original)
 
 
 @dataclass
@@ -89,7 +90,17 @@ class FakeSlack:
     def _problems(method: str, params: dict[str, Any]) -> list[str]:
         """What Slack would refuse as invalid_blocks (tests/blockkit.py has the limits)."""
         if method in ("chat.postMessage", "chat.update", "chat.postEphemeral", "response_url"):
-            return message_problems(params)
+            found = message_problems(params)
+            metadata = params.get("metadata")
+            if isinstance(metadata, str):
+                metadata = json.loads(metadata)
+            if metadata is not None and not (
+                isinstance(metadata, dict)
+                and isinstance(metadata.get("event_type"), str)
+                and isinstance(metadata.get("event_payload"), dict)
+            ):
+                found.append(f"metadata is not {{event_type, event_payload}}: {metadata!r}")
+            return found
         if method in ("views.open", "views.update"):
             return view_problems(params.get("view") or {})
         return []
@@ -111,6 +122,8 @@ class FakeSlack:
             }
         if method == "chat.postMessage":
             return {"ok": True, "channel": params.get("channel"), "ts": f"{time.time():.6f}"}
+        if method == "conversations.history":
+            return self._history(params)
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": f"{time.time():.6f}"}
         if method == "chat.update":
@@ -174,21 +187,48 @@ class FakeSlack:
             return {"ok": True, "user": {"id": local.upper(), "name": local}}
         return {"ok": False, "error": "unknown_method"}
 
+    def _history(self, params: dict[str, Any]) -> dict[str, Any]:
+        """The bot's own messages in a channel since `oldest`, newest first, with their
+        metadata only when asked for (`include_all_metadata`), as Slack answers."""
+        channel = params.get("channel")
+        if channel in self.outside:
+            return {"ok": False, "error": "not_in_channel"}
+        oldest = float(params.get("oldest") or 0)
+        with_metadata = str(params.get("include_all_metadata")).lower() in ("true", "1")
+        found = []
+        for call in reversed(self.calls):
+            if call.method != "chat.postMessage" or call.error or call.params.get("channel") != channel:
+                continue
+            if float(call.response["ts"]) < oldest:
+                continue
+            posted = {"type": "message", "ts": call.response["ts"], "text": call.params.get("text", "")}
+            if with_metadata and call.params.get("metadata"):
+                metadata = call.params["metadata"]
+                posted["metadata"] = json.loads(metadata) if isinstance(metadata, str) else metadata
+            found.append(posted)
+        return {"ok": True, "messages": found, "has_more": False, "response_metadata": {"next_cursor": ""}}
+
     async def _response(self, request: web.Request) -> web.Response:
+        """A response_url answer. `replace_original` replaces the last answer given through
+        the same URL; with none there, the fake refuses it, the strictest reading of Slack."""
         body = await request.json()
         problems = self._problems("response_url", body)
         self.invalid += [f"response_url: {p}" for p in problems]
-        self._record(
-            Call(
-                "response_url",
-                body,
-                dict(request.headers),
-                "invalid_blocks" if problems else None,
-                url=str(request.url),
-            )
+        url = str(request.url)
+        call = Call(
+            "response_url", body, dict(request.headers), "invalid_blocks" if problems else None, url=url
         )
         if problems:
+            self._record(call)
             return web.Response(status=400, text="invalid_blocks")
+        if body.get("replace_original") is True:
+            earlier = [c for c in self.calls if c.method == "response_url" and c.url == url and not c.error]
+            if not earlier:
+                call.error = "message_not_found"
+                self._record(call)
+                return web.Response(status=404, text="message_not_found")
+            earlier[-1].replaced = True
+        self._record(call)
         return web.Response(text="ok")
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
@@ -235,7 +275,11 @@ class FakeSlack:
 
     def answers(self) -> list[Call]:
         """What a user sees: messages posted and response_url answers."""
-        return [c for c in self.calls if c.method in ("chat.postMessage", "response_url") and not c.error]
+        return [
+            c
+            for c in self.calls
+            if c.method in ("chat.postMessage", "response_url") and not c.error and not c.replaced
+        ]
 
     async def wait_for(self, count: int, method: str | None = None, within: float = 10.0) -> list[Call]:
         """Wait until `count` answers (or calls of `method`) arrived; fails the test if not."""

@@ -137,6 +137,54 @@ async def test_a_replayed_click_acts_once_however_late(fake_slack: FakeSlack, sq
         assert [t["text"] for t in timeline if t["kind"] == "status"] == ["resolved"]
 
 
+async def test_an_answer_given_just_before_a_crash_is_not_given_again(
+    fake_slack: FakeSlack, database_url: str
+) -> None:
+    """A process killed after answering and before recording it leaves its inbox row
+    pending. The next start takes the row over; the user must not hear twice, neither a
+    channel answer (found by the request key in its metadata) nor a private one (replaced
+    in place through the response_url)."""
+    settings = make_settings(fake_slack, database_url)
+    async with running_bot(fake_slack, settings) as bot:
+        _, channel = await bot.declare("Crash window")
+        await bot.settled()
+        status, _ = await bot.command("status fixing", channel=channel, trigger="1.window.status")
+        await bot.settled()
+        info, info_url = await bot.command("info", channel=channel, trigger="2.window.info")
+        await bot.settled()
+        assert (status.status, info.status) == (200, 200)
+        said = [a for a in bot.slack.answers() if "fixing" in text_of(a.params).lower()]
+        assert [a.method for a in said] == ["chat.postMessage", "response_url"]
+        assert said[0].params["metadata"]["event_payload"]["request"].endswith("1.window.status")
+        store = bot.app[RUNTIME].store
+        # What SIGKILL between the answer and its record leaves: the rows pending, their
+        # owner gone (its lease run out).
+        await store.write(
+            lambda conn: conn.execute(
+                tables.inbox.update()
+                .where(tables.inbox.c.key.like("%.window.%"))
+                .values(state="pending", owner="killed", lease_until=now() - timedelta(minutes=1))
+            )
+        )
+    before = len(fake_slack.answers())
+    async with running_bot(fake_slack, settings) as bot:
+        for _ in range(200):
+            rows = await store_rows(bot, tables.inbox)
+            if all(r["state"] == "done" for r in rows if ".window." in r["key"]):
+                break
+            await asyncio.sleep(0.05)
+        await bot.settled()
+        rows = [r for r in await store_rows(bot, tables.inbox) if ".window." in r["key"]]
+        assert len(rows) == 2 and {r["state"] for r in rows} == {"done"}
+    assert fake_slack.answers()[before:] == [], "an answer was given twice"
+    looked = [c for c in fake_slack.of("conversations.history") if c.params.get("channel") == channel]
+    assert len(looked) == 2 and not any(c.error for c in looked)
+    replaced = [c for c in fake_slack.of("response_url") if c.url == info_url]
+    assert [c.params.get("replace_original") for c in replaced] == [False, True]
+    assert replaced[0].replaced and not replaced[1].error  # the same answer, in the same place
+    assert sum(1 for a in fake_slack.answers() if a.url == info_url) == 1
+
+
 async def test_a_nul_byte_is_answered_and_the_audit_log_keeps_recording(
     fake_slack: FakeSlack, database_url: str
 ) -> None:

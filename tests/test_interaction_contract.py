@@ -15,9 +15,9 @@ from bot.commands import forms
 from bot.commands.results import Nudge, Reminder, Result, card
 from bot.domain import Capability, FollowUp, Incident
 from bot.present import present
-from bot.providers.firehydrant import FireHydrantProvider
-from bot.providers.incidentio import IncidentIoProvider
-from bot.providers.pagerduty import PagerDutyProvider
+from bot.providers import firehydrant, incidentio, pagerduty
+from bot.providers.base import NoDirectory
+from bot.providers.facets import offered
 from bot.slack import ids
 from bot.slack.blocks import render_blocks
 from bot.slack.modals import Meta, form_view
@@ -25,11 +25,14 @@ from tests.blockkit import block_problems, view_problems
 from tests.conftest import RunningBot
 from tests.slackfake import block_actions, block_suggestion, view_submission
 
+_NOWHERE = "http://127.0.0.1:9"  # never called: only what each adapter offers is read
 CAPABILITY_SETS = {
     "builtin": frozenset(Capability),
-    "incidentio": IncidentIoProvider.capabilities,
-    "pagerduty": PagerDutyProvider.capabilities,
-    "firehydrant": FireHydrantProvider.capabilities,
+    "incidentio": offered(incidentio.build("k", _NOWHERE)),
+    "pagerduty": offered(
+        pagerduty.build("k", _NOWHERE, from_email="a@example.com", service_id="PS", directory=NoDirectory())
+    ),
+    "firehydrant": offered(firehydrant.build("k", _NOWHERE, directory=NoDirectory())),
 }
 INCIDENT = Incident(
     provider="builtin", id="INC-1", reference="INC-1", name="x", status="triage", created_at=datetime.now(UTC)

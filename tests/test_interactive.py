@@ -221,8 +221,8 @@ async def test_override_modal_refuses_an_end_before_its_start_and_changes_nothin
     )
     assert answer["response_action"] == "errors" and set(answer["errors"]) == {"when.end"}
     assert "before the start" in answer["errors"]["when.end"]
-    oncall = text_of(await bot.run("oncall primary"))
-    assert "override" not in oncall
+    overrides = text_of(await bot.run("overrides primary"))
+    assert "<@U333>" not in overrides and "primary" in overrides.lower()
 
     before = len(bot.slack.answers())
     fine = {"schedule": "primary", "user": "U333", "when.start": start, "when.end": start + 7200}

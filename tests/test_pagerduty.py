@@ -38,8 +38,6 @@ async def test_info_shows_pagerdutys_status_assignee_and_link(pd: ProviderBot) -
     card = text_of(await pd.bot.run("info", channel=CHANNEL))
     assert "triggered" in card and incident["html_url"] in card
     assert "<@U222>" in card  # the assignee, found in Slack by email
-    assert "unlinked" in text_of(await pd.bot.run("unlink", channel=CHANNEL)).lower()
-    assert "link" in text_of(await pd.bot.run("info", channel=CHANNEL))
     assert pd.fake.writes() == []
 
 
@@ -158,10 +156,6 @@ async def test_oncall_maps_people_to_slack_by_email_once_per_schedule(pd: Provid
     assert answer.count("<@U222>") == 1  # listed once, though PagerDuty lists each escalation level
     [oncalls] = fake(pd).of("GET", "/oncalls")
     assert sorted(v for k, v in oncalls.query if k == "schedule_ids[]") == ["PSCHED1", "PSCHED2"]
-    listed = text_of(await pd.bot.run("schedule"))
-    assert "Primary" in listed and "Database" in listed
-    made = text_of(await pd.bot.run("schedule night <@U222|bea> <@U333|cy> every 1w"))
-    assert "can't do `schedule`" in made
 
 
 async def test_override_on_a_classic_schedule_checks_each_items_status(pd: ProviderBot) -> None:

@@ -156,6 +156,7 @@ async def test_sigkill_mid_load_loses_no_acked_command_and_does_none_twice(
 
     got = answered()
     assert acked - set(got) == set(), "acked but never answered"
+    assert [n for n in acked if got[n] > 1] == [], "answered twice"
     followups = Counter(
         int(pattern.search(f["title"])[1]) for f in await read_rows(database_url, tables.followups)
     )

@@ -10,8 +10,8 @@ import time
 import aiohttp
 
 from bot.slack.server import RUNTIME
-from tests.conftest import SECRET, RunningBot
-from tests.slackfake import sign
+from tests.conftest import SECRET, RunningBot, make_settings, running_bot
+from tests.slackfake import FakeSlack, sign
 from tests.test_slack_e2e import text_of
 
 
@@ -117,3 +117,25 @@ async def test_a_bots_own_message_or_an_unsigned_mention_does_nothing(bot: Runni
     assert forged.status == 401
     await bot.settled()
     assert bot.slack.of("conversations.create") == [] and bot.slack.of("chat.postEphemeral") == []
+
+
+async def test_a_configured_command_name_is_the_one_every_answer_shows(
+    fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    """INCIDENT_COMMAND=/inc: the examples, usage lines and provider reasons all say /inc."""
+    settings = make_settings(fake_slack, sqlite_url, incident_command="/inc")
+    async with running_bot(fake_slack, settings) as bot:
+        _, channel = await bot.declare("Checkout is failing")
+        said = {
+            "followups": text_of(await bot.run("followups", channel=channel)),
+            "tasks": text_of(await bot.run("tasks", channel=channel)),  # the built-in provider has none
+            "oncall": text_of(await bot.run("oncall")),
+            "help": text_of(await bot.run("help")),
+            "usage": text_of(await bot.run("sev banana", channel=channel)),
+        }
+        assert "`/inc followup &lt;what&gt; @who due:friday`" in said["followups"]
+        assert "use `/inc followup`" in said["tasks"]
+        assert "/inc schedule primary" in said["oncall"]
+        assert "/inc declare" in said["help"] and "`/inc " in said["usage"], said["usage"]
+        everything = [text_of(a.params) for a in bot.slack.answers()]
+        assert [t for t in everything if "/incident" in t] == []

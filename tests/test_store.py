@@ -13,7 +13,6 @@ from bot.commands.results import Changed, Declared, Failure, OnCallList, Usage
 from bot.commands.service import CommandService
 from bot.config import Settings
 from bot.domain import DeclareRequest, Link, NotFound, Person, Rejected
-from bot.providers.base import Provider
 from bot.providers.builtin import BuiltinProvider
 from bot.shell import ShellWorkspace
 from bot.store.db import Store
@@ -33,10 +32,6 @@ async def store(database_url: str) -> AsyncIterator[Store]:
 @pytest.fixture
 def provider(store: Store) -> BuiltinProvider:
     return BuiltinProvider(store, ["lead", "comms", "scribe"])
-
-
-async def test_builtin_provider_implements_the_protocol(provider: BuiltinProvider) -> None:
-    assert isinstance(provider, Provider)
 
 
 async def test_incident_lifecycle(provider: BuiltinProvider) -> None:

@@ -42,3 +42,18 @@ def test_the_slack_adapter_reaches_neither_store_nor_providers() -> None:
 def test_the_rule_can_fail() -> None:
     """A module that does import the store is seen as doing so."""
     assert "bot.store.db" in ours(BOT / "runtime.py")
+
+
+def test_each_provider_adapter_is_a_package_of_small_modules() -> None:
+    """An adapter is read part by part (its client, incidents, work, on-call): none of its
+    modules grows past 300 lines, and no adapter is one module again."""
+    providers = BOT / "providers"
+    adapters = {"builtin", "incidentio", "pagerduty", "firehydrant"}
+    assert {p.name for p in providers.iterdir() if p.is_dir() and (p / "__init__.py").exists()} >= adapters
+    assert [name for name in adapters if (providers / f"{name}.py").exists()] == []
+    long = {
+        str(module.relative_to(providers)): n
+        for module in providers.rglob("*.py")
+        if (n := len(module.read_text().splitlines())) > 300
+    }
+    assert long == {}

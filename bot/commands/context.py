@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 
 from bot.commands.invocation import Invocation
 from bot.commands.naming import NoMatch
@@ -12,12 +12,25 @@ from bot.commands.parser import ParsedCommand, UsageError, UserRef
 from bot.commands.ports import Workspace
 from bot.commands.registry import Verb
 from bot.config import Settings
-from bot.domain import Person
+from bot.domain import Capability, Person
 from bot.providers.base import Provider
+from bot.providers.facets import capability_of, facet, offered
 from bot.store.db import Store
 
 if TYPE_CHECKING:
     from bot.commands.timers import Timers
+
+
+F = TypeVar("F")
+
+
+class NotOffered(Exception):
+    """Raised by `Context.require`: the provider does not offer what the verb needs. It
+    becomes a NotSupported answer with the provider's own reason; nothing was changed."""
+
+    def __init__(self, capability: Capability) -> None:
+        super().__init__(capability.value)
+        self.capability = capability
 
 
 class Refusal(Exception):
@@ -51,8 +64,25 @@ class Context:
     def command(self) -> str:
         return self.settings.incident_command
 
+    def can(self, capability: Capability) -> bool:
+        return capability in offered(self.provider)
+
+    def require(self, kind: type[F]) -> F:
+        """The provider as the facet the verb needs (bot/providers/facets.py), typed."""
+        found = facet(self.provider, kind)
+        if found is None:
+            raise NotOffered(capability_of(kind))
+        return found
+
     def arg(self, name: str, default: object = None) -> object:
         return self.parsed.args.get(name, default)
+
+    def required(self, name: str, kind: type[F]) -> F:
+        """A required argument, as the type its slot parses to (the parser checked it is there)."""
+        value = self.parsed.args.get(name)
+        if not isinstance(value, kind):
+            raise Refusal(f"Say the {name}: `{self.verb.usage(self.command)}`.")
+        return value
 
     def refuse(self, message: str) -> Refusal:
         return Refusal(message)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from bot.commands.registry import Verb
 from bot.commands.results import Failure, Reply
-from bot.domain import NotFound, ProviderError, Rejected
+from bot.domain import NotFound, ProviderError, Rejected, in_command
 from bot.providers.base import Provider
 from bot.redact import clip, redact
 
@@ -16,7 +16,8 @@ def provider_failure(
 ) -> Reply:
     if isinstance(exc, NotFound | Rejected):
         step = f"`{command} help {verb.name}` shows how to use it."
-        return Reply(result=Failure(what=exc.message, changed="no", next_step=step), outcome="failed")
+        what = in_command(exc.message, command)
+        return Reply(result=Failure(what=what, changed="no", next_step=step), outcome="failed")
     if isinstance(exc, TimeoutError):
         result = Failure(
             what=f"{provider.label} did not answer within {int(timeout)} seconds.",

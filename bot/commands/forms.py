@@ -18,7 +18,9 @@ from bot.commands.refs import Target, parse_reference
 from bot.commands.registry import Arg, Choices, Slot, Verb
 from bot.commands.timeparse import MAX_SPAN, TimeSpan, parse_duration, zone
 from bot.domain import Person, ProviderError
+from bot.providers import facets
 from bot.providers.base import Provider
+from bot.providers.facets import facet
 
 # A day picked without a time means that day, whatever the reader's zone: noon is the
 # moment that stays on the same date from UTC-11 to UTC+11.
@@ -93,7 +95,8 @@ async def catalogue(provider: Provider, choices: Choices) -> list[str]:
         case Choices.SEVERITIES:
             return [s.name for s in await provider.severities()]
         case Choices.ROLES:
-            return await provider.role_names()
+            roles = facet(provider, facets.Roles)
+            return await roles.role_names() if roles is not None else []
         case Choices.SCHEDULES:
             return [s.name for s in await provider.schedules()]
 

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from bot.commands.results import Notice, Post, Quiet, Reply
 from bot.domain import Incident, ProviderError, ProviderEvent
+from bot.providers.facets import offered
 
 if TYPE_CHECKING:
     from bot.commands.service import CommandService
@@ -87,7 +88,7 @@ class Notifier:
         reply = Reply(
             result=Quiet(),
             refresh=incident,
-            capabilities=sorted(provider.capabilities),
+            capabilities=sorted(offered(provider)),
             audit=_audit(event, "posted" if changes else "redrawn"),
         )
         if changes:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal, Protocol
 
@@ -67,9 +67,20 @@ class Request(BaseModel):
     timer: Timer | None = None  # a reminder, nudge or handover that is due: the same
 
 
+class Resend(BaseModel):
+    """A request a stopped process may already have answered: delivered again only where
+    that earlier answer cannot be found, or replaced in place (Slack has no idempotency key)."""
+
+    key: str
+    since: datetime
+    # A slash command's response_url answer can be replaced in place; a click's cannot
+    # (its "original" is the card that was clicked).
+    replaceable: bool = False
+
+
 class Delivery(Protocol):
-    async def deliver(self, route: Route, reply: Reply) -> None:
-        """The one answer to the person who asked."""
+    async def deliver(self, route: Route, reply: Reply, key: str | None, resend: Resend | None) -> None:
+        """The one answer to the person who asked, marked with the request's key."""
 
     async def follow(self, route: Route, reply: Reply) -> None:
         """What comes after the answer is recorded: posts elsewhere, card redraws (which may
@@ -164,7 +175,14 @@ class Pipeline:
                     assert verb is not None
                     await self.delivery.form(request, verb)
                 else:
-                    await self.delivery.deliver(request.route, outcome)
+                    resend = (
+                        Resend(
+                            key=resumed.key, since=resumed.created_at, replaceable=request.kind == "command"
+                        )
+                        if resumed
+                        else None
+                    )
+                    await self.delivery.deliver(request.route, outcome, request.key, resend)
             except Exception:
                 log.exception("could not deliver the answer to %s", request.key)
             metrics.ANSWER_SECONDS.labels(kind=request.kind).observe(time.perf_counter() - started)
@@ -174,8 +192,8 @@ class Pipeline:
                 verb=str(audit.get("verb") or (outcome.verb if isinstance(outcome, NeedsForm) else "-")),
                 outcome=str(audit.get("outcome") or ("form" if isinstance(outcome, NeedsForm) else "-")),
             ).inc()
-            # Recorded right after the answer: a crash can then repeat an answer only in the
-            # millisecond between the two, never leave one out.
+            # Recorded right after the answer. A crash between the two leaves the row pending:
+            # the next start finds the answer it gave (`Resend`) rather than give it twice.
             await self._finish(request, outcome.audit if isinstance(outcome, Reply) else None)
             if isinstance(outcome, Reply) and (outcome.posts or outcome.refresh is not None):
                 try:

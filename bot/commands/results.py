@@ -9,13 +9,16 @@ from pydantic import BaseModel, Field
 
 from bot.commands.parser import UsageError
 from bot.commands.registry import buttons
-from bot.domain import FollowUp, Incident, OnCall, Override, Person, Schedule
+from bot.domain import DEFAULT_COMMAND, FollowUp, Incident, OnCall, Override, Person, Schedule
 
 Visibility = Literal["in_channel", "ephemeral", "none"]  # none: nothing to say to anyone
 
 
 class Result(BaseModel):
     visibility: Visibility = "in_channel"
+    # The configured slash command, for the examples an answer shows: set where a result
+    # is rendered (bot.present.shown), so no handler or presenter hard-codes it.
+    command: str = DEFAULT_COMMAND
 
 
 class HelpEntry(BaseModel):

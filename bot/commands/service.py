@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from bot.commands import forms, registry
 from bot.commands.authorize import Authorizer
-from bot.commands.context import Context, Refusal
+from bot.commands.context import Context, NotOffered, Refusal
 from bot.commands.failures import provider_failure
 from bot.commands.handlers import HANDLERS
 from bot.commands.invocation import Invocation
@@ -39,6 +39,7 @@ from bot.commands.timers import Timers
 from bot.config import Settings
 from bot.domain import Incident, Link, Person, ProviderError
 from bot.providers.base import Provider
+from bot.providers.facets import offered
 from bot.store.db import Store
 from bot.store.locks import IncidentLocks
 
@@ -127,7 +128,7 @@ class CommandService:
         if isinstance(admitted, Reply):
             return admitted, None, None
         provider, incident_id, reference = admitted
-        if verb.capability and verb.capability not in provider.capabilities:
+        if verb.capability and verb.capability not in offered(provider):
             result = NotSupported(
                 provider_label=provider.label,
                 verb=verb.name,
@@ -190,7 +191,7 @@ class CommandService:
                 )
                 for link in await self.store.channels_for(provider.name, incident_id):
                     reply.posts.append(Post(channel_id=link.channel_id, result=told))
-        reply.capabilities = sorted(provider.capabilities)
+        reply.capabilities = sorted(offered(provider))
         return reply, provider.name, reference
 
     async def _admit(
@@ -254,7 +255,7 @@ class CommandService:
             await self.store.audit(**_audit_row(invocation, verb, *where, admitted, 0.0))
             return admitted.result
         provider, incident_id, reference = admitted
-        if verb.capability and verb.capability not in provider.capabilities:
+        if verb.capability and verb.capability not in offered(provider):
             return NotSupported(
                 provider_label=provider.label,
                 verb=verb.name,
@@ -301,6 +302,13 @@ class CommandService:
                 result = await HANDLERS[verb.name](ctx)
         except Refusal as exc:
             return Reply(result=Usage(error=ctx.usage_error(exc.message)), outcome="usage")
+        except NotOffered as exc:
+            result = NotSupported(
+                provider_label=ctx.provider.label,
+                verb=verb.name,
+                reason=ctx.provider.unsupported.get(exc.capability),
+            )
+            return Reply(result=result, outcome="refused")
         except (ProviderError, TimeoutError) as exc:
             return provider_failure(
                 ctx.provider, verb, exc, self.command, self.settings.incident_command_timeout

@@ -1,9 +1,10 @@
 """The Protocols every incident provider implements: what the command layer may ask of one.
 
 The command layer only ever talks to these, so a verb behaves the same whether the
-channel's incident lives in the built-in store or at incident.io. What a provider cannot
-do is declared in `capabilities`, so the command layer can say so plainly instead of
-failing half-way. The data they speak lives in bot/domain.py.
+channel's incident lives in the built-in store or at incident.io. `Provider` is the core
+every adapter has; what only some can do (roles, follow-ups, tasks, overrides …) is a
+small facet Protocol in bot/providers/facets.py, so the command layer can say plainly
+what is not offered instead of failing half-way. The data they speak lives in bot/domain.py.
 """
 
 from __future__ import annotations
@@ -14,10 +15,8 @@ from typing import Protocol, runtime_checkable
 from bot.domain import (
     Capability,
     DeclareRequest,
-    FollowUp,
     Incident,
     OnCall,
-    Override,
     Person,
     Schedule,
     Severity,
@@ -45,16 +44,12 @@ class NoDirectory:
         return None
 
 
-class Tasks(Protocol):
-    """What a provider with Capability.TASKS also implements."""
-
-    async def add_task(
-        self, incident_id: str, title: str, assignee: Person | None, actor: Person
-    ) -> FollowUp: ...
-
-    async def list_tasks(self, incident_id: str) -> list[FollowUp]: ...
-
-    async def complete_task(self, incident_id: str, number: int, actor: Person) -> FollowUp: ...
+def made_at(label: str, where: str) -> str:
+    """Why rotations are not made from Slack at a provider that has its own."""
+    return (
+        f"Rotations at {label} are made in {label} itself ({where}); "
+        "the bot shows who is on call and makes overrides."
+    )
 
 
 def no_single_assignee(label: str) -> str:
@@ -62,28 +57,12 @@ def no_single_assignee(label: str) -> str:
     return f"{label} has no single assignee: make someone lead with `/incident lead @them`."
 
 
-class ListsOverrides(Protocol):
-    """What a provider with Capability.OVERRIDE_LIST also implements."""
-
-    async def list_overrides(self, schedule: str | None, since: datetime) -> list[Override]:
-        """Overrides that end after `since`, on one schedule or all of them."""
-
-    async def cancel_override(self, override: Override, actor: Person) -> bool:
-        """Remove it; False when it had begun and was ended now instead (PagerDuty)."""
-
-
-class Reassigns(Protocol):
-    """What a provider with Capability.REASSIGN also implements."""
-
-    async def reassign(self, incident_id: str, person: Person, actor: Person) -> Incident: ...
-
-
 @runtime_checkable
 class Provider(Protocol):
     name: str
     label: str
-    capabilities: frozenset[Capability]
-    # Why a capability is missing, in words for the person who asked for it.
+    # What it cannot do, and why, in words for the person who asked: a core capability it
+    # turns off, or a facet (bot/providers/facets.py) it does not implement.
     unsupported: dict[Capability, str]
     # Verbs safe to run again after a restart: their write carries the request's own key.
     replay_safe: frozenset[str]
@@ -122,23 +101,6 @@ class Provider(Protocol):
 
     async def set_severity(self, incident_id: str, severity: str, actor: Person) -> Incident: ...
 
-    async def role_names(self) -> list[str]: ...
-
-    async def assign_role(self, incident_id: str, role: str, person: Person, actor: Person) -> Incident: ...
-
-    async def add_followup(
-        self,
-        incident_id: str,
-        title: str,
-        assignee: Person | None,
-        due: datetime | None,
-        actor: Person,
-    ) -> FollowUp: ...
-
-    async def list_followups(self, incident_id: str) -> list[FollowUp]: ...
-
-    async def complete_followup(self, incident_id: str, number: int, actor: Person) -> FollowUp: ...
-
     async def post_update(
         self, incident_id: str, text: str, actor: Person, key: str | None = None, stakeholders: bool = False
     ) -> TimelineEntry:
@@ -147,7 +109,3 @@ class Provider(Protocol):
     async def schedules(self) -> list[Schedule]: ...
 
     async def oncall(self, schedule: str | None, at: datetime) -> list[OnCall]: ...
-
-    async def create_override(
-        self, schedule: str, person: Person, start: datetime, end: datetime, actor: Person
-    ) -> Override: ...

@@ -2,10 +2,8 @@
 
 Providers fail in the worst hour like everything else does. What this layer guarantees:
 - every call has a timeout;
-- a read, or a write the caller marks safe to repeat (it carries an idempotency key), is
-  retried a bounded number of times with backoff; any other write is sent exactly once;
-- a 429 waits for `Retry-After` / `ratelimit-reset` (bounded) and is retried, since the
-  provider did not act on it;
+- what is safe to repeat is retried, bounded, by the transport (bot/providers/transport.py);
+  any other write is sent exactly once;
 - every failure becomes a `ProviderError` whose message is fit to show a person, whose
   `changed` says whether a write may have happened, and which carries the provider's
   request id; nothing the client sent (the token least of all) goes into it or into a log.
@@ -13,30 +11,34 @@ Providers fail in the worst hour like everything else does. What this layer guar
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
-import random
-import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Generator, Mapping
 from typing import Any
 
 import httpx
 
-from bot import metrics
 from bot.domain import NotFound, ProviderError, Rejected
+from bot.providers.transport import DECODED, READ_ATTEMPTS, RetryingTransport, retry_after
 from bot.redact import clip, redact
 
 log = logging.getLogger(__name__)
 
 # How long one attempt may take. The command as a whole is bounded by the service's timeout.
 DEFAULT_TIMEOUT = httpx.Timeout(8.0, connect=3.0)
-READ_ATTEMPTS = 3
-# A rate limit that asks us to wait longer than this is reported instead of waited out:
-# the person at the keyboard should hear about it, not stare at nothing.
-MAX_RATE_LIMIT_WAIT = 10.0
 
 ErrorText = Callable[[Any], str | None]
+
+
+class TokenAuth(httpx.Auth):
+    """A provider's API key, sent as its docs say (`Bearer …`, PagerDuty's `Token token=…`)."""
+
+    def __init__(self, token: str, scheme: str = "Bearer") -> None:
+        self._value = f"{scheme} {token}"
+
+    def auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response, None]:
+        request.headers["Authorization"] = self._value
+        yield request
 
 
 class ApiClient:
@@ -45,22 +47,22 @@ class ApiClient:
         *,
         label: str,
         base_url: str,
-        headers: Mapping[str, str],
+        auth: httpx.Auth,
         error_text: ErrorText,
+        headers: Mapping[str, str] | None = None,
         timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
         attempts: int = READ_ATTEMPTS,
         backoff: float = 0.25,
         transport: httpx.AsyncBaseTransport | None = None,
     ) -> None:
         self.label = label
-        self.attempts = attempts
-        self.backoff = backoff
         self._error_text = error_text
         self._client = httpx.AsyncClient(
             base_url=base_url.rstrip("/"),
-            headers=dict(headers),
+            auth=auth,
+            headers={"Accept": "application/json", **(headers or {})},
             timeout=timeout,
-            transport=transport,
+            transport=RetryingTransport(label, transport, attempts=attempts, backoff=backoff),
             follow_redirects=False,
         )
 
@@ -86,73 +88,32 @@ class ApiClient:
         idempotency key, so the provider dedupes a retry for us.
         """
         write = method != "GET"
-        repeatable = (not write) if repeatable is None else repeatable
-        attempts = self.attempts if repeatable else 1
-        attempt = 0
-        while True:
-            attempt += 1
-            started = time.perf_counter()
-            try:
-                response = await self._client.request(
-                    method, path, params=params, json=json_body, headers=headers
-                )
-            except httpx.ConnectError:
-                metrics.PROVIDER_CALLS.labels(provider=self.label, status="unreachable").inc()
-                # Nothing reached the provider, so even a plain write may be tried again.
-                if attempt < self.attempts:
-                    await self._pause(attempt)
-                    continue
-                raise ProviderError(f"{self.label} could not be reached.", changed="no") from None
-            except (httpx.TimeoutException, httpx.TransportError) as exc:
-                metrics.PROVIDER_CALLS.labels(provider=self.label, status="timeout").inc()
-                if attempt < attempts:
-                    await self._pause(attempt)
-                    continue
-                what = (
-                    "did not answer in time"
-                    if isinstance(exc, httpx.TimeoutException)
-                    else ("dropped the connection")
-                )
-                log.warning("%s %s %s: %s", self.label, method, path, type(exc).__name__)
-                raise ProviderError(f"{self.label} {what}.", changed="unknown" if write else "no") from None
+        again = (not write) if repeatable is None else repeatable
+        try:
+            response = await self._client.request(
+                method, path, params=params, json=json_body, headers=headers, extensions={"repeatable": again}
+            )
+        except httpx.ConnectError:
+            raise ProviderError(f"{self.label} could not be reached.", changed="no") from None
+        except (httpx.TimeoutException, httpx.TransportError) as exc:
+            timed_out = isinstance(exc, httpx.TimeoutException)
+            log.warning("%s %s %s: %s", self.label, method, path, type(exc).__name__)
+            what = "did not answer in time" if timed_out else "dropped the connection"
+            raise ProviderError(f"{self.label} {what}.", changed="unknown" if write else "no") from None
+        return self._answer(response, method, path, write)
 
-            request_id = _request_id(response)
-            status = response.status_code
-            metrics.PROVIDER_CALLS.labels(provider=self.label, status=str(status)).inc()
-            metrics.PROVIDER_SECONDS.labels(provider=self.label).observe(time.perf_counter() - started)
-            if status == 429:
-                wait = _retry_after(response)
-                if attempt < max(attempts, 2) and wait <= MAX_RATE_LIMIT_WAIT:
-                    log.info("%s rate limit: waiting %.1f s (request %s)", self.label, wait, request_id)
-                    await asyncio.sleep(wait)
-                    continue
-                raise ProviderError(
-                    f"{self.label} is rate limiting us; try again in {max(1, round(wait))} s.",
-                    changed="no",
-                    request_id=request_id,
-                )
-            if status >= 500:
-                if attempt < attempts:
-                    await self._pause(attempt)
-                    continue
-                log.warning("%s %s %s: HTTP %s (request %s)", self.label, method, path, status, request_id)
-                raise ProviderError(
-                    f"{self.label} had an internal error (HTTP {status}).",
-                    changed="unknown" if write else "no",
-                    request_id=request_id,
-                )
-            if status >= 400:
-                refusal = self._refusal(response, request_id)
-                refusal.status = status
-                raise refusal
+    def _answer(self, response: httpx.Response, method: str, path: str, write: bool) -> Any:
+        """What the provider said, in our terms: its JSON, or the error fit to show."""
+        status = response.status_code
+        if status < 400:
             if not response.content:
                 return None
+            if DECODED in response.extensions:  # decoded once, by the transport
+                return response.extensions[DECODED]
             try:
                 return response.json()
             except (json.JSONDecodeError, UnicodeDecodeError):
-                if attempt < attempts:
-                    await self._pause(attempt)
-                    continue
+                request_id = _request_id(response)
                 log.warning(
                     "%s %s %s: the answer is not JSON (request %s)", self.label, method, path, request_id
                 )
@@ -163,6 +124,24 @@ class ApiClient:
                     changed="yes" if write else "no",
                     request_id=request_id,
                 ) from None
+        request_id = _request_id(response)
+        if status == 429:
+            wait = retry_after(response)
+            raise ProviderError(
+                f"{self.label} is rate limiting us; try again in {max(1, round(wait))} s.",
+                changed="no",
+                request_id=request_id,
+            )
+        if status >= 500:
+            log.warning("%s %s %s: HTTP %s (request %s)", self.label, method, path, status, request_id)
+            raise ProviderError(
+                f"{self.label} had an internal error (HTTP {status}).",
+                changed="unknown" if write else "no",
+                request_id=request_id,
+            )
+        refusal = self._refusal(response, request_id)
+        refusal.status = status
+        raise refusal
 
     def _refusal(self, response: httpx.Response, request_id: str | None) -> ProviderError:
         """Summarised, never echoed: the provider's own message field (as its spec names
@@ -190,9 +169,6 @@ class ApiClient:
             request_id=request_id,
         )
 
-    async def _pause(self, attempt: int) -> None:
-        await asyncio.sleep(self.backoff * (2 ** (attempt - 1)) * (0.5 + random.random()))
-
 
 def _request_id(response: httpx.Response) -> str | None:
     for header in ("x-request-id", "x-incident-request-id", "request-id"):
@@ -203,14 +179,3 @@ def _request_id(response: httpx.Response) -> str | None:
     except (json.JSONDecodeError, UnicodeDecodeError):
         return None
     return body.get("request_id") if isinstance(body, dict) else None
-
-
-def _retry_after(response: httpx.Response) -> float:
-    for header in ("retry-after", "ratelimit-reset"):
-        value = response.headers.get(header)
-        if value:
-            try:
-                return max(0.0, float(value))
-            except ValueError:
-                continue
-    return 1.0

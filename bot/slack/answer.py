@@ -16,10 +16,10 @@ from slack_bolt.context.respond.async_respond import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands.pipeline import Request, Route
+from bot.commands.pipeline import Request, Resend, Route
 from bot.commands.registry import Verb
 from bot.commands.results import Card, Failure, Post, Reply, Result
-from bot.present import present
+from bot.present import shown
 from bot.redact import clip
 from bot.slack.blocks import render_blocks, render_text
 from bot.slack.cards import Cards
@@ -28,6 +28,10 @@ from bot.slack.workspace import slack_error
 log = logging.getLogger(__name__)
 # Where chat.postMessage cannot reach, the response_url still can (private channels, DMs).
 _UNREACHABLE = {"not_in_channel", "channel_not_found", "is_archived", "restricted_action"}
+# Every answer posted in a channel carries its request's key in the message metadata, so a
+# restart can find what a stopped process already said instead of saying it twice.
+ANSWER_EVENT = "incident_bot_answer"
+_LOOK_BACK_PAGES = 5
 
 
 class AnchorStore(Protocol):
@@ -66,8 +70,8 @@ def respond_to(client: AsyncWebClient, route: Route) -> Respond:
     return EphemeralRespond(client, route.channel_id, route.user_id)
 
 
-def message(result: Result) -> dict[str, Any]:
-    doc = present(result)
+def message(result: Result, command: str) -> dict[str, Any]:
+    doc = shown(result, command)
     return {"text": render_text(doc), "blocks": render_blocks(doc)}
 
 
@@ -92,7 +96,7 @@ class Answers:
                 continue
             try:
                 response = await self.client.chat_postMessage(
-                    channel=post.channel_id, unfurl_links=False, **message(post.result)
+                    channel=post.channel_id, unfurl_links=False, **message(post.result, self.command)
                 )
             except SlackApiError as exc:
                 log.warning("could not post to %s: %s", post.channel_id, slack_error(exc))
@@ -109,10 +113,10 @@ class Answers:
         try:
             if found is not None:
                 channel_id, ts = found
-                await self.client.chat_update(channel=channel_id, ts=ts, **message(post.result))
+                await self.client.chat_update(channel=channel_id, ts=ts, **message(post.result, self.command))
             elif not post.only_update:
                 response = await self.client.chat_postMessage(
-                    channel=post.channel_id, unfurl_links=False, **message(post.result)
+                    channel=post.channel_id, unfurl_links=False, **message(post.result, self.command)
                 )
                 await anchors.set_anchor(post.anchor, post.channel_id, response["ts"])
         except SlackApiError as exc:
@@ -120,36 +124,90 @@ class Answers:
                 "could not post or redraw %s in %s: %s", post.anchor, post.channel_id, slack_error(exc)
             )
 
-    async def answer(self, team_id: str, channel_id: str, respond: Respond, result: Result) -> None:
+    async def answer(
+        self,
+        team_id: str,
+        channel_id: str,
+        respond: Respond,
+        result: Result,
+        key: str | None = None,
+        resend: Resend | None = None,
+    ) -> None:
         if result.visibility == "none":
             return
-        body = message(result)
-        if result.visibility == "ephemeral":
-            await _respond(respond, "ephemeral", body)
+        if resend is not None and await self._answered(channel_id, resend):
+            # Whatever this answer would be now (often "the bot restarted…"), the channel
+            # already has the one given before the crash.
+            log.info("%s was answered before the restart: not answered twice", resend.key)
             return
+        body = message(result, self.command)
+        replace = resend is not None and resend.replaceable
+        if result.visibility == "ephemeral":
+            await _respond(respond, "ephemeral", body, replace=replace)
+            return
+        marked = body | (
+            {"metadata": {"event_type": ANSWER_EVENT, "event_payload": {"request": key}}} if key else {}
+        )
         try:
-            response = await self.client.chat_postMessage(channel=channel_id, unfurl_links=False, **body)
+            response = await self.client.chat_postMessage(channel=channel_id, unfurl_links=False, **marked)
         except SlackApiError as exc:
             if slack_error(exc) in _UNREACHABLE:
-                await _respond(respond, "in_channel", body)
+                await _respond(respond, "in_channel", body, replace=replace)
             else:
                 failure = Failure(
                     what=f"It was done, but Slack refused the answer ({slack_error(exc)}).",
                     changed="yes",
                     next_step=f"`{self.command} info` shows where things stand.",
                 )
-                await _respond(respond, "ephemeral", message(failure))
+                await _respond(respond, "ephemeral", message(failure, self.command))
             return
         if isinstance(result, Card):
             await self.cards.posted(team_id, channel_id, response["ts"], result)
 
+    async def _answered(self, channel_id: str, resend: Resend) -> bool:
+        """Whether the channel already holds the answer to this request (its key in the
+        message metadata), posted since the request came in."""
+        cursor: str | None = None
+        try:
+            for _ in range(_LOOK_BACK_PAGES):
+                page = await self.client.conversations_history(
+                    channel=channel_id,
+                    oldest=f"{resend.since.timestamp() - 5:.6f}",
+                    include_all_metadata=True,
+                    limit=200,
+                    cursor=cursor,
+                )
+                for posted in page.get("messages") or []:
+                    metadata = posted.get("metadata") or {}
+                    payload = metadata.get("event_payload") or {}
+                    if metadata.get("event_type") == ANSWER_EVENT and payload.get("request") == resend.key:
+                        return True
+                cursor = (page.get("response_metadata") or {}).get("next_cursor")
+                if not cursor:
+                    break
+        except SlackApiError as exc:
+            # Not a member (a private channel answered through the response_url), or a DM:
+            # nothing to find there, and a private answer is replaced instead.
+            log.info(
+                "could not look in %s for an answer given before the restart: %s",
+                channel_id,
+                slack_error(exc),
+            )
+        return False
+
     async def say(self, respond: Respond, result: Result) -> None:
         """An ephemeral word to the one person (a modal that could not open, a repeated click)."""
-        await _respond(respond, "ephemeral", message(result))
+        await _respond(respond, "ephemeral", message(result, self.command))
 
 
-async def _respond(respond: Respond, response_type: str, body: dict[str, Any]) -> None:
+async def _respond(respond: Respond, response_type: str, body: dict[str, Any], replace: bool = False) -> None:
+    """With `replace`, the answer takes the place of the one a stopped process may have
+    given through the same response_url; where Slack has nothing to replace, it is posted."""
     try:
+        if replace:
+            replaced = await respond(response_type=response_type, replace_original=True, **body)
+            if getattr(replaced, "status_code", 200) < 400:
+                return
         await respond(response_type=response_type, replace_original=False, **body)
     except Exception as exc:  # Slack's refusal or a network error: one line, not a traceback
         log.warning("could not answer the person: %s: %s", type(exc).__name__, clip(str(exc), 200))
@@ -163,10 +221,9 @@ class SlackDelivery:
     ) -> None:
         self.client, self.answers, self._form = client, answers, form
 
-    async def deliver(self, route: Route, reply: Reply) -> None:
-        await self.answers.answer(
-            route.team_id, route.channel_id, respond_to(self.client, route), reply.result
-        )
+    async def deliver(self, route: Route, reply: Reply, key: str | None, resend: Resend | None) -> None:
+        respond = respond_to(self.client, route)
+        await self.answers.answer(route.team_id, route.channel_id, respond, reply.result, key, resend)
 
     async def follow(self, route: Route, reply: Reply) -> None:
         await self.answers.follow(route.team_id, reply)

@@ -27,7 +27,7 @@ from bot.commands.registry import Choices, Verb
 from bot.commands.results import Failure, Usage
 from bot.commands.service import CommandService, Prepared
 from bot.domain import now
-from bot.present import present
+from bot.present import shown
 from bot.slack import ids
 from bot.slack.answer import Answers, EphemeralRespond, Respond, respond_to
 from bot.slack.modals import Meta, form_view, loading_view, message_view, option, read_state
@@ -145,7 +145,7 @@ class Interactions:
             meta.target = prepared.target
             view = form_view(verb, meta, prepared.choices)
         else:
-            view = message_view(verb, meta, present(prepared))
+            view = message_view(verb, meta, shown(prepared, self.service().command))
         try:
             await self.client.views_update(view_id=view_id, hash=view_hash, view=view)
         except SlackApiError as exc:  # closed meanwhile, most likely: nothing to answer

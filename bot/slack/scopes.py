@@ -23,6 +23,9 @@ METHOD_SCOPES: dict[str, str | tuple[str, ...] | None] = {
     # `link` in a public channel the bot is not in: joined, so the card can be posted,
     # pinned and redrawn there.
     "conversations.join": "channels:join",
+    # After a crash between answering and recording it: finding that answer (by the
+    # request key in its metadata) instead of posting it twice.
+    "conversations.history": ("channels:history", "groups:history"),
     "users.info": "users:read",
     # PagerDuty and FireHydrant know people by email only: users.info's profile.email
     # (which also needs this scope) and the reverse lookup.

@@ -224,7 +224,9 @@ class FakeProvider:
             await asyncio.sleep(self.hang_seconds)
             return web.json_response({}, status=200)
         if fault.kind == "echo":  # a provider (or a proxy) that echoes our headers in its error
-            echoed = json.dumps(dict(request.headers))
+            # Our key first, so it is inside what the answer shows (not clipped away).
+            headers = dict(request.headers)
+            echoed = json.dumps({"Authorization": headers.pop("Authorization", None), **headers})
             body: dict[str, Any] = {
                 "incidentio": {"type": "bad_request", "status": 400, "errors": [{"message": echoed}]},
                 "pagerduty": {"error": {"message": "Invalid Input Provided", "errors": [echoed]}},

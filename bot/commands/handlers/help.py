@@ -7,6 +7,7 @@ from bot.commands.context import Context
 from bot.commands.handlers import handles
 from bot.commands.parser import suggest
 from bot.commands.results import Help, HelpEntry, Result
+from bot.providers.facets import offered
 
 
 def entries(command: str, capabilities: frozenset | None = None) -> list[HelpEntry]:
@@ -30,7 +31,7 @@ async def help_(ctx: Context) -> Result:
     link = await ctx.store.link_for(ctx.invocation.team_id, ctx.invocation.channel_id)
     provider = ctx.providers.get(link.provider, ctx.provider) if link else ctx.provider
     ctx.provider = provider
-    all_entries = entries(ctx.command, ctx.provider.capabilities)
+    all_entries = entries(ctx.command, offered(ctx.provider))
     if asked:
         verb = registry.lookup(str(asked)) or registry.lookup(suggest(str(asked)) or "")
         if verb is None:

@@ -22,6 +22,8 @@ from bot.commands.results import (
     card,
 )
 from bot.domain import Capability, DeclareRequest, Incident, Link
+from bot.providers import facets
+from bot.providers.facets import facet, offered
 
 
 def channel_name(prefix: str, reference: str, title: str) -> str:
@@ -91,11 +93,12 @@ async def declare(ctx: Context) -> Result | Reply:
         Link(ctx.invocation.team_id, channel_id, ctx.provider.name, incident.id, incident.reference),
         ctx.actor.slack_id,
     )
-    if Capability.ROLES in ctx.provider.capabilities:
+    roles = facet(ctx.provider, facets.Roles)
+    if roles is not None:
         # Someone must hold the lead from the first minute; the declarer is the one we know.
-        lead = (await ctx.provider.role_names())[0]
-        incident = await ctx.provider.assign_role(incident.id, lead, ctx.actor, ctx.actor)
-    posted = card(incident, ctx.provider.capabilities, note="declared this incident", actor=ctx.actor)
+        lead = (await roles.role_names())[0]
+        incident = await roles.assign_role(incident.id, lead, ctx.actor, ctx.actor)
+    posted = card(incident, offered(ctx.provider), note="declared this incident", actor=ctx.actor)
     return Reply(
         result=Declared(incident=incident, channel_id=channel_id, channel_name=created_name, private=private),
         posts=[Post(channel_id=channel_id, result=posted)],
@@ -104,7 +107,7 @@ async def declare(ctx: Context) -> Result | Reply:
 
 @handles("link")
 async def link(ctx: Context) -> Result:
-    ref: Reference = ctx.arg("incident")  # type: ignore[assignment]
+    ref = ctx.required("incident", Reference)
     provider_name = ref.provider or ctx.settings.incident_provider
     provider = ctx.providers.get(provider_name)
     if provider is None:
@@ -131,7 +134,7 @@ async def link(ctx: Context) -> Result:
     note = "linked this channel to the incident"
     if not joined:
         note += " (invite me with `/invite @incident` so the card can be pinned here)"
-    return card(incident, provider.capabilities, note=note, actor=ctx.actor)
+    return card(incident, offered(provider), note=note, actor=ctx.actor)
 
 
 @handles("unlink")
@@ -148,7 +151,7 @@ async def info(ctx: Context) -> Result | Reply:
     that has no card yet (the bot was not in it when it was linked) is one posted and
     pinned; never in a channel that only names the incident."""
     incident = await ctx.provider.get_incident(ctx.incident_id or "")
-    shown = card(incident, ctx.provider.capabilities)
+    shown = card(incident, offered(ctx.provider))
     here = ctx.invocation.channel_id
     carded = {ref.channel_id for ref in await ctx.store.cards_of(incident.provider, incident.id)}
     if here not in carded:
@@ -246,7 +249,7 @@ async def severity(ctx: Context) -> Result:
 async def post_update(ctx: Context) -> Result:
     text = str(ctx.arg("text"))
     stakeholders = ctx.parsed.options.get("to") == "stakeholders"
-    if stakeholders and Capability.STAKEHOLDER_UPDATES not in ctx.provider.capabilities:
+    if stakeholders and not ctx.can(Capability.STAKEHOLDER_UPDATES):
         return NotSupported(
             provider_label=ctx.provider.label,
             verb="update to:stakeholders",

@@ -12,7 +12,6 @@ from bot.commands.parser import CANCEL_WORDS, UserRef
 from bot.commands.results import (
     Failure,
     HandoversSet,
-    NotSupported,
     OnCallList,
     OverrideCancelled,
     OverrideCreated,
@@ -22,8 +21,9 @@ from bot.commands.results import (
 )
 from bot.commands.timeparse import TimeSpan
 from bot.commands.timers import channel_id_of
-from bot.domain import Capability, Override, Rejected, now
-from bot.providers.base import ListsOverrides
+from bot.domain import Override, Rejected, now
+from bot.providers import facets
+from bot.providers.facets import facet
 
 
 async def _schedule_name(ctx: Context, typed: str) -> str:
@@ -50,9 +50,9 @@ async def _yours_or_admin(ctx: Context, person_id: str) -> bool:
 @handles("override")
 async def override(ctx: Context) -> Result:
     schedule = await _schedule_name(ctx, str(ctx.arg("schedule")))
-    ref: UserRef = ctx.arg("user")  # type: ignore[assignment]
+    ref = ctx.required("user", UserRef)
     person = await ctx.person(ref)
-    span: TimeSpan = ctx.arg("when")  # type: ignore[assignment]
+    span = ctx.required("when", TimeSpan)
     on_then = await ctx.provider.oncall(schedule, span.start)  # whom it replaces, said in the answer
     # Putting someone else on call is the admins', or the person on call then handing over.
     handing_over = any(e.person and e.person.slack_id == ctx.actor.slack_id for e in on_then)
@@ -64,14 +64,16 @@ async def override(ctx: Context) -> Result:
         )
     replaces = [e.person for e in on_then if e.person]
     overlaps = []  # overrides already in that time: said, and this one wins where they meet
-    if Capability.OVERRIDE_LIST in ctx.provider.capabilities:
-        lister: ListsOverrides = ctx.provider  # type: ignore[assignment]
+    lister = facet(ctx.provider, facets.ListsOverrides)
+    if lister is not None:
         try:
             existing = await lister.list_overrides(schedule, span.start)
         except Rejected:
             existing = []  # a schedule whose overrides cannot be listed (PagerDuty's shift-based)
         overlaps = [o for o in existing if o.overlaps(span.start, span.end)]
-    created = await ctx.provider.create_override(schedule, person, span.start, span.end, ctx.actor)
+    created = await ctx.require(facets.Overrides).create_override(
+        schedule, person, span.start, span.end, ctx.actor
+    )
     return OverrideCreated(
         override=created, actor=ctx.actor, tz=ctx.invocation.tz, replaces=replaces, overlaps=overlaps
     )
@@ -93,7 +95,7 @@ async def overrides(ctx: Context) -> Result:
         )
     typed = (cancel["schedule"] if cancel else words) or ""
     schedule = await _schedule_name(ctx, typed) if typed else None
-    lister: ListsOverrides = ctx.provider  # type: ignore[assignment]
+    lister = ctx.require(facets.ListsOverrides)
     at = now()
     upcoming = sorted(
         (o for o in await lister.list_overrides(schedule, at) if o.end > at),
@@ -130,17 +132,17 @@ async def schedule(ctx: Context) -> Result:
             chosen = ctx.chosen(match(str(name), {s.name: [] for s in found}, "schedule"))
             found = [s for s in found if s.name == chosen]
         return Schedules(schedules=found, tz=ctx.invocation.tz)
-    if Capability.SCHEDULES not in ctx.provider.capabilities:
-        return NotSupported(provider_label=ctx.provider.label, verb="schedule")
-    save = getattr(ctx.provider, "save_schedule", None)
-    if save is None:
-        return NotSupported(provider_label=ctx.provider.label, verb="schedule")
+    save = ctx.require(facets.SavesSchedules).save_schedule
     every = ctx.arg("every")
     if not isinstance(every, timedelta):
         raise ctx.refuse("Say how often it hands over, like `every 1w`.")
     if len(str(name)) > 80:
         raise ctx.refuse("Keep the schedule's name under 80 characters.")
-    people = [await ctx.person(ref) for ref in users]  # type: ignore[union-attr]
+    people = (
+        [await ctx.person(ref) for ref in users if isinstance(ref, UserRef)]
+        if isinstance(users, list)
+        else []
+    )
     typed_start: datetime | None = ctx.parsed.options.get("from")
     start = typed_start or this_whole_hour(now())
     saved = await save(str(name).lower(), people, every, start)

@@ -9,55 +9,56 @@ from bot.commands.handlers import handles
 from bot.commands.naming import match
 from bot.commands.parser import UserRef
 from bot.commands.results import Changed, FollowUpAdded, FollowUps, Result, Roles
-from bot.providers.base import Reassigns, Tasks
+from bot.providers import facets
 
 _DONE = re.compile(r"^(?:done|close|complete)((?:\s*,?\s*(?:and\s+)?#?\d+)*)\s*$", re.IGNORECASE)
 
 
 @handles("assign", "lead")
 async def assign(ctx: Context) -> Result:
-    role_names = await ctx.provider.role_names()
+    roles = ctx.require(facets.Roles)
+    role_names = await roles.role_names()
     if ctx.verb.name == "lead":
         role = role_names[0]
     else:
         role = ctx.chosen(match(str(ctx.arg("role")), {r: [] for r in role_names}, "role"))
-    ref: UserRef = ctx.arg("user")  # type: ignore[assignment]
+    ref = ctx.required("user", UserRef)
     person = await ctx.person(ref)
-    incident = await ctx.provider.assign_role(ctx.incident_id or "", role, person, ctx.actor)
+    incident = await roles.assign_role(ctx.incident_id or "", role, person, ctx.actor)
     return Changed(incident=incident, actor=ctx.actor, what=f"made {{person}} {role}", person=person)
 
 
 @handles("reassign")
 async def reassign(ctx: Context) -> Result:
-    ref: UserRef = ctx.arg("user")  # type: ignore[assignment]
+    ref = ctx.required("user", UserRef)
     person = await ctx.person(ref)
-    provider: Reassigns = ctx.provider  # type: ignore[assignment]  # the service checked REASSIGN
-    incident = await provider.reassign(ctx.incident_id or "", person, ctx.actor)
+    incident = await ctx.require(facets.Reassigns).reassign(ctx.incident_id or "", person, ctx.actor)
     return Changed(incident=incident, actor=ctx.actor, what="handed the incident to {person}", person=person)
 
 
 @handles("roles")
 async def roles(ctx: Context) -> Result:
     incident = await ctx.provider.get_incident(ctx.incident_id or "")
-    return Roles(incident=incident, role_names=await ctx.provider.role_names())
+    return Roles(incident=incident, role_names=await ctx.require(facets.Roles).role_names())
 
 
 @handles("followup")
 async def followup(ctx: Context) -> Result:
     title = str(ctx.arg("title")).strip()
     incident_id = ctx.incident_id or ""
+    followups_of = ctx.require(facets.FollowUps)
     done = _DONE.match(title)
     if done:
         numbers = [int(n) for n in re.findall(r"\d+", done[1])]
         if not numbers:  # which one? the open ones, numbered
             incident = await ctx.provider.get_incident(incident_id)
-            items = [f for f in await ctx.provider.list_followups(incident_id) if f.state == "open"]
+            items = [f for f in await followups_of.list_followups(incident_id) if f.state == "open"]
             pick = f"{ctx.command} followup done #{items[0].number if items else 1}"
             return FollowUps(
                 incident=incident, followups=items, tz=ctx.invocation.tz, pick=pick if items else None
             )
         items = [
-            await ctx.provider.complete_followup(incident_id, n, ctx.actor) for n in dict.fromkeys(numbers)
+            await followups_of.complete_followup(incident_id, n, ctx.actor) for n in dict.fromkeys(numbers)
         ]
         incident = await ctx.provider.get_incident(incident_id)
         if len(items) > 1:
@@ -72,7 +73,7 @@ async def followup(ctx: Context) -> Result:
         raise ctx.refuse("That follow-up title is over 500 characters: keep it short.")
     ref = ctx.arg("assignee")
     assignee = await ctx.person(ref) if isinstance(ref, UserRef) else None
-    item = await ctx.provider.add_followup(
+    item = await followups_of.add_followup(
         incident_id, title, assignee, ctx.parsed.options.get("due"), ctx.actor
     )
     incident = await ctx.provider.get_incident(incident_id)
@@ -82,13 +83,12 @@ async def followup(ctx: Context) -> Result:
 @handles("followups")
 async def followups(ctx: Context) -> Result:
     incident = await ctx.provider.get_incident(ctx.incident_id or "")
-    items = await ctx.provider.list_followups(ctx.incident_id or "")
+    items = await ctx.require(facets.FollowUps).list_followups(ctx.incident_id or "")
     return FollowUps(incident=incident, followups=items, tz=ctx.invocation.tz)
 
 
-def _tasks(ctx: Context) -> Tasks:
-    """Providers with Capability.TASKS implement the Tasks protocol (the service checked)."""
-    return ctx.provider  # type: ignore[return-value]
+def _tasks(ctx: Context) -> facets.Tasks:
+    return ctx.require(facets.Tasks)
 
 
 @handles("task")

@@ -1,0 +1,201 @@
+"""The built-in provider's core: its one write path (marked applied), its cache, reading an incident."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, insert, select, update
+
+from bot.domain import (
+    Incident,
+    NotFound,
+    Person,
+    Severity,
+    TimelineEntry,
+    now,
+    request_key,
+)
+from bot.store import tables
+from bot.store.db import Store
+from bot.store.inbox import Inbox
+
+T = TypeVar("T")
+
+STATUSES = ("triage", "investigating", "fixing", "monitoring", "resolved", "closed")
+CLOSED_STATUSES = ("resolved", "closed")
+SEVERITIES = (
+    Severity(name="SEV1", aliases=["1", "critical"], description="Critical: customers are down"),
+    Severity(name="SEV2", aliases=["2", "major"], description="Major: a core feature is broken"),
+    Severity(name="SEV3", aliases=["3", "minor"], description="Minor: degraded, with a workaround"),
+    Severity(name="SEV4", aliases=["4", "low"], description="Low: little or no customer impact"),
+)
+_REFERENCE = re.compile(r"^INC-?(\d{1,9})$", re.IGNORECASE)
+
+
+def _person(user_id: str | None, name: str | None) -> Person | None:
+    return Person(slack_id=user_id, name=name) if user_id else None
+
+
+class Base:
+    """What every part uses: the store, the in-memory incidents, the one write path."""
+
+    def __init__(self, store: Store, roles: list[str]) -> None:
+        self.store = store
+        self._roles = list(roles)
+        # Incidents as last committed, where this process is the store's only user (see
+        # Store.cache): a change then costs its UPDATE and timeline INSERT, not three more
+        # SELECTs to read the incident back, and `info` costs no query at all (bench/).
+        self._known: dict[int, Incident] | None = {} if store.cache else None
+
+    def _remember(self, incident: Incident) -> Incident:
+        if self._known is not None:
+            self._known[int(incident.id)] = incident
+        return incident
+
+    def _forget(self, number: int) -> None:
+        if self._known is not None:
+            self._known.pop(number, None)
+
+    def _current(self, conn: Connection, number: int, **changed: object) -> Incident:
+        """The incident after `changed`, in a transaction that made that change: from memory
+        where it is known (the state the last committed change left), else read back."""
+        known = self._known.get(number) if self._known is not None else None
+        if known is None:
+            return self._load(conn, number)
+        fields = {k: v for k, v in changed.items() if k in Incident.model_fields}
+        return known.model_copy(update=fields)
+
+    async def _write(self, number: int | None, work: Callable[[Connection], T], cache: str = "forget") -> T:
+        """Every change, one way: changes to one incident run one at a time (its row locked
+        on PostgreSQL, so across bot processes too; SQLite's one store thread already runs
+        them in turn); the request's inbox row is marked applied in the same transaction;
+        and the cache learns the new state only once it is committed, in the store's thread
+        before the next transaction, so the next change and every `info` read the state
+        this one wrote. `cache`: "set" (the result is the incident now), "forget" (read it
+        again next time), "keep" (the incident did not change)."""
+        key = request_key.get()
+
+        def run(conn: Connection) -> T:
+            if number is not None and conn.dialect.name == "postgresql":
+                locked = conn.execute(
+                    select(tables.incidents.c.number)
+                    .where(tables.incidents.c.number == number)
+                    .with_for_update()
+                ).first()
+                if locked is None:
+                    raise NotFound(f"There is no incident INC-{number}.")
+            result = work(conn)
+            if key:
+                Inbox.mark_applied(conn, key)
+            return result
+
+        def committed(result: T) -> None:
+            if cache == "set" and isinstance(result, Incident):
+                self._remember(result)
+            elif cache == "forget" and number is not None:
+                self._forget(number)
+
+        return await self.store.write(run, on_commit=committed)
+
+    def parse_reference(self, text: str) -> str | None:
+        match = _REFERENCE.match(text.strip())
+        return str(int(match[1])) if match else None
+
+    async def target_status(self, kind: str) -> str:
+        return {"ack": "investigating", "reopen": "investigating"}.get(kind, "resolved")
+
+    async def find_by_channel(self, channel_id: str, channel_name: str | None) -> Incident | None:
+        # Every built-in incident's channel is linked when it is declared or linked.
+        return None
+
+    async def check(self) -> str:
+        return "built-in incidents, in the bot's own database"
+
+    async def check_person(self, person: Person) -> None:
+        return None  # everyone in Slack can hold a role here
+
+    async def close(self) -> None:
+        return None
+
+    # incidents -------------------------------------------------------------------
+    def _load(self, conn: Connection, number: int) -> Incident:
+        row = (conn.execute(select(tables.incidents).where(tables.incidents.c.number == number))).first()
+        if row is None:
+            raise NotFound(f"There is no incident INC-{number}.")
+        role_rows = conn.execute(select(tables.roles).where(tables.roles.c.incident == number))
+        roles = {r.role: Person(slack_id=r.user_id, name=r.user_name) for r in role_rows}
+        return Incident(
+            provider=self.name,
+            id=str(row.number),
+            reference=f"INC-{row.number}",
+            name=row.name,
+            summary=row.summary,
+            status=row.status,
+            severity=row.severity,
+            roles={role: roles[role] for role in self._roles if role in roles},
+            followups=self._followups(conn, number),
+            created_at=row.created_at,
+            resolved_at=row.resolved_at,
+            updated_at=row.updated_at,
+        )
+
+    async def get_incident(self, incident_id: str) -> Incident:
+        number = _number(incident_id)
+        if self._known is not None and number in self._known:
+            return self._known[number]
+
+        def work(conn: Connection) -> Any:
+            return self._load(conn, number)
+
+        # Remembered in the store's thread, in turn with the writes: a read that finished
+        # before a change committed must not put its older state back after it.
+        return await self.store.read(work, on_commit=self._remember)
+
+    async def _declared_with(self, key: str | None) -> Incident | None:
+        if not key:
+            return None
+
+        def work(conn: Connection) -> Any:
+            query = select(tables.incidents.c.number).where(tables.incidents.c.idempotency_key == key)
+            number = (conn.execute(query)).scalar()
+            return None if number is None else self._load(conn, number)
+
+        return await self.store.read(work)
+
+    def _log(
+        self, conn: Connection, number: int, kind: str, text: str, author: Person | None
+    ) -> TimelineEntry:
+        at = now()
+        conn.execute(
+            insert(tables.timeline).values(
+                incident=number,
+                at=at,
+                kind=kind,
+                text=text,
+                author_id=author.slack_id if author else None,
+                author_name=author.name if author else None,
+            )
+        )
+        return TimelineEntry(at=at, kind=kind, text=text, author=author)
+
+    async def _change(self, number: int, actor: Person, kind: str, text: str, **values: object) -> Incident:
+        def work(conn: Connection) -> Any:
+            changed = {"updated_at": now(), **values}
+            result = conn.execute(
+                update(tables.incidents).where(tables.incidents.c.number == number).values(**changed)
+            )
+            if not result.rowcount:
+                raise NotFound(f"There is no incident INC-{number}.")
+            self._log(conn, number, kind, text, actor)
+            return self._current(conn, number, **changed)
+
+        return await self._write(number, work, cache="set")
+
+
+def _number(incident_id: str) -> int:
+    try:
+        return int(incident_id)
+    except ValueError:
+        raise NotFound(f"There is no incident {incident_id}.") from None

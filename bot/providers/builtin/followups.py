@@ -1,0 +1,107 @@
+"""The built-in provider's follow-ups, numbered per incident under its row lock."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, func, insert, select, update
+
+from bot.domain import (
+    FollowUp,
+    NotFound,
+    Person,
+    now,
+)
+from bot.providers.builtin.core import (
+    Base,
+    _number,
+    _person,
+)
+from bot.store import tables
+
+
+class FollowUps(Base):
+    def _followups(self, conn: Connection, number: int) -> list[FollowUp]:
+        rows = conn.execute(
+            select(tables.followups)
+            .where(tables.followups.c.incident == number)
+            .order_by(tables.followups.c.number)
+        )
+        return [
+            FollowUp(
+                id=str(r.id),
+                number=r.number,
+                title=r.title,
+                assignee=_person(r.assignee_id, r.assignee_name),
+                due=r.due,
+                state=r.state,
+            )
+            for r in rows
+        ]
+
+    async def add_followup(
+        self,
+        incident_id: str,
+        title: str,
+        assignee: Person | None,
+        due: datetime | None,
+        actor: Person,
+    ) -> FollowUp:
+        number = _number(incident_id)
+
+        def work(conn: Connection) -> Any:
+            self._load(conn, number)
+            # max + 1 under the incident's lock (see _write): no two follow-ups get one number.
+            next_number = (
+                conn.execute(
+                    select(func.coalesce(func.max(tables.followups.c.number), 0) + 1).where(
+                        tables.followups.c.incident == number
+                    )
+                )
+            ).scalar_one()
+            result = conn.execute(
+                insert(tables.followups).values(
+                    incident=number,
+                    number=next_number,
+                    title=title,
+                    assignee_id=assignee.slack_id if assignee else None,
+                    assignee_name=assignee.name if assignee else None,
+                    due=due,
+                    state="open",
+                    created_at=now(),
+                )
+            )
+            self._log(conn, number, "followup", title, actor)
+            return FollowUp(
+                id=str(result.inserted_primary_key[0]),
+                number=next_number,
+                title=title,
+                assignee=assignee,
+                due=due,
+            )
+
+        return await self._write(number, work)  # its follow-ups changed: read again next time
+
+    async def list_followups(self, incident_id: str) -> list[FollowUp]:
+        def work(conn: Connection) -> Any:
+            self._load(conn, _number(incident_id))
+            return self._followups(conn, _number(incident_id))
+
+        return await self.store.read(work)
+
+    async def complete_followup(self, incident_id: str, number: int, actor: Person) -> FollowUp:
+        incident = _number(incident_id)
+
+        def work(conn: Connection) -> Any:
+            result = conn.execute(
+                update(tables.followups)
+                .where(tables.followups.c.incident == incident, tables.followups.c.number == number)
+                .values(state="done")
+            )
+            if not result.rowcount:
+                raise NotFound(f"INC-{incident} has no follow-up #{number}.")
+            self._log(conn, incident, "followup", f"done: #{number}", actor)
+            return next(f for f in self._followups(conn, incident) if f.number == number)
+
+        return await self._write(incident, work)  # its follow-ups changed: read again next time

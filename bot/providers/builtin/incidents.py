@@ -1,0 +1,136 @@
+"""Declaring and changing a built-in incident; its timeline."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, insert, select, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.domain import (
+    DeclareRequest,
+    Incident,
+    Person,
+    Rejected,
+    Severity,
+    TimelineEntry,
+    now,
+)
+from bot.providers.builtin.core import (
+    CLOSED_STATUSES,
+    SEVERITIES,
+    STATUSES,
+    Base,
+    _number,
+    _person,
+)
+from bot.store import tables
+
+
+class Incidents(Base):
+    async def declare(self, request: DeclareRequest) -> Incident:
+        if request.severity and request.severity not in {s.name for s in SEVERITIES}:
+            raise Rejected(f"Unknown severity {request.severity}.")
+        existing = await self._declared_with(request.idempotency_key)
+        if existing is not None:
+            return existing
+        at = now()
+        try:
+
+            def work(conn: Connection) -> Any:
+                result = conn.execute(
+                    insert(tables.incidents).values(
+                        name=request.name,
+                        summary=request.summary,
+                        status=STATUSES[0],
+                        severity=request.severity,
+                        created_at=at,
+                        updated_at=at,
+                        created_by=request.declared_by.slack_id,
+                        idempotency_key=request.idempotency_key,
+                    )
+                )
+                number = result.inserted_primary_key[0]
+                self._log(conn, number, "declared", request.name, request.declared_by)
+                return self._load(conn, number)
+
+            return await self._write(None, work, cache="set")
+        except IntegrityError:
+            # The same request raced itself (a retry): hand back the one that won.
+            winner = await self._declared_with(request.idempotency_key)
+            if winner is None:
+                raise
+            return winner
+
+    async def statuses(self) -> list[str]:
+        return list(STATUSES)
+
+    async def set_status(
+        self, incident_id: str, status: str, actor: Person, note: str | None = None, key: str | None = None
+    ) -> Incident:
+        if status not in STATUSES:
+            raise Rejected(f"Unknown status {status}.")
+        resolved_at = now() if status in CLOSED_STATUSES else None
+        text = status + (f": {note}" if note else "")
+        return await self._change(
+            _number(incident_id), actor, "status", text, status=status, resolved_at=resolved_at
+        )
+
+    async def severities(self) -> list[Severity]:
+        return list(SEVERITIES)
+
+    async def set_severity(self, incident_id: str, severity: str, actor: Person) -> Incident:
+        if severity not in {s.name for s in SEVERITIES}:
+            raise Rejected(f"Unknown severity {severity}.")
+        return await self._change(_number(incident_id), actor, "severity", severity, severity=severity)
+
+    async def role_names(self) -> list[str]:
+        return list(self._roles)
+
+    async def assign_role(self, incident_id: str, role: str, person: Person, actor: Person) -> Incident:
+        if role not in self._roles:
+            raise Rejected(f"Unknown role {role}.")
+        number = _number(incident_id)
+
+        def work(conn: Connection) -> Any:
+            at = now()
+            conn.execute(
+                update(tables.incidents).where(tables.incidents.c.number == number).values(updated_at=at)
+            )
+            before = self._current(conn, number, updated_at=at)
+            # An upsert, under the incident's lock: two `lead`s at once both succeed, and
+            # the later one holds the role.
+            holder = {"user_id": person.slack_id, "user_name": person.name}
+            where = (tables.roles.c.incident == number, tables.roles.c.role == role)
+            if not conn.execute(update(tables.roles).where(*where).values(**holder)).rowcount:
+                conn.execute(insert(tables.roles).values(incident=number, role=role, **holder))
+            self._log(conn, number, "role", f"{role}: {person.name or person.slack_id}", actor)
+            holders = before.roles | {role: person}
+            return before.model_copy(update={"roles": {r: holders[r] for r in self._roles if r in holders}})
+
+        return await self._write(number, work, cache="set")
+
+    async def post_update(
+        self, incident_id: str, text: str, actor: Person, key: str | None = None, stakeholders: bool = False
+    ) -> TimelineEntry:
+        number = _number(incident_id)
+
+        def work(conn: Connection) -> Any:
+            self._current(conn, number)  # it exists
+            return self._log(conn, number, "update", text, actor)
+
+        return await self._write(number, work, cache="keep")
+
+    async def timeline(self, incident_id: str) -> list[TimelineEntry]:
+        def work(conn: Connection) -> Any:
+            rows = conn.execute(
+                select(tables.timeline)
+                .where(tables.timeline.c.incident == _number(incident_id))
+                .order_by(tables.timeline.c.id)
+            )
+            return [
+                TimelineEntry(at=r.at, kind=r.kind, text=r.text, author=_person(r.author_id, r.author_name))
+                for r in rows
+            ]
+
+        return await self.store.read(work)

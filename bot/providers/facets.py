@@ -1,0 +1,132 @@
+"""What a provider may offer beyond the core: one small Protocol per capability.
+
+An adapter has a capability by implementing its facet, nothing else: no stub that raises,
+no flag to keep in step. `offered()` reads the facets (and the core capabilities an adapter
+turned off in `unsupported`); `facet()` hands the command layer the typed facet, or None
+when the provider lacks it, and `unsupported` says why in words for the person who asked.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Protocol, TypeVar, runtime_checkable
+from weakref import WeakKeyDictionary
+
+from bot.domain import Capability, FollowUp, Incident, Override, Person, Schedule
+
+
+@runtime_checkable
+class Roles(Protocol):
+    """Named roles on an incident (lead, comms …)."""
+
+    async def role_names(self) -> list[str]: ...
+
+    async def assign_role(self, incident_id: str, role: str, person: Person, actor: Person) -> Incident: ...
+
+
+@runtime_checkable
+class FollowUps(Protocol):
+    """Work to do after the incident, numbered per incident."""
+
+    async def add_followup(
+        self, incident_id: str, title: str, assignee: Person | None, due: datetime | None, actor: Person
+    ) -> FollowUp: ...
+
+    async def list_followups(self, incident_id: str) -> list[FollowUp]: ...
+
+    async def complete_followup(self, incident_id: str, number: int, actor: Person) -> FollowUp: ...
+
+
+@runtime_checkable
+class Tasks(Protocol):
+    """To-dos during the incident, apart from follow-ups after it."""
+
+    async def add_task(
+        self, incident_id: str, title: str, assignee: Person | None, actor: Person
+    ) -> FollowUp: ...
+
+    async def list_tasks(self, incident_id: str) -> list[FollowUp]: ...
+
+    async def complete_task(self, incident_id: str, number: int, actor: Person) -> FollowUp: ...
+
+
+@runtime_checkable
+class Overrides(Protocol):
+    """Put someone on call for a while, over the rotation."""
+
+    async def create_override(
+        self, schedule: str, person: Person, start: datetime, end: datetime, actor: Person
+    ) -> Override: ...
+
+
+@runtime_checkable
+class ListsOverrides(Protocol):
+    """See the overrides to come, and take one back."""
+
+    async def list_overrides(self, schedule: str | None, since: datetime) -> list[Override]:
+        """Overrides that end after `since`, on one schedule or all of them."""
+
+    async def cancel_override(self, override: Override, actor: Person) -> bool:
+        """Remove it; False when it had begun and was ended now instead (PagerDuty)."""
+
+
+@runtime_checkable
+class SavesSchedules(Protocol):
+    """Rotations made from Slack (the built-in provider's own)."""
+
+    async def save_schedule(
+        self, name: str, users: list[Person], handover: timedelta, start: datetime
+    ) -> Schedule: ...
+
+
+@runtime_checkable
+class Reassigns(Protocol):
+    """Hand the whole incident to one person (PagerDuty's assignee)."""
+
+    async def reassign(self, incident_id: str, person: Person, actor: Person) -> Incident: ...
+
+
+FACETS: dict[Capability, type] = {
+    Capability.ROLES: Roles,
+    Capability.FOLLOWUPS: FollowUps,
+    Capability.TASKS: Tasks,
+    Capability.OVERRIDES: Overrides,
+    Capability.OVERRIDE_LIST: ListsOverrides,
+    Capability.SCHEDULES: SavesSchedules,
+    Capability.REASSIGN: Reassigns,
+}
+
+F = TypeVar("F")
+
+
+class _Offers(Protocol):
+    unsupported: dict[Capability, str]
+
+
+# Read once per adapter: isinstance against a runtime Protocol inspects its methods.
+_offered: WeakKeyDictionary[object, frozenset[Capability]] = WeakKeyDictionary()
+
+
+def offered(provider: _Offers) -> frozenset[Capability]:
+    """What the provider can do: each facet it implements, and every core capability it
+    did not turn off (with a reason) in `unsupported`."""
+    can = _offered.get(provider)
+    if can is None:
+        can = frozenset(
+            c
+            for c in Capability
+            if c not in provider.unsupported and (c not in FACETS or isinstance(provider, FACETS[c]))
+        )
+        _offered[provider] = can
+    return can
+
+
+def capability_of(kind: type) -> Capability:
+    return next(c for c, f in FACETS.items() if f is kind)
+
+
+def facet(provider: _Offers, kind: type[F]) -> F | None:
+    """The provider as that facet, typed; None where it does not offer it."""
+    if capability_of(kind) in offered(provider) and isinstance(provider, kind):
+        return provider
+    return None

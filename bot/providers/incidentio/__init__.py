@@ -1,0 +1,42 @@
+"""incident.io, over its public API (v1, v2 and v3 endpoints, each named where it is used).
+
+Names are incident.io's own: its statuses, severities, roles and schedules, read from its
+catalogues and cached. People go by Slack id, which incident.io knows, so no email is needed.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from bot.domain import Capability, ProviderError
+from bot.providers.base import Directory, made_at, no_single_assignee
+from bot.providers.http import ApiClient, TokenAuth
+from bot.providers.incidentio.client import error_text
+from bot.providers.incidentio.incidents import Incidents
+from bot.providers.incidentio.oncall import OnCalls
+from bot.providers.incidentio.work import Work
+
+
+class IncidentIoProvider(Incidents, Work, OnCalls):
+    """The adapter: its parts (bot/providers/incidentio/*.py) over one shared client."""
+
+    name = "incidentio"
+    label = "incident.io"
+    # Verbs safe to run again after a restart: declare and update carry the request's
+    # idempotency_key.
+    records_applied = False  # its changes are made at the provider, not in our store
+    replay_safe: frozenset[str] = frozenset({"declare", "update"})
+    unsupported = {
+        Capability.REASSIGN: no_single_assignee("incident.io"),
+        Capability.SCHEDULES: made_at("incident.io", "On-call → Schedules"),
+    }
+
+
+def build(key: str, base_url: str, *, directory: Directory | None = None, **http: Any) -> IncidentIoProvider:
+    api = ApiClient(
+        label="incident.io", base_url=base_url, auth=TokenAuth(key), error_text=error_text, **http
+    )
+    return IncidentIoProvider(api, directory)
+
+
+__all__ = ["IncidentIoProvider", "ProviderError", "build"]
