@@ -175,13 +175,7 @@ class Pipeline:
                     assert verb is not None
                     await self.delivery.form(request, verb)
                 else:
-                    resend = (
-                        Resend(
-                            key=resumed.key, since=resumed.created_at, replaceable=request.kind == "command"
-                        )
-                        if resumed
-                        else None
-                    )
+                    resend = _resend(request, resumed)
                     await self.delivery.deliver(request.route, outcome, request.key, resend)
             except Exception:
                 log.exception("could not deliver the answer to %s", request.key)
@@ -345,6 +339,12 @@ def _request(payload: dict[str, object]) -> Request:
     request = Request.model_validate(payload["request"])
     request.parsed = decode(payload["parsed"]) if payload.get("parsed") else None
     return request
+
+
+def _resend(request: Request, resumed: Entry | None) -> Resend | None:
+    if resumed is None:
+        return None
+    return Resend(key=resumed.key, since=resumed.created_at, replaceable=request.kind == "command")
 
 
 def _verb_of(request: Request) -> str | None:
