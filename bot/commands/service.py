@@ -37,7 +37,7 @@ from bot.commands.results import (
 )
 from bot.commands.timers import Timers
 from bot.config import Settings
-from bot.domain import Incident, Link, Person, ProviderError
+from bot.domain import Capability, Incident, Link, Person, ProviderError
 from bot.providers.base import Provider
 from bot.providers.facets import offered
 from bot.store.db import Store
@@ -129,12 +129,7 @@ class CommandService:
             return admitted, None, None
         provider, incident_id, reference = admitted
         if verb.capability and verb.capability not in offered(provider):
-            result = NotSupported(
-                provider_label=provider.label,
-                verb=verb.name,
-                reason=provider.unsupported.get(verb.capability),
-                url=await self._url_of(provider, incident_id),
-            )
+            result = _not_offered(provider, verb, verb.capability, await self._url_of(provider, incident_id))
             return Reply(result=result, outcome="refused"), provider.name, reference
 
         ctx = Context(
@@ -256,12 +251,7 @@ class CommandService:
             return admitted.result
         provider, incident_id, reference = admitted
         if verb.capability and verb.capability not in offered(provider):
-            return NotSupported(
-                provider_label=provider.label,
-                verb=verb.name,
-                reason=provider.unsupported.get(verb.capability),
-                url=await self._url_of(provider, incident_id),
-            )
+            return _not_offered(provider, verb, verb.capability, await self._url_of(provider, incident_id))
         choices: dict[str, list[str]] = {}
         try:
             async with asyncio.timeout(self.settings.incident_command_timeout):
@@ -303,12 +293,7 @@ class CommandService:
         except Refusal as exc:
             return Reply(result=Usage(error=ctx.usage_error(exc.message)), outcome="usage")
         except NotOffered as exc:
-            result = NotSupported(
-                provider_label=ctx.provider.label,
-                verb=verb.name,
-                reason=ctx.provider.unsupported.get(exc.capability),
-            )
-            return Reply(result=result, outcome="refused")
+            return Reply(result=_not_offered(ctx.provider, verb, exc.capability), outcome="refused")
         except (ProviderError, TimeoutError) as exc:
             return provider_failure(
                 ctx.provider, verb, exc, self.command, self.settings.incident_command_timeout
@@ -433,3 +418,12 @@ def _audit_row(
         "detail": getattr(reply.result, "what", None),
         "duration_ms": duration_ms,
     }
+
+
+def _not_offered(
+    provider: Provider, verb: Verb, capability: Capability, url: str | None = None
+) -> NotSupported:
+    """The answer where the provider does not offer what the verb needs: its own reason."""
+    return NotSupported(
+        provider_label=provider.label, verb=verb.name, reason=provider.unsupported.get(capability), url=url
+    )

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from bot.domain import Capability
 from bot.providers.base import no_single_assignee
-from bot.providers.builtin.core import CLOSED_STATUSES, SEVERITIES, STATUSES
 from bot.providers.builtin.followups import FollowUps
 from bot.providers.builtin.incidents import Incidents
 from bot.providers.builtin.oncall import OnCalls
@@ -29,4 +28,4 @@ class BuiltinProvider(Incidents, FollowUps, OnCalls):
     }
 
 
-__all__ = ["CLOSED_STATUSES", "SEVERITIES", "STATUSES", "BuiltinProvider"]
+__all__ = ["BuiltinProvider"]
