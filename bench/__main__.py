@@ -21,7 +21,14 @@ from typing import Any
 import aiohttp
 
 from bench.harness import App, TimedSlack, answers, run_load, send
-from bench.scenarios import LATENCIES, incidentio_bot, latency_scenarios, link_channels, resolution
+from bench.scenarios import (
+    LATENCIES,
+    incidentio_bot,
+    latency_scenarios,
+    link_channels,
+    pending_memory,
+    resolution,
+)
 from bot.slack.cards import REDRAW_INTERVAL
 from tests.conftest import serve
 
@@ -115,52 +122,73 @@ async def bench(
     incidents: int = 10_000,
     latencies: list[tuple[str, float, int, int]] = LATENCIES,
     provider_timeout: float | None = None,
+    pending: tuple[int, float] = (512, 2.0),
 ) -> dict[str, Any]:
     slack = TimedSlack()
     runner, slack.url = await serve(slack.app())
     report: dict[str, Any] = {"machine": {"cores": os.cpu_count()}, "runs": [], "ratios": []}
+    report |= {"incidentio_runs": [], "incidentio_ratios": []}
     try:
         with tempfile.TemporaryDirectory() as tmp:
             workdir = Path(tmp)
-            async with (
-                App("bot", ["bot", "serve"], slack, workdir) as bot,
-                App("bare-bolt", ["bench.bare_app"], slack, workdir) as bare,
-            ):
-                linked = await setup_incidents(bot, slack, max(channels, 3))
-                report["calls_per_command"] = await calls_per_verb(bot, slack, linked[:3], MIX)
-                slack.keep_calls = False  # the load runs record timings only
-                for concurrency in concurrencies:
-                    plan = [(MIX[n % len(MIX)], linked[n % len(linked)]) for n in range(commands)]
-                    bare_plan = [("ack", f"CB{n % channels}") for n in range(commands)]
-                    ours = (await run_load(bot, slack, plan, concurrency, f"b{concurrency}x")).summary()
+            async with App("bare-bolt", ["bench.bare_app"], slack, workdir) as bare:
+
+                async def beside_bare(
+                    app: App, plan: list[tuple[str, str]], concurrency: int, key: str
+                ) -> None:
+                    """One load on `app` and the same number of commands on the bare app, in turn."""
+                    bare_plan = [("ack", f"CB{n % channels}") for n in range(len(plan))]
+                    ours = (await run_load(app, slack, plan, concurrency, f"{key}{concurrency}x")).summary()
                     floor = (
-                        await run_load(bare, slack, bare_plan, concurrency, f"f{concurrency}x")
+                        await run_load(bare, slack, bare_plan, concurrency, f"f{key}{concurrency}x")
                     ).summary()
-                    report["runs"] += [ours, floor]
-                    report["ratios"].append(
+                    report[f"{key}runs"] += [ours, floor]
+                    report[f"{key}ratios"].append(
                         {
                             "concurrency": concurrency,
                             "ack_p99_ratio": round(ours["ack_p99_ms"] / floor["ack_p99_ms"], 2),
                             "answered_per_s_ratio": round(
                                 ours["answered_per_s"] / floor["answered_per_s"], 2
                             ),
+                            "cpu_per_command_ratio": round(
+                                ours["cpu_ms_per_command"] / floor["cpu_ms_per_command"], 2
+                            ),
                         }
                     )
-            slack.keep_calls = True
-            fake, fake_runner, app = await incidentio_bot(slack, workdir)
-            if provider_timeout is not None:
-                app.env["PROVIDER_TIMEOUT"] = str(provider_timeout)
-            try:
-                async with app:
-                    io_channels = await link_channels(app, slack, fake, 3)
-                    report["incidentio_calls_per_command"] = await calls_per_verb(
-                        app, slack, io_channels, IO_MIX, provider=fake
-                    )
-                    slack.keep_calls = False
-                    report["scenarios"] = await latency_scenarios(app, slack, fake, latencies)
-                    report["resolution"] = await resolution(app, slack, fake, incidents)
-            finally:
-                await fake_runner.cleanup()
+
+                async with App("bot", ["bot", "serve"], slack, workdir) as bot:
+                    linked = await setup_incidents(bot, slack, max(channels, 3))
+                    report["calls_per_command"] = await calls_per_verb(bot, slack, linked[:3], MIX)
+                    slack.keep_calls = False  # the load runs record timings only
+                    for concurrency in concurrencies:
+                        plan = [(MIX[n % len(MIX)], linked[n % len(linked)]) for n in range(commands)]
+                        await beside_bare(bot, plan, concurrency, "")
+                slack.keep_calls = True
+                fake, fake_runner, app = await incidentio_bot(slack, workdir)
+                if provider_timeout is not None:
+                    app.env["PROVIDER_TIMEOUT"] = str(provider_timeout)
+                try:
+                    async with app:
+                        io_channels = await link_channels(app, slack, fake, max(channels, 3))
+                        report["incidentio_calls_per_command"] = await calls_per_verb(
+                            app, slack, io_channels[:3], IO_MIX, provider=fake
+                        )
+                        slack.keep_calls = False
+                        for concurrency in concurrencies:
+                            plan = [
+                                (IO_MIX[n % len(IO_MIX)], io_channels[n % len(io_channels)])
+                                for n in range(commands)
+                            ]
+                            before = len(fake.requests)
+                            await beside_bare(app, plan, concurrency, "incidentio_")
+                            report["incidentio_runs"][-2]["provider_calls_per_command"] = round(
+                                (len(fake.requests) - before) / commands, 2
+                            )
+                        report["scenarios"] = await latency_scenarios(app, slack, fake, latencies)
+                        report["pending_memory"] = await pending_memory(app, slack, fake, *pending)
+                        report["resolution"] = await resolution(app, slack, fake, incidents)
+                finally:
+                    await fake_runner.cleanup()
     finally:
         await runner.cleanup()
     print_report(report)
@@ -189,8 +217,22 @@ def print_report(report: dict[str, Any]) -> None:
     print("\nCalls per command, warm, one at a time (incident.io):")
     for verb, methods in report["incidentio_calls_per_command"].items():
         print(f"  {verb:22} {methods}")
+    print("\nincident.io at 0 ms, its mix on linked channels, beside the bare Bolt app:\n")
+    print(table(report["incidentio_runs"], [*LOAD_COLUMNS, "provider_calls_per_command"]))
+    for ratio in report["incidentio_ratios"]:
+        print(
+            f"concurrency {ratio['concurrency']}: ack p99 ours/bare = {ratio['ack_p99_ratio']}, "
+            f"answered/s ours/bare = {ratio['answered_per_s_ratio']}, "
+            f"CPU per command ours/bare = {ratio['cpu_per_command_ratio']}"
+        )
     print("\nincident.io answering slowly, or not at all (status changes):\n")
     print(table(report["scenarios"], SCENARIO_COLUMNS))
+    m = report["pending_memory"]
+    print(
+        f"\nMemory per pending command: {m['commands']} `followups` at once, incident.io answering in "
+        f"{m['provider_latency_s']} s: at most {m['most_pending']} pending, RSS {m['rss_before_mb']} → "
+        f"{m['rss_peak_mb']} MB, {m['kb_per_pending_command']} KB each ({m['answered']} answered)."
+    )
     r = report["resolution"]
     print(
         f"\nFinding an unlinked channel's incident among {r['live_incidents']} live ones at incident.io: "

@@ -4,6 +4,7 @@ here it skips the spec check so the figures are the bot's, not openapi-core's.""
 
 from __future__ import annotations
 
+import asyncio
 import math
 import time
 from collections import Counter
@@ -12,7 +13,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.harness import App, TimedSlack, answers, run_load, send
+from bench.harness import App, TimedSlack, answers, rss_mb, run_load, send
 from tests.conftest import serve
 from tests.fakes.incidentio import FakeIncidentIo
 
@@ -47,12 +48,14 @@ async def incidentio_bot(slack: TimedSlack, workdir: Path) -> tuple[FakeIncident
     return fake, runner, app
 
 
-async def link_channels(app: App, slack: TimedSlack, fake: FakeIncidentIo, count: int) -> list[str]:
+async def link_channels(
+    app: App, slack: TimedSlack, fake: FakeIncidentIo, count: int, first: int = 0
+) -> list[str]:
     """Incidents at the fake, each linked to its channel through the bot itself."""
     channels = []
     expected = slack.answers_seen + count
     async with aiohttp.ClientSession() as session:
-        for n in range(count):
+        for n in range(first, first + count):
             channel = f"CIO{n:04d}"
             incident = fake.add_incident(f"Bench incident {n}", channel=channel, status="Investigating")
             await send(session, app, slack, f"link {incident['reference']}", f"Ubenchlink{n}", channel)
@@ -65,7 +68,7 @@ async def latency_scenarios(
     app: App, slack: TimedSlack, fake: FakeIncidentIo, latencies: list[tuple[str, float, int, int]]
 ) -> list[dict[str, Any]]:
     """Status changes while the provider takes 0 ms, 500 ms, 5 s, or hangs for 30 s."""
-    channels = await link_channels(app, slack, fake, 16)
+    channels = await link_channels(app, slack, fake, 16, first=100)
     rows = []
     for label, latency, commands, concurrency in latencies:
         fake.latency = latency
@@ -119,3 +122,49 @@ async def resolution(app: App, slack: TimedSlack, fake: FakeIncidentIo, live: in
             figures[f"{phase}_answer_ms"] = round(took * 1000, 1)
             figures[f"{phase}_found"] = target["reference"] in slack.texts[count - 1]
     return figures
+
+
+async def pending_memory(
+    app: App, slack: TimedSlack, fake: FakeIncidentIo, commands: int = 512, latency: float = 2.0
+) -> dict[str, Any]:
+    """Memory per command acked and not yet answered: `commands` sent at once while
+    incident.io takes `latency` to answer each read (`followups`: a read every time, and no
+    per-incident lock, so all of them are pending together)."""
+    channels = await link_channels(app, slack, fake, 16, first=200)
+    expected = slack.answers_seen + len(channels)
+    async with aiohttp.ClientSession() as session:  # warm: the catalogues, the links, the code
+        for n, channel in enumerate(channels):
+            await send(session, app, slack, "followups", f"Ubenchmemwarm{n}", channel)
+        await answers(slack, expected, within=30)
+    await asyncio.sleep(0.5)
+    before = rss_mb(app.pid)[0]
+    fake.latency = latency
+    answered_before = slack.answers_seen
+    peak, most_pending, acked = before, 0, 0
+    connector = aiohttp.TCPConnector(limit=commands)
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def one(n: int) -> None:
+            nonlocal acked
+            await send(session, app, slack, "followups", f"Ubenchmem{n}", channels[n % len(channels)])
+            acked += 1
+
+        sending = asyncio.gather(*(one(n) for n in range(commands)))
+        deadline = time.perf_counter() + 120
+        while slack.answers_seen - answered_before < commands and time.perf_counter() < deadline:
+            pending = acked - (slack.answers_seen - answered_before)
+            if pending >= most_pending:
+                most_pending = pending
+                peak = max(peak, rss_mb(app.pid)[0])
+            await asyncio.sleep(0.02)
+        await sending
+    fake.latency = 0.0
+    return {
+        "commands": commands,
+        "provider_latency_s": latency,
+        "most_pending": most_pending,
+        "rss_before_mb": round(before, 1),
+        "rss_peak_mb": round(peak, 1),
+        "kb_per_pending_command": round((peak - before) * 1024 / max(most_pending, 1), 1),
+        "answered": slack.answers_seen - answered_before,
+    }

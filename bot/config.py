@@ -136,6 +136,11 @@ class Settings(BaseSettings):
     incident_update_reminders: str = "SEV1=30m,SEV2=60m,critical=30m,major=60m,P1=30m,P2=60m"
     # A channel (its id, C…) that gets one line per incident, kept up to date as it resolves.
     incident_announce_channel: str | None = None
+    # Seconds an incident read from a provider is reused before it is read again (0: never
+    # reused). The bot's own changes and the provider's webhooks keep it current; this bounds
+    # how long a change made in the provider's UI without a webhook can go unseen. Only with
+    # SQLite (one process); a minute where the provider's webhook is on. See bot/commands/fresh.py.
+    incident_cache_seconds: float = Field(default=10.0, ge=0, le=300)
     # Seconds between looks for reminders, nudges and handovers that are due.
     incident_timer_tick: float = 30.0
     # Seconds one provider request may take before it is retried (reads) or reported.

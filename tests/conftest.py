@@ -16,8 +16,8 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.config import Settings
+from bot.providers.builtin import tables  # the store's metadata, with the built-in provider's tables on it
 from bot.slack.server import PIPELINE, create_web_app
-from bot.store import tables
 from tests.fakes.firehydrant import FakeFireHydrant
 from tests.fakes.incidentio import FakeIncidentIo
 from tests.fakes.pagerduty import FakePagerDuty

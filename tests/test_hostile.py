@@ -261,7 +261,7 @@ async def test_oversized_bodies_and_texts_are_refused_and_nothing_stores_them(bo
     answer = await bot.run("update " + "y" * 20_000, channel=channel)
     assert "too long" in text_of(answer)
     await bot.settled()
-    rows = await bot.app[RUNTIME].store.audit_rows()
+    rows = await bot.app[RUNTIME].store.audit.rows()
     assert max(len(r["arguments"]) for r in rows) <= 4000
     inbox = await bot.app[RUNTIME].inbox.rows()
     assert max(len(json.dumps(r["payload"])) for r in inbox) < 10_000

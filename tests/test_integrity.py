@@ -14,6 +14,7 @@ from datetime import timedelta
 from sqlalchemy import select
 
 from bot.domain import now
+from bot.providers.builtin import tables as builtin_tables
 from bot.slack.server import RUNTIME
 from bot.store import tables
 from tests.conftest import SECRET, make_settings, running_bot
@@ -51,8 +52,10 @@ async def test_three_commands_at_once_leave_info_card_and_store_agreeing(
         await bot.settled()
         await asyncio.sleep(1.2)  # card redraws coalesce to one a second per incident
 
-        incidents = {r["number"]: r for r in await store_rows(bot, tables.incidents)}
-        roles = {(r["incident"], r["role"]): r["user_id"] for r in await store_rows(bot, tables.roles)}
+        incidents = {r["number"]: r for r in await store_rows(bot, builtin_tables.incidents)}
+        roles = {
+            (r["incident"], r["role"]): r["user_id"] for r in await store_rows(bot, builtin_tables.roles)
+        }
         cards = {r["channel_id"]: r["ts"] for r in await store_rows(bot, tables.cards)}
         failures = [a for a in bot.slack.answers()[before:] if "⚠️" in text_of(a.params)]
         assert failures == []
@@ -82,7 +85,7 @@ async def test_a_replayed_slash_command_runs_once(fake_slack: FakeSlack, sqlite_
         again = await bot.post(body, headers)  # the same request, byte for byte
         await bot.settled()
         assert (first.status, again.status) == (200, 200)
-        followups = await store_rows(bot, tables.followups)
+        followups = await store_rows(bot, builtin_tables.followups)
         assert [f["title"] for f in followups] == ["Write the postmortem"]
         answered = [a for a in bot.slack.answers() if "Write the postmortem" in text_of(a.params)]
         assert len(answered) == 1
@@ -96,7 +99,7 @@ async def test_a_replayed_declare_makes_one_channel(fake_slack: FakeSlack, sqlit
             await bot.settled()
         assert len(bot.slack.of("conversations.create")) == 1
         assert len(await store_rows(bot, tables.links)) == 1
-        assert len(await store_rows(bot, tables.incidents)) == 1
+        assert len(await store_rows(bot, builtin_tables.incidents)) == 1
         cards = [c for c in bot.slack.of("chat.postMessage") if "Payments down" in text_of(c.params)]
         assert len(cards) == 1
 
@@ -133,7 +136,7 @@ async def test_a_replayed_click_acts_once_however_late(fake_slack: FakeSlack, sq
         await store.write(lambda conn: conn.execute(tables.idempotency.update().values(at=an_hour_ago)))
         assert (await bot.post(body, sign(SECRET, body))).status == 200
         await bot.settled()
-        timeline = await store_rows(bot, tables.timeline)
+        timeline = await store_rows(bot, builtin_tables.timeline)
         assert [t["text"] for t in timeline if t["kind"] == "status"] == ["resolved"]
 
 
@@ -195,7 +198,7 @@ async def test_a_nul_byte_is_answered_and_the_audit_log_keeps_recording(
         for n in range(3):
             await bot.run(f"followup after {n}", channel=channel)
         await bot.settled()
-        rows = await bot.app[RUNTIME].store.audit_rows()
+        rows = await bot.app[RUNTIME].store.audit.rows()
         arguments = [r["arguments"] for r in rows]
         assert "followup badbyteshere" in arguments
         assert sorted(arguments[-3:]) == ["followup after 0", "followup after 1", "followup after 2"]

@@ -262,7 +262,7 @@ async def test_ack_button_acts_at_once_and_a_double_click_acts_once(bot: Running
     said = [text_of(a.params) for a in answers[before:]]
     assert sum("moved the incident to investigating" in s for s in said) == 1
     assert sum("clicked twice" in s for s in said) == 1
-    rows = [r for r in await bot.app[RUNTIME].store.audit_rows() if r["verb"] == "ack"]
+    rows = [r for r in await bot.app[RUNTIME].store.audit.rows() if r["verb"] == "ack"]
     assert len(rows) == 1  # one run of the verb, so one write at the provider
 
 

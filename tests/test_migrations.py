@@ -13,6 +13,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection, insert, inspect, select
 
+from bot.providers.builtin import tables as builtin_tables
 from bot.store import migrate, tables
 from bot.store.db import Store
 from tests.conftest import _fresh_postgres
@@ -41,6 +42,9 @@ async def first_release_database(url: str) -> None:
         conn.execute(
             insert(first.incidents).values(name="Old outage", status="fixing", created_at=T0, updated_at=T0)
         )
+        # The first release kept an unlinked channel as a key in the idempotency table.
+        conn.execute(insert(first.idempotency).values(key="unlinked:T1:C9", at=T0))
+        conn.execute(insert(first.idempotency).values(key="cmd:3f2a", at=T0))
 
     try:
         await store.write(make)
@@ -70,11 +74,16 @@ async def test_a_first_release_database_is_upgraded_and_keeps_its_rows(database_
         await store.start()
         assert await store.read(migrate.current) == migrate.head()
         assert await store.read(schema_drift) == []
-        link = await store.link_for("T1", "C1")
+        link = await store.links.get("T1", "C1")
         assert link is not None and link.reference == "INC-1"
-        names = await store.read(lambda c: [r.name for r in c.execute(select(tables.incidents))])
+        names = await store.read(lambda c: [r.name for r in c.execute(select(builtin_tables.incidents))])
         assert names == ["Old outage"]
         assert await store.read(lambda c: inspect(c).has_table("timers"))
+        # The unlinked marker moved to its own table; Slack's request keys stayed where they were.
+        assert await store.links.was_unlinked("T1", "C9")
+        assert not await store.links.was_unlinked("T1", "C1")
+        keys = await store.read(lambda c: [r.key for r in c.execute(select(tables.idempotency))])
+        assert keys == ["cmd:3f2a"]
     finally:
         await store.close()
 
@@ -116,6 +125,6 @@ async def test_serve_refuses_a_postgres_database_behind_until_migrate_upgrades_i
     store = Store(url)
     try:
         assert await store.read(migrate.current) == migrate.head()
-        assert (await store.link_for("T1", "C1")) is not None
+        assert (await store.links.get("T1", "C1")) is not None
     finally:
         await store.close()

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from bot.providers.builtin import tables as builtin_tables
 from bot.slack.server import RUNTIME
 from bot.store import tables
 from tests.conftest import RunningBot, make_settings, running_bot
@@ -61,14 +62,14 @@ async def test_each_verb_by_reference_from_another_channel(
 ) -> None:
     async with incident(fake_slack, sqlite_url) as (bot, channel):
         for actor in (OUTSIDER, MEMBER, HOLDER, LEAD, ADMIN):
-            timeline = len(await store_rows(bot, tables.timeline))
+            timeline = len(await store_rows(bot, builtin_tables.timeline))
             posted = len([c for c in bot.slack.of("chat.postMessage") if c.params["channel"] == channel])
             answer = await bot.run(typed, user=actor, channel=ELSEWHERE)
             await bot.settled()
             assert refused(answer) == (actor not in allowed), (actor, text_of(answer))
             told = [c for c in bot.slack.of("chat.postMessage") if c.params["channel"] == channel][posted:]
             if refused(answer):
-                assert len(await store_rows(bot, tables.timeline)) == timeline  # nothing changed
+                assert len(await store_rows(bot, builtin_tables.timeline)) == timeline  # nothing changed
                 assert told == []
             elif typed.startswith(("info", "schedule")):
                 assert told == []
@@ -76,7 +77,7 @@ async def test_each_verb_by_reference_from_another_channel(
                 assert any(
                     f"<@{actor}> ran" in text_of(c.params) and ELSEWHERE in text_of(c.params) for c in told
                 )
-        rows = await bot.app[RUNTIME].store.audit_rows()
+        rows = await bot.app[RUNTIME].store.audit.rows()
         assert sum(r["outcome"] == "refused" for r in rows) == 5 - len(allowed)
 
 
@@ -112,7 +113,7 @@ async def test_an_override_for_someone_else_is_for_admins_or_whoever_is_on_call(
         # Ana is on call: she may hand over to someone else.
         assert not refused(await bot.run("override primary <@UBOB|bob> for 1h", user="UANA", channel=channel))
         assert not refused(await bot.run("override primary me for 2h", user=OUTSIDER, channel=channel))
-        overrides = await store_rows(bot, tables.overrides)
+        overrides = await store_rows(bot, builtin_tables.overrides)
         assert sorted(o["user_id"] for o in overrides) == ["UBOB", "UOUT"]
 
 
@@ -145,7 +146,7 @@ async def test_a_policy_file_changes_the_outcome_for_typed_commands_and_clicks(
             assert (await bot.interact(payload))[0] == 200
             [answer_call] = (await bot.slack.wait_for(before + 1))[before:]
             assert refused(answer_call.params) == expect_refused, text_of(answer_call.params)
-        statuses = [r["status"] for r in await store_rows(bot, tables.incidents)]
+        statuses = [r["status"] for r in await store_rows(bot, builtin_tables.incidents)]
         assert statuses == ["resolved"]
 
 
@@ -198,15 +199,15 @@ async def test_a_modal_submitted_by_someone_no_longer_allowed_is_refused_and_cha
         said = text_of(answer.params)
         assert "can change the severity of INC-1." in said and "Ask @mem." in said, said
         await bot.settled()
-        [row] = await store_rows(bot, tables.incidents)
+        [row] = await store_rows(bot, builtin_tables.incidents)
         assert row["severity"] != "SEV1"
-        rows = await bot.app[RUNTIME].store.audit_rows()
+        rows = await bot.app[RUNTIME].store.audit.rows()
         assert [r["verb"] for r in rows if r["outcome"] == "refused"] == ["severity"]
         # The new lead submitting the same form is allowed.
         view_id, view = await open_modal(bot, "severity", channel, user=MEMBER)
         await submit(bot, view_id, view, {"severity": "SEV1"}, user=MEMBER)
         await bot.settled()
-        [row] = await store_rows(bot, tables.incidents)
+        [row] = await store_rows(bot, builtin_tables.incidents)
         assert row["severity"] == "SEV1"
 
 
@@ -238,5 +239,5 @@ async def test_each_card_button_obeys_the_policy(
                 [answer] = (await bot.slack.wait_for(answers + 1))[answers:]
                 assert refused(answer.params) != allowed, (user, text_of(answer.params))
         await bot.settled()
-        rows = await bot.app[RUNTIME].store.audit_rows()
+        rows = await bot.app[RUNTIME].store.audit.rows()
         assert [(r["user_id"], r["verb"]) for r in rows if r["outcome"] == "refused"] == [(MEMBER, verb)]

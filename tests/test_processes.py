@@ -19,6 +19,7 @@ import aiohttp
 from sqlalchemy import select, update
 
 from bot.domain import now
+from bot.providers.builtin import tables as builtin_tables
 from bot.store import tables
 from bot.store.db import Store
 from tests.conftest import PROVIDER_TOKEN, SECRET, _fresh_postgres, provider_fake
@@ -158,11 +159,11 @@ async def test_sigkill_mid_load_loses_no_acked_command_and_does_none_twice(
     assert acked - set(got) == set(), "acked but never answered"
     assert [n for n in acked if got[n] > 1] == [], "answered twice"
     followups = Counter(
-        int(pattern.search(f["title"])[1]) for f in await read_rows(database_url, tables.followups)
+        int(pattern.search(f["title"])[1]) for f in await read_rows(database_url, builtin_tables.followups)
     )
     assert acked - set(followups) == set(), "acked but never applied (and answered as if)"
     assert [n for n, times in followups.items() if times > 1] == [], "applied twice"
-    numbers = sorted(f["number"] for f in await read_rows(database_url, tables.followups))
+    numbers = sorted(f["number"] for f in await read_rows(database_url, builtin_tables.followups))
     assert numbers == list(range(1, len(numbers) + 1))
     pending = [r for r in await read_rows(database_url, tables.inbox) if r["state"] != "done"]
     assert pending == []
@@ -208,15 +209,15 @@ async def test_two_processes_on_one_postgres_number_and_assign_without_failures(
                 both = [text_of(a.params) for a in (await fake_slack.wait_for(before + 2))[before:]]
                 assert all("⚠️" not in t and "lead" in t for t in both), both
                 assert {f"<@UA{pair}>" in t or f"<@UB{pair}>" in t for t in both} == {True}
-                holder = [r for r in await read_rows(url, tables.roles) if r["role"] == "lead"]
-                timeline = [t for t in await read_rows(url, tables.timeline) if t["kind"] == "role"]
+                holder = [r for r in await read_rows(url, builtin_tables.roles) if r["role"] == "lead"]
+                timeline = [t for t in await read_rows(url, builtin_tables.timeline) if t["kind"] == "role"]
                 last = max(timeline, key=lambda t: t["id"])
                 assert holder[0]["user_name"] in last["text"], (holder, last)  # the last lead wins
     finally:
         await first.stop()
         await second.stop()
 
-    numbers = sorted(f["number"] for f in await read_rows(url, tables.followups))
+    numbers = sorted(f["number"] for f in await read_rows(url, builtin_tables.followups))
     assert numbers == list(range(1, 41))
 
 

@@ -156,14 +156,14 @@ async def test_unsigned_wrongly_signed_and_stale_requests_are_refused(bot: Runni
     assert [r.status for r in (unsigned, wrong, stale, tampered)] == [401, 401, 401, 401]
     # Nothing happened: no Slack calls at all, nothing in the store.
     assert [c.method for c in bot.slack.calls if c.method != "auth.test"] == []
-    assert await bot.app[RUNTIME].store.audit_rows() == []
+    assert await bot.app[RUNTIME].store.audit.rows() == []
 
 
 async def test_every_command_is_audited(bot: RunningBot) -> None:
     await bot.declare("Checkout down")
     await bot.run("nonsense words")
     await bot.settled()
-    rows = await bot.app[RUNTIME].store.audit_rows()  # the running bot's own store
+    rows = await bot.app[RUNTIME].store.audit.rows()  # the running bot's own store
     assert [(r["verb"], r["outcome"]) for r in rows] == [("declare", "ok"), (None, "usage")]
     assert rows[0]["user_id"] == "U111" and rows[0]["arguments"] == "declare Checkout down"
     assert rows[0]["duration_ms"] > 0

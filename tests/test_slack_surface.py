@@ -65,7 +65,7 @@ async def test_link_in_a_private_channel_says_to_invite_the_bot(bot: RunningBot)
     bot.slack.outside.add("GPRIV")
     said = await bot.run("link INC-1", channel="GPRIV")
     assert "invite me with `/invite @incident`" in text_of(said) and said["_via"] == "response_url"
-    links = await bot.app[RUNTIME].service.store.channels_for("builtin", "1")
+    links = await bot.app[RUNTIME].service.store.links.channels_for("builtin", "1")
     assert "GPRIV" in {link.channel_id for link in links}  # linked all the same
 
 

@@ -110,15 +110,15 @@ async def test_schedules_overrides_and_oncall(provider: BuiltinProvider) -> None
 
 
 async def test_links_audit_and_idempotency_keys(store: Store) -> None:
-    await store.link(Link("T1", "C1", "builtin", "1", "INC-1"), "U1")
-    await store.link(Link("T1", "C1", "builtin", "2", "INC-2"), "U1")  # relink replaces
-    assert (await store.link_for("T1", "C1")) == Link("T1", "C1", "builtin", "2", "INC-2")
-    assert await store.link_for("T2", "C1") is None
-    assert [link.channel_id for link in await store.channels_for("builtin", "2")] == ["C1"]
-    assert await store.unlink("T1", "C1") and not await store.unlink("T1", "C1")
-    assert await store.claim("k1") and not await store.claim("k1")
-    await store.audit(user_id="U1", verb="ack", arguments="ack", outcome="ok", duration_ms=1.5)
-    [row] = await store.audit_rows()
+    await store.links.link(Link("T1", "C1", "builtin", "1", "INC-1"), "U1")
+    await store.links.link(Link("T1", "C1", "builtin", "2", "INC-2"), "U1")  # relink replaces
+    assert (await store.links.get("T1", "C1")) == Link("T1", "C1", "builtin", "2", "INC-2")
+    assert await store.links.get("T2", "C1") is None
+    assert [link.channel_id for link in await store.links.channels_for("builtin", "2")] == ["C1"]
+    assert await store.links.unlink("T1", "C1") and not await store.links.unlink("T1", "C1")
+    assert await store.claims.claim("k1") and not await store.claims.claim("k1")
+    await store.audit.record(user_id="U1", verb="ack", arguments="ack", outcome="ok", duration_ms=1.5)
+    [row] = await store.audit.rows()
     assert (row["verb"], row["outcome"], row["duration_ms"]) == ("ack", "ok", 1.5)
     assert row["at"].tzinfo is not None
 
@@ -142,5 +142,5 @@ async def test_command_service_runs_a_whole_incident(store: Store) -> None:
     assert isinstance(await run("oncall"), OnCallList)
     gone = await run("info INC-9")
     assert isinstance(gone, Failure) and gone.changed == "no" and "INC-9" in gone.what
-    rows = await store.audit_rows()
+    rows = await store.audit.rows()
     assert [r["outcome"] for r in rows] == ["ok", "ok", "usage", "ok", "ok", "failed"]

@@ -6,6 +6,7 @@ file are in bot/commands/policy.py.
 
 from __future__ import annotations
 
+from bot.commands.fresh import FreshIncidents
 from bot.commands.invocation import Invocation
 from bot.commands.parser import ParsedCommand
 from bot.commands.policy import WHO, Level, Policy
@@ -13,13 +14,17 @@ from bot.commands.ports import Workspace
 from bot.commands.registry import Verb
 from bot.commands.results import Failure
 from bot.config import Settings
+from bot.domain import Incident
 from bot.providers.base import Provider
 from bot.store.db import Store
 
 
 class Authorizer:
-    def __init__(self, settings: Settings, store: Store, workspace: Workspace, policy: Policy) -> None:
+    def __init__(
+        self, settings: Settings, store: Store, workspace: Workspace, policy: Policy, fresh: FreshIncidents
+    ) -> None:
         self.settings, self.store, self.workspace, self.policy = settings, store, workspace, policy
+        self.fresh = fresh
 
     async def is_admin(self, user_id: str) -> bool:
         if user_id in self.settings.incident_admins:
@@ -41,7 +46,7 @@ class Authorizer:
         if verb.name == "schedule" and not parsed.args.get("users") and "channel" not in parsed.options:
             return None  # listing rotations
         if verb.name == "link" and level is Level.ANYONE:
-            if await self.store.link_for(invocation.team_id, invocation.channel_id) is not None:
+            if await self.store.links.get(invocation.team_id, invocation.channel_id) is not None:
                 level = Level.ADMINS  # re-pointing a linked channel is what unlink guards
         if level is Level.ADMINS and self.settings.everyone_is_admin:
             # No admins configured: admin verbs are the responders' (nobody is locked out).
@@ -50,13 +55,26 @@ class Authorizer:
             return None
         if level is not Level.ADMINS and incident_id is None:
             return None  # responders and leads are of an incident; this verb has none
-        what = verb.acting(reference)
         if level is Level.ADMINS:
-            return Failure(what=f"Only {WHO[level]} can {what}.", next_step="Ask one of them.")
+            return Failure(
+                what=f"Only {WHO[level]} can {verb.acting(reference)}.", next_step="Ask one of them."
+            )
         assert incident_id is not None
         if level is Level.RESPONDERS and await self._in_channel(invocation, provider, incident_id):
             return None
-        incident = await provider.get_incident(incident_id)
+        incident = await self.fresh.get(provider, incident_id)
+        refusal = self._by_roles(invocation, verb, level, incident, reference)
+        if refusal is not None:  # a refusal rests on a read from the provider now, not a reused one
+            self.fresh.forget(provider.name, incident_id)
+            refusal = self._by_roles(
+                invocation, verb, level, await self.fresh.get(provider, incident_id), reference
+            )
+        return refusal
+
+    def _by_roles(
+        self, invocation: Invocation, verb: Verb, level: Level, incident: Incident, reference: str | None
+    ) -> Failure | None:
+        what = verb.acting(reference)
         holders = {person.slack_id for person in incident.roles.values()}
         # Whoever owns one of its follow-ups works on it too (a nudge's Done, in a DM).
         holders |= {f.assignee.slack_id for f in incident.followups if f.assignee and f.state == "open"}
@@ -73,11 +91,11 @@ class Authorizer:
         """Run from the incident's own channel (no Slack call), or a member of one of them."""
         if await self.own_channel(invocation, provider, incident_id):
             return True
-        for link in await self.store.channels_for(provider.name, incident_id):
+        for link in await self.store.links.channels_for(provider.name, incident_id):
             if invocation.user_id in await self.workspace.channel_members(link.channel_id):
                 return True
         return False
 
     async def own_channel(self, invocation: Invocation, provider: Provider, incident_id: str) -> bool:
-        link = await self.store.link_for(invocation.team_id, invocation.channel_id)
+        link = await self.store.links.get(invocation.team_id, invocation.channel_id)
         return link is not None and (link.provider, link.incident_id) == (provider.name, incident_id)

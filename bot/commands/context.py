@@ -12,12 +12,13 @@ from bot.commands.parser import ParsedCommand, UsageError, UserRef
 from bot.commands.ports import Workspace
 from bot.commands.registry import Verb
 from bot.config import Settings
-from bot.domain import Capability, Person
+from bot.domain import Capability, Incident, Person
 from bot.providers.base import Provider
 from bot.providers.facets import capability_of, facet, offered
 from bot.store.db import Store
 
 if TYPE_CHECKING:
+    from bot.commands.fresh import FreshIncidents
     from bot.commands.timers import Timers
 
 
@@ -59,10 +60,22 @@ class Context:
     # arguments asks: an override for someone else).
     is_admin: Callable[[], Awaitable[bool]] | None = None
     timers: Timers | None = None  # reminders and handovers (bot/commands/timers.py)
+    fresh: FreshIncidents | None = None  # incidents as last read or written (bot/commands/fresh.py)
 
     @property
     def command(self) -> str:
         return self.settings.incident_command
+
+    async def incident(self, incident_id: str | None = None, *, again: bool = False) -> Incident:
+        """The incident (the command's own unless named), reused where it was just read or
+        changed. `again`: read from the provider whatever is known, for an answer that
+        must not rest on a reused read (a refusal, a list the change just added to)."""
+        wanted = incident_id or self.incident_id or ""
+        if self.fresh is None:
+            return await self.provider.get_incident(wanted)
+        if again:
+            self.fresh.forget(self.provider.name, wanted)
+        return await self.fresh.get(self.provider, wanted)
 
     def can(self, capability: Capability) -> bool:
         return capability in offered(self.provider)

@@ -8,7 +8,7 @@ only produces a `ParsedCommand`, it never calls a provider on its own.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -16,15 +16,11 @@ from bot.commands.naming import NoMatch, match
 from bot.commands.parser import ParsedCommand, UserRef
 from bot.commands.refs import Target, parse_reference
 from bot.commands.registry import Arg, Choices, Slot, Verb
-from bot.commands.timeparse import MAX_SPAN, TimeSpan, parse_duration, zone
+from bot.commands.timeparse import MAX_SPAN, TimeSpan, on_day, parse_duration
 from bot.domain import Person, ProviderError
 from bot.providers import facets
 from bot.providers.base import Provider
 from bot.providers.facets import facet
-
-# A day picked without a time means that day, whatever the reader's zone: noon is the
-# moment that stays on the same date from UTC-11 to UTC+11.
-DUE_HOUR = time(12, 0)
 
 
 class Kind(StrEnum):
@@ -159,7 +155,7 @@ def _value(arg: Arg, values: Values, tz: str, now: datetime) -> Any:
             return [UserRef(id=str(user)) for user in raw]
         case Slot.DATE:
             day = raw if isinstance(raw, date) else date.fromisoformat(str(raw))
-            return datetime.combine(day, DUE_HOUR, tzinfo=zone(tz))
+            return on_day(day, tz)
         case Slot.MOMENT:
             return raw
         case Slot.EVERY:

@@ -63,14 +63,16 @@ class Notifier:
             return quiet
         channels = [
             link.channel_id
-            for link in await self.service.store.channels_for(provider.name, event.incident_id)
+            for link in await self.service.store.links.channels_for(provider.name, event.incident_id)
         ]
         if not channels and event.channel_id:
             channels = [event.channel_id]  # not linked here, but the event names its channel
         if not channels:
             return Reply(result=Quiet(), outcome="no channel", audit=_audit(event, "no channel"))
         try:
-            incident = await provider.get_incident(event.incident_id)
+            # Whatever this process reused of it is behind the event: read it now.
+            self.service.fresh.forget(provider.name, event.incident_id)
+            incident = await self.service.fresh.get(provider, event.incident_id)
         except ProviderError as exc:
             log.warning(
                 "could not read %s at %s after its webhook: %s",

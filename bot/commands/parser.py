@@ -21,7 +21,7 @@ from bot.commands import registry
 from bot.commands.invocation import MAX_TEXT
 from bot.commands.refs import Reference, Target, looks_like_trailing_reference, parse_reference
 from bot.commands.registry import Slot, Verb
-from bot.commands.timeparse import TimeError, describe, parse_duration, parse_moment, parse_span, zone
+from bot.commands.timeparse import TimeError, describe, on_day, parse_duration, parse_moment, parse_span, zone
 
 _TOKEN = re.compile(
     r"""(?P<angle><[^<>\s][^<>]*>)
@@ -382,7 +382,9 @@ def _read_options(
                     "pick a date from today on.",
                     command,
                 )
-            parsed.options[key] = moment
+            parsed.options[key] = (
+                on_day(moment.astimezone(zone(tz)).date(), tz) if option.slot is Slot.DATE else moment
+            )
     return parsed
 
 

@@ -30,7 +30,7 @@ from bot.commands.registry import Verb
 from bot.commands.results import Failure, NeedsForm, Reply, Restarted, Result
 from bot.commands.service import CommandService
 from bot.domain import ProviderEvent, request_key
-from bot.store.db import audit_values
+from bot.store.audit import audit_values
 from bot.store.inbox import Entry, Inbox, decode, encode
 from bot.store.timers import Timer
 
@@ -201,7 +201,7 @@ class Pipeline:
         if request.key and self.inbox is not None:
             await self.inbox.finish(request.key, audit_values(audit) if audit else None)
         elif audit:
-            await self.service.store.audit(**audit)
+            await self.service.store.audit.record(**audit)
 
     async def _handle(self, request: Request, *, forms: bool = False) -> Reply | NeedsForm:
         async with self._slots:

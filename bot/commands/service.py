@@ -16,6 +16,7 @@ from bot.commands import forms, registry
 from bot.commands.authorize import Authorizer
 from bot.commands.context import Context, NotOffered, Refusal
 from bot.commands.failures import provider_failure
+from bot.commands.fresh import FreshIncidents
 from bot.commands.handlers import HANDLERS
 from bot.commands.invocation import Invocation
 from bot.commands.notify import Notifier
@@ -69,7 +70,11 @@ class CommandService:
         self.providers = providers
         self.workspace = workspace
         self.locks = IncidentLocks(store.engine)
-        self.guard = Authorizer(settings, store, workspace, Policy.load(settings.incident_policy))
+        # Reused reads only where this process sees every change the bot makes (see fresh.py).
+        self.fresh = FreshIncidents(
+            settings.incident_cache_seconds if store.cache else 0, frozenset(settings.webhook_secrets())
+        )
+        self.guard = Authorizer(settings, store, workspace, Policy.load(settings.incident_policy), self.fresh)
         self.notifier = Notifier(self)
         self.timers = Timers(self)
         self.declares = RateLimit(settings.incident_declare_limit)
@@ -112,7 +117,7 @@ class CommandService:
         reply = await self.handle(invocation, parsed)
         assert isinstance(reply, Reply)
         try:
-            await self.store.audit(**reply.audit)
+            await self.store.audit.record(**reply.audit)
         except Exception:  # the answer matters more than the audit row
             log.exception("could not write the audit row")
         return reply
@@ -146,6 +151,7 @@ class CommandService:
             reference=reference,
             is_admin=lambda: self.guard.is_admin(invocation.user_id),
             timers=self.timers,
+            fresh=self.fresh,
         )
         # Acted on by reference from another channel: the incident's own channel hears it.
         elsewhere = (
@@ -165,6 +171,11 @@ class CommandService:
         else:
             reply = await self._guarded(ctx)
         shown = getattr(reply.result, "incident", None)
+        if verb.writes and incident_id:
+            if reply.outcome == "ok" and isinstance(shown, Incident) and shown.provider == provider.name:
+                self.fresh.put(shown, asked_as=incident_id)
+            elif reply.outcome not in ("usage", "refused") and getattr(reply.result, "changed", None) != "no":
+                self.fresh.forget(provider.name, incident_id)  # it may have changed: read it next time
         if isinstance(shown, Incident):
             # What the channel now knows (a card, a change's answer): a webhook for it, the
             # bot's own change coming back included, is not told twice.
@@ -184,7 +195,7 @@ class CommandService:
                     channel_id=invocation.channel_id,
                     channel_name=invocation.channel_name,
                 )
-                for link in await self.store.channels_for(provider.name, incident_id):
+                for link in await self.store.links.channels_for(provider.name, incident_id):
                     reply.posts.append(Post(channel_id=link.channel_id, result=told))
         reply.capabilities = sorted(offered(provider))
         return reply, provider.name, reference
@@ -231,7 +242,7 @@ class CommandService:
             verb = registry.lookup(found.verb)
             if verb is not None and not verb.needs_incident:
                 return self.default_provider
-        link = await self.store.link_for(invocation.team_id, invocation.channel_id)
+        link = await self.store.links.get(invocation.team_id, invocation.channel_id)
         if link is not None:
             return self.providers.get(link.provider)
         return None
@@ -247,7 +258,7 @@ class CommandService:
         if isinstance(admitted, Reply):
             # Refused before the form opens: audited as a typed refusal is.
             where = (target.provider, target.reference) if target else (None, None)
-            await self.store.audit(**_audit_row(invocation, verb, *where, admitted, 0.0))
+            await self.store.audit.record(**_audit_row(invocation, verb, *where, admitted, 0.0))
             return admitted.result
         provider, incident_id, reference = admitted
         if verb.capability and verb.capability not in offered(provider):
@@ -341,7 +352,7 @@ class CommandService:
                 incident_id,
                 parsed.ref.raw.upper() if parsed.ref.provider is None else parsed.ref.raw,
             )
-        link = await self.store.link_for(invocation.team_id, invocation.channel_id)
+        link = await self.store.links.get(invocation.team_id, invocation.channel_id)
         if link is not None and link.provider in self.providers:
             return self.providers[link.provider], link.incident_id, link.reference
         if link is not None:
@@ -356,7 +367,7 @@ class CommandService:
         """No link: ask each provider that can tell whether this is one of its incidents'
         channels, default provider first, and remember the answer so the next command is
         free."""
-        if await self.store.was_unlinked(invocation.team_id, invocation.channel_id):
+        if await self.store.links.was_unlinked(invocation.team_id, invocation.channel_id):
             return NotLinked(command=self.settings.incident_command)
         ordered = sorted(self.providers.values(), key=lambda p: p.name != self.settings.incident_provider)
         failed: list[str] = []
@@ -368,7 +379,7 @@ class CommandService:
                 failed.append(f"{provider.label}: {exc.message}")
                 continue
             if incident is not None:
-                await self.store.link(
+                await self.store.links.link(
                     Link(
                         invocation.team_id,
                         invocation.channel_id,
@@ -393,7 +404,7 @@ class CommandService:
             return None
         try:
             async with asyncio.timeout(3):
-                return (await provider.get_incident(incident_id)).url
+                return (await self.fresh.get(provider, incident_id)).url
         except (ProviderError, TimeoutError):
             return None
 

@@ -8,7 +8,7 @@ as a point in time, not a length.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import dateparser
@@ -135,6 +135,16 @@ def _clock_phrase(text: str, zone_info: ZoneInfo, base: datetime) -> datetime | 
         if moment > base or day in ("today", "tonight", "tomorrow"):
             return moment
     return None
+
+
+# A day given without a time means that day, whatever the reader's zone: noon is the
+# moment that stays on the same date from UTC-11 to UTC+11. Typed (`due:friday`) and picked
+# in a form alike.
+DUE_HOUR = time(12, 0)
+
+
+def on_day(day: date, tz: str) -> datetime:
+    return datetime.combine(day, DUE_HOUR, tzinfo=zone(tz))
 
 
 def parse_moment(text: str, tz: str, base: datetime) -> datetime | None:

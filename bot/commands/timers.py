@@ -205,7 +205,7 @@ class Timers:
         return _quiet(timer, "unknown kind")
 
     async def _remind(self, timer: Timer, provider: Any, at: datetime) -> Reply:
-        incident: Incident = await provider.get_incident(timer.payload["incident_id"])
+        incident: Incident = await self.service.fresh.get(provider, timer.payload["incident_id"])
         span = self.span(incident)
         if incident.closed or span is None:
             await self.store.cancel(timer.key)
@@ -218,7 +218,7 @@ class Timers:
         quiet_since = _quiet_since(payload)
         payload["reminded_at"] = at.isoformat()
         await self.store.set(Timer(key=timer.key, kind=REMIND, due_at=at + span, payload=payload))
-        links = await self.service.store.channels_for(incident.provider, incident.id)
+        links = await self.service.store.links.channels_for(incident.provider, incident.id)
         said = Reminder(
             incident=incident,
             quiet_for=(at - quiet_since).total_seconds(),
@@ -229,7 +229,7 @@ class Timers:
         return Reply(result=Quiet(), posts=posts, audit=_audit(timer, "posted" if posts else "no channel"))
 
     async def _nudge(self, timer: Timer, provider: Any, at: datetime) -> Reply:
-        incident: Incident = await provider.get_incident(timer.payload["incident_id"])
+        incident: Incident = await self.service.fresh.get(provider, timer.payload["incident_id"])
         item = next((f for f in incident.followups if f.number == timer.payload.get("number")), None)
         if item is None or item.state != "open":
             await self.store.cancel(timer.key)

@@ -84,7 +84,7 @@ def build_app(
     )
     answers = Answers(
         client,
-        Cards(client, lambda: service().store),
+        Cards(client, lambda: service().store.cards),
         settings.incident_command,
         anchors=lambda: service().timers.store,
     )

@@ -25,11 +25,11 @@ log = logging.getLogger(__name__)
 
 
 class CardStore(Protocol):
-    """Where each channel's card is kept (the store's cards table)."""
+    """Where each channel's card is kept (the store's cards repository)."""
 
-    async def set_card(self, card: CardRef) -> str | None: ...
+    async def set(self, card: CardRef) -> str | None: ...
 
-    async def cards_of(self, provider: str, incident_id: str) -> list[CardRef]: ...
+    async def of(self, provider: str, incident_id: str) -> list[CardRef]: ...
 
 
 REDRAW_INTERVAL = 1.0  # seconds between two redraws of one incident's cards, at the least
@@ -55,9 +55,7 @@ class Cards:
         if shown is None or not _older(incident, shown):
             self._shown[(incident.provider, incident.id)] = incident
         try:
-            old = await self.store().set_card(
-                CardRef(team_id, channel_id, ts, incident.provider, incident.id)
-            )
+            old = await self.store().set(CardRef(team_id, channel_id, ts, incident.provider, incident.id))
             await self.client.pins_add(channel=channel_id, timestamp=ts)
             if old:
                 await self.client.pins_remove(channel=channel_id, timestamp=old)
@@ -99,7 +97,7 @@ class Cards:
 
     async def _redraw(self, incident: Incident, capabilities: list[str]) -> None:
         try:
-            found = await self.store().cards_of(incident.provider, incident.id)
+            found = await self.store().of(incident.provider, incident.id)
         except Exception:
             log.exception("could not read the cards of %s", incident.reference)
             return

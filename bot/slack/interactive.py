@@ -272,7 +272,7 @@ class Interactions:
             return
         message_ts = container.get("message_ts")
         click = f"click:{invocation.team_id}:{channel_id}:{message_ts}:{verb.name}:{invocation.user_id}"
-        if not await self.service().store.claim(click, window=CLICK_WINDOW):
+        if not await self.service().store.claims.claim(click, window=CLICK_WINDOW):
             await ack()
             what = f"{verb.button} was clicked twice within seconds: the first click does it, once."
             await self.answers.say(respond, Failure(what=what))

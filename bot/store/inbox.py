@@ -29,7 +29,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.domain import now
 from bot.store import tables
-from bot.store.db import Store, clean_row
+from bot.store.engine import Database, clean_row
 
 log = logging.getLogger(__name__)
 Item = TypeVar("Item")
@@ -89,7 +89,7 @@ class GroupCommit(Generic[Item, Out]):
     (bench/). A batch that fails is written again one item at a time, so one bad row costs
     only its own."""
 
-    def __init__(self, store: Store, work: Callable[[Connection, list[Item]], list[Out]]) -> None:
+    def __init__(self, store: Database, work: Callable[[Connection, list[Item]], list[Out]]) -> None:
         self.store = store
         self.work = work
         self._queue: list[tuple[Item, asyncio.Future[Out]]] = []
@@ -125,7 +125,7 @@ class GroupCommit(Generic[Item, Out]):
 
 
 class Inbox:
-    def __init__(self, store: Store, owner: str, lease: float = 15.0) -> None:
+    def __init__(self, store: Database, owner: str, lease: float = 15.0) -> None:
         self.store = store
         self.owner = owner[:64]
         self.lease = timedelta(seconds=lease)
@@ -139,9 +139,14 @@ class Inbox:
         self._finishes = GroupCommit(store, self._finish_rows)
 
     def _insert_rows(self, conn: Connection, rows: list[dict[str, Any]]) -> list[bool]:
-        """One INSERT for the batch; a key already there (a replay) is not returned."""
-        inserted = {r.key for r in conn.execute(self._insert, rows)}
-        return [row["key"] in inserted for row in rows]
+        """One INSERT for the batch; a key already there (a replay) is not returned. The same
+        key twice in one batch (a request sent twice at the same moment) is one row: the
+        first of the two is accepted, the second is its replay."""
+        first: dict[str, dict[str, Any]] = {}
+        for row in rows:
+            first.setdefault(row["key"], row)
+        inserted = {r.key for r in conn.execute(self._insert, list(first.values()))}
+        return [row["key"] in inserted and first[row["key"]] is row for row in rows]
 
     @staticmethod
     def _finish_rows(conn: Connection, items: list[tuple[str, dict[str, Any] | None]]) -> list[None]:

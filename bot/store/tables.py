@@ -1,4 +1,5 @@
-"""Every table the bot keeps, in one metadata so `create_all` builds a fresh store at once.
+"""The store's tables, in the one metadata the migrations compare against. The built-in
+provider's own tables join it from bot/providers/builtin/tables.py.
 
 Times are stored as naive UTC and handed back aware: SQLite keeps no zone, and one rule
 for both engines keeps comparisons right.
@@ -14,13 +15,11 @@ from sqlalchemy import (
     Column,
     DateTime,
     Float,
-    ForeignKey,
     Integer,
     MetaData,
     String,
     Table,
     Text,
-    UniqueConstraint,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -80,6 +79,16 @@ idempotency = Table(
     Column("result", JSON),
 )
 
+# Channels unlinked on purpose: never linked again because a provider still names them.
+unlinked = Table(
+    "unlinked",
+    metadata,
+    Column("team_id", String(32), primary_key=True),
+    Column("channel_id", String(32), primary_key=True),
+    Column("unlinked_by", String(32)),
+    Column("at", UTCDateTime, nullable=False),
+)
+
 # The incident card in each channel: the one message redrawn after every change.
 cards = Table(
     "cards",
@@ -90,80 +99,6 @@ cards = Table(
     Column("provider", String(32), nullable=False),
     Column("incident_id", String(128), nullable=False),
     Column("at", UTCDateTime, nullable=False),
-)
-
-incidents = Table(
-    "builtin_incidents",
-    metadata,
-    Column("number", Integer, primary_key=True, autoincrement=True),
-    Column("name", String(250), nullable=False),
-    Column("summary", Text),
-    Column("status", String(32), nullable=False),
-    Column("severity", String(16)),
-    Column("created_at", UTCDateTime, nullable=False),
-    Column("updated_at", UTCDateTime, nullable=False),
-    Column("resolved_at", UTCDateTime),
-    Column("created_by", String(32)),
-    Column("idempotency_key", String(255), unique=True),
-)
-
-roles = Table(
-    "builtin_roles",
-    metadata,
-    Column("incident", Integer, ForeignKey("builtin_incidents.number"), primary_key=True),
-    Column("role", String(64), primary_key=True),
-    Column("user_id", String(64), nullable=False),
-    Column("user_name", String(128)),
-)
-
-followups = Table(
-    "builtin_followups",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("incident", Integer, ForeignKey("builtin_incidents.number"), nullable=False),
-    Column("number", Integer, nullable=False),
-    Column("title", String(500), nullable=False),
-    Column("assignee_id", String(64)),
-    Column("assignee_name", String(128)),
-    Column("due", UTCDateTime),
-    Column("state", String(16), nullable=False),
-    Column("created_at", UTCDateTime, nullable=False),
-    UniqueConstraint("incident", "number"),
-)
-
-timeline = Table(
-    "builtin_timeline",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("incident", Integer, ForeignKey("builtin_incidents.number"), nullable=False),
-    Column("at", UTCDateTime, nullable=False),
-    Column("kind", String(32), nullable=False),
-    Column("text", Text, nullable=False),
-    Column("author_id", String(64)),
-    Column("author_name", String(128)),
-)
-
-schedules = Table(
-    "builtin_schedules",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("name", String(80), nullable=False, unique=True),
-    Column("users", JSON, nullable=False),  # [{"slack_id": ..., "name": ...}] in rotation order
-    Column("handover_seconds", Integer, nullable=False),
-    Column("start", UTCDateTime, nullable=False),
-)
-
-overrides = Table(
-    "builtin_overrides",
-    metadata,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("schedule", Integer, ForeignKey("builtin_schedules.id"), nullable=False),
-    Column("user_id", String(64), nullable=False),
-    Column("user_name", String(128)),
-    Column("start", UTCDateTime, nullable=False),
-    Column("end", UTCDateTime, nullable=False),
-    Column("created_by", String(64)),
-    Column("created_at", UTCDateTime, nullable=False),
 )
 
 # The durable intake: every acked request, written before its 200 and marked done when its

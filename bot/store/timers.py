@@ -11,7 +11,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from bot.domain import now
 from bot.store import tables
-from bot.store.db import Store, clean_row
+from bot.store.engine import Database, clean_row
 
 
 class Timer(BaseModel):
@@ -27,7 +27,7 @@ class Timer(BaseModel):
 
 
 class TimerStore:
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Database) -> None:
         self.store = store
 
     async def set(self, timer: Timer) -> None:

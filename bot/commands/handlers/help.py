@@ -28,7 +28,7 @@ def entries(command: str, capabilities: frozenset | None = None) -> list[HelpEnt
 async def help_(ctx: Context) -> Result:
     asked = ctx.arg("verb")
     # In a linked channel, help speaks for the provider that holds this channel's incident.
-    link = await ctx.store.link_for(ctx.invocation.team_id, ctx.invocation.channel_id)
+    link = await ctx.store.links.get(ctx.invocation.team_id, ctx.invocation.channel_id)
     provider = ctx.providers.get(link.provider, ctx.provider) if link else ctx.provider
     ctx.provider = provider
     all_entries = entries(ctx.command, offered(ctx.provider))

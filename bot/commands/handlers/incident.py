@@ -67,7 +67,7 @@ async def declare(ctx: Context) -> Result | Reply:
         )
     )
     wanted = channel_name(ctx.settings.incident_channel_prefix, incident.reference, name)
-    linked = await ctx.store.channels_for(ctx.provider.name, incident.id)
+    linked = await ctx.store.links.channels_for(ctx.provider.name, incident.id)
     if linked:
         # The same declare again (run again after a restart): the provider handed back the
         # incident it made the first time, and its channel exists. No second channel.
@@ -89,7 +89,7 @@ async def declare(ctx: Context) -> Result | Reply:
             changed="yes",
             next_step=f"Create a channel yourself and run `{ctx.command} link {incident.reference}` in it.",
         )
-    await ctx.store.link(
+    await ctx.store.links.link(
         Link(ctx.invocation.team_id, channel_id, ctx.provider.name, incident.id, incident.reference),
         ctx.actor.slack_id,
     )
@@ -121,7 +121,7 @@ async def link(ctx: Context) -> Result:
     incident = await provider.get_incident(incident_id)
     # Joined first (public channels), so the card can be posted, pinned and redrawn here.
     joined = await ctx.workspace.join(ctx.invocation.channel_id)
-    await ctx.store.link(
+    await ctx.store.links.link(
         Link(
             ctx.invocation.team_id,
             ctx.invocation.channel_id,
@@ -139,7 +139,7 @@ async def link(ctx: Context) -> Result:
 
 @handles("unlink")
 async def unlink(ctx: Context) -> Result:
-    await ctx.store.unlink(ctx.invocation.team_id, ctx.invocation.channel_id)
+    await ctx.store.links.unlink(ctx.invocation.team_id, ctx.invocation.channel_id, ctx.invocation.user_id)
     return Unlinked(reference=ctx.reference or "", actor=ctx.actor)
 
 
@@ -150,12 +150,12 @@ async def info(ctx: Context) -> Result | Reply:
     `info` was noise and two Slack calls each. Only in a channel linked to the incident
     that has no card yet (the bot was not in it when it was linked) is one posted and
     pinned; never in a channel that only names the incident."""
-    incident = await ctx.provider.get_incident(ctx.incident_id or "")
+    incident = await ctx.incident()
     shown = card(incident, offered(ctx.provider))
     here = ctx.invocation.channel_id
-    carded = {ref.channel_id for ref in await ctx.store.cards_of(incident.provider, incident.id)}
+    carded = {ref.channel_id for ref in await ctx.store.cards.of(incident.provider, incident.id)}
     if here not in carded:
-        link = await ctx.store.link_for(ctx.invocation.team_id, here)
+        link = await ctx.store.links.get(ctx.invocation.team_id, here)
         if link is not None and (link.provider, link.incident_id) == (incident.provider, incident.id):
             return shown  # posted and pinned: this channel's card from now on
     shown.visibility = "ephemeral"
@@ -176,14 +176,17 @@ async def status(ctx: Context) -> Result:
             read_as = f" (“{typed}” is {target} at {ctx.provider.label})"
     # Read first: a move that changes nothing, or goes backwards without being asked to
     # (`ack` on a resolved incident), is answered and not written.
-    current = await ctx.provider.get_incident(ctx.incident_id or "")
+    current = await ctx.incident()
     words = str(note or "").split(maxsplit=1)
     again = ctx.verb.name == "status" and bool(words) and words[0].lower() == "again"
     if again:
         note = words[1] if len(words) > 1 else None
-    refused = _not_a_move(ctx, current, target, again, await ctx.provider.statuses())
-    if refused is not None:
-        return refused
+    statuses = await ctx.provider.statuses()
+    if _not_a_move(ctx, current, target, again, statuses) is not None:
+        # A refusal rests on a read from the provider now, never on a reused one.
+        refused = _not_a_move(ctx, await ctx.incident(again=True), target, again, statuses)
+        if refused is not None:
+            return refused
     incident = await ctx.provider.set_status(
         ctx.incident_id or "",
         target,
@@ -221,7 +224,9 @@ def _not_a_move(
 
 @handles("reopen")
 async def reopen(ctx: Context) -> Result:
-    current = await ctx.provider.get_incident(ctx.incident_id or "")
+    current = await ctx.incident()
+    if not current.closed:
+        current = await ctx.incident(again=True)
     if not current.closed:
         return Failure(what=f"{current.reference} is open ({current.status}): there is nothing to reopen.")
     # Raises Rejected, with the reason, where the provider cannot (incident.io).
@@ -258,5 +263,5 @@ async def post_update(ctx: Context) -> Result:
     await ctx.provider.post_update(
         ctx.incident_id or "", text, ctx.actor, key=ctx.invocation.request_id, stakeholders=stakeholders
     )
-    incident = await ctx.provider.get_incident(ctx.incident_id or "")
+    incident = await ctx.incident()
     return UpdatePosted(incident=incident, text=text, actor=ctx.actor, stakeholders=stakeholders)

@@ -38,7 +38,7 @@ async def reassign(ctx: Context) -> Result:
 
 @handles("roles")
 async def roles(ctx: Context) -> Result:
-    incident = await ctx.provider.get_incident(ctx.incident_id or "")
+    incident = await ctx.incident()
     return Roles(incident=incident, role_names=await ctx.require(facets.Roles).role_names())
 
 
@@ -51,7 +51,7 @@ async def followup(ctx: Context) -> Result:
     if done:
         numbers = [int(n) for n in re.findall(r"\d+", done[1])]
         if not numbers:  # which one? the open ones, numbered
-            incident = await ctx.provider.get_incident(incident_id)
+            incident = await ctx.incident()
             items = [f for f in await followups_of.list_followups(incident_id) if f.state == "open"]
             pick = f"{ctx.command} followup done #{items[0].number if items else 1}"
             return FollowUps(
@@ -60,7 +60,7 @@ async def followup(ctx: Context) -> Result:
         items = [
             await followups_of.complete_followup(incident_id, n, ctx.actor) for n in dict.fromkeys(numbers)
         ]
-        incident = await ctx.provider.get_incident(incident_id)
+        incident = await ctx.incident(again=True)  # its follow-ups changed
         if len(items) > 1:
             listed = ", ".join(f"#{item.number}" for item in items)
             return Changed(incident=incident, actor=ctx.actor, what=f"completed follow-ups {listed}")
@@ -76,13 +76,13 @@ async def followup(ctx: Context) -> Result:
     item = await followups_of.add_followup(
         incident_id, title, assignee, ctx.parsed.options.get("due"), ctx.actor
     )
-    incident = await ctx.provider.get_incident(incident_id)
+    incident = await ctx.incident(again=True)  # its follow-ups changed
     return FollowUpAdded(incident=incident, followup=item, actor=ctx.actor, tz=ctx.invocation.tz)
 
 
 @handles("followups")
 async def followups(ctx: Context) -> Result:
-    incident = await ctx.provider.get_incident(ctx.incident_id or "")
+    incident = await ctx.incident()
     items = await ctx.require(facets.FollowUps).list_followups(ctx.incident_id or "")
     return FollowUps(incident=incident, followups=items, tz=ctx.invocation.tz)
 
@@ -109,7 +109,7 @@ async def task(ctx: Context) -> Result:
         ref = ctx.arg("assignee")
         assignee = await ctx.person(ref) if isinstance(ref, UserRef) else None
         item = await _tasks(ctx).add_task(incident_id, title, assignee, ctx.actor)
-    incident = await ctx.provider.get_incident(incident_id)
+    incident = await ctx.incident(again=True)  # its tasks changed
     return FollowUpAdded(
         incident=incident,
         followup=item,
@@ -122,6 +122,6 @@ async def task(ctx: Context) -> Result:
 
 @handles("tasks")
 async def tasks(ctx: Context) -> Result:
-    incident = await ctx.provider.get_incident(ctx.incident_id or "")
+    incident = await ctx.incident()
     items = await _tasks(ctx).list_tasks(ctx.incident_id or "")
     return FollowUps(incident=incident, followups=items, tz=ctx.invocation.tz, kind="task")

@@ -17,7 +17,7 @@ from bot.domain import (
     now,
     request_key,
 )
-from bot.store import tables
+from bot.providers.builtin import tables
 from bot.store.db import Store
 from bot.store.inbox import Inbox
 

@@ -13,12 +13,12 @@ from bot.domain import (
     Person,
     now,
 )
+from bot.providers.builtin import tables
 from bot.providers.builtin.core import (
     Base,
     _number,
     _person,
 )
-from bot.store import tables
 
 
 class FollowUps(Base):

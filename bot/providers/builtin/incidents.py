@@ -16,6 +16,7 @@ from bot.domain import (
     TimelineEntry,
     now,
 )
+from bot.providers.builtin import tables
 from bot.providers.builtin.core import (
     CLOSED_STATUSES,
     SEVERITIES,
@@ -24,7 +25,6 @@ from bot.providers.builtin.core import (
     _number,
     _person,
 )
-from bot.store import tables
 
 
 class Incidents(Base):

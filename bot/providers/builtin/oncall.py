@@ -15,11 +15,11 @@ from bot.domain import (
     Schedule,
     now,
 )
+from bot.providers.builtin import tables
 from bot.providers.builtin.core import (
     Base,
 )
 from bot.providers.rotation import Rotation, Shift, on_call
-from bot.store import tables
 
 
 class OnCalls(Base):

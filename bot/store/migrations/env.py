@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from alembic import context
 
-from bot.store.tables import metadata
+from bot.providers.builtin.tables import metadata  # the store's, with the built-in provider's tables
 
 connection = context.config.attributes["connection"]
 context.configure(

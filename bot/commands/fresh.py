@@ -1,0 +1,112 @@
+"""Each incident as last read or written, for a few seconds: a status change, `info`,
+`roles` or `update` right after another command costs no read at the provider.
+
+Why it can be trusted: every change the bot makes replaces the entry with the incident the
+provider answered with (or drops it where the answer did not carry the incident), under
+the same per-incident lock the change holds; a provider's webhook drops it before the
+incident is read again. What can make an entry stale is a change made elsewhere (the
+provider's own UI) that no webhook reported, and that lasts `seconds` at the most: 10 by
+default, a minute where the provider's webhook is on, since that reports such changes.
+
+Only in a process that is the store's one user (SQLite): several processes sharing
+PostgreSQL do not see each other's writes here, so there every read goes to the provider.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+from bot.domain import Incident
+from bot.providers.base import Provider
+
+WITH_WEBHOOK = 6  # times longer, where a webhook reports changes made outside the bot
+MAX_ENTRIES = 5_000
+
+Key = tuple[str, str]  # (provider, incident id as asked)
+
+
+class FreshIncidents:
+    def __init__(self, seconds: float, webhooks: frozenset[str] = frozenset()) -> None:
+        self.seconds = seconds
+        self._webhooks = webhooks
+        self._entries: dict[Key, tuple[float, Incident]] = {}
+        self._loading: dict[Key, asyncio.Future[Incident]] = {}
+        # A read that was under way when the bot changed the incident brings back the state
+        # from before the change: it is handed to whoever asked, never kept. Each put or
+        # forget is numbered; a read keeps its answer only if no change came after it began.
+        self._tick = 0
+        self._changed: dict[Key, int] = {}
+        self._cleared = 0
+        # An incident is asked for by the id a command holds (incident.io's "12", typed as
+        # INC-12) and known by its own ("01HX…"): every key it was asked by is kept in step.
+        self._keys: dict[Key, set[str]] = {}  # (provider, any of its keys) → all of them
+
+    async def get(self, provider: Provider, incident_id: str) -> Incident:
+        if self.seconds <= 0:
+            return await provider.get_incident(incident_id)
+        key = (provider.name, incident_id)
+        hit = self._entries.get(key)
+        if hit is not None and time.monotonic() - hit[0] < self._ttl(provider.name):
+            return hit[1]
+        pending = self._loading.get(key)
+        if pending is not None:
+            return await asyncio.shield(pending)
+        began = self._tick
+        future: asyncio.Future[Incident] = asyncio.get_running_loop().create_future()
+        self._loading[key] = future
+        try:
+            incident = await provider.get_incident(incident_id)
+        except BaseException as exc:
+            if isinstance(exc, Exception):
+                future.set_exception(exc)
+                future.exception()  # retrieved: a failure nobody else awaited is not an error
+            else:
+                future.cancel()
+            raise
+        finally:
+            self._loading.pop(key, None)
+        future.set_result(incident)
+        self._same(provider.name, incident.id, incident_id)
+        keys = self._all(provider.name, incident.id)
+        if began >= self._cleared and all(self._changed.get(k, -1) <= began for k in keys):
+            self._store(key, incident)
+        return incident
+
+    def put(self, incident: Incident, asked_as: str | None = None) -> None:
+        """The incident as a change of the bot's own left it."""
+        if self.seconds <= 0:
+            return
+        self._same(incident.provider, incident.id, asked_as or incident.id)
+        for key in self._all(incident.provider, incident.id):
+            self._changed[key] = self._tick = self._tick + 1
+            self._store(key, incident)
+
+    def forget(self, provider: str, incident_id: str) -> None:
+        """Changed in a way the bot did not see the result of: read it again next time."""
+        for key in self._all(provider, incident_id):
+            self._changed[key] = self._tick = self._tick + 1
+            self._entries.pop(key, None)
+
+    def _ttl(self, provider: str) -> float:
+        return self.seconds * (WITH_WEBHOOK if provider in self._webhooks else 1)
+
+    def _store(self, key: Key, incident: Incident) -> None:
+        if len(self._entries) >= MAX_ENTRIES or len(self._changed) >= 4 * MAX_ENTRIES:
+            # Start again rather than keep a log of every incident ever seen; a read under
+            # way now is not kept (`_cleared`), so nothing stale survives the reset.
+            self._entries.clear()
+            self._changed.clear()
+            self._keys.clear()
+            self._cleared = self._tick = self._tick + 1
+        self._entries[key] = (time.monotonic(), incident)
+
+    def _all(self, provider: str, incident_id: str) -> list[Key]:
+        return [(provider, k) for k in self._keys.get((provider, incident_id), {incident_id})]
+
+    def _same(self, provider: str, full: str, asked: str) -> None:
+        if full == asked and (provider, full) in self._keys:
+            return
+        keys = self._keys.get((provider, full), {full}) | self._keys.get((provider, asked), {asked})
+        for key in keys:
+            self._keys[(provider, key)] = keys

@@ -1,0 +1,43 @@
+"""Requests already acted on (Slack retries, double clicks): the first to claim a key acts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import Connection, insert, update
+from sqlalchemy.exc import IntegrityError
+
+from bot.domain import now
+from bot.store import tables
+from bot.store.engine import Database
+
+
+class Claims:
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    async def claim(self, key: str, window: float | None = None) -> bool:
+        """True the first time `key` is seen: the caller may act. False: already done.
+
+        With `window`, a key older than that many seconds may be claimed again: a double
+        click is one act, the same click a minute later is a new one."""
+        key = key[:255]
+        try:
+            await self.db.write(
+                lambda conn: conn.execute(insert(tables.idempotency).values(key=key, at=now()))
+            )
+            return True
+        except IntegrityError:
+            if window is None:
+                return False
+        stale = now() - timedelta(seconds=window)
+
+        def again(conn: Connection) -> bool:
+            result = conn.execute(
+                update(tables.idempotency)
+                .where(tables.idempotency.c.key == key, tables.idempotency.c.at < stale)
+                .values(at=now())
+            )
+            return bool(result.rowcount)
+
+        return await self.db.write(again)

@@ -1,0 +1,114 @@
+"""Which incident each channel belongs to, and which channels were unlinked on purpose."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Connection, Row, Table, delete, insert, select
+
+from bot.domain import Link, now
+from bot.store import tables
+from bot.store.cards import Cards
+from bot.store.engine import Database
+
+
+def _link(row: Row[Any]) -> Link:
+    return Link(row.team_id, row.channel_id, row.provider, row.incident_id, row.reference)
+
+
+class Links:
+    def __init__(self, db: Database, cards: Cards) -> None:
+        self.db = db
+        self.cards = cards
+        self._links: dict[tuple[str, str], Link | None] = {}
+        self._unlinked: dict[tuple[str, str], bool] = {}
+
+    async def get(self, team_id: str, channel_id: str) -> Link | None:
+        if self.db.cache and (team_id, channel_id) in self._links:
+            return self._links[(team_id, channel_id)]
+
+        def work(conn: Connection) -> Link | None:
+            row = conn.execute(
+                select(tables.links).where(
+                    tables.links.c.team_id == team_id, tables.links.c.channel_id == channel_id
+                )
+            ).first()
+            return None if row is None else _link(row)
+
+        found = await self.db.read(work)
+        if self.db.cache:
+            self._links[(team_id, channel_id)] = found
+        return found
+
+    async def channels_for(self, provider: str, incident_id: str) -> list[Link]:
+        def work(conn: Connection) -> list[Link]:
+            rows = conn.execute(
+                select(tables.links).where(
+                    tables.links.c.provider == provider, tables.links.c.incident_id == incident_id
+                )
+            )
+            return [_link(r) for r in rows]
+
+        return await self.db.read(work)
+
+    async def link(self, link: Link, user_id: str | None) -> None:
+        def work(conn: Connection) -> None:
+            _forget_channel(conn, tables.links, link.team_id, link.channel_id)
+            _forget_channel(conn, tables.unlinked, link.team_id, link.channel_id)
+            conn.execute(
+                insert(tables.links).values(
+                    team_id=link.team_id,
+                    channel_id=link.channel_id,
+                    provider=link.provider,
+                    incident_id=link.incident_id,
+                    reference=link.reference,
+                    linked_by=user_id,
+                    linked_at=now(),
+                )
+            )
+
+        await self.db.write(work)
+        if self.db.cache:
+            self._links[(link.team_id, link.channel_id)] = link
+            self._unlinked[(link.team_id, link.channel_id)] = False
+
+    async def unlink(self, team_id: str, channel_id: str, user_id: str | None = None) -> bool:
+        """Also remembers the unlink, so the channel is not linked again behind the user's
+        back because a provider still names it as the incident's channel."""
+
+        def work(conn: Connection) -> bool:
+            removed = _forget_channel(conn, tables.links, team_id, channel_id)
+            self.cards.delete_in(conn, team_id, channel_id)
+            _forget_channel(conn, tables.unlinked, team_id, channel_id)
+            conn.execute(
+                insert(tables.unlinked).values(
+                    team_id=team_id, channel_id=channel_id, unlinked_by=user_id, at=now()
+                )
+            )
+            return removed
+
+        removed = await self.db.write(work)
+        if self.db.cache:
+            self._links[(team_id, channel_id)] = None
+            self._unlinked[(team_id, channel_id)] = True
+            self.cards.forget(team_id, channel_id)
+        return removed
+
+    async def was_unlinked(self, team_id: str, channel_id: str) -> bool:
+        if self.db.cache and (team_id, channel_id) in self._unlinked:
+            return self._unlinked[(team_id, channel_id)]
+
+        def work(conn: Connection) -> bool:
+            u = tables.unlinked.c
+            found = conn.execute(select(u.team_id).where(u.team_id == team_id, u.channel_id == channel_id))
+            return found.first() is not None
+
+        found = await self.db.read(work)
+        if self.db.cache:
+            self._unlinked[(team_id, channel_id)] = found
+        return found
+
+
+def _forget_channel(conn: Connection, table: Table, team_id: str, channel_id: str) -> bool:
+    result = conn.execute(delete(table).where(table.c.team_id == team_id, table.c.channel_id == channel_id))
+    return bool(result.rowcount)

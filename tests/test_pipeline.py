@@ -1,0 +1,224 @@
+"""The command pipeline on its own: no Slack, no HTTP. A real command service on the
+built-in provider and a real inbox (SQLite), with the one port the pipeline speaks to,
+`Delivery`, implemented here as a recorder. What it must hold: every admitted request gets
+exactly one answer and its row is done; a replay does nothing; past the backlog the answer
+is "busy" and nothing is stored; a missing argument asks for a form; an answer that cannot
+be delivered still closes the row; a row a stopped process left is answered once, by
+what is known about it."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from bot.commands.invocation import Invocation
+from bot.commands.pipeline import Admission, Pipeline, Request, Resend, Route
+from bot.commands.registry import Verb
+from bot.commands.results import Changed, Declared, Failure, Reply, Restarted, Result
+from bot.config import Settings
+from bot.providers.builtin import tables as builtin_tables
+from bot.runtime import Runtime, build_runtime
+from bot.shell import ShellWorkspace
+from bot.store.inbox import Inbox
+
+
+class Recorder:
+    """The `Delivery` port, keeping what the pipeline handed it."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.fail = fail
+        self.delivered: list[tuple[str | None, Reply, Resend | None]] = []
+        self.forms: list[str] = []
+        self.said: list[Result] = []
+        self.followed: list[Reply] = []
+
+    async def deliver(self, route: Route, reply: Reply, key: str | None, resend: Resend | None) -> None:
+        if self.fail:
+            raise ConnectionError("Slack is unreachable")
+        self.delivered.append((key, reply, resend))
+
+    async def follow(self, route: Route, reply: Reply) -> None:
+        self.followed.append(reply)
+
+    async def form(self, request: Request, verb: Verb) -> None:
+        self.forms.append(verb.name)
+
+    async def say(self, route: Route, result: Result) -> None:
+        self.said.append(result)
+
+
+@pytest.fixture
+async def runtime(tmp_path: Path) -> AsyncIterator[Runtime]:
+    settings = Settings(  # type: ignore[call-arg]
+        _env_file=None, database_url=f"sqlite+aiosqlite:///{tmp_path / 'store.db'}", incident_timer_tick=0
+    )
+    built = await build_runtime(settings, ShellWorkspace())
+    yield built
+    await built.close()
+
+
+def command(key: str, text: str, channel: str = "general", kind: str = "command") -> Request:
+    return Request(
+        key=key,
+        kind=kind,  # type: ignore[arg-type]
+        invocation=Invocation(text=text, user_id="bea", user_name="bea", channel_id=channel, request_id=key),
+        route=Route(team_id="T0", channel_id=channel, user_id="bea", response_url=f"https://hooks/{key}"),
+        forms=True,
+    )
+
+
+async def send(pipeline: Pipeline, request: Request) -> Admission:
+    admission = await pipeline.admit(request)
+    pipeline.start(request, admission)
+    return admission
+
+
+async def states(runtime: Runtime) -> dict[str, str]:
+    return {row["key"]: row["state"] for row in await runtime.inbox.rows()}
+
+
+async def incidents(runtime: Runtime) -> list[tuple[str, str]]:
+    def work(conn: object) -> list[tuple[str, str]]:
+        rows = conn.execute(select(builtin_tables.incidents))  # type: ignore[attr-defined]
+        return [(r.name, r.status) for r in rows]
+
+    return await runtime.store.read(work)
+
+
+async def declared_channel(runtime: Runtime, pipeline: Pipeline, recorder: Recorder) -> str:
+    await send(pipeline, command("k-declare", "declare Checkout down sev:2"))
+    await pipeline.idle()
+    [(_, reply, _)] = [d for d in recorder.delivered if d[0] == "k-declare"]
+    assert isinstance(reply.result, Declared)
+    return reply.result.channel_id
+
+
+async def test_an_admitted_command_gets_one_answer_and_its_row_and_audit_are_written(
+    runtime: Runtime,
+) -> None:
+    recorder = Recorder()
+    pipeline = Pipeline(runtime.service, recorder, runtime.inbox, single_process=True)
+    channel = await declared_channel(runtime, pipeline, recorder)
+
+    assert await send(pipeline, command("k-ack", "ack", channel)) is Admission.ACCEPTED
+    await pipeline.idle()
+
+    answers = [(key, type(reply.result).__name__) for key, reply, _ in recorder.delivered]
+    assert answers == [("k-declare", "Declared"), ("k-ack", "Changed")]
+    assert [resend for _, _, resend in recorder.delivered] == [None, None]
+    assert await states(runtime) == {"k-declare": "done", "k-ack": "done"}
+    assert await incidents(runtime) == [("Checkout down", "investigating")]
+    audit = [(row["verb"], row["outcome"]) for row in await runtime.store.audit.rows()]
+    assert audit == [("declare", "ok"), ("ack", "ok")]
+    # The change redraws the incident's card after the answer is recorded.
+    assert any(reply.refresh is not None for reply in recorder.followed)
+
+
+async def test_the_same_request_sent_twice_at_once_is_run_once(runtime: Runtime) -> None:
+    recorder = Recorder()
+    pipeline = Pipeline(runtime.service, recorder, runtime.inbox, single_process=True)
+    twice = [command("k-1", "declare Payments failing"), command("k-1", "declare Payments failing")]
+
+    admissions = await asyncio.gather(*(pipeline.admit(r) for r in twice))
+    for request, admission in zip(twice, admissions, strict=True):
+        pipeline.start(request, admission)
+    await pipeline.idle()
+
+    assert sorted(admissions) == sorted([Admission.ACCEPTED, Admission.REPLAY])
+    assert [key for key, _, _ in recorder.delivered] == ["k-1"]
+    assert [name for name, _ in await incidents(runtime)] == ["Payments failing"]
+
+
+async def test_past_the_backlog_the_answer_is_busy_and_nothing_is_stored(runtime: Runtime) -> None:
+    recorder = Recorder()
+    pipeline = Pipeline(runtime.service, recorder, runtime.inbox, single_process=True, backlog=1)
+
+    first = await send(pipeline, command("k-first", "declare One"))
+    second = await send(pipeline, command("k-second", "declare Two"))
+    await pipeline.idle()
+
+    assert (first, second) == (Admission.ACCEPTED, Admission.BUSY)
+    [busy] = recorder.said
+    assert isinstance(busy, Failure) and "busy" in busy.what and busy.changed == "no"
+    assert [key for key, _, _ in recorder.delivered] == ["k-first"]
+    assert await states(runtime) == {"k-first": "done"}
+    assert [name for name, _ in await incidents(runtime)] == ["One"]
+
+
+async def test_a_verb_missing_its_argument_asks_for_a_form_and_changes_nothing(runtime: Runtime) -> None:
+    recorder = Recorder()
+    pipeline = Pipeline(runtime.service, recorder, runtime.inbox, single_process=True)
+    channel = await declared_channel(runtime, pipeline, recorder)
+
+    await send(pipeline, command("k-status", "status", channel))
+    await pipeline.idle()
+
+    assert recorder.forms == ["status"]
+    assert [key for key, _, _ in recorder.delivered] == ["k-declare"]
+    assert await states(runtime) == {"k-declare": "done", "k-status": "done"}
+    [(_, status)] = await incidents(runtime)
+    assert status == "triage"
+
+    # Where the transport has no forms, the same words get the usage line instead.
+    typed = command("k-typed", "status", channel)
+    typed.forms = False
+    await send(pipeline, typed)
+    await pipeline.idle()
+    assert recorder.forms == ["status"]
+    [(_, reply, _)] = [d for d in recorder.delivered if d[0] == "k-typed"]
+    assert reply.outcome == "usage"
+
+
+async def test_an_answer_that_cannot_be_delivered_still_closes_its_row(runtime: Runtime) -> None:
+    recorder = Recorder(fail=True)
+    pipeline = Pipeline(runtime.service, recorder, runtime.inbox, single_process=True)
+
+    await send(pipeline, command("k-lost", "declare Search slow"))
+    await pipeline.idle()
+
+    # The change was made once and is not made again by the next start: the row is done.
+    assert await states(runtime) == {"k-lost": "done"}
+    assert [name for name, _ in await incidents(runtime)] == ["Search slow"]
+    again = Pipeline(runtime.service, Recorder(), runtime.inbox, single_process=True)
+    assert await again.recover(all_pending=True) == 0
+
+
+async def left_pending(runtime: Runtime, request: Request, *, applied: bool) -> None:
+    """What a process killed mid-command leaves: its row pending, owned by the dead process."""
+    from bot.commands.pipeline import _payload, _verb_of
+
+    dead = Inbox(runtime.store, owner="dead-process", lease=0.0)
+    assert await dead.accept(request.key or "", request.kind, _verb_of(request), _payload(request))
+    if applied:
+        await runtime.store.write(lambda conn: Inbox.mark_applied(conn, request.key or ""))
+
+
+async def test_a_row_left_by_a_stopped_process_is_answered_by_what_is_known(runtime: Runtime) -> None:
+    recorder = Recorder()
+    pipeline = Pipeline(runtime.service, recorder, runtime.inbox, single_process=True)
+    channel = await declared_channel(runtime, pipeline, recorder)
+
+    # The built-in provider records "applied" in the change's own transaction: a row marked
+    # applied is answered "it was done", and one not marked is done now, once.
+    await left_pending(runtime, command("k-ack", "ack", channel), applied=True)
+    await left_pending(runtime, command("k-sev", "sev 1", channel, kind="button"), applied=False)
+    await pipeline.open()
+    await pipeline.idle()
+    await pipeline.close(1)
+
+    answers = {key: (reply.result, resend) for key, reply, resend in recorder.delivered}
+    restarted, resend = answers["k-ack"]
+    assert isinstance(restarted, Restarted) and restarted.changed == "yes" and restarted.text == "ack"
+    # A slash command's private answer may replace one given before the crash; a click's may not.
+    assert resend is not None and resend.key == "k-ack" and resend.replaceable
+    redone, resend = answers["k-sev"]
+    assert isinstance(redone, Changed) and redone.incident.severity == "SEV1"
+    assert resend is not None and not resend.replaceable
+    assert await states(runtime) == {"k-declare": "done", "k-ack": "done", "k-sev": "done"}
+    # Nothing was done twice: the ack was not run again.
+    [(_, status)] = await incidents(runtime)
+    assert status == "triage"
