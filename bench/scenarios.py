@@ -73,8 +73,13 @@ async def latency_scenarios(
     for label, latency, commands, concurrency in latencies:
         fake.latency = latency
         before = len(fake.requests)
+        # Each channel's commands alternate, so every one is a real move and a write (the
+        # same status twice is answered without one; `again` allows the step back).
         plan = [
-            ("status monitoring" if n % 2 else "status fixing", channels[n % len(channels)])
+            (
+                "status monitoring" if (n // len(channels)) % 2 else "status fixing again",
+                channels[n % len(channels)],
+            )
             for n in range(commands)
         ]
         tag = "io" + "".join(ch for ch in label if ch.isalnum()) + "x"
