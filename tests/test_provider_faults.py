@@ -52,7 +52,9 @@ async def link(pb: ProviderBot) -> tuple[str, str]:
 async def pb(
     request: pytest.FixtureRequest, fake_slack: FakeSlack, sqlite_url: str
 ) -> AsyncIterator[ProviderBot]:
-    async with provider_bot(request.param, fake_slack, sqlite_url) as running:
+    # Every command reads the provider here (no reuse of a read seconds old, see
+    # bot/commands/fresh.py): these tests are about what happens to that read.
+    async with provider_bot(request.param, fake_slack, sqlite_url, incident_cache_seconds=0) as running:
         yield running
 
 
