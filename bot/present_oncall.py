@@ -19,11 +19,7 @@ from bot.present import MAX_LIST, people, present, who
 @present.register
 def _(result: r.OnCallList) -> Doc:
     if not result.entries:
-        line: Line = [
-            T("There are no on-call schedules yet. Create one: "),
-            Code(f"{result.command} schedule primary @ana @bob every 1w"),
-        ]
-        return Doc(line, [Section([line])])
+        return _no_schedules("There are no on-call schedules yet.", result.command)
     lines: list[Line] = []
     for entry in result.entries[:MAX_LIST]:
         line = [B(entry.schedule.name), T(": ")]
@@ -104,11 +100,7 @@ def _(result: r.OverrideCancelled) -> Doc:
 @present.register
 def _(result: r.Schedules) -> Doc:
     if not result.schedules:
-        line: Line = [
-            T("No schedules yet. Create one: "),
-            Code(f"{result.command} schedule primary @ana @bob every 1w"),
-        ]
-        return Doc(line, [Section([line])])
+        return _no_schedules("No schedules yet.", result.command)
     lines: list[Line] = [[B("Saved schedule" if result.saved else "Schedules")]]
     for s in result.schedules[:MAX_LIST]:
         line = [B(s.name), T(": "), *people(s.users[:10])]
@@ -144,3 +136,9 @@ def _(result: r.Schedules) -> Doc:
         lines[0] + [T(f": {result.schedules[0].name}")] if result.saved else lines[0],
         [Section(lines)],
     )
+
+
+def _no_schedules(said: str, command: str) -> Doc:
+    """Nothing to list yet: what to type to make the first rotation."""
+    line: Line = [T(f"{said} Create one: "), Code(f"{command} schedule primary @ana @bob every 1w")]
+    return Doc(line, [Section([line])])

@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import select
 
 from bot.commands.invocation import Invocation
-from bot.commands.pipeline import Admission, Pipeline, Request, Resend, Route
+from bot.commands.pipeline import Admission, Pipeline, Request, Resend, Route, _payload, _verb_of
 from bot.commands.registry import Verb
 from bot.commands.results import Changed, Declared, Failure, Reply, Restarted, Result
 from bot.config import Settings
@@ -189,8 +189,6 @@ async def test_an_answer_that_cannot_be_delivered_still_closes_its_row(runtime: 
 
 async def left_pending(runtime: Runtime, request: Request, *, applied: bool) -> None:
     """What a process killed mid-command leaves: its row pending, owned by the dead process."""
-    from bot.commands.pipeline import _payload, _verb_of
-
     dead = Inbox(runtime.store, owner="dead-process", lease=0.0)
     assert await dead.accept(request.key or "", request.kind, _verb_of(request), _payload(request))
     if applied:
