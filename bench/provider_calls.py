@@ -1,5 +1,6 @@
-"""CPU per provider request: the bot's ApiClient (httpx underneath) against a local server
-that answers `{"incident": {}}` at once, beside a bare aiohttp client in the same run.
+"""CPU per provider request: the bot's ApiClient (httpx's API on aiohttp's connections,
+bot/providers/aio.py) against a local server that answers `{"incident": {}}` at once,
+beside a bare aiohttp client and the same ApiClient on httpx's own transport, same run.
 
     .venv/bin/python -m bench.provider_calls -n 3000
 
@@ -15,6 +16,7 @@ import importlib.util
 import time
 
 import aiohttp
+import httpx
 from aiohttp import web
 
 from bot.providers.http import ApiClient, TokenAuth
@@ -44,11 +46,9 @@ async def _cpu_per_request(n: int, call: object) -> float:
 async def run(n: int) -> dict[str, float]:
     runner, url = await _serve()
     try:
-        api = ApiClient(
-            label="incident.io",
-            base_url=url,
-            auth=TokenAuth("x"),
-            error_text=lambda _: None,
+        api, api_httpcore = (
+            ApiClient(label="incident.io", base_url=url, auth=TokenAuth("x"), error_text=lambda _: None, **kw)
+            for kw in ({}, {"transport": httpx.AsyncHTTPTransport()})
         )
         async with aiohttp.ClientSession(base_url=url) as session:
 
@@ -59,14 +59,23 @@ async def run(n: int) -> dict[str, float]:
             async def ours(i: int) -> None:
                 await api.get(f"/v2/incidents/{i}")
 
-            await _cpu_per_request(200, bare)  # warm both: connections, imports
-            await _cpu_per_request(200, ours)
+            async def on_httpcore(i: int) -> None:
+                await api_httpcore.get(f"/v2/incidents/{i}")
+
+            for call in (bare, ours, on_httpcore):  # warm each: connections, imports
+                await _cpu_per_request(200, call)
             bare_us = await _cpu_per_request(n, bare)
             ours_us = await _cpu_per_request(n, ours)
+            httpcore_us = await _cpu_per_request(n, on_httpcore)
         await api.close()
+        await api_httpcore.close()
     finally:
         await runner.cleanup()
-    return {"bare_aiohttp_us": round(bare_us, 1), "bot_apiclient_us": round(ours_us, 1)}
+    return {
+        "bare_aiohttp_us": round(bare_us, 1),
+        "bot_apiclient_us": round(ours_us, 1),
+        "bot_apiclient_on_httpcore_us": round(httpcore_us, 1),
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -86,7 +95,10 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"sniffio {sniffio}, logging {'as serve' if args.logging else 'off'}: "
         f"CPU per provider request {found['bot_apiclient_us']} µs "
-        f"(bare aiohttp client {found['bare_aiohttp_us']} µs, {ratio:.2f}×), {args.requests} requests"
+        f"(bare aiohttp client {found['bare_aiohttp_us']} µs, {ratio:.2f}×), {args.requests} requests; "
+        f"on httpx's own transport (httpcore) instead of aiohttp's: "
+        f"{found['bot_apiclient_on_httpcore_us']} µs "
+        f"({found['bot_apiclient_on_httpcore_us'] / found['bare_aiohttp_us']:.2f}×)"
     )
     return 0
 

@@ -31,6 +31,12 @@ class Call:
     response: dict[str, Any] = field(default_factory=dict)  # what the fake answered
     url: str = ""  # a response_url answer: which one (tests tag each command's)
     replaced: bool = False  # a response_url answer replaced by a later one (replace_original)
+    peer: str = ""  # the caller's address and port: which connection the call came on
+
+
+def peer_of(request: web.Request) -> str:
+    peer = request.transport.get_extra_info("peername") if request.transport else None
+    return f"{peer[0]}:{peer[1]}" if peer else ""
 
 
 @dataclass
@@ -77,7 +83,7 @@ class FakeSlack:
         if problems:
             self.invalid += [f"{method}: {p}" for p in problems]
             error = "invalid_blocks"
-        call = Call(method, params, dict(request.headers), error)
+        call = Call(method, params, dict(request.headers), error, peer=peer_of(request))
         if error:
             call.response = {"ok": False, "error": error}
         else:
@@ -216,7 +222,12 @@ class FakeSlack:
         self.invalid += [f"response_url: {p}" for p in problems]
         url = str(request.url)
         call = Call(
-            "response_url", body, dict(request.headers), "invalid_blocks" if problems else None, url=url
+            "response_url",
+            body,
+            dict(request.headers),
+            "invalid_blocks" if problems else None,
+            url=url,
+            peer=peer_of(request),
         )
         if problems:
             self._record(call)

@@ -188,3 +188,19 @@ async def test_what_the_built_in_provider_lacks_is_said_plainly(bot: RunningBot)
     assert "`to:timeline` or `to:stakeholders`" in typo
     timeline = text_of(await bot.run("update to:timeline Payments are back", channel=channel))
     assert "Update on INC-1" in timeline and "Payments are back" in timeline
+
+
+async def test_answers_and_api_calls_reuse_one_connection(bot: RunningBot) -> None:
+    """Bolt's respond and slack_sdk's client open a connection per call unless given a
+    session; at Slack that is a TLS handshake per answer. Ten commands, one after another,
+    must come over kept-alive connections, not ten new ones."""
+    _, channel = await bot.declare("Checkout is failing")
+    for n in range(10):  # `help` answers through the response_url, `roles` in the channel
+        answer = await bot.run("roles" if n % 2 else "help", channel=channel)
+        assert ("lead:" if n % 2 else "/incident declare") in text_of(answer)
+    answers = [c for c in bot.slack.calls if c.method == "response_url"]
+    posts = [c for c in bot.slack.calls if c.method == "chat.postMessage"]
+    assert len(answers) >= 5 and len(posts) >= 5
+    assert all(c.peer for c in answers + posts)
+    assert len({c.peer for c in answers}) <= 2, {c.peer for c in answers}
+    assert len({c.peer for c in posts}) <= 2, {c.peer for c in posts}

@@ -144,3 +144,54 @@ async def test_command_service_runs_a_whole_incident(store: Store) -> None:
     assert isinstance(gone, Failure) and gone.changed == "no" and "INC-9" in gone.what
     rows = await store.audit.rows()
     assert [r["outcome"] for r in rows] == ["ok", "ok", "usage", "ok", "ok", "failed"]
+
+
+async def test_timers_kept_in_memory_follow_every_commit(store: Store) -> None:
+    """On SQLite a timer once read or written is answered from memory (no statement); it
+    must still follow every change, including a change that lands while a read is under
+    way. On PostgreSQL, shared by several processes, every read goes to the database."""
+    from sqlalchemy import event
+
+    from bot.store.timers import Timer, TimerStore
+
+    statements: list[str] = []
+    engine = store.sync_engine if store.sync_engine is not None else store.engine.sync_engine  # type: ignore[union-attr]
+    event.listen(engine, "before_cursor_execute", lambda *args: statements.append(args[2]))
+    timers, other = TimerStore(store), TimerStore(store)  # `other`: a second process
+    due = datetime(2030, 1, 4, 9, tzinfo=UTC)
+    assert await timers.get("remind:builtin:1") is None
+    await timers.set(Timer(key="remind:builtin:1", kind="remind", due_at=due, payload={"n": 1}))
+    statements.clear()
+    got = await timers.get("remind:builtin:1")
+    assert got is not None and (got.due_at, got.payload) == (due, {"n": 1})
+    assert (statements == []) is store.cache
+    got.payload["n"] = 99  # what a caller does to its copy is not what is kept
+    assert (await timers.get("remind:builtin:1")).payload == {"n": 1}  # type: ignore[union-attr]
+
+    # A change from elsewhere: seen at once where nothing is kept, never on SQLite's one process.
+    await other.set(Timer(key="remind:builtin:1", kind="remind", due_at=due, payload={"n": 2}))
+    seen = await timers.get("remind:builtin:1")
+    assert seen is not None and seen.payload == ({"n": 1} if store.cache else {"n": 2})
+    await timers.cancel("remind:builtin:1")
+
+    # Reads racing writes: whatever order they run in, what is kept is the last commit (on
+    # SQLite, the order they were sent in; PostgreSQL runs them side by side).
+    for n in range(20):
+        key = f"nudge:builtin:1:{n}"
+        await asyncio.gather(
+            timers.get(key),
+            timers.set(Timer(key=key, kind="nudge", due_at=due, payload={"n": n})),
+            timers.get(key),
+            timers.set(Timer(key=key, kind="nudge", due_at=due + timedelta(hours=1), payload={"n": -n})),
+            timers.get(key),
+        )
+        kept = await timers.get(key)
+        assert kept is not None and kept == await TimerStore(store).get(key)  # as the database has it
+        if store.cache:
+            assert (kept.due_at, kept.payload) == (due + timedelta(hours=1), {"n": -n})
+        assert await timers.cancel(key) and await timers.get(key) is None
+    assert {t.key for t in await timers.all()} == set()
+    await timers.set_anchor("announce:builtin:1", "C1", "1.2")
+    statements.clear()
+    assert await timers.anchor("announce:builtin:1") == ("C1", "1.2")
+    assert (statements == []) is store.cache

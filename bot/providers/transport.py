@@ -20,6 +20,7 @@ from typing import Any
 import httpx
 
 from bot import metrics
+from bot.providers.aio import AiohttpTransport
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +46,7 @@ class RetryingTransport(httpx.AsyncBaseTransport):
         backoff: float = 0.25,
     ) -> None:
         self.label = label
-        self.inner = inner or httpx.AsyncHTTPTransport()
+        self.inner = inner or AiohttpTransport()
         self.attempts = attempts
         self.backoff = backoff
 

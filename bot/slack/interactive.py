@@ -29,7 +29,7 @@ from bot.commands.service import CommandService, Prepared
 from bot.domain import now
 from bot.present import shown
 from bot.slack import ids
-from bot.slack.answer import Answers, EphemeralRespond, Respond, respond_to
+from bot.slack.answer import Answers, EphemeralRespond, Respond, UrlRespond, respond_to
 from bot.slack.modals import Meta, form_view, loading_view, message_view, option, read_state
 from bot.slack.workspace import SlackWorkspace, slack_error
 
@@ -165,8 +165,10 @@ class Interactions:
 
     async def on_button(self, ack: Any, body: dict[str, Any], respond: AsyncRespond) -> None:
         once = Once(ack)
-        answer: Respond = respond
-        if not respond.response_url:  # none in this click: chat.postEphemeral to whoever clicked
+        answer: Respond
+        if respond.response_url:
+            answer = UrlRespond(self.client, respond.response_url)
+        else:  # none in this click: chat.postEphemeral to whoever clicked
             who = body.get("user") if isinstance(body.get("user"), dict) else {}
             where = body.get("channel") if isinstance(body.get("channel"), dict) else {}
             answer = EphemeralRespond(self.client, str(where.get("id") or ""), str(who.get("id") or ""))

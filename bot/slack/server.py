@@ -74,10 +74,11 @@ def create_web_app(settings: Settings) -> web.Application:
     verifier = SignatureVerifier(secret) if secret else None
 
     async def open_runtime(app: web.Application) -> None:
-        # One HTTP session for every Web API call: slack_sdk otherwise opens (and closes) a
-        # connection per call, a measured share of each command's cost (bench/).
+        # One HTTP session for every Web API call and every response_url answer: slack_sdk
+        # otherwise opens (and closes) a connection per call, a measured share of each
+        # command's cost (bench/). A shared session is not given the client's own timeout.
         runtime = await build_runtime(settings, workspace)  # a ConfigError leaves nothing open
-        client.session = aiohttp.ClientSession()
+        client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=client.timeout))
         app[RUNTIME] = runtime
         app[PIPELINE] = Pipeline(
             runtime.service,

@@ -62,6 +62,7 @@ class Database:
         self.cache = sqlite if cache is None else cache
         self.engine: AsyncEngine | None = None
         self.sync_engine: Engine | None = None
+        self._conn: Connection | None = None  # SQLite: the store thread's own
         if sqlite:
             sync_url = make_url(url).set(drivername="sqlite")
             memory = sync_url.database in (None, "", ":memory:")
@@ -100,16 +101,43 @@ class Database:
         return result
 
     def _sync(self, work: Callable[[Connection], T], write: bool, on_commit: Callable[[T], None] | None) -> T:
-        assert self.sync_engine is not None
-        with self.sync_engine.begin() if write else self.sync_engine.connect() as conn:
-            result = work(conn)
+        # The store thread keeps its one connection checked out: a pool checkout and reset per
+        # transaction cost more than a small transaction's own SQL (issue 16's profile). A
+        # connection that failed is dropped, and the next transaction opens a new one.
+        if self._conn is None:
+            assert self.sync_engine is not None
+            self._conn = self.sync_engine.connect()
+        conn = self._conn
+        try:
+            if write:
+                with conn.begin():
+                    result = work(conn)
+            else:
+                try:
+                    result = work(conn)
+                finally:
+                    conn.rollback()  # a read ends its snapshot: WAL keeps no reader pinned
+        except Exception:
+            if conn.invalidated or conn.closed:
+                self._drop()
+            raise
         if on_commit is not None:
             on_commit(result)
         return result
 
+    def _drop(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+    def _dispose(self) -> None:
+        self._drop()
+        assert self.sync_engine is not None
+        self.sync_engine.dispose()
+
     async def close(self) -> None:
         if self.sync_engine is not None:
-            await asyncio.get_running_loop().run_in_executor(self._thread, self.sync_engine.dispose)
+            await asyncio.get_running_loop().run_in_executor(self._thread, self._dispose)
             self._thread.shutdown(wait=False)
         if self.engine is not None:
             await self.engine.dispose()

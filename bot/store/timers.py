@@ -3,11 +3,12 @@ keeps up to date in place. Plain rows; what they mean is bot/commands/timers.py'
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.domain import now
 from bot.store import tables
@@ -27,8 +28,25 @@ class Timer(BaseModel):
 
 
 class TimerStore:
+    """With `store.cache` (SQLite: this process is the store's one user) a timer and an anchor
+    are kept in memory once read or written, written through: every change the bot makes
+    reads its incident's reminder, a read per command that was 6 % of its CPU (issue 16).
+    Each entry is set in `on_commit`, in the store's one thread, so entries follow the
+    order of the commits, never a read that began before a change."""
+
+    _LIMIT = 20_000  # entries: past it the memory starts again empty, not a leak
+
     def __init__(self, store: Database) -> None:
         self.store = store
+        self._timers: dict[str, Timer | None] = {}
+        self._anchors: dict[str, tuple[str, str] | None] = {}
+
+    def _keep(self, kept: dict[str, Any], key: str, value: Any) -> None:
+        if not self.store.cache:
+            return
+        if len(kept) >= self._LIMIT:
+            kept.clear()
+        kept[key] = value
 
     async def set(self, timer: Timer) -> None:
         """Create or replace (a reminder re-armed by an update moves, it does not add)."""
@@ -38,26 +56,42 @@ class TimerStore:
             "payload": clean_row(timer.payload),
             "updated_at": now(),
         }
-        where = tables.timers.c.key == timer.key[:255]
+        dialect = sqlite if self.store.url.startswith("sqlite") else postgresql
+        # One upsert: an UPDATE-then-INSERT let two processes arming the same reminder at the
+        # same moment both insert, and one of them failed on the key.
+        upsert = (
+            dialect.insert(tables.timers)
+            .values(key=timer.key[:255], **values)
+            .on_conflict_do_update(index_elements=["key"], set_=values)
+        )
 
         def work(conn: Connection) -> None:
-            if not conn.execute(update(tables.timers).where(where).values(**values)).rowcount:
-                conn.execute(insert(tables.timers).values(key=timer.key[:255], **values))
+            conn.execute(upsert)
 
-        await self.store.write(work)
+        due = timer.due_at.astimezone(UTC)  # as a read would give it back
+        kept = Timer(key=timer.key[:255], kind=timer.kind, due_at=due, payload=values["payload"])
+        await self.store.write(work, on_commit=lambda _: self._keep(self._timers, kept.key, kept))
 
     async def get(self, key: str) -> Timer | None:
+        key = key[:255]
+        if self.store.cache and key in self._timers:
+            found = self._timers[key]
+            return found.model_copy(deep=True) if found is not None else None
+
         def work(conn: Connection) -> Timer | None:
-            row = conn.execute(select(tables.timers).where(tables.timers.c.key == key[:255])).first()
+            row = conn.execute(select(tables.timers).where(tables.timers.c.key == key)).first()
             return _timer(row) if row is not None else None
 
-        return await self.store.read(work)
+        found = await self.store.read(work, on_commit=lambda found: self._keep(self._timers, key, found))
+        return found.model_copy(deep=True) if found is not None else None
 
     async def cancel(self, key: str) -> bool:
-        def work(conn: Connection) -> bool:
-            return bool(conn.execute(delete(tables.timers).where(tables.timers.c.key == key[:255])).rowcount)
+        key = key[:255]
 
-        return await self.store.write(work)
+        def work(conn: Connection) -> bool:
+            return bool(conn.execute(delete(tables.timers).where(tables.timers.c.key == key)).rowcount)
+
+        return await self.store.write(work, on_commit=lambda _: self._keep(self._timers, key, None))
 
     async def due(self, at: datetime, limit: int = 100) -> list[Timer]:
         def work(conn: Connection) -> list[Timer]:
@@ -80,19 +114,24 @@ class TimerStore:
     # anchors ---------------------------------------------------------------------------
     async def anchor(self, key: str) -> tuple[str, str] | None:
         """(channel, ts) of the message kept up to date under `key`."""
+        key = key[:255]
+        if self.store.cache and key in self._anchors:
+            return self._anchors[key]
 
         def work(conn: Connection) -> tuple[str, str] | None:
-            row = conn.execute(select(tables.anchors).where(tables.anchors.c.key == key[:255])).first()
+            row = conn.execute(select(tables.anchors).where(tables.anchors.c.key == key)).first()
             return (row.channel_id, row.ts) if row is not None else None
 
-        return await self.store.read(work)
+        return await self.store.read(work, on_commit=lambda found: self._keep(self._anchors, key, found))
 
     async def set_anchor(self, key: str, channel_id: str, ts: str) -> None:
-        def work(conn: Connection) -> None:
-            conn.execute(delete(tables.anchors).where(tables.anchors.c.key == key[:255]))
-            conn.execute(insert(tables.anchors).values(key=key[:255], channel_id=channel_id, ts=ts, at=now()))
+        key = key[:255]
 
-        await self.store.write(work)
+        def work(conn: Connection) -> None:
+            conn.execute(delete(tables.anchors).where(tables.anchors.c.key == key))
+            conn.execute(insert(tables.anchors).values(key=key, channel_id=channel_id, ts=ts, at=now()))
+
+        await self.store.write(work, on_commit=lambda _: self._keep(self._anchors, key, (channel_id, ts)))
 
 
 def _timer(row: Any) -> Timer:

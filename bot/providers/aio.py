@@ -1,0 +1,84 @@
+"""httpx's API over aiohttp's connections: what carries every provider request.
+
+Why: httpx's own transport (httpcore on anyio, h11) cost about 1.6 ms of CPU per request
+here, against 0.24 ms for aiohttp, which the bot already runs for Slack (issue 16:
+`python -m bench.provider_calls`). The adapters keep httpx's API (requests, responses,
+auth, `MockTransport` in the tests); only the wire changes.
+
+Why not the `httpx-aiohttp` package: it maps a refused connection, and a connection
+dropped after the request went out, both to `ConnectTimeout`. The difference between the
+two is what "a provider write happens at most once" rests on (bot/providers/transport.py
+sends a write again only when nothing reached the provider), so the mapping here is ours:
+
+- could not connect (refused, DNS, TLS) → `httpx.ConnectError`: nothing was sent;
+- no connection in time → `httpx.ConnectTimeout`; no answer in time → `httpx.ReadTimeout`;
+- the connection dropped, or an answer that is not HTTP → `httpx.RemoteProtocolError`:
+  the request may have been acted on.
+"""
+
+from __future__ import annotations
+
+import aiohttp
+import httpx
+
+
+class AiohttpTransport(httpx.AsyncBaseTransport):
+    """One aiohttp session (its connection pool) per provider client, opened on first use,
+    inside the running loop. Answers are read whole: provider answers are small JSON."""
+
+    def __init__(self, limit: int = 100) -> None:
+        self._limit = limit
+        self._session: aiohttp.ClientSession | None = None
+
+    def _open(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            session = aiohttp.ClientSession(
+                connector=aiohttp.TCPConnector(limit=self._limit),
+                cookie_jar=aiohttp.DummyCookieJar(),  # an API key, never a cookie
+                auto_decompress=False,  # httpx decodes, by the Content-Encoding it is given
+            )
+            # aiohttp sends a PUT or DELETE again, once, when a kept-alive connection drops
+            # after it went out: a provider write twice. Retrying is bot/providers/
+            # transport.py's to decide. aiohttp's own test client turns it off the same way
+            # (no public switch); tests/test_provider_faults.py's "reset" cases catch a change.
+            session._retry_connection = False
+            self._session = session
+        return self._session
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        timeout = request.extensions.get("timeout", {})
+        body = await request.aread()
+        try:
+            async with self._open().request(
+                request.method,
+                str(request.url),
+                headers=request.headers.multi_items(),
+                data=body or None,
+                allow_redirects=False,
+                timeout=aiohttp.ClientTimeout(
+                    total=None,
+                    connect=timeout.get("pool"),  # a free connection, made if need be
+                    sock_connect=timeout.get("connect"),
+                    sock_read=timeout.get("read"),
+                ),
+            ) as answer:
+                content = await answer.read()
+                return httpx.Response(
+                    answer.status,
+                    headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in answer.raw_headers],
+                    stream=httpx.ByteStream(content),
+                    request=request,
+                    extensions={"http_version": b"HTTP/1.1", "reason_phrase": (answer.reason or "").encode()},
+                )
+        except aiohttp.ClientConnectorError as exc:  # before anything was sent
+            raise httpx.ConnectError(str(exc), request=request) from exc
+        except aiohttp.ConnectionTimeoutError as exc:
+            raise httpx.ConnectTimeout(str(exc), request=request) from exc
+        except (TimeoutError, aiohttp.SocketTimeoutError) as exc:
+            raise httpx.ReadTimeout(str(exc) or "no answer in time", request=request) from exc
+        except aiohttp.ClientError as exc:  # dropped, reset, or not HTTP: perhaps acted on
+            raise httpx.RemoteProtocolError(str(exc) or type(exc).__name__, request=request) from exc
+
+    async def aclose(self) -> None:
+        if self._session is not None:
+            await self._session.close()
