@@ -106,8 +106,8 @@ def table(rows: list[dict[str, Any]], columns: list[str]) -> str:
 
 
 LOAD_COLUMNS = ["app", "concurrency", "commands", "ack_p50_ms", "ack_p95_ms", "ack_p99_ms", "ack_max_ms",
-                "answer_p50_ms", "answer_p99_ms", "answered_per_s", "acks_over_3s", "cpu_ms_per_command",
-                "rss_peak_mb", "rss_growth_mb"]  # fmt: skip
+                "answer_p50_ms", "answer_p99_ms", "answered_per_s", "answered_busy", "acks_over_3s",
+                "cpu_ms_per_command", "rss_peak_mb", "rss_growth_mb"]  # fmt: skip
 SCENARIO_COLUMNS = ["scenario", "commands", "concurrency", "ack_p50_ms", "ack_p99_ms", "ack_max_ms",
                     "acks_over_3s", "answered", "answer_p50_ms", "answer_p99_ms", "told_no_answer",
                     "provider_calls_per_command"]  # fmt: skip

@@ -26,7 +26,7 @@ async def test_bench_runs_and_every_command_is_answered(tmp_path: Path) -> None:
     runs = {run["app"]: run for run in report["runs"]}
     assert set(runs) == {"bot", "bare-bolt"}
     for run in runs.values():
-        assert run["commands"] == 24 and run["answered"] == 24
+        assert run["commands"] == 24 and run["answered"] == 24 and run["answered_busy"] == 0
         assert run["ack_p99_ms"] is not None and run["answered_per_s"] is not None
     # A status change with warm caches costs one provider write (none: the built-in provider
     # is the bot's own store) and one Slack call, its answer, and the card's redraw.
