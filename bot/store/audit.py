@@ -98,6 +98,9 @@ class AuditLog:
         return await self.db.read(work)
 
 
+_AUDIT_COLUMNS = tuple(c.name for c in tables.audit.columns if c.name != "id")
+
+
 def audit_values(row: dict[str, Any]) -> dict[str, Any]:
     """An audit row as stored: every column, text cleaned and clipped (a command's text is
     at most Slack's 4,000 characters, but nothing a client sends is stored unbounded)."""
@@ -105,7 +108,7 @@ def audit_values(row: dict[str, Any]) -> dict[str, Any]:
     row.setdefault("at", now())
     if not isinstance(row.get("arguments"), str):
         row["arguments"] = json.dumps(row.get("arguments"), default=str)
-    values = {c.name: row.get(c.name) for c in tables.audit.columns if c.name != "id"}
+    values = {name: row.get(name) for name in _AUDIT_COLUMNS}
     for name in ("arguments", "detail"):
         if isinstance(values[name], str):
             values[name] = clean_text(values[name])[:4000]

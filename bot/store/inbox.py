@@ -33,6 +33,7 @@ from bot.store.engine import Database, clean_row
 
 log = logging.getLogger(__name__)
 AUDIT_INSERT = insert(tables.audit)
+APPLIED = update(tables.inbox).where(tables.inbox.c.key == bindparam("applied_key")).values(applied=1)
 # ("accept", the row) or ("finish", (key, audit row or None)): one queue for both.
 _Write = tuple[str, Any]
 Item = TypeVar("Item")
@@ -196,7 +197,7 @@ class Inbox:
     def mark_applied(conn: Connection, key: str) -> None:
         """Inside the transaction that made the change: so 'applied' is true exactly when
         the change is, and a restart knows not to make it again."""
-        conn.execute(update(tables.inbox).where(tables.inbox.c.key == key).values(applied=1))
+        conn.execute(APPLIED, {"applied_key": key})
 
     async def finish(self, key: str, audit_row: dict[str, Any] | None) -> None:
         """Answered: the row is done and its audit row written, in one transaction."""

@@ -40,6 +40,14 @@ class TimerStore:
         self.store = store
         self._timers: dict[str, Timer | None] = {}
         self._anchors: dict[str, tuple[str, str] | None] = {}
+        # One upsert, built once: an UPDATE-then-INSERT let two processes arming the same
+        # reminder at the same moment both insert, and one of them failed on the key.
+        dialect = sqlite if store.url.startswith("sqlite") else postgresql
+        upsert = dialect.insert(tables.timers)
+        changed = ("kind", "due_at", "payload", "updated_at")
+        self._upsert = upsert.on_conflict_do_update(
+            index_elements=["key"], set_={name: upsert.excluded[name] for name in changed}
+        )
 
     def _keep(self, kept: dict[str, Any], key: str, value: Any) -> None:
         if not self.store.cache:
@@ -56,17 +64,9 @@ class TimerStore:
             "payload": clean_row(timer.payload),
             "updated_at": now(),
         }
-        dialect = sqlite if self.store.url.startswith("sqlite") else postgresql
-        # One upsert: an UPDATE-then-INSERT let two processes arming the same reminder at the
-        # same moment both insert, and one of them failed on the key.
-        upsert = (
-            dialect.insert(tables.timers)
-            .values(key=timer.key[:255], **values)
-            .on_conflict_do_update(index_elements=["key"], set_=values)
-        )
 
         def work(conn: Connection) -> None:
-            conn.execute(upsert)
+            conn.execute(self._upsert, {"key": timer.key[:255], **values})
 
         due = timer.due_at.astimezone(UTC)  # as a read would give it back
         kept = Timer(key=timer.key[:255], kind=timer.kind, due_at=due, payload=values["payload"])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.domain import (
@@ -21,10 +21,17 @@ from bot.providers.builtin.core import (
     CLOSED_STATUSES,
     SEVERITIES,
     STATUSES,
+    TOUCH,
     Base,
     _number,
     _person,
 )
+
+# A role's holder replaced, or given: built once (see core.TOUCH).
+HOLD = update(tables.roles).where(
+    tables.roles.c.incident == bindparam("b_number"), tables.roles.c.role == bindparam("b_role")
+)
+GIVE = insert(tables.roles)
 
 
 class Incidents(Base):
@@ -94,16 +101,13 @@ class Incidents(Base):
 
         def work(conn: Connection) -> Any:
             at = now()
-            conn.execute(
-                update(tables.incidents).where(tables.incidents.c.number == number).values(updated_at=at)
-            )
+            conn.execute(TOUCH, {"b_number": number, "updated_at": at})
             before = self._current(conn, number, updated_at=at)
             # An upsert, under the incident's lock: two `lead`s at once both succeed, and
             # the later one holds the role.
             holder = {"user_id": person.slack_id, "user_name": person.name}
-            where = (tables.roles.c.incident == number, tables.roles.c.role == role)
-            if not conn.execute(update(tables.roles).where(*where).values(**holder)).rowcount:
-                conn.execute(insert(tables.roles).values(incident=number, role=role, **holder))
+            if not conn.execute(HOLD, {"b_number": number, "b_role": role, **holder}).rowcount:
+                conn.execute(GIVE, {"incident": number, "role": role, **holder})
             self._log(conn, number, "role", f"{role}: {person.name or person.slack_id}", actor)
             holders = before.roles | {role: person}
             return before.model_copy(update={"roles": {r: holders[r] for r in self._roles if r in holders}})
