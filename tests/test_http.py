@@ -1,5 +1,6 @@
 """The provider HTTP layer on its own: paging styles and what is retried, against
-httpx.MockTransport (no server, so each request the client makes is seen as sent)."""
+httpx.MockTransport (no server, so each request the client makes is seen as sent); and the
+wire under it (bot/providers/aio.py) against real servers on 127.0.0.1."""
 
 from __future__ import annotations
 
@@ -211,3 +212,85 @@ async def test_each_request_carries_the_providers_own_authorization(auth: TokenA
     assert [r.headers["authorization"] for r in seen] == [sent, sent]
     assert all(r.headers["accept"] == "application/json" for r in seen)
     await api.close()
+
+
+# The wire itself (bot/providers/aio.py): real connections on 127.0.0.1, no MockTransport.
+
+
+async def _local(handler: Any) -> tuple[Any, str]:
+    from aiohttp import web
+
+    from tests.conftest import serve
+
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", handler)
+    return await serve(app)
+
+
+def _wired(url: str) -> ApiClient:
+    return ApiClient(label="Prov", base_url=url, auth=TokenAuth(TOKEN), error_text=lambda _: None, backoff=0)
+
+
+async def test_the_wire_carries_headers_and_body_and_decodes_a_compressed_answer() -> None:
+    import gzip
+
+    from aiohttp import web
+
+    seen: list[tuple[str, str, str | None, bytes]] = []
+
+    async def handler(request: web.Request) -> web.Response:
+        who = request.headers.get("Authorization")
+        seen.append((request.method, request.path_qs, who, await request.read()))
+        body = gzip.compress(json.dumps({"incident": {"id": "01H", "name": "Ünïcode ✓"}}).encode())
+        headers = {"Content-Encoding": "gzip", "Content-Type": "application/json"}
+        return web.Response(body=body, headers=headers)
+
+    runner, url = await _local(handler)
+    api = _wired(url)
+    try:
+        answer = await api.get("/v2/incidents/01H", params={"a": "1"})
+        assert answer == {"incident": {"id": "01H", "name": "Ünïcode ✓"}}
+        await api.call("POST", "/v2/incidents/01H/actions/edit", json_body={"severity_id": "s2"})
+        assert seen[0][:3] == ("GET", "/v2/incidents/01H?a=1", f"Bearer {TOKEN}")
+        assert seen[1][0] == "POST" and json.loads(seen[1][3]) == {"severity_id": "s2"}
+    finally:
+        await api.close()
+        await runner.cleanup()
+
+
+async def test_the_wire_tells_a_refused_connection_from_a_dropped_one() -> None:
+    """Refused: nothing was sent, so even a write is tried again, and "nothing changed".
+    Dropped after the write went out: sent once, and "changed: unknown" (said as "may or may
+    not have taken effect")
+    (aiohttp would send a PUT again on its own; the transport turns that off)."""
+    from aiohttp import web
+
+    from bench.harness import free_port
+
+    refused = _wired(f"http://127.0.0.1:{free_port()}")
+    with pytest.raises(ProviderError) as caught:
+        await refused.call("PUT", "/incidents/1", json_body={"status": "acknowledged"})
+    assert caught.value.changed == "no" and "could not be reached" in caught.value.message
+    await refused.close()
+
+    puts: list[str] = []
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        if request.method == "PUT":
+            puts.append(await request.text())
+            assert request.transport is not None
+            request.transport.close()  # the connection drops after the write arrived
+            return web.Response()
+        return web.json_response({"ok": True})
+
+    runner, url = await _local(handler)
+    api = _wired(url)
+    try:
+        assert await api.get("/warm") == {"ok": True}  # a kept-alive connection to reuse
+        with pytest.raises(ProviderError) as caught:
+            await api.call("PUT", "/incidents/1", json_body={"status": "acknowledged"})
+        assert caught.value.changed == "unknown" and "dropped the connection" in caught.value.message
+        assert len(puts) == 1, "a write is never sent twice"
+    finally:
+        await api.close()
+        await runner.cleanup()
