@@ -7,9 +7,12 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from types import ModuleType
 from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, create_engine, event, make_url
+from sqlalchemy.dialects import postgresql as postgresql_dialect
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
@@ -74,6 +77,12 @@ class Database:
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="store")
         else:
             self.engine = create_async_engine(url)
+
+    @property
+    def dialect(self) -> ModuleType:
+        """SQLAlchemy's dialect module for this store, for what Core spells per dialect
+        (`insert(...).on_conflict_do_…`)."""
+        return sqlite_dialect if self.sync_engine is not None else postgresql_dialect
 
     async def read(self, work: Callable[[Connection], T], on_commit: Callable[[T], None] | None = None) -> T:
         return await self._run(work, write=False, on_commit=on_commit)

@@ -25,15 +25,21 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.domain import now
 from bot.store import tables
 from bot.store.engine import Database, clean_row
 
 log = logging.getLogger(__name__)
+# Built once, run with their values: SQLAlchemy builds and keys a statement made per call
+# at every call, which cost more than SQLite's own work (issue 16).
 AUDIT_INSERT = insert(tables.audit)
 APPLIED = update(tables.inbox).where(tables.inbox.c.key == bindparam("applied_key")).values(applied=1)
+FINISHED = (
+    update(tables.inbox)
+    .where(tables.inbox.c.key == bindparam("done_key"))
+    .values(state="done", done_at=bindparam("done_at"))
+)
 # ("accept", the row) or ("finish", (key, audit row or None)): one queue for both.
 _Write = tuple[str, Any]
 Item = TypeVar("Item")
@@ -133,18 +139,10 @@ class Inbox:
         self.store = store
         self.owner = owner[:64]
         self.lease = timedelta(seconds=lease)
-        dialect = sqlite if store.url.startswith("sqlite") else postgresql
         self._insert = (
-            dialect.insert(tables.inbox)
+            store.dialect.insert(tables.inbox)
             .on_conflict_do_nothing(index_elements=["key"])
             .returning(tables.inbox.c.key)
-        )
-        # Built once, executed with their values: SQLAlchemy builds and keys a statement
-        # made per call at every call, which cost more than SQLite's own work (issue 16).
-        self._finish = (
-            update(tables.inbox)
-            .where(tables.inbox.c.key == bindparam("done_key"))
-            .values(state="done", done_at=bindparam("done_at"))
         )
         # Rows accepted and rows answered share one queue, so one commit carries both: with a
         # few commands at once, one's answer lands while another's ack waits (bench/).
@@ -172,7 +170,7 @@ class Inbox:
     def _finish_rows(self, conn: Connection, items: list[Any]) -> None:
         """`items`: (key, audit row or None) each."""
         at = now()
-        conn.execute(self._finish, [{"done_key": key, "done_at": at} for key, _ in items])
+        conn.execute(FINISHED, [{"done_key": key, "done_at": at} for key, _ in items])
         audits = [audit for _, audit in items if audit is not None]
         if audits:
             conn.execute(AUDIT_INSERT, audits)

@@ -8,7 +8,6 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection, delete, insert, select
-from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.domain import now
 from bot.store import tables
@@ -42,8 +41,7 @@ class TimerStore:
         self._anchors: dict[str, tuple[str, str] | None] = {}
         # One upsert, built once: an UPDATE-then-INSERT let two processes arming the same
         # reminder at the same moment both insert, and one of them failed on the key.
-        dialect = sqlite if store.url.startswith("sqlite") else postgresql
-        upsert = dialect.insert(tables.timers)
+        upsert = store.dialect.insert(tables.timers)
         changed = ("kind", "due_at", "payload", "updated_at")
         self._upsert = upsert.on_conflict_do_update(
             index_elements=["key"], set_={name: upsert.excluded[name] for name in changed}
