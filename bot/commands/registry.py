@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from enum import StrEnum
+from functools import cached_property
 
 from bot.domain import Capability
 
@@ -83,8 +84,9 @@ class Verb:
         """The refusal's words for this verb on `incident` (None: the channel's own)."""
         return (self.act or self.name + " {}").format(incident or "this incident").strip()
 
-    @property
+    @cached_property
     def option_names(self) -> tuple[str, ...]:
+        """Read for every word of every command the parser reads: worked out once."""
         return tuple(option.name for option in self.options)
 
     @property

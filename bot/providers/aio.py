@@ -18,6 +18,8 @@ sends a write again only when nothing reached the provider), so the mapping here
 
 from __future__ import annotations
 
+import functools
+
 import aiohttp
 import httpx
 
@@ -46,7 +48,6 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
         return self._session
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
-        timeout = request.extensions.get("timeout", {})
         body = await request.aread()
         try:
             async with self._open().request(
@@ -55,17 +56,12 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
                 headers=request.headers.multi_items(),
                 data=body or None,
                 allow_redirects=False,
-                timeout=aiohttp.ClientTimeout(
-                    total=None,
-                    connect=timeout.get("pool"),  # a free connection, made if need be
-                    sock_connect=timeout.get("connect"),
-                    sock_read=timeout.get("read"),
-                ),
+                timeout=_timeout(**request.extensions.get("timeout", {})),
             ) as answer:
                 content = await answer.read()
                 return httpx.Response(
                     answer.status,
-                    headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in answer.raw_headers],
+                    headers=answer.raw_headers,  # bytes pairs, as httpx keeps them
                     stream=httpx.ByteStream(content),
                     request=request,
                     extensions={"http_version": b"HTTP/1.1", "reason_phrase": (answer.reason or "").encode()},
@@ -82,3 +78,19 @@ class AiohttpTransport(httpx.AsyncBaseTransport):
     async def aclose(self) -> None:
         if self._session is not None:
             await self._session.close()
+
+
+@functools.cache
+def _timeout(
+    pool: float | None = None,
+    connect: float | None = None,
+    read: float | None = None,
+    write: float | None = None,
+) -> aiohttp.ClientTimeout:
+    """httpx's timeouts in aiohttp's terms (one per client setting, so built once)."""
+    return aiohttp.ClientTimeout(
+        total=None,
+        connect=pool,  # a free connection, made if need be
+        sock_connect=connect,
+        sock_read=read,
+    )

@@ -114,11 +114,12 @@ def create_web_app(settings: Settings) -> web.Application:
             # Verified before anything parses the body: an unsigned request costs nothing.
             log.info("refused a request to /slack/events that Slack did not sign")
             return web.json_response({"error": "invalid request"}, status=401)
-        if not _well_formed(request.content_type, raw):
+        body = _read(request.content_type, raw)
+        if body is None:
             log.info("refused a signed request to /slack/events that is not of Slack's shape")
             return web.json_response({"error": "malformed request"}, status=400)
         if request.content_type == "application/x-www-form-urlencoded":
-            form = dict(parse_qsl(raw.decode("utf-8", "replace"), keep_blank_values=True))
+            form = body
             if form.get("command") == settings.incident_command and "ssl_check" not in form:
                 # The fast path: the request is verified (above) and in the inbox (admit)
                 # before the 200, as on Bolt's path; Bolt's dispatch (middleware, listener
@@ -128,7 +129,7 @@ def create_web_app(settings: Settings) -> web.Application:
                 pipeline().start(command, admission)
                 return web.Response(status=200)
         if request.content_type == "application/json":
-            mention = mention_request(json.loads(raw))
+            mention = mention_request(body)
             if mention is not None:
                 # In the inbox before the 200, like a slash command: Slack retries an
                 # unanswered event, and the event_id makes the retry the same request.
@@ -201,23 +202,23 @@ def create_web_app(settings: Settings) -> web.Application:
     return web_app
 
 
-def _well_formed(content_type: str, raw: bytes) -> bool:
-    """The shapes Slack sends: a form (slash commands; interactions carry one JSON object
-    with a string `type` in `payload`) or a JSON object (the Events API)."""
+def _read(content_type: str, raw: bytes) -> dict[str, Any] | None:
+    """The body, read once, if it is of a shape Slack sends (else None): a form (slash
+    commands; interactions carry one JSON object with a string `type` in `payload`) or a
+    JSON object (the Events API)."""
     try:
         if content_type == "application/x-www-form-urlencoded":
             form = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
             if "payload" not in form:
-                return True
+                return form
             payload = json.loads(form["payload"])
-        elif content_type == "application/json":
-            payload = json.loads(raw)
-            return isinstance(payload, dict)
-        else:
-            return False
+            return form if isinstance(payload, dict) and isinstance(payload.get("type"), str) else None
+        if content_type == "application/json":
+            event = json.loads(raw)
+            return event if isinstance(event, dict) else None
     except (UnicodeDecodeError, ValueError):
-        return False
-    return isinstance(payload, dict) and isinstance(payload.get("type"), str)
+        return None
+    return None
 
 
 def _signed(verifier: SignatureVerifier, raw: bytes, headers: Mapping[str, str]) -> bool:
