@@ -17,6 +17,7 @@ Providers fail in the worst hour like everything else does. What this layer guar
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Callable, Mapping
@@ -64,13 +65,15 @@ class ApiClient:
         self.label = label
         self._error_text = error_text
         self._base = base_url.rstrip("/")
-        self._headers = {
-            "Accept": "application/json",
-            "Accept-Encoding": "gzip, deflate",  # decoded on read, by httpx.Response
-            "User-Agent": USER_AGENT,
-            **(headers or {}),
-            "Authorization": auth.header,
-        }
+        self._headers = httpx.Headers(
+            {
+                "Accept": "application/json",
+                "Accept-Encoding": "gzip, deflate",  # decoded on read, by httpx.Response
+                "User-Agent": USER_AGENT,
+                **(headers or {}),
+                "Authorization": auth.header,
+            }
+        )
         self._timeout = (timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)).as_dict()
         self._transport = RetryingTransport(label, transport, attempts=attempts, backoff=backoff)
 
@@ -97,12 +100,16 @@ class ApiClient:
         """
         write = method != "GET"
         again = (not write) if repeatable is None else repeatable
+        sent = self._headers
+        if headers:
+            sent = sent.copy()
+            sent.update(headers)
         request = httpx.Request(
             method,
-            path if "://" in path else self._base + path,
+            _url(path if "://" in path else self._base + path),
             params=params,
             json=json_body,
-            headers=self._headers if headers is None else {**self._headers, **headers},
+            headers=sent,
             extensions={"repeatable": again, "timeout": self._timeout},
         )
         try:
@@ -183,6 +190,13 @@ class ApiClient:
             f"{self.label} refused it (HTTP {status})" + (f": {detail}" if detail else "."),
             request_id=request_id,
         )
+
+
+@functools.lru_cache(maxsize=1024)
+def _url(url: str) -> httpx.URL:
+    """Parsed once per URL (httpx.URL is immutable): parsing is most of what building a
+    request costs, and an incident's URLs come back with every command on it."""
+    return httpx.URL(url)
 
 
 def _request_id(response: httpx.Response) -> str | None:
