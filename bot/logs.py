@@ -32,3 +32,12 @@ def configure(fmt: str = "text", level: int = logging.INFO) -> None:
     # A line per provider request ("HTTP Request: GET …"): 1.4 a command, noise in an outage
     # and CPU on the hot path; provider calls are counted, by status, in /metrics.
     logging.getLogger("httpx").setLevel(logging.WARNING)
+    # slack_sdk builds its debug lines (the whole request body, the answer's headers and
+    # body) whenever its module logger has no level of its own (`logger.level <= DEBUG`
+    # holds for NOTSET), and only then does logging drop them: ~30 µs of CPU a Slack call,
+    # every answer and redraw (issue 16). Given the level, it builds them only at DEBUG.
+    for name in SLACK_SDK_LOGGERS:
+        logging.getLogger(name).setLevel(level)
+
+
+SLACK_SDK_LOGGERS = ("slack_sdk.web.async_base_client", "slack_sdk.webhook.async_client")
