@@ -87,7 +87,8 @@ def _timeout(
     read: float | None = None,
     write: float | None = None,
 ) -> aiohttp.ClientTimeout:
-    """httpx's timeouts in aiohttp's terms (one per client setting, so built once)."""
+    """httpx's timeouts in aiohttp's terms, built once per client setting. aiohttp has no
+    write timeout: a provider request's body is small JSON, sent in one write."""
     return aiohttp.ClientTimeout(
         total=None,
         connect=pool,  # a free connection, made if need be
