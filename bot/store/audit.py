@@ -75,7 +75,7 @@ class AuditLog:
             if not batch:
                 return
             try:
-                await self.db.write(lambda conn: conn.execute(insert(tables.audit), batch))
+                await self.db.write(lambda conn: conn.execute(insert(tables.audit), batch), quick=True)
                 return
             except Exception as exc:
                 if len(batch) == 1:
@@ -84,7 +84,7 @@ class AuditLog:
             for one in batch:
                 try:
                     await self.db.write(
-                        lambda conn, one=one: conn.execute(insert(tables.audit).values(**one))
+                        lambda conn, one=one: conn.execute(insert(tables.audit).values(**one)), quick=True
                     )
                 except Exception as exc:
                     log.error("skipped an audit row the database refused: %s", type(exc).__name__)

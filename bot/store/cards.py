@@ -33,7 +33,7 @@ class Cards:
             )
             return old
 
-        old = await self.db.write(work)
+        old = await self.db.write(work, quick=True)
         if self.db.cache:
             self.forget(card.team_id, card.channel_id)
             if (card.provider, card.incident_id) in self._by_incident:
@@ -53,7 +53,7 @@ class Cards:
             )
             return [CardRef(r.team_id, r.channel_id, r.ts, r.provider, r.incident_id) for r in rows]
 
-        found = await self.db.read(work)
+        found = await self.db.read(work, quick=True)
         if self.db.cache:
             self._by_incident[(provider, incident_id)] = found
         return list(found)

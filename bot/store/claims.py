@@ -24,7 +24,8 @@ class Claims:
         key = key[:255]
         try:
             await self.db.write(
-                lambda conn: conn.execute(insert(tables.idempotency).values(key=key, at=now()))
+                lambda conn: conn.execute(insert(tables.idempotency).values(key=key, at=now())),
+                quick=True,
             )
             return True
         except IntegrityError:
@@ -40,4 +41,4 @@ class Claims:
             )
             return bool(result.rowcount)
 
-        return await self.db.write(again)
+        return await self.db.write(again, quick=True)

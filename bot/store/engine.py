@@ -5,6 +5,8 @@ built-in provider's tables all run their queries through it."""
 from __future__ import annotations
 
 import asyncio
+import logging
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
@@ -21,6 +23,14 @@ from bot.domain import clean_text
 T = TypeVar("T")
 
 
+class NotNow:
+    """`Database.run_now` could not run the transaction at once."""
+
+
+NOT_NOW = NotNow()
+log = logging.getLogger(__name__)
+
+
 def clean_row(value: Any) -> Any:
     """`clean_text` on every string in a row, a JSON value included."""
     if isinstance(value, str):
@@ -32,22 +42,34 @@ def clean_row(value: Any) -> Any:
     return value
 
 
+# Commits between two checkpoints of the WAL into the database file, done in the store's
+# thread: SQLite's own checkpoint runs inside whichever commit crosses its threshold, and
+# with quick transactions on the event loop that would stall every request for its fsync.
+CHECKPOINT_EVERY = 500
+
+
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     """WAL: readers don't wait for the writer, and a commit appends instead of rewriting;
-    synchronous=NORMAL is WAL's durable-on-crash setting (a power cut may lose the last commit)."""
+    synchronous=NORMAL is WAL's durable-on-crash setting (a power cut may lose the last commit,
+    a killed process loses nothing). No automatic checkpoint: see CHECKPOINT_EVERY."""
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.execute("PRAGMA wal_autocheckpoint=0")
     cursor.close()
 
 
 class Database:
     """Every transaction is one function over a sync `Connection`, handed over whole:
 
-    - SQLite (the default): run in the store's one database thread on a sync engine, so a
-      transaction costs one hand-off between threads, not one per statement as with
-      aiosqlite (measured in bench/: about 46 hand-offs a command before, one or two now).
-      One thread also means writers never wait on each other's locks.
+    - SQLite (the default): one connection on a sync engine, used by one thread at a time
+      (a lock), so writers never wait on each other's locks. A `quick` transaction (a few
+      rows by key: the inbox, a card, a link, a timer) runs right where it is awaited, on
+      the event loop, when the connection is free: SQLite does it in tens of microseconds,
+      where handing it to another thread cost a wake-up and the GIL passed back and forth
+      with the loop, about 0.5 ms of CPU a command and most of the ack's wait under load
+      (bench/). Anything else, and a quick one that finds the connection in use, runs in
+      the store's one thread, in turn.
     - PostgreSQL: run with `run_sync` on the async engine (asyncpg), for several bot
       processes sharing one store.
 
@@ -65,7 +87,10 @@ class Database:
         self.cache = sqlite if cache is None else cache
         self.engine: AsyncEngine | None = None
         self.sync_engine: Engine | None = None
-        self._conn: Connection | None = None  # SQLite: the store thread's own
+        self._conn: Connection | None = None  # SQLite: the one connection, held under _lock
+        self._lock = threading.Lock()
+        self._commits = 0
+        self._checkpointing = False
         if sqlite:
             sync_url = make_url(url).set(drivername="sqlite")
             memory = sync_url.database in (None, "", ":memory:")
@@ -84,24 +109,51 @@ class Database:
         (`insert(...).on_conflict_do_…`)."""
         return sqlite_dialect if self.sync_engine is not None else postgresql_dialect
 
-    async def read(self, work: Callable[[Connection], T], on_commit: Callable[[T], None] | None = None) -> T:
-        return await self._run(work, write=False, on_commit=on_commit)
+    async def read(
+        self,
+        work: Callable[[Connection], T],
+        on_commit: Callable[[T], None] | None = None,
+        *,
+        quick: bool = False,
+    ) -> T:
+        return await self._run(work, write=False, on_commit=on_commit, quick=quick)
 
-    async def write(self, work: Callable[[Connection], T], on_commit: Callable[[T], None] | None = None) -> T:
+    async def write(
+        self,
+        work: Callable[[Connection], T],
+        on_commit: Callable[[T], None] | None = None,
+        *,
+        quick: bool = False,
+    ) -> T:
         """`work` runs in one transaction, committed if it returns, rolled back if it raises.
 
         `on_commit` runs once the commit succeeded, before any later transaction starts on
-        SQLite (in the store's thread): the place to update a cache, so the next change is
-        built on this one and never on a snapshot from before it."""
-        return await self._run(work, write=True, on_commit=on_commit)
+        SQLite (under the connection's lock): the place to update a cache, so the next change
+        is built on this one and never on a snapshot from before it.
+
+        `quick`: a few rows by key, nothing that grows with the data; on SQLite it may run on
+        the calling (event loop) thread, which waits for it."""
+        return await self._run(work, write=True, on_commit=on_commit, quick=quick)
 
     async def _run(
-        self, work: Callable[[Connection], T], *, write: bool, on_commit: Callable[[T], None] | None = None
+        self,
+        work: Callable[[Connection], T],
+        *,
+        write: bool,
+        on_commit: Callable[[T], None] | None = None,
+        quick: bool = False,
     ) -> T:
+        if quick:
+            now = self.run_now(work, write=write, on_commit=on_commit)
+            if not isinstance(now, NotNow):
+                return now
         if self.sync_engine is not None:
-            return await asyncio.get_running_loop().run_in_executor(
-                self._thread, self._sync, work, write, on_commit
+            result = await asyncio.get_running_loop().run_in_executor(
+                self._thread, self._locked, work, write, on_commit
             )
+            if write:
+                self._count_commit()
+            return result
         assert self.engine is not None
         async with self.engine.begin() if write else self.engine.connect() as conn:
             result = await conn.run_sync(work)
@@ -109,14 +161,62 @@ class Database:
             on_commit(result)
         return result
 
-    def _sync(self, work: Callable[[Connection], T], write: bool, on_commit: Callable[[T], None] | None) -> T:
-        # The store thread keeps its one connection checked out: a pool checkout and reset per
-        # transaction cost more than a small transaction's own SQL (issue 16's profile). A
-        # connection that failed is dropped, and the next transaction opens a new one.
+    def run_now(
+        self, work: Callable[[Connection], T], *, write: bool, on_commit: Callable[[T], None] | None = None
+    ) -> T | NotNow:
+        """The transaction here and now, on the calling thread, if it can be: SQLite, with the
+        connection free. NotNow otherwise (PostgreSQL, or the store's thread is using it), and
+        nothing was done. For callers that must not be suspended half-way: a task cancelled
+        while it waits for the store's thread could not hand out what a batch wrote."""
+        if self.sync_engine is None or not self._lock.acquire(blocking=False):
+            return NOT_NOW
+        try:
+            result = self._sync(work, write, on_commit)
+        finally:
+            self._lock.release()
+        if write:
+            self._count_commit()
+        return result
+
+    def _locked(
+        self, work: Callable[[Connection], T], write: bool, on_commit: Callable[[T], None] | None
+    ) -> T:
+        with self._lock:
+            return self._sync(work, write, on_commit)
+
+    def _count_commit(self) -> None:
+        """Every CHECKPOINT_EVERY commits, a checkpoint in the store's thread (PASSIVE: it
+        copies what it can and never waits on, or blocks, a writer)."""
+        self._commits += 1
+        if self._commits >= CHECKPOINT_EVERY and not self._checkpointing:
+            self._commits = 0
+            self._checkpointing = True
+            future = asyncio.get_running_loop().run_in_executor(self._thread, self._checkpoint)
+            future.add_done_callback(lambda _: setattr(self, "_checkpointing", False))
+
+    def _checkpoint(self) -> None:
+        with self._lock:
+            try:
+                conn = self._connection()
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+                conn.rollback()  # ends the transaction SQLAlchemy began around the pragma
+            except Exception:
+                # Not fatal: the WAL grows until the next checkpoint does its work.
+                log.warning("could not checkpoint the SQLite write-ahead log", exc_info=True)
+                self._drop()
+
+    def _connection(self) -> Connection:
+        # The connection stays checked out: a pool checkout and reset per transaction cost
+        # more than a small transaction's own SQL (issue 16's profile). A connection that
+        # failed is dropped, and the next transaction opens a new one.
         if self._conn is None:
             assert self.sync_engine is not None
             self._conn = self.sync_engine.connect()
-        conn = self._conn
+        return self._conn
+
+    def _sync(self, work: Callable[[Connection], T], write: bool, on_commit: Callable[[T], None] | None) -> T:
+        """Under `_lock`, on whichever thread holds it."""
+        conn = self._connection()
         try:
             if write:
                 with conn.begin():
@@ -140,7 +240,8 @@ class Database:
             self._conn = None
 
     def _dispose(self) -> None:
-        self._drop()
+        with self._lock:
+            self._drop()
         assert self.sync_engine is not None
         self.sync_engine.dispose()
 

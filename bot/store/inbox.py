@@ -28,7 +28,7 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from bot.domain import now
 from bot.store import tables
-from bot.store.engine import Database, clean_row
+from bot.store.engine import Database, NotNow, clean_row
 
 log = logging.getLogger(__name__)
 # Built once, run with their values: SQLAlchemy builds and keys a statement made per call
@@ -104,14 +104,38 @@ class GroupCommit(Generic[Item, Out]):
         self.work = work
         self._queue: list[tuple[Item, asyncio.Future[Out]]] = []
         self._running = False
+        self._drainer: asyncio.Task[None] | None = None
 
     async def run(self, item: Item) -> Out:
+        """With nothing being written, the queue (this item with it) is written at once,
+        where the store can (SQLite, connection free: on the loop, so the ack waits for no
+        other task). Otherwise, and for items that come while a batch is under way in the
+        store's thread, a task writes the next batch."""
         future: asyncio.Future[Out] = asyncio.get_running_loop().create_future()
         self._queue.append((item, future))
         if not self._running:
             self._running = True
-            asyncio.get_running_loop().create_task(self._drain())
+            if self._write_now():
+                self._running = False
+            else:
+                self._drainer = asyncio.get_running_loop().create_task(self._drain())
         return await future
+
+    def _write_now(self) -> bool:
+        """Synchronous, so no cancellation can stop it between writing a batch and handing
+        out its results."""
+        batch = self._queue
+        items = [item for item, _ in batch]
+        try:
+            results = self.store.run_now(lambda conn: self.work(conn, items), write=True)
+        except Exception:
+            return False  # rolled back: the task tries the batch again, then one at a time
+        if isinstance(results, NotNow):
+            return False
+        self._queue = []
+        for (_, future), result in zip(batch, results, strict=True):
+            _settle(future, result)
+        return True
 
     async def _drain(self) -> None:
         try:
@@ -119,19 +143,31 @@ class GroupCommit(Generic[Item, Out]):
                 batch, self._queue = self._queue, []
                 items = [item for item, _ in batch]
                 try:
-                    results = await self.store.write(lambda conn, items=items: self.work(conn, items))
+                    results = await self.store.write(
+                        lambda conn, items=items: self.work(conn, items), quick=True
+                    )
                 except Exception:
                     for item, future in batch:
                         try:
-                            [one] = await self.store.write(lambda conn, item=item: self.work(conn, [item]))
-                            future.set_result(one)
+                            [one] = await self.store.write(
+                                lambda conn, item=item: self.work(conn, [item]), quick=True
+                            )
+                            _settle(future, one)
                         except Exception as exc:
-                            future.set_exception(exc)
+                            if not future.done():
+                                future.set_exception(exc)
                     continue
                 for (_, future), result in zip(batch, results, strict=True):
-                    future.set_result(result)
+                    _settle(future, result)
         finally:
             self._running = False
+
+
+def _settle(future: asyncio.Future[Out], result: Out) -> None:
+    """A waiter that went away (its request cancelled) has a cancelled future: its row is
+    written all the same, and the rest of the batch still gets its answers."""
+    if not future.done():
+        future.set_result(result)
 
 
 class Inbox:

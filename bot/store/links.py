@@ -35,7 +35,7 @@ class Links:
             ).first()
             return None if row is None else _link(row)
 
-        found = await self.db.read(work)
+        found = await self.db.read(work, quick=True)
         if self.db.cache:
             self._links[(team_id, channel_id)] = found
         return found
@@ -49,7 +49,7 @@ class Links:
             )
             return [_link(r) for r in rows]
 
-        return await self.db.read(work)
+        return await self.db.read(work, quick=True)
 
     async def link(self, link: Link, user_id: str | None) -> None:
         def work(conn: Connection) -> None:
@@ -67,7 +67,7 @@ class Links:
                 )
             )
 
-        await self.db.write(work)
+        await self.db.write(work, quick=True)
         if self.db.cache:
             self._links[(link.team_id, link.channel_id)] = link
             self._unlinked[(link.team_id, link.channel_id)] = False
@@ -87,7 +87,7 @@ class Links:
             )
             return removed
 
-        removed = await self.db.write(work)
+        removed = await self.db.write(work, quick=True)
         if self.db.cache:
             self._links[(team_id, channel_id)] = None
             self._unlinked[(team_id, channel_id)] = True
@@ -103,7 +103,7 @@ class Links:
             found = conn.execute(select(u.team_id).where(u.team_id == team_id, u.channel_id == channel_id))
             return found.first() is not None
 
-        found = await self.db.read(work)
+        found = await self.db.read(work, quick=True)
         if self.db.cache:
             self._unlinked[(team_id, channel_id)] = found
         return found

@@ -68,7 +68,7 @@ class TimerStore:
 
         due = timer.due_at.astimezone(UTC)  # as a read would give it back
         kept = Timer(key=timer.key[:255], kind=timer.kind, due_at=due, payload=values["payload"])
-        await self.store.write(work, on_commit=lambda _: self._keep(self._timers, kept.key, kept))
+        await self.store.write(work, on_commit=lambda _: self._keep(self._timers, kept.key, kept), quick=True)
 
     async def get(self, key: str) -> Timer | None:
         key = key[:255]
@@ -80,7 +80,9 @@ class TimerStore:
             row = conn.execute(select(tables.timers).where(tables.timers.c.key == key)).first()
             return _timer(row) if row is not None else None
 
-        found = await self.store.read(work, on_commit=lambda found: self._keep(self._timers, key, found))
+        found = await self.store.read(
+            work, on_commit=lambda found: self._keep(self._timers, key, found), quick=True
+        )
         return found.model_copy(deep=True) if found is not None else None
 
     async def cancel(self, key: str) -> bool:
@@ -89,7 +91,9 @@ class TimerStore:
         def work(conn: Connection) -> bool:
             return bool(conn.execute(delete(tables.timers).where(tables.timers.c.key == key)).rowcount)
 
-        return await self.store.write(work, on_commit=lambda _: self._keep(self._timers, key, None))
+        return await self.store.write(
+            work, on_commit=lambda _: self._keep(self._timers, key, None), quick=True
+        )
 
     async def due(self, at: datetime, limit: int = 100) -> list[Timer]:
         def work(conn: Connection) -> list[Timer]:
@@ -120,7 +124,9 @@ class TimerStore:
             row = conn.execute(select(tables.anchors).where(tables.anchors.c.key == key)).first()
             return (row.channel_id, row.ts) if row is not None else None
 
-        return await self.store.read(work, on_commit=lambda found: self._keep(self._anchors, key, found))
+        return await self.store.read(
+            work, on_commit=lambda found: self._keep(self._anchors, key, found), quick=True
+        )
 
     async def set_anchor(self, key: str, channel_id: str, ts: str) -> None:
         key = key[:255]
@@ -129,7 +135,9 @@ class TimerStore:
             conn.execute(delete(tables.anchors).where(tables.anchors.c.key == key))
             conn.execute(insert(tables.anchors).values(key=key, channel_id=channel_id, ts=ts, at=now()))
 
-        await self.store.write(work, on_commit=lambda _: self._keep(self._anchors, key, (channel_id, ts)))
+        await self.store.write(
+            work, on_commit=lambda _: self._keep(self._anchors, key, (channel_id, ts)), quick=True
+        )
 
 
 def _timer(row: Any) -> Timer:

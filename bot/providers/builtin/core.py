@@ -105,7 +105,7 @@ class Base:
             elif cache == "forget" and number is not None:
                 self._forget(number)
 
-        return await self.store.write(run, on_commit=committed)
+        return await self.store.write(run, on_commit=committed, quick=True)
 
     def parse_reference(self, text: str) -> str | None:
         match = _REFERENCE.match(text.strip())
@@ -159,7 +159,7 @@ class Base:
 
         # Remembered in the store's thread, in turn with the writes: a read that finished
         # before a change committed must not put its older state back after it.
-        return await self.store.read(work, on_commit=self._remember)
+        return await self.store.read(work, on_commit=self._remember, quick=True)
 
     async def _declared_with(self, key: str | None) -> Incident | None:
         if not key:

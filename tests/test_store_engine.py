@@ -1,0 +1,121 @@
+"""SQLite's one connection, shared by the event loop (quick transactions) and the store's
+thread (everything else): who runs what, in which order, and that nothing a batch wrote is
+lost when a waiter goes away."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, insert, select
+
+from bot.store import engine, tables
+from bot.store.engine import Database
+from bot.store.inbox import Inbox
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> Database:
+    store = Database(f"sqlite+aiosqlite:///{tmp_path / 'bot.db'}")
+    await store.write(lambda conn: tables.metadata.create_all(conn))
+    yield store  # type: ignore[misc]
+    await store.close()
+
+
+def _idempotency(conn: Connection, key: str) -> None:
+    from bot.domain import now
+
+    conn.execute(insert(tables.idempotency).values(key=key, at=now()))
+
+
+async def _keys(db: Database) -> list[str]:
+    return await db.read(lambda conn: [r.key for r in conn.execute(select(tables.idempotency.c.key))])
+
+
+async def test_quick_runs_on_the_loop_and_the_rest_in_the_store_thread(db: Database) -> None:
+    loop_thread = threading.get_ident()
+    seen: dict[str, int] = {}
+
+    def where(name: str) -> object:
+        return lambda conn: seen.setdefault(name, threading.get_ident())
+
+    await db.write(where("quick write"), quick=True)
+    await db.read(where("quick read"), quick=True)
+    await db.write(where("write"))
+    await db.read(where("read"))
+    assert seen["quick write"] == seen["quick read"] == loop_thread
+    assert seen["write"] == seen["read"] != loop_thread
+
+
+async def test_a_quick_one_waits_its_turn_when_the_thread_holds_the_connection(db: Database) -> None:
+    """The loop never waits on the lock: a quick transaction that finds the connection busy
+    goes to the thread, after the one under way, and the loop meanwhile runs other work."""
+    started, release = threading.Event(), threading.Event()
+    order: list[str] = []
+
+    def slow(conn: Connection) -> None:
+        started.set()
+        assert release.wait(10)
+        _idempotency(conn, "slow")
+        order.append("slow")
+
+    def quick(conn: Connection) -> None:
+        _idempotency(conn, "quick")
+        order.append("quick")
+
+    slow_one = asyncio.ensure_future(db.write(slow))
+    assert await asyncio.to_thread(started.wait, 10)
+    quick_one = asyncio.ensure_future(db.write(quick, quick=True))
+    await asyncio.sleep(0.05)
+    assert order == [] and not quick_one.done()  # the loop was free to run this line
+    release.set()
+    await asyncio.gather(slow_one, quick_one)
+    assert order == ["slow", "quick"]
+    assert sorted(await _keys(db)) == ["quick", "slow"]
+
+
+async def test_a_cancelled_waiter_loses_nobody_elses_answer(db: Database) -> None:
+    """Accepts queued behind a busy store thread are written as one batch by a task; one
+    caller going away (a client that hung up) leaves the others their answers, and its own
+    row is written all the same (the next replay of it is recognised)."""
+    inbox = Inbox(db, "me")
+    started, release = threading.Event(), threading.Event()
+
+    def hold(conn: Connection) -> None:
+        started.set()
+        assert release.wait(10)
+
+    holding = asyncio.ensure_future(db.write(hold))
+    assert await asyncio.to_thread(started.wait, 10)
+    accepts = [asyncio.ensure_future(inbox.accept(f"k{n}", "command", "ack", {"n": n})) for n in range(3)]
+    await asyncio.sleep(0.05)
+    accepts[1].cancel()
+    release.set()
+    await holding
+    # A bounded wait: before, the cancelled waiter's future stopped the batch's hand-out, and
+    # the callers after it waited for ever.
+    first, third = await asyncio.wait_for(asyncio.gather(accepts[0], accepts[2]), 10)
+    assert first is True and third is True
+    assert sorted(r["key"] for r in await inbox.rows()) == ["k0", "k1", "k2"]
+    assert await inbox.accept("k1", "command", "ack", {"n": 1}) is False  # a replay
+
+
+async def test_the_write_ahead_log_is_checkpointed(db: Database, tmp_path: Path, monkeypatch) -> None:
+    """SQLite's own checkpoint is off (it would run inside a commit on the loop); the store's
+    thread checkpoints every CHECKPOINT_EVERY commits, so the log stays small."""
+    monkeypatch.setattr(engine, "CHECKPOINT_EVERY", 20)
+    wal = tmp_path / "bot.db-wal"
+    for n in range(400):
+        await db.write(lambda conn, n=n: _idempotency(conn, f"k{n}"), quick=True)
+        if n % 20 == 0:
+            await asyncio.sleep(0.01)  # the checkpoint's turn in the thread
+    checkpointed = wal.stat().st_size
+
+    monkeypatch.setattr(engine, "CHECKPOINT_EVERY", 10**9)
+    for n in range(400, 800):
+        await db.write(lambda conn, n=n: _idempotency(conn, f"k{n}"), quick=True)
+    unchecked = wal.stat().st_size
+    assert unchecked > 4 * checkpointed  # without checkpoints it grows with every commit
+    assert len(await _keys(db)) == 800
