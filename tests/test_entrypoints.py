@@ -67,12 +67,20 @@ async def test_serve_process_acks_signed_commands_and_answers(fake_slack: FakeSl
                 f"http://127.0.0.1:{port}/slack/events", data=body, headers=sign(SECRET, body)
             ) as ack:
                 assert ack.status == 200
+            forged = sign("not-the-secret", body)
+            async with session.post(
+                f"http://127.0.0.1:{port}/slack/events", data=body, headers=forged
+            ) as refused:
+                assert refused.status == 401
         answers = await fake_slack.wait_for(2)
         assert {a.method for a in answers} == {"response_url", "chat.postMessage"}
         assert fake_slack.of("conversations.create")[0].params["name"] == "inc-1-serve-works"
     finally:
         process.terminate()
-        await process.wait()
+        output = (await process.communicate())[0].decode()
+    # The access log at INFO: the refusal, not the health checks and the command that went well.
+    access = [line for line in output.splitlines() if "aiohttp.access" in line]
+    assert len(access) == 1 and '"POST /slack/events" 401' in access[0], output
 
 
 async def test_socket_mode_acks_the_envelope_and_answers(fake_slack: FakeSlack, sqlite_url: str) -> None:

@@ -28,6 +28,7 @@ from bot.commands.invocation import Invocation
 from bot.commands.pipeline import Pipeline, Request, Route
 from bot.commands.service import CommandService
 from bot.config import ConfigError, Settings, store_name
+from bot.logs import AccessLogger
 from bot.runtime import Runtime, build_runtime
 from bot.slack.answer import SlackDelivery
 from bot.slack.app import build_app, command_request, web_client
@@ -236,7 +237,7 @@ async def start_socket_mode(settings: Settings, host: str = "0.0.0.0") -> tuple[
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
     web_app = create_web_app(settings)
-    runner = web.AppRunner(web_app)
+    runner = web.AppRunner(web_app, access_log_class=AccessLogger)
     await runner.setup()
     await web.TCPSite(runner, host, settings.port).start()
     assert settings.slack_app_token is not None
@@ -274,7 +275,7 @@ async def _serve(settings: Settings, host: str = "0.0.0.0") -> None:
             await handler.close_async()  # type: ignore[attr-defined]
             await runner.cleanup()
         return
-    runner = web.AppRunner(create_web_app(settings), handle_signals=False)
+    runner = web.AppRunner(create_web_app(settings), handle_signals=False, access_log_class=AccessLogger)
     await runner.setup()
     try:
         try:
