@@ -9,6 +9,7 @@ what is known about it."""
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -220,3 +221,62 @@ async def test_a_row_left_by_a_stopped_process_is_answered_by_what_is_known(runt
     # Nothing was done twice: the ack was not run again.
     [(_, status)] = await incidents(runtime)
     assert status == "triage"
+
+
+class Gated(Recorder):
+    """Answers only once the gate opens: the requests before it stay pending."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.gate = asyncio.Event()
+
+    async def deliver(self, route: Route, reply: Reply, key: str | None, resend: Resend | None) -> None:
+        await self.gate.wait()
+        await super().deliver(route, reply, key, resend)
+
+
+async def test_with_every_slot_taken_an_ack_waits_only_while_the_process_is_short_of_cpu(
+    runtime: Runtime, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Slots all taken by requests waiting on something else (a slow provider, here a closed
+    gate): the loop is idle and the ack goes at once. Slots all taken and the loop behind
+    (each turn of it slower than LOOP_BEHIND): the ack waits for a slot, in line, and never
+    longer than ROOM_WAIT; then it is admitted, not answered "busy"."""
+    from bot.commands import pipeline as pipeline_module
+
+    recorder = Gated()
+    pipeline = Pipeline(runtime.service, recorder, runtime.inbox, single_process=True, slots=2)
+    for key in ("k-1", "k-2"):
+        assert await send(pipeline, command(key, "help")) is Admission.ACCEPTED
+    await asyncio.sleep(0.05)
+    assert pipeline.pending == 2 and recorder.delivered == []
+
+    # Idle loop: admitted while the two are still pending, well before ROOM_WAIT (1 s).
+    assert await asyncio.wait_for(pipeline.admit(command("k-3", "help")), 0.5) is Admission.ACCEPTED
+    assert pipeline.pending == 2 and recorder.delivered == []
+
+    # A loop kept behind: every turn takes 10 ms of CPU.
+    loop, behind = asyncio.get_running_loop(), True
+
+    def hog() -> None:
+        time.sleep(0.01)
+        if behind:
+            loop.call_soon(hog)
+
+    loop.call_soon(hog)
+    waiting = asyncio.ensure_future(pipeline.admit(command("k-4", "help")))
+    await asyncio.sleep(0.3)
+    assert not waiting.done()  # in line while both slots are taken
+    recorder.gate.set()  # the two answer: slots free
+    assert await asyncio.wait_for(waiting, 5) is Admission.ACCEPTED
+    assert {key for key, _, _ in recorder.delivered} == {"k-1", "k-2"}
+
+    # Behind and no slot coming: admitted after ROOM_WAIT, not held for ever.
+    monkeypatch.setattr(pipeline_module, "ROOM_WAIT", 0.2)
+    recorder.gate.clear()
+    for key in ("k-5", "k-6"):
+        pipeline.start(command(key, "help"), await pipeline.admit(command(key, "help")))
+    assert await asyncio.wait_for(pipeline.admit(command("k-7", "help")), 5) is Admission.ACCEPTED
+    behind = False
+    recorder.gate.set()
+    await pipeline.idle()
