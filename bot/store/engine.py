@@ -47,7 +47,7 @@ def clean_row(value: Any) -> Any:
 # thread on a connection of its own: SQLite's own checkpoint runs inside whichever commit
 # crosses its threshold, and with quick transactions on the event loop that would stall
 # every request for its fsyncs; on the shared connection it made them wait their turn.
-CHECKPOINT_EVERY = 500
+CHECKPOINT_EVERY = 250
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
@@ -196,8 +196,7 @@ class Database:
         if self._file is not None and self._commits >= CHECKPOINT_EVERY and not self._checkpointing:
             self._commits = 0
             self._checkpointing = True
-            future = asyncio.get_running_loop().run_in_executor(self._thread, self._checkpoint)
-            future.add_done_callback(lambda _: setattr(self, "_checkpointing", False))
+            asyncio.get_running_loop().run_in_executor(self._thread, self._checkpoint)
 
     def _checkpoint(self) -> None:
         """In the store's thread, on its own connection. First without the lock: a PASSIVE
@@ -218,6 +217,10 @@ class Database:
             # Not fatal: the WAL grows until the next checkpoint does its work.
             log.warning("could not checkpoint the SQLite write-ahead log", exc_info=True)
             self._close_checkpointer()
+        finally:
+            # Here, not in a callback on the loop: a loop whose every await completes at once
+            # (quick writes back to back) would never run it, and never checkpoint again.
+            self._checkpointing = False
 
     def _close_checkpointer(self) -> None:
         if self._checkpointer is not None:
