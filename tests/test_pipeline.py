@@ -242,7 +242,7 @@ async def test_with_every_slot_taken_an_ack_waits_only_while_the_process_is_shor
     gate): the loop is idle and the ack goes at once. Slots all taken and the loop behind
     (each turn of it slower than LOOP_BEHIND): the ack waits for a slot, in line, and never
     longer than ROOM_WAIT; then it is admitted, not answered "busy"."""
-    from bot.commands import pipeline as pipeline_module
+    from bot.commands import backpressure
 
     recorder = Gated()
     pipeline = Pipeline(runtime.service, recorder, runtime.inbox, single_process=True, slots=2)
@@ -272,7 +272,7 @@ async def test_with_every_slot_taken_an_ack_waits_only_while_the_process_is_shor
     assert {key for key, _, _ in recorder.delivered} == {"k-1", "k-2"}
 
     # Behind and no slot coming: admitted after ROOM_WAIT, not held for ever.
-    monkeypatch.setattr(pipeline_module, "ROOM_WAIT", 0.2)
+    monkeypatch.setattr(backpressure, "ROOM_WAIT", 0.2)
     recorder.gate.clear()
     for key in ("k-5", "k-6"):
         pipeline.start(command(key, "help"), await pipeline.admit(command(key, "help")))

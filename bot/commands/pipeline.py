@@ -16,7 +16,6 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections import deque
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal, Protocol
@@ -25,6 +24,7 @@ from pydantic import BaseModel
 
 from bot import metrics
 from bot.commands import registry
+from bot.commands.backpressure import AckLine
 from bot.commands.invocation import Invocation
 from bot.commands.parser import ParsedCommand
 from bot.commands.registry import Verb
@@ -40,16 +40,9 @@ log = logging.getLogger(__name__)
 # is wide: 8 made a 5 s provider answer in 10 s.
 WORK_SLOTS = 64
 # Requests acked and not yet answered, at the most, in one process: past it a request is
-# acked at once and answered "busy".
+# acked at once and answered "busy". Before that, with every work slot taken and the process
+# short of CPU, acks wait a little (bot/commands/backpressure.py).
 BACKLOG = 512
-# Back-pressure where it is due: with every work slot taken and the event loop behind (a
-# turn of it took longer than LOOP_BEHIND: the process is short of CPU, not waiting on a
-# provider), an ack waits for a turn in which the loop keeps up, or for a slot, at most
-# ROOM_WAIT (Slack gives 3 s). Without it a flood was acked faster than it could be worked
-# and half of it answered "busy" (bench/, incident.io at c=64); a slow provider leaves the
-# loop idle, so its acks never wait.
-ROOM_WAIT = 1.0
-LOOP_BEHIND = 0.005
 # Verbs that only change the bot's own links: doing one twice leaves the same state.
 STORE_ONLY = frozenset({"link", "unlink"})
 KEEP_ANSWERED = timedelta(days=1)  # well past Slack's 5-minute replay window
@@ -125,9 +118,7 @@ class Pipeline:
         self.single_process = single_process
         self.backlog = backlog
         self._slots = asyncio.Semaphore(slots)
-        self.room = slots
-        self._waiting: deque[tuple[float, asyncio.Future[None]]] = deque()  # (until, turn)
-        self._pacer: asyncio.Task[None] | None = None
+        self._line = AckLine(slots, lambda: self.pending)
         self._tasks: set[asyncio.Task[None]] = set()
         self._maintainer: asyncio.Task[None] | None = None
         self._ticker: asyncio.Task[None] | None = None
@@ -140,8 +131,7 @@ class Pipeline:
     # intake ----------------------------------------------------------------------------
     async def admit(self, request: Request) -> Admission:
         """Before the ack: durable, deduplicated, bounded."""
-        if self.pending >= self.room or self._waiting:
-            await self._wait_while_behind()
+        await self._line.wait_if_full()
         if self.pending >= self.backlog:
             return Admission.BUSY
         if request.key and self.inbox is not None:
@@ -149,31 +139,6 @@ class Pipeline:
                 log.info("a replayed request was ignored: %s", request.key)
                 return Admission.REPLAY
         return Admission.ACCEPTED
-
-    async def _wait_while_behind(self) -> None:
-        """In line behind the acks already waiting, released in order by `_pace`."""
-        loop = asyncio.get_running_loop()
-        turn: asyncio.Future[None] = loop.create_future()
-        self._waiting.append((loop.time() + ROOM_WAIT, turn))
-        if self._pacer is None or self._pacer.done():
-            self._pacer = loop.create_task(self._pace())
-        await turn
-
-    async def _pace(self) -> None:
-        """One turn of the loop at a time (each lets the work go on): after a quick turn every
-        waiting ack goes; after a slow one, as many as there are free slots, oldest first,
-        and any that has waited ROOM_WAIT."""
-        loop = asyncio.get_running_loop()
-        while self._waiting:
-            started = loop.time()
-            await asyncio.sleep(0)
-            now = loop.time()
-            free = len(self._waiting) if now - started < LOOP_BEHIND else self.room - self.pending
-            while self._waiting and (free > 0 or self._waiting[0][0] <= now):
-                _, turn = self._waiting.popleft()
-                if not turn.done():  # a request that went away meanwhile
-                    turn.set_result(None)
-                    free -= 1
 
     def start(self, request: Request, admission: Admission) -> None:
         """After the ack: the work, in the background, tracked until answered."""
