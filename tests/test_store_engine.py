@@ -119,3 +119,50 @@ async def test_the_write_ahead_log_is_checkpointed(db: Database, tmp_path: Path,
     unchecked = wal.stat().st_size
     assert unchecked > 4 * checkpointed  # without checkpoints it grows with every commit
     assert len(await _keys(db)) == 800
+
+
+async def test_the_inbox_on_sqlites_cursor_stores_what_core_would(db: Database, tmp_path: Path) -> None:
+    """The inbox's three statements skip `Connection.execute` on SQLite (bot/store/direct.py),
+    with SQLAlchemy's own SQL and value processors: byte for byte the rows Core writes, read
+    back through Core as the same values, and a replay still finds its row."""
+    import sqlite3
+    from datetime import UTC, datetime
+
+    from sqlalchemy import update
+
+    from bot.store.audit import audit_values
+
+    payload = {"text": "status résolu ✅", "options": {"again": [1, 2.5, None, True]}, "empty": {}}
+    audit = audit_values(
+        {"team_id": "T1", "channel_id": "C1", "user_id": "U1", "verb": "status", "arguments": {"to": "é"},
+         "provider": "incidentio", "incident": "INC-1", "outcome": "changed", "duration_ms": 12.5,
+         "at": datetime(2026, 11, 23, 10, 0, 0, 123456, tzinfo=UTC)}
+    )  # fmt: skip
+    inbox = Inbox(db, "owner-1")
+    started = datetime.now(UTC)
+    assert await inbox.accept("key-1", "command", "status", payload)
+    assert not await inbox.accept("key-1", "command", "status", payload)  # a replay
+    await inbox.finish("key-1", audit)
+    [ours] = await inbox.rows()
+
+    core = Database(f"sqlite+aiosqlite:///{tmp_path / 'core.db'}")
+    await core.write(lambda conn: tables.metadata.create_all(conn))
+
+    def by_core(conn: Connection) -> None:
+        row = {k: v for k, v in ours.items() if k not in ("state", "done_at")} | {"state": "pending"}
+        conn.execute(insert(tables.inbox), row)
+        done = update(tables.inbox).where(tables.inbox.c.key == "key-1")
+        conn.execute(done.values(state="done", done_at=ours["done_at"]))
+        conn.execute(insert(tables.audit), audit)
+
+    await core.write(by_core)
+    await core.close()
+
+    def raw(name: str, table: str) -> list[tuple[object, ...]]:
+        with sqlite3.connect(tmp_path / name) as conn:
+            return conn.execute(f"SELECT * FROM {table}").fetchall()
+
+    assert raw("bot.db", "inbox") == raw("core.db", "inbox")
+    assert raw("bot.db", "audit") == raw("core.db", "audit")
+    assert ours["payload"] == payload and ours["state"] == "done"
+    assert ours["created_at"].tzinfo is UTC and started <= ours["created_at"] <= ours["done_at"]

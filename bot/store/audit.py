@@ -98,7 +98,7 @@ class AuditLog:
         return await self.db.read(work)
 
 
-_AUDIT_COLUMNS = tuple(c.name for c in tables.audit.columns if c.name != "id")
+AUDIT_COLUMNS = tuple(c.name for c in tables.audit.columns if c.name != "id")
 
 
 def audit_values(row: dict[str, Any]) -> dict[str, Any]:
@@ -108,7 +108,7 @@ def audit_values(row: dict[str, Any]) -> dict[str, Any]:
     row.setdefault("at", now())
     if not isinstance(row.get("arguments"), str):
         row["arguments"] = json.dumps(row.get("arguments"), default=str)
-    values = {name: row.get(name) for name in _AUDIT_COLUMNS}
+    values = {name: row.get(name) for name in AUDIT_COLUMNS}
     for name in ("arguments", "detail"):
         if isinstance(values[name], str):
             values[name] = clean_text(values[name])[:4000]

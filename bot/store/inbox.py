@@ -28,6 +28,8 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from bot.domain import now
 from bot.store import tables
+from bot.store.audit import AUDIT_COLUMNS
+from bot.store.direct import Direct
 from bot.store.engine import Database, NotNow, clean_row
 
 log = logging.getLogger(__name__)
@@ -40,6 +42,8 @@ FINISHED = (
     .where(tables.inbox.c.key == bindparam("done_key"))
     .values(state="done", done_at=bindparam("done_at"))
 )
+# Every column an accepted row carries (`accept`).
+ACCEPTED = ("key", "kind", "verb", "payload", "state", "applied", "owner", "lease_until", "created_at")
 # ("accept", the row) or ("finish", (key, audit row or None)): one queue for both.
 _Write = tuple[str, Any]
 Item = TypeVar("Item")
@@ -180,6 +184,17 @@ class Inbox:
             .on_conflict_do_nothing(index_elements=["key"])
             .returning(tables.inbox.c.key)
         )
+        # SQLite: the three statements of every command on the driver's cursor (direct.py).
+        self._direct: tuple[Direct, Direct, Direct] | None = None
+        if store.sync_engine is not None:
+            dialect = store.sync_engine.dialect
+            accepted = store.dialect.insert(tables.inbox).values({name: bindparam(name) for name in ACCEPTED})
+            audited = insert(tables.audit).values({name: bindparam(name) for name in AUDIT_COLUMNS})
+            self._direct = (
+                Direct(accepted.on_conflict_do_nothing(index_elements=["key"]), dialect),
+                Direct(FINISHED, dialect),
+                Direct(audited, dialect),
+            )
         # Rows accepted and rows answered share one queue, so one commit carries both: with a
         # few commands at once, one's answer lands while another's ack waits (bench/).
         self._writes: GroupCommit[_Write, bool | None] = GroupCommit(store, self._write_rows)
@@ -200,14 +215,24 @@ class Inbox:
         first: dict[str, dict[str, Any]] = {}
         for row in rows:
             first.setdefault(row["key"], row)
-        inserted = {r.key for r in conn.execute(self._insert, list(first.values()))}
+        if self._direct is not None:
+            insert_one = self._direct[0]
+            inserted = {key for key, row in first.items() if insert_one.execute(conn, row)}
+        else:
+            inserted = {r.key for r in conn.execute(self._insert, list(first.values()))}
         return [row["key"] in inserted and first[row["key"]] is row for row in rows]
 
     def _finish_rows(self, conn: Connection, items: list[Any]) -> None:
         """`items`: (key, audit row or None) each."""
         at = now()
-        conn.execute(FINISHED, [{"done_key": key, "done_at": at} for key, _ in items])
+        done = [{"done_key": key, "done_at": at} for key, _ in items]
         audits = [audit for _, audit in items if audit is not None]
+        if self._direct is not None:
+            self._direct[1].executemany(conn, done)
+            if audits:
+                self._direct[2].executemany(conn, audits)
+            return
+        conn.execute(FINISHED, done)
         if audits:
             conn.execute(AUDIT_INSERT, audits)
 

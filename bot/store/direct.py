@@ -1,0 +1,60 @@
+"""A Core statement compiled once for SQLite and run on the driver's own cursor.
+
+Why: the inbox writes a row before every ack and updates it after every answer. Through
+SQLAlchemy's `Connection.execute`, even with the statement built once, each call keys its
+compiled cache, builds an execution context and a result, and runs every value through
+its bind processor one call at a time: about twice SQLite's own work, on the event loop,
+for every command (issue 16's profile). Here the SQL and each value's processor come from
+SQLAlchemy itself (so a value is stored exactly as Core would store it, a test checks
+that), and a call is one `cursor.execute`. SQLite only: PostgreSQL's statements keep
+going through Core, where the network, not this, is the cost.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy.engine import Dialect
+from sqlalchemy.sql import Executable
+
+
+class Direct:
+    """`statement` names every value a call gives by a bind parameter (`bindparam("key")`);
+    a call passes a mapping with each of those names. A value written into the statement
+    (`.values(state="done")`) is processed once, here."""
+
+    def __init__(self, statement: Executable, dialect: Dialect) -> None:
+        compiled = statement.compile(dialect=dialect)
+        if compiled.positiontup is None:
+            raise ValueError("a positional dialect (SQLite) only")
+        self.sql = compiled.string
+        # (name, processor) for a value the call gives; (None, the stored value) for a constant.
+        self._fields: list[tuple[str | None, Any]] = []
+        for name in compiled.positiontup:
+            bind = compiled.binds[name]
+            process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+            if bind.required:
+                self._fields.append((name, process))
+            else:
+                self._fields.append((None, bind.value if process is None else process(bind.value)))
+
+    def params(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
+        return tuple(
+            field if name is None else values[name] if field is None else field(values[name])
+            for name, field in self._fields
+        )
+
+    def execute(self, conn: Connection, values: Mapping[str, Any]) -> int:
+        """Run once, in `conn`'s transaction; the number of rows it changed."""
+        return int(_driver(conn).execute(self.sql, self.params(values)).rowcount)
+
+    def executemany(self, conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
+        _driver(conn).executemany(self.sql, [self.params(row) for row in rows])
+
+
+def _driver(conn: Connection) -> Any:
+    """The sqlite3 connection under `conn`: the same transaction SQLAlchemy began and commits
+    (pysqlite opens it at the first write either way)."""
+    return conn.connection.driver_connection
