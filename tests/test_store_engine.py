@@ -166,3 +166,23 @@ async def test_the_inbox_on_sqlites_cursor_stores_what_core_would(db: Database, 
     assert raw("bot.db", "audit") == raw("core.db", "audit")
     assert ours["payload"] == payload and ours["state"] == "done"
     assert ours["created_at"].tzinfo is UTC and started <= ours["created_at"] <= ours["done_at"]
+
+
+async def test_a_timer_upserted_on_sqlites_cursor_reads_back_through_core(db: Database) -> None:
+    """The timer's upsert runs on the driver's cursor too: armed, then moved (the conflict
+    branch), it reads back through Core, in a store that never saw it, as it was set."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.store.timers import Timer, TimerStore
+
+    first = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)
+    timers = TimerStore(db)
+    await timers.set(Timer(key="remind:INC-1", kind="reminder", due_at=first, payload={"n": 1, "é": ["✅"]}))
+    moved = first + timedelta(minutes=30)
+    await timers.set(Timer(key="remind:INC-1", kind="reminder", due_at=moved, payload={"n": 2}))
+    cold = TimerStore(Database(db.url, cache=False))
+    [timer] = await cold.all()
+    assert timer == Timer(key="remind:INC-1", kind="reminder", due_at=moved, payload={"n": 2})
+    assert [t.key for t in await cold.due(moved)] == ["remind:INC-1"]
+    assert await cold.due(moved - timedelta(seconds=1)) == []
+    await cold.store.close()

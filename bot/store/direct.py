@@ -6,32 +6,38 @@ compiled cache, builds an execution context and a result, and runs every value t
 its bind processor one call at a time: about twice SQLite's own work, on the event loop,
 for every command (issue 16's profile). Here the SQL and each value's processor come from
 SQLAlchemy itself (so a value is stored exactly as Core would store it, a test checks
-that), and a call is one `cursor.execute`. SQLite only: PostgreSQL's statements keep
-going through Core, where the network, not this, is the cost.
+that), and a call is one `cursor.execute`. On PostgreSQL the same object runs the
+statement through Core, where the network, not this, is the cost.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Executable
+
+from bot.store.engine import Database
 
 
 class Direct:
     """`statement` names every value a call gives by a bind parameter (`bindparam("key")`);
     a call passes a mapping with each of those names. A value written into the statement
-    (`.values(state="done")`) is processed once, here."""
+    (`.values(state="done")`) is processed once, here. On PostgreSQL a call is Core's
+    `conn.execute`, as before."""
 
-    def __init__(self, statement: Executable, dialect: Dialect) -> None:
-        compiled = statement.compile(dialect=dialect)
-        if compiled.positiontup is None:
-            raise ValueError("a positional dialect (SQLite) only")
-        self.sql = compiled.string
+    def __init__(self, statement: Executable, store: Database) -> None:
+        self.statement = statement
+        self.sql: str | None = None
         # (name, processor) for a value the call gives; (None, the stored value) for a constant.
         self._fields: list[tuple[str | None, Any]] = []
+        if store.sync_engine is None:
+            return
+        dialect = store.sync_engine.dialect
+        compiled = statement.compile(dialect=dialect)
+        assert compiled.positiontup is not None  # SQLite's paramstyle is positional
+        self.sql = compiled.string
         for name in compiled.positiontup:
             bind = compiled.binds[name]
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
@@ -48,10 +54,15 @@ class Direct:
 
     def execute(self, conn: Connection, values: Mapping[str, Any]) -> int:
         """Run once, in `conn`'s transaction; the number of rows it changed."""
+        if self.sql is None:
+            return int(conn.execute(self.statement, dict(values)).rowcount)  # type: ignore[attr-defined]
         return int(_driver(conn).execute(self.sql, self.params(values)).rowcount)
 
-    def executemany(self, conn: Connection, rows: Iterable[Mapping[str, Any]]) -> None:
-        _driver(conn).executemany(self.sql, [self.params(row) for row in rows])
+    def executemany(self, conn: Connection, rows: list[Mapping[str, Any]]) -> None:
+        if self.sql is None:
+            conn.execute(self.statement, [dict(row) for row in rows])
+        else:
+            _driver(conn).executemany(self.sql, [self.params(row) for row in rows])
 
 
 def _driver(conn: Connection) -> Any:

@@ -35,7 +35,6 @@ from bot.store.engine import Database, NotNow, clean_row
 log = logging.getLogger(__name__)
 # Built once, run with their values: SQLAlchemy builds and keys a statement made per call
 # at every call, which cost more than SQLite's own work (issue 16).
-AUDIT_INSERT = insert(tables.audit)
 APPLIED = update(tables.inbox).where(tables.inbox.c.key == bindparam("applied_key")).values(applied=1)
 FINISHED = (
     update(tables.inbox)
@@ -184,17 +183,13 @@ class Inbox:
             .on_conflict_do_nothing(index_elements=["key"])
             .returning(tables.inbox.c.key)
         )
-        # SQLite: the three statements of every command on the driver's cursor (direct.py).
-        self._direct: tuple[Direct, Direct, Direct] | None = None
+        # SQLite: the inbox's writes of every command on the driver's cursor (direct.py).
+        self._accepted: Direct | None = None
         if store.sync_engine is not None:
-            dialect = store.sync_engine.dialect
             accepted = store.dialect.insert(tables.inbox).values({name: bindparam(name) for name in ACCEPTED})
-            audited = insert(tables.audit).values({name: bindparam(name) for name in AUDIT_COLUMNS})
-            self._direct = (
-                Direct(accepted.on_conflict_do_nothing(index_elements=["key"]), dialect),
-                Direct(FINISHED, dialect),
-                Direct(audited, dialect),
-            )
+            self._accepted = Direct(accepted.on_conflict_do_nothing(index_elements=["key"]), store)
+        self._finished = Direct(FINISHED, store)
+        self._audited = Direct(insert(tables.audit).values({n: bindparam(n) for n in AUDIT_COLUMNS}), store)
         # Rows accepted and rows answered share one queue, so one commit carries both: with a
         # few commands at once, one's answer lands while another's ack waits (bench/).
         self._writes: GroupCommit[_Write, bool | None] = GroupCommit(store, self._write_rows)
@@ -215,8 +210,8 @@ class Inbox:
         first: dict[str, dict[str, Any]] = {}
         for row in rows:
             first.setdefault(row["key"], row)
-        if self._direct is not None:
-            insert_one = self._direct[0]
+        if self._accepted is not None:  # SQLite: one row at a time, each told by its rowcount
+            insert_one = self._accepted
             inserted = {key for key, row in first.items() if insert_one.execute(conn, row)}
         else:
             inserted = {r.key for r in conn.execute(self._insert, list(first.values()))}
@@ -227,14 +222,9 @@ class Inbox:
         at = now()
         done = [{"done_key": key, "done_at": at} for key, _ in items]
         audits = [audit for _, audit in items if audit is not None]
-        if self._direct is not None:
-            self._direct[1].executemany(conn, done)
-            if audits:
-                self._direct[2].executemany(conn, audits)
-            return
-        conn.execute(FINISHED, done)
+        self._finished.executemany(conn, done)
         if audits:
-            conn.execute(AUDIT_INSERT, audits)
+            self._audited.executemany(conn, audits)
 
     async def accept(self, key: str, kind: str, verb: str | None, payload: dict[str, Any]) -> bool:
         """Record the request; False when its key is already there (a replay)."""

@@ -7,10 +7,11 @@ from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, delete, insert, select
+from sqlalchemy import Connection, bindparam, delete, insert, select
 
 from bot.domain import now
 from bot.store import tables
+from bot.store.direct import Direct
 from bot.store.engine import Database, clean_row
 
 
@@ -41,10 +42,15 @@ class TimerStore:
         self._anchors: dict[str, tuple[str, str] | None] = {}
         # One upsert, built once: an UPDATE-then-INSERT let two processes arming the same
         # reminder at the same moment both insert, and one of them failed on the key.
-        upsert = store.dialect.insert(tables.timers)
         changed = ("kind", "due_at", "payload", "updated_at")
-        self._upsert = upsert.on_conflict_do_update(
-            index_elements=["key"], set_={name: upsert.excluded[name] for name in changed}
+        upsert = store.dialect.insert(tables.timers).values(
+            {name: bindparam(name) for name in ("key", *changed)}
+        )
+        self._upsert = Direct(
+            upsert.on_conflict_do_update(
+                index_elements=["key"], set_={name: upsert.excluded[name] for name in changed}
+            ),
+            store,
         )
 
     def _keep(self, kept: dict[str, Any], key: str, value: Any) -> None:
@@ -64,7 +70,7 @@ class TimerStore:
         }
 
         def work(conn: Connection) -> None:
-            conn.execute(self._upsert, {"key": timer.key[:255], **values})
+            self._upsert.execute(conn, {"key": timer.key[:255], **values})
 
         due = timer.due_at.astimezone(UTC)  # as a read would give it back
         kept = Timer(key=timer.key[:255], kind=timer.kind, due_at=due, payload=values["payload"])
