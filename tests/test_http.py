@@ -116,6 +116,25 @@ async def test_a_read_is_retried_a_plain_write_is_not() -> None:
     assert "internal error (HTTP 500)" in str(raised.value)
 
 
+async def test_each_attempt_is_counted_by_provider_and_status_in_metrics() -> None:
+    """What /metrics shows an operator: every attempt under its provider and status, and the
+    latency of each; labels in the order the metric declares them."""
+    from bot import metrics
+
+    def sample(name: str, **labels: str) -> float:
+        return metrics.REGISTRY.get_sample_value(name, labels) or 0.0
+
+    before = {
+        s: sample("incident_bot_provider_calls_total", provider="Prov", status=s) for s in ("500", "200")
+    }
+    timed = sample("incident_bot_provider_seconds_count", provider="Prov")
+    assert await client(failing(500), []).get("/thing") == {"ok": True}
+
+    assert sample("incident_bot_provider_calls_total", provider="Prov", status="500") == before["500"] + 1
+    assert sample("incident_bot_provider_calls_total", provider="Prov", status="200") == before["200"] + 1
+    assert sample("incident_bot_provider_seconds_count", provider="Prov") == timed + 2
+
+
 async def test_a_write_with_an_idempotency_key_is_retried() -> None:
     seen: list[httpx.Request] = []
     api = client(failing(502, 503), seen)

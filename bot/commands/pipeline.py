@@ -183,12 +183,13 @@ class Pipeline:
                     await self.delivery.deliver(request.route, outcome, request.key, resend)
             except Exception:
                 log.exception("could not deliver the answer to %s", request.key)
-            metrics.ANSWER_SECONDS.labels(kind=request.kind).observe(time.perf_counter() - started)
+            metrics.child(metrics.ANSWER_SECONDS, request.kind).observe(time.perf_counter() - started)
             audit = outcome.audit if isinstance(outcome, Reply) else {}
-            metrics.COMMANDS.labels(
-                kind=request.kind,
-                verb=str(audit.get("verb") or (outcome.verb if isinstance(outcome, NeedsForm) else "-")),
-                outcome=str(audit.get("outcome") or ("form" if isinstance(outcome, NeedsForm) else "-")),
+            metrics.child(
+                metrics.COMMANDS,
+                request.kind,
+                str(audit.get("verb") or (outcome.verb if isinstance(outcome, NeedsForm) else "-")),
+                str(audit.get("outcome") or ("form" if isinstance(outcome, NeedsForm) else "-")),
             ).inc()
             # Recorded right after the answer. A crash between the two leaves the row pending:
             # the next start finds the answer it gave (`Resend`) rather than give it twice.

@@ -73,7 +73,7 @@ class RetryingTransport(httpx.AsyncBaseTransport):
                 raise
             status = response.status_code
             self._count(str(status))
-            metrics.PROVIDER_SECONDS.labels(provider=self.label).observe(time.perf_counter() - started)
+            metrics.child(metrics.PROVIDER_SECONDS, self.label).observe(time.perf_counter() - started)
             if status == 429:
                 wait = retry_after(response)
                 if attempt < max(attempts, 2) and wait <= MAX_RATE_LIMIT_WAIT:
@@ -94,7 +94,7 @@ class RetryingTransport(httpx.AsyncBaseTransport):
             return response
 
     def _count(self, status: str) -> None:
-        metrics.PROVIDER_CALLS.labels(provider=self.label, status=status).inc()
+        metrics.child(metrics.PROVIDER_CALLS, self.label, status).inc()
 
     async def _pause(self, attempt: int) -> None:
         await asyncio.sleep(self.backoff * (2 ** (attempt - 1)) * (0.5 + random.random()))
