@@ -70,6 +70,18 @@ async def test_incident_lifecycle(provider: BuiltinProvider) -> None:
         "status",
     ]
     assert (await provider.get_incident(second.id)).status == "triage"  # untouched
+    # Read back cold, through Core, by a provider that remembers nothing: what each change
+    # wrote (on SQLite on the driver's cursor, bot/store/direct.py) is what it answered.
+    cold = BuiltinProvider(provider.store, ["lead", "comms", "scribe"])
+    assert await cold.get_incident(incident.id) == resolved
+    entries = await cold.timeline(incident.id)
+    assert (entries[3].text, entries[3].author, entries[4].text) == ("lead: sam", BEA, "lead: bea")
+    # Stored as Core stores a time (declare's created_at), so SQL compares them right.
+    query = "SELECT created_at, updated_at, resolved_at FROM builtin_incidents WHERE number = 1"
+    stored = await provider.store.read(lambda conn: conn.exec_driver_sql(query).one())
+    assert {type(value) for value in stored} == {type(stored[0])}
+    if isinstance(stored[0], str):  # SQLite: text, one format
+        assert {len(value) for value in stored} == {len(stored[0])} and stored[0] < stored[1]
 
 
 async def test_refusals_change_nothing(provider: BuiltinProvider) -> None:

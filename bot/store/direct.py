@@ -16,35 +16,36 @@ from collections.abc import Mapping
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy.engine import Dialect
 from sqlalchemy.sql import Executable
-
-from bot.store.engine import Database
 
 
 class Direct:
     """`statement` names every value a call gives by a bind parameter (`bindparam("key")`);
     a call passes a mapping with each of those names. A value written into the statement
-    (`.values(state="done")`) is processed once, here. On PostgreSQL a call is Core's
-    `conn.execute`, as before."""
+    (`.values(state="done")`) is processed once. Compiled at its first use on SQLite, so a
+    module can build it once for whichever store it runs on; on PostgreSQL a call is
+    Core's `conn.execute`, as before."""
 
-    def __init__(self, statement: Executable, store: Database) -> None:
+    def __init__(self, statement: Executable) -> None:
         self.statement = statement
         self.sql: str | None = None
         # (name, processor) for a value the call gives; (None, the stored value) for a constant.
         self._fields: list[tuple[str | None, Any]] = []
-        if store.sync_engine is None:
-            return
-        dialect = store.sync_engine.dialect
-        compiled = statement.compile(dialect=dialect)
+
+    def _compile(self, dialect: Dialect) -> str:
+        compiled = self.statement.compile(dialect=dialect)
         assert compiled.positiontup is not None  # SQLite's paramstyle is positional
-        self.sql = compiled.string
+        fields: list[tuple[str | None, Any]] = []
         for name in compiled.positiontup:
             bind = compiled.binds[name]
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
             if bind.required:
-                self._fields.append((name, process))
+                fields.append((name, process))
             else:
-                self._fields.append((None, bind.value if process is None else process(bind.value)))
+                fields.append((None, bind.value if process is None else process(bind.value)))
+        self._fields, self.sql = fields, compiled.string
+        return self.sql
 
     def params(self, values: Mapping[str, Any]) -> tuple[Any, ...]:
         return tuple(
@@ -54,15 +55,17 @@ class Direct:
 
     def execute(self, conn: Connection, values: Mapping[str, Any]) -> int:
         """Run once, in `conn`'s transaction; the number of rows it changed."""
-        if self.sql is None:
+        if conn.dialect.name != "sqlite":
             return int(conn.execute(self.statement, dict(values)).rowcount)  # type: ignore[attr-defined]
-        return int(_driver(conn).execute(self.sql, self.params(values)).rowcount)
+        sql = self.sql or self._compile(conn.dialect)
+        return int(_driver(conn).execute(sql, self.params(values)).rowcount)
 
     def executemany(self, conn: Connection, rows: list[Mapping[str, Any]]) -> None:
-        if self.sql is None:
+        if conn.dialect.name != "sqlite":
             conn.execute(self.statement, [dict(row) for row in rows])
-        else:
-            _driver(conn).executemany(self.sql, [self.params(row) for row in rows])
+            return
+        sql = self.sql or self._compile(conn.dialect)
+        _driver(conn).executemany(sql, [self.params(row) for row in rows])
 
 
 def _driver(conn: Connection) -> Any:

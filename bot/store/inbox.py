@@ -25,6 +25,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from bot.domain import now
 from bot.store import tables
@@ -35,14 +36,21 @@ from bot.store.engine import Database, NotNow, clean_row
 log = logging.getLogger(__name__)
 # Built once, run with their values: SQLAlchemy builds and keys a statement made per call
 # at every call, which cost more than SQLite's own work (issue 16).
-APPLIED = update(tables.inbox).where(tables.inbox.c.key == bindparam("applied_key")).values(applied=1)
-FINISHED = (
+# On SQLite, on the driver's cursor (bot/store/direct.py): every command runs these.
+APPLIED = Direct(update(tables.inbox).where(tables.inbox.c.key == bindparam("applied_key")).values(applied=1))
+FINISHED = Direct(
     update(tables.inbox)
     .where(tables.inbox.c.key == bindparam("done_key"))
     .values(state="done", done_at=bindparam("done_at"))
 )
-# Every column an accepted row carries (`accept`).
-ACCEPTED = ("key", "kind", "verb", "payload", "state", "applied", "owner", "lease_until", "created_at")
+AUDITED = Direct(insert(tables.audit).values({name: bindparam(name) for name in AUDIT_COLUMNS}))
+# SQLite's accept, one row at a time, each told by its rowcount (PostgreSQL: Inbox._insert).
+_ACCEPTED = ("key", "kind", "verb", "payload", "state", "applied", "owner", "lease_until", "created_at")
+ACCEPT_ONE = Direct(
+    sqlite_dialect.insert(tables.inbox)
+    .values({name: bindparam(name) for name in _ACCEPTED})
+    .on_conflict_do_nothing(index_elements=["key"])
+)
 # ("accept", the row) or ("finish", (key, audit row or None)): one queue for both.
 _Write = tuple[str, Any]
 Item = TypeVar("Item")
@@ -183,13 +191,6 @@ class Inbox:
             .on_conflict_do_nothing(index_elements=["key"])
             .returning(tables.inbox.c.key)
         )
-        # SQLite: the inbox's writes of every command on the driver's cursor (direct.py).
-        self._accepted: Direct | None = None
-        if store.sync_engine is not None:
-            accepted = store.dialect.insert(tables.inbox).values({name: bindparam(name) for name in ACCEPTED})
-            self._accepted = Direct(accepted.on_conflict_do_nothing(index_elements=["key"]), store)
-        self._finished = Direct(FINISHED, store)
-        self._audited = Direct(insert(tables.audit).values({n: bindparam(n) for n in AUDIT_COLUMNS}), store)
         # Rows accepted and rows answered share one queue, so one commit carries both: with a
         # few commands at once, one's answer lands while another's ack waits (bench/).
         self._writes: GroupCommit[_Write, bool | None] = GroupCommit(store, self._write_rows)
@@ -210,9 +211,8 @@ class Inbox:
         first: dict[str, dict[str, Any]] = {}
         for row in rows:
             first.setdefault(row["key"], row)
-        if self._accepted is not None:  # SQLite: one row at a time, each told by its rowcount
-            insert_one = self._accepted
-            inserted = {key for key, row in first.items() if insert_one.execute(conn, row)}
+        if conn.dialect.name == "sqlite":
+            inserted = {key for key, row in first.items() if ACCEPT_ONE.execute(conn, row)}
         else:
             inserted = {r.key for r in conn.execute(self._insert, list(first.values()))}
         return [row["key"] in inserted and first[row["key"]] is row for row in rows]
@@ -222,9 +222,9 @@ class Inbox:
         at = now()
         done = [{"done_key": key, "done_at": at} for key, _ in items]
         audits = [audit for _, audit in items if audit is not None]
-        self._finished.executemany(conn, done)
+        FINISHED.executemany(conn, done)
         if audits:
-            self._audited.executemany(conn, audits)
+            AUDITED.executemany(conn, audits)
 
     async def accept(self, key: str, kind: str, verb: str | None, payload: dict[str, Any]) -> bool:
         """Record the request; False when its key is already there (a replay)."""
@@ -246,7 +246,7 @@ class Inbox:
     def mark_applied(conn: Connection, key: str) -> None:
         """Inside the transaction that made the change: so 'applied' is true exactly when
         the change is, and a restart knows not to make it again."""
-        conn.execute(APPLIED, {"applied_key": key})
+        APPLIED.execute(conn, {"applied_key": key})
 
     async def finish(self, key: str, audit_row: dict[str, Any] | None) -> None:
         """Answered: the row is done and its audit row written, in one transaction."""

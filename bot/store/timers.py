@@ -49,8 +49,7 @@ class TimerStore:
         self._upsert = Direct(
             upsert.on_conflict_do_update(
                 index_elements=["key"], set_={name: upsert.excluded[name] for name in changed}
-            ),
-            store,
+            )
         )
 
     def _keep(self, kept: dict[str, Any], key: str, value: Any) -> None:

@@ -21,17 +21,24 @@ from bot.providers.builtin.core import (
     CLOSED_STATUSES,
     SEVERITIES,
     STATUSES,
-    TOUCH,
     Base,
     _number,
     _person,
+    touch,
 )
+from bot.store.direct import Direct
 
-# A role's holder replaced, or given: built once (see core.TOUCH).
-HOLD = update(tables.roles).where(
-    tables.roles.c.incident == bindparam("b_number"), tables.roles.c.role == bindparam("b_role")
+# A role's holder replaced, or given: built once (see core.LOG).
+HOLD = Direct(
+    update(tables.roles)
+    .where(tables.roles.c.incident == bindparam("b_number"), tables.roles.c.role == bindparam("b_role"))
+    .values(user_id=bindparam("v_user_id"), user_name=bindparam("v_user_name"))
 )
-GIVE = insert(tables.roles)
+GIVE = Direct(
+    insert(tables.roles).values(
+        {name: bindparam(name) for name in ("incident", "role", "user_id", "user_name")}
+    )
+)
 
 
 class Incidents(Base):
@@ -101,13 +108,21 @@ class Incidents(Base):
 
         def work(conn: Connection) -> Any:
             at = now()
-            conn.execute(TOUCH, {"b_number": number, "updated_at": at})
+            touch(conn, number, {"updated_at": at})
             before = self._current(conn, number, updated_at=at)
             # An upsert, under the incident's lock: two `lead`s at once both succeed, and
             # the later one holds the role.
             holder = {"user_id": person.slack_id, "user_name": person.name}
-            if not conn.execute(HOLD, {"b_number": number, "b_role": role, **holder}).rowcount:
-                conn.execute(GIVE, {"incident": number, "role": role, **holder})
+            if not HOLD.execute(
+                conn,
+                {
+                    "b_number": number,
+                    "b_role": role,
+                    "v_user_id": person.slack_id,
+                    "v_user_name": person.name,
+                },
+            ):
+                GIVE.execute(conn, {"incident": number, "role": role, **holder})
             self._log(conn, number, "role", f"{role}: {person.name or person.slack_id}", actor)
             holders = before.roles | {role: person}
             return before.model_copy(update={"roles": {r: holders[r] for r in self._roles if r in holders}})
