@@ -34,9 +34,8 @@ from bot.store.direct import Direct
 from bot.store.engine import Database, NotNow, clean_row
 
 log = logging.getLogger(__name__)
-# Built once, run with their values: SQLAlchemy builds and keys a statement made per call
-# at every call, which cost more than SQLite's own work (issue 16).
-# On SQLite, on the driver's cursor (bot/store/direct.py): every command runs these.
+# Every command runs these: built once, run with their values (SQLAlchemy builds and keys a
+# statement made per call at every call), on SQLite on the driver's cursor (direct.py).
 APPLIED = Direct(update(tables.inbox).where(tables.inbox.c.key == bindparam("applied_key")).values(applied=1))
 FINISHED = Direct(
     update(tables.inbox)
