@@ -48,6 +48,12 @@ def clean_row(value: Any) -> Any:
 # crosses its threshold, and with quick transactions on the event loop that would stall
 # every request for its fsyncs; on the shared connection it made them wait their turn.
 CHECKPOINT_EVERY = 250
+# The log's size past which a checkpoint also takes the loop's connection for the frames
+# committed while it ran. That step fsyncs the database file with the connection held (5 to
+# 15 ms here under load), and every ack that came meanwhile waited for it: 1 in 25 acks at
+# c=4 (bench/). Without it, a log written without a pause never starts over, so it is kept
+# for a log this large; the file is cut back to this size when the log starts over.
+WAL_LIMIT = 16 * 1024 * 1024
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
@@ -58,6 +64,7 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA wal_autocheckpoint=0")
+    cursor.execute(f"PRAGMA journal_size_limit={WAL_LIMIT}")
     cursor.close()
 
 
@@ -199,20 +206,21 @@ class Database:
             asyncio.get_running_loop().run_in_executor(self._thread, self._checkpoint)
 
     def _checkpoint(self) -> None:
-        """In the store's thread, on its own connection. First without the lock: a PASSIVE
+        """In the store's thread, on its own connection, without the lock: a PASSIVE
         checkpoint copies the log's frames into the database file (and waits for its fsyncs,
-        ~15 ms for 500 commits here) while the loop goes on committing. Then the few frames
-        committed meanwhile, under the lock (under 1 ms), so the log is complete in
-        the file and the next commit starts it over; with writers never held off, it would
-        not, and the log would grow for as long as the load lasts."""
+        10 to 15 ms here) while the loop goes on committing. Where no commit came while it
+        ran, the next commit starts the log over. Under a load without a pause one always
+        does, and the log grows; past WAL_LIMIT, the frames committed meanwhile are copied
+        too, under the lock, so the log is complete in the file and starts over."""
         assert self._file is not None
         try:
             if self._checkpointer is None:
                 self._checkpointer = sqlite3.connect(self._file, timeout=15, check_same_thread=False)
                 self._checkpointer.execute("PRAGMA synchronous=NORMAL")
-            self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
-            with self._lock:
-                self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            _, frames, _ = self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+            if frames * self._page_size() > WAL_LIMIT:
+                with self._lock:
+                    self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
         except sqlite3.Error:
             # Not fatal: the WAL grows until the next checkpoint does its work.
             log.warning("could not checkpoint the SQLite write-ahead log", exc_info=True)
@@ -221,6 +229,10 @@ class Database:
             # Here, not in a callback on the loop: a loop whose every await completes at once
             # (quick writes back to back) would never run it, and never checkpoint again.
             self._checkpointing = False
+
+    def _page_size(self) -> int:
+        assert self._checkpointer is not None
+        return int(self._checkpointer.execute("PRAGMA page_size").fetchone()[0])
 
     def _close_checkpointer(self) -> None:
         if self._checkpointer is not None:
