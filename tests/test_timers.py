@@ -159,10 +159,15 @@ async def test_handover_is_posted_in_the_schedules_channel_when_on_call_changes(
     clock = clocked(bot)
     saved = await bot.run("schedule primary <@U111|ana> <@U222|bea> every 1h", channel="C111")
     assert "primary" in text_of(saved)
+    # The rotation is anchored on the real clock's hour when it was saved: the fake clock
+    # starts 10 minutes into the first shift, whatever minute of the hour the test runs at.
+    [primary] = await bot.app[RUNTIME].service.default_provider.schedules()
+    assert primary.start is not None
+    clock.at = primary.start + timedelta(minutes=10)
     answer = await bot.run("schedule primary channel:<#C0SRE|sre>", channel="C111")
     assert "will be posted in" in text_of(answer)
-    clock.move(seconds=5)  # the rotation starts when it was saved, on the real clock
-    await tick(bot)  # learns who is on now: nothing to say yet
+    clock.move(seconds=5)
+    await tick(bot)  # learns who is on now (ana): nothing to say yet
     assert posts_in(bot.slack, "C0SRE", "On call for") == []
     clock.move(minutes=61)
     await tick(bot)
