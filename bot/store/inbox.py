@@ -25,6 +25,7 @@ from typing import Any, Generic, TypeVar
 
 from pydantic import BaseModel
 from sqlalchemy import Connection, bindparam, delete, insert, select, update
+from sqlalchemy.dialects import postgresql as postgresql_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
 from bot.domain import now
@@ -43,12 +44,18 @@ FINISHED = Direct(
     .values(state="done", done_at=bindparam("done_at"))
 )
 AUDITED = Direct(insert(tables.audit).values({name: bindparam(name) for name in AUDIT_COLUMNS}))
-# SQLite's accept, one row at a time, each told by its rowcount (PostgreSQL: Inbox._insert).
+# The accept: on SQLite one row at a time, each told by its rowcount; on PostgreSQL the
+# batch in one INSERT, the rows it took told by RETURNING.
 _ACCEPTED = ("key", "kind", "verb", "payload", "state", "applied", "owner", "lease_until", "created_at")
 ACCEPT_ONE = Direct(
     sqlite_dialect.insert(tables.inbox)
     .values({name: bindparam(name) for name in _ACCEPTED})
     .on_conflict_do_nothing(index_elements=["key"])
+)
+ACCEPT_MANY = (
+    postgresql_dialect.insert(tables.inbox)
+    .on_conflict_do_nothing(index_elements=["key"])
+    .returning(tables.inbox.c.key)
 )
 # ("accept", the row) or ("finish", (key, audit row or None)): one queue for both.
 _Write = tuple[str, Any]
@@ -185,11 +192,6 @@ class Inbox:
         self.store = store
         self.owner = owner[:64]
         self.lease = timedelta(seconds=lease)
-        self._insert = (
-            store.dialect.insert(tables.inbox)
-            .on_conflict_do_nothing(index_elements=["key"])
-            .returning(tables.inbox.c.key)
-        )
         # Rows accepted and rows answered share one queue, so one commit carries both: with a
         # few commands at once, one's answer lands while another's ack waits (bench/).
         self._writes: GroupCommit[_Write, bool | None] = GroupCommit(store, self._write_rows)
@@ -213,7 +215,7 @@ class Inbox:
         if conn.dialect.name == "sqlite":
             inserted = {key for key, row in first.items() if ACCEPT_ONE.execute(conn, row)}
         else:
-            inserted = {r.key for r in conn.execute(self._insert, list(first.values()))}
+            inserted = {r.key for r in conn.execute(ACCEPT_MANY, list(first.values()))}
         return [row["key"] in inserted and first[row["key"]] is row for row in rows]
 
     def _finish_rows(self, conn: Connection, items: list[Any]) -> None:
