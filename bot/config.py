@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 from datetime import timedelta
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
@@ -26,8 +26,8 @@ def reminder_spans(text: str) -> dict[str, timedelta]:
     if text.strip().lower() in ("", "off", "none", "0"):
         return {}
     spans: dict[str, timedelta] = {}
-    for part in _split_csv(text):  # type: ignore[union-attr]
-        name, _, span = str(part).partition("=")
+    for part in _csv(text):
+        name, _, span = part.partition("=")
         match = re.fullmatch(r"\s*(\d+)\s*([smhd]?)\s*", span.lower())
         if not name.strip() or match is None or int(match[1]) <= 0:
             raise ValueError(f"{part!r} is not severity=span, like SEV1=30m")
@@ -68,10 +68,10 @@ def store_name(url: str) -> str:
     return f"PostgreSQL database {parsed.database} at {parsed.host or 'localhost'}:{parsed.port or 5432}"
 
 
-def load_settings(**values: object) -> Settings:
+def load_settings(**values: Any) -> Settings:  # any field's value: Settings checks it, below
     """The settings, or one line naming what is wrong (no traceback)."""
     try:
-        return Settings(**values)  # type: ignore[arg-type]
+        return Settings(**values)
     except ValidationError as exc:
         error = exc.errors()[0]
         name = str(error["loc"][0]) if error["loc"] else "?"
@@ -85,9 +85,13 @@ def load_settings(**values: object) -> Settings:
         raise ConfigError(f"{name.upper()}{shown}: {message}") from None
 
 
+def _csv(text: str) -> list[str]:
+    return [part.strip() for part in text.split(",") if part.strip()]
+
+
 def _split_csv(value: object) -> object:
     if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
+        return _csv(value)
     return value
 
 
@@ -110,12 +114,15 @@ class Settings(BaseSettings):
     incident_admins: Annotated[list[str], NoDecode] = Field(default_factory=list)
     # A Slack user group (its id, S…) whose members are admins too.
     incident_admin_group: str | None = None
-    # A TOML file that changes who may run a verb (`resolve = "lead"`): see README, Permissions.
+    # A TOML file that changes who may run a verb (`resolve = "lead"`): see docs/permissions.md.
     incident_policy: str | None = None
     # Declares one person may make a minute (0: no limit).
     incident_declare_limit: int = 5
     # How long one command may take after the ack before the user is told it timed out.
     incident_command_timeout: float = 25.0
+    # Commands doing their work at once in one process; one waiting for its incident's turn
+    # holds none. Waiting on a slow provider counts as work, so the default is wide.
+    incident_work_slots: int = Field(default=64, ge=1, le=4096)
     incident_channel_prefix: str = "inc"
 
     incidentio_api_key: SecretStr | None = None
@@ -131,7 +138,7 @@ class Settings(BaseSettings):
     incidentio_webhook_secret: SecretStr | None = None  # whsec_…
     pagerduty_webhook_secret: SecretStr | None = None
     firehydrant_webhook_secret: SecretStr | None = None
-    # The bot's own notices (README, Notifications). Update reminders: severity=span pairs,
+    # The bot's own notices (docs/notifications.md). Update reminders: severity=span pairs,
     # a reminder when no update was posted for that long; "off" for none.
     incident_update_reminders: str = "SEV1=30m,SEV2=60m,critical=30m,major=60m,P1=30m,P2=60m"
     # A channel (its id, C…) that gets one line per incident, kept up to date as it resolves.
@@ -150,6 +157,10 @@ class Settings(BaseSettings):
     # Seconds a process's claim on an unanswered request lasts unless renewed: after a crash,
     # another process (or the next start, on PostgreSQL) answers it this long after at most.
     inbox_lease: float = 15.0
+    # Seconds the ack may wait on the database (connecting included) before it answers "the
+    # bot's database isn't answering; nothing was done": well inside Slack's 3 s, so the person
+    # hears that rather than Slack's own "failed", and the command is never run later.
+    incident_ack_db_timeout: float = Field(default=1.5, gt=0, le=2.5)
     port: int = 3000
     log_format: Literal["text", "json"] = "text"
     # Upgrade the database's schema on start. Unset: yes for SQLite (one process), no for
@@ -220,5 +231,5 @@ class Settings(BaseSettings):
 
     @property
     def everyone_is_admin(self) -> bool:
-        """No admins configured at all: nobody is locked out (see README, Permissions)."""
+        """No admins configured at all: nobody is locked out (see docs/permissions.md)."""
         return not self.incident_admins and not self.incident_admin_group

@@ -1,21 +1,35 @@
-"""The plain data every layer speaks: incidents, people, capabilities, errors, links, the clock.
+"""The plain data every layer speaks: incidents, people, capabilities, errors, links.
 
 It imports nothing else of the bot's, so anything may import it: the Slack adapter and the
-store reach an `Incident` or `now()` without reaching a provider or the database.
+store reach an `Incident` without reaching a provider or the database. The clock is not
+here but handed in (bot/clock.py), so that nothing reads the time behind a test's back.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Awaitable
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from enum import StrEnum
+from typing import Literal, TypeVar
 
 from pydantic import BaseModel, Field
 
+T_READ = TypeVar("T_READ")
+
 # Status names that mean the incident is over, at any provider.
 CLOSED_STATUSES = frozenset({"resolved", "closed", "post-incident", "postmortem", "documented", "declined"})
+
+
+class Move(StrEnum):
+    """A status change named by what it means, not by the provider's own status: each
+    provider says which of its statuses it is (`target_status`)."""
+
+    ACK = "ack"
+    RESOLVE = "resolve"
+    REOPEN = "reopen"
 
 
 class Capability(StrEnum):
@@ -143,7 +157,13 @@ class ProviderError(Exception):
     must be told the difference.
     """
 
-    def __init__(self, message: str, *, changed: str = "no", request_id: str | None = None):
+    def __init__(
+        self,
+        message: str,
+        *,
+        changed: Literal["no", "yes", "unknown"] = "no",
+        request_id: str | None = None,
+    ):
         super().__init__(message)
         self.message = message
         self.changed = changed
@@ -153,6 +173,26 @@ class ProviderError(Exception):
 
 class NotFound(ProviderError):
     pass
+
+
+class WrittenNotRead(ProviderError):
+    """The change was made; only reading the incident back afterwards failed. Told as done
+    (with the card perhaps a moment behind), never as "nothing was changed"."""
+
+    def __init__(self, done: str, cause: ProviderError):
+        super().__init__(cause.message, changed="yes", request_id=cause.request_id)
+        self.done = done
+        self.status = cause.status
+
+
+async def read_back(read: Awaitable[T_READ], done: str) -> T_READ:
+    """A read that follows a write which succeeded: its failure is not the write's."""
+    try:
+        return await read
+    except WrittenNotRead:
+        raise
+    except ProviderError as exc:
+        raise WrittenNotRead(done, exc) from exc
 
 
 class Rejected(ProviderError):
@@ -168,11 +208,6 @@ def clean_text(value: str) -> str:
     once wedged the audit log), and nothing a person types needs the others. Most text has
     none, and a search is far cheaper than a translation per character (bench/)."""
     return value.translate(_CONTROL) if _ANY_CONTROL.search(value) else value
-
-
-def now() -> datetime:
-    """The one clock: aware UTC."""
-    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)

@@ -57,6 +57,11 @@ SLACK_ERRORS = Counter(
     ["method", "error"],
     registry=REGISTRY,
 )
+TIMER_TICKS = Counter(
+    "incident_bot_timer_ticks",
+    "Looks for due reminders and notices, done (every INCIDENT_TIMER_TICK seconds): flat means stuck.",
+    registry=REGISTRY,
+)
 BACKLOG = Gauge(
     "incident_bot_inbox_backlog", "Requests acked and not yet answered in this process.", registry=REGISTRY
 )

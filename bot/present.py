@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from functools import singledispatch
 
 from bot.commands import results as r
@@ -47,8 +47,8 @@ def _incident_title(incident: Incident) -> Line:
     return title
 
 
-def _running(incident: Incident) -> str:
-    end = incident.resolved_at or datetime.now(UTC)
+def _running(incident: Incident, now: datetime) -> str:
+    end = incident.resolved_at or now
     return describe_duration(end - incident.created_at)
 
 
@@ -63,7 +63,9 @@ def _followup_line(item: FollowUp, tz: str) -> Line:
     return line
 
 
-def card_blocks(incident: Incident) -> list:
+def card_blocks(incident: Incident, now: datetime) -> list:
+    """`now`: the caller's clock's moment (a presenter never reads the wall clock itself),
+    what "running for" counts to."""
     fields: list[tuple[str, Line]] = [
         ("Status", [T(incident.status)]),
         ("Severity", [T(incident.severity or "not set")]),
@@ -71,7 +73,7 @@ def card_blocks(incident: Incident) -> list:
     for role, person in incident.roles.items():
         fields.append((role.capitalize(), who(person)))
     state = "resolved after" if incident.resolved_at else "running for"
-    fields.append(("Time", [T(f"{state} {_running(incident)}")]))
+    fields.append(("Time", [T(f"{state} {_running(incident, now)}")]))
     blocks: list = [Header(f"{incident.reference}: {incident.name}"), Fields(fields[:10])]
     if incident.summary:
         blocks.append(Section([[T(incident.summary)]]))
@@ -110,7 +112,7 @@ def _buttons(result: r.Card) -> Actions:
 @present.register
 def _(result: r.Card) -> Doc:
     summary: Line = [T(f"{result.incident.reference}: {result.incident.name} ({result.incident.status})")]
-    blocks = card_blocks(result.incident)
+    blocks = card_blocks(result.incident, result.at)
     if result.buttons:
         blocks.append(_buttons(result))
     if result.actor and result.note:
@@ -276,7 +278,9 @@ def _(result: r.ActedElsewhere) -> Doc:
 
 @present.register
 def _(result: r.Restarted) -> Doc:
-    said = [T("The bot restarted while doing "), Code(f"{result.command} {result.text}".strip()), T(".")]
+    doing = Code(f"{result.command} {result.text}".strip())
+    said: Line = [T("The bot restarted while doing "), doing, T(".")]
+    outcome: Line
     if result.changed == "yes":
         outcome = [B("It was done."), T(" "), Code(f"{result.command} info"), T(" shows where things stand.")]
     else:
@@ -300,6 +304,18 @@ def _(result: r.Failure) -> Doc:
     if result.next_step:
         lines.append([T(result.next_step)])
     return Doc(lines[0], [Section(lines)])
+
+
+@present.register
+def _(result: r.DoneUnread) -> Doc:
+    line: Line = [*(who(result.actor) if result.actor else []), T(f" Done: {result.done}.")]
+    behind: Line = [
+        T(f"Reading the incident back from {result.provider_label} afterwards failed ({result.reason}), "
+          "so the card may be a moment behind. "),
+        Code(f"{result.command} info"),
+        T(" in a minute shows it; there is no need to do it again."),
+    ]
+    return Doc(line, [Section([line, behind])])
 
 
 @present.register
@@ -329,7 +345,46 @@ def shown(result: r.Result, command: str) -> Doc:
     """A result rendered with the workspace's own command in its examples."""
     if result.command != command:
         result = result.model_copy(update={"command": command})
-    return present(result)
+    doc = present(result)
+    if result.elsewhere is not None:
+        doc = _elsewhere(doc, result.elsewhere)
+    return doc
+
+
+def _elsewhere(doc: Doc, where: r.Elsewhere) -> Doc:
+    """Said before anything else: the answer is about another incident than the channel's."""
+    banner: Line = [
+        T("⚠️ "),
+        B(f"This acted on {where.reference}"),
+        T(f", not on this channel's incident {where.channel_reference}."),
+    ]
+    return Doc([*banner, T(" "), *doc.summary], [Section([banner]), *doc.blocks])
+
+
+@present.register
+def _(result: r.AskElsewhere) -> Doc:
+    said = f"{result.command} {result.verb} {result.text or ''}".strip()
+    line: Line = [
+        T("This channel is "),
+        B(result.channel_reference),
+        T(", and you named "),
+        B(result.reference),
+        T(". Do "),
+        Code(said),
+        T(f" on {result.reference}? Nothing was done yet."),
+    ]
+    button = Button(
+        result.verb,
+        result.label,
+        result.provider,
+        result.incident_id,
+        result.reference,
+        confirm=f"{result.label}? {result.reference} is not this channel's incident.",
+        style="danger",
+        text=result.text,
+    )
+    hint: Line = [T("To act on this channel's incident instead, leave the reference out.")]
+    return Doc(line, [Section([line]), Actions([button]), Context(hint)])
 
 
 from bot import present_notices, present_oncall  # noqa: E402, F401  (register their presentations)

@@ -44,7 +44,7 @@ def _(result: r.Reminder) -> Doc:
     quiet = describe_duration(timedelta(seconds=result.quiet_for))
     every = describe_duration(timedelta(seconds=result.every))
     line: Line = [T("⏰ No update on "), *_title(incident), T(f" for {quiet}.")]
-    why = [
+    why: Line = [
         T(f"At {incident.severity} the bot reminds after {every} without one. A short "),
         Code(f"{result.command} update …"),
         T(" keeps everyone on the same page."),
@@ -66,7 +66,7 @@ def _(result: r.Nudge) -> Doc:
         T(f" was due {due}: "),
         B(item.title),
     ]
-    why = [
+    why: Line = [
         T("One reminder a day while it is open. "),
         Code(f"{result.command} followups {incident.reference}"),
     ]

@@ -22,7 +22,7 @@ def _(result: r.OnCallList) -> Doc:
         return _no_schedules("There are no on-call schedules yet.", result.command)
     lines: list[Line] = []
     for entry in result.entries[:MAX_LIST]:
-        line = [B(entry.schedule.name), T(": ")]
+        line: Line = [B(entry.schedule.name), T(": ")]
         if entry.person is None:
             line.append(T("nobody is on call"))
         else:

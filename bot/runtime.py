@@ -9,6 +9,7 @@ import uuid
 from dataclasses import dataclass
 
 from bot import redact
+from bot.clock import SYSTEM, Clock
 from bot.commands.ports import Workspace
 from bot.commands.service import CommandService
 from bot.config import ConfigError, Settings
@@ -35,13 +36,15 @@ class Runtime:
         await self.store.close()
 
 
-async def build_runtime(settings: Settings, workspace: Workspace) -> Runtime:
+async def build_runtime(settings: Settings, workspace: Workspace, clock: Clock = SYSTEM) -> Runtime:
+    """`clock`: the one every piece below tells the time by (bot/clock.py); a test hands in
+    a fixed one and every layer, from the store's rows to the card's "running for", follows it."""
     redact.register(*settings.secrets())
     redact.install()
     missing = missing_credentials(settings)
     if missing:
         raise ConfigError(missing)
-    store = Store(settings.database_url)
+    store = Store(settings.database_url, clock=clock, connect_timeout=settings.incident_ack_db_timeout)
     try:
         await store.start(migrate=settings.migrates_on_start)
     except Exception as exc:
@@ -49,9 +52,11 @@ async def build_runtime(settings: Settings, workspace: Workspace) -> Runtime:
         raise database_error(exc, settings.database_url) from None
     # A workspace that can look people up by email lends that to the providers that need it.
     directory = workspace if isinstance(workspace, Directory) else None
-    providers = build_providers(settings, store, directory)
-    inbox = Inbox(store, owner=instance_name(), lease=settings.inbox_lease)
-    return Runtime(settings, store, CommandService(settings, store, providers, workspace), inbox)
+    providers = build_providers(settings, store, directory, clock)
+    bound = settings.incident_ack_db_timeout
+    inbox = Inbox(store, owner=instance_name(), lease=settings.inbox_lease, bound=bound)
+    service = CommandService(settings, store, providers, workspace, clock)
+    return Runtime(settings, store, service, inbox)
 
 
 CREDENTIALS = {

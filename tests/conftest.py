@@ -15,6 +15,7 @@ from aiohttp import web
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.clock import SYSTEM, Clock
 from bot.config import Settings
 from bot.providers.builtin import tables  # the store's metadata, with the built-in provider's tables on it
 from bot.slack.server import PIPELINE, create_web_app
@@ -134,7 +135,7 @@ class RunningBot:
         answers = await self.slack.wait_for(before + 1)
         return answers[before].params | {"_via": answers[before].method}
 
-    async def settled(self, seconds: float = 10.0) -> None:
+    async def settled(self, seconds: float = 60.0) -> None:
         """Every acked request answered and recorded (its inbox row done, its audit row written)."""
         async with asyncio.timeout(seconds):
             await self.app[PIPELINE].idle()
@@ -148,8 +149,10 @@ class RunningBot:
 
 
 @asynccontextmanager
-async def running_bot(fake: FakeSlack, settings: Settings) -> AsyncIterator[RunningBot]:
-    app = create_web_app(settings)
+async def running_bot(
+    fake: FakeSlack, settings: Settings, clock: Clock = SYSTEM
+) -> AsyncIterator[RunningBot]:
+    app = create_web_app(settings, clock)
     runner, url = await serve(app)
     try:
         async with aiohttp.ClientSession() as session:

@@ -12,7 +12,9 @@ import hashlib
 import hmac
 import itertools
 import json
+import random
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -32,6 +34,56 @@ class Call:
     url: str = ""  # a response_url answer: which one (tests tag each command's)
     replaced: bool = False  # a response_url answer replaced by a later one (replace_original)
     peer: str = ""  # the caller's address and port: which connection the call came on
+
+
+# What Slack does wrong, as an injected fault: 429 with Retry-After, a 5xx, Slack's own
+# `{"ok": false, "error": ...}` for its faults, a connection dropped before the call is
+# carried out ("drop") or after it was, before the answer left ("drop_after").
+FAULTS = ("429", "500", "internal_error", "fatal_error", "drop", "drop_after")
+
+
+@dataclass
+class SlackFault:
+    """The next `times` calls of `method` ("response_url" for response_url answers) whose
+    parameters `when` accepts fail as `kind`."""
+
+    method: str
+    kind: str
+    times: int = 1
+    retry_after: str = "1"
+    when: Callable[[dict[str, Any]], bool] | None = None
+
+
+@dataclass
+class Flaky:
+    """Calls of `methods` fail at `rate`, each fault one of `kinds` (or of the method's own
+    in `kinds_of`). Whether a call fails is decided by what it asks and how often it
+    failed before, not by arrival order, so the faults do not depend on how the bot's
+    calls interleave; and one call (the same parameters) fails at most `most` times, so a
+    bot that tries often enough always gets through."""
+
+    methods: frozenset[str]
+    rate: float
+    kinds: tuple[str, ...] = FAULTS
+    seed: int = 0
+    most: int = 2
+    kinds_of: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    failed: dict[str, int] = field(default_factory=dict)
+    dealt: list[str] = field(default_factory=list)  # every fault given, in order
+
+    def fault(self, method: str, url: str, params: dict[str, Any]) -> str | None:
+        if method not in self.methods:
+            return None
+        asked = {k: v for k, v in params.items() if k != "replace_original"}
+        what = f"{method} {url} {json.dumps(asked, sort_keys=True, default=str)}"
+        failed = self.failed.get(what, 0)
+        draw = random.Random(f"{self.seed}:{what}:{failed}")
+        if failed >= self.most or draw.random() >= self.rate:
+            return None
+        self.failed[what] = failed + 1
+        kind = draw.choice(self.kinds_of.get(method, self.kinds))
+        self.dealt.append(kind)
+        return kind
 
 
 def peer_of(request: web.Request) -> str:
@@ -56,6 +108,8 @@ class FakeSlack:
     members: dict[str, set[str]] = field(default_factory=dict)  # channel → who was invited or joined
     groups: dict[str, list[str]] = field(default_factory=dict)  # user group id → its users
     invalid: list[str] = field(default_factory=list)  # Block Kit over Slack's limits
+    faults: list[SlackFault] = field(default_factory=list)  # `fail`: chosen calls fail
+    flaky: Flaky | None = None  # `flake`: a share of calls fail
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _changed: asyncio.Event | None = None
 
@@ -65,6 +119,51 @@ class FakeSlack:
 
     def response_url(self, tag: str = "r") -> str:
         return f"{self.url}/response/{tag}{next(self._ids)}"
+
+    def fail(
+        self,
+        method: str,
+        kind: str,
+        *,
+        times: int = 1,
+        retry_after: str = "1",
+        when: Callable[[dict[str, Any]], bool] | None = None,
+    ) -> None:
+        assert kind in FAULTS, kind
+        self.faults.append(SlackFault(method, kind, times, retry_after, when))
+
+    def flake(
+        self,
+        methods: set[str],
+        rate: float,
+        *,
+        seed: int = 0,
+        kinds: tuple[str, ...] = FAULTS,
+        kinds_of: dict[str, tuple[str, ...]] | None = None,
+    ) -> None:
+        self.flaky = Flaky(frozenset(methods), rate, kinds, seed, kinds_of=kinds_of or {})
+
+    def _fault(self, method: str, url: str, params: dict[str, Any]) -> SlackFault | None:
+        for fault in self.faults:
+            if fault.times > 0 and fault.method == method and (fault.when is None or fault.when(params)):
+                fault.times -= 1
+                return fault
+        kind = self.flaky.fault(method, url, params) if self.flaky else None
+        return SlackFault(method, kind) if kind else None
+
+    def _faulted(self, request: web.Request, call: Call, fault: SlackFault) -> web.Response:
+        """The answer to a call that fails before it is carried out: recorded, with what
+        was answered as its error, so tests see every try."""
+        call.error = {"429": "ratelimited", "500": "HTTP 500", "drop": "dropped"}.get(fault.kind, fault.kind)
+        call.response = {"ok": False, "error": call.error}
+        self._record(call)
+        if fault.kind == "429":
+            return web.json_response(call.response, status=429, headers={"Retry-After": fault.retry_after})
+        if fault.kind == "500":
+            return web.Response(status=500, text="Internal Server Error")
+        if fault.kind == "drop":
+            return _dropped(request)
+        return web.json_response(call.response)  # internal_error, fatal_error: Slack's 200
 
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
@@ -84,12 +183,17 @@ class FakeSlack:
             self.invalid += [f"{method}: {p}" for p in problems]
             error = "invalid_blocks"
         call = Call(method, params, dict(request.headers), error, peer=peer_of(request))
+        fault = self._fault(method, "", params)
+        if fault is not None and fault.kind != "drop_after":
+            return self._faulted(request, call, fault)
         if error:
             call.response = {"ok": False, "error": error}
         else:
             call.response = self._answer(method, params)
             call.error = call.response.get("error") if not call.response.get("ok") else None
         self._record(call)
+        if fault is not None:  # drop_after: carried out (posted, drawn), never answered
+            return _dropped(request)
         return web.json_response(call.response)
 
     @staticmethod
@@ -232,6 +336,11 @@ class FakeSlack:
         if problems:
             self._record(call)
             return web.Response(status=400, text="invalid_blocks")
+        fault = self._fault("response_url", url, body)
+        if fault is not None and fault.kind != "drop_after":
+            if fault.kind in ("internal_error", "fatal_error"):  # no such answer here: a 5xx
+                fault = SlackFault("response_url", "500")
+            return self._faulted(request, call, fault)
         if body.get("replace_original") is True:
             earlier = [c for c in self.calls if c.method == "response_url" and c.url == url and not c.error]
             if not earlier:
@@ -240,6 +349,8 @@ class FakeSlack:
                 return web.Response(status=404, text="message_not_found")
             earlier[-1].replaced = True
         self._record(call)
+        if fault is not None:
+            return _dropped(request)
         return web.Response(text="ok")
 
     async def _socket(self, request: web.Request) -> web.WebSocketResponse:
@@ -292,7 +403,7 @@ class FakeSlack:
             if c.method in ("chat.postMessage", "response_url") and not c.error and not c.replaced
         ]
 
-    async def wait_for(self, count: int, method: str | None = None, within: float = 10.0) -> list[Call]:
+    async def wait_for(self, count: int, method: str | None = None, within: float = 60.0) -> list[Call]:
         """Wait until `count` answers (or calls of `method`) arrived; fails the test if not."""
         self._changed = self._changed or asyncio.Event()
         deadline = asyncio.get_running_loop().time() + within
@@ -308,6 +419,14 @@ class FakeSlack:
                 await asyncio.wait_for(self._changed.wait(), remaining)
             except TimeoutError:
                 pass
+
+
+def _dropped(request: web.Request) -> web.Response:
+    """The connection closes with no answer at all: the caller cannot tell whether the
+    call was carried out."""
+    assert request.transport is not None
+    request.transport.abort()
+    return web.Response(status=500)
 
 
 def sign(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:

@@ -58,8 +58,8 @@ def test_long_names_many_followups_and_non_latin_text_stay_within_limits() -> No
         for n in range(300)
     ]
     results = [
-        r.Card(incident=big),
-        r.card(big, frozenset(Capability)),
+        r.Card(incident=big, at=NOW),
+        r.card(big, frozenset(Capability), NOW),
         r.Schedules(schedules=schedules, tz="Asia/Tokyo"),
         r.OnCallList(
             entries=[OnCall(schedule=s, person=crowd[n]) for n, s in enumerate(schedules)], tz="UTC", at=NOW

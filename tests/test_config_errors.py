@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.test_entrypoints import clean_env, free_port
+from tests.helpers import clean_env, free_port
 
 SLACK = {"SLACK_BOT_TOKEN": "xoxb-x", "SLACK_SIGNING_SECRET": "s"}
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -17,19 +15,8 @@ from bot.commands import registry
 from bot.slack.modals import Meta, form_view
 from bot.slack.server import start_socket_mode
 from tests.conftest import PROVIDER_TOKEN, SECRET, make_settings, provider_fake
+from tests.helpers import clean_env, free_port, wait_until
 from tests.slackfake import FakeSlack, sign, slash_body, view_submission
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "INCIDENT", "DATABASE"))}
-    env.update(extra)
-    return env
 
 
 async def test_serve_process_acks_signed_commands_and_answers(fake_slack: FakeSlack, tmp_path: Path) -> None:
@@ -53,15 +40,16 @@ async def test_serve_process_acks_signed_commands_and_answers(fake_slack: FakeSl
     )
     try:
         async with aiohttp.ClientSession() as session:
-            for _ in range(200):
+
+            async def healthy() -> bool:
                 try:
                     async with session.get(f"http://127.0.0.1:{port}/healthz") as health:
                         assert health.status == 200 and (await health.json()) == {"ok": True}
-                        break
+                        return True
                 except aiohttp.ClientConnectionError:
-                    await asyncio.sleep(0.1)
-            else:
-                raise AssertionError("serve never answered /healthz")
+                    return False
+
+            await wait_until(healthy, what="serve answering /healthz")
             body = slash_body("declare Serve works", response_url=fake_slack.response_url())
             async with session.post(
                 f"http://127.0.0.1:{port}/slack/events", data=body, headers=sign(SECRET, body)
@@ -87,10 +75,7 @@ async def test_socket_mode_acks_the_envelope_and_answers(fake_slack: FakeSlack, 
     settings = make_settings(fake_slack, sqlite_url, slack_app_token="xapp-test", port=free_port())
     handler, runner = await start_socket_mode(settings, host="127.0.0.1")
     try:
-        for _ in range(100):
-            if fake_slack.sockets:
-                break
-            await asyncio.sleep(0.05)
+        await wait_until(lambda: bool(fake_slack.sockets), what="the socket connected")
         payload = dict(parse_qsl(slash_body("help", response_url=fake_slack.response_url())))
         envelope_id = await fake_slack.send_envelope("slash_commands", payload)
         [ack] = await fake_slack.wait_for(1, "socket_ack")

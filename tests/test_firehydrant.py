@@ -9,8 +9,8 @@ import pytest
 
 from tests.conftest import ProviderBot, provider_bot
 from tests.fakes.firehydrant import FakeFireHydrant, user
+from tests.helpers import text_of
 from tests.slackfake import FakeSlack
-from tests.test_slack_e2e import text_of
 
 CHANNEL = "C0FH1"
 

@@ -15,11 +15,20 @@ import pytest
 from bot.commands.fresh import FreshIncidents
 from bot.domain import Incident
 from tests.conftest import ProviderBot, _fresh_postgres, provider_bot
+from tests.helpers import (
+    HOOKS_CHANNEL,
+    IO_SECRET,
+    deliver,
+    io_headers,
+    linked,
+    set_status,
+    status_event,
+    text_of,
+    wait_until,
+)
 from tests.slackfake import FakeSlack
-from tests.test_slack_e2e import text_of
-from tests.test_webhooks import IO_SECRET, deliver, io_headers, linked, set_status, status_event
 
-CHANNEL = "C0HOOKS"  # the channel tests.test_webhooks.linked links
+CHANNEL = HOOKS_CHANNEL  # the channel `linked` links
 
 
 @pytest.fixture
@@ -123,7 +132,7 @@ async def test_a_read_under_way_when_the_bot_changes_the_incident_is_not_kept() 
     fresh = FreshIncidents(60)
     provider.gate.clear()
     reading = asyncio.create_task(fresh.get(provider, "12"))  # begun before the change
-    await asyncio.sleep(0)
+    await wait_until(lambda: provider.reads == 1, what="the read under way, held at the gate")
     fresh.put(incident("Monitoring"), asked_as="12")  # the bot's change, answered first
     provider.gate.set()
     assert (await reading).status == "Investigating"  # what that read saw, handed to its asker
@@ -154,3 +163,19 @@ async def test_with_no_seconds_every_read_goes_to_the_provider() -> None:
     assert (await fresh.get(provider, "12")).status == "Investigating"
     await fresh.get(provider, "12")
     assert provider.reads == 2
+
+
+async def test_a_read_begun_before_a_webhook_is_not_handed_to_those_who_ask_after_it() -> None:
+    provider: Any = SlowProvider()
+    fresh = FreshIncidents(60)
+    provider.gate.clear()
+    early = asyncio.create_task(fresh.get(provider, "12"))  # begun before the change
+    await wait_until(lambda: provider.reads == 1, what="the early read, held at the gate")
+    provider.status = "Resolved"  # changed at the provider …
+    fresh.forget("slow", "12")  # … and its webhook arrives while the early read is under way
+    later = asyncio.create_task(fresh.get(provider, "12"))  # asked after the webhook
+    await wait_until(lambda: provider.reads == 2, what="a read of its own for the later caller")
+    provider.gate.set()
+    assert (await later).status == "Resolved"
+    assert (await early).status in ("Investigating", "Resolved")  # its own asker's, whatever it saw
+    assert (await fresh.get(provider, "12")).status == "Resolved"  # and what is kept is the new

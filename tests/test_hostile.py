@@ -4,7 +4,6 @@ shape, oversized requests; and a provider that echoes our key never makes us rep
 from __future__ import annotations
 
 import hashlib
-import hmac
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -19,10 +18,20 @@ from hypothesis import strategies as st
 from bot.slack.server import RUNTIME
 from tests.conftest import PROVIDER_TOKEN, SECRET, ProviderBot, RunningBot, provider_bot
 from tests.fakes.specs import SPECS
+from tests.helpers import (
+    FAULTS_CHANNEL,
+    FH_SECRET,
+    IO_SECRET,
+    PD_SECRET,
+    fh_signature,
+    io_example,
+    io_headers,
+    link_fault_drill,
+    pd_signed,
+    text_of,
+    write_method,
+)
 from tests.slackfake import FakeSlack, block_actions, sign, slash_body, view_submission
-from tests.test_provider_faults import CHANNEL, link, write_method
-from tests.test_slack_e2e import text_of
-from tests.test_webhooks import FH_SECRET, IO_SECRET, PD_SECRET, io_example, io_headers, pd_signed
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
@@ -113,7 +122,7 @@ def signed_for(provider: str, body: bytes) -> dict[str, str]:
         return io_headers(body, msg_id=f"msg_{hashlib.sha256(body).hexdigest()[:12]}")
     if provider == "pagerduty":
         return pd_signed(body, PD_SECRET)
-    return {"fh-signature": hmac.new(FH_SECRET.encode(), body, hashlib.sha256).hexdigest()}
+    return fh_signature(body)
 
 
 def examples() -> dict[str, Any]:
@@ -273,9 +282,9 @@ async def test_a_provider_that_echoes_our_key_never_makes_us_repeat_it(
 ) -> None:
     caplog.set_level(logging.DEBUG)
     async with provider_bot(provider, fake_slack, sqlite_url) as pb:
-        _, write = await link(pb)
+        _, write = await link_fault_drill(pb)
         pb.fake.fail(write_method(pb), write, "echo")
-        answer = text_of(await pb.bot.run("ack", channel=CHANNEL))
+        answer = text_of(await pb.bot.run("ack", channel=FAULTS_CHANNEL))
         assert "HTTP 400" in answer and "[redacted]" in answer, answer
         await pb.bot.settled()
     assert PROVIDER_TOKEN not in json.dumps([c.params for c in fake_slack.calls])

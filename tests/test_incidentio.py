@@ -10,8 +10,8 @@ import pytest
 
 from tests.conftest import ProviderBot, provider_bot
 from tests.fakes.incidentio import STATUSES, FakeIncidentIo, user
+from tests.helpers import text_of
 from tests.slackfake import FakeSlack
-from tests.test_slack_e2e import text_of
 
 CHANNEL = "C0INC1"
 

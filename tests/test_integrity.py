@@ -11,23 +11,20 @@ import asyncio
 import json
 from datetime import timedelta
 
-from sqlalchemy import select
-
-from bot.domain import now
 from bot.providers.builtin import tables as builtin_tables
 from bot.slack.server import RUNTIME
 from bot.store import tables
-from tests.conftest import SECRET, make_settings, running_bot
+from tests.conftest import SECRET, RunningBot, make_settings, running_bot
+from tests.helpers import store_rows, text_of, wait_until
 from tests.slackfake import FakeSlack, block_actions, interaction_body, sign, slash_body
-from tests.test_slack_e2e import text_of
 
 TRIALS = 20
 
 
-async def store_rows(bot, table) -> list[dict]:  # type: ignore[no-untyped-def]
-    """The store's own rows, read through the running bot's store (no cache in between)."""
-    store = bot.app[RUNTIME].store
-    return await store.read(lambda conn: [dict(r._mapping) for r in conn.execute(select(table))])
+def redrawn(bot: RunningBot, channel: str) -> bool:
+    """The latest redraw of the card in `channel` shows the three changes."""
+    updates = [c for c in bot.slack.of("chat.update") if c.params["channel"] == channel]
+    return bool(updates) and all(s in text_of(updates[-1].params) for s in ("fixing", "SEV1", "<@U222>"))
 
 
 async def test_three_commands_at_once_leave_info_card_and_store_agreeing(
@@ -50,7 +47,8 @@ async def test_three_commands_at_once_leave_info_card_and_store_agreeing(
         assert [r.status for r, _ in acks] == [200] * (3 * TRIALS)
         await bot.slack.wait_for(before + 3 * TRIALS)
         await bot.settled()
-        await asyncio.sleep(1.2)  # card redraws coalesce to one a second per incident
+        # Card redraws coalesce to one a second per incident: the last ones may come after.
+        await wait_until(lambda: all(redrawn(bot, channel) for channel in channels), what="the cards redrawn")
 
         incidents = {r["number"]: r for r in await store_rows(bot, builtin_tables.incidents)}
         roles = {
@@ -132,7 +130,7 @@ async def test_a_replayed_click_acts_once_however_late(fake_slack: FakeSlack, sq
         await bot.settled()
         store = bot.app[RUNTIME].store
         # Past the double-click window: its record aged an hour, as waiting would.
-        an_hour_ago = now() - timedelta(hours=1)
+        an_hour_ago = store.clock.now() - timedelta(hours=1)
         await store.write(lambda conn: conn.execute(tables.idempotency.update().values(at=an_hour_ago)))
         assert (await bot.post(body, sign(SECRET, body))).status == 200
         await bot.settled()
@@ -166,16 +164,17 @@ async def test_an_answer_given_just_before_a_crash_is_not_given_again(
             lambda conn: conn.execute(
                 tables.inbox.update()
                 .where(tables.inbox.c.key.like("%.window.%"))
-                .values(state="pending", owner="killed", lease_until=now() - timedelta(minutes=1))
+                .values(state="pending", owner="killed", lease_until=store.clock.now() - timedelta(minutes=1))
             )
         )
     before = len(fake_slack.answers())
     async with running_bot(fake_slack, settings) as bot:
-        for _ in range(200):
+
+        async def answered() -> bool:
             rows = await store_rows(bot, tables.inbox)
-            if all(r["state"] == "done" for r in rows if ".window." in r["key"]):
-                break
-            await asyncio.sleep(0.05)
+            return all(r["state"] == "done" for r in rows if ".window." in r["key"])
+
+        await wait_until(answered, what="the rows the killed process left answered")
         await bot.settled()
         rows = [r for r in await store_rows(bot, tables.inbox) if ".window." in r["key"]]
         assert len(rows) == 2 and {r["state"] for r in rows} == {"done"}

@@ -61,7 +61,8 @@ def notices() -> list[Result]:
 def emitted() -> tuple[set[str], set[str], set[str]]:
     """(button action_ids, view callback_ids, type-ahead action_ids) the bot can build."""
     buttons: set[str] = set()
-    built = [card(INCIDENT, capabilities) for capabilities in CAPABILITY_SETS.values()] + notices()
+    at = INCIDENT.created_at
+    built = [card(INCIDENT, capabilities, at) for capabilities in CAPABILITY_SETS.values()] + notices()
     for result in built:
         for block in render_blocks(present(result)):
             buttons |= {e["action_id"] for e in block.get("elements", []) if e.get("type") == "button"}
@@ -87,7 +88,7 @@ def test_every_registered_handler_is_reachable_from_a_built_block() -> None:
 
 def test_every_built_card_and_modal_is_within_block_kit_limits() -> None:
     for capabilities in CAPABILITY_SETS.values():
-        assert block_problems(render_blocks(present(card(INCIDENT, capabilities)))) == []
+        assert block_problems(render_blocks(present(card(INCIDENT, capabilities, INCIDENT.created_at)))) == []
     for notice in notices():
         assert block_problems(render_blocks(present(notice))) == []
     for view in built_views():

@@ -8,14 +8,13 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 
 from bot.slack.server import RUNTIME
 from tests.conftest import ProviderBot, RunningBot, provider_bot
-from tests.slackfake import Call, FakeSlack, block_actions, block_suggestion, view_submission
-from tests.test_slack_e2e import text_of
+from tests.helpers import buttons_of, card_post, click, open_modal, submit, text_of
+from tests.slackfake import FakeSlack, block_actions, block_suggestion
 
 ALL_BUTTONS = {
     "verb.task",
@@ -30,59 +29,6 @@ ALL_BUTTONS = {
     "verb.override",
     "verb.unlink",
 }
-
-
-def buttons_of(message: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """action_id → button element, for every button in a message's blocks."""
-    return {
-        element["action_id"]: element
-        for block in message.get("blocks", [])
-        if block.get("type") == "actions"
-        for element in block["elements"]
-    }
-
-
-def card_post(slack: FakeSlack, channel: str) -> Call:
-    """The latest card posted to `channel` (a message with buttons)."""
-    posts = [
-        c for c in slack.of("chat.postMessage") if c.params["channel"] == channel and buttons_of(c.params)
-    ]
-    assert posts, f"no card in {channel}"
-    return posts[-1]
-
-
-async def open_modal(bot: RunningBot, text: str, channel: str, user: str = "U111") -> tuple[str, dict]:
-    """Type `/incident <text>` with arguments missing: the modal opens, then is filled."""
-    opened = len(bot.slack.of("views.open"))
-    updated = len(bot.slack.of("views.update"))
-    trigger = f"{time.time_ns()}.999.modal"
-    response, _ = await bot.command(text, channel=channel, user=user, trigger=trigger)
-    assert response.status == 200
-    [*_, first] = await bot.slack.wait_for(opened + 1, "views.open")
-    assert first.params["trigger_id"] == trigger  # opened with the command's own trigger
-    [*_, filled] = await bot.slack.wait_for(updated + 1, "views.update")
-    return filled.params["view_id"], filled.params["view"]
-
-
-async def click(
-    bot: RunningBot, message: Call, action_id: str, *, user: str = "U111", action_ts: str | None = None
-) -> tuple[int, str]:
-    button = buttons_of(message.params)[action_id]
-    payload = block_actions(
-        button,
-        user=user,
-        channel=message.params["channel"],
-        message_ts=message.response["ts"],
-        response_url=bot.slack.response_url("act"),
-        action_ts=action_ts,
-    )
-    return await bot.interact(payload)
-
-
-async def submit(bot: RunningBot, view_id: str, view: dict, answers: dict, user: str = "U111") -> dict:
-    status, body = await bot.interact(view_submission(view, view_id, answers, user=user))
-    assert status == 200, body
-    return json.loads(body) if body else {}
 
 
 def select_options(view: dict, block_id: str) -> list[str]:
@@ -128,7 +74,8 @@ async def test_declare_pins_a_card_with_every_button_and_changes_redraw_it_in_pl
 async def test_info_where_the_card_is_behind_redraws_it_and_by_reference_pins_nothing(
     fake_slack: FakeSlack, sqlite_url: str
 ) -> None:
-    from tests.test_webhooks import CHANNEL, linked, set_status
+    from tests.helpers import HOOKS_CHANNEL as CHANNEL
+    from tests.helpers import linked, set_status
 
     async with provider_bot("incidentio", fake_slack, sqlite_url) as io:
         incident = await linked(io)

@@ -18,7 +18,7 @@ from bot.store import migrate, tables
 from bot.store.db import Store
 from tests.conftest import _fresh_postgres
 from tests.fixtures import first_release_tables as first
-from tests.test_entrypoints import clean_env
+from tests.helpers import clean_env
 
 T0 = datetime(2026, 11, 1, 9, 0, tzinfo=UTC)
 

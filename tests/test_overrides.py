@@ -9,11 +9,10 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.domain import now
 from bot.slack.server import RUNTIME
 from tests.conftest import RunningBot, make_settings, running_bot
+from tests.helpers import text_of
 from tests.slackfake import FakeSlack
-from tests.test_slack_e2e import text_of
 
 
 @pytest.fixture
@@ -30,7 +29,8 @@ async def rotation(bot: RunningBot) -> None:
 
 
 async def stored(bot: RunningBot) -> list[tuple[str, int]]:
-    found = await bot.app[RUNTIME].service.providers["builtin"].list_overrides(None, now())
+    service = bot.app[RUNTIME].service
+    found = await service.providers["builtin"].list_overrides(None, service.clock.now())
     return sorted((o.person.slack_id, int((o.end - o.start).total_seconds() // 3600)) for o in found)
 
 

@@ -16,10 +16,8 @@ from bot.providers.builtin import tables as builtin_tables
 from bot.slack.server import RUNTIME
 from bot.store import tables
 from tests.conftest import RunningBot, make_settings, running_bot
+from tests.helpers import buttons_of, card_post, clean_env, click, open_modal, store_rows, submit, text_of
 from tests.slackfake import FakeSlack, block_actions
-from tests.test_entrypoints import clean_env
-from tests.test_integrity import store_rows
-from tests.test_slack_e2e import text_of
 
 ADMIN, LEAD, MEMBER, HOLDER, OUTSIDER = "UADMIN", "U111", "UMEM", "UHOLD", "UOUT"
 ELSEWHERE = "COTHER"
@@ -45,12 +43,12 @@ def refused(answer: dict) -> bool:
 RESPONDERS = {ADMIN, LEAD, MEMBER, HOLDER}
 MATRIX = [
     ("status fixing INC-1", RESPONDERS),
-    ("resolve pwned INC-1", RESPONDERS),
+    ("resolve incident:INC-1 pwned", RESPONDERS),
     ("sev 4 INC-1", RESPONDERS),
     ("lead me INC-1", RESPONDERS),
     ("assign scribe me INC-1", RESPONDERS),
-    ("followup Write the review INC-1", RESPONDERS),
-    ("update Rolled back INC-1", RESPONDERS),
+    ("followup Write the review incident:INC-1", RESPONDERS),
+    ("update incident:INC-1 Rolled back", RESPONDERS),
     ("info INC-1", {ADMIN, LEAD, MEMBER, HOLDER, OUTSIDER}),
     ("schedule primary <@UOUT|out> every 1w", {ADMIN}),
 ]
@@ -185,7 +183,6 @@ async def test_a_modal_submitted_by_someone_no_longer_allowed_is_refused_and_cha
 ) -> None:
     """The policy is checked when the modal comes back, not only when it opened: the lead
     opens the severity form, hands the lead over, then submits it."""
-    from tests.test_interactive import open_modal, submit
 
     policy = tmp_path / "policy.toml"
     policy.write_text('sev = "lead"\n')
@@ -221,7 +218,6 @@ CARD_VERBS = ["status", "ack", "resolve", "severity", "assign", "followup", "upd
 async def test_each_card_button_obeys_the_policy(
     fake_slack: FakeSlack, sqlite_url: str, tmp_path: Path, verb: str
 ) -> None:
-    from tests.test_interactive import buttons_of, card_post, click
 
     policy = tmp_path / "policy.toml"
     policy.write_text(f'{verb} = "lead"\n')

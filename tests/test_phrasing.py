@@ -11,8 +11,7 @@ import pytest
 
 from bot.slack.server import RUNTIME
 from tests.conftest import RunningBot
-from tests.test_slack_e2e import text_of
-from tests.test_timers import click
+from tests.helpers import click_element, text_of
 
 
 async def incident_of(bot: RunningBot, number: int = 1):  # type: ignore[no-untyped-def]
@@ -64,7 +63,7 @@ async def test_followup_done_lists_open_ones_or_completes_several(bot: RunningBo
     # In Slack, each open one is a button: a click completes that one.
     buttons = [e for b in listed["blocks"] if b["type"] == "actions" for e in b["elements"]]
     assert [e["text"]["text"] for e in buttons] == ["Done #1", "Done #2", "Done #3"]
-    await click(bot, buttons[1], user="U111", channel=channel)
+    await click_element(bot, buttons[1], user="U111", channel=channel)
     done = await bot.run("followup done #1 #3", channel=channel)
     assert "completed follow-ups #1, #3" in text_of(done)
     states = {

@@ -25,6 +25,7 @@ from bot.providers.builtin import tables as builtin_tables
 from bot.runtime import Runtime, build_runtime
 from bot.shell import ShellWorkspace
 from bot.store.inbox import Inbox
+from tests.helpers import PATIENCE, wait_until
 
 
 class Recorder:
@@ -224,13 +225,16 @@ async def test_a_row_left_by_a_stopped_process_is_answered_by_what_is_known(runt
 
 
 class Gated(Recorder):
-    """Answers only once the gate opens: the requests before it stay pending."""
+    """Answers only once the gate opens: the requests before it stay pending (`held`: the
+    keys of those that reached it)."""
 
     def __init__(self) -> None:
         super().__init__()
         self.gate = asyncio.Event()
+        self.held: list[str | None] = []
 
     async def deliver(self, route: Route, reply: Reply, key: str | None, resend: Resend | None) -> None:
+        self.held.append(key)
         await self.gate.wait()
         await super().deliver(route, reply, key, resend)
 
@@ -241,34 +245,46 @@ async def test_with_every_slot_taken_an_ack_waits_only_while_the_process_is_shor
     """Slots all taken by requests waiting on something else (a slow provider, here a closed
     gate): the loop is idle and the ack goes at once. Slots all taken and the loop behind
     (each turn of it slower than LOOP_BEHIND): the ack waits for a slot, in line, and never
-    longer than ROOM_WAIT; then it is admitted, not answered "busy"."""
+    longer than ROOM_WAIT; then it is admitted, not answered "busy".
+
+    Nothing here depends on the machine's speed: whether a turn of the loop was slow is
+    decided by LOOP_BEHIND against turns that take no time (set far above them) or 10 ms
+    of CPU each (set at its own 5 ms); ROOM_WAIT is set past any wait of the test where the
+    ack must come for another reason; waits are counted in turns of the loop, not seconds."""
     from bot.commands import backpressure
 
+    monkeypatch.setattr(backpressure, "ROOM_WAIT", 3600.0)  # only a free slot or a quick turn lets an ack go
     recorder = Gated()
     pipeline = Pipeline(runtime.service, recorder, runtime.inbox, single_process=True, slots=2)
     for key in ("k-1", "k-2"):
         assert await send(pipeline, command(key, "help")) is Admission.ACCEPTED
-    await asyncio.sleep(0.05)
+    await wait_until(lambda: sorted(recorder.held) == ["k-1", "k-2"], what="both held at the gate")
     assert pipeline.pending == 2 and recorder.delivered == []
 
-    # Idle loop: admitted while the two are still pending, well before ROOM_WAIT (1 s).
-    assert await asyncio.wait_for(pipeline.admit(command("k-3", "help")), 0.5) is Admission.ACCEPTED
+    # Idle loop (however slow the machine, a turn counts as quick): admitted while the two
+    # are still pending, not after ROOM_WAIT.
+    monkeypatch.setattr(backpressure, "LOOP_BEHIND", 60.0)
+    assert await asyncio.wait_for(pipeline.admit(command("k-3", "help")), PATIENCE) is Admission.ACCEPTED
     assert pipeline.pending == 2 and recorder.delivered == []
 
-    # A loop kept behind: every turn takes 10 ms of CPU.
-    loop, behind = asyncio.get_running_loop(), True
+    # A loop kept behind: every turn takes 10 ms of CPU, twice LOOP_BEHIND.
+    monkeypatch.setattr(backpressure, "LOOP_BEHIND", 0.005)
+    loop, behind, turns = asyncio.get_running_loop(), True, 0
 
     def hog() -> None:
+        nonlocal turns
+        turns += 1
         time.sleep(0.01)
         if behind:
             loop.call_soon(hog)
 
     loop.call_soon(hog)
     waiting = asyncio.ensure_future(pipeline.admit(command("k-4", "help")))
-    await asyncio.sleep(0.3)
+    start = turns
+    await wait_until(lambda: turns >= start + 30, what="thirty slow turns of the loop")
     assert not waiting.done()  # in line while both slots are taken
     recorder.gate.set()  # the two answer: slots free
-    assert await asyncio.wait_for(waiting, 5) is Admission.ACCEPTED
+    assert await asyncio.wait_for(waiting, PATIENCE) is Admission.ACCEPTED
     assert {key for key, _, _ in recorder.delivered} == {"k-1", "k-2"}
 
     # Behind and no slot coming: admitted after ROOM_WAIT, not held for ever.
@@ -276,7 +292,7 @@ async def test_with_every_slot_taken_an_ack_waits_only_while_the_process_is_shor
     recorder.gate.clear()
     for key in ("k-5", "k-6"):
         pipeline.start(command(key, "help"), await pipeline.admit(command(key, "help")))
-    assert await asyncio.wait_for(pipeline.admit(command("k-7", "help")), 5) is Admission.ACCEPTED
+    assert await asyncio.wait_for(pipeline.admit(command("k-7", "help")), PATIENCE) is Admission.ACCEPTED
     behind = False
     recorder.gate.set()
     await pipeline.idle()

@@ -7,45 +7,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 
 from tests.conftest import PROVIDER_TOKEN, ProviderBot, provider_bot
+from tests.helpers import FAULTS_CHANNEL, link_fault_drill, text_of, write_method
 from tests.slackfake import FakeSlack
-from tests.test_slack_e2e import text_of
 
-CHANNEL = "C0FAULT"
+CHANNEL = FAULTS_CHANNEL
 PROVIDERS = ["incidentio", "pagerduty", "firehydrant"]
-
-
-async def link(pb: ProviderBot) -> tuple[str, str]:
-    """Link CHANNEL to a fresh incident; return (read path, write path) for `ack`."""
-    fake: Any = pb.fake
-    name = pb.bot.settings.incident_provider
-    if name == "incidentio":
-        incident = fake.add_incident("Fault drill", channel=CHANNEL, status="Triage")
-        ref, read, write = incident["reference"], f"/v2/incidents/{incident['id']}", None
-        write = f"/v2/incidents/{incident['id']}/actions/edit"
-    elif name == "pagerduty":
-        incident = fake.add_incident("Fault drill")
-        ref, read, write = (
-            f"pd:{incident['incident_number']}",
-            f"/incidents/{incident['id']}",
-            f"/incidents/{incident['id']}",
-        )
-    else:
-        incident = fake.add_incident("Fault drill", channel=CHANNEL)
-        ref, read = f"fh:{incident['id']}", f"/v1/incidents/{incident['id']}"
-        write = f"/v1/incidents/{incident['id']}/milestones/bulk_update"
-    assert "Fault drill" in text_of(await pb.bot.run(f"link {ref}", channel=CHANNEL))
-    await pb.bot.run("info", channel=CHANNEL)  # warm the catalogues a status change reads
-    await pb.bot.run(
-        "status " + {"incidentio": "triage", "pagerduty": "triggered", "firehydrant": "started"}[name],
-        channel=CHANNEL,
-    )
-    pb.fake.requests.clear()
-    return read, write
 
 
 @pytest.fixture(params=PROVIDERS)
@@ -58,10 +28,6 @@ async def pb(
         yield running
 
 
-def write_method(pb: ProviderBot) -> str:
-    return {"incidentio": "POST", "pagerduty": "PUT", "firehydrant": "PUT"}[pb.bot.settings.incident_provider]
-
-
 async def answers_once(pb: ProviderBot, text: str) -> str:
     before = len(pb.bot.slack.answers())
     answer = text_of(await pb.bot.run(text, channel=CHANNEL))
@@ -72,7 +38,7 @@ async def answers_once(pb: ProviderBot, text: str) -> str:
 
 @pytest.mark.parametrize("kind", ["429", "500", "timeout", "reset", "badjson"])
 async def test_a_read_is_retried_and_the_user_sees_the_incident(pb: ProviderBot, kind: str) -> None:
-    read, _ = await link(pb)
+    read, _ = await link_fault_drill(pb)
     pb.fake.fail("GET", read, kind)
     answer = await answers_once(pb, "info")
     assert "Fault drill" in answer
@@ -80,7 +46,7 @@ async def test_a_read_is_retried_and_the_user_sees_the_incident(pb: ProviderBot,
 
 
 async def test_a_read_that_keeps_failing_says_what_failed_and_that_nothing_changed(pb: ProviderBot) -> None:
-    read, _ = await link(pb)
+    read, _ = await link_fault_drill(pb)
     pb.fake.fail("GET", read, "500", times=10)
     answer = await answers_once(pb, "info")
     assert "internal error (HTTP 500)" in answer and "Nothing was changed" in answer
@@ -88,7 +54,7 @@ async def test_a_read_that_keeps_failing_says_what_failed_and_that_nothing_chang
 
 
 async def test_429_on_a_write_waits_for_retry_after_then_sends_it(pb: ProviderBot) -> None:
-    _, write = await link(pb)
+    _, write = await link_fault_drill(pb)
     pb.fake.fail(write_method(pb), write, "429", retry_after="0.2")
     answer = await answers_once(pb, "ack")
     acked = {"incidentio": "Investigating", "pagerduty": "acknowledged", "firehydrant": "Acknowledged"}
@@ -97,7 +63,7 @@ async def test_429_on_a_write_waits_for_retry_after_then_sends_it(pb: ProviderBo
 
 
 async def test_a_long_rate_limit_is_reported_not_waited_out(pb: ProviderBot) -> None:
-    _, write = await link(pb)
+    _, write = await link_fault_drill(pb)
     pb.fake.fail(write_method(pb), write, "429", retry_after="120", times=2)
     answer = await answers_once(pb, "ack")
     assert "rate limiting" in answer and "120 s" in answer and "Nothing was changed" in answer
@@ -115,7 +81,7 @@ async def test_a_long_rate_limit_is_reported_not_waited_out(pb: ProviderBot) -> 
 async def test_a_failed_write_is_sent_once_and_the_answer_says_whether_it_happened(
     pb: ProviderBot, kind: str, says: str
 ) -> None:
-    _, write = await link(pb)
+    _, write = await link_fault_drill(pb)
     pb.fake.fail(write_method(pb), write, kind)
     answer = await answers_once(pb, "ack")
     assert len(pb.fake.of(write_method(pb), write)) == 1, "a write is never sent twice"
@@ -127,7 +93,7 @@ async def test_the_token_never_appears_in_answers_or_logs(
     pb: ProviderBot, caplog: pytest.LogCaptureFixture
 ) -> None:
     caplog.set_level(logging.DEBUG)
-    read, write = await link(pb)
+    read, write = await link_fault_drill(pb)
     for kind in ("429", "500", "timeout", "reset", "badjson"):
         pb.fake.fail("GET", read, kind, times=3, retry_after="30")
         await answers_once(pb, "info")
@@ -138,3 +104,15 @@ async def test_the_token_never_appears_in_answers_or_logs(
     assert PROVIDER_TOKEN not in caplog.text
     # …and it was really sent to the provider, where it belongs.
     assert any(PROVIDER_TOKEN in r.headers.get("Authorization", "") for r in pb.fake.requests)
+
+
+async def test_a_change_made_is_told_as_made_when_only_the_read_after_it_fails(pb: ProviderBot) -> None:
+    """The update's POST succeeds, every read of the incident after it fails: the answer
+    says it was done (the card may be behind), never that nothing was changed."""
+    read, _ = await link_fault_drill(pb)
+    pb.fake.fail("GET", read, "500", times=10)
+    answer = await answers_once(pb, "update Rolled back the deploy")
+    assert "Done: the update was posted" in answer, answer
+    assert "Nothing was changed" not in answer and "may be a moment behind" in answer
+    posted = [seen for seen in pb.fake.writes() if "Rolled back the deploy" in str(seen.body)]
+    assert len(posted) == 1, pb.fake.writes()  # made once, and not again

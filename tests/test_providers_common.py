@@ -17,8 +17,8 @@ from bot.providers.builtin import BuiltinProvider
 from bot.providers.facets import FACETS, offered
 from bot.store.db import Store
 from tests.conftest import ProviderBot, provider_bot
+from tests.helpers import text_of
 from tests.slackfake import FakeSlack
-from tests.test_slack_e2e import text_of
 
 CHANNEL = "C0COMMON"
 LABELS = {"incidentio": "incident.io", "pagerduty": "PagerDuty", "firehydrant": "FireHydrant"}

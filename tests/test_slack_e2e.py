@@ -3,23 +3,18 @@ the Web API calls it made checked at the recording fake Slack."""
 
 from __future__ import annotations
 
-import json
 import time
 
 from bot.slack.server import RUNTIME
 from tests.blocktext import texts
 from tests.conftest import SECRET, RunningBot
+from tests.helpers import text_of
 from tests.slackfake import sign, slash_body
 
 
 def mrkdwn_of(answer: dict) -> list[str]:
     """The fallback text and every mrkdwn text: where a mention would ping."""
     return [answer.get("text", ""), *texts(answer.get("blocks", []), mrkdwn_only=True)]
-
-
-def text_of(answer: dict) -> str:
-    """Everything a user would read in one answer: fallback text and every block's text."""
-    return answer.get("text", "") + "\n" + json.dumps(answer.get("blocks", []), ensure_ascii=False)
 
 
 async def test_help_answers_ephemerally_with_every_verb(bot: RunningBot) -> None:

@@ -11,8 +11,8 @@ import aiohttp
 
 from bot.slack.server import RUNTIME
 from tests.conftest import SECRET, RunningBot, make_settings, running_bot
+from tests.helpers import text_of
 from tests.slackfake import FakeSlack, sign
-from tests.test_slack_e2e import text_of
 
 
 def mention_body(text: str, *, user: str = "U111", channel: str = "C111", event_id: str = "Ev1") -> str:

@@ -1,35 +1,37 @@
 """The bot's own notices, on a clock the test moves: update reminders, follow-up nudges,
 on-call handovers and the announcement line. Commands and clicks go in signed; what the
-channel sees is read at the fake Slack. The clock is the timers' own (`Timers.clock`),
-and `Pipeline.tick` is what the running bot calls every INCIDENT_TIMER_TICK seconds."""
+channel sees is read at the fake Slack. The clock is the runtime's one (bot/clock.py),
+handed in fixed: the incident's dates, the parser's "tomorrow" and what is due all follow
+it, whenever the test runs. `Pipeline.tick` is what the running bot calls every
+INCIDENT_TIMER_TICK seconds."""
 
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
-from bot.domain import now
+import pytest
+
+from bot.clock import FixedClock
 from bot.slack.server import PIPELINE, RUNTIME
 from tests.conftest import RunningBot, make_settings, running_bot
-from tests.slackfake import Call, FakeSlack, block_actions
-from tests.test_slack_e2e import text_of
+from tests.helpers import click_element, text_of
+from tests.slackfake import Call, FakeSlack
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday, on the hour
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.at = now()
-
-    def __call__(self) -> datetime:
-        return self.at
-
-    def move(self, **delta: float) -> None:
-        self.at += timedelta(**delta)
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(START)
 
 
-def clocked(bot: RunningBot) -> Clock:
-    clock = Clock()
-    bot.app[RUNTIME].service.timers.clock = clock
-    return clock
+@pytest.fixture
+async def bot(fake_slack: FakeSlack, sqlite_url: str, clock: FixedClock) -> AsyncIterator[RunningBot]:
+    """conftest's `bot`, on the fixed clock."""
+    async with running_bot(fake_slack, make_settings(fake_slack, sqlite_url), clock) as running:
+        yield running
 
 
 async def tick(bot: RunningBot) -> int:
@@ -54,129 +56,118 @@ def button(call: Call, label: str) -> dict:
     raise AssertionError(f"no {label} button in {text_of(call.params)}")
 
 
-async def click(bot: RunningBot, element: dict, *, user: str, channel: str) -> None:
-    payload = block_actions(
-        {"action_id": element["action_id"], "value": element["value"]},
-        user=user,
-        channel=channel,
-        message_ts="9.9",
-        response_url=bot.slack.response_url("click"),
-    )
-    assert (await bot.interact(payload))[0] == 200
-    await bot.settled()
-
-
 async def test_update_reminder_fires_once_stops_for_snooze_and_update_and_ends_at_resolve(
     bot: RunningBot,
+    clock: FixedClock,
 ) -> None:
-    clock = clocked(bot)
     _, channel = await bot.declare("Checkout down sev:SEV1")
     assert await tick(bot) == 0  # nothing is due yet
-    clock.move(minutes=29)
+    clock.advance(minutes=29)
     await tick(bot)
     assert posts_in(bot.slack, channel, "No update") == []
 
-    clock.move(minutes=2)  # 31 min without an update, at SEV1 (30 min)
+    clock.advance(minutes=2)  # 31 min without an update, at SEV1 (30 min)
     assert await tick(bot) == 1
     [reminder] = posts_in(bot.slack, channel, "No update")
     assert "for 31m" in text_of(reminder.params) and "SEV1" in text_of(reminder.params)
-    clock.move(minutes=1)
+    clock.advance(minutes=1)
     await tick(bot)  # once: the next only after another quiet 30 min
     assert len(posts_in(bot.slack, channel, "No update")) == 1
 
-    await click(bot, button(reminder, "Snooze 1 hour"), user="U111", channel=channel)
+    await click_element(bot, button(reminder, "Snooze 1 hour"), user="U111", channel=channel)
     said = [a for a in bot.slack.answers() if "snoozed update reminders" in text_of(a.params)]
     assert len(said) == 1
-    clock.move(minutes=59)  # past the 30 min, inside the hour's snooze
+    clock.advance(minutes=59)  # past the 30 min, inside the hour's snooze
     await tick(bot)
     assert len(posts_in(bot.slack, channel, "No update")) == 1
-    clock.move(minutes=2)
+    clock.advance(minutes=2)
     await tick(bot)
     assert len(posts_in(bot.slack, channel, "No update")) == 2  # the snooze is over
 
     await bot.run("update Rolled back, watching errors", channel=channel)
-    clock.move(minutes=29)
+    clock.advance(minutes=29)
     await tick(bot)
     assert len(posts_in(bot.slack, channel, "No update")) == 2  # an update restarts the wait
 
     await bot.run("resolve", channel=channel)
-    clock.move(hours=5)
+    clock.advance(hours=5)
     await tick(bot)
     assert len(posts_in(bot.slack, channel, "No update")) == 2
     timers = await bot.app[RUNTIME].service.timers.store.all()
     assert [t.key for t in timers if t.kind == "remind"] == []
 
 
-async def test_no_reminders_below_the_configured_severities(bot: RunningBot) -> None:
-    clock = clocked(bot)
+async def test_no_reminders_below_the_configured_severities(bot: RunningBot, clock: FixedClock) -> None:
     _, channel = await bot.declare("Slow search sev:SEV3")
-    clock.move(hours=6)
+    clock.advance(hours=6)
     await tick(bot)
     assert posts_in(bot.slack, channel, "No update") == []
     await bot.run("sev 2", channel=channel)  # SEV2: 60 min
-    clock.move(minutes=61)
+    clock.advance(minutes=61)
     await tick(bot)
     assert len(posts_in(bot.slack, channel, "No update")) == 1
 
 
-async def test_followup_nudge_dms_its_owner_daily_until_snoozed_or_done(bot: RunningBot) -> None:
-    clock = clocked(bot)
+async def test_followup_nudge_dms_its_owner_daily_until_snoozed_or_done(
+    bot: RunningBot, clock: FixedClock
+) -> None:
     _, channel = await bot.declare("Disk full sev:SEV3")
     await bot.run("followup Add a disk alert <@U222|bea> due:tomorrow", channel=channel)
     await tick(bot)
     assert posts_in(bot.slack, "U222", "Follow-up #1") == []  # not due yet
 
-    clock.move(days=2)
+    clock.advance(days=2)
     assert await tick(bot) == 1
     [nudge] = posts_in(bot.slack, "U222", "Follow-up #1")
     assert "Add a disk alert" in text_of(nudge.params)
     await tick(bot)
     assert len(posts_in(bot.slack, "U222", "Follow-up #1")) == 1  # once a day
-    clock.move(days=1, minutes=1)
+    clock.advance(days=1, minutes=1)
     await tick(bot)
     assert len(posts_in(bot.slack, "U222", "Follow-up #1")) == 2
 
     # Bea is not in the channel, but owns the follow-up: her DM's buttons work for her.
-    await click(bot, button(nudge, "Snooze a week"), user="U222", channel="D222")
-    clock.move(days=6)
+    await click_element(bot, button(nudge, "Snooze a week"), user="U222", channel="D222")
+    clock.advance(days=6)
     await tick(bot)
     assert len(posts_in(bot.slack, "U222", "Follow-up #1")) == 2
-    await click(bot, button(nudge, "Done"), user="U222", channel="D222")
+    await click_element(bot, button(nudge, "Done"), user="U222", channel="D222")
     done = [
         a
         for a in bot.slack.answers()
         if "#1" in text_of(a.params) and "Add a disk alert" in text_of(a.params)
     ]
     assert done, "the Done click was answered"
-    clock.move(days=9)
+    clock.advance(days=9)
     await tick(bot)
     assert len(posts_in(bot.slack, "U222", "Follow-up #1")) == 2
     followups = await bot.run("followups", channel=channel)
     assert "done" in text_of(followups).lower() or "[closed]" in text_of(followups).lower()
 
 
-async def test_handover_is_posted_in_the_schedules_channel_when_on_call_changes(bot: RunningBot) -> None:
-    clock = clocked(bot)
+async def test_handover_is_posted_in_the_schedules_channel_when_on_call_changes(
+    bot: RunningBot, clock: FixedClock
+) -> None:
     saved = await bot.run("schedule primary <@U111|ana> <@U222|bea> every 1h", channel="C111")
     assert "primary" in text_of(saved)
-    # The rotation is anchored on the real clock's hour when it was saved: the fake clock
-    # starts 10 minutes into the first shift, whatever minute of the hour the test runs at.
+    # The rotation is anchored on the clock's hour when it was saved: the clock moves on
+    # to 10 minutes into the first shift.
     [primary] = await bot.app[RUNTIME].service.default_provider.schedules()
     assert primary.start is not None
-    clock.at = primary.start + timedelta(minutes=10)
+    clock.set(primary.start + timedelta(minutes=10))
     answer = await bot.run("schedule primary channel:<#C0SRE|sre>", channel="C111")
     assert "will be posted in" in text_of(answer)
-    clock.move(seconds=5)
+    clock.advance(seconds=5)
     await tick(bot)  # learns who is on now (ana): nothing to say yet
     assert posts_in(bot.slack, "C0SRE", "On call for") == []
-    clock.move(minutes=61)
+    clock.advance(minutes=61)
     await tick(bot)
     [handover] = posts_in(bot.slack, "C0SRE", "On call for")
     assert "<@U222>" in text_of(handover.params) and "taking over from" in text_of(handover.params)
     await tick(bot)
     assert len(posts_in(bot.slack, "C0SRE", "On call for")) == 1
     await bot.run("schedule primary channel:off", channel="C111")
-    clock.move(minutes=61)
+    clock.advance(minutes=61)
     await tick(bot)
     assert len(posts_in(bot.slack, "C0SRE", "On call for")) == 1
 
@@ -222,10 +213,9 @@ async def test_a_private_incident_is_never_in_the_announcement_channel(
         assert all("Payroll" not in text_of(c.params) for c in announced)
 
 
-async def test_a_notice_escapes_provider_text(bot: RunningBot) -> None:
-    clock = clocked(bot)
+async def test_a_notice_escapes_provider_text(bot: RunningBot, clock: FixedClock) -> None:
     _, channel = await bot.declare("<!channel> & <b>down</b> sev:SEV1")
-    clock.move(minutes=31)
+    clock.advance(minutes=31)
     await tick(bot)
     [reminder] = posts_in(bot.slack, channel, "No update")
     rendered = json.dumps(reminder.params["blocks"])

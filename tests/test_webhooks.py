@@ -4,10 +4,6 @@ payloads: what happens at the provider shows up in the incident's channel, once.
 from __future__ import annotations
 
 import asyncio
-import copy
-import gzip
-import hashlib
-import hmac
 import json
 import subprocess
 import sys
@@ -22,85 +18,35 @@ from standardwebhooks import Webhook
 from tests.conftest import ProviderBot, provider_bot, provider_fake
 from tests.fakes.incidentio import SEVERITIES
 from tests.fakes.specs import SPECS
+from tests.helpers import (
+    FH_SECRET,
+    HOOKS_CHANNEL,
+    IO_SECRET,
+    PD_SECRET,
+    clean_env,
+    deliver,
+    fh_signature,
+    io_example,
+    io_headers,
+    linked,
+    pd_signed,
+    set_status,
+    status_event,
+    text_of,
+)
 from tests.slackfake import FakeSlack
-from tests.test_entrypoints import clean_env
-from tests.test_slack_e2e import text_of
 
-CHANNEL = "C0HOOKS"
-# Svix's own test vector secret (see Standard Webhooks): any whsec_ works the same way.
-IO_SECRET = "whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"
-PD_SECRET = "pd-webhook-secret-123"
-FH_SECRET = "fh-webhook-secret-456"
-
-
-def io_example(event_type: str) -> dict[str, Any]:
-    """incident.io's own example body for an event type (its OpenAPI document's x-webhooks)."""
-    document = json.loads(gzip.decompress((SPECS / "incident-io" / "openapi.json.gz").read_bytes()))
-    operation = next(iter(document["x-webhooks"][f"/x-webhooks/{event_type}"].values()))
-    return copy.deepcopy(operation["responses"]["200"]["content"]["application/json"]["example"])
-
-
-def io_headers(
-    body: bytes, *, msg_id: str, secret: str = IO_SECRET, at: float | None = None
-) -> dict[str, str]:
-    when = datetime.fromtimestamp(at if at is not None else time.time(), tz=UTC)
-    signature = Webhook(secret).sign(msg_id, when, body.decode())
-    return {
-        "webhook-id": msg_id,
-        "webhook-timestamp": str(int(when.timestamp())),
-        "webhook-signature": signature,
-        "Content-Type": "application/json",
-    }
-
-
-async def deliver(pb: ProviderBot, provider: str, body: bytes, headers: dict[str, str]) -> int:
-    async with pb.bot.session.post(f"{pb.bot.url}/webhooks/{provider}", data=body, headers=headers) as r:
-        await r.read()
-        status = r.status
-    await pb.bot.settled()
-    return status
+CHANNEL = HOOKS_CHANNEL
 
 
 def said_in(fake_slack: FakeSlack, channel: str) -> list[str]:
     return [text_of(c.params) for c in fake_slack.of("chat.postMessage") if c.params["channel"] == channel]
 
 
-def status_event(incident: dict, status: str, *, private: bool = False) -> bytes:
-    if private:
-        body = io_example("private_incident.incident_updated_v2")
-        body["private_incident.incident_updated_v2"]["id"] = incident["id"]
-        return json.dumps(body).encode()
-    body = io_example("public_incident.incident_status_updated_v2")
-    inner = body["public_incident.incident_status_updated_v2"]
-    inner["incident"].update(
-        id=incident["id"],
-        reference=incident["reference"],
-        slack_channel_id=incident["slack_channel_id"],
-        updated_at=incident["updated_at"],
-    )
-    inner["new_status"]["name"] = status
-    return json.dumps(body).encode()
-
-
 @pytest.fixture
 async def io(fake_slack: FakeSlack, sqlite_url: str) -> Any:
     async with provider_bot("incidentio", fake_slack, sqlite_url, incidentio_webhook_secret=IO_SECRET) as pb:
         yield pb
-
-
-async def linked(pb: ProviderBot, status: str = "Investigating") -> dict:
-    fake: Any = pb.fake
-    incident = fake.add_incident("Webhook drill", channel=CHANNEL, status=status)
-    assert "Webhook drill" in text_of(await pb.bot.run(f"link {incident['reference']}", channel=CHANNEL))
-    await pb.bot.settled()
-    return incident
-
-
-def set_status(pb: ProviderBot, incident: dict, name: str, stamp: str) -> None:
-    """A change made at incident.io itself (its web UI), not through the bot."""
-    fake: Any = pb.fake
-    incident["incident_status"] = fake._named(fake.status_catalogue, name)
-    incident["updated_at"] = stamp
 
 
 async def test_a_status_change_at_incidentio_is_told_once_and_redraws_the_card(
@@ -209,11 +155,6 @@ async def test_an_older_event_after_a_newer_one_does_not_roll_the_card_back(
     assert "Monitoring" in card and "Fixing" not in card
 
 
-def pd_signed(body: bytes, *secrets: str) -> dict[str, str]:
-    signatures = ",".join("v1=" + hmac.new(s.encode(), body, hashlib.sha256).hexdigest() for s in secrets)
-    return {"X-PagerDuty-Signature": signatures, "Content-Type": "application/json"}
-
-
 async def test_pagerduty_priority_and_acknowledge_from_its_examples(
     fake_slack: FakeSlack, sqlite_url: str
 ) -> None:
@@ -257,8 +198,7 @@ async def test_firehydrant_milestone_change_is_told_in_its_channel(
                 "event": {"operation": "UPDATED", "resource_type": "incident"},
             }
         ).encode()
-        signature = hmac.new(FH_SECRET.encode(), body, hashlib.sha256).hexdigest()
-        headers = {"fh-signature": signature, "Content-Type": "application/json"}
+        headers = fh_signature(body) | {"Content-Type": "application/json"}
         assert await deliver(pb, "firehydrant", body, headers) == 200
         [notice] = said_in(fake_slack, CHANNEL)[before:]
         assert "mitigated" in notice.lower()

@@ -43,9 +43,9 @@ class Authorizer:
     ) -> Failure | None:
         """The policy's answer for this person, this verb, this incident: None to go on."""
         level = self.policy.level(verb.name)
-        if verb.name == "schedule" and not parsed.args.get("users") and "channel" not in parsed.options:
-            return None  # listing rotations
-        if verb.name == "link" and level is Level.ANYONE:
+        if verb.only_lists is not None and verb.only_lists(parsed):
+            return None  # listing (rotations): nothing written
+        if verb.moves_channel and level is Level.ANYONE:
             if await self.store.links.get(invocation.team_id, invocation.channel_id) is not None:
                 level = Level.ADMINS  # re-pointing a linked channel is what unlink guards
         if level is Level.ADMINS and self.settings.everyone_is_admin:

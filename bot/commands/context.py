@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, TypeVar
 
+from bot.clock import Clock
 from bot.commands.invocation import Invocation
 from bot.commands.naming import NoMatch
 from bot.commands.parser import ParsedCommand, UsageError, UserRef
@@ -18,6 +19,8 @@ from bot.providers.facets import capability_of, facet, offered
 from bot.store.db import Store
 
 if TYPE_CHECKING:
+    from typing_extensions import TypeForm  # a facet is a Protocol class (bot/providers/facets.py)
+
     from bot.commands.fresh import FreshIncidents
     from bot.commands.timers import Timers
 
@@ -61,6 +64,9 @@ class Context:
     is_admin: Callable[[], Awaitable[bool]] | None = None
     timers: Timers | None = None  # reminders and handovers (bot/commands/timers.py)
     fresh: FreshIncidents | None = None  # incidents as last read or written (bot/commands/fresh.py)
+    # The runtime's one clock (bot/clock.py): a handler reads "now" from the clock the parser
+    # and the store read, never from the wall clock on its own.
+    clock: Clock = field(kw_only=True)
 
     @property
     def command(self) -> str:
@@ -80,7 +86,7 @@ class Context:
     def can(self, capability: Capability) -> bool:
         return capability in offered(self.provider)
 
-    def require(self, kind: type[F]) -> F:
+    def require(self, kind: TypeForm[F]) -> F:
         """The provider as the facet the verb needs (bot/providers/facets.py), typed."""
         found = facet(self.provider, kind)
         if found is None:

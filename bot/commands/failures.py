@@ -5,15 +5,24 @@ or while acting."""
 from __future__ import annotations
 
 from bot.commands.registry import Verb
-from bot.commands.results import Failure, Reply
-from bot.domain import NotFound, ProviderError, Rejected, in_command
+from bot.commands.results import DoneUnread, Failure, Reply
+from bot.domain import NotFound, Person, ProviderError, Rejected, WrittenNotRead, in_command
 from bot.providers.base import Provider
 from bot.redact import clip, redact
 
 
 def provider_failure(
-    provider: Provider, verb: Verb, exc: ProviderError | TimeoutError, command: str, timeout: float
+    provider: Provider,
+    verb: Verb,
+    exc: ProviderError | TimeoutError,
+    command: str,
+    timeout: float,
+    actor: Person | None = None,
 ) -> Reply:
+    if isinstance(exc, WrittenNotRead):
+        reason = redact(exc.message)
+        done = DoneUnread(done=exc.done, provider_label=provider.label, reason=reason, actor=actor)
+        return Reply(result=done, outcome="ok")
     if isinstance(exc, NotFound | Rejected):
         step = f"`{command} help {verb.name}` shows how to use it."
         what = in_command(exc.message, command)
@@ -33,5 +42,5 @@ def provider_failure(
         step = f"Check with `{command} info` before trying again."
     else:
         step = f"Try again in a minute; if it keeps failing, do it in {provider.label} itself."
-    result = Failure(what=what, changed=exc.changed, next_step=step)  # type: ignore[arg-type]
+    result = Failure(what=what, changed=exc.changed, next_step=step)
     return Reply(result=result, outcome="failed")

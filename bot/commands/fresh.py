@@ -65,7 +65,8 @@ class FreshIncidents:
                 future.cancel()
             raise
         finally:
-            self._loading.pop(key, None)
+            if self._loading.get(key) is future:  # not a newer read begun after a change
+                del self._loading[key]
         future.set_result(incident)
         self._same(provider.name, incident.id, incident_id)
         keys = self._all(provider.name, incident.id)
@@ -80,6 +81,7 @@ class FreshIncidents:
         self._same(incident.provider, incident.id, asked_as or incident.id)
         for key in self._all(incident.provider, incident.id):
             self._changed[key] = self._tick = self._tick + 1
+            self._loading.pop(key, None)  # a read under way began before this: nobody joins it
             self._store(key, incident)
 
     def forget(self, provider: str, incident_id: str) -> None:
@@ -87,6 +89,9 @@ class FreshIncidents:
         for key in self._all(provider, incident_id):
             self._changed[key] = self._tick = self._tick + 1
             self._entries.pop(key, None)
+            # A read under way began before the change: whoever asks from now on reads anew,
+            # rather than join it and be answered with the state from before.
+            self._loading.pop(key, None)
 
     def _ttl(self, provider: str) -> float:
         return self.seconds * (WITH_WEBHOOK if provider in self._webhooks else 1)

@@ -17,6 +17,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from bot.clock import SYSTEM
 from bot.commands import registry
 from bot.commands.invocation import MAX_TEXT
 from bot.commands.refs import Reference, Target, looks_like_trailing_reference, parse_reference
@@ -135,7 +136,7 @@ def parse(
     text: str, *, tz: str = "UTC", now: datetime | None = None, command: str = "/incident"
 ) -> ParsedCommand | UsageError:
     try:
-        return _parse(text or "", tz=tz, now=now or datetime.now().astimezone(), command=command)
+        return _parse(text or "", tz=tz, now=now or SYSTEM.now(), command=command)
     except Exception as exc:  # the parser's promise is no stack traces, whatever the input
         return UsageError(
             message=f"I couldn't read that command ({type(exc).__name__}).", usage=f"{command} help"
@@ -163,10 +164,11 @@ def _parse(text: str, *, tz: str, now: datetime, command: str) -> ParsedCommand 
             )
         return _usage(None, f"I don't know `{head.value}`. Here is what I can do: `{command} help`.", command)
     rest = tokens[1:]
-    if verb.name == "override" and rest and rest[0].value.lower() in _OVERRIDE_UNDO:
-        # `override cancel #2`, `override list`: said of overrides, so it is that verb.
-        verb = registry.BY_NAME["overrides"]
-        rest = rest[1:] if rest[0].value.lower() in ("list", "ls") else rest
+    phrase = registry.PHRASES.get((head.value.lower(), rest[0].value.lower())) if rest else None
+    if phrase is not None and rest[0].kind == "word":
+        # `override cancel #2`, `override list`: a phrase the registry gives another verb.
+        verb, left = phrase
+        rest = ([Token(kind="word", value=left)] if left else []) + rest[1:]
     parsed = ParsedCommand(verb=verb.name, text=_plain(rest))
 
     # key:value options this verb declares; other colons stay text ("error: db down").
@@ -174,7 +176,19 @@ def _parse(text: str, *, tz: str, now: datetime, command: str) -> ParsedCommand 
     for token in rest:
         option = _OPTION.match(token.value) if token.kind == "word" else None
         key = _OPTION_ALIASES.get(option["key"].lower(), option["key"].lower()) if option else ""
-        if option and key in verb.option_names:
+        if option and verb.needs_incident and key in _INCIDENT_KEYS:
+            # `incident:INC-6`: the one way to name another incident inside free text.
+            ref = parse_reference(option["value"].strip().strip('"“”'))
+            if ref is None:
+                return _usage(
+                    verb,
+                    f"`{option['value']}` is not an incident reference. "
+                    "Use INC-12, PAGERDUTY:Q1ABC or the incident's URL.",
+                    command,
+                )
+            parsed.ref = ref
+            parsed.text = _plain([t for t in rest if t is not token])
+        elif option and key in verb.option_names:
             value = option["value"].strip().strip('"“”').strip()
             if not value:
                 return _usage(verb, f"`{option['key']}:` needs a value.", command)
@@ -185,16 +199,71 @@ def _parse(text: str, *, tz: str, now: datetime, command: str) -> ParsedCommand 
         else:
             remaining.append(token)
 
-    if (
-        verb.needs_incident
-        and remaining
-        and remaining[-1].kind == "word"
-        and looks_like_trailing_reference(remaining[-1].value)
-    ):
-        parsed.ref = parse_reference(remaining[-1].value)
-        remaining = remaining[:-1]
+    if verb.needs_incident and parsed.ref is None:
+        # A reference names the incident only where the grammar puts one: right after the
+        # verb's own words, before any note, update or title (`resolve INC-6 fixed by
+        # rollback`), or alone at the end of them (`status resolved INC-6`). In `resolve
+        # duplicate of INC-6` it is the last word of a sentence, and stays text.
+        start = _text_start(verb)
+        if start is not None and len(remaining) > start + 1 and _is_reference(remaining[start]):
+            return _with_ref(verb, remaining, start, parsed, rest, tz=tz, now=now, command=command)
+        if remaining and _is_reference(remaining[-1]):
+            last = len(remaining) - 1
+            done = _with_ref(verb, remaining, last, parsed, rest, tz=tz, now=now, command=command)
+            if isinstance(done, ParsedCommand) and not _has_free_text(verb, done):
+                return done
+            if isinstance(done, UsageError) and done.missing:
+                return done
+    return _complete(verb, remaining, parsed, tz=tz, now=now, command=command)
 
-    if verb.name == "declare" and "sev" not in parsed.options:
+
+_INCIDENT_KEYS = ("incident", "inc")
+
+
+def _is_reference(token: Token) -> bool:
+    return token.kind == "word" and looks_like_trailing_reference(token.value)
+
+
+def _text_start(verb: Verb) -> int | None:
+    """Where a verb's free text begins, counted in tokens: after its one-word arguments."""
+    start = 0
+    for arg in verb.args:
+        if arg.slot is Slot.TEXT:
+            return start
+        if arg.slot in (Slot.WORD, Slot.USER):
+            start += 1
+        elif arg.slot is not Slot.USER_ANY:
+            return None
+    return None
+
+
+def _with_ref(
+    verb: Verb,
+    remaining: list[Token],
+    at: int,
+    parsed: ParsedCommand,
+    rest: list[Token],
+    *,
+    tz: str,
+    now: datetime,
+    command: str,
+) -> ParsedCommand | UsageError:
+    found = remaining[at]
+    with_ref = parsed.model_copy(deep=True)
+    with_ref.ref = parse_reference(found.value)
+    with_ref.text = _plain([t for t in rest if t is not found])
+    tokens = remaining[:at] + remaining[at + 1 :]
+    return _complete(verb, tokens, with_ref, tz=tz, now=now, command=command)
+
+
+def _has_free_text(verb: Verb, parsed: ParsedCommand) -> bool:
+    return any(arg.slot is Slot.TEXT and parsed.args.get(arg.name) for arg in verb.args)
+
+
+def _complete(
+    verb: Verb, remaining: list[Token], parsed: ParsedCommand, *, tz: str, now: datetime, command: str
+) -> ParsedCommand | UsageError:
+    if "sev" in verb.option_names and "sev" not in parsed.options:
         remaining = _severity_in_words(remaining, parsed)
     if "due" in verb.option_names and "due" not in parsed.options:
         remaining = _due_in_words(remaining, parsed, tz=tz, now=now)
@@ -215,8 +284,6 @@ _OPTION_WORDS = {option.name for verb in registry.VERBS for option in verb.optio
 }
 
 
-CANCEL_WORDS = ("cancel", "delete", "remove", "undo")  # `override cancel #2`
-_OVERRIDE_UNDO = (*CANCEL_WORDS, "list", "ls")
 _OPTION_ALIASES = {"severity": "sev", "priority": "sev"}
 
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Coroutine
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Literal, Protocol
@@ -30,9 +31,11 @@ from bot.commands.parser import ParsedCommand
 from bot.commands.registry import Verb
 from bot.commands.results import Failure, NeedsForm, Reply, Restarted, Result
 from bot.commands.service import CommandService
+from bot.commands.slots import Slots
 from bot.domain import ProviderEvent, request_key
 from bot.store.audit import audit_values
 from bot.store.inbox import Entry, Inbox, decode, encode
+from bot.store.outage import log_failure, unavailable
 from bot.store.timers import Timer
 
 log = logging.getLogger(__name__)
@@ -43,8 +46,6 @@ WORK_SLOTS = 64
 # acked at once and answered "busy". Before that, with every work slot taken and the process
 # short of CPU, acks wait a little (bot/commands/backpressure.py).
 BACKLOG = 512
-# Verbs that only change the bot's own links: doing one twice leaves the same state.
-STORE_ONLY = frozenset({"link", "unlink"})
 KEEP_ANSWERED = timedelta(days=1)  # well past Slack's 5-minute replay window
 
 
@@ -99,6 +100,17 @@ class Admission(StrEnum):
     ACCEPTED = "accepted"
     REPLAY = "replay"  # seen before: the first one answers
     BUSY = "busy"  # over the backlog: answered "busy", nothing done
+    # The database refused, or did not answer within INCIDENT_ACK_DB_TIMEOUT: answered so in
+    # the ack (or, where an ack carries no message, at once), and never run.
+    UNAVAILABLE = "unavailable"
+
+
+# The answer while the database is away: said at once, since an ack Slack waits for longer
+# than 3 s is shown to the person as a failure of its own, and the command then ran anyway.
+DATABASE_AWAY = Failure(
+    what="The bot's database isn't answering, so the bot did not run that.",
+    next_step="Try again in a minute.",
+)
 
 
 class Pipeline:
@@ -117,7 +129,7 @@ class Pipeline:
         self.inbox = inbox
         self.single_process = single_process
         self.backlog = backlog
-        self._slots = asyncio.Semaphore(slots)
+        self._slots = Slots(slots)
         self._line = AckLine(slots, lambda: self.pending)
         self._tasks: set[asyncio.Task[None]] = set()
         self._maintainer: asyncio.Task[None] | None = None
@@ -135,7 +147,21 @@ class Pipeline:
         if self.pending >= self.backlog:
             return Admission.BUSY
         if request.key and self.inbox is not None:
-            if not await self.inbox.accept(request.key, request.kind, _verb_of(request), _payload(request)):
+            bound = self.service.settings.incident_ack_db_timeout
+            try:
+                async with asyncio.timeout(bound):
+                    accepted = await self.inbox.accept(
+                        request.key, request.kind, _verb_of(request), _payload(request)
+                    )
+            except Exception as exc:
+                # The outage is the store's one line (bot/store/outage.py), not one per request.
+                if not unavailable(exc):
+                    raise
+                if isinstance(exc, TimeoutError) and not str(exc):  # the bound's own
+                    exc = TimeoutError(f"no answer within {bound:g} s")
+                self.inbox.store.outage.failed(exc)
+                return Admission.UNAVAILABLE
+            if not accepted:
                 log.info("a replayed request was ignored: %s", request.key)
                 return Admission.REPLAY
         return Admission.ACCEPTED
@@ -150,9 +176,13 @@ class Pipeline:
                 next_step="Try again in a moment.",
             )
             self._spawn(self.delivery.say(request.route, busy))
+        elif admission is Admission.UNAVAILABLE and request.kind not in ("webhook", "timer"):
+            # Where the ack could not carry the answer (a click, a modal, a mention): a slash
+            # command's transport puts it in the ack, and does not start it.
+            self._spawn(self.delivery.say(request.route, DATABASE_AWAY))
 
-    def _spawn(self, work: object) -> None:
-        task = asyncio.ensure_future(work)  # type: ignore[arg-type]
+    def _spawn(self, work: Coroutine[object, object, None]) -> None:
+        task = asyncio.ensure_future(work)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
@@ -167,8 +197,8 @@ class Pipeline:
                     outcome = await self._resume(request, resumed)
                 else:
                     outcome = await self._handle(request, forms=request.forms)
-            except Exception:  # handle() does not raise; if it ever does, the user still hears
-                log.exception("command service raised")
+            except Exception as exc:  # handle() does not raise; if it ever does, the user still hears
+                log_failure(log, exc, "command service raised")
                 outcome = Reply(
                     result=Failure(what="Something went wrong on our side.", changed="unknown"),
                     outcome="error",
@@ -181,8 +211,8 @@ class Pipeline:
                 else:
                     resend = _resend(request, resumed)
                     await self.delivery.deliver(request.route, outcome, request.key, resend)
-            except Exception:
-                log.exception("could not deliver the answer to %s", request.key)
+            except Exception as exc:
+                log_failure(log, exc, "could not deliver the answer to %s", request.key)
             metrics.child(metrics.ANSWER_SECONDS, request.kind).observe(time.perf_counter() - started)
             audit = outcome.audit if isinstance(outcome, Reply) else {}
             metrics.child(
@@ -197,33 +227,36 @@ class Pipeline:
             if isinstance(outcome, Reply) and (outcome.posts or outcome.refresh is not None):
                 try:
                     await self.delivery.follow(request.route, outcome)
-                except Exception:
-                    log.exception("could not post or redraw after %s", request.key)
+                except Exception as exc:
+                    log_failure(log, exc, "could not post or redraw after %s", request.key)
         finally:
             request_key.reset(token)
 
     async def _finish(self, request: Request, audit: dict[str, object] | None) -> None:
         if request.key and self.inbox is not None:
-            await self.inbox.finish(request.key, audit_values(audit) if audit else None)
+            row = audit_values(audit, self.service.clock.now()) if audit else None
+            await self.inbox.finish(request.key, row)
         elif audit:
             await self.service.store.audit.record(**audit)
 
     async def _handle(self, request: Request, *, forms: bool = False) -> Reply | NeedsForm:
-        async with self._slots:
+        async with self._slots.take() as slot:
             if request.event is not None:
                 return await self.service.notifier.handle(request.event)
             if request.timer is not None:
                 return await self.service.timers.fire(request.timer)
-            return await self.service.handle(request.invocation, request.parsed, forms=forms)
+            return await self.service.handle(
+                request.invocation, request.parsed, forms=forms, waiting=slot.given_back
+            )
 
     # after a restart -------------------------------------------------------------------
     async def _resume(self, request: Request, entry: Entry) -> Reply | NeedsForm:
         """Run it again only where that is provably safe; otherwise say what is known."""
         verb = registry.lookup(entry.verb or "")
-        if verb is None or not verb.writes or verb.name in STORE_ONLY:
+        if verb is None or not verb.writes or verb.same_twice:
             return await self._handle(request)
         provider = await self.service.provider_for(request.invocation, request.parsed)
-        if provider is not None and verb.name in provider.replay_safe:
+        if provider is not None and verb.capability in provider.replay_safe:
             return await self._handle(request)  # its write carries this request's key: made once
         text = request.invocation.text or verb.name
         if entry.applied:
@@ -284,8 +317,10 @@ class Pipeline:
         while True:
             try:
                 await self.tick()
-            except Exception:
-                log.exception("looking for due reminders failed; trying again in %.0f s", every)
+                metrics.TIMER_TICKS.inc()
+            except Exception as exc:
+                if not unavailable(exc):  # an outage is the store's one line
+                    log.exception("looking for due reminders failed; trying again in %.0f s", every)
             await asyncio.sleep(every)
 
     # lifetime --------------------------------------------------------------------------
@@ -310,8 +345,9 @@ class Pipeline:
                 rounds += 1
                 if rounds % 1000 == 1:
                     await self.inbox.prune(KEEP_ANSWERED)
-            except Exception:
-                log.exception("inbox upkeep failed; trying again in %.0f s", every)
+            except Exception as exc:
+                if not unavailable(exc):  # an outage is the store's one line
+                    log.exception("inbox upkeep failed; trying again in %.0f s", every)
 
     async def idle(self) -> None:
         """Until every request taken so far (and any it started) has been answered."""
@@ -330,6 +366,8 @@ class Pipeline:
             _done, running = await asyncio.wait(set(self._tasks), timeout=seconds)
             if running:
                 log.warning("stopping with %d requests unanswered: the next start answers them", len(running))
+        if self.inbox is not None:
+            await self.inbox.close(min(seconds, 2.0))
 
 
 def _payload(request: Request) -> dict[str, object]:
@@ -357,8 +395,7 @@ def _verb_of(request: Request) -> str | None:
         return None
     if request.parsed is not None:
         return request.parsed.verb
-    words = request.invocation.text.split(maxsplit=1)
-    verb = registry.lookup(words[0]) if words else registry.lookup(registry.DEFAULT_VERB)
+    verb, _ = registry.read_verb(request.invocation.text)  # as the parser reads it
     return verb.name if verb else None
 
 

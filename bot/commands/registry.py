@@ -6,11 +6,19 @@ read this table, so a verb cannot exist in one place and be missing from another
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-from bot.domain import Capability
+from bot.domain import Capability, Move
+
+if TYPE_CHECKING:  # the parser imports this registry; a verb only holds a function of its output
+    from bot.commands.parser import ParsedCommand
+
+
+CANCEL_WORDS = ("cancel", "delete", "remove", "undo")  # `override cancel #2`
 
 
 class Slot(StrEnum):
@@ -79,6 +87,33 @@ class Verb:
     # What a refusal says this verb would have done ("Only the lead can <this>"); `{}` is the
     # incident. Words, not the verb's name: "can severity INC-1" reads as a typo.
     act: str = ""
+    # Hard to undo: typed in one incident's channel about another incident, it asks first.
+    asks_elsewhere: bool = False
+    # What a change to an incident waits for: the changes to the same part of it, in the
+    # order they came (status, severity, roles); None for appends (updates, follow-ups),
+    # which conflict with nothing and never wait.
+    turn: str | None = "incident"
+    # The status it moves to, as the provider names it (`target_status`): ack, resolve,
+    # reopen. None for `status`, where the person names one.
+    moves_to: Move | None = None
+    # Makes a new incident: limited per person per minute, and announced.
+    creates_incident: bool = False
+    # About this channel rather than its incident (unlink): the incident's channels are not
+    # told of it as of a change made from elsewhere.
+    about_this_channel: bool = False
+    # Re-points the channel at an incident (link): in a linked channel, only admins may.
+    moves_channel: bool = False
+    # Done twice, the same state (link, unlink): after a restart it is simply done again.
+    same_twice: bool = False
+    # A status update: the incident's update reminders start counting again.
+    counts_as_update: bool = False
+    # Gives the incident its lead, the provider's first role: no role to name.
+    gives_lead: bool = False
+    # Typed like this, it only lists (`schedule` with no people): no write, open to anyone.
+    only_lists: Callable[[ParsedCommand], bool] | None = None
+    # Two-word phrases that mean this verb, and the words they leave for it to read:
+    # `override cancel #2` is `overrides cancel #2`, `override list` is `overrides`.
+    phrases: tuple[tuple[str, str], ...] = ()
 
     def acting(self, incident: str | None) -> str:
         """The refusal's words for this verb on `incident` (None: the channel's own)."""
@@ -120,6 +155,7 @@ VERBS: tuple[Verb, ...] = (
         ),
         needs_incident=False,
         writes=True,
+        creates_incident=True,
         capability=Capability.DECLARE,
         examples=('/incident declare Checkout is failing sev:1 summary:"5xx on /pay"',),
     ),
@@ -129,6 +165,8 @@ VERBS: tuple[Verb, ...] = (
         args=(Arg("incident", Slot.REF, help="INC-12, PAGERDUTY:Q1ABC or the incident's URL"),),
         needs_incident=False,
         writes=True,
+        moves_channel=True,
+        same_twice=True,
         examples=("/incident link INC-12", "/incident link PAGERDUTY:Q1ABC"),
         act="re-link a channel that is linked",
     ),
@@ -136,6 +174,8 @@ VERBS: tuple[Verb, ...] = (
         "unlink",
         "Untie this channel from its incident (the incident itself is not changed).",
         writes=True,
+        about_this_channel=True,
+        same_twice=True,
         access=Access.ADMIN,
         button="Unlink",
         confirm="Untie this channel from the incident? The incident itself stays as it is.",
@@ -156,9 +196,11 @@ VERBS: tuple[Verb, ...] = (
             Arg("note", Slot.TEXT, required=False, multiline=True),
         ),
         writes=True,
+        turn="status",
         capability=Capability.STATUS,
         button="Change status",
-        examples=("/incident status monitoring",),
+        asks_elsewhere=True,
+        examples=("/incident status monitoring", "/incident status resolved INC-12"),
         act="change the status of {}",
     ),
     Verb(
@@ -167,6 +209,8 @@ VERBS: tuple[Verb, ...] = (
         access=Access.RESPONDERS,
         aliases=("acknowledge",),
         writes=True,
+        moves_to=Move.ACK,
+        turn="status",
         capability=Capability.STATUS,
         button="Acknowledge",
         examples=("/incident ack",),
@@ -179,10 +223,16 @@ VERBS: tuple[Verb, ...] = (
         aliases=("resolved", "resolving"),
         args=(Arg("note", Slot.TEXT, required=False, multiline=True),),
         writes=True,
+        moves_to=Move.RESOLVE,
+        turn="status",
         capability=Capability.STATUS,
         button="Resolve",
         confirm="Resolve this incident at its provider?",
-        examples=("/incident resolve fixed by rollback",),
+        asks_elsewhere=True,
+        examples=(
+            "/incident resolve fixed by rollback",
+            "/incident resolve incident:INC-12 fixed by rollback",
+        ),
         act="resolve {}",
     ),
     Verb(
@@ -191,6 +241,8 @@ VERBS: tuple[Verb, ...] = (
         access=Access.RESPONDERS,
         args=(Arg("note", Slot.TEXT, required=False, multiline=True),),
         writes=True,
+        moves_to=Move.REOPEN,
+        turn="status",
         capability=Capability.STATUS,
         examples=("/incident reopen errors are back",),
         act="reopen {}",
@@ -202,6 +254,7 @@ VERBS: tuple[Verb, ...] = (
         aliases=("sev",),
         args=(Arg("severity", Slot.WORD, choices=Choices.SEVERITIES),),
         writes=True,
+        turn="severity",
         capability=Capability.SEVERITY,
         button="Severity",
         examples=("/incident sev 2", "/incident severity major"),
@@ -213,6 +266,7 @@ VERBS: tuple[Verb, ...] = (
         access=Access.RESPONDERS,
         args=(Arg("role", Slot.WORD, choices=Choices.ROLES), Arg("user", Slot.USER)),
         writes=True,
+        turn="roles",
         capability=Capability.ROLES,
         button="Assign role",
         examples=("/incident assign comms @bea",),
@@ -224,6 +278,8 @@ VERBS: tuple[Verb, ...] = (
         access=Access.RESPONDERS,
         args=(Arg("user", Slot.USER),),
         writes=True,
+        gives_lead=True,
+        turn="roles",
         capability=Capability.ROLES,
         examples=("/incident lead @me",),
         act="change the lead of {}",
@@ -234,6 +290,7 @@ VERBS: tuple[Verb, ...] = (
         access=Access.RESPONDERS,
         args=(Arg("user", Slot.USER),),
         writes=True,
+        turn="roles",
         capability=Capability.REASSIGN,
         button="Reassign",
         examples=("/incident reassign @bea",),
@@ -253,6 +310,7 @@ VERBS: tuple[Verb, ...] = (
         args=(Arg("title", Slot.TEXT), Arg("assignee", Slot.USER_ANY, required=False)),
         options=(Arg("due", Slot.DATE, required=False),),
         writes=True,
+        turn=None,
         capability=Capability.FOLLOWUPS,
         button="Add follow-up",
         uses_time=True,
@@ -273,6 +331,7 @@ VERBS: tuple[Verb, ...] = (
         access=Access.RESPONDERS,
         args=(Arg("title", Slot.TEXT), Arg("assignee", Slot.USER_ANY, required=False)),
         writes=True,
+        turn=None,
         capability=Capability.TASKS,
         button="Add task",
         examples=("/incident task Check replica lag @sam", "/incident task done #1"),
@@ -292,6 +351,8 @@ VERBS: tuple[Verb, ...] = (
         args=(Arg("text", Slot.TEXT, multiline=True),),
         options=(Arg("to", Slot.WORD, required=False, values=("timeline", "stakeholders"), help="Send to"),),
         writes=True,
+        counts_as_update=True,
+        turn=None,
         capability=Capability.UPDATES,
         button="Post update",
         examples=(
@@ -337,6 +398,11 @@ VERBS: tuple[Verb, ...] = (
         args=(Arg("schedule", Slot.TEXT, required=False, help="A schedule, or `cancel #2`"),),
         needs_incident=False,
         writes=True,  # `cancel #2` removes one
+        phrases=(
+            ("override list", ""),
+            ("override ls", ""),
+            *((f"override {word}", word) for word in CANCEL_WORDS),
+        ),
         capability=Capability.OVERRIDE_LIST,
         uses_time=True,
         examples=("/incident overrides primary", "/incident override cancel #2"),
@@ -357,6 +423,7 @@ VERBS: tuple[Verb, ...] = (
         ),
         needs_incident=False,
         writes=True,
+        only_lists=lambda p: not p.args.get("users") and "channel" not in p.options,
         capability=Capability.ONCALL,  # saving a rotation needs the built-in provider's
         uses_time=True,
         examples=(
@@ -372,6 +439,7 @@ VERBS: tuple[Verb, ...] = (
         access=Access.RESPONDERS,
         args=(Arg("for", Slot.TEXT, required=False, help="How long: 30m, 2h, 1w"),),
         writes=True,
+        turn=None,
         button="Snooze",
         on_card=False,
         examples=("/incident snooze 2h", "/incident snooze #2 1w"),
@@ -388,8 +456,30 @@ for _verb in VERBS:
 DEFAULT_VERB = "info"
 
 
+PHRASES: dict[tuple[str, str], tuple[Verb, str]] = {}
+for _verb in VERBS:
+    for _phrase, _left in _verb.phrases:
+        _first, _second = _phrase.split()
+        PHRASES[(_first, _second)] = (_verb, _left)
+
+
 def lookup(name: str) -> Verb | None:
     return BY_NAME.get(name.lower())
+
+
+def read_verb(text: str) -> tuple[Verb | None, str]:
+    """The verb a command's text names, and the words left for it: the one reading the
+    parser, the inbox's record and the timezone look-up share, so they never disagree
+    (`override cancel #2` is `overrides`, everywhere)."""
+    words = text.split(maxsplit=2)
+    if not words:
+        return lookup(DEFAULT_VERB), ""
+    if len(words) > 1:
+        phrase = PHRASES.get((words[0].lower(), words[1].lower()))
+        if phrase is not None:
+            verb, left = phrase
+            return verb, " ".join(w for w in (left, *words[2:]) if w)
+    return lookup(words[0]), " ".join(words[1:])
 
 
 def buttons(capabilities: frozenset[Capability]) -> list[Verb]:

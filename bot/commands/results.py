@@ -9,7 +9,7 @@ from pydantic import BaseModel, Field
 
 from bot.commands.parser import UsageError
 from bot.commands.registry import buttons
-from bot.domain import DEFAULT_COMMAND, FollowUp, Incident, OnCall, Override, Person, Schedule
+from bot.domain import DEFAULT_COMMAND, Capability, FollowUp, Incident, OnCall, Override, Person, Schedule
 
 Visibility = Literal["in_channel", "ephemeral", "none"]  # none: nothing to say to anyone
 
@@ -19,6 +19,14 @@ class Result(BaseModel):
     # The configured slash command, for the examples an answer shows: set where a result
     # is rendered (bot.present.shown), so no handler or presenter hard-codes it.
     command: str = DEFAULT_COMMAND
+    # Done on another incident than the channel's own, named in the command: said first,
+    # loudly, so nobody takes it for this channel's incident.
+    elsewhere: Elsewhere | None = None
+
+
+class Elsewhere(BaseModel):
+    reference: str  # the incident acted on
+    channel_reference: str  # the incident this channel is linked to
 
 
 class HelpEntry(BaseModel):
@@ -51,6 +59,16 @@ class Failure(Result):
     changed: Literal["no", "yes", "unknown"] = "no"
     next_step: str | None = None
     error_id: str | None = None
+
+
+class DoneUnread(Result):
+    """A change the provider made, told as done, though reading the incident back after it
+    failed: the channel hears it, and the card catches up at the next read."""
+
+    actor: Person | None = None
+    done: str  # "the update was posted"
+    provider_label: str
+    reason: str
 
 
 class Restarted(Result):
@@ -87,6 +105,20 @@ class ActedElsewhere(Result):
     channel_name: str | None = None
 
 
+class AskElsewhere(Result):
+    """A change that is hard to undo, typed in one incident's channel about another: asked
+    before it is done, with a button that does exactly what was typed."""
+
+    visibility: Visibility = "ephemeral"
+    verb: str
+    label: str
+    text: str | None  # the verb's words, carried by the button
+    provider: str
+    incident_id: str
+    reference: str
+    channel_reference: str
+
+
 class NotLinked(Result):
     visibility: Visibility = "ephemeral"
     command: str
@@ -108,18 +140,28 @@ class Button(BaseModel):
 
 class Card(Result):
     incident: Incident
+    # The moment it shows the incident as of, on the runtime's clock: "running for" is
+    # counted to it, so a card says the same whenever and wherever it is rendered.
+    at: datetime
     note: str | None = None
     actor: Person | None = None
     buttons: list[Button] = Field(default_factory=list)  # what this incident's provider can do
 
 
-def card(incident: Incident, capabilities: frozenset, **extra: object) -> Card:
+def card(
+    incident: Incident,
+    capabilities: frozenset[Capability],
+    at: datetime,
+    *,
+    note: str | None = None,
+    actor: Person | None = None,
+) -> Card:
     """The incident card with the buttons its provider supports, so no button offers what
     the provider would refuse."""
     offered = [
         Button(verb=v.name, label=v.button or v.name, confirm=v.confirm) for v in buttons(capabilities)
     ]
-    return Card(incident=incident, buttons=offered, **extra)  # type: ignore[arg-type]
+    return Card(incident=incident, at=at, buttons=offered, note=note, actor=actor)
 
 
 class Changed(Result):

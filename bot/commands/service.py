@@ -10,8 +10,10 @@ import asyncio
 import logging
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 
+from bot.clock import Clock
 from bot.commands import forms, registry
 from bot.commands.authorize import Authorizer
 from bot.commands.context import Context, NotOffered, Refusal
@@ -28,6 +30,8 @@ from bot.commands.registry import Verb
 from bot.commands.resolve import Resolver
 from bot.commands.results import (
     ActedElsewhere,
+    AskElsewhere,
+    Elsewhere,
     Failure,
     NeedsForm,
     NotSupported,
@@ -42,7 +46,8 @@ from bot.domain import Capability, Incident, Person, ProviderError
 from bot.providers.base import Provider
 from bot.providers.facets import offered
 from bot.store.db import Store
-from bot.store.locks import IncidentLocks
+from bot.store.locks import IncidentLocks, Turn, Waiting
+from bot.store.outage import log_failure
 
 log = logging.getLogger(__name__)
 
@@ -64,8 +69,12 @@ class CommandService:
         store: Store,
         providers: dict[str, Provider],
         workspace: Workspace,
+        clock: Clock | None = None,
     ) -> None:
         self.settings = settings
+        # The runtime's one clock, the store's unless given: what a command reads as "now"
+        # ("for 2h", "tomorrow", "running for") is the moment the store stamps its rows with.
+        self.clock = clock or store.clock
         self.store = store
         self.providers = providers
         self.workspace = workspace
@@ -77,7 +86,7 @@ class CommandService:
         self.where = Resolver(settings, store, providers)
         self.guard = Authorizer(settings, store, workspace, Policy.load(settings.incident_policy), self.fresh)
         self.notifier = Notifier(self)
-        self.timers = Timers(self)
+        self.timers = Timers(self, self.clock)
         self.declares = RateLimit(settings.incident_declare_limit)
 
     @property
@@ -85,19 +94,27 @@ class CommandService:
         return self.providers[self.settings.incident_provider]
 
     def parse(self, invocation: Invocation) -> ParsedCommand | UsageError:
-        return parse(invocation.text, tz=invocation.tz, command=self.settings.incident_command)
+        return parse(
+            invocation.text, tz=invocation.tz, now=self.clock.now(), command=self.settings.incident_command
+        )
 
     async def handle(
-        self, invocation: Invocation, parsed: ParsedCommand | None = None, *, forms: bool = False
+        self,
+        invocation: Invocation,
+        parsed: ParsedCommand | None = None,
+        *,
+        forms: bool = False,
+        waiting: Waiting | None = None,
     ) -> Reply | NeedsForm:
         """The one entry for every transport: `parsed` comes from a button or a modal, which
         have no text to parse; typed text is parsed once, in the user's timezone where the
         verb reads times. `forms`: the transport can ask for missing arguments in a form.
-        Returns exactly one answer, never raises; its audit row travels with it."""
+        `waiting`: wraps a wait for the incident's turn (the pipeline lends its work slot
+        back meanwhile). Returns exactly one answer, never raises; its audit row travels
+        with it."""
         started = time.perf_counter()
         if parsed is None:
-            words = invocation.text.split(maxsplit=1)
-            guess = registry.lookup(words[0]) if words else None
+            guess, _ = registry.read_verb(invocation.text)
             if guess is not None and guess.uses_time:
                 invocation.tz = await self.workspace.user_timezone(invocation.user_id) or invocation.tz
             parsed_or_error = self.parse(invocation)
@@ -107,7 +124,7 @@ class CommandService:
             if parsed_or_error.verb and registry.lookup(parsed_or_error.verb):
                 return NeedsForm(verb=parsed_or_error.verb)
         verb = registry.lookup(parsed_or_error.verb) if isinstance(parsed_or_error, ParsedCommand) else None
-        reply, provider, reference = await self._run(invocation, parsed_or_error, verb)
+        reply, provider, reference = await self._run(invocation, parsed_or_error, verb, waiting)
         reply.audit = _audit_row(
             invocation, verb, provider, reference, reply, (time.perf_counter() - started) * 1000
         )
@@ -119,24 +136,66 @@ class CommandService:
         assert isinstance(reply, Reply)
         try:
             await self.store.audit.record(**reply.audit)
-        except Exception:  # the answer matters more than the audit row
-            log.exception("could not write the audit row")
+        except Exception as exc:  # the answer matters more than the audit row
+            log_failure(log, exc, "could not write the audit row")
         return reply
 
     async def _run(
-        self, invocation: Invocation, parsed: ParsedCommand | UsageError, verb: Verb | None
+        self,
+        invocation: Invocation,
+        parsed: ParsedCommand | UsageError,
+        verb: Verb | None,
+        waiting: Waiting | None = None,
     ) -> tuple[Reply, str | None, str | None]:
         if isinstance(parsed, UsageError) or verb is None:
             error = parsed if isinstance(parsed, UsageError) else UsageError(message="?", usage="")
             return Reply(result=Usage(error=error), outcome="usage"), None, None
+        reserved: list[Turn] = []
+
+        def queue(provider: Provider, incident_id: str | None) -> None:
+            """The change's place in its incident's queue, taken as soon as the incident is
+            known: the checks before the change (who may, what the provider offers) run
+            while it waits, and changes keep the order they came in."""
+            if verb.writes and incident_id and verb.turn is not None:
+                reserved.append(self.locks.reserve(_turn_key(provider, incident_id, verb.turn)))
+
+        try:
+            admitted = await self._admit(invocation, parsed, verb, queue)
+            if isinstance(admitted, Reply):
+                return admitted, None, None
+            return await self._admitted(
+                invocation, parsed, verb, admitted, reserved[0] if reserved else None, waiting
+            )
+        finally:
+            for turn in reserved:
+                turn.leave()
+
+    async def _admitted(
+        self,
+        invocation: Invocation,
+        parsed: ParsedCommand,
+        verb: Verb,
+        admitted: tuple[Provider, str | None, str | None],
+        turn: Turn | None,
+        waiting: Waiting | None,
+    ) -> tuple[Reply, str | None, str | None]:
         actor = Person(slack_id=invocation.user_id, name=invocation.user_name)
-        admitted = await self._admit(invocation, parsed, verb)
-        if isinstance(admitted, Reply):
-            return admitted, None, None
         provider, incident_id, reference = admitted
         if verb.capability and verb.capability not in offered(provider):
             result = _not_offered(provider, verb, verb.capability, await self._url_of(provider, incident_id))
             return Reply(result=result, outcome="refused"), provider.name, reference
+        channels = await self._other_than_channels(invocation, parsed, provider, incident_id)
+        if channels is not None and verb.asks_elsewhere and parsed.target is None:
+            ask = AskElsewhere(
+                verb=verb.name,
+                label=f"{verb.button or verb.name.capitalize()} {reference}",
+                text=_words_after_verb(parsed),
+                provider=provider.name,
+                incident_id=incident_id or "",
+                reference=reference or "",
+                channel_reference=channels,
+            )
+            return Reply(result=ask, outcome="asked"), provider.name, reference
 
         ctx = Context(
             settings=self.settings,
@@ -153,20 +212,25 @@ class CommandService:
             is_admin=lambda: self.guard.is_admin(invocation.user_id),
             timers=self.timers,
             fresh=self.fresh,
+            clock=self.clock,
         )
         # Acted on by reference from another channel: the incident's own channel hears it.
         elsewhere = (
             verb.writes
-            and verb.name != "unlink"  # about this channel itself
+            and not verb.about_this_channel
             and incident_id is not None
             and not await self.guard.own_channel(invocation, provider, incident_id)
         )
-        if verb.writes and incident_id:
-            # Changes to one incident run one at a time, replies leaving in the order the
-            # changes were made: in this process, and across processes on PostgreSQL (an
-            # advisory lock for a remote provider; the built-in one locks its own row).
+        if turn is not None and incident_id and verb.turn is not None:
+            # Changes to the same part of one incident (its status, its severity, its roles)
+            # run one at a time, in the order they came: in this process, and across
+            # processes on PostgreSQL (an advisory lock for a remote provider; the built-in
+            # one locks its own row too). Appends (verb.turn None) never wait.
             async with self.locks.hold(
-                f"{provider.name}:{incident_id}", across_processes=not provider.records_applied
+                _turn_key(provider, incident_id, verb.turn),
+                across_processes=not provider.records_applied,
+                waiting=waiting,
+                turn=turn,
             ):
                 reply = await self._guarded(ctx)
         else:
@@ -198,14 +262,33 @@ class CommandService:
                 )
                 for link in await self.store.links.channels_for(provider.name, incident_id):
                     reply.posts.append(Post(channel_id=link.channel_id, result=told))
+        if channels is not None and verb.writes and reply.outcome not in ("usage", "refused"):
+            reply.result.elsewhere = Elsewhere(reference=reference or "", channel_reference=channels)
         reply.capabilities = sorted(offered(provider))
         return reply, provider.name, reference
 
+    async def _other_than_channels(
+        self, invocation: Invocation, parsed: ParsedCommand, provider: Provider, incident_id: str | None
+    ) -> str | None:
+        """The channel's own incident, where the command acts on another one (named in it,
+        or a button of another incident's card shown here); None where they are the same."""
+        if (parsed.ref is None and parsed.target is None) or incident_id is None:
+            return None
+        link = await self.store.links.get(invocation.team_id, invocation.channel_id)
+        if link is None or (link.provider, link.incident_id) == (provider.name, incident_id):
+            return None
+        return link.reference
+
     async def _admit(
-        self, invocation: Invocation, parsed: ParsedCommand, verb: Verb
+        self,
+        invocation: Invocation,
+        parsed: ParsedCommand,
+        verb: Verb,
+        found_at: Callable[[Provider, str | None], None] | None = None,
     ) -> tuple[Provider, str | None, str | None] | Reply:
-        """May this user run this verb, and on which incident at which provider."""
-        if verb.name == "declare" and not self.declares.allow(invocation.user_id):
+        """May this user run this verb, and on which incident at which provider.
+        `found_at` hears the incident as soon as it is known, before the checks."""
+        if verb.creates_incident and not self.declares.allow(invocation.user_id):
             limit = self.settings.incident_declare_limit
             result = Failure(
                 what=f"You have declared {limit} incidents in the last minute, the most one person may.",
@@ -219,6 +302,8 @@ class CommandService:
             if isinstance(resolved, Result):
                 return Reply(result=resolved, outcome="refused")
             found = resolved
+        if found_at is not None:
+            found_at(found[0], found[1])
         try:
             # Deciding may read the incident (who holds its roles): a provider that fails
             # here is told as any provider failure is, and nothing is done.
@@ -258,7 +343,9 @@ class CommandService:
         admitted = await self._admit(invocation, parsed, verb)
         if isinstance(admitted, Reply):
             # Refused before the form opens: audited as a typed refusal is.
-            where = (target.provider, target.reference) if target else (None, None)
+            where: tuple[str | None, str | None] = (None, None)
+            if target:
+                where = (target.provider, target.reference)
             await self.store.audit.record(**_audit_row(invocation, verb, *where, admitted, 0.0))
             return admitted.result
         provider, incident_id, reference = admitted
@@ -308,11 +395,11 @@ class CommandService:
             return Reply(result=_not_offered(ctx.provider, verb, exc.capability), outcome="refused")
         except (ProviderError, TimeoutError) as exc:
             return provider_failure(
-                ctx.provider, verb, exc, self.command, self.settings.incident_command_timeout
+                ctx.provider, verb, exc, self.command, self.settings.incident_command_timeout, ctx.actor
             )
-        except Exception:
+        except Exception as exc:
             error_id = uuid.uuid4().hex[:8]
-            log.exception("command failed, error id %s", error_id)
+            log_failure(log, exc, "command failed, error id %s", error_id)
             result = Failure(
                 what=f"Something went wrong on our side running `{verb.name}`.",
                 changed="unknown" if verb.writes else "no",
@@ -332,6 +419,16 @@ class CommandService:
                 return (await self.fresh.get(provider, incident_id)).url
         except (ProviderError, TimeoutError):
             return None
+
+
+def _turn_key(provider: Provider, incident_id: str, turn: str) -> str:
+    return f"{provider.name}:{incident_id}:{turn}"
+
+
+def _words_after_verb(parsed: ParsedCommand) -> str | None:
+    """What a confirmation's button runs again: the typed words, which the parser keeps
+    without the reference (the button carries that as its incident)."""
+    return parsed.text or None
 
 
 def _audit_row(

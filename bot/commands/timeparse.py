@@ -159,6 +159,7 @@ def parse_moment(text: str, tz: str, base: datetime) -> datetime | None:
         return None
     zone_info = zone(tz)
     local_base = base.astimezone(zone_info).replace(tzinfo=None)
+    parsed: datetime | None  # what dateparser documents (it has no type hints)
     try:
         parsed = dateparser.parse(
             text,

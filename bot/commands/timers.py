@@ -12,14 +12,14 @@ from __future__ import annotations
 
 import logging
 import re
-from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from bot.clock import Clock
 from bot.commands.registry import Verb
 from bot.commands.results import Announcement, Handover, Nudge, Post, Quiet, Reminder, Reply, Result
 from bot.config import severity_key
-from bot.domain import Capability, FollowUp, Incident, NotFound, Person, ProviderError, now
+from bot.domain import Capability, FollowUp, Incident, NotFound, Person, ProviderError
 from bot.store.timers import Timer, TimerStore
 
 if TYPE_CHECKING:
@@ -68,10 +68,10 @@ def _at(value: Any) -> datetime | None:
 
 
 class Timers:
-    def __init__(self, service: CommandService, clock: Callable[[], datetime] = now) -> None:
+    def __init__(self, service: CommandService, clock: Clock) -> None:
         self.service = service
         self.store = TimerStore(service.store)
-        self.clock = clock
+        self.clock = clock  # the runtime's (bot/clock.py): what is due is due by the store's dates
         self.spans = service.settings.reminders()
         self.announce_channel = service.settings.incident_announce_channel
 
@@ -95,7 +95,7 @@ class Timers:
             if existing is not None:
                 await self.store.cancel(key)
             return
-        at = self.clock()
+        at = self.clock.now()
         payload = dict(existing.payload) if existing else {}
         if updated or existing is None:
             payload["last_update"] = at.isoformat()
@@ -133,8 +133,8 @@ class Timers:
         added = getattr(result, "followup", None)
         if isinstance(added, FollowUp) and all(f.number != added.number for f in incident.followups):
             incident = incident.model_copy(update={"followups": [*incident.followups, added]})
-        await self.changed(incident, updated=verb.name == "update")
-        if verb.name == "declare":
+        await self.changed(incident, updated=verb.counts_as_update)
+        if verb.creates_incident:
             if getattr(result, "private", False):
                 # Its name is for those invited: never in the announcement channel.
                 await self.store.set_anchor(private_key(incident.provider, incident.id), "", "")
@@ -169,16 +169,16 @@ class Timers:
             await self.store.cancel(key)
             return
         payload = {"provider": provider, "schedule": schedule, "channel_id": channel_id, "team_id": team_id}
-        await self.store.set(Timer(key=key, kind=HANDOVER, due_at=self.clock(), payload=payload))
+        await self.store.set(Timer(key=key, kind=HANDOVER, due_at=self.clock.now(), payload=payload))
 
     # firing ----------------------------------------------------------------------------
     async def due(self) -> list[Timer]:
-        return await self.store.due(self.clock())
+        return await self.store.due(self.clock.now())
 
     async def fire(self, timer: Timer) -> Reply:
         """One timer at one due time (admitted once, by one process)."""
         current = await self.store.get(timer.key)
-        at = self.clock()
+        at = self.clock.now()
         if current is None or current.due_at != timer.due_at:
             return _quiet(timer, "moved")  # snoozed, re-armed or cancelled since it was read
         provider = self.service.providers.get(str(current.payload.get("provider")))

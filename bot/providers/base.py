@@ -16,6 +16,7 @@ from bot.domain import (
     Capability,
     DeclareRequest,
     Incident,
+    Move,
     OnCall,
     Person,
     Schedule,
@@ -64,15 +65,16 @@ class Provider(Protocol):
     # What it cannot do, and why, in words for the person who asked: a core capability it
     # turns off, or a facet (bot/providers/facets.py) it does not implement.
     unsupported: dict[Capability, str]
-    # Verbs safe to run again after a restart: their write carries the request's own key.
-    replay_safe: frozenset[str]
+    # Safe to run again after a restart, the verbs that need these: their write carries the
+    # request's own key.
+    replay_safe: frozenset[Capability]
     # Marks a change applied in the change's own transaction (Inbox.mark_applied).
     records_applied: bool
 
     def parse_reference(self, text: str) -> str | None:
         """Return the provider's incident id if `text` names one of its incidents."""
 
-    async def target_status(self, kind: str) -> str:
+    async def target_status(self, kind: Move) -> str:
         """The status `ack` or `resolve` moves to, in the provider's own words."""
 
     async def find_by_channel(self, channel_id: str, channel_name: str | None) -> Incident | None:

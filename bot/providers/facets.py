@@ -9,10 +9,16 @@ when the provider lacks it, and `unsupported` says why in words for the person w
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Protocol, TypeVar, runtime_checkable
+from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 from weakref import WeakKeyDictionary
 
 from bot.domain import Capability, FollowUp, Incident, Override, Person, Schedule
+
+if TYPE_CHECKING:
+    # A facet is a Protocol class, which mypy refuses where `type[F]` is expected (only a
+    # concrete class may be, as it could be instantiated): TypeForm[F] (PEP 747) is "a type
+    # expression meaning F", so `facet(provider, Roles)` is checked and returns `Roles | None`.
+    from typing_extensions import TypeForm
 
 
 @runtime_checkable
@@ -121,12 +127,12 @@ def offered(provider: _Offers) -> frozenset[Capability]:
     return can
 
 
-def capability_of(kind: type) -> Capability:
+def capability_of(kind: TypeForm[object]) -> Capability:
     return next(c for c, f in FACETS.items() if f is kind)
 
 
-def facet(provider: _Offers, kind: type[F]) -> F | None:
+def facet(provider: _Offers, kind: TypeForm[F]) -> F | None:
     """The provider as that facet, typed; None where it does not offer it."""
-    if capability_of(kind) in offered(provider) and isinstance(provider, kind):
+    if isinstance(kind, type) and capability_of(kind) in offered(provider) and isinstance(provider, kind):
         return provider
     return None

@@ -16,10 +16,10 @@ from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetry
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.invocation import Invocation
-from bot.commands.pipeline import Pipeline, Request
+from bot.commands.pipeline import DATABASE_AWAY, Admission, Pipeline, Request
 from bot.commands.service import CommandService
 from bot.config import Settings
-from bot.slack.answer import Answers
+from bot.slack.answer import COMMAND_KEY, Answers, message
 from bot.slack.cards import Cards
 from bot.slack.interactive import Interactions, route_of
 from bot.slack.mentions import EVENT_TYPE, mention_request
@@ -52,12 +52,19 @@ def command_request(body: dict[str, Any]) -> Request:
     trigger_id = body.get("trigger_id")
     return Request(
         # trigger_id is unique per invocation: the same request sent twice runs once.
-        key=f"command:{invocation.team_id}:{trigger_id}" if trigger_id else None,
+        key=f"{COMMAND_KEY}{invocation.team_id}:{trigger_id}" if trigger_id else None,
         kind="command",
         invocation=invocation,
         route=route_of(invocation, body.get("response_url"), trigger_id),
         forms=bool(trigger_id),
     )
+
+
+def away_ack(command: str) -> dict[str, Any]:
+    """A slash command's ack that answers it: the database is away and nothing was done. In
+    the ack, because it costs no call that could fail too, and it reaches the person before
+    Slack's 3 s are up."""
+    return {"response_type": "ephemeral", **message(DATABASE_AWAY, command)}
 
 
 def _no_token_warning(record: logging.LogRecord) -> bool:
@@ -84,7 +91,7 @@ def build_app(
     )
     answers = Answers(
         client,
-        Cards(client, lambda: service().store.cards),
+        Cards(client, lambda: service().store.cards, lambda: service().clock.now()),
         settings.incident_command,
         anchors=lambda: service().timers.store,
     )
@@ -94,6 +101,9 @@ def build_app(
     async def on_command(ack: Any, body: dict[str, Any]) -> None:
         request = command_request(body)
         admission = await pipeline().admit(request)  # in the inbox before the ack
+        if admission is Admission.UNAVAILABLE:
+            await ack(**away_ack(settings.incident_command))
+            return
         await ack()
         pipeline().start(request, admission)
 

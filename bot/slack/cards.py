@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import datetime
 from typing import Protocol
 
 from slack_sdk.errors import SlackApiError
@@ -19,7 +20,9 @@ from bot.commands.results import Card, card
 from bot.domain import Capability, CardRef, Incident
 from bot.present import present
 from bot.slack.blocks import render_blocks, render_text
+from bot.slack.calls import SlackUnavailable, calls_of
 from bot.slack.workspace import slack_error
+from bot.store.outage import log_failure
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +36,18 @@ class CardStore(Protocol):
 
 
 REDRAW_INTERVAL = 1.0  # seconds between two redraws of one incident's cards, at the least
+# Redraws of one state that Slack kept failing (each already tried as often as calls.py
+# tries), one interval apart, before the card is left for the next change to put right.
+REDRAW_ROUNDS = 5
 
 
 class Cards:
-    def __init__(self, client: AsyncWebClient, store: Callable[[], CardStore]) -> None:
+    def __init__(
+        self, client: AsyncWebClient, store: Callable[[], CardStore], now: Callable[[], datetime]
+    ) -> None:
         self.client = client
         self.store = store  # a getter: the store opens on server start-up, after this is built
+        self.now = now  # the runtime's clock, a getter too: what a redrawn "running for" counts to
         # Redraws coalesce per incident: the first change is drawn at once; later ones within
         # REDRAW_INTERVAL leave only their newest state, drawn once when the interval is
         # up. chat.update is rate limited (Tier 3, about 50 a minute), and five changes in
@@ -54,16 +63,17 @@ class Cards:
         shown = self._shown.get((incident.provider, incident.id))
         if shown is None or not _older(incident, shown):
             self._shown[(incident.provider, incident.id)] = incident
+        calls = calls_of(self.client)
         try:
             old = await self.store().set(CardRef(team_id, channel_id, ts, incident.provider, incident.id))
-            await self.client.pins_add(channel=channel_id, timestamp=ts)
+            await calls.call("pins.add", channel=channel_id, timestamp=ts)
             if old:
-                await self.client.pins_remove(channel=channel_id, timestamp=old)
+                await calls.call("pins.remove", channel=channel_id, timestamp=old)
         except SlackApiError as exc:
             if slack_error(exc) not in ("already_pinned", "no_pin"):
                 log.warning("could not pin the card in %s: %s", channel_id, slack_error(exc))
-        except Exception:
-            log.exception("could not record the card in %s", channel_id)
+        except Exception as exc:
+            log_failure(log, exc, "could not record the card in %s", channel_id)
 
     async def refresh(self, incident: Incident, capabilities: list[str]) -> None:
         """Redraw every card showing this incident with what it is now."""
@@ -79,6 +89,7 @@ class Cards:
             return  # the caller drawing now draws this state too, right after
         self._drawing.add(key)
         loop = asyncio.get_running_loop()
+        failed = 0  # rounds in a row that Slack did not take
         try:
             while key in self._newest:
                 wait = self._drawn_at.get(key, -REDRAW_INTERVAL) + REDRAW_INTERVAL - loop.time()
@@ -87,7 +98,23 @@ class Cards:
                 self._drawn_at[key] = loop.time()
                 drawing, caps = self._newest.pop(key)
                 self._shown[key] = drawing
-                await self._redraw(drawing, caps)
+                if await self._redraw(drawing, caps):
+                    failed = 0
+                    continue
+                failed += 1
+                if key in self._newest:
+                    continue  # a newer state came meanwhile: drawing it puts the card right
+                if failed < REDRAW_ROUNDS:
+                    # Drawn again at the next turn: the card ends showing what the store holds.
+                    self._newest[key] = (drawing, caps)
+                else:
+                    # Not known to show it: the next change to arrive redraws it.
+                    self._shown.pop(key, None)
+                    log.warning(
+                        "the card of %s could not be redrawn after %d rounds: it shows an older state",
+                        incident.reference,
+                        failed,
+                    )
         finally:
             self._drawing.discard(key)
             if len(self._drawn_at) > 1000:  # forget incidents not drawn lately
@@ -95,21 +122,31 @@ class Cards:
                 self._drawn_at = {k: t for k, t in self._drawn_at.items() if t > stale}
                 self._shown = {k: v for k, v in self._shown.items() if k in self._drawn_at}
 
-    async def _redraw(self, incident: Incident, capabilities: list[str]) -> None:
+    async def _redraw(self, incident: Incident, capabilities: list[str]) -> bool:
+        """False where Slack kept failing (429, 5xx, lost connections) on a card: drawing
+        the same state again later may work. Slack's plain "no" (the message is gone, the
+        bot was removed) is said once and not tried again."""
         try:
             found = await self.store().of(incident.provider, incident.id)
-        except Exception:
-            log.exception("could not read the cards of %s", incident.reference)
-            return
+        except Exception as exc:
+            log_failure(log, exc, "could not read the cards of %s", incident.reference)
+            return True
         if not found:
-            return
-        doc = present(card(incident, frozenset(Capability(c) for c in capabilities)))
+            return True
+        doc = present(card(incident, frozenset(Capability(c) for c in capabilities), self.now()))
         blocks, text = render_blocks(doc), render_text(doc)
+        drawn = True
         for ref in found:
             try:
-                await self.client.chat_update(channel=ref.channel_id, ts=ref.ts, text=text, blocks=blocks)
+                await calls_of(self.client).call(
+                    "chat.update", channel=ref.channel_id, ts=ref.ts, text=text, blocks=blocks
+                )
+            except SlackUnavailable as exc:
+                log.info("could not redraw the card in %s yet: %s", ref.channel_id, exc.reason)
+                drawn = False
             except SlackApiError as exc:
                 log.warning("could not redraw the card in %s: %s", ref.channel_id, slack_error(exc))
+        return drawn
 
 
 def _older(incident: Incident, than: Incident) -> bool:

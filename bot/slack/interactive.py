@@ -21,17 +21,18 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.commands import forms, registry
 from bot.commands.invocation import Invocation
 from bot.commands.parser import ParsedCommand, UsageError
-from bot.commands.pipeline import Pipeline, Request, Route
+from bot.commands.pipeline import DATABASE_AWAY, Pipeline, Request, Route
 from bot.commands.refs import Target
 from bot.commands.registry import Choices, Verb
 from bot.commands.results import Failure, Usage
 from bot.commands.service import CommandService, Prepared
-from bot.domain import now
 from bot.present import shown
 from bot.slack import ids
 from bot.slack.answer import Answers, EphemeralRespond, Respond, UrlRespond, respond_to
+from bot.slack.calls import calls_of
 from bot.slack.modals import Meta, form_view, loading_view, message_view, option, read_state
 from bot.slack.workspace import SlackWorkspace, slack_error
+from bot.store.outage import unavailable
 
 log = logging.getLogger(__name__)
 # Slack wants a view_submission or block_suggestion answered within 3 s; the provider
@@ -123,7 +124,9 @@ class Interactions:
         """Open at once (the trigger_id lives 3 s), then fill with the provider's names."""
         meta = Meta(verb.name, invocation.channel_id, target, response_url)
         try:
-            opened = await self.client.views_open(trigger_id=trigger_id, view=loading_view(verb, meta))
+            opened = await calls_of(self.client).call(
+                "views.open", trigger_id=trigger_id, view=loading_view(verb, meta)
+            )
         except SlackApiError as exc:
             log.warning("could not open the %s modal: %s", verb.name, slack_error(exc))
             error = UsageError(
@@ -147,7 +150,7 @@ class Interactions:
         else:
             view = message_view(verb, meta, shown(prepared, self.service().command))
         try:
-            await self.client.views_update(view_id=view_id, hash=view_hash, view=view)
+            await calls_of(self.client).call("views.update", view_id=view_id, hash=view_hash, view=view)
         except SlackApiError as exc:  # closed meanwhile, most likely: nothing to answer
             log.info("could not fill the %s modal: %s", verb.name, slack_error(exc))
 
@@ -166,12 +169,15 @@ class Interactions:
     async def on_button(self, ack: Any, body: dict[str, Any], respond: AsyncRespond) -> None:
         once = Once(ack)
         answer: Respond
+        user, channel = body.get("user"), body.get("channel")
+        who = user if isinstance(user, dict) else {}
+        where = channel if isinstance(channel, dict) else {}
+        user_id, channel_id = str(who.get("id") or ""), str(where.get("id") or "")
         if respond.response_url:
-            answer = UrlRespond(self.client, respond.response_url)
+            # Where the response_url fails, the answer goes to the same person another way.
+            answer = UrlRespond(self.client, respond.response_url, channel_id, user_id)
         else:  # none in this click: chat.postEphemeral to whoever clicked
-            who = body.get("user") if isinstance(body.get("user"), dict) else {}
-            where = body.get("channel") if isinstance(body.get("channel"), dict) else {}
-            answer = EphemeralRespond(self.client, str(where.get("id") or ""), str(who.get("id") or ""))
+            answer = EphemeralRespond(self.client, channel_id, user_id)
         await self._guard(self._button(once, body, answer), once, answer)
 
     async def _guard(self, work: Awaitable[None], ack: Once, respond: Respond | None) -> None:
@@ -199,7 +205,7 @@ class Interactions:
         invocation = interaction_invocation(body, meta.channel_id)
         invocation.tz, invocation.request_id = meta.tz, view.get("id")
         values = read_state((view.get("state") or {}).get("values") or {})
-        read = forms.read(verb, values, meta.tz, now(), meta.target)
+        read = forms.read(verb, values, meta.tz, self.service().clock.now(), meta.target)
         if isinstance(read, dict):
             await ack(response_action="errors", errors=read)
             return
@@ -260,7 +266,8 @@ class Interactions:
                 await ack()
                 await self.answers.say(respond, Failure(what=OUT_OF_DATE))
                 return
-            parsed, invocation.text = read.model_copy(update={"target": target}), read.text
+            parsed = read.model_copy(update={"target": target})
+            invocation.text = f"{verb.name} {words}"
         elif verb.needs_input:
             await ack()
             await self.open_form(
@@ -274,7 +281,20 @@ class Interactions:
             return
         message_ts = container.get("message_ts")
         click = f"click:{invocation.team_id}:{channel_id}:{message_ts}:{verb.name}:{invocation.user_id}"
-        if not await self.service().store.claims.claim(click, window=CLICK_WINDOW):
+        store = self.service().store
+        try:
+            # Before the ack, so bounded as the inbox's write is: a partitioned database
+            # would otherwise hold the click's ack past Slack's 3 s.
+            async with asyncio.timeout(self.service().settings.incident_ack_db_timeout):
+                first = await store.claims.claim(click, window=CLICK_WINDOW)
+        except Exception as exc:
+            if not unavailable(exc):
+                raise
+            store.outage.failed(exc)
+            await ack()
+            await self.answers.say(respond, DATABASE_AWAY)
+            return
+        if not first:
             await ack()
             what = f"{verb.button} was clicked twice within seconds: the first click does it, once."
             await self.answers.say(respond, Failure(what=what))

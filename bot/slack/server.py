@@ -14,7 +14,7 @@ import logging
 import signal
 import time
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl
 
 import aiohttp
@@ -24,18 +24,22 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 
 from bot import metrics
+from bot.clock import SYSTEM, Clock
 from bot.commands.invocation import Invocation
-from bot.commands.pipeline import Pipeline, Request, Route
+from bot.commands.pipeline import Admission, Pipeline, Request, Route
 from bot.commands.service import CommandService
 from bot.config import ConfigError, Settings, store_name
 from bot.logs import AccessLogger
 from bot.runtime import Runtime, build_runtime
 from bot.slack.answer import SlackDelivery
-from bot.slack.app import build_app, command_request, web_client
+from bot.slack.app import away_ack, build_app, command_request, web_client
 from bot.slack.mentions import mention_request
 from bot.slack.workspace import SlackWorkspace
 from bot.webhooks.events import PARSERS
 from bot.webhooks.verify import VERIFIERS
+
+if TYPE_CHECKING:  # imported where Socket Mode starts, so HTTP mode never loads it
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
 log = logging.getLogger(__name__)
 RUNTIME = web.AppKey("runtime", Runtime)
@@ -58,7 +62,8 @@ async def timed(request: web.Request, handler: Any) -> web.StreamResponse:
         metrics.ACK_SECONDS.observe(time.perf_counter() - started)
 
 
-def create_web_app(settings: Settings) -> web.Application:
+def create_web_app(settings: Settings, clock: Clock = SYSTEM) -> web.Application:
+    """`clock`: the runtime's one (bot/clock.py); a test hands in a fixed one."""
     client = web_client(settings)
     workspace = SlackWorkspace(client)
     web_app = web.Application(client_max_size=MAX_BODY, middlewares=[timed])
@@ -78,7 +83,7 @@ def create_web_app(settings: Settings) -> web.Application:
         # One HTTP session for every Web API call and every response_url answer: slack_sdk
         # otherwise opens (and closes) a connection per call, a measured share of each
         # command's cost (bench/). A shared session is not given the client's own timeout.
-        runtime = await build_runtime(settings, workspace)  # a ConfigError leaves nothing open
+        runtime = await build_runtime(settings, workspace, clock)  # a ConfigError leaves nothing open
         client.session = aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=client.timeout))
         app[RUNTIME] = runtime
         app[PIPELINE] = Pipeline(
@@ -86,6 +91,7 @@ def create_web_app(settings: Settings) -> web.Application:
             SlackDelivery(client, answers, interactions.form),
             runtime.inbox,
             single_process=runtime.store.single_process,
+            slots=settings.incident_work_slots,
         )
         await app[PIPELINE].open()
 
@@ -127,6 +133,8 @@ def create_web_app(settings: Settings) -> web.Application:
                 # matching) cost a measured share of every command (bench/).
                 command = command_request(form)
                 admission = await pipeline().admit(command)
+                if admission is Admission.UNAVAILABLE:
+                    return web.json_response(away_ack(settings.incident_command))
                 pipeline().start(command, admission)
                 return web.Response(status=200)
         if request.content_type == "application/json":
@@ -180,10 +188,25 @@ def create_web_app(settings: Settings) -> web.Application:
             event=event,
         )
         admission = await pipeline().admit(job)
+        if admission is Admission.UNAVAILABLE:
+            # Not taken: the provider sends the same delivery again later, and it is one then.
+            return web.json_response({"ok": False, "error": "the bot's database isn't answering"}, status=503)
         pipeline().start(job, admission)
         return web.json_response({"ok": True})
 
     async def healthz(request: web.Request) -> web.Response:
+        """Liveness: the process answers. Never the database's state, so a platform does not
+        restart every bot while the database is away (that is /readyz)."""
+        return web.json_response({"ok": True})
+
+    async def readyz(request: web.Request) -> web.Response:
+        """Readiness: whether a request now would be taken, i.e. whether the database answers
+        a `SELECT 1` within the ack's own bound."""
+        if RUNTIME not in web_app:
+            return web.json_response({"ok": False, "reason": "starting"}, status=503)
+        why = await web_app[RUNTIME].store.ping(settings.incident_ack_db_timeout)
+        if why is not None:
+            return web.json_response({"ok": False, "reason": why}, status=503)
         return web.json_response({"ok": True})
 
     async def metrics_page(request: web.Request) -> web.Response:
@@ -197,6 +220,7 @@ def create_web_app(settings: Settings) -> web.Application:
             web.post("/slack/events", slack_events),
             web.post("/webhooks/{provider}", webhook),
             web.get("/healthz", healthz),
+            web.get("/readyz", readyz),
             web.get("/metrics", metrics_page),
         ]
     )
@@ -232,7 +256,9 @@ def _signed(verifier: SignatureVerifier, raw: bytes, headers: Mapping[str, str])
     return verifier.is_valid(raw, timestamp, signature)
 
 
-async def start_socket_mode(settings: Settings, host: str = "0.0.0.0") -> tuple[object, web.AppRunner]:
+async def start_socket_mode(
+    settings: Settings, host: str = "0.0.0.0"
+) -> tuple[AsyncSocketModeHandler, web.AppRunner]:
     """Connect over Socket Mode and serve /healthz on PORT; returns (handler, runner)."""
     from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 
@@ -272,7 +298,7 @@ async def _serve(settings: Settings, host: str = "0.0.0.0") -> None:
         try:
             await stop.wait()
         finally:
-            await handler.close_async()  # type: ignore[attr-defined]
+            await handler.close_async()
             await runner.cleanup()
         return
     runner = web.AppRunner(create_web_app(settings), handle_signals=False, access_log_class=AccessLogger)
@@ -307,7 +333,7 @@ def ready_line(settings: Settings, app: web.Application, mode: str, host: str) -
 
 def new_event_loop() -> asyncio.AbstractEventLoop:
     """uvloop where it is installed (Linux and macOS): the same asyncio, with its I/O and
-    scheduling in C. Measured in bench/: see the README's Performance section."""
+    scheduling in C. Measured in bench/: see docs/performance.md."""
     try:
         import uvloop
     except ImportError:

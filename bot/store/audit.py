@@ -8,13 +8,16 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Connection, insert, select
 
-from bot.domain import clean_text, now
+from bot.domain import clean_text
 from bot.store import tables
 from bot.store.engine import Database, clean_row
+from bot.store.outage import log_failure
 
 log = logging.getLogger(__name__)
 # Audit rows waiting for their group commit, at the most; past it the oldest are dropped
@@ -47,7 +50,7 @@ class AuditLog:
 
     async def record(self, **row: object) -> None:
         # Every row with every column, so one batch is one executemany.
-        self._queue.append(audit_values(row))
+        self._queue.append(audit_values(row, self.db.clock.now()))
         if len(self._queue) > AUDIT_QUEUE:
             dropped = len(self._queue) - AUDIT_QUEUE
             del self._queue[:dropped]
@@ -63,8 +66,8 @@ class AuditLog:
             self._wake.clear()
             try:
                 await self.flush()
-            except Exception:
-                log.exception("the audit writer failed; it goes on with the next rows")
+            except Exception as exc:
+                log_failure(log, exc, "the audit writer failed; it goes on with the next rows")
                 await asyncio.sleep(1)
 
     async def flush(self) -> None:
@@ -83,9 +86,7 @@ class AuditLog:
                     return
             for one in batch:
                 try:
-                    await self.db.write(
-                        lambda conn, one=one: conn.execute(insert(tables.audit).values(**one)), quick=True
-                    )
+                    await self.db.write(partial(_insert_one, one), quick=True)
                 except Exception as exc:
                     log.error("skipped an audit row the database refused: %s", type(exc).__name__)
 
@@ -98,18 +99,24 @@ class AuditLog:
         return await self.db.read(work)
 
 
+def _insert_one(row: dict[str, Any], conn: Connection) -> None:
+    conn.execute(insert(tables.audit).values(**row))
+
+
 AUDIT_COLUMNS = tuple(c.name for c in tables.audit.columns if c.name != "id")
 
 
-def audit_values(row: dict[str, Any]) -> dict[str, Any]:
+def audit_values(row: dict[str, Any], at: datetime) -> dict[str, Any]:
     """An audit row as stored: every column, text cleaned and clipped (a command's text is
-    at most Slack's 4,000 characters, but nothing a client sends is stored unbounded)."""
+    at most Slack's 4,000 characters, but nothing a client sends is stored unbounded).
+    `at`: the caller's clock's moment, for a row that does not carry its own."""
     row = dict(row)
-    row.setdefault("at", now())
+    row.setdefault("at", at)
     if not isinstance(row.get("arguments"), str):
         row["arguments"] = json.dumps(row.get("arguments"), default=str)
     values = {name: row.get(name) for name in AUDIT_COLUMNS}
     for name in ("arguments", "detail"):
-        if isinstance(values[name], str):
-            values[name] = clean_text(values[name])[:4000]
+        text = values[name]
+        if isinstance(text, str):
+            values[name] = clean_text(text)[:4000]
     return clean_row(values)

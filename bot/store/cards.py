@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy import Connection, delete, insert, select
 
-from bot.domain import CardRef, now
+from bot.domain import CardRef
 from bot.store import tables
 from bot.store.engine import Database
 
@@ -28,7 +28,7 @@ class Cards:
                     ts=card.ts,
                     provider=card.provider,
                     incident_id=card.incident_id,
-                    at=now(),
+                    at=self.db.clock.now(),
                 )
             )
             return old

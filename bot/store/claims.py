@@ -7,7 +7,6 @@ from datetime import timedelta
 from sqlalchemy import Connection, insert, update
 from sqlalchemy.exc import IntegrityError
 
-from bot.domain import now
 from bot.store import tables
 from bot.store.engine import Database
 
@@ -22,22 +21,23 @@ class Claims:
         With `window`, a key older than that many seconds may be claimed again: a double
         click is one act, the same click a minute later is a new one."""
         key = key[:255]
+        at = self.db.clock.now()
         try:
             await self.db.write(
-                lambda conn: conn.execute(insert(tables.idempotency).values(key=key, at=now())),
+                lambda conn: conn.execute(insert(tables.idempotency).values(key=key, at=at)),
                 quick=True,
             )
             return True
         except IntegrityError:
             if window is None:
                 return False
-        stale = now() - timedelta(seconds=window)
+        stale = at - timedelta(seconds=window)
 
         def again(conn: Connection) -> bool:
             result = conn.execute(
                 update(tables.idempotency)
                 .where(tables.idempotency.c.key == key, tables.idempotency.c.at < stale)
-                .values(at=now())
+                .values(at=at)
             )
             return bool(result.rowcount)
 

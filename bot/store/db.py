@@ -7,6 +7,7 @@ built-in provider keeps its own tables and queries in its package on it."""
 
 from __future__ import annotations
 
+from bot.clock import SYSTEM, Clock
 from bot.store.audit import AuditLog
 from bot.store.cards import Cards
 from bot.store.claims import Claims
@@ -15,8 +16,15 @@ from bot.store.links import Links
 
 
 class Store(Database):
-    def __init__(self, url: str, cache: bool | None = None) -> None:
-        super().__init__(url, cache)
+    def __init__(
+        self,
+        url: str,
+        cache: bool | None = None,
+        clock: Clock = SYSTEM,
+        *,
+        connect_timeout: float | None = None,
+    ) -> None:
+        super().__init__(url, cache, clock, connect_timeout=connect_timeout)
         self.cards = Cards(self)
         self.links = Links(self, self.cards)
         self.audit = AuditLog(self)
@@ -33,6 +41,7 @@ class Store(Database):
         elif found != migrations.head():
             raise migrations.SchemaBehind(found, migrations.head())
         self.audit.start()
+        self.outage.armed = True  # from here on, the database's absence is an outage
 
     async def close(self) -> None:
         await self.audit.stop()

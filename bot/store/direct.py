@@ -12,12 +12,12 @@ statement through Core, where the network, not this, is the cost.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy.engine import Dialect
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql.dml import UpdateBase
 
 
 class Direct:
@@ -27,7 +27,7 @@ class Direct:
     module can build it once for whichever store it runs on; on PostgreSQL a call is
     Core's `conn.execute`, as before."""
 
-    def __init__(self, statement: Executable) -> None:
+    def __init__(self, statement: UpdateBase) -> None:
         self.statement = statement
         self.sql: str | None = None
         # (name, processor) for a value the call gives; (None, the stored value) for a constant.
@@ -56,11 +56,11 @@ class Direct:
     def execute(self, conn: Connection, values: Mapping[str, Any]) -> int:
         """Run once, in `conn`'s transaction; the number of rows it changed."""
         if conn.dialect.name != "sqlite":
-            return int(conn.execute(self.statement, dict(values)).rowcount)  # type: ignore[attr-defined]
+            return int(conn.execute(self.statement, dict(values)).rowcount)
         sql = self.sql or self._compile(conn.dialect)
         return int(_driver(conn).execute(sql, self.params(values)).rowcount)
 
-    def executemany(self, conn: Connection, rows: list[Mapping[str, Any]]) -> None:
+    def executemany(self, conn: Connection, rows: Sequence[Mapping[str, Any]]) -> None:
         if conn.dialect.name != "sqlite":
             conn.execute(self.statement, [dict(row) for row in rows])
             return

@@ -10,6 +10,7 @@ import sqlite3
 import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import AbstractContextManager
 from types import ModuleType
 from typing import Any, TypeVar
 
@@ -19,7 +20,9 @@ from sqlalchemy.dialects import sqlite as sqlite_dialect
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import StaticPool
 
+from bot.clock import SYSTEM, Clock
 from bot.domain import clean_text
+from bot.store.outage import Outage, mark, unavailable
 
 T = TypeVar("T")
 
@@ -68,6 +71,21 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
     cursor.close()
 
 
+def checkpoint(conn: sqlite3.Connection, lock: AbstractContextManager[object]) -> bool:
+    """The checkpoint's step, on `conn` (the store thread's own connection): PASSIVE without
+    `lock` (the loop's connection's), which copies what was committed before it started; past
+    WAL_LIMIT of log, PASSIVE again under `lock`, for what was committed meanwhile, so that the
+    log is complete in the file and the next commit starts it over (and cuts the file back to
+    WAL_LIMIT: journal_size_limit). True where it took the lock."""
+    _, frames, _ = conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
+    page_size = int(conn.execute("PRAGMA page_size").fetchone()[0])
+    if frames * page_size <= WAL_LIMIT:
+        return False
+    with lock:
+        conn.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+    return True
+
+
 class Database:
     """Every transaction is one function over a sync `Connection`, handed over whole:
 
@@ -87,10 +105,23 @@ class Database:
     processes, where another process may relink a channel at any time.
     """
 
-    def __init__(self, url: str, cache: bool | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        cache: bool | None = None,
+        clock: Clock = SYSTEM,
+        *,
+        connect_timeout: float | None = None,
+    ) -> None:
         self.url = url
+        # Whether the database answers, as the last transaction found it: one line when it
+        # stops, one when it is back (bot/store/outage.py), and the readiness check's answer.
+        self.outage = Outage()
+        # What every repository on this engine stamps its rows with (bot/clock.py): the
+        # runtime's one clock, so a test's clock dates the rows the timers then compare.
+        self.clock = clock
         sqlite = url.startswith("sqlite")
-        # A SQLite file has one bot process (see README): at start, whatever it left pending
+        # A SQLite file has one bot process (docs/deployment.md): at start, whatever it left pending
         # in the inbox is this process's to answer. PostgreSQL may be shared by several.
         self.single_process = sqlite
         self.cache = sqlite if cache is None else cache
@@ -113,7 +144,10 @@ class Database:
                 event.listen(self.sync_engine, "connect", _sqlite_pragmas)
             self._thread = ThreadPoolExecutor(1, thread_name_prefix="store")
         else:
-            self.engine = create_async_engine(url)
+            # asyncpg waits a minute for a connection by default: to a partitioned server that
+            # is a minute of every transaction's wait, the ack's included.
+            connect = {"timeout": connect_timeout} if connect_timeout else {}
+            self.engine = create_async_engine(url, connect_args=connect)
 
     @property
     def dialect(self) -> ModuleType:
@@ -124,7 +158,7 @@ class Database:
     async def read(
         self,
         work: Callable[[Connection], T],
-        on_commit: Callable[[T], None] | None = None,
+        on_commit: Callable[[T], object] | None = None,
         *,
         quick: bool = False,
     ) -> T:
@@ -133,7 +167,7 @@ class Database:
     async def write(
         self,
         work: Callable[[Connection], T],
-        on_commit: Callable[[T], None] | None = None,
+        on_commit: Callable[[T], object] | None = None,
         *,
         quick: bool = False,
     ) -> T:
@@ -152,7 +186,40 @@ class Database:
         work: Callable[[Connection], T],
         *,
         write: bool,
-        on_commit: Callable[[T], None] | None = None,
+        on_commit: Callable[[T], object] | None = None,
+        quick: bool = False,
+    ) -> T:
+        try:
+            result = await self._transaction(work, write=write, on_commit=on_commit, quick=quick)
+        except Exception as exc:
+            if unavailable(exc):
+                self.outage.failed(exc)
+                mark(exc)
+            raise
+        if self.outage.since is not None:
+            self.outage.answered()
+        return result
+
+    async def ping(self, seconds: float) -> str | None:
+        """None when a `SELECT 1` is answered within `seconds`; else why not, in a few words."""
+        try:
+            async with asyncio.timeout(seconds):
+                await self.read(lambda conn: conn.exec_driver_sql("SELECT 1").scalar())
+        except TimeoutError:
+            self.outage.failed(TimeoutError(f"no answer within {seconds:g} s"))
+            return f"the database did not answer within {seconds:g} s"
+        except Exception as exc:
+            if not unavailable(exc):
+                raise
+            return "the database isn't answering"
+        return None
+
+    async def _transaction(
+        self,
+        work: Callable[[Connection], T],
+        *,
+        write: bool,
+        on_commit: Callable[[T], object] | None = None,
         quick: bool = False,
     ) -> T:
         if quick:
@@ -174,7 +241,7 @@ class Database:
         return result
 
     def run_now(
-        self, work: Callable[[Connection], T], *, write: bool, on_commit: Callable[[T], None] | None = None
+        self, work: Callable[[Connection], T], *, write: bool, on_commit: Callable[[T], object] | None = None
     ) -> T | NotNow:
         """The transaction here and now, on the calling thread, if it can be: SQLite, with the
         connection free. NotNow otherwise (PostgreSQL, or the store's thread is using it), and
@@ -191,7 +258,7 @@ class Database:
         return result
 
     def _locked(
-        self, work: Callable[[Connection], T], write: bool, on_commit: Callable[[T], None] | None
+        self, work: Callable[[Connection], T], write: bool, on_commit: Callable[[T], object] | None
     ) -> T:
         with self._lock:
             return self._sync(work, write, on_commit)
@@ -217,10 +284,7 @@ class Database:
             if self._checkpointer is None:
                 self._checkpointer = sqlite3.connect(self._file, timeout=15, check_same_thread=False)
                 self._checkpointer.execute("PRAGMA synchronous=NORMAL")
-            _, frames, _ = self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchone()
-            if frames * self._page_size() > WAL_LIMIT:
-                with self._lock:
-                    self._checkpointer.execute("PRAGMA wal_checkpoint(PASSIVE)").fetchall()
+            checkpoint(self._checkpointer, self._lock)
         except sqlite3.Error:
             # Not fatal: the WAL grows until the next checkpoint does its work.
             log.warning("could not checkpoint the SQLite write-ahead log", exc_info=True)
@@ -229,10 +293,6 @@ class Database:
             # Here, not in a callback on the loop: a loop whose every await completes at once
             # (quick writes back to back) would never run it, and never checkpoint again.
             self._checkpointing = False
-
-    def _page_size(self) -> int:
-        assert self._checkpointer is not None
-        return int(self._checkpointer.execute("PRAGMA page_size").fetchone()[0])
 
     def _close_checkpointer(self) -> None:
         if self._checkpointer is not None:
@@ -248,7 +308,9 @@ class Database:
             self._conn = self.sync_engine.connect()
         return self._conn
 
-    def _sync(self, work: Callable[[Connection], T], write: bool, on_commit: Callable[[T], None] | None) -> T:
+    def _sync(
+        self, work: Callable[[Connection], T], write: bool, on_commit: Callable[[T], object] | None
+    ) -> T:
         """Under `_lock`, on whichever thread holds it."""
         conn = self._connection()
         try:

@@ -17,8 +17,8 @@ def database_error(exc: BaseException, url: str) -> ConfigError:
             f"DATABASE_URL: {exc}: run `incident-bot migrate` (or set AUTO_MIGRATE=1) and start again."
         )
     cause: BaseException = exc
-    while getattr(cause, "orig", None) is not None or cause.__cause__ is not None:
-        cause = getattr(cause, "orig", None) or cause.__cause__  # type: ignore[assignment]
+    while (under := getattr(cause, "orig", None) or cause.__cause__) is not None:
+        cause = under
     name = type(cause).__name__
     user = _user(url)
     if name == "InvalidPasswordError" or "password authentication failed" in str(cause):

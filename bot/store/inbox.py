@@ -28,11 +28,11 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql as postgresql_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
-from bot.domain import now
 from bot.store import tables
 from bot.store.audit import AUDIT_COLUMNS
 from bot.store.direct import Direct
 from bot.store.engine import Database, NotNow, clean_row
+from bot.store.outage import unavailable
 
 log = logging.getLogger(__name__)
 # Every command runs these: built once, run with their values (SQLAlchemy builds and keys a
@@ -47,15 +47,23 @@ AUDITED = Direct(insert(tables.audit).values({name: bindparam(name) for name in 
 # The accept: on SQLite one row at a time, each told by its rowcount; on PostgreSQL the
 # batch in one INSERT, the rows it took told by RETURNING.
 _ACCEPTED = ("key", "kind", "verb", "payload", "state", "applied", "owner", "lease_until", "created_at")
-ACCEPT_ONE = Direct(
-    sqlite_dialect.insert(tables.inbox)
-    .values({name: bindparam(name) for name in _ACCEPTED})
-    .on_conflict_do_nothing(index_elements=["key"])
-)
-ACCEPT_MANY = (
-    postgresql_dialect.insert(tables.inbox)
-    .on_conflict_do_nothing(index_elements=["key"])
-    .returning(tables.inbox.c.key)
+# A key already there is a replay, and nothing is written; except over a tombstone (a
+# request refused while the database was away, see Inbox) by a later request of the same key,
+# such as a provider's webhook sent again: that one is taken. The refused request's own copy,
+# landing late, has the tombstone's created_at, and is not.
+_SQLITE_ACCEPT = sqlite_dialect.insert(tables.inbox).values({name: bindparam(name) for name in _ACCEPTED})
+_POSTGRES_ACCEPT = postgresql_dialect.insert(tables.inbox)
+
+
+def _over_tombstone(statement: Any) -> dict[str, Any]:
+    revived = {name: statement.excluded[name] for name in _ACCEPTED if name != "key"}
+    where = (tables.inbox.c.state == "refused") & (statement.excluded.created_at > tables.inbox.c.created_at)
+    return {"index_elements": ["key"], "set_": revived | {"done_at": None}, "where": where}
+
+
+ACCEPT_ONE = Direct(_SQLITE_ACCEPT.on_conflict_do_update(**_over_tombstone(_SQLITE_ACCEPT)))
+ACCEPT_MANY = _POSTGRES_ACCEPT.on_conflict_do_update(**_over_tombstone(_POSTGRES_ACCEPT)).returning(
+    tables.inbox.c.key
 )
 # ("accept", the row) or ("finish", (key, audit row or None)): one queue for both.
 _Write = tuple[str, Any]
@@ -116,9 +124,14 @@ class GroupCommit(Generic[Item, Out]):
     (bench/). A batch that fails is written again one item at a time, so one bad row costs
     only its own."""
 
-    def __init__(self, store: Database, work: Callable[[Connection, list[Item]], list[Out]]) -> None:
+    def __init__(
+        self, store: Database, work: Callable[[Connection, list[Item]], list[Out]], bound: float | None = None
+    ) -> None:
         self.store = store
         self.work = work
+        # PostgreSQL: how long one batch may take. A batch stuck on a partitioned server would
+        # otherwise hold every later item, the acks' included, until the network gave up.
+        self.bound = bound if store.sync_engine is None else None
         self._queue: list[tuple[Item, asyncio.Future[Out]]] = []
         self._running = False
         self._drainer: asyncio.Task[None] | None = None
@@ -154,21 +167,26 @@ class GroupCommit(Generic[Item, Out]):
             _settle(future, result)
         return True
 
+    def _work_on(self, items: list[Item]) -> Callable[[Connection], list[Out]]:
+        return lambda conn: self.work(conn, items)
+
     async def _drain(self) -> None:
         try:
             while self._queue:
                 batch, self._queue = self._queue, []
                 items = [item for item, _ in batch]
                 try:
-                    results = await self.store.write(
-                        lambda conn, items=items: self.work(conn, items), quick=True
-                    )
-                except Exception:
+                    results = await self._write(items)
+                except Exception as exc:
+                    if unavailable(exc):
+                        # Written one at a time, each would wait out the same outage in turn.
+                        for _, future in batch:
+                            if not future.done():
+                                future.set_exception(exc)
+                        continue
                     for item, future in batch:
                         try:
-                            [one] = await self.store.write(
-                                lambda conn, item=item: self.work(conn, [item]), quick=True
-                            )
+                            [one] = await self._write([item])
                             _settle(future, one)
                         except Exception as exc:
                             if not future.done():
@@ -179,6 +197,12 @@ class GroupCommit(Generic[Item, Out]):
         finally:
             self._running = False
 
+    async def _write(self, items: list[Item]) -> list[Out]:
+        if self.bound is None:
+            return await self.store.write(self._work_on(items), quick=True)
+        async with asyncio.timeout(self.bound):
+            return await self.store.write(self._work_on(items), quick=True)
+
 
 def _settle(future: asyncio.Future[Out], result: Out) -> None:
     """A waiter that went away (its request cancelled) has a cancelled future: its row is
@@ -188,13 +212,32 @@ def _settle(future: asyncio.Future[Out], result: Out) -> None:
 
 
 class Inbox:
-    def __init__(self, store: Database, owner: str, lease: float = 15.0) -> None:
+    """`bound`: how long one write of the queue may take on PostgreSQL (the ack's own wait
+    on the database, INCIDENT_ACK_DB_TIMEOUT).
+
+    A request the ack gave up on (the database refused, or did not answer in time) was told
+    "nothing was done", and must never be run; yet its row may still be written: the batch
+    it was in was under way, or its COMMIT reached a partitioned server and only the answer
+    was lost. So an accept that does not return leaves a tombstone owed: the row, marked
+    `refused`, written over a pending copy of itself (or in its place, so a copy that lands
+    later finds the key taken), retried until the database takes it. Until then the key is
+    left out of any batch not yet written, and this process's lease keeps the row from the
+    others. What remains: a process stopped, or cut off for longer than its lease, before
+    the tombstone is written, with the row committed unbeknown to it."""
+
+    def __init__(self, store: Database, owner: str, lease: float = 15.0, bound: float | None = None) -> None:
         self.store = store
         self.owner = owner[:64]
         self.lease = timedelta(seconds=lease)
         # Rows accepted and rows answered share one queue, so one commit carries both: with a
         # few commands at once, one's answer lands while another's ack waits (bench/).
-        self._writes: GroupCommit[_Write, bool | None] = GroupCommit(store, self._write_rows)
+        self._writes: GroupCommit[_Write, bool | None] = GroupCommit(store, self._write_rows, bound)
+        self._bound = self._writes.bound
+        # Owed to the database once it answers again: tombstones (key → the refused row),
+        # and answers it could not record (key → the audit row or None).
+        self._refused: dict[str, dict[str, Any]] = {}
+        self._unfinished: dict[str, dict[str, Any] | None] = {}
+        self._settler: asyncio.Task[None] | None = None
 
     def _write_rows(self, conn: Connection, items: list[_Write]) -> list[bool | None]:
         accepted = iter(self._insert_rows(conn, [row for kind, row in items if kind == "accept"]))
@@ -211,7 +254,11 @@ class Inbox:
             return []
         first: dict[str, dict[str, Any]] = {}
         for row in rows:
-            first.setdefault(row["key"], row)
+            gave_up = self._refused.get(row["key"])
+            if gave_up is None or gave_up["created_at"] != row["created_at"]:  # else never written now
+                first.setdefault(row["key"], row)
+        if not first:
+            return [False] * len(rows)
         if conn.dialect.name == "sqlite":
             inserted = {key for key, row in first.items() if ACCEPT_ONE.execute(conn, row)}
         else:
@@ -220,7 +267,7 @@ class Inbox:
 
     def _finish_rows(self, conn: Connection, items: list[Any]) -> None:
         """`items`: (key, audit row or None) each."""
-        at = now()
+        at = self.store.clock.now()
         done = [{"done_key": key, "done_at": at} for key, _ in items]
         audits = [audit for _, audit in items if audit is not None]
         FINISHED.executemany(conn, done)
@@ -229,7 +276,7 @@ class Inbox:
 
     async def accept(self, key: str, kind: str, verb: str | None, payload: dict[str, Any]) -> bool:
         """Record the request; False when its key is already there (a replay)."""
-        at = now()
+        at = self.store.clock.now()
         row = {
             "key": key[:255],
             "kind": kind,
@@ -241,7 +288,12 @@ class Inbox:
             "lease_until": at + self.lease,
             "created_at": at,
         }
-        return bool(await self._writes.run(("accept", row)))
+        try:
+            return bool(await self._writes.run(("accept", row)))
+        except BaseException:  # refused, failed or given up on (cancelled): it may yet be written
+            self._refused[key[:255]] = row | {"state": "refused", "done_at": at}
+            self._settle_later()
+            raise
 
     @staticmethod
     def mark_applied(conn: Connection, key: str) -> None:
@@ -253,14 +305,92 @@ class Inbox:
         """Answered: the row is done and its audit row written, in one transaction."""
         try:
             await self._writes.run(("finish", (key, audit_row)))
-        except Exception:
+        except Exception as exc:
+            if unavailable(exc):  # said once, by the store's outage line; written when it is back
+                self._unfinished[key] = audit_row
+                self._settle_later()
+                return
             # Once, never retried forever: the answer is out; at worst the row is answered
             # again after a restart ("it was done").
             log.exception("could not mark %s answered", key)
 
+    def _settle_later(self) -> None:
+        if self._settler is None or self._settler.done():
+            self._settler = asyncio.get_running_loop().create_task(self._settle())
+
+    async def _settle(self) -> None:
+        """Write what is owed, again and again, until the database takes it."""
+        pause = 0.05
+        while self._refused or self._unfinished:
+            refused, unfinished = dict(self._refused), dict(self._unfinished)
+            try:
+                async with asyncio.timeout(self._bound):
+                    await self.store.write(self._owed_work(refused, unfinished))
+            except Exception as exc:
+                if not unavailable(exc):
+                    owed = len(refused) + len(unfinished)
+                    log.exception("could not record %d refused or answered requests", owed)
+                    for key in refused:
+                        self._refused.pop(key, None)
+                    for key in unfinished:
+                        self._unfinished.pop(key, None)
+                    continue
+                await asyncio.sleep(pause)
+                pause = min(pause * 2, 1.0)
+                continue
+            for key in refused:
+                self._refused.pop(key, None)
+            for key in unfinished:
+                self._unfinished.pop(key, None)
+
+    def _owed_work(
+        self, refused: dict[str, dict[str, Any]], unfinished: dict[str, dict[str, Any] | None]
+    ) -> Callable[[Connection], None]:
+        return lambda conn: self._write_owed(conn, refused, unfinished)
+
+    def _write_owed(
+        self,
+        conn: Connection,
+        refused: dict[str, dict[str, Any]],
+        unfinished: dict[str, dict[str, Any] | None],
+    ) -> None:
+        if refused:
+            dialect = sqlite_dialect if conn.dialect.name == "sqlite" else postgresql_dialect
+            tombstone = dialect.insert(tables.inbox)
+            conn.execute(
+                tombstone.on_conflict_do_update(
+                    index_elements=["key"],
+                    set_={"state": "refused", "done_at": tombstone.excluded.done_at},
+                    # Only its own copy: a row of the same key from another request stays.
+                    where=(tables.inbox.c.state == "pending")
+                    & (tables.inbox.c.owner == tombstone.excluded.owner)
+                    & (tables.inbox.c.created_at == tombstone.excluded.created_at),
+                ),
+                list(refused.values()),
+            )
+        if unfinished:
+            self._finish_rows(conn, list(unfinished.items()))
+
+    async def settled(self, seconds: float) -> bool:
+        """Until what is owed is written, for `seconds` at the most; whether it was."""
+        if self._settler is not None and not self._settler.done():
+            await asyncio.wait([self._settler], timeout=seconds)
+        return not (self._refused or self._unfinished)
+
+    async def close(self, seconds: float) -> None:
+        """Give what is owed `seconds` to be written; what is not is said, in one line."""
+        if not await self.settled(seconds):
+            log.warning(
+                "stopping with %d refused requests not yet marked so in the database",
+                len(self._refused),
+            )
+        if self._settler is not None:
+            self._settler.cancel()
+            await asyncio.gather(self._settler, return_exceptions=True)
+
     async def renew(self) -> None:
         """Keep this process's pending rows ours."""
-        until = now() + self.lease
+        until = self.store.clock.now() + self.lease
         await self.store.write(
             lambda conn: conn.execute(
                 update(tables.inbox)
@@ -272,7 +402,7 @@ class Inbox:
     async def claim_orphans(self, *, all_pending: bool = False) -> list[Entry]:
         """Take over pending rows whose owner stopped renewing them (with `all_pending`,
         every pending row of another owner: a SQLite store has one process, this one)."""
-        at = now()
+        at = self.store.clock.now()
         until = at + self.lease
 
         def work(conn: Connection) -> list[Entry]:
@@ -303,10 +433,12 @@ class Inbox:
     async def prune(self, older_than: timedelta) -> int:
         """Forget answered rows; kept well past Slack's 5-minute signature window, so a
         replay inside it is still recognised."""
-        before = now() - older_than
+        before = self.store.clock.now() - older_than
         result = await self.store.write(
             lambda conn: conn.execute(
-                delete(tables.inbox).where(tables.inbox.c.state == "done", tables.inbox.c.created_at < before)
+                delete(tables.inbox).where(
+                    tables.inbox.c.state.in_(("done", "refused")), tables.inbox.c.created_at < before
+                )
             )
         )
         return int(result.rowcount or 0)

@@ -6,7 +6,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Row, Table, delete, insert, select
 
-from bot.domain import Link, now
+from bot.domain import Link
 from bot.store import tables
 from bot.store.cards import Cards
 from bot.store.engine import Database
@@ -63,7 +63,7 @@ class Links:
                     incident_id=link.incident_id,
                     reference=link.reference,
                     linked_by=user_id,
-                    linked_at=now(),
+                    linked_at=self.db.clock.now(),
                 )
             )
 
@@ -82,7 +82,7 @@ class Links:
             _forget_channel(conn, tables.unlinked, team_id, channel_id)
             conn.execute(
                 insert(tables.unlinked).values(
-                    team_id=team_id, channel_id=channel_id, unlinked_by=user_id, at=now()
+                    team_id=team_id, channel_id=channel_id, unlinked_by=user_id, at=self.db.clock.now()
                 )
             )
             return removed

@@ -9,7 +9,6 @@ from typing import Any
 from pydantic import BaseModel, Field
 from sqlalchemy import Connection, bindparam, delete, insert, select
 
-from bot.domain import now
 from bot.store import tables
 from bot.store.direct import Direct
 from bot.store.engine import Database, clean_row
@@ -65,7 +64,7 @@ class TimerStore:
             "kind": timer.kind,
             "due_at": timer.due_at,
             "payload": clean_row(timer.payload),
-            "updated_at": now(),
+            "updated_at": self.store.clock.now(),
         }
 
         def work(conn: Connection) -> None:
@@ -135,10 +134,11 @@ class TimerStore:
 
     async def set_anchor(self, key: str, channel_id: str, ts: str) -> None:
         key = key[:255]
+        at = self.store.clock.now()
 
         def work(conn: Connection) -> None:
             conn.execute(delete(tables.anchors).where(tables.anchors.c.key == key))
-            conn.execute(insert(tables.anchors).values(key=key, channel_id=channel_id, ts=ts, at=now()))
+            conn.execute(insert(tables.anchors).values(key=key, channel_id=channel_id, ts=ts, at=at))
 
         await self.store.write(
             work, on_commit=lambda _: self._keep(self._anchors, key, (channel_id, ts)), quick=True

@@ -51,8 +51,8 @@ INCIDENTIO_KINDS = {
 
 
 def incidentio(body: Any, raw: bytes, headers: Mapping[str, str]) -> ProviderEvent | None:
-    event_type = _dict(body).get("event_type")
-    payload = _dict(body).get(event_type) if isinstance(event_type, str) else None
+    event_type = _str(_dict(body).get("event_type")) or ""
+    payload = _dict(body).get(event_type)
     if not isinstance(payload, dict) or not event_type.startswith(("public_incident.", "private_incident.")):
         return None
     name = event_type.split(".", 1)[1].rsplit("_v", 1)[0]
@@ -104,8 +104,8 @@ PAGERDUTY_KINDS = {
 
 def pagerduty(body: Any, raw: bytes, headers: Mapping[str, str]) -> ProviderEvent | None:
     event = _dict(_dict(body).get("event"))
-    event_type, data = event.get("event_type"), _dict(event.get("data"))
-    kind = PAGERDUTY_KINDS.get(event_type) if isinstance(event_type, str) else None
+    event_type, data = _str(event.get("event_type")) or "", _dict(event.get("data"))
+    kind = PAGERDUTY_KINDS.get(event_type)
     if kind is None or not isinstance(event.get("id"), str):
         return None
     incident_id = data.get("id") if data.get("type") == "incident" else _dict(data.get("incident")).get("id")

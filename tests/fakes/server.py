@@ -68,6 +68,10 @@ class FakeProvider:
         # processes changing one incident must not overlap at the provider.
         self.write_latency = 0.0
         self.most_writing = 0
+        # Closed (cleared), writes wait at it until a test opens it: what is in progress at
+        # once is then seen as it is, not inferred from timings.
+        self.gate: asyncio.Event | None = None
+        self.gated: list[Seen] = []  # the writes waiting at the gate now
         self._writing = 0
         self._routes: list[tuple[str, re.Pattern[str], str, Handler]] = []
         self.routes()
@@ -168,6 +172,12 @@ class FakeProvider:
         try:
             if writing and self.write_latency:
                 await asyncio.sleep(self.write_latency)
+            if writing and self.gate is not None and not self.gate.is_set():
+                self.gated.append(seen)
+                try:
+                    await self.gate.wait()
+                finally:
+                    self.gated.remove(seen)
             status, answer = await handler(seen)
         finally:
             self._writing -= writing

@@ -21,7 +21,7 @@ from bot.commands.results import (
     UpdatePosted,
     card,
 )
-from bot.domain import Capability, DeclareRequest, Incident, Link
+from bot.domain import Capability, DeclareRequest, Incident, Link, Move, read_back
 from bot.providers import facets
 from bot.providers.facets import facet, offered
 
@@ -98,7 +98,9 @@ async def declare(ctx: Context) -> Result | Reply:
         # Someone must hold the lead from the first minute; the declarer is the one we know.
         lead = (await roles.role_names())[0]
         incident = await roles.assign_role(incident.id, lead, ctx.actor, ctx.actor)
-    posted = card(incident, offered(ctx.provider), note="declared this incident", actor=ctx.actor)
+    posted = card(
+        incident, offered(ctx.provider), ctx.clock.now(), note="declared this incident", actor=ctx.actor
+    )
     return Reply(
         result=Declared(incident=incident, channel_id=channel_id, channel_name=created_name, private=private),
         posts=[Post(channel_id=channel_id, result=posted)],
@@ -134,7 +136,7 @@ async def link(ctx: Context) -> Result:
     note = "linked this channel to the incident"
     if not joined:
         note += " (invite me with `/invite @incident` so the card can be pinned here)"
-    return card(incident, offered(provider), note=note, actor=ctx.actor)
+    return card(incident, offered(provider), ctx.clock.now(), note=note, actor=ctx.actor)
 
 
 @handles("unlink")
@@ -151,7 +153,7 @@ async def info(ctx: Context) -> Result | Reply:
     that has no card yet (the bot was not in it when it was linked) is one posted and
     pinned; never in a channel that only names the incident."""
     incident = await ctx.incident()
-    shown = card(incident, offered(ctx.provider))
+    shown = card(incident, offered(ctx.provider), ctx.clock.now())
     here = ctx.invocation.channel_id
     carded = {ref.channel_id for ref in await ctx.store.cards.of(incident.provider, incident.id)}
     if here not in carded:
@@ -166,10 +168,10 @@ async def info(ctx: Context) -> Result | Reply:
 async def status(ctx: Context) -> Result:
     note = ctx.arg("note")
     read_as = ""
-    if ctx.verb.name in ("ack", "resolve"):
-        target = await ctx.provider.target_status(ctx.verb.name)
+    if ctx.verb.moves_to is not None:
+        target = await ctx.provider.target_status(ctx.verb.moves_to)
     else:
-        names = {name: [] for name in await ctx.provider.statuses()}
+        names: dict[str, list[str]] = {name: [] for name in await ctx.provider.statuses()}
         typed = str(ctx.arg("status"))
         target = ctx.chosen(match(typed, names, "status"))
         if reads_as(typed, target):
@@ -178,7 +180,7 @@ async def status(ctx: Context) -> Result:
     # (`ack` on a resolved incident), is answered and not written.
     current = await ctx.incident()
     words = str(note or "").split(maxsplit=1)
-    again = ctx.verb.name == "status" and bool(words) and words[0].lower() == "again"
+    again = ctx.verb.moves_to is None and bool(words) and words[0].lower() == "again"
     if again:
         note = words[1] if len(words) > 1 else None
     statuses = await ctx.provider.statuses()
@@ -207,7 +209,7 @@ def _not_a_move(
 ) -> Failure | None:
     """None to go on; else why this status change is not made (nothing was changed)."""
     here, there = current.status.lower(), target.lower()
-    if here == there or (ctx.verb.name == "resolve" and current.closed):
+    if here == there or (ctx.verb.moves_to is Move.RESOLVE and current.closed):
         return Failure(what=f"{current.reference} is already {current.status}: nothing to change.")
     order = [name.lower() for name in statuses]
     if again or here not in order or there not in order or order.index(there) > order.index(here):
@@ -230,7 +232,7 @@ async def reopen(ctx: Context) -> Result:
     if not current.closed:
         return Failure(what=f"{current.reference} is open ({current.status}): there is nothing to reopen.")
     # Raises Rejected, with the reason, where the provider cannot (incident.io).
-    target = await ctx.provider.target_status("reopen")
+    target = await ctx.provider.target_status(Move.REOPEN)
     note = ctx.arg("note")
     incident = await ctx.provider.set_status(
         ctx.incident_id or "", target, ctx.actor, str(note) if note else None, key=ctx.invocation.request_id
@@ -263,5 +265,5 @@ async def post_update(ctx: Context) -> Result:
     await ctx.provider.post_update(
         ctx.incident_id or "", text, ctx.actor, key=ctx.invocation.request_id, stakeholders=stakeholders
     )
-    incident = await ctx.incident()
+    incident = await read_back(ctx.incident(), "the update was posted")
     return UpdatePosted(incident=incident, text=text, actor=ctx.actor, stakeholders=stakeholders)

@@ -26,7 +26,7 @@ async def snooze(ctx: Context) -> Result:
     span = span or (SNOOZE_REMINDERS if number is None else SNOOZE_NUDGES)
     if not 0 < span.total_seconds() <= LONGEST:
         raise ctx.refuse("Snooze for a month at the most.")
-    until = ctx.timers.clock() + span  # the timers' clock: a test's, or the real one
+    until = ctx.clock.now() + span
     reference = ctx.reference or ctx.incident_id
     if not await ctx.timers.snooze(ctx.provider.name, ctx.incident_id, until, number):
         what = (

@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from bot.commands.context import Context
 from bot.commands.handlers import handles
 from bot.commands.naming import match
-from bot.commands.parser import CANCEL_WORDS, UserRef
+from bot.commands.parser import UserRef
+from bot.commands.registry import CANCEL_WORDS
 from bot.commands.results import (
     Failure,
     HandoversSet,
@@ -21,13 +22,13 @@ from bot.commands.results import (
 )
 from bot.commands.timeparse import TimeSpan
 from bot.commands.timers import channel_id_of
-from bot.domain import Override, Rejected, now
+from bot.domain import Override, Rejected
 from bot.providers import facets
 from bot.providers.facets import facet
 
 
 async def _schedule_name(ctx: Context, typed: str) -> str:
-    names = {s.name: [] for s in await ctx.provider.schedules()}
+    names: dict[str, list[str]] = {s.name: [] for s in await ctx.provider.schedules()}
     return ctx.chosen(match(typed, names, "schedule"))
 
 
@@ -35,7 +36,7 @@ async def _schedule_name(ctx: Context, typed: str) -> str:
 async def oncall(ctx: Context) -> Result:
     typed = ctx.arg("schedule")
     schedule = await _schedule_name(ctx, str(typed)) if typed else None
-    at = now()
+    at = ctx.clock.now()
     entries = await ctx.provider.oncall(schedule, at)
     return OnCallList(entries=entries, tz=ctx.invocation.tz, at=at)
 
@@ -96,7 +97,7 @@ async def overrides(ctx: Context) -> Result:
     typed = (cancel["schedule"] if cancel else words) or ""
     schedule = await _schedule_name(ctx, typed) if typed else None
     lister = ctx.require(facets.ListsOverrides)
-    at = now()
+    at = ctx.clock.now()
     upcoming = sorted(
         (o for o in await lister.list_overrides(schedule, at) if o.end > at),
         key=lambda o: (o.start, o.schedule.name, o.id),
@@ -144,13 +145,14 @@ async def schedule(ctx: Context) -> Result:
         else []
     )
     typed_start: datetime | None = ctx.parsed.options.get("from")
-    start = typed_start or this_whole_hour(now())
+    at = ctx.clock.now()
+    start = typed_start or this_whole_hour(at)
     saved = await save(str(name).lower(), people, every, start)
     return Schedules(
         schedules=[saved],
         tz=ctx.invocation.tz,
         saved=True,
-        starts_later=start if start > now() else None,
+        starts_later=start if start > at else None,
         start_by_default=typed_start is None,
     )
 

@@ -18,7 +18,7 @@ _DONE = re.compile(r"^(?:done|close|complete)((?:\s*,?\s*(?:and\s+)?#?\d+)*)\s*$
 async def assign(ctx: Context) -> Result:
     roles = ctx.require(facets.Roles)
     role_names = await roles.role_names()
-    if ctx.verb.name == "lead":
+    if ctx.verb.gives_lead:
         role = role_names[0]
     else:
         role = ctx.chosen(match(str(ctx.arg("role")), {r: [] for r in role_names}, "role"))

@@ -19,7 +19,7 @@ class BuiltinProvider(Incidents, FollowUps, OnCalls):
     # other changes are marked applied in their own transaction (see _write), so a restart
     # knows whether each was made.
     records_applied = True
-    replay_safe: frozenset[str] = frozenset({"declare"})
+    replay_safe: frozenset[Capability] = frozenset({Capability.DECLARE})
     unsupported = {
         Capability.REASSIGN: no_single_assignee("The built-in provider"),
         Capability.TASKS: "The built-in provider keeps follow-ups, not tasks: use `/incident followup`.",

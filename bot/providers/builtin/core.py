@@ -7,15 +7,16 @@ from collections.abc import Callable
 from functools import cache
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import BindParameter, Connection, CursorResult, bindparam, insert, select, update
 
 from bot.domain import (
+    FollowUp,
     Incident,
+    Move,
     NotFound,
     Person,
     Severity,
     TimelineEntry,
-    now,
     request_key,
 )
 from bot.providers.builtin import tables
@@ -55,8 +56,12 @@ def _person(user_id: str | None, name: str | None) -> Person | None:
 class Base:
     """What every part uses: the store, the in-memory incidents, the one write path."""
 
+    name: str  # the adapter's (BuiltinProvider.name): the provider an incident is read as
+
     def __init__(self, store: Store, roles: list[str]) -> None:
         self.store = store
+        # The store's clock, the runtime's one: incidents are dated as the rows beside them.
+        self.clock = store.clock
         self._roles = list(roles)
         # Incidents as last committed, where this process is the store's only user (see
         # Store.cache): a change then costs its UPDATE and timeline INSERT, not three more
@@ -117,8 +122,8 @@ class Base:
         match = _REFERENCE.match(text.strip())
         return str(int(match[1])) if match else None
 
-    async def target_status(self, kind: str) -> str:
-        return {"ack": "investigating", "reopen": "investigating"}.get(kind, "resolved")
+    async def target_status(self, kind: Move) -> str:
+        return "investigating" if kind in (Move.ACK, Move.REOPEN) else "resolved"
 
     async def find_by_channel(self, channel_id: str, channel_name: str | None) -> Incident | None:
         # Every built-in incident's channel is linked when it is declared or linked.
@@ -155,6 +160,24 @@ class Base:
             updated_at=row.updated_at,
         )
 
+    def _followups(self, conn: Connection, number: int) -> list[FollowUp]:
+        rows = conn.execute(
+            select(tables.followups)
+            .where(tables.followups.c.incident == number)
+            .order_by(tables.followups.c.number)
+        )
+        return [
+            FollowUp(
+                id=str(r.id),
+                number=r.number,
+                title=r.title,
+                assignee=_person(r.assignee_id, r.assignee_name),
+                due=r.due,
+                state=r.state,
+            )
+            for r in rows
+        ]
+
     async def get_incident(self, incident_id: str) -> Incident:
         number = _number(incident_id)
         if self._known is not None and number in self._known:
@@ -181,7 +204,7 @@ class Base:
     def _log(
         self, conn: Connection, number: int, kind: str, text: str, author: Person | None
     ) -> TimelineEntry:
-        at = now()
+        at = self.clock.now()
         LOG.execute(
             conn,
             {
@@ -197,7 +220,7 @@ class Base:
 
     async def _change(self, number: int, actor: Person, kind: str, text: str, **values: object) -> Incident:
         def work(conn: Connection) -> Any:
-            changed = {"updated_at": now(), **values}
+            changed = {"updated_at": self.clock.now(), **values}
             if not touch(conn, number, changed):
                 raise NotFound(f"There is no incident INC-{number}.")
             self._log(conn, number, kind, text, actor)
@@ -208,7 +231,7 @@ class Base:
 
 @cache
 def _touching(columns: tuple[str, ...]) -> Direct:
-    values = {name: bindparam(f"v_{name}") for name in columns}
+    values: dict[str, BindParameter[Any]] = {name: bindparam(f"v_{name}") for name in columns}
     return Direct(
         update(tables.incidents).where(tables.incidents.c.number == bindparam("b_number")).values(values)
     )
@@ -219,6 +242,13 @@ def touch(conn: Connection, number: int, values: dict[str, object]) -> int:
     One statement per set of columns, built once (a handful: each verb changes its own)."""
     statement = _touching(tuple(sorted(values)))
     return statement.execute(conn, {"b_number": number, **{f"v_{k}": v for k, v in values.items()}})
+
+
+def inserted_id(result: CursorResult[Any]) -> int:
+    """The new row's key, from a one-row INSERT (only an executemany has none)."""
+    key = result.inserted_primary_key
+    assert key is not None
+    return int(key[0])
 
 
 def _number(incident_id: str) -> int:

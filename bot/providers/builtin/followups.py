@@ -11,35 +11,16 @@ from bot.domain import (
     FollowUp,
     NotFound,
     Person,
-    now,
 )
 from bot.providers.builtin import tables
 from bot.providers.builtin.core import (
     Base,
     _number,
-    _person,
+    inserted_id,
 )
 
 
 class FollowUps(Base):
-    def _followups(self, conn: Connection, number: int) -> list[FollowUp]:
-        rows = conn.execute(
-            select(tables.followups)
-            .where(tables.followups.c.incident == number)
-            .order_by(tables.followups.c.number)
-        )
-        return [
-            FollowUp(
-                id=str(r.id),
-                number=r.number,
-                title=r.title,
-                assignee=_person(r.assignee_id, r.assignee_name),
-                due=r.due,
-                state=r.state,
-            )
-            for r in rows
-        ]
-
     async def add_followup(
         self,
         incident_id: str,
@@ -69,12 +50,12 @@ class FollowUps(Base):
                     assignee_name=assignee.name if assignee else None,
                     due=due,
                     state="open",
-                    created_at=now(),
+                    created_at=self.clock.now(),
                 )
             )
             self._log(conn, number, "followup", title, actor)
             return FollowUp(
-                id=str(result.inserted_primary_key[0]),
+                id=str(inserted_id(result)),
                 number=next_number,
                 title=title,
                 assignee=assignee,

@@ -14,7 +14,6 @@ from bot.domain import (
     Rejected,
     Severity,
     TimelineEntry,
-    now,
 )
 from bot.providers.builtin import tables
 from bot.providers.builtin.core import (
@@ -24,6 +23,7 @@ from bot.providers.builtin.core import (
     Base,
     _number,
     _person,
+    inserted_id,
     touch,
 )
 from bot.store.direct import Direct
@@ -48,7 +48,7 @@ class Incidents(Base):
         existing = await self._declared_with(request.idempotency_key)
         if existing is not None:
             return existing
-        at = now()
+        at = self.clock.now()
         try:
 
             def work(conn: Connection) -> Any:
@@ -64,7 +64,7 @@ class Incidents(Base):
                         idempotency_key=request.idempotency_key,
                     )
                 )
-                number = result.inserted_primary_key[0]
+                number = inserted_id(result)
                 self._log(conn, number, "declared", request.name, request.declared_by)
                 return self._load(conn, number)
 
@@ -84,7 +84,7 @@ class Incidents(Base):
     ) -> Incident:
         if status not in STATUSES:
             raise Rejected(f"Unknown status {status}.")
-        resolved_at = now() if status in CLOSED_STATUSES else None
+        resolved_at = self.clock.now() if status in CLOSED_STATUSES else None
         text = status + (f": {note}" if note else "")
         return await self._change(
             _number(incident_id), actor, "status", text, status=status, resolved_at=resolved_at
@@ -107,7 +107,7 @@ class Incidents(Base):
         number = _number(incident_id)
 
         def work(conn: Connection) -> Any:
-            at = now()
+            at = self.clock.now()
             touch(conn, number, {"updated_at": at})
             before = self._current(conn, number, updated_at=at)
             # An upsert, under the incident's lock: two `lead`s at once both succeed, and

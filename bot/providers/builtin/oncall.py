@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, delete, insert, select, update
+from sqlalchemy import Connection, Row, delete, insert, select, update
 
 from bot.domain import (
     NotFound,
@@ -13,24 +13,24 @@ from bot.domain import (
     Override,
     Person,
     Schedule,
-    now,
 )
 from bot.providers.builtin import tables
 from bot.providers.builtin.core import (
     Base,
+    inserted_id,
 )
 from bot.providers.rotation import Rotation, Shift, on_call
 
 
 class OnCalls(Base):
     @staticmethod
-    def _schedule(row: object) -> Schedule:
+    def _schedule(row: Row[Any]) -> Schedule:
         return Schedule(
-            id=str(row.id),  # type: ignore[attr-defined]
-            name=row.name,  # type: ignore[attr-defined]
-            users=[Person(**u) for u in row.users],  # type: ignore[attr-defined]
-            handover_seconds=row.handover_seconds,  # type: ignore[attr-defined]
-            start=row.start,  # type: ignore[attr-defined]
+            id=str(row.id),
+            name=row.name,
+            users=[Person(**u) for u in row.users],
+            handover_seconds=row.handover_seconds,
+            start=row.start,
         )
 
     async def schedules(self) -> list[Schedule]:
@@ -110,11 +110,11 @@ class OnCalls(Base):
                     start=start,
                     end=end,
                     created_by=actor.slack_id,
-                    created_at=now(),
+                    created_at=self.clock.now(),
                 )
             )
             return Override(
-                id=str(result.inserted_primary_key[0]),
+                id=str(inserted_id(result)),
                 schedule=self._schedule(row),
                 person=person,
                 start=start,

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.clock import SYSTEM, Clock
 from bot.domain import Capability
 from bot.providers.base import Directory, made_at, no_single_assignee
 from bot.providers.firehydrant.client import error_text
@@ -26,7 +27,7 @@ class FireHydrantProvider(Incidents, Work, OnCalls):
     label = "FireHydrant"
     # Verbs safe to run again after a restart: none, FireHydrant takes no idempotency key.
     records_applied = False  # its changes are made at the provider, not in our store
-    replay_safe: frozenset[str] = frozenset()
+    replay_safe: frozenset[Capability] = frozenset()
     unsupported = {
         Capability.REASSIGN: no_single_assignee("FireHydrant"),
         Capability.SCHEDULES: made_at("FireHydrant", "On-call → Schedules"),
@@ -37,8 +38,10 @@ class FireHydrantProvider(Incidents, Work, OnCalls):
     }
 
 
-def build(key: str, base_url: str, *, directory: Directory, **http: Any) -> FireHydrantProvider:
+def build(
+    key: str, base_url: str, *, directory: Directory, clock: Clock = SYSTEM, **http: Any
+) -> FireHydrantProvider:
     api = ApiClient(
         label="FireHydrant", base_url=base_url, auth=TokenAuth(key), error_text=error_text, **http
     )
-    return FireHydrantProvider(api, directory=directory)
+    return FireHydrantProvider(api, directory=directory, clock=clock)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import UTC, datetime
 from typing import Any
 
+from bot.clock import SYSTEM, Clock
 from bot.domain import (
     Incident,
+    Move,
     NotFound,
     Person,
     Rejected,
@@ -37,8 +38,14 @@ def error_text(body: Any) -> str | None:
 class Base:
     """What every part of the adapter uses: the API, the caches, FireHydrant's names."""
 
-    def __init__(self, api: ApiClient, *, directory: Directory) -> None:
+    # Set by the adapter class (bot/providers/firehydrant/__init__.py), read by every part.
+    name: str
+    label: str
+
+    def __init__(self, api: ApiClient, *, directory: Directory, clock: Clock = SYSTEM) -> None:
         self.api = api
+        # The runtime's clock (bot/clock.py): the moment stamped where the provider gives none.
+        self.clock = clock
         self.directory = directory
         self._catalogues = TTLCache()
         self._people = TTLCache(PEOPLE_TTL)
@@ -90,12 +97,12 @@ class Base:
                 return milestone
         raise Rejected(f"FireHydrant has no milestone {name}.")
 
-    async def target_status(self, kind: str) -> str:
-        if kind == "reopen":  # the last milestone before resolved: Mitigated, usually
+    async def target_status(self, kind: Move) -> str:
+        if kind is Move.REOPEN:  # the last milestone before resolved: Mitigated, usually
             slugs = [m.get("slug") for m in await self._milestones()]
             before = slugs[max(slugs.index("resolved") - 1, 0)] if "resolved" in slugs else "started"
             return (await self._milestone(str(before)))["name"]
-        slug = "acknowledged" if kind == "ack" else "resolved"
+        slug = "acknowledged" if kind is Move.ACK else "resolved"
         return (await self._milestone(slug))["name"]
 
     async def severities(self) -> list[Severity]:
@@ -146,7 +153,7 @@ class Base:
             severity=data.get("severity") or data.get("priority") or None,
             roles=roles,
             url=data.get("incident_url"),
-            created_at=parse_time(data.get("created_at")) or datetime.now(UTC),
+            created_at=parse_time(data.get("created_at")) or self.clock.now(),
             channel_id=data.get("channel_id") or None,
         )
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from datetime import UTC, datetime
 from typing import Any
 
 from bot.domain import (
@@ -13,6 +12,7 @@ from bot.domain import (
     Person,
     Rejected,
     TimelineEntry,
+    read_back,
 )
 from bot.providers.firehydrant.client import DECLARE_MEMORY, MAX_PAGES, NUMBERED, Base
 from bot.providers.paging import paginate
@@ -55,7 +55,7 @@ class Incidents(Base):
             body = await self.api.call("PUT", f"/v1/incidents/{incident_id}/close", json_body={})
             incident = await self._incident(body)
         else:
-            at = iso_utc(datetime.now(UTC))
+            at = iso_utc(self.clock.now())
             # Going back (reopening, or `status … again`): the milestones after it are removed,
             # or FireHydrant refuses times out of their configured order.
             current = (await self.get_incident(incident_id)).status
@@ -69,7 +69,7 @@ class Incidents(Base):
             await self.api.call(
                 "PUT", f"/v1/incidents/{incident_id}/milestones/bulk_update", json_body={"milestones": body}
             )
-            incident = await self.get_incident(incident_id)
+            incident = await read_back(self.get_incident(incident_id), f"the incident was moved to {status}")
         if note:
             await self.post_update(incident_id, note, actor)
         return incident
@@ -97,7 +97,7 @@ class Incidents(Base):
             f"/v1/incidents/{incident_id}/role_assignments",
             json_body={"user_id": user_id, "incident_role_id": role_id},
         )
-        return await self.get_incident(incident_id)
+        return await read_back(self.get_incident(incident_id), f"{role} was given to {person.name or 'them'}")
 
     async def post_update(
         self, incident_id: str, text: str, actor: Person, key: str | None = None, stakeholders: bool = False
@@ -108,7 +108,7 @@ class Incidents(Base):
             json_body={"body": text, "visibility": "private_to_org"},
         )
         return TimelineEntry(
-            at=parse_time(body.get("created_at")) or datetime.now(UTC), kind="update", text=text, author=actor
+            at=parse_time(body.get("created_at")) or self.clock.now(), kind="update", text=text, author=actor
         )
 
     # channel → incident -------------------------------------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.clock import SYSTEM, Clock
 from bot.domain import Capability, ProviderError
 from bot.providers.base import Directory, made_at, no_single_assignee
 from bot.providers.http import ApiClient, TokenAuth
@@ -25,18 +26,20 @@ class IncidentIoProvider(Incidents, Work, OnCalls):
     # Verbs safe to run again after a restart: declare and update carry the request's
     # idempotency_key.
     records_applied = False  # its changes are made at the provider, not in our store
-    replay_safe: frozenset[str] = frozenset({"declare", "update"})
+    replay_safe: frozenset[Capability] = frozenset({Capability.DECLARE, Capability.UPDATES})
     unsupported = {
         Capability.REASSIGN: no_single_assignee("incident.io"),
         Capability.SCHEDULES: made_at("incident.io", "On-call → Schedules"),
     }
 
 
-def build(key: str, base_url: str, *, directory: Directory | None = None, **http: Any) -> IncidentIoProvider:
+def build(
+    key: str, base_url: str, *, directory: Directory | None = None, clock: Clock = SYSTEM, **http: Any
+) -> IncidentIoProvider:
     api = ApiClient(
         label="incident.io", base_url=base_url, auth=TokenAuth(key), error_text=error_text, **http
     )
-    return IncidentIoProvider(api, directory)
+    return IncidentIoProvider(api, directory, clock)
 
 
 __all__ = ["IncidentIoProvider", "ProviderError", "build"]

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
 from typing import Any
 
+from bot.clock import SYSTEM, Clock
 from bot.domain import (
     Incident,
+    Move,
     NotFound,
     Person,
     Rejected,
@@ -43,8 +44,14 @@ def error_text(body: Any) -> str | None:
 class Base:
     """What every part of the adapter uses: the API, the caches, incident.io's names."""
 
-    def __init__(self, api: ApiClient, directory: Directory | None = None) -> None:
+    # Set by the adapter class (bot/providers/incidentio/__init__.py), read by every part.
+    name: str
+    label: str
+
+    def __init__(self, api: ApiClient, directory: Directory | None = None, clock: Clock = SYSTEM) -> None:
         self.api = api
+        # The runtime's clock (bot/clock.py): the moment stamped where the provider gives none.
+        self.clock = clock
         self.directory = directory or NoDirectory()
         self._catalogues = TTLCache()
         self._users = TTLCache(PEOPLE_TTL)
@@ -96,14 +103,14 @@ class Base:
     async def statuses(self) -> list[str]:
         return [s["name"] for s in await self._statuses()]
 
-    async def target_status(self, kind: str) -> str:
-        if kind == "reopen":
+    async def target_status(self, kind: Move) -> str:
+        if kind is Move.REOPEN:
             raise Rejected(
                 "incident.io does not move a closed incident back to live. Declare a new incident "
                 "(`/incident declare …`) and mention this one in its summary."
             )
         statuses = await self._statuses()
-        wanted = ("live",) if kind == "ack" else RESOLVED
+        wanted = ("live",) if kind is Move.ACK else RESOLVED
         for category in wanted:  # post-incident before closed: closing may need a special key role
             for status in statuses:
                 if status.get("category") == category:
@@ -140,7 +147,7 @@ class Base:
             severity=severity.get("name"),
             roles=roles,
             url=data.get("permalink"),
-            created_at=parse_time(data.get("created_at")) or datetime.now(UTC),
+            created_at=parse_time(data.get("created_at")) or self.clock.now(),
             resolved_at=None,
             channel_id=data.get("slack_channel_id") or None,
         )

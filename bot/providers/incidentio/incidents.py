@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
 from typing import Any
 
 from bot.domain import (
@@ -13,6 +12,7 @@ from bot.domain import (
     Person,
     Rejected,
     TimelineEntry,
+    read_back,
 )
 from bot.providers.incidentio.client import _CHANNEL_NUMBER, CURSOR, LIVE, Base
 from bot.providers.paging import pages
@@ -60,7 +60,7 @@ class Incidents(Base):
             },
             repeatable=True,
         )
-        return await self.get_incident(incident_id)
+        return await read_back(self.get_incident(incident_id), f"the incident was moved to {status}")
 
     async def set_severity(self, incident_id: str, severity: str, actor: Person) -> Incident:
         severity_id = self._named(await self._severities(), severity, "severity")["id"]
@@ -95,7 +95,7 @@ class Incidents(Base):
         )
         update = body["incident_update"]
         return TimelineEntry(
-            at=parse_time(update.get("created_at")) or datetime.now(UTC),
+            at=parse_time(update.get("created_at")) or self.clock.now(),
             kind="update",
             text=text,
             author=actor,

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from bot.clock import SYSTEM, Clock
 from bot.domain import Capability
 from bot.providers.base import Directory, made_at
 from bot.providers.http import ApiClient, TokenAuth
@@ -27,7 +28,7 @@ class PagerDutyProvider(Incidents, OnCalls):
     # Verbs safe to run again after a restart: declare carries the request's id as
     # incident_key, which PagerDuty dedupes.
     records_applied = False  # its changes are made at the provider, not in our store
-    replay_safe: frozenset[str] = frozenset({"declare"})
+    replay_safe: frozenset[Capability] = frozenset({Capability.DECLARE})
     unsupported = {
         Capability.ROLES: NO_ROLES,
         Capability.FOLLOWUPS: NO_FOLLOWUPS,
@@ -43,6 +44,7 @@ def build(
     from_email: str | None,
     service_id: str | None,
     directory: Directory,
+    clock: Clock = SYSTEM,
     **http: Any,
 ) -> PagerDutyProvider:
     api = ApiClient(
@@ -57,4 +59,6 @@ def build(
         error_text=error_text,
         **http,
     )
-    return PagerDutyProvider(api, from_email=from_email, service_id=service_id, directory=directory)
+    return PagerDutyProvider(
+        api, from_email=from_email, service_id=service_id, directory=directory, clock=clock
+    )

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from typing import Any
 
+from bot.clock import SYSTEM, Clock
 from bot.domain import (
     Capability,
     Incident,
+    Move,
     NotFound,
     Person,
     ProviderError,
@@ -50,10 +52,23 @@ def error_text(body: Any) -> str | None:
 class Base:
     """What every part of the adapter uses: the API, the caches, PagerDuty's names."""
 
+    # Set by the adapter class (bot/providers/pagerduty/__init__.py), read by every part.
+    name: str
+    label: str
+    unsupported: dict[Capability, str]
+
     def __init__(
-        self, api: ApiClient, *, from_email: str | None, service_id: str | None, directory: Directory
+        self,
+        api: ApiClient,
+        *,
+        from_email: str | None,
+        service_id: str | None,
+        directory: Directory,
+        clock: Clock = SYSTEM,
     ) -> None:
         self.api = api
+        # The runtime's clock (bot/clock.py): the moment stamped where the provider gives none.
+        self.clock = clock
         self.from_email = from_email
         self.service_id = service_id
         self.directory = directory
@@ -87,10 +102,10 @@ class Base:
     async def statuses(self) -> list[str]:
         return list(STATUSES)
 
-    async def target_status(self, kind: str) -> str:
+    async def target_status(self, kind: Move) -> str:
         # Acknowledged on a resolved incident reopens it, held by whoever reopened it
         # (triggered would page the escalation policy again).
-        return "acknowledged" if kind in ("ack", "reopen") else "resolved"
+        return "acknowledged" if kind in (Move.ACK, Move.REOPEN) else "resolved"
 
     async def _priorities(self) -> list[dict]:
         async def load() -> list[dict]:
@@ -148,7 +163,7 @@ class Base:
             severity=priority or (f"{data['urgency']} urgency" if data.get("urgency") else None),
             roles=roles,
             url=data.get("html_url"),
-            created_at=parse_time(data.get("created_at")) or datetime.now(UTC),
+            created_at=parse_time(data.get("created_at")) or self.clock.now(),
             resolved_at=parse_time(data.get("resolved_at")),
         )
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 from bot.domain import (
@@ -103,7 +102,7 @@ class Incidents(Base):
             )
             sent = body.get("note") or {}
         return TimelineEntry(
-            at=parse_time(sent.get("created_at")) or datetime.now(UTC), kind="update", text=text, author=actor
+            at=parse_time(sent.get("created_at")) or self.clock.now(), kind="update", text=text, author=actor
         )
 
     # channel → incident -------------------------------------------------------------------------

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from bot.domain import (
@@ -157,7 +157,7 @@ class OnCalls(Base):
     async def cancel_override(self, override: Override, actor: Person) -> bool:
         # One that had begun is cut short to now (PagerDuty's 200), not removed (204).
         await self._write("DELETE", f"/schedules/{override.schedule.id}/overrides/{override.id}", None)
-        return override.start > datetime.now(UTC)
+        return override.start > self.clock.now()
 
     async def _v3_override(
         self, data: dict, user_id: str, person: Person, start: datetime, end: datetime

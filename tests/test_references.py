@@ -1,0 +1,122 @@
+"""A reference inside free text is text; another incident is named only where the grammar
+puts one, and acting on it is said loudly (and asked first where it is hard to undo).
+
+Signed slash commands and clicks to the running app; the state checked in the built-in
+provider's own tables afterwards, not only in the answer's words."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from bot.providers.builtin import tables as builtin_tables
+from tests.conftest import RunningBot
+from tests.helpers import store_rows, text_of
+from tests.slackfake import block_actions
+
+
+async def two_incidents(bot: RunningBot) -> tuple[str, str]:
+    """INC-1 and INC-2, each with its own channel; returns (channel of INC-1, of INC-2)."""
+    _, first = await bot.declare("Checkout failing")
+    _, second = await bot.declare("Search slow")
+    await bot.settled()
+    return first, second
+
+
+async def incident_rows(bot: RunningBot) -> dict[int, dict[str, Any]]:
+    return {row["number"]: row for row in await store_rows(bot, builtin_tables.incidents)}
+
+
+async def timeline_of(bot: RunningBot, number: int) -> list[str]:
+    rows = await store_rows(bot, builtin_tables.timeline)
+    return [row["text"] for row in rows if row["incident"] == number]
+
+
+async def test_a_reference_at_the_end_of_a_note_is_text(bot: RunningBot) -> None:
+    first, _ = await two_incidents(bot)
+    answer = await bot.run("resolve duplicate of INC-2", channel=first)
+    await bot.settled()
+    rows = await incident_rows(bot)
+    assert rows[1]["status"] == "resolved", text_of(answer)  # this channel's incident
+    assert rows[2]["status"] != "resolved"  # the one named in the note is untouched
+    assert any("duplicate of INC-2" in text for text in await timeline_of(bot, 1))
+    assert not any("duplicate of" in text for text in await timeline_of(bot, 2))
+
+
+async def test_updates_and_followups_mentioning_an_incident_stay_in_this_one(bot: RunningBot) -> None:
+    first, _ = await two_incidents(bot)
+    await bot.run("update this looks like a repeat of INC-2", channel=first)
+    await bot.run("followup Add regression test for the bug seen in INC-2", channel=first)
+    await bot.settled()
+    assert any("repeat of INC-2" in text for text in await timeline_of(bot, 1))
+    assert not any("repeat of" in text for text in await timeline_of(bot, 2))
+    followups = await store_rows(bot, builtin_tables.followups)
+    assert [(f["incident"], f["title"]) for f in followups] == [
+        (1, "Add regression test for the bug seen in INC-2")
+    ]
+
+
+async def test_naming_another_incident_on_purpose_acts_on_it_and_says_so(bot: RunningBot) -> None:
+    first, second = await two_incidents(bot)
+    answer = await bot.run("update incident:INC-2 rollback done", channel=first)
+    await bot.settled()
+    said = text_of(answer)
+    assert "This acted on INC-2" in said and "not on this channel's incident INC-1" in said
+    assert said.index("This acted on INC-2") < said.index("rollback done")  # said first
+    assert any("rollback done" in text for text in await timeline_of(bot, 2))
+    assert not any("rollback done" in text for text in await timeline_of(bot, 1))
+    # the other incident's own channel hears who did it, from where
+    told = [c for c in bot.slack.of("chat.postMessage") if c.params["channel"] == second]
+    assert any("ran" in text_of(c.params) and first in text_of(c.params) for c in told)
+
+
+async def test_resolving_another_incident_by_reference_asks_first(bot: RunningBot) -> None:
+    first, second = await two_incidents(bot)
+    asked = await bot.run("resolve INC-2 fixed by rollback", channel=first)
+    await bot.settled()
+    rows = await incident_rows(bot)
+    assert rows[2]["status"] != "resolved", text_of(asked)  # nothing was done yet
+    assert rows[1]["status"] != "resolved"  # nor to this channel's incident
+    assert "Nothing was done yet" in text_of(asked) and asked.get("response_type") == "ephemeral"
+    buttons = [e for b in asked.get("blocks", []) if b["type"] == "actions" for e in b["elements"]]
+    [button] = buttons
+    assert button["action_id"] == "verb.resolve" and "confirm" in button
+    assert json.loads(button["value"])["r"] == "INC-2"
+    assert json.loads(button["value"])["t"] == "fixed by rollback"  # the note goes with it
+
+    before = len(bot.slack.answers())
+    payload = block_actions(
+        button, user="U111", channel=first, message_ts="1.1", response_url=bot.slack.response_url("ask")
+    )
+    assert (await bot.interact(payload))[0] == 200
+    await bot.settled()
+    rows = await incident_rows(bot)
+    assert rows[2]["status"] == "resolved" and rows[1]["status"] != "resolved"
+    [done] = [
+        a for a in bot.slack.answers()[before:] if a.method == "response_url" or a.params["channel"] == first
+    ]
+    assert "This acted on INC-2" in text_of(done.params)
+    told = [a for a in bot.slack.answers()[before:] if a.params.get("channel") == second]
+    assert any("/incident resolve fixed by rollback" in text_of(a.params) for a in told)
+    assert any("fixed by rollback" in text for text in await timeline_of(bot, 2))
+
+
+async def test_status_by_reference_asks_and_keeps_the_words(bot: RunningBot) -> None:
+    first, _ = await two_incidents(bot)
+    asked = await bot.run("status monitoring INC-2", channel=first)
+    assert (await incident_rows(bot))[2]["status"] != "monitoring"
+    [button] = [e for b in asked.get("blocks", []) if b["type"] == "actions" for e in b["elements"]]
+    assert json.loads(button["value"]).get("t") == "monitoring"
+    payload = block_actions(
+        button, user="U111", channel=first, message_ts="1.2", response_url=bot.slack.response_url("ask")
+    )
+    assert (await bot.interact(payload))[0] == 200
+    await bot.settled()
+    assert (await incident_rows(bot))[2]["status"] == "monitoring"
+
+
+async def test_a_reference_from_an_unlinked_channel_needs_no_question(bot: RunningBot) -> None:
+    await two_incidents(bot)
+    answer = await bot.run("resolve INC-2", channel="CNOTLINKED")
+    await bot.settled()
+    assert (await incident_rows(bot))[2]["status"] == "resolved", text_of(answer)

@@ -1,0 +1,122 @@
+"""The big incident: many changes at once on one incident, a provider that holds every
+write until the test lets it go (the fake's gate), and a quiet incident beside it.
+
+What is in progress at the provider at once is read off the fake while it holds the writes,
+so nothing here depends on how fast the machine is: only on what waits for what."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.conftest import ProviderBot, provider_bot
+from tests.fakes.incidentio import SEVERITIES
+from tests.helpers import text_of, wait_until
+from tests.slackfake import FakeSlack
+
+HOT, QUIET = "CHOT", "CQUIET"
+
+
+@pytest.fixture
+async def io(fake_slack: FakeSlack, sqlite_url: str) -> AsyncIterator[ProviderBot]:
+    # Three work slots: the hot incident's change at the provider and two of its queue would
+    # take them all, were a command waiting for its turn to hold one.
+    # The gate holds writes for as long as a test needs: no timeout may run out meanwhile.
+    async with provider_bot(
+        "incidentio",
+        fake_slack,
+        sqlite_url,
+        incident_work_slots=3,
+        incident_command_timeout=300,
+        provider_timeout=300,
+    ) as running:
+        try:
+            yield running
+        finally:
+            if running.fake.gate is not None:
+                running.fake.gate.set()  # a failed test leaves nothing held for the teardown
+
+
+async def linked(pb: ProviderBot, name: str, channel: str) -> dict:
+    incident = pb.fake.add_incident(name, channel=channel)  # type: ignore[attr-defined]
+    assert name in text_of(await pb.bot.run(f"link {incident['reference']}", channel=channel))
+    await pb.bot.run("info", channel=channel)  # the catalogues read once, before the gate closes
+    await pb.bot.settled()
+    return incident
+
+
+def edits_of(pb: ProviderBot, incident: dict) -> list[dict]:
+    return [s.body["incident"] for s in pb.fake.of("POST", f"/v2/incidents/{incident['id']}/actions/edit")]
+
+
+def severity_named(pb: ProviderBot, incident: dict) -> str:
+    return pb.fake.incident(incident["id"])["severity"]["name"]  # type: ignore[attr-defined]
+
+
+async def acked(pb: ProviderBot, text: str, channel: str) -> None:
+    response, _ = await pb.bot.command(text, channel=channel)
+    assert response.status == 200
+
+
+async def test_a_quiet_incident_is_not_held_up_by_a_hot_one(io: ProviderBot) -> None:
+    hot = await linked(io, "Checkout down", HOT)
+    quiet = await linked(io, "Search slow", QUIET)
+    io.fake.gate = asyncio.Event()
+    answers = len(io.bot.slack.answers())
+    for severity in ("critical", "major", "minor", "critical"):
+        await acked(io, f"sev {severity}", HOT)
+    await wait_until(lambda: len(io.fake.gated) == 1, what="the hot incident's first change at the provider")
+
+    await acked(io, "sev minor", QUIET)
+    # Both slots would be taken by the hot incident's queue if waiting held one: the quiet
+    # change reaches the provider while the hot one's first change is still held there.
+    await wait_until(lambda: len(io.fake.gated) == 2, what="the quiet incident's change at the provider")
+    assert sorted(s.params["id"] for s in io.fake.gated) == sorted([hot["id"], quiet["id"]])
+
+    io.fake.gate.set()
+    await io.bot.settled(60)
+    assert severity_named(io, hot) == "Critical" and severity_named(io, quiet) == "Minor"
+    assert len(io.bot.slack.answers()) - answers >= 5  # every command answered
+    assert len(edits_of(io, hot)) == 4 and len(edits_of(io, quiet)) == 1  # each made once
+
+
+async def test_updates_and_followups_do_not_wait_behind_a_severity_change(io: ProviderBot) -> None:
+    hot = await linked(io, "Checkout down", HOT)
+    io.fake.gate = asyncio.Event()
+    await acked(io, "sev critical", HOT)
+    await wait_until(lambda: len(io.fake.gated) == 1, what="the severity change at the provider")
+    await acked(io, "update Rolled back the deploy", HOT)
+    await acked(io, "followup Add an alert on checkout errors", HOT)
+    # Appends conflict with nothing: all three are at the provider at once.
+    await wait_until(lambda: len(io.fake.gated) == 3, what="the update and follow-up beside the change")
+    assert {s.path for s in io.fake.gated} == {
+        f"/v2/incidents/{hot['id']}/actions/edit",
+        "/v2/incident_updates",
+        "/v3/follow_ups",
+    }
+    io.fake.gate.set()
+    await io.bot.settled(60)
+    assert severity_named(io, hot) == "Critical"
+    assert [s.body["message"] for s in io.fake.of("POST", "/v2/incident_updates")] == ["Rolled back the deploy"]
+    assert len(io.fake.of("POST", "/v3/follow_ups")) == 1
+
+
+async def test_changes_to_one_field_keep_their_order_and_the_card_ends_on_the_last(io: ProviderBot) -> None:
+    hot = await linked(io, "Checkout down", HOT)
+    io.fake.gate = asyncio.Event()
+    typed = ["minor", "critical", "major", "minor", "major"]
+    for severity in typed:
+        await acked(io, f"sev {severity}", HOT)
+    await wait_until(lambda: len(io.fake.gated) == 1, what="the first change at the provider")
+    assert len(io.fake.gated) == 1  # one change to the severity at a time
+    io.fake.gate.set()
+    await io.bot.settled(60)
+    ids = {s["name"].lower(): s["id"] for s in SEVERITIES}
+    assert [edit["severity_id"] for edit in edits_of(io, hot)] == [ids[name] for name in typed]
+    assert severity_named(io, hot) == "Major"
+    redraws = [c for c in io.bot.slack.of("chat.update") if c.params.get("channel") == HOT]
+    cards = [c for c in io.bot.slack.of("chat.postMessage") if c.params.get("channel") == HOT]
+    last = (redraws or cards)[-1]
+    assert "Major" in text_of(last.params), text_of(last.params)
