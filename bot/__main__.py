@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 
 from bot import logs
-from bot.config import ConfigError, Settings, load_settings
+from bot.config import ConfigError, Settings, ShellSettings, load_settings, public_url
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -25,7 +26,10 @@ def _main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="incident-bot", description="Incident ChatOps bot for Slack.")
     sub = parser.add_subparsers(dest="cmd", required=True)
     sub.add_parser("serve", help="serve the Slack app (HTTP on PORT, or Socket Mode)")
-    sub.add_parser("shell", help="a local console running the same commands, no Slack needed")
+    shell = sub.add_parser("shell", help="a local console running the same commands, no Slack needed")
+    shell.add_argument(
+        "--env-file", metavar="PATH", help="read settings from this file (the shell reads no .env by itself)"
+    )
     sub.add_parser("check", help="check configuration and reach Slack and each provider")
     manifest = sub.add_parser("manifest", help="print the Slack app manifest for a public URL")
     manifest.add_argument("--url", default="https://example.com", help="the app's public base URL")
@@ -40,9 +44,16 @@ def _main(argv: list[str] | None = None) -> int:
     if args.cmd == "manifest":
         from bot.manifest import manifest_yaml
 
-        sys.stdout.write(manifest_yaml(load_settings().incident_command, args.url, socket_mode=args.socket))
+        url = args.url if args.socket else public_url(args.url)
+        sys.stdout.write(manifest_yaml(load_settings().incident_command, url, socket_mode=args.socket))
         return 0
-    settings: Settings = load_settings()
+    if args.cmd == "webhooks":
+        public_url(args.url)
+    if args.cmd == "shell" and args.env_file and not os.path.isfile(args.env_file):
+        raise ConfigError(f"--env-file {args.env_file}: there is no such file")
+    settings: Settings = (
+        load_settings(ShellSettings, _env_file=args.env_file) if args.cmd == "shell" else load_settings()
+    )
     logs.configure(settings.log_format)
     if args.cmd == "shell":
         logging.getLogger().setLevel(logging.WARNING)
@@ -50,7 +61,7 @@ def _main(argv: list[str] | None = None) -> int:
 
         return shell_main(settings)
     if args.cmd == "migrate":
-        from bot.store.migrate import main as migrate_main
+        from bot.store.db import migrate_now as migrate_main
 
         sys.stdout.write(migrate_main(settings) + "\n")
         return 0

@@ -10,10 +10,10 @@ from typing import TextIO
 from slack_sdk.errors import SlackApiError
 
 from bot.commands.policy import Policy, PolicyError
-from bot.config import Settings, store_name
+from bot.config import ConfigError, Settings, store_name
 from bot.domain import ProviderError
 from bot.providers import build_providers
-from bot.runtime import missing_credentials
+from bot.runtime import cannot_serve, missing_credentials
 from bot.slack.app import web_client
 from bot.store import migrate as migrations
 from bot.store.db import Store
@@ -114,4 +114,11 @@ async def run_check(settings: Settings, out: TextIO) -> int:
 
 
 def main(settings: Settings) -> int:
-    return asyncio.run(run_check(settings, sys.stdout))
+    """The report, then, for configuration `serve` cannot work with, the very line `serve`
+    would stop with (ConfigError: exit 2), so that `check` passing means `serve` starts."""
+    code = asyncio.run(run_check(settings, sys.stdout))
+    problem = cannot_serve(settings)
+    if problem:
+        sys.stdout.flush()
+        raise ConfigError(problem)
+    return code

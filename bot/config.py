@@ -68,10 +68,11 @@ def store_name(url: str) -> str:
     return f"PostgreSQL database {parsed.database} at {parsed.host or 'localhost'}:{parsed.port or 5432}"
 
 
-def load_settings(**values: Any) -> Settings:  # any field's value: Settings checks it, below
-    """The settings, or one line naming what is wrong (no traceback)."""
+def load_settings(kind: type[Settings] | None = None, **values: Any) -> Settings:
+    """The settings, or one line naming what is wrong (no traceback). `kind`: ShellSettings
+    for the shell; `values`: any field's (Settings checks each, below), or `_env_file`."""
     try:
-        return Settings(**values)
+        return (kind or Settings)(**values)
     except ValidationError as exc:
         error = exc.errors()[0]
         name = str(error["loc"][0]) if error["loc"] else "?"
@@ -85,6 +86,38 @@ def load_settings(**values: Any) -> Settings:  # any field's value: Settings che
         raise ConfigError(f"{name.upper()}{shown}: {message}") from None
 
 
+def public_url(url: str) -> str:
+    """`--url`, refused unless Slack (and the providers) would send to it: a host written
+    without `https://` would otherwise become a manifest whose every URL Slack rejects."""
+    scheme, sep, rest = url.strip().partition("://")
+    host = rest.split("/", 1)[0]
+    if sep and scheme.lower() == "https" and host:
+        return url.strip()
+    example = "https://" + ((rest if sep else url.strip()).lstrip("/") or "<your host>")
+    raise ConfigError(f"--url {url}: Slack sends requests only to https:// URLs: say --url {example}")
+
+
+# Slack's ids, as its API gives them (upper case), and where a person finds one in Slack.
+_SLACK_ID = {
+    "user": (r"[UW][A-Z0-9]{2,}", "U0123ABCD", "a person's profile → ⋮ → Copy member ID"),
+    "user group": (r"S[A-Z0-9]{2,}", "S0123ABCD", "the group's page → ⋮ → Copy group ID"),
+    "channel": (r"[CG][A-Z0-9]{2,}", "C0123ABCD", "the channel's details → About, at the bottom"),
+}
+
+
+def _is_slack_id(kind: str, value: str) -> bool:
+    return re.fullmatch(_SLACK_ID[kind][0], value.strip()) is not None
+
+
+def _slack_id(kind: str, value: str) -> str:
+    """One Slack id, or what to put instead: a name (`#incidents`, `@oncall`) is what people
+    write, and would match nothing at all, silently, later."""
+    if _is_slack_id(kind, value):
+        return value.strip()
+    _, example, where = _SLACK_ID[kind]
+    raise ValueError(f"needs a Slack {kind} id, like {example}, not a name: {where}")
+
+
 def _csv(text: str) -> list[str]:
     return [part.strip() for part in text.split(",") if part.strip()]
 
@@ -96,7 +129,11 @@ def _split_csv(value: object) -> object:
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_file=".env", extra="ignore", populate_by_name=True)
+    # An empty value (`SLACK_SIGNING_SECRET=`, as in .env.example) is as if unset: set to
+    # nothing, a secret cannot verify anything and an app token cannot open a socket.
+    model_config = SettingsConfigDict(
+        env_file=".env", extra="ignore", populate_by_name=True, env_ignore_empty=True
+    )
 
     slack_bot_token: SecretStr | None = None
     slack_signing_secret: SecretStr | None = None
@@ -167,10 +204,43 @@ class Settings(BaseSettings):
     # PostgreSQL, where `incident-bot migrate` runs once, before new processes start.
     auto_migrate: bool | None = None
 
-    @field_validator("incident_roles", "incident_admins", mode="before")
+    @field_validator("incident_roles", mode="before")
     @classmethod
     def _csv(cls, value: object) -> object:
         return _split_csv(value)
+
+    @field_validator("incident_admins", mode="before")
+    @classmethod
+    def _admins(cls, value: object) -> object:
+        """Refused whole here (so the line repeats what was written), never half-used: an
+        admin named `bea` matches nobody, and the verbs for admins would lock everyone out."""
+        ids = _split_csv(value)
+        if isinstance(ids, list):
+            wrong = [str(v) for v in ids if not _is_slack_id("user", str(v))]
+            if wrong:
+                _, example, where = _SLACK_ID["user"]
+                raise ValueError(
+                    f"needs Slack user ids, like {example}, not names ({', '.join(wrong)}): {where}"
+                )
+            return [str(v).strip() for v in ids]
+        return ids
+
+    @field_validator("incident_admin_group")
+    @classmethod
+    def _group(cls, value: str | None) -> str | None:
+        return value and _slack_id("user group", value)
+
+    @field_validator("incident_announce_channel")
+    @classmethod
+    def _announce(cls, value: str | None) -> str | None:
+        return value and _slack_id("channel", value)
+
+    @field_validator("pagerduty_from_email")
+    @classmethod
+    def _from_email(cls, value: str | None) -> str | None:
+        if value and not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", value.strip()):
+            raise ValueError("needs an email address: that of the PagerDuty user the bot makes changes as")
+        return value and value.strip()
 
     @field_validator("incident_roles")
     @classmethod
@@ -222,14 +292,25 @@ class Settings(BaseSettings):
 
     def webhook_secrets(self) -> dict[str, str]:
         """Provider → signing secret, for the receivers that are on."""
-        found = {
-            "incidentio": self.incidentio_webhook_secret,
-            "pagerduty": self.pagerduty_webhook_secret,
-            "firehydrant": self.firehydrant_webhook_secret,
+        # `<provider>_webhook_secret`, each provider's spec names its own (bot/providers/spec.py):
+        # read by that convention, so this module names no provider.
+        return {
+            field.removesuffix("_webhook_secret"): value.get_secret_value()
+            for field, value in self
+            if field.endswith("_webhook_secret") and isinstance(value, SecretStr) and value.get_secret_value()
         }
-        return {name: secret.get_secret_value() for name, secret in found.items() if secret}
 
     @property
     def everyone_is_admin(self) -> bool:
         """No admins configured at all: nobody is locked out (see docs/permissions.md)."""
         return not self.incident_admins and not self.incident_admin_group
+
+
+class ShellSettings(Settings):
+    """The shell's: no `.env` unless asked for (`shell --env-file`), since the shell promises
+    no accounts and a `.env` in the folder is serve's; and a database of its own, so trying
+    commands never writes into serve's incidents."""
+
+    model_config = SettingsConfigDict(env_file=None)
+
+    database_url: str = "sqlite:///incident-shell.db"

@@ -93,6 +93,9 @@ class Button:
 @dataclass
 class Actions:
     buttons: list[Button]
+    # More of the same, behind one "more" control (Slack's overflow menu): a phone shows a
+    # row of buttons, not three rows of them.
+    menu: list[Button] = field(default_factory=list)
 
 
 Block = Header | Section | Fields | Context | Divider | Actions

@@ -21,6 +21,17 @@ T_READ = TypeVar("T_READ")
 
 # Status names that mean the incident is over, at any provider.
 CLOSED_STATUSES = frozenset({"resolved", "closed", "post-incident", "postmortem", "documented", "declined"})
+# Status names that mean nobody has acknowledged the incident yet.
+UNACKNOWLEDGED_STATUSES = frozenset({"triage", "triggered", "started", "detected", "new"})
+
+
+class Phase(StrEnum):
+    """Where an incident stands, for the buttons its card offers: none that could only be
+    refused (Acknowledge on an acknowledged incident, Resolve on a resolved one)."""
+
+    NEW = "new"  # nobody has acknowledged it yet
+    ACTIVE = "active"  # someone is on it
+    CLOSED = "closed"  # resolved, or further along
 
 
 class Move(StrEnum):
@@ -46,6 +57,7 @@ class Capability(StrEnum):
     TASKS = "tasks"  # to-dos during the incident, apart from follow-ups after it
     REASSIGN = "reassign"  # hand the whole incident to one person (PagerDuty's assignee)
     STAKEHOLDER_UPDATES = "stakeholder_updates"  # an update sent to subscribers, not just the timeline
+    REOPEN = "reopen"  # a resolved incident back to work
 
 
 class Person(BaseModel):
@@ -75,6 +87,16 @@ class TimelineEntry(BaseModel):
     author: Person | None = None
 
 
+class Pulse(BaseModel):
+    """What the bot knows of an incident beside the provider's data, for its card: someone
+    opening the channel needs who leads, the latest update and when the next is due first."""
+
+    label: str | None = None  # the provider's label; None for the built-in one
+    lead_role: str | None = None  # the provider's lead role, where it has roles
+    latest: TimelineEntry | None = None  # the latest update posted through the bot
+    next_update: datetime | None = None  # the update reminder's due time
+
+
 class Incident(BaseModel):
     provider: str
     id: str
@@ -92,17 +114,28 @@ class Incident(BaseModel):
     # When the provider last changed it, where it says: of two states of one incident the
     # later wins (a card is never redrawn with an older state than it shows).
     updated_at: datetime | None = None
+    # Filled by the command layer (bot/commands/pulse.py) where the incident is drawn.
+    pulse: Pulse | None = None
 
     @property
     def closed(self) -> bool:
         """Resolved (or further along): reminders stop, the announcement says so."""
         return self.resolved_at is not None or self.status.lower() in CLOSED_STATUSES
 
+    @property
+    def phase(self) -> Phase:
+        if self.closed:
+            return Phase.CLOSED
+        return Phase.NEW if self.status.lower() in UNACKNOWLEDGED_STATUSES else Phase.ACTIVE
+
 
 class Severity(BaseModel):
     name: str
     aliases: list[str] = Field(default_factory=list)
     description: str | None = None
+    # Its step on the provider's scale, 1 the most severe: `sev 1` and `p1` mean rank 1
+    # wherever the levels are called Critical or P1. None: off the scale (an urgency).
+    rank: int | None = None
 
 
 class Schedule(BaseModel):
@@ -126,6 +159,9 @@ class Override(BaseModel):
     person: Person
     start: datetime
     end: datetime
+    # What `overrides` shows and `override cancel #n` reads: given by the store, kept while
+    # the override lasts (bot/store/overrides.py); None until it has been given one.
+    number: int | None = None
 
     def overlaps(self, start: datetime, end: datetime) -> bool:
         return self.start < end and start < self.end
@@ -197,6 +233,15 @@ async def read_back(read: Awaitable[T_READ], done: str) -> T_READ:
 
 class Rejected(ProviderError):
     """The provider understood the request and said no (bad status name, unknown user)."""
+
+
+class Misconfigured(ProviderError):
+    """The bot's own configuration lacks what this needs (`setting`): nothing the person
+    can change, and nothing that changes in a minute, so they are sent to whoever runs it."""
+
+    def __init__(self, message: str, setting: str):
+        super().__init__(message)
+        self.setting = setting
 
 
 _CONTROL = {c: None for c in range(32) if chr(c) not in "\n\t"} | {0x7F: None}

@@ -63,18 +63,38 @@ def _followup_line(item: FollowUp, tz: str) -> Line:
     return line
 
 
+def _next_update(due: datetime, now: datetime) -> str:
+    if due <= now:
+        return f"overdue by {describe_duration(now - due)}"
+    return f"due in {describe_duration(due - now)} ({describe(due, 'UTC', now)})"
+
+
 def card_blocks(incident: Incident, now: datetime) -> list:
     """`now`: the caller's clock's moment (a presenter never reads the wall clock itself),
-    what "running for" counts to."""
+    what "running for" counts to. First what someone opening the channel needs: where it
+    stands, who leads (or that nobody does), the latest update and when the next is due."""
+    pulse = incident.pulse
     fields: list[tuple[str, Line]] = [
         ("Status", [T(incident.status)]),
         ("Severity", [T(incident.severity or "not set")]),
     ]
+    lead = pulse.lead_role if pulse else None
+    if lead is not None:
+        held = incident.roles.get(lead)
+        fields.append((lead.capitalize(), who(held) if held else [T("no lead yet")]))
     for role, person in incident.roles.items():
-        fields.append((role.capitalize(), who(person)))
-    state = "resolved after" if incident.resolved_at else "running for"
+        if role != lead:
+            fields.append((role.capitalize(), who(person)))
+    state = "resolved after" if incident.closed else "running for"
     fields.append(("Time", [T(f"{state} {_running(incident, now)}")]))
+    if pulse and pulse.next_update and not incident.closed:
+        fields.append(("Next update", [T(_next_update(pulse.next_update, now))]))
     blocks: list = [Header(f"{incident.reference}: {incident.name}"), Fields(fields[:10])]
+    latest = pulse.latest if pulse else None
+    if latest is not None:
+        said: Line = [B("Latest update"), T(f" ({describe_duration(now - latest.at)} ago")]
+        said += [T(", "), *who(latest.author), T(")")] if latest.author else [T(")")]
+        blocks.append(Section([said, [T(latest.text)]]))
     if incident.summary:
         blocks.append(Section([[T(incident.summary)]]))
     open_items = [f for f in incident.followups if f.state == "open"]
@@ -84,9 +104,10 @@ def card_blocks(incident: Incident, now: datetime) -> list:
         if len(open_items) > MAX_LIST:
             lines.append([T(f"… and {len(open_items) - MAX_LIST} more")])
         blocks.append(Section(lines))
-    ctx: Line = [T(f"{incident.provider} · {incident.reference}")]
+    label = pulse.label if pulse else None  # the provider's own name; none for the built-in one
+    ctx: Line = [T(f"{label} · {incident.reference}" if label else incident.reference)]
     if incident.url:
-        ctx += [T(" · "), Link(incident.url, "open at the provider")]
+        ctx += [T(" · "), Link(incident.url, f"open at {label}" if label else "open at the provider")]
     blocks.append(Context(ctx))
     return blocks
 
@@ -96,24 +117,20 @@ def present(result: r.Result) -> Doc:
     raise TypeError(f"no presentation for {type(result).__name__}")
 
 
-_STYLES = {"resolve": "primary", "unlink": "danger"}
-
-
 def _buttons(result: r.Card) -> Actions:
     i = result.incident
-    return Actions(
-        [
-            Button(b.verb, b.label, i.provider, i.id, i.reference, b.confirm, _STYLES.get(b.verb))
-            for b in result.buttons
-        ]
-    )
+
+    def drawn(b: r.Button) -> Button:
+        return Button(b.verb, b.label, i.provider, i.id, i.reference, b.confirm, b.style, b.text)
+
+    return Actions([drawn(b) for b in result.buttons], [drawn(b) for b in result.menu])
 
 
 @present.register
 def _(result: r.Card) -> Doc:
     summary: Line = [T(f"{result.incident.reference}: {result.incident.name} ({result.incident.status})")]
     blocks = card_blocks(result.incident, result.at)
-    if result.buttons:
+    if result.buttons or result.menu:
         blocks.append(_buttons(result))
     if result.actor and result.note:
         blocks.insert(0, Context([User(result.actor.slack_id, result.actor.name), T(f" {result.note}")]))
@@ -193,7 +210,10 @@ def _(result: r.FollowUps) -> Doc:
     lines: list[Line] = [[B(title)]]
     lines += [_followup_line(f, result.tz) for f in result.followups[:MAX_LIST]]
     if len(result.followups) > MAX_LIST:
-        lines.append([T(f"… and {len(result.followups) - MAX_LIST} more")])
+        more: Line = [T(f"… and {len(result.followups) - MAX_LIST} more")]
+        if i.url:  # the whole list is the provider's to show
+            more += [T(": "), Link(i.url, f"all {len(result.followups)} on the incident's page")]
+        lines.append(more)
     if not result.pick:
         return Doc(lines[0], [Section(lines)])
     lines.append([T("Which one? Click it, or say "), Code(result.pick)])
@@ -212,9 +232,11 @@ def _(result: r.UpdatePosted) -> Doc:
         T(" from "),
         User(result.actor.slack_id, result.actor.name),
     ]
+    # A refused change whose note was kept: why first, so nobody reads it as made.
+    said: list[Section] = [Section([[T(result.instead)]])] if result.instead else []
     return Doc(
-        [*head, T(": "), T(result.text)],
-        [Section([head, [T(result.text)]]), Context([T(f"Status: {result.incident.status}")])],
+        [*([T(result.instead + " ")] if result.instead else []), *head, T(": "), T(result.text)],
+        [*said, Section([head, [T(result.text)]]), Context([T(f"Status: {result.incident.status}")])],
     )
 
 
@@ -226,14 +248,24 @@ def _(result: r.Help) -> Doc:
         if e.aliases:
             lines.append([T("Also: " + ", ".join(e.aliases))])
         lines += [[T("Example: "), Code(x)] for x in e.examples]
+        where = f" at {result.provider_label}" if result.provider_label else " here"
+        for kind, names in e.choices.items():
+            if names:
+                shown = names[:MAX_LIST]
+                more = f" … and {len(names) - len(shown)} more" if len(names) > len(shown) else ""
+                lines.append([T(f"{kind.capitalize()}{where}: " + ", ".join(shown) + more)])
+        if e.common:
+            lines.append([T("Also understood: " + ", ".join(f"{w} → {n}" for w, n in e.common.items()))])
         if not e.available:
-            lines.append([T(f"Not available with {result.provider_label}.")])
+            where = f" with {result.provider_label}" if result.provider_label else " here"
+            lines.append([T(f"Not available{where}.")])
         return Doc([T(f"How to use {e.name}: "), Code(e.usage)], [Section(lines)])
     lines = [[Code(e.usage), T(f"  {e.summary}")] for e in result.entries if e.available]
     missing = [e.name for e in result.entries if not e.available]
     blocks: list = [Header("Run an incident from this channel"), Section(lines)]
     if missing:
-        blocks.append(Context([T(f"Not offered by {result.provider_label}'s API: " + ", ".join(missing))]))
+        by = f" by {result.provider_label}'s API" if result.provider_label else " here"
+        blocks.append(Context([T(f"Not offered{by}: " + ", ".join(missing))]))
     blocks.append(Context([T(f"More on one verb: {result.command} help <verb>")]))
     return Doc([T(f"{result.command} verbs: " + ", ".join(e.name for e in result.entries))], blocks)
 
@@ -319,6 +351,14 @@ def _(result: r.DoneUnread) -> Doc:
 
 
 @present.register
+def _(result: r.AskFirst) -> Doc:
+    t = result.target
+    line: Line = [T(result.question), T(" Nothing was done yet.")]
+    button = Button(result.verb, result.label, t.provider, t.incident_id, t.reference, style="danger")
+    return Doc(line, [Section([line]), Actions([button])])
+
+
+@present.register
 def _(result: r.NotLinked) -> Doc:
     line: Line = [
         T("This channel isn't linked to an incident. Link it with "),
@@ -387,4 +427,4 @@ def _(result: r.AskElsewhere) -> Doc:
     return Doc(line, [Section([line]), Actions([button]), Context(hint)])
 
 
-from bot import present_notices, present_oncall  # noqa: E402, F401  (register their presentations)
+from bot import present_asks, present_notices, present_oncall  # noqa: E402, F401  (their presentations)

@@ -7,10 +7,10 @@ schedules, shifts and spans of time in the reader's zone.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from bot.commands import results as r
-from bot.commands.timeparse import describe, describe_duration
+from bot.commands.timeparse import describe, describe_duration, elapsed
 from bot.doc import B, Code, Doc, Line, Section, T, User
 from bot.domain import Override
 from bot.present import MAX_LIST, people, present, who
@@ -32,6 +32,11 @@ def _(result: r.OnCallList) -> Doc:
             if entry.is_override:
                 line.append(T(" (override)"))
         lines.append(line)
+    if len(result.entries) > MAX_LIST:
+        more = f"… and {len(result.entries) - MAX_LIST} more: name one, "
+        lines.append([T(more), Code(f"{result.command} oncall <schedule>")])
+    if result.heading:
+        return Doc([T(result.heading)], [Section([[T(result.heading)], *lines])])
     return Doc(lines[0] if len(lines) == 1 else [T("Who is on call now")], [Section(lines)])
 
 
@@ -42,28 +47,36 @@ def _(result: r.OverrideCreated) -> Doc:
         User(result.actor.slack_id, result.actor.name),
         T(" put "),
         *who(o.person),
-        T(f" on call for {o.schedule.name} from {_span(o, result.tz)}"),
-        T(f" ({describe_duration(o.end - o.start)})"),
+        T(f" on call for {o.schedule.name} from {_span(o, result.tz, result.at)}"),
+        T(f" ({describe_duration(elapsed(o.start, o.end))}){_number(o, ', override ')}"),
     ]
     lines: list[Line] = [line]
     replaced = [p for p in result.replaces if p.slack_id != o.person.slack_id or not p.slack_id]
     if replaced:
         lines.append([T("While it lasts it replaces "), *people(replaced), T(".")])
-    for other in result.overlaps:
+    # Once per override overlapped, however often the provider listed it.
+    overlapped = list({other.id: other for other in result.overlaps}.values())
+    for other in overlapped[:MAX_LIST]:
         lines.append(
             [
                 T("⚠️ It overlaps "),
                 *who(other.person),
-                T(f"'s override, {_span(other, result.tz)}: this one wins where they meet. "),
-                Code(f"{result.command} overrides " + o.schedule.name),
-                T(" lists them to cancel one."),
+                T(f"'s override{_number(other, ' ')}, {_span(other, result.tz, result.at)}"),
+                T(": this one wins where they meet."),
             ]
         )
+    if overlapped:
+        listed = Code(f"{result.command} overrides " + o.schedule.name)
+        lines.append([listed, T(" lists them to cancel one.")])
     return Doc(line, [Section(lines)])
 
 
-def _span(o: Override, tz: str) -> str:
-    return f"{describe(o.start, tz)} to {describe(o.end, tz)}"
+def _number(o: Override, before: str) -> str:
+    return f"{before}#{o.number}" if o.number is not None else ""
+
+
+def _span(o: Override, tz: str, now: datetime | None = None) -> str:
+    return f"{describe(o.start, tz, now)} to {describe(o.end, tz, now)}"
 
 
 @present.register
@@ -74,12 +87,14 @@ def _(result: r.Overrides) -> Doc:
         return Doc(line, [Section([line])])
     lines: list[Line] = [[B(f"Upcoming overrides{where}")]]
     for n, o in enumerate(result.overrides[:MAX_LIST], 1):
-        lines.append(
-            [T(f"#{n} "), B(o.schedule.name), T(": "), *who(o.person), T(f", {_span(o, result.tz)}")]
-        )
+        number = o.number if o.number is not None else n  # the store's: it stays put
+        span = _span(o, result.tz, result.at)
+        lines.append([T(f"#{number} "), B(o.schedule.name), T(": "), *who(o.person), T(f", {span}")])
     if len(result.overrides) > MAX_LIST:
         lines.append([T(f"and {len(result.overrides) - MAX_LIST} more")])
-    cancel = f"{result.command} override cancel " + (f"{result.schedule} " if result.schedule else "") + "#1"
+    first = result.overrides[0].number or 1
+    where_typed = f"{result.schedule} " if result.schedule else ""
+    cancel = f"{result.command} override cancel {where_typed}#{first}"
     lines.append([T("Cancel one: "), Code(cancel)])
     return Doc([T(f"{len(result.overrides)} upcoming overrides{where}")], [Section(lines)])
 
@@ -91,7 +106,8 @@ def _(result: r.OverrideCancelled) -> Doc:
         User(result.actor.slack_id, result.actor.name),
         T(" cancelled "),
         *who(o.person),
-        T(f"'s override on {o.schedule.name}, {_span(o, result.tz)}"),
+        T(f"'s override on {o.schedule.name}, {_span(o, result.tz, result.at)}{_number(o, ' (')}"),
+        T(")" if o.number is not None else ""),
         T(" (it had begun, so it ends now)" if result.ended_now else ""),
     ]
     return Doc(line, [Section([line])])

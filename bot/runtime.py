@@ -13,7 +13,7 @@ from bot.clock import SYSTEM, Clock
 from bot.commands.ports import Workspace
 from bot.commands.service import CommandService
 from bot.config import ConfigError, Settings
-from bot.providers import build_providers
+from bot.providers import build_providers, missing_credentials
 from bot.providers.base import Directory
 from bot.store.db import Store
 from bot.store.errors import database_error
@@ -44,6 +44,8 @@ async def build_runtime(settings: Settings, workspace: Workspace, clock: Clock =
     missing = missing_credentials(settings)
     if missing:
         raise ConfigError(missing)
+    for said in half_configured(settings):
+        log.warning("configuration: %s", said)
     store = Store(settings.database_url, clock=clock, connect_timeout=settings.incident_ack_db_timeout)
     try:
         await store.start(migrate=settings.migrates_on_start)
@@ -59,20 +61,27 @@ async def build_runtime(settings: Settings, workspace: Workspace, clock: Clock =
     return Runtime(settings, store, service, inbox)
 
 
-CREDENTIALS = {
-    "incidentio": "INCIDENTIO_API_KEY",
-    "pagerduty": "PAGERDUTY_API_TOKEN",
-    "firehydrant": "FIREHYDRANT_API_KEY",
-}
+def cannot_serve(settings: Settings) -> str | None:
+    """Configuration `serve` cannot work with, in the one line `serve` stops with and `check`
+    ends with (exit 2 from both): no way to take Slack's requests, no token to answer them,
+    or a default provider without its key."""
+    if settings.slack_signing_secret is None and not settings.socket_mode:
+        return "SLACK_SIGNING_SECRET is not set: Slack's requests could not be verified."
+    if settings.slack_bot_token is None:
+        return "SLACK_BOT_TOKEN is not set."
+    return missing_credentials(settings)
 
 
-def missing_credentials(settings: Settings) -> str | None:
-    """The default provider named without its key: the line that says which variable."""
-    name = settings.incident_provider
-    variable = CREDENTIALS.get(name)
-    if variable is None or getattr(settings, variable.lower()) is not None:
-        return None
-    return f"INCIDENT_PROVIDER={name} needs {variable}: set it, or choose another provider."
+def half_configured(settings: Settings) -> list[str]:
+    """What works only in part, said at start (a warning each): the bot still serves what it
+    can, and the person who hits the rest is told to ask whoever runs the bot."""
+    said = []
+    if settings.pagerduty_api_token is not None and not settings.pagerduty_from_email:
+        said.append(
+            "PAGERDUTY_FROM_EMAIL is not set: PagerDuty incidents can be read, not changed "
+            "(set it to the email of the PagerDuty user the bot makes changes as)."
+        )
+    return said
 
 
 def instance_name() -> str:

@@ -14,7 +14,7 @@ from typing import TextIO
 
 from bot.commands.invocation import Invocation
 from bot.commands.ports import WorkspaceError
-from bot.config import Settings
+from bot.config import Settings, store_name
 from bot.domain import Person
 from bot.present import shown
 from bot.runtime import build_runtime
@@ -75,8 +75,12 @@ async def run_shell(settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
         stdout.write(text + "\n")
         stdout.flush()
 
+    # Said first, piped or not: which provider a command acts on and where its incidents
+    # are kept, so nobody scripts against a real account or serve's database unknowingly.
+    provider = runtime.service.providers[settings.incident_provider]
+    say(f"incident bot shell · provider {provider.label} · store {store_name(settings.database_url)}")
     if interactive:
-        say(f"incident bot shell · provider: {settings.incident_provider} · {HELP}")
+        say(HELP)
     try:
         while True:
             if interactive:

@@ -22,6 +22,7 @@ LIMITS = {
     "button_url": 3000,
     "id": 255,
     "options": 100,
+    "overflow_options": 5,
     "option_text": 75,
     "option_value": 150,
     "option_description": 75,
@@ -59,6 +60,8 @@ def _element(element: dict[str, Any], where: str, found: list[str]) -> None:
             found.append(f"{where}: a {kind} with no options")
         if len(options) > LIMITS["options"]:
             found.append(f"{where}: {len(options)} options, over {LIMITS['options']}")
+        if kind == "overflow" and len(options) > LIMITS["overflow_options"]:
+            found.append(f"{where}: an overflow of {len(options)} options, over {LIMITS['overflow_options']}")
         for option in options:
             _over(found, where, _text(option.get("text")), "option_text")
             _over(found, where, option.get("value"), "option_value")

@@ -79,13 +79,44 @@ async def store_rows(bot: RunningBot, table: Any) -> list[dict]:
 
 # the card and its modals --------------------------------------------------------------------
 def buttons_of(message: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    """action_id → button element, for every button in a message's blocks."""
-    return {
-        element["action_id"]: element
+    """action_id → button element, for every button in a message's blocks; an overflow
+    menu's option is there under its verb's action_id, as the pick `click` sends."""
+    found: dict[str, dict[str, Any]] = {}
+    for block in message.get("blocks", []):
+        if block.get("type") != "actions":
+            continue
+        for element in block["elements"]:
+            if element.get("type") != "overflow":
+                found[element["action_id"]] = element
+                continue
+            for option in element["options"]:
+                verb = json.loads(option["value"])["v"]
+                pick = {"action_id": element["action_id"], "type": "overflow", "selected_option": option}
+                found[f"verb.{verb}"] = pick
+    return found
+
+
+def shown_buttons(message: dict[str, Any]) -> list[str]:
+    """The action_ids of the buttons shown at once (not in a menu), in order."""
+    return [
+        element["action_id"]
         for block in message.get("blocks", [])
         if block.get("type") == "actions"
         for element in block["elements"]
-    }
+        if element.get("type") == "button"
+    ]
+
+
+def menu_of(message: dict[str, Any]) -> list[str]:
+    """The verbs' action_ids in a message's overflow menu, in order."""
+    return [
+        f"verb.{json.loads(option['value'])['v']}"
+        for block in message.get("blocks", [])
+        if block.get("type") == "actions"
+        for element in block["elements"]
+        if element.get("type") == "overflow"
+        for option in element["options"]
+    ]
 
 
 def card_post(slack: FakeSlack, channel: str) -> Call:

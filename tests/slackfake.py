@@ -518,6 +518,8 @@ def block_actions(
                 "value": action.get("value", ""),
                 "type": action.get("type", "button"),
                 "action_ts": action_ts or f"{time.time():.6f}",
+                # An overflow menu's pick: the option chosen, as Slack sends it.
+                **({"selected_option": action["selected_option"]} if "selected_option" in action else {}),
             }
         ],
     }

@@ -27,11 +27,13 @@ from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.clock import SYSTEM
+from bot.outage import away, mark, unavailable
 from bot.providers.builtin import tables as builtin_tables
 from bot.slack.server import PIPELINE, RUNTIME, start_socket_mode
 from bot.store import tables
+from bot.store.db import Store
 from bot.store.engine import Database
-from bot.store.outage import away, mark, unavailable
+from bot.store.inbox import Inbox
 from tests.conftest import POSTGRES_URL, RunningBot, make_settings, provider_bot, running_bot
 from tests.helpers import (
     IO_SECRET,
@@ -81,7 +83,7 @@ async def proxy(postgres_url: str) -> AsyncIterator[PgProxy]:
 
 def outage_settings() -> dict[str, object]:
     # A small bound, so the partition's refusals come quickly; the bound is the setting's.
-    return {"incident_ack_db_timeout": 0.3, "auto_migrate": True, "incident_timer_tick": 0}
+    return {"incident_ack_db_timeout": 0.5, "auto_migrate": True, "incident_timer_tick": 0}
 
 
 async def ack(bot: RunningBot, text: str, trigger: str) -> tuple[int, dict | None, str]:
@@ -202,7 +204,7 @@ async def test_restart_partition_and_lost_commit_are_refused_in_the_ack_and_neve
     # No traceback; one line as each outage began and one as it ended.
     assert [r.getMessage() for r in caplog.records if r.exc_info or "Traceback" in r.getMessage()] == []
     assert [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR] == []
-    outage = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "bot.store.outage"]
+    outage = [(r.levelname, r.getMessage()) for r in caplog.records if r.name == "bot.outage"]
     assert [level for level, _ in outage] == ["WARNING", "INFO"] * 3, outage
 
 
@@ -241,6 +243,9 @@ async def test_sqlite_busy_past_the_bound_is_refused_in_the_ack_and_never_run(
             assert ready == 503 and "database" in why["reason"]
             assert await status_of(bot, "/healthz") == (200, {"ok": True})
         assert "declare" in text_of(await bot.run("help"))
+        async with bot.session.get(f"{bot.url}/metrics") as page:
+            counted = [line for line in (await page.text()).splitlines() if 'outcome="unavailable"' in line]
+            assert counted and 'verb="declare"' in counted[0]  # counted, for alerts
         pipeline = bot.app[PIPELINE]
         assert pipeline.inbox is not None and await pipeline.inbox.settled(10)
         await pipeline.recover(all_pending=True)  # what the next start of a SQLite bot runs
@@ -252,7 +257,7 @@ async def test_sqlite_busy_past_the_bound_is_refused_in_the_ack_and_never_run(
         assert await status_of(bot, "/readyz") == (200, {"ok": True})
 
     assert [r.getMessage() for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR] == []
-    outage = [r.levelname for r in caplog.records if r.name == "bot.store.outage"]
+    outage = [r.levelname for r in caplog.records if r.name == "bot.outage"]
     assert outage == ["WARNING", "INFO"]
 
 
@@ -323,3 +328,28 @@ def test_an_outage_is_told_from_a_bug() -> None:
     assert not away(slack_down)
     mark(slack_down)  # as the store does, having found the database away
     assert away(slack_down)
+
+
+async def test_an_answer_recorded_while_the_database_is_away_is_recorded_when_it_is_back(
+    proxy: PgProxy, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A command acked before the outage and answered during it: its row is marked done once
+    the database answers again (not left pending for a restart to answer a second time),
+    and meanwhile nothing is logged but the outage's two lines."""
+    caplog.set_level(logging.INFO)
+    store = Store(proxy.url, connect_timeout=0.5)
+    await store.start(migrate=True)
+    inbox = Inbox(store, "answering", bound=0.5)
+    try:
+        assert await inbox.accept("command:T1:acked", "command", "help", {"n": 1})
+        proxy.refusing()
+        await inbox.finish("command:T1:acked", None)  # no exception, no traceback
+        assert not await inbox.settled(0)  # owed
+        proxy.passing()
+        assert await inbox.settled(10)
+        assert {r["key"]: r["state"] for r in await inbox.rows()} == {"command:T1:acked": "done"}
+    finally:
+        await inbox.close(1)
+        await store.close()
+    assert [r.getMessage() for r in caplog.records if r.exc_info or r.levelno >= logging.ERROR] == []
+    assert [r.levelname for r in caplog.records if r.name == "bot.outage"] == ["WARNING", "INFO"]

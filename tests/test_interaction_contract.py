@@ -12,11 +12,12 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.commands import forms
-from bot.commands.results import Nudge, Reminder, Result, card
-from bot.domain import Capability, FollowUp, Incident
+from bot.commands.results import Card, Nudge, Reminder, Result, card
+from bot.domain import Capability, FollowUp, Incident, Person, Pulse
 from bot.present import present
 from bot.providers import firehydrant, incidentio, pagerduty
 from bot.providers.base import NoDirectory
+from bot.providers.builtin import BuiltinProvider
 from bot.providers.facets import offered
 from bot.slack import ids
 from bot.slack.blocks import render_blocks
@@ -37,6 +38,34 @@ CAPABILITY_SETS = {
 INCIDENT = Incident(
     provider="builtin", id="INC-1", reference="INC-1", name="x", status="triage", created_at=datetime.now(UTC)
 )
+# The incident in each phase, led and leaderless: each card offers different buttons.
+INCIDENTS = [
+    INCIDENT.model_copy(update={"status": status, "pulse": Pulse(lead_role="lead"), "roles": roles})
+    for status in ("triage", "investigating", "resolved")
+    for roles in ({}, {"lead": Person(slack_id="U1")})
+]
+
+
+# What each adapter really offers (the set above gives the built-in one every capability,
+# so that every button is built somewhere).
+BUILTIN = frozenset(c for c in Capability if c not in BuiltinProvider.unsupported)
+REAL_SETS = CAPABILITY_SETS | {"builtin": BUILTIN}
+
+
+def cards(sets: dict[str, frozenset[Capability]] = CAPABILITY_SETS) -> list[Result]:
+    """Every card the bot can draw: each provider's capabilities, each phase."""
+    at = INCIDENT.created_at
+    return [card(i, capabilities, at) for capabilities in sets.values() for i in INCIDENTS]
+
+
+def menu_options(blocks: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [
+        option
+        for block in blocks
+        for element in block.get("elements", [])
+        if element.get("type") == "overflow"
+        for option in element["options"]
+    ]
 
 
 def built_views() -> list[dict[str, Any]]:
@@ -61,11 +90,12 @@ def notices() -> list[Result]:
 def emitted() -> tuple[set[str], set[str], set[str]]:
     """(button action_ids, view callback_ids, type-ahead action_ids) the bot can build."""
     buttons: set[str] = set()
-    at = INCIDENT.created_at
-    built = [card(INCIDENT, capabilities, at) for capabilities in CAPABILITY_SETS.values()] + notices()
-    for result in built:
-        for block in render_blocks(present(result)):
+    for result in cards() + notices():
+        blocks = render_blocks(present(result))
+        for block in blocks:
             buttons |= {e["action_id"] for e in block.get("elements", []) if e.get("type") == "button"}
+        # A menu's option stands for its verb's button: the same listener takes it.
+        buttons |= {ids.verb_action(json.loads(o["value"])["v"]) for o in menu_options(blocks)}
     callbacks, suggestions = set(), set()
     for view in built_views():
         callbacks.add(view["callback_id"])
@@ -87,12 +117,25 @@ def test_every_registered_handler_is_reachable_from_a_built_block() -> None:
 
 
 def test_every_built_card_and_modal_is_within_block_kit_limits() -> None:
-    for capabilities in CAPABILITY_SETS.values():
-        assert block_problems(render_blocks(present(card(INCIDENT, capabilities, INCIDENT.created_at)))) == []
+    for built in cards():
+        assert block_problems(render_blocks(present(built))) == []
     for notice in notices():
         assert block_problems(render_blocks(present(notice))) == []
     for view in built_views():
         assert view_problems(view) == [], view["callback_id"]
+
+
+def test_every_card_fits_a_phone_and_drops_nothing_its_provider_offers() -> None:
+    """At most five buttons in a row, the rest in one menu; every button the phase offers
+    is in one or the other."""
+    for built in cards(REAL_SETS):
+        assert isinstance(built, Card)
+        [actions] = [b for b in render_blocks(present(built)) if b["type"] == "actions"]
+        kinds = [e["type"] for e in actions["elements"]]
+        assert kinds.count("button") <= 5 and kinds.count("overflow") <= 1, kinds
+        shown = [e["action_id"] for e in actions["elements"] if e["type"] == "button"]
+        shown += [ids.verb_action(json.loads(o["value"])["v"]) for o in menu_options([actions])]
+        assert len(shown) == len(built.buttons) + len(built.menu), (built.incident.status, shown)
 
 
 async def test_the_running_app_handles_every_id_a_block_or_view_can_emit(bot: RunningBot) -> None:
@@ -115,6 +158,18 @@ async def test_the_running_app_handles_every_id_a_block_or_view_can_emit(bot: Ru
         view = next(v for v in built_views() if action_id in json.dumps(v))
         status, body = await bot.interact(block_suggestion(view, "V1", action_id, "x", "", user="U111"))
         assert status == 200 and "options" in json.loads(body), action_id
+
+    options = {o["value"]: o for built in cards() for o in menu_options(render_blocks(present(built)))}
+    assert options
+    for value, option in sorted(options.items()):
+        payload = block_actions(
+            {"action_id": ids.MENU_ACTION, "type": "overflow", "selected_option": option},
+            user="U111",
+            channel="C111",
+            message_ts="1.2",
+            response_url=bot.slack.response_url("menu"),
+        )
+        assert (await bot.interact(payload))[0] == 200, value
 
     # The check can fail: an id nobody registered is refused.
     stray = block_actions(

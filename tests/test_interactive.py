@@ -13,7 +13,7 @@ import pytest
 
 from bot.slack.server import RUNTIME
 from tests.conftest import ProviderBot, RunningBot, provider_bot
-from tests.helpers import buttons_of, card_post, click, open_modal, submit, text_of
+from tests.helpers import buttons_of, card_post, click, menu_of, open_modal, shown_buttons, submit, text_of
 from tests.slackfake import FakeSlack, block_actions, block_suggestion
 
 ALL_BUTTONS = {
@@ -37,25 +37,34 @@ def select_options(view: dict, block_id: str) -> list[str]:
 
 
 # the card ---------------------------------------------------------------------------------
-# The built-in provider keeps follow-ups only, and has roles rather than one assignee.
-BUILTIN_BUTTONS = ALL_BUTTONS - {"verb.task", "verb.reassign"}
+# The built-in provider keeps follow-ups only, and has roles rather than one assignee. A
+# new incident's card: nobody has acknowledged it; follow-ups come once someone is on it.
+BUILTIN_NEW = (
+    ["verb.status", "verb.ack", "verb.resolve", "verb.update"],
+    ["verb.severity", "verb.assign", "verb.override", "verb.unlink"],
+)
+# Acknowledged: no Acknowledge (it could only be refused); Unlink stays in the menu.
+BUILTIN_ACTIVE = (
+    ["verb.status", "verb.resolve", "verb.severity", "verb.assign", "verb.update"],
+    ["verb.followup", "verb.override", "verb.unlink"],
+)
 
 
 async def test_declare_pins_a_card_with_every_button_and_changes_redraw_it_in_place(bot: RunningBot) -> None:
     _, channel = await bot.declare("Checkout is failing")
     card = card_post(bot.slack, channel)
-    assert set(buttons_of(card.params)) == BUILTIN_BUTTONS
+    assert (shown_buttons(card.params), menu_of(card.params)) == BUILTIN_NEW
     [pin] = await bot.slack.wait_for(1, "pins.add")
     assert pin.params == {"channel": channel, "timestamp": card.response["ts"]}
     confirms = {a: b.get("confirm") for a, b in buttons_of(card.params).items()}
-    assert confirms["verb.resolve"] and confirms["verb.unlink"]  # both ask first
+    assert confirms["verb.resolve"]  # asks first; Unlink, in the menu, asks once picked
     assert confirms["verb.ack"] is None
 
     await bot.run("status monitoring", channel=channel)
     [update] = await bot.slack.wait_for(1, "chat.update")
     assert update.params["channel"] == channel and update.params["ts"] == card.response["ts"]
     assert "monitoring" in text_of(update.params) and "triage" not in text_of(update.params)
-    assert set(buttons_of(update.params)) == BUILTIN_BUTTONS
+    assert (shown_buttons(update.params), menu_of(update.params)) == BUILTIN_ACTIVE
 
     # `info` where the card is: the asker gets it privately; no new copy in the channel, no
     # re-pin, and no redraw of a card that already shows what was read.
@@ -63,7 +72,7 @@ async def test_declare_pins_a_card_with_every_button_and_changes_redraw_it_in_pl
     answer = await bot.run("info", channel=channel)
     await bot.settled()
     assert answer["response_type"] == "ephemeral" and "monitoring" in text_of(answer)
-    assert set(buttons_of(answer)) == BUILTIN_BUTTONS
+    assert (shown_buttons(answer), menu_of(answer)) == BUILTIN_ACTIVE
     assert [c.method for c in bot.slack.calls[calls:]] == ["response_url"]
     assert card_post(bot.slack, channel).response["ts"] == card.response["ts"]
     await bot.run("sev 1", channel=channel)
@@ -231,8 +240,18 @@ async def test_unlink_button_unlinks_and_resolve_button_resolves(bot: RunningBot
     await click(bot, card, "verb.resolve")
     [*_, resolved] = await bot.slack.wait_for(before + 1)
     assert "moved the incident to resolved" in text_of(resolved.params)
+    # Unlink is in the menu, whose options carry no confirm: picked, it asks first.
     await click(bot, card, "verb.unlink")
-    [*_, unlinked] = await bot.slack.wait_for(before + 2)
+    [*_, asked] = await bot.slack.wait_for(before + 2)
+    assert "Untie this channel" in text_of(asked.params) and "Nothing was done yet" in text_of(asked.params)
+    assert "isn't linked" not in text_of(await bot.run("info", channel=channel))
+    button = buttons_of(asked.params)["verb.unlink"]
+    assert button["type"] == "button" and button["style"] == "danger"
+    payload = block_actions(
+        button, user="U111", channel=channel, message_ts="7.7", response_url=bot.slack.response_url("u")
+    )
+    assert (await bot.interact(payload))[0] == 200
+    [*_, unlinked] = await bot.slack.wait_for(before + 4)
     assert "unlinked this channel from INC-1" in text_of(unlinked.params)
     assert "isn't linked" in text_of(await bot.run("info", channel=channel))
 
@@ -332,15 +351,18 @@ async def test_a_double_click_on_resolve_sends_one_write_to_incident_io(io: Prov
 
 
 @pytest.mark.parametrize(
-    ("name", "absent"),
+    ("name", "absent", "shown"),
     [
-        ("pagerduty", {"verb.assign", "verb.followup", "verb.task"}),
-        ("firehydrant", {"verb.reassign"}),
-        ("incidentio", {"verb.reassign"}),
+        # Triggered: nobody is on it. PagerDuty has one assignee, not roles.
+        ("pagerduty", {"verb.assign", "verb.followup", "verb.task"}, ["status", "ack", "resolve", "update"]),
+        # Started, and nobody leads: taking the lead comes first.
+        ("firehydrant", {"verb.reassign"}, ["lead", "status", "ack", "resolve", "update"]),
+        # Investigating: acknowledged already, so no Acknowledge.
+        ("incidentio", {"verb.reassign", "verb.ack"}, ["lead", "status", "resolve", "severity", "update"]),
     ],
 )
 async def test_the_card_offers_only_what_the_provider_can_do(
-    name: str, absent: set[str], fake_slack: FakeSlack, sqlite_url: str
+    name: str, absent: set[str], shown: list[str], fake_slack: FakeSlack, sqlite_url: str
 ) -> None:
     async with provider_bot(name, fake_slack, sqlite_url) as pb:
         incident = pb.fake.add_incident("Checkout is failing")  # type: ignore[attr-defined]
@@ -350,7 +372,10 @@ async def test_the_card_offers_only_what_the_provider_can_do(
         }
         await pb.bot.run(f"link {reference.get(name) or 'fh:' + incident['id']}", channel="C0LINK")
         card = card_post(fake_slack, "C0LINK")
-        assert set(buttons_of(card.params)) == ALL_BUTTONS - absent
+        assert shown_buttons(card.params) == [f"verb.{v}" for v in shown]
+        assert set(buttons_of(card.params)) <= ALL_BUTTONS | {"verb.lead"}
+        assert not set(buttons_of(card.params)) & absent
+        assert "verb.unlink" in menu_of(card.params)
 
 
 async def test_a_modal_in_an_unlinked_channel_says_how_to_link_instead_of_a_form(bot: RunningBot) -> None:

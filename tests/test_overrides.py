@@ -77,3 +77,101 @@ async def test_only_admins_or_its_person_cancel_someone_elses_override(admin_bot
     assert await stored(bot) == [("U333", 2)]
     assert "cancelled" in text_of(await bot.run("override cancel #1", user="U333"))
     assert await stored(bot) == []
+
+
+async def rows(bot: RunningBot) -> list[dict]:
+    from bot.providers.builtin import tables as builtin_tables
+    from tests.helpers import store_rows
+
+    return await store_rows(bot, builtin_tables.overrides)
+
+
+async def test_the_same_override_typed_twice_is_made_once(bot: RunningBot) -> None:
+    await rotation(bot)
+    first = text_of(await bot.run("override primary <@U333|cy> for 2h"))
+    assert "override #1" in first
+    again = text_of(await bot.run("override primary <@U333|cy> for 2h"))
+    assert "already on call on primary then, by override #1" in again and "nothing was added" in again
+    assert "/incident override cancel #1" in again
+    # Inside the one there: adds nothing either. Someone else, or a longer span, is made.
+    inside = text_of(await bot.run("override primary <@U333|cy> for 1h"))
+    assert "by override #1" in inside
+    assert len(await rows(bot)) == 1
+    assert "override #2" in text_of(await bot.run("override primary <@U333|cy> for 5h"))
+    assert "override #3" in text_of(await bot.run("override primary <@U444|dee> for 2h"))
+    assert await stored(bot) == [("U333", 2), ("U333", 5), ("U444", 2)]
+
+
+async def test_numbers_stay_put_so_cancelling_down_a_list_removes_the_ones_named(bot: RunningBot) -> None:
+    await rotation(bot)
+    await bot.run("override primary <@U333|cy> from 10:00 tomorrow to 11:00 tomorrow")
+    await bot.run("override primary <@U444|dee> from 12:00 tomorrow to 13:00 tomorrow")
+    await bot.run("override primary <@U555|eve> from 14:00 tomorrow to 15:00 tomorrow")
+    listed = text_of(await bot.run("overrides"))
+    assert "#1 *primary*: <@U333>" in listed and "#3 *primary*: <@U555>" in listed
+    assert "(#1)" in text_of(await bot.run("override cancel #1"))
+    assert "(#2)" in text_of(await bot.run("override cancel #2"))  # dee's, not eve's
+    assert [r["user_id"] for r in await rows(bot)] == ["U555"]
+    refused = text_of(await bot.run("override cancel #1"))  # typed again: gone, nothing else taken
+    assert "There is no override #1 (1 upcoming)" in refused
+    assert [r["user_id"] for r in await rows(bot)] == ["U555"]
+    listed = text_of(await bot.run("overrides"))
+    assert "#3 *primary*: <@U555>" in listed and "#1 " not in listed
+    assert "/incident override cancel #3" in listed
+    # A new one gets a number never given before.
+    assert "override #4" in text_of(await bot.run("override primary <@U333|cy> for 2h"))
+
+
+async def test_an_overlap_is_said_once_per_override_overlapped(bot: RunningBot) -> None:
+    await rotation(bot)
+    for typed in (
+        "<@U333|cy> from tomorrow 10:00 to tomorrow 13:00",
+        "<@U444|dee> from tomorrow 12:00 to tomorrow 15:00",
+        "<@U555|eve> from tomorrow 9:00 to tomorrow 11:00",
+        "<@U777|gus> from tomorrow 16:00 to tomorrow 17:00",  # apart: not mentioned
+    ):
+        assert "on call for primary" in text_of(await bot.run(f"override primary {typed}"))
+    said = await bot.run("override primary <@U666|fay> from tomorrow 10:30 to tomorrow 14:00")
+    section = said["blocks"][0]["text"]["text"]
+    overlaps = [line for line in section.split("\n") if "⚠️ It overlaps" in line]
+    assert len(overlaps) == 3 and len(set(overlaps)) == 3, overlaps
+    said_as = {
+        who: [line for line in overlaps if who in line]
+        for who in ("<@U333>'s override #1", "<@U444>'s override #2", "<@U555>'s override #3")
+    }
+    assert all(len(found) == 1 for found in said_as.values()), overlaps
+    assert "U777" not in section and section.count("lists them to cancel one") == 1
+    assert len(await rows(bot)) == 5
+
+
+async def test_a_number_follows_its_override_when_the_provider_gives_it_a_new_id(sqlite_url: str) -> None:
+    """incident.io re-creates an override it reshapes, under a new id: the same override
+    (schedule, person, span) keeps its number; one never seen before gets a new one."""
+    from datetime import UTC, datetime, timedelta
+
+    from bot.domain import Override, Person, Schedule
+    from bot.store.db import Store
+
+    store = Store(sqlite_url)
+    await store.start()
+    try:
+        start = datetime(2030, 1, 1, 9, tzinfo=UTC)
+
+        def override(id_: str, who: str, hours: int = 2) -> Override:
+            person = Person(slack_id=who)
+            return Override(
+                id=id_,
+                schedule=Schedule(id="S", name="Primary"),
+                person=person,
+                start=start,
+                end=start + timedelta(hours=hours),
+            )
+
+        first = await store.override_numbers.number("incidentio", [override("a", "U1"), override("b", "U2")])
+        assert [o.number for o in first] == [1, 2]
+        again = await store.override_numbers.number("incidentio", [override("b2", "U2"), override("c", "U3")])
+        assert [o.number for o in again] == [2, 3]  # b's number under its new id; c is new
+        later = await store.override_numbers.number("incidentio", [override("a", "U1", hours=3)])
+        assert [o.number for o in later] == [1]  # its id is the one it was numbered by
+    finally:
+        await store.close()

@@ -179,7 +179,10 @@ async def test_overrides_listed_and_cancelled_on_a_classic_schedule(pd: Provider
     assert "(it had begun, so it ends now)" in text_of(await pd.bot.run("override cancel #1"))
     [cut] = fake(pd).of("DELETE", "/schedules/PSCHED1/overrides/POVR1")
     assert cut.headers["From"] == "bot@example.com"
-    assert "ends now" not in text_of(await pd.bot.run("override cancel #1"))  # the later one, removed
+    # Numbers stay put: #1 is the cut-short one still, and the later one is #2, as listed.
+    assert "There is no override #1" in text_of(await pd.bot.run("override cancel #1"))
+    assert [o["id"] for o in fake(pd).overrides] == ["POVR1", "POVR2"]
+    assert "ends now" not in text_of(await pd.bot.run("override cancel #2"))  # the later one, removed
     assert [o["id"] for o in fake(pd).overrides] == ["POVR1"]  # only the cut-short one is left
 
 

@@ -97,6 +97,9 @@ def test_ctrl_c_leaves_the_shell_quietly(tmp_path: Path) -> None:
     assert shell.stdin is not None and shell.stdout is not None
     shell.stdin.write("/incident help\n")
     shell.stdin.flush()
+    assert shell.stdout.readline() == (  # which provider and database, said first
+        f"incident bot shell · provider Built-in · store SQLite file {tmp_path / 'shell.db'}\n"
+    )
     assert "Run an incident" in shell.stdout.readline()  # up, answered, waiting for more
     shell.send_signal(signal.SIGINT)
     _, err = shell.communicate(timeout=20)

@@ -27,9 +27,8 @@ from bot.slack import calls
 from bot.slack.server import RUNTIME
 from bot.store import tables
 from tests.conftest import RunningBot, make_settings, running_bot
-from tests.helpers import card_post, click, open_modal
+from tests.helpers import card_post, click, open_modal, text_of
 from tests.slackfake import FAULTS, Call, FakeSlack
-from tests.test_slack_e2e import text_of
 
 
 @pytest.fixture
@@ -174,6 +173,24 @@ async def test_a_channel_answer_slack_keeps_refusing_goes_through_the_response_u
     await bot.settled()
     [answer] = answers_to(bot.slack, "6.status", url, "U111")
     assert answer.method == "response_url" and answer.params["response_type"] == "in_channel"
+
+
+async def test_a_channel_answer_told_to_wait_a_minute_goes_through_the_response_url_now(
+    bot: RunningBot, waits: list[float]
+) -> None:
+    _, channel = await bot.declare("Checkout down")
+    await bot.settled()
+    bot.slack.fail("chat.postMessage", "429", retry_after="60", when=lambda p: p.get("channel") == channel)
+    urls = [await send(bot, "status fixing", "9.status", channel=channel)]
+    await bot.settled()
+    urls.append(await send(bot, "sev 2", "9.sev", channel=channel))  # while Slack's minute runs
+    await bot.settled()
+    for trigger, url in zip(("9.status", "9.sev"), urls, strict=True):
+        [answer] = answers_to(bot.slack, trigger, url, "U111")
+        assert answer.method == "response_url" and answer.params["response_type"] == "in_channel"
+    posted = [c for c in bot.slack.of("chat.postMessage") if (key_of(c) or "").startswith("command:T111:9.")]
+    assert [c.error for c in posted] == ["ratelimited"]  # the second was not even tried
+    assert 60.0 not in waits
 
 
 async def test_an_answer_that_cannot_be_given_is_one_warning_naming_the_request(

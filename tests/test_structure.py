@@ -4,7 +4,10 @@ reaches neither the store nor a provider (it speaks to the command layer and the
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
+
+from bot.commands.registry import VERBS
 
 BOT = Path(__file__).resolve().parents[1] / "bot"
 
@@ -57,3 +60,125 @@ def test_each_provider_adapter_is_a_package_of_small_modules() -> None:
         if (n := len(module.read_text().splitlines())) > 300
     }
     assert long == {}
+
+
+def _module_name(path: Path) -> str:
+    parts = list(path.relative_to(BOT.parent).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def import_graph() -> dict[str, set[str]]:
+    """Module → the modules of ours it imports, wherever the import stands (a lazy import
+    in a function, or one only for the type checker, still ties the two)."""
+    modules = {_module_name(p): p for p in BOT.rglob("*.py")}
+    graph: dict[str, set[str]] = {}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        edges: set[str] = set()
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.Import):
+                edges |= {a.name for a in node.names if a.name in modules}
+            elif isinstance(node, ast.ImportFrom):
+                base = node.module or ""
+                if node.level:
+                    up = package.split(".")[: len(package.split(".")) - node.level + 1]
+                    base = ".".join([*up, base] if base else up)
+                for alias in node.names:
+                    full = f"{base}.{alias.name}"
+                    edges.add(full if full in modules else base)
+        graph[name] = {e for e in edges if e in modules and e != name}
+    return graph
+
+
+def circles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """The strongly connected groups of more than one module (Tarjan's)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        for other in graph.get(node, ()):
+            if other not in index:
+                visit(other)
+                low[node] = min(low[node], low[other])
+            elif other in stack:
+                low[node] = min(low[node], index[other])
+        if low[node] == index[node]:
+            group = []
+            while True:
+                other = stack.pop()
+                group.append(other)
+                if other == node:
+                    break
+            if len(group) > 1:
+                found.append(sorted(group))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_circles_in_the_bot() -> None:
+    graph = import_graph()
+    assert "bot.commands.service" in graph["bot.commands.pipeline"]  # the scan sees imports
+    assert circles(graph) == []
+
+
+def test_an_import_circle_is_seen() -> None:
+    assert circles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+_VERB_NAMES = "|".join(sorted(verb.name for verb in VERBS))
+
+
+def test_no_verb_name_is_compared_outside_the_registry() -> None:
+    """What is particular to a verb is declared on its `Verb`: a comparison of a verb's
+    name with a string elsewhere is a second declaration, and drifts."""
+    compared = re.compile(rf"""verb(?:\.name)?\s*(?:==|!=|\bin\b)\s*[\(\[{{]?\s*["']({_VERB_NAMES})["']""")
+    found = {
+        str(path.relative_to(BOT)): line.strip()
+        for path in BOT.rglob("*.py")
+        if path.name != "registry.py"
+        for line in path.read_text().splitlines()
+        if compared.search(line)
+    }
+    assert found == {}
+    assert compared.search('if ctx.verb.name == "lead":')  # the pattern does catch one
+
+
+def test_each_provider_declares_the_settings_it_reads() -> None:
+    """A provider's settings are its spec's: each named one exists, and every setting named
+    after a provider is claimed by that provider's spec (configuration reads the specs)."""
+    from bot.config import Settings
+    from bot.providers import SPECS
+
+    fields = set(Settings.model_fields)
+    for spec in SPECS:
+        assert set(spec.settings) <= fields, spec.name
+        if spec.key_setting:
+            assert spec.key_setting in spec.settings
+        if spec.webhook:
+            assert spec.webhook.secret_setting == f"{spec.name}_webhook_secret"  # config's convention
+        named = {f for f in fields if f.startswith(f"{spec.name}_")}
+        assert named <= set(spec.settings), (spec.name, named - set(spec.settings))
+    assert len({spec.name for spec in SPECS}) == len(SPECS) >= 4
+
+
+def test_providers_are_named_only_in_their_packages_and_the_settings() -> None:
+    """Outside bot/providers/, a provider's name as a string appears only among the settings
+    (their variable names are the user's words); anything else iterates the specs."""
+    from bot.providers import SPECS
+
+    named = re.compile("|".join(rf"""["']{re.escape(spec.name)}["']""" for spec in SPECS))
+    found = {
+        f"{path.relative_to(BOT)}:{n}": line.strip()
+        for path in BOT.rglob("*.py")
+        if "providers" not in path.relative_to(BOT).parts and path.name != "config.py"
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if named.search(line)
+    }
+    assert found == {}

@@ -4,14 +4,20 @@ and across DST changes."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from contextlib import AbstractAsyncContextManager as AsyncContextManager
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.commands.timeparse import TimeError, parse_span
+from bot.clock import FixedClock
+from bot.commands.timeparse import TimeError, describe, parse_moment, parse_span
+from bot.providers.builtin import tables as builtin_tables
+from tests.conftest import RunningBot, make_settings, running_bot
+from tests.helpers import store_rows, text_of
+from tests.slackfake import FakeSlack
 
 ZONES = [
     "UTC",
@@ -106,3 +112,165 @@ def test_a_clock_span_is_never_longer_than_typed_and_always_ahead(
     assert span.start - now < timedelta(days=1, hours=1)  # the next occurrence, not a later one
     # Real time may differ from the wall by a DST shift, never by more.
     assert abs(span.duration - timedelta(hours=length)) <= timedelta(hours=1)
+
+
+# Day words, at fixed moments: what each phrase means, or its refusal ----------------------
+WEDNESDAY = (2026, 11, 25, 10, 0)  # a Wednesday, mid-morning where the typist is
+
+# phrase → (start: days from today, hour), (end: days from today, hour); None: refused
+DAY_PHRASES: dict[str, tuple[tuple[int, int], tuple[int, int]] | None] = {
+    "from tomorrow 9am to tomorrow 5pm": ((1, 9), (1, 17)),
+    "from 9am tomorrow to 5pm tomorrow": ((1, 9), (1, 17)),
+    "from tomorrow 9:00 until tomorrow 17:00": ((1, 9), (1, 17)),
+    "tomorrow 9am to 5pm": ((1, 9), (1, 17)),
+    "9am to 5pm tomorrow": ((1, 9), (1, 17)),
+    "tomorrow from 9am to 5pm": ((1, 9), (1, 17)),
+    "tomorrow 9am-5pm": ((1, 9), (1, 17)),
+    "from 22:00 to 02:00 tomorrow": ((0, 22), (1, 2)),
+    "from today 18:00 to tomorrow 02:00": ((0, 18), (1, 2)),
+    "from friday 9am to friday 5pm": ((2, 9), (2, 17)),
+    "from 9am on friday to 5pm on friday": ((2, 9), (2, 17)),
+    "from next friday 9am to next friday 5pm": ((9, 9), (9, 17)),
+    "next friday from 9am to 5pm": ((9, 9), (9, 17)),
+    "from this friday 9am to this friday 5pm": ((2, 9), (2, 17)),
+    "from next thursday 9am to next thursday 5pm": ((8, 9), (8, 17)),
+    "from monday 9am to friday 5pm": ((5, 9), (9, 17)),
+    "from noon to 2pm": ((0, 12), (0, 14)),
+    "until noon": ((0, 10), (0, 12)),
+    "until midnight": ((0, 10), (1, 0)),
+    "until 9am next monday": ((0, 10), (5, 9)),
+    # A day alone would be its first minute: asked for a time, never guessed.
+    "until friday": None,
+    "until next friday": None,
+    "from friday to sunday": None,
+    "until tomorrow": None,
+    "from dec 24 to dec 26": None,
+    "friday 9-5": None,
+    "from 9 to 5": None,
+    "this weekend": None,
+}
+
+
+def local_wall(moment: datetime, zone: str, today: datetime) -> tuple[int, int]:
+    local = moment.astimezone(ZoneInfo(zone))
+    return (local.date() - today.date()).days, local.hour
+
+
+@pytest.mark.parametrize("zone", ZONES)
+@pytest.mark.parametrize("phrase", DAY_PHRASES)
+def test_day_phrases_mean_the_days_named_or_are_refused(zone: str, phrase: str) -> None:
+    now = at(zone, *WEDNESDAY)
+    expected = DAY_PHRASES[phrase]
+    if expected is None:
+        with pytest.raises(TimeError):
+            parse_span(phrase, zone, now.astimezone(UTC))
+        return
+    span = parse_span(phrase, zone, now.astimezone(UTC))
+    assert (local_wall(span.start, zone, now), local_wall(span.end, zone, now)) == expected
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    zone=st.sampled_from(ZONES),
+    minutes=st.integers(0, 366 * 24 * 60),
+    start=st.integers(0, 22),
+    length=st.integers(1, 23),
+    day=st.sampled_from(["tomorrow", "next monday", "next friday", "next sunday"]),
+)
+def test_a_day_named_at_both_ends_is_one_day(
+    zone: str, minutes: int, start: int, length: int, day: str
+) -> None:
+    """ "from <day> 9am to <day> 5pm" is 8 hours on that day, never the day after's 5pm."""
+    now = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=minutes)
+    end = min(start + length, 23)
+    span = parse_span(f"from {day} {start:02d}:00 to {day} {end:02d}:00", zone, now)
+    local_now = now.astimezone(ZoneInfo(zone))
+    begins, ends = span.start.astimezone(ZoneInfo(zone)), span.end.astimezone(ZoneInfo(zone))
+    assert begins.date() == ends.date()
+    if day == "tomorrow":
+        assert (begins.date() - local_now.date()).days == 1
+    else:  # the named weekday of next week (weeks run Monday to Sunday)
+        assert begins.strftime("%A").lower() == day.split()[1]
+        monday = local_now.date() - timedelta(days=local_now.weekday())
+        assert 7 <= (begins.date() - monday).days <= 13
+    assert abs(span.duration - timedelta(hours=end - start)) <= timedelta(hours=1)
+
+
+def test_next_friday_on_a_wednesday_is_next_weeks_and_friday_alone_this_weeks() -> None:
+    now = at("UTC", *WEDNESDAY)
+    assert parse_moment("next friday", "UTC", now) == at("UTC", 2026, 12, 4, 0, 0)
+    assert parse_moment("friday", "UTC", now) == at("UTC", 2026, 11, 27, 0, 0)
+    assert parse_moment("this friday", "UTC", now) == at("UTC", 2026, 11, 27, 0, 0)
+    assert parse_moment("next wednesday", "UTC", now) == at("UTC", 2026, 12, 2, 0, 0)
+
+
+def test_a_date_far_off_or_in_another_year_is_shown_with_its_year() -> None:
+    now = at("UTC", *WEDNESDAY)
+    assert describe(at("UTC", 2026, 12, 4, 9, 0), "UTC", now) == "Fri 04 Dec 09:00 UTC"
+    assert describe(at("UTC", 2027, 1, 4, 9, 0), "UTC", now) == "Mon 04 Jan 2027 09:00 UTC"
+    assert describe(at("UTC", 2026, 3, 4, 9, 0), "UTC", now) == "Wed 04 Mar 2026 09:00 UTC"
+    with pytest.raises(TimeError) as refused:
+        parse_span("until 2025-12-01 09:00", "UTC", now)
+    assert "Mon 01 Dec 2025 09:00" in str(refused.value)
+
+
+# Through signed Slack requests, on a fixed clock, in the typist's zone ----------------------
+def on_clock(
+    fake_slack: FakeSlack, sqlite_url: str, moment: datetime, zone: str
+) -> AsyncContextManager[RunningBot]:
+    fake_slack.timezones.update({"U111": zone, "U333": zone})
+    return running_bot(fake_slack, make_settings(fake_slack, sqlite_url), FixedClock(moment))
+
+
+async def overrides_stored(bot: RunningBot) -> list[tuple[datetime, datetime]]:
+    return [(r["start"], r["end"]) for r in await store_rows(bot, builtin_tables.overrides)]
+
+
+async def test_tomorrow_to_tomorrow_in_tokyo_is_eight_hours_through_slack(
+    fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    now = at("Asia/Tokyo", 2026, 11, 25, 10, 0)  # Wednesday
+    async with on_clock(fake_slack, sqlite_url, now, "Asia/Tokyo") as bot:
+        await bot.run("schedule secondary <@U222|bea> every 1w")
+        said = text_of(await bot.run("override secondary <@U333|cy> from tomorrow 9am to tomorrow 5pm"))
+        assert "Thu 26 Nov 09:00 JST to Thu 26 Nov 17:00 JST (8h)" in said
+        assert await overrides_stored(bot) == [(at("UTC", 2026, 11, 26, 0, 0), at("UTC", 2026, 11, 26, 8, 0))]
+        refused = text_of(await bot.run("override secondary <@U333|cy> until friday"))
+        assert (
+            "is a day: say when on it" in refused and "Usage: `/incident override &lt;schedule&gt;" in refused
+        )
+        assert len(await overrides_stored(bot)) == 1  # nothing made
+
+
+async def test_a_span_across_the_spring_change_is_labelled_in_real_hours(
+    fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    zone = "America/New_York"  # springs forward at 02:00 on 8 March 2026
+    async with on_clock(fake_slack, sqlite_url, at(zone, 2026, 3, 7, 20, 0), zone) as bot:
+        await bot.run("schedule primary <@U222|bea> every 1w")
+        said = text_of(await bot.run("override primary me from 00:00 to 06:00"))
+        assert "Sun 08 Mar 00:00 EST to Sun 08 Mar 06:00 EDT (5h)" in said
+        [(start, end)] = await overrides_stored(bot)
+        assert end - start == timedelta(hours=5)
+
+
+async def test_due_next_friday_on_a_wednesday_is_next_weeks_friday(
+    fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    async with on_clock(fake_slack, sqlite_url, at("UTC", *WEDNESDAY), "UTC") as bot:
+        _, channel = await bot.declare("Disk full")
+        await bot.run("followup Add disk alert due next friday", channel=channel)
+        await bot.run("followup Clean logs due:friday", channel=channel)
+        due = {r["title"]: r["due"].date() for r in await store_rows(bot, builtin_tables.followups)}
+        assert due == {"Add disk alert": date(2026, 12, 4), "Clean logs": date(2026, 11, 27)}
+
+
+async def test_a_far_off_override_is_shown_with_its_year(fake_slack: FakeSlack, sqlite_url: str) -> None:
+    async with on_clock(fake_slack, sqlite_url, at("UTC", *WEDNESDAY), "UTC") as bot:
+        await bot.run("schedule primary <@U222|bea> every 1w")
+        said = text_of(await bot.run("override primary me from 2027-06-01 09:00 to 2027-06-01 17:00"))
+        assert "Tue 01 Jun 2027 09:00 UTC to Tue 01 Jun 2027 17:00 UTC (8h)" in said
+        assert "Tue 01 Jun 2027 09:00" in text_of(await bot.run("overrides"))
+        near = text_of(await bot.run("override primary me from tomorrow 9am to tomorrow 10am"))
+        assert "Thu 26 Nov 09:00 UTC to Thu 26 Nov 10:00 UTC (1h)" in near
+        assert len(await overrides_stored(bot)) == 2

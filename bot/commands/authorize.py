@@ -43,7 +43,7 @@ class Authorizer:
     ) -> Failure | None:
         """The policy's answer for this person, this verb, this incident: None to go on."""
         level = self.policy.level(verb.name)
-        if verb.only_lists is not None and verb.only_lists(parsed):
+        if verb.only_lists is not None and verb.only_lists(parsed.args, parsed.options):
             return None  # listing (rotations): nothing written
         if verb.moves_channel and level is Level.ANYONE:
             if await self.store.links.get(invocation.team_id, invocation.channel_id) is not None:

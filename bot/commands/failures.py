@@ -6,7 +6,15 @@ from __future__ import annotations
 
 from bot.commands.registry import Verb
 from bot.commands.results import DoneUnread, Failure, Reply
-from bot.domain import NotFound, Person, ProviderError, Rejected, WrittenNotRead, in_command
+from bot.domain import (
+    Misconfigured,
+    NotFound,
+    Person,
+    ProviderError,
+    Rejected,
+    WrittenNotRead,
+    in_command,
+)
 from bot.providers.base import Provider
 from bot.redact import clip, redact
 
@@ -27,6 +35,10 @@ def provider_failure(
         step = f"`{command} help {verb.name}` shows how to use it."
         what = in_command(exc.message, command)
         return Reply(result=Failure(what=what, changed="no", next_step=step), outcome="failed")
+    if isinstance(exc, Misconfigured):
+        # The message names the setting; trying again, or in a minute, would change nothing.
+        step = "Ask whoever runs the bot to set it."
+        return Reply(result=Failure(what=exc.message, changed="no", next_step=step), outcome="failed")
     if isinstance(exc, TimeoutError):
         result = Failure(
             what=f"{provider.label} did not answer within {int(timeout)} seconds.",

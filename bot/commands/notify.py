@@ -13,14 +13,14 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import TYPE_CHECKING
 
+from bot.commands.fresh import FreshIncidents
 from bot.commands.results import Notice, Post, Quiet, Reply
-from bot.domain import Incident, ProviderError, ProviderEvent
+from bot.commands.timers import Timers
+from bot.domain import Incident, Person, ProviderError, ProviderEvent
+from bot.providers.base import Provider
 from bot.providers.facets import offered
-
-if TYPE_CHECKING:
-    from bot.commands.service import CommandService
+from bot.store.db import Store
 
 log = logging.getLogger(__name__)
 OWN_WRITE_SECONDS = 120.0  # a webhook for the bot's own change comes well within this
@@ -28,8 +28,12 @@ ADDITIONS = {"followup": "new follow-up", "task": "new task", "update": "update"
 
 
 class Notifier:
-    def __init__(self, service: CommandService) -> None:
-        self.service = service
+    def __init__(
+        self, store: Store, providers: dict[str, Provider], fresh: FreshIncidents, timers: Timers
+    ) -> None:
+        """Narrow on purpose: a notice reads the incident and tells its channels, and never
+        reaches back into the command service."""
+        self.providers, self.fresh, self.timers, self.links = providers, fresh, timers, store.links
         self.known: dict[tuple[str, str], Incident] = {}
         self._own: dict[tuple[str, str], list[tuple[str, float]]] = {}
 
@@ -58,12 +62,12 @@ class Notifier:
 
     async def handle(self, event: ProviderEvent) -> Reply:
         quiet = Reply(result=Quiet(), outcome="ignored", audit=_audit(event, "ignored"))
-        provider = self.service.providers.get(event.provider)
+        provider = self.providers.get(event.provider)
         if provider is None or event.incident_id is None:
             return quiet
         channels = [
             link.channel_id
-            for link in await self.service.store.links.channels_for(provider.name, event.incident_id)
+            for link in await self.links.channels_for(provider.name, event.incident_id)
         ]
         if not channels and event.channel_id:
             channels = [event.channel_id]  # not linked here, but the event names its channel
@@ -71,8 +75,8 @@ class Notifier:
             return Reply(result=Quiet(), outcome="no channel", audit=_audit(event, "no channel"))
         try:
             # Whatever this process reused of it is behind the event: read it now.
-            self.service.fresh.forget(provider.name, event.incident_id)
-            incident = await self.service.fresh.get(provider, event.incident_id)
+            self.fresh.forget(provider.name, event.incident_id)
+            incident = await self.fresh.get(provider, event.incident_id)
         except ProviderError as exc:
             log.warning(
                 "could not read %s at %s after its webhook: %s",
@@ -100,9 +104,12 @@ class Notifier:
             reply.posts = [Post(channel_id=channel, result=notice) for channel in channels]
         # Changed outside Slack: reminders count an update from anywhere, and the
         # announcement follows (a `created` event announces an incident declared there).
-        await self.service.timers.changed(incident, updated=event.kind == "update")
+        await self.timers.changed(incident, updated=event.kind == "update")
+        if event.kind == "update" and event.detail and not self._ours(event):
+            author = Person(slack_id="", name=event.actor) if event.actor else None
+            await self.timers.updated(incident, event.detail, author)
         if changes or event.kind == "created":
-            reply.posts += await self.service.timers.announcements(
+            reply.posts += await self.timers.announcements(
                 incident, new=event.kind == "created", channel_id=channels[0]
             )
         return reply

@@ -22,7 +22,15 @@ from bot.commands import registry
 from bot.commands.invocation import MAX_TEXT
 from bot.commands.refs import Reference, Target, looks_like_trailing_reference, parse_reference
 from bot.commands.registry import Slot, Verb
-from bot.commands.timeparse import TimeError, describe, on_day, parse_duration, parse_moment, parse_span, zone
+from bot.commands.timeparse import (
+    TimeError,
+    describe_day,
+    on_day,
+    parse_duration,
+    parse_moment,
+    parse_span,
+    zone,
+)
 
 _TOKEN = re.compile(
     r"""(?P<angle><[^<>\s][^<>]*>)
@@ -127,9 +135,39 @@ def _usage(verb: Verb | None, message: str, command: str, suggestion: str | None
     return UsageError(message=message, verb=verb.name, usage=verb.usage(command), suggestion=suggestion)
 
 
+def _nearest(word: str) -> tuple[str, bool] | None:
+    """What `word` most likely meant: (a verb's name, False), or (a thing this bot does not
+    do yet, True). A verb's own name or alias, then a word people use for one (`close` is
+    resolve), then the nearest spelling of either; None where nothing is near."""
+    key = word.lower()
+    if key in registry.BY_NAME:
+        return registry.BY_NAME[key].name, False
+    if key in registry.MEANT:
+        return registry.MEANT[key], False
+    if key in registry.NOT_YET:
+        return key, True
+    known = [*registry.BY_NAME, *registry.MEANT, *registry.NOT_YET]
+    close = difflib.get_close_matches(key, known, n=1, cutoff=0.7)
+    return _nearest(close[0]) if close else None
+
+
 def suggest(word: str) -> str | None:
-    matches = difflib.get_close_matches(word.lower(), list(registry.BY_NAME), n=1, cutoff=0.6)
-    return registry.BY_NAME[matches[0]].name if matches else None
+    """The verb someone typing `word` most likely meant, or None."""
+    nearest = _nearest(word)
+    return nearest[0] if nearest is not None and not nearest[1] else None
+
+
+def _unknown(word: str, command: str) -> UsageError:
+    nearest = _nearest(word)
+    if nearest is None:
+        return _usage(None, f"I don't know `{word}`. Here is what I can do: `{command} help`.", command)
+    name, not_yet = nearest
+    if not_yet:
+        instead = registry.NOT_YET[name].format(command=command)
+        return _usage(None, f"`{name}` isn't something this bot does yet: {instead}.", command)
+    return _usage(
+        registry.lookup(name), f"I don't know `{word}`. Did you mean `{name}`?", command, suggestion=name
+    )
 
 
 def parse(
@@ -152,19 +190,15 @@ def _parse(text: str, *, tz: str, now: datetime, command: str) -> ParsedCommand 
         return ParsedCommand(verb=registry.DEFAULT_VERB)
     head = tokens[0]
     verb = registry.lookup(head.value) if head.kind == "word" else None
-    if verb is None:
-        guess = suggest(head.value)
-        if guess:
-            target = registry.lookup(guess)
-            return _usage(
-                target,
-                f"I don't know `{head.value}`. Did you mean `{guess}`?",
-                command,
-                suggestion=guess,
-            )
-        return _usage(None, f"I don't know `{head.value}`. Here is what I can do: `{command} help`.", command)
     rest = tokens[1:]
-    phrase = registry.PHRASES.get((head.value.lower(), rest[0].value.lower())) if rest else None
+    fused = verb is None and head.kind == "word" and registry.unfused(head.value) is not None
+    if fused:
+        # `/incident sev1`: one word, the verb with its argument glued on; the word itself
+        # is the argument (`sev1`, `p1`), which the verb reads as typed.
+        verb, rest = registry.unfused(head.value), tokens
+    if verb is None:
+        return _unknown(head.value, command)
+    phrase = registry.PHRASES.get((head.value.lower(), rest[0].value.lower())) if rest and not fused else None
     if phrase is not None and rest[0].kind == "word":
         # `override cancel #2`, `override list`: a phrase the registry gives another verb.
         verb, left = phrase
@@ -345,9 +379,18 @@ def _fill(
             if found is not None:
                 parsed.args[arg.name] = found.user
                 tokens = [t for t in tokens if t is not found]
-    for arg in verb.args:
+    for n, arg in enumerate(verb.args):
         if arg.slot is Slot.USER_ANY:
             continue
+        after = verb.args[n + 1] if n + 1 < len(verb.args) else None
+        if arg.slot is Slot.WORD and after is not None and after.slot is Slot.USER and tokens:
+            if tokens[0].user is not None and len(tokens) > 1 and tokens[1].kind == "word":
+                # `assign @sam comms`: the person and the word in the other order.
+                tokens = [tokens[1], tokens[0], *tokens[2:]]
+            elif tokens[0].user is not None and len(tokens) == 1 and arg.choices and after is verb.args[-1]:
+                # `assign @bea`: the person is there, the choice is what is missing; the
+                # handler asks for it with the provider's names (a role).
+                continue
         if not tokens:
             if arg.required:
                 error = _usage(verb, f"`{verb.name}` needs {_article(arg.name)}.", command)
@@ -403,7 +446,9 @@ def _fill(
             parsed.args[arg.name] = _plain(tokens)
             tokens = []
         elif arg.slot is Slot.REF:
-            ref = parse_reference(tokens[0].value)
+            # Here, where the grammar puts nothing but a reference, a bare number is one too:
+            # `link 7`, `link #7`, as a PagerDuty card shows it. Never in free text.
+            ref = parse_reference(tokens[0].value, number=True)
             if ref is None:
                 return _usage(
                     verb,
@@ -445,7 +490,7 @@ def _read_options(
             ):
                 return _usage(
                     verb,
-                    f"`{key}:{parsed.options[key]}` is {describe(moment, tz)[:10]}, in the past: "
+                    f"`{key}:{parsed.options[key]}` is {describe_day(moment, tz, now)}, in the past: "
                     "pick a date from today on.",
                     command,
                 )

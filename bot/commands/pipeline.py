@@ -28,14 +28,15 @@ from bot.commands import registry
 from bot.commands.backpressure import AckLine
 from bot.commands.invocation import Invocation
 from bot.commands.parser import ParsedCommand
+from bot.commands.pulse import dressed
 from bot.commands.registry import Verb
 from bot.commands.results import Failure, NeedsForm, Reply, Restarted, Result
 from bot.commands.service import CommandService
 from bot.commands.slots import Slots
 from bot.domain import ProviderEvent, request_key
+from bot.outage import log_failure, unavailable
 from bot.store.audit import audit_values
 from bot.store.inbox import Entry, Inbox, decode, encode
-from bot.store.outage import log_failure, unavailable
 from bot.store.timers import Timer
 
 log = logging.getLogger(__name__)
@@ -154,12 +155,13 @@ class Pipeline:
                         request.key, request.kind, _verb_of(request), _payload(request)
                     )
             except Exception as exc:
-                # The outage is the store's one line (bot/store/outage.py), not one per request.
+                # The outage is the store's one line (bot/outage.py), not one per request.
                 if not unavailable(exc):
                     raise
                 if isinstance(exc, TimeoutError) and not str(exc):  # the bound's own
                     exc = TimeoutError(f"no answer within {bound:g} s")
                 self.inbox.store.outage.failed(exc)
+                metrics.child(metrics.COMMANDS, request.kind, _verb_of(request) or "-", "unavailable").inc()
                 return Admission.UNAVAILABLE
             if not accepted:
                 log.info("a replayed request was ignored: %s", request.key)
@@ -242,7 +244,8 @@ class Pipeline:
     async def _handle(self, request: Request, *, forms: bool = False) -> Reply | NeedsForm:
         async with self._slots.take() as slot:
             if request.event is not None:
-                return await self.service.notifier.handle(request.event)
+                # Its card redrawn with what a command's card shows (bot/commands/pulse.py).
+                return await dressed(self.service, await self.service.notifier.handle(request.event))
             if request.timer is not None:
                 return await self.service.timers.fire(request.timer)
             return await self.service.handle(

@@ -17,6 +17,7 @@ _PREFIXES = {
 }
 _PREFIXED = re.compile(r"^(?P<prefix>[a-z.]+):(?P<id>[A-Za-z0-9_\-]+)$", re.IGNORECASE)
 _BARE = re.compile(r"^INC-?(?P<n>\d{1,9})$", re.IGNORECASE)
+_NUMBER = re.compile(r"^#?(?P<n>\d{1,9})$")
 _URLS = (
     (
         re.compile(r"^https?://app\.incident\.io/[^/]+/incidents/(?P<id>[A-Za-z0-9\-]+)"),
@@ -31,6 +32,9 @@ class Reference(BaseModel):
     provider: str | None  # None: the default provider's own reference format
     id: str
     raw: str
+    # Typed as a bare number (`7`, `#7`, the number a PagerDuty card shows): the incident
+    # at the channel's own provider, or else the default one.
+    number: bool = False
 
 
 class Target(BaseModel):
@@ -43,8 +47,12 @@ class Target(BaseModel):
     reference: str
 
 
-def parse_reference(text: str) -> Reference | None:
+def parse_reference(text: str, *, number: bool = False) -> Reference | None:
+    """`number`: a bare number counts too, where nothing but a reference can stand."""
     text = text.strip().strip("<>")
+    bare_number = _NUMBER.match(text) if number else None
+    if bare_number:
+        return Reference(provider=None, id=bare_number["n"], raw=text, number=True)
     if "|" in text:  # Slack link markup <url|label>
         text = text.split("|", 1)[0]
     bare = _BARE.match(text)

@@ -6,17 +6,14 @@ read this table, so a verb cannot exist in one place and be missing from another
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from functools import cached_property
-from typing import TYPE_CHECKING
+from typing import Any
 
-from bot.domain import Capability, Move
-
-if TYPE_CHECKING:  # the parser imports this registry; a verb only holds a function of its output
-    from bot.commands.parser import ParsedCommand
-
+from bot.domain import Capability, Move, Phase
 
 CANCEL_WORDS = ("cancel", "delete", "remove", "undo")  # `override cancel #2`
 
@@ -43,6 +40,12 @@ class Choices(StrEnum):
     SEVERITIES = "severities"
     ROLES = "roles"
     SCHEDULES = "schedules"
+
+
+EVERY_PHASE = frozenset(Phase)
+FIGHTING = frozenset({Phase.NEW, Phase.ACTIVE})
+PRIMARY_BUTTONS = 5  # one row on a phone; the rest go in the card's menu
+MENU_OPTIONS = 5  # Slack's most for an overflow menu
 
 
 class Access(StrEnum):
@@ -84,6 +87,11 @@ class Verb:
     button: str | None = None
     confirm: str | None = None
     on_card: bool = True  # False: the button is only on the bot's notices (a reminder's Snooze)
+    # The phases in which the card offers this button, and those in which it is one of the
+    # few shown at once rather than in the card's menu (in the order of VERBS).
+    card_in: frozenset[Phase] = EVERY_PHASE
+    style: str | None = None  # the button's look: primary (the move that ends it), danger
+    primary_in: frozenset[Phase] = frozenset()
     # What a refusal says this verb would have done ("Only the lead can <this>"); `{}` is the
     # incident. Words, not the verb's name: "can severity INC-1" reads as a typo.
     act: str = ""
@@ -110,10 +118,15 @@ class Verb:
     # Gives the incident its lead, the provider's first role: no role to name.
     gives_lead: bool = False
     # Typed like this, it only lists (`schedule` with no people): no write, open to anyone.
-    only_lists: Callable[[ParsedCommand], bool] | None = None
+    # Given the parsed arguments and options (the parser's output, which imports this table).
+    only_lists: Callable[[dict[str, Any], dict[str, Any]], bool] | None = None
     # Two-word phrases that mean this verb, and the words they leave for it to read:
     # `override cancel #2` is `overrides cancel #2`, `override list` is `overrides`.
     phrases: tuple[tuple[str, str], ...] = ()
+    # One word that is this verb with its argument glued on, as people type it in a hurry
+    # (a regular expression matching the whole word, case ignored): `sev1`, `sev-1` and
+    # `p1` are `severity sev1`, `severity sev-1`, `severity p1`.
+    fused: str = ""
 
     def acting(self, incident: str | None) -> str:
         """The refusal's words for this verb on `incident` (None: the channel's own)."""
@@ -157,6 +170,8 @@ VERBS: tuple[Verb, ...] = (
         writes=True,
         creates_incident=True,
         capability=Capability.DECLARE,
+        button="Declare",  # only on the question a second declare of the same title asks
+        on_card=False,
         examples=('/incident declare Checkout is failing sev:1 summary:"5xx on /pay"',),
     ),
     Verb(
@@ -167,6 +182,8 @@ VERBS: tuple[Verb, ...] = (
         writes=True,
         moves_channel=True,
         same_twice=True,
+        button="Link",  # only on the question a re-link asks
+        on_card=False,
         examples=("/incident link INC-12", "/incident link PAGERDUTY:Q1ABC"),
         act="re-link a channel that is linked",
     ),
@@ -178,7 +195,9 @@ VERBS: tuple[Verb, ...] = (
         same_twice=True,
         access=Access.ADMIN,
         button="Unlink",
+        style="danger",
         confirm="Untie this channel from the incident? The incident itself stays as it is.",
+        card_in=EVERY_PHASE,
         examples=("/incident unlink",),
         act="unlink this channel",
     ),
@@ -199,6 +218,7 @@ VERBS: tuple[Verb, ...] = (
         turn="status",
         capability=Capability.STATUS,
         button="Change status",
+        primary_in=FIGHTING,
         asks_elsewhere=True,
         examples=("/incident status monitoring", "/incident status resolved INC-12"),
         act="change the status of {}",
@@ -213,6 +233,8 @@ VERBS: tuple[Verb, ...] = (
         turn="status",
         capability=Capability.STATUS,
         button="Acknowledge",
+        card_in=frozenset({Phase.NEW}),
+        primary_in=frozenset({Phase.NEW}),
         examples=("/incident ack",),
         act="acknowledge {}",
     ),
@@ -227,7 +249,10 @@ VERBS: tuple[Verb, ...] = (
         turn="status",
         capability=Capability.STATUS,
         button="Resolve",
+        style="primary",
         confirm="Resolve this incident at its provider?",
+        card_in=FIGHTING,
+        primary_in=FIGHTING,
         asks_elsewhere=True,
         examples=(
             "/incident resolve fixed by rollback",
@@ -243,7 +268,11 @@ VERBS: tuple[Verb, ...] = (
         writes=True,
         moves_to=Move.REOPEN,
         turn="status",
-        capability=Capability.STATUS,
+        capability=Capability.REOPEN,
+        button="Reopen",
+        confirm="Reopen this incident at its provider?",
+        card_in=frozenset({Phase.CLOSED}),
+        primary_in=frozenset({Phase.CLOSED}),
         examples=("/incident reopen errors are back",),
         act="reopen {}",
     ),
@@ -253,10 +282,13 @@ VERBS: tuple[Verb, ...] = (
         access=Access.RESPONDERS,
         aliases=("sev",),
         args=(Arg("severity", Slot.WORD, choices=Choices.SEVERITIES),),
+        fused=r"(?:sev|severity)[-_]?\d{1,2}|p[-_]?\d{1,2}",
         writes=True,
         turn="severity",
         capability=Capability.SEVERITY,
         button="Severity",
+        card_in=FIGHTING,
+        primary_in=frozenset({Phase.ACTIVE}),
         examples=("/incident sev 2", "/incident severity major"),
         act="change the severity of {}",
     ),
@@ -269,6 +301,8 @@ VERBS: tuple[Verb, ...] = (
         turn="roles",
         capability=Capability.ROLES,
         button="Assign role",
+        card_in=FIGHTING,
+        primary_in=frozenset({Phase.ACTIVE}),
         examples=("/incident assign comms @bea",),
         act="assign roles on {}",
     ),
@@ -281,6 +315,8 @@ VERBS: tuple[Verb, ...] = (
         gives_lead=True,
         turn="roles",
         capability=Capability.ROLES,
+        button="Take the lead",
+        card_in=frozenset(),  # the card offers it, as `lead me`, only where nobody leads
         examples=("/incident lead @me",),
         act="change the lead of {}",
     ),
@@ -293,6 +329,8 @@ VERBS: tuple[Verb, ...] = (
         turn="roles",
         capability=Capability.REASSIGN,
         button="Reassign",
+        card_in=FIGHTING,
+        primary_in=frozenset({Phase.ACTIVE}),
         examples=("/incident reassign @bea",),
         act="reassign {}",
     ),
@@ -314,6 +352,8 @@ VERBS: tuple[Verb, ...] = (
         capability=Capability.FOLLOWUPS,
         button="Add follow-up",
         uses_time=True,
+        card_in=frozenset({Phase.ACTIVE, Phase.CLOSED}),
+        primary_in=frozenset({Phase.CLOSED}),
         examples=("/incident followup Add DB failover alert @sam due:friday",),
         act="add follow-ups to {}",
     ),
@@ -334,6 +374,7 @@ VERBS: tuple[Verb, ...] = (
         turn=None,
         capability=Capability.TASKS,
         button="Add task",
+        card_in=FIGHTING,
         examples=("/incident task Check replica lag @sam", "/incident task done #1"),
         act="add tasks to {}",
     ),
@@ -355,6 +396,7 @@ VERBS: tuple[Verb, ...] = (
         turn=None,
         capability=Capability.UPDATES,
         button="Post update",
+        primary_in=EVERY_PHASE,
         examples=(
             "/incident update Rollback done, error rate falling",
             "/incident update to:stakeholders Payments are back; we are watching",
@@ -363,13 +405,16 @@ VERBS: tuple[Verb, ...] = (
     ),
     Verb(
         "oncall",
-        "Who is on call now, on one schedule or all of them.",
+        "Who is on call now, on one schedule or all of them (`oncall me`: where you are).",
         aliases=("on-call", "who"),
-        args=(Arg("schedule", Slot.WORD, required=False, choices=Choices.SCHEDULES),),
+        args=(
+            Arg("schedule", Slot.WORD, required=False, choices=Choices.SCHEDULES),
+            Arg("person", Slot.USER, required=False, help="Where this person is on call"),
+        ),
         needs_incident=False,
         capability=Capability.ONCALL,
         uses_time=True,
-        examples=("/incident oncall primary",),
+        examples=("/incident oncall primary", "/incident oncall me"),
     ),
     Verb(
         "override",
@@ -385,6 +430,7 @@ VERBS: tuple[Verb, ...] = (
         capability=Capability.OVERRIDES,
         button="Override on-call",
         uses_time=True,
+        card_in=FIGHTING,
         examples=(
             "/incident override primary @bob for 2h",
             "/incident override primary @bob from 18:00 to 22:00",
@@ -423,7 +469,7 @@ VERBS: tuple[Verb, ...] = (
         ),
         needs_incident=False,
         writes=True,
-        only_lists=lambda p: not p.args.get("users") and "channel" not in p.options,
+        only_lists=lambda args, options: not args.get("users") and "channel" not in options,
         capability=Capability.ONCALL,  # saving a rotation needs the built-in provider's
         uses_time=True,
         examples=(
@@ -463,8 +509,65 @@ for _verb in VERBS:
         PHRASES[(_first, _second)] = (_verb, _left)
 
 
+# What people type meaning a verb this bot calls something else: suggested, never run,
+# because a word may mean more than it says (`close` the incident, or the channel?).
+MEANT: dict[str, str] = {
+    **dict.fromkeys(("close", "closed", "done", "fixed", "fix", "finish", "end"), "resolve"),
+    **dict.fromkeys(("open", "new", "create", "start", "raise", "report", "trigger", "incident"), "declare"),
+    **dict.fromkeys(("acked", "acknowledged", "accept"), "ack"),
+    **dict.fromkeys(("reopened", "unresolve", "restart"), "reopen"),
+    **dict.fromkeys(("mitigated", "mitigate", "investigating", "monitoring", "state"), "status"),
+    **dict.fromkeys(("priority", "prio", "urgency", "impact"), "severity"),
+    **dict.fromkeys(("take", "own", "commander", "ic", "incident-commander"), "lead"),
+    **dict.fromkeys(("role", "give", "set-role"), "assign"),
+    **dict.fromkeys(("handoff", "handover", "hand-off", "transfer"), "reassign"),
+    **dict.fromkeys(("comment", "post", "say", "announce", "message", "notes", "log"), "update"),
+    **dict.fromkeys(("todo", "action"), "task"),
+    **dict.fromkeys(("todos", "actions"), "tasks"),
+    **dict.fromkeys(("postmortem", "retro", "action-item"), "followup"),
+    **dict.fromkeys(("show", "card", "summary", "details"), "info"),
+    **dict.fromkeys(("shift", "shifts", "pager", "whoison"), "oncall"),
+    **dict.fromkeys(("cover", "swap", "replace"), "override"),
+    **dict.fromkeys(("rota", "roster"), "schedule"),
+    **dict.fromkeys(("attach", "connect", "join"), "link"),
+    **dict.fromkeys(("detach", "disconnect", "leave"), "unlink"),
+    **dict.fromkeys(("mute", "quiet", "silence", "pause", "hush"), "snooze"),
+    **dict.fromkeys(("usage", "commands", "?", "man"), "help"),
+}
+
+# What people ask for that this bot does not do yet, and what to do instead: said plainly,
+# rather than the nearest verb by spelling (`page` is not `update`). `{command}` is the
+# slash command.
+NOT_YET: dict[str, str] = {
+    **dict.fromkeys(
+        ("page", "paging", "call", "wake"),
+        "to page someone, use your paging tool; `{command} oncall` shows who is on call, to mention here",
+    ),
+    **dict.fromkeys(
+        ("escalate", "escalation"),
+        "raise the severity with `{command} sev 1`, or bring someone in with `{command} assign <role> @them`",
+    ),
+    **dict.fromkeys(("invite",), "Slack's own `/invite @them` brings someone into this channel"),
+    **dict.fromkeys(
+        ("list", "ls", "incidents"),
+        "`{command} followups`, `{command} tasks`, `{command} overrides` and `{command} schedule` "
+        "list their own things; the provider's own site lists incidents",
+    ),
+}
+
+for _word, _meant in MEANT.items():
+    assert _meant in BY_NAME and _word not in BY_NAME and _word not in NOT_YET, _word
+for _word in NOT_YET:
+    assert _word not in BY_NAME, _word
+
+
 def lookup(name: str) -> Verb | None:
     return BY_NAME.get(name.lower())
+
+
+def unfused(word: str) -> Verb | None:
+    """The verb a word is with its argument glued on (`sev1`), or None."""
+    return next((v for v in VERBS if v.fused and re.fullmatch(v.fused, word, re.IGNORECASE)), None)
 
 
 def read_verb(text: str) -> tuple[Verb | None, str]:
@@ -479,15 +582,38 @@ def read_verb(text: str) -> tuple[Verb | None, str]:
         if phrase is not None:
             verb, left = phrase
             return verb, " ".join(w for w in (left, *words[2:]) if w)
+    glued = unfused(words[0]) if lookup(words[0]) is None else None
+    if glued is not None:
+        return glued, " ".join(words)  # the word itself is the argument
     return lookup(words[0]), " ".join(words[1:])
 
 
-def buttons(capabilities: frozenset[Capability]) -> list[Verb]:
-    """The incident card's buttons: the verbs that have one and that the provider can do."""
+def buttons(
+    capabilities: frozenset[Capability], phase: Phase, *, leaderless: bool = False
+) -> tuple[list[Verb], list[Verb]]:
+    """The incident card's buttons in this phase, where the provider can do them: the few
+    shown at once (one row on a phone), and the rest, for the card's menu. `leaderless`:
+    nobody leads it yet, so taking the lead comes first, in the place of the other roles."""
     offered = [
-        v for v in VERBS if v.button and v.on_card and (v.capability is None or v.capability in capabilities)
+        v
+        for v in VERBS
+        if v.button
+        and v.on_card
+        and phase in v.card_in
+        and (v.capability is None or v.capability in capabilities)
     ]
-    return sorted(offered, key=lambda v: v.access is Access.ADMIN)  # the admin's button last
+    primary = [v for v in offered if phase in v.primary_in]
+    taker = lead_taker()
+    if leaderless and phase is not Phase.CLOSED and taker.capability in capabilities:
+        primary = [taker, *(v for v in primary if v.capability is not taker.capability)]
+    primary = primary[:PRIMARY_BUTTONS]
+    rest = sorted((v for v in offered if v not in primary), key=lambda v: v.access is Access.ADMIN)
+    return primary, rest
+
+
+def lead_taker() -> Verb:
+    """The verb the card's "no lead yet" offers, as `<verb> me`."""
+    return next(v for v in VERBS if v.gives_lead and v.button)
 
 
 def usage_hint() -> str:

@@ -8,7 +8,8 @@ from typing import Literal
 from pydantic import BaseModel, Field
 
 from bot.commands.parser import UsageError
-from bot.commands.registry import buttons
+from bot.commands.refs import Target
+from bot.commands.registry import Verb, buttons
 from bot.domain import DEFAULT_COMMAND, Capability, FollowUp, Incident, OnCall, Override, Person, Schedule
 
 Visibility = Literal["in_channel", "ephemeral", "none"]  # none: nothing to say to anyone
@@ -36,6 +37,10 @@ class HelpEntry(BaseModel):
     usage: str
     examples: list[str]
     available: bool = True
+    # `help status`: the provider's own names to pick from, by kind (statuses, roles …),
+    # and the common words that stand for one of them here (mitigated → acknowledged).
+    choices: dict[str, list[str]] = Field(default_factory=dict)
+    common: dict[str, str] = Field(default_factory=dict)
 
 
 class Help(Result):
@@ -119,6 +124,46 @@ class AskElsewhere(Result):
     channel_reference: str
 
 
+class AskFirst(Result):
+    """A pick from the card's menu whose verb asks before it acts (Unlink): a menu option
+    carries no confirm of its own, so the question comes back with the verb's button."""
+
+    visibility: Visibility = "ephemeral"
+    verb: str
+    label: str
+    question: str
+    target: Target
+
+
+class SameDeclared(Result):
+    """A declare that looks like one the same person made minutes ago: asked once whether
+    it is that one, with a button that declares it anyway."""
+
+    visibility: Visibility = "ephemeral"
+    verb: str
+    text: str  # the declare's words, carried by the button
+    provider: str
+    incident_id: str
+    reference: str  # the first one
+    name: str
+    channel_id: str | None = None  # the first one's channel
+    url: str | None = None
+
+
+class AskRelink(Result):
+    """`link` in a channel already linked to another incident: moving it is asked first,
+    with what becomes of the incident it leaves, and a button that moves it on purpose."""
+
+    visibility: Visibility = "ephemeral"
+    verb: str
+    text: str  # the link's words, carried by the button
+    provider: str
+    incident_id: str
+    reference: str  # the incident it would be linked to
+    leaves: str  # the incident it is linked to now
+    leaves_elsewhere: list[str] = Field(default_factory=list)  # that incident's other channels
+
+
 class NotLinked(Result):
     visibility: Visibility = "ephemeral"
     command: str
@@ -136,6 +181,8 @@ class Button(BaseModel):
     verb: str
     label: str
     confirm: str | None = None
+    text: str | None = None  # the verb's words (`lead me`): none, the verb alone or its form
+    style: str | None = None
 
 
 class Card(Result):
@@ -145,7 +192,8 @@ class Card(Result):
     at: datetime
     note: str | None = None
     actor: Person | None = None
-    buttons: list[Button] = Field(default_factory=list)  # what this incident's provider can do
+    buttons: list[Button] = Field(default_factory=list)  # the few shown at once
+    menu: list[Button] = Field(default_factory=list)  # the rest the provider can do, in a menu
 
 
 def card(
@@ -156,12 +204,30 @@ def card(
     note: str | None = None,
     actor: Person | None = None,
 ) -> Card:
-    """The incident card with the buttons its provider supports, so no button offers what
-    the provider would refuse."""
-    offered = [
-        Button(verb=v.name, label=v.button or v.name, confirm=v.confirm) for v in buttons(capabilities)
-    ]
-    return Card(incident=incident, at=at, buttons=offered, note=note, actor=actor)
+    """The incident card with the buttons its provider supports in the incident's phase, so
+    no button offers what the provider, or the incident's state, would refuse."""
+    pulse = incident.pulse
+    lead_role = pulse.lead_role if pulse else None
+    leaderless = lead_role is not None and lead_role not in incident.roles
+    primary, rest = buttons(capabilities, incident.phase, leaderless=leaderless)
+
+    def button(v: Verb) -> Button:
+        return Button(
+            verb=v.name,
+            label=v.button or v.name,
+            confirm=v.confirm,
+            text="me" if v.gives_lead else None,
+            style=v.style,
+        )
+
+    return Card(
+        incident=incident,
+        at=at,
+        buttons=[button(v) for v in primary],
+        menu=[button(v) for v in rest],
+        note=note,
+        actor=actor,
+    )
 
 
 class Changed(Result):
@@ -200,6 +266,9 @@ class FollowUpAdded(Result):
 
 
 class FollowUps(Result):
+    """A read: told to whoever asked, as `info` is, not to the whole channel."""
+
+    visibility: Visibility = "ephemeral"
     incident: Incident
     followups: list[FollowUp]
     tz: str = "UTC"
@@ -212,12 +281,20 @@ class UpdatePosted(Result):
     text: str
     actor: Person
     stakeholders: bool = False  # also sent to the incident's subscribers
+    # A change that carried this note was refused (already fixing): why, said with the
+    # update, so the note is kept and nobody thinks the change was made.
+    instead: str | None = None
 
 
 class OnCallList(Result):
+    """A read: told to whoever asked."""
+
+    visibility: Visibility = "ephemeral"
     entries: list[OnCall]
     tz: str
     at: datetime
+    # Asked about one person (`oncall me`) who is on call nowhere: said first, then who is.
+    heading: str | None = None
 
 
 class OverrideCreated(Result):
@@ -226,6 +303,7 @@ class OverrideCreated(Result):
     tz: str
     replaces: list[Person] = Field(default_factory=list)  # on call when it begins
     overlaps: list[Override] = Field(default_factory=list)  # overrides already in that time
+    at: datetime | None = None  # when it was made: a date far from it is shown with its year
 
 
 class Overrides(Result):
@@ -235,6 +313,7 @@ class Overrides(Result):
     overrides: list[Override]
     tz: str
     schedule: str | None = None
+    at: datetime | None = None  # as of when: a date far from it is shown with its year
 
 
 class OverrideCancelled(Result):
@@ -242,6 +321,7 @@ class OverrideCancelled(Result):
     actor: Person
     tz: str
     ended_now: bool = False  # it had begun: ended now rather than removed
+    at: datetime | None = None
 
 
 class Schedules(Result):

@@ -25,6 +25,7 @@ from bot.commands.notify import Notifier
 from bot.commands.parser import ParsedCommand, UsageError, parse
 from bot.commands.policy import Policy, RateLimit
 from bot.commands.ports import Workspace
+from bot.commands.pulse import dressed
 from bot.commands.refs import Target
 from bot.commands.registry import Verb
 from bot.commands.resolve import Resolver
@@ -43,11 +44,11 @@ from bot.commands.results import (
 from bot.commands.timers import Timers
 from bot.config import Settings
 from bot.domain import Capability, Incident, Person, ProviderError
+from bot.outage import log_failure
 from bot.providers.base import Provider
 from bot.providers.facets import offered
 from bot.store.db import Store
 from bot.store.locks import IncidentLocks, Turn, Waiting
-from bot.store.outage import log_failure
 
 log = logging.getLogger(__name__)
 
@@ -85,8 +86,8 @@ class CommandService:
         )
         self.where = Resolver(settings, store, providers)
         self.guard = Authorizer(settings, store, workspace, Policy.load(settings.incident_policy), self.fresh)
-        self.notifier = Notifier(self)
-        self.timers = Timers(self, self.clock)
+        self.timers = Timers(settings, store, providers, self.fresh, self.clock)
+        self.notifier = Notifier(store, providers, self.fresh, self.timers)
         self.declares = RateLimit(settings.incident_declare_limit)
 
     @property
@@ -125,6 +126,7 @@ class CommandService:
                 return NeedsForm(verb=parsed_or_error.verb)
         verb = registry.lookup(parsed_or_error.verb) if isinstance(parsed_or_error, ParsedCommand) else None
         reply, provider, reference = await self._run(invocation, parsed_or_error, verb, waiting)
+        reply = await dressed(self, reply)
         reply.audit = _audit_row(
             invocation, verb, provider, reference, reply, (time.perf_counter() - started) * 1000
         )

@@ -91,21 +91,56 @@ def parse_duration(text: str) -> timedelta | None:
 
 _CLOCK = r"(?P<h>\d{1,2})(?::(?P<m>\d{2}))?\s*(?P<ampm>am|pm)?"
 _DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_DAY = r"(?P<day>today|tonight|tomorrow|" + "|".join(f"{d[:3]}(?:{d[3:]})?" for d in _DAYS) + ")"
+_WEEKDAY = "|".join(f"{d[:3]}(?:{d[3:]})?" for d in _DAYS)
+_DAY = rf"(?P<which>(?:this|next|coming)\s+)?(?P<day>today|tonight|tomorrow|{_WEEKDAY})"
 _CLOCK_PHRASES = [
     re.compile(rf"^(?:at\s+)?{_CLOCK}$"),
-    re.compile(rf"^(?:at\s+)?{_CLOCK}\s+(?:on\s+)?(?:next\s+)?{_DAY}$"),
-    re.compile(rf"^(?:next\s+)?{_DAY}\s+(?:at\s+)?{_CLOCK}$"),
+    re.compile(rf"^(?:at\s+)?{_CLOCK}\s+(?:on\s+)?{_DAY}$"),
+    re.compile(rf"^{_DAY}\s+(?:at\s+)?{_CLOCK}$"),
 ]
+_DAY_ONLY = re.compile(rf"^{_DAY}$")
+_NAMED_HOURS = {"noon": "12:00", "midday": "12:00", "midnight": "00:00"}
+# Something in the phrase that says when in the day: without it, a span's end would be the
+# day's first minute ("from friday to sunday" is not two days of Friday and Saturday).
+_TIME_OF_DAY = re.compile(
+    r"\d:\d\d|\d\s*(?:am|pm)\b|\b(?:noon|midday|midnight|now|hours?|hrs?|minutes?|mins?)\b"
+)
 
 
-def _clock_phrase(text: str, zone_info: ZoneInfo, base: datetime) -> datetime | None:
+def _named_hours(text: str) -> str:
+    return re.sub(r"\b(noon|midday|midnight)\b", lambda m: _NAMED_HOURS[m[1]], text)
+
+
+def _date_of(which: str | None, day: str, today: date) -> date | None:
+    """The date a day word names, counted from `today`; None for a weekday without `next`,
+    which is the first one after a moment rather than a date of its own. `next friday` is
+    Friday of next week (Monday to Sunday): on a Wednesday, not the Friday two days on."""
+    if day in ("today", "tonight"):
+        return today
+    if day == "tomorrow":
+        return today + timedelta(days=1)
+    weekday = next(i for i, name in enumerate(_DAYS) if name.startswith(day[:3]))
+    kind = (which or "").strip()
+    if kind == "next":
+        return today + timedelta(days=7 - today.weekday() + weekday)
+    if kind in ("this", "coming"):
+        return today + timedelta(days=(weekday - today.weekday()) % 7)
+    return None
+
+
+def _clock_phrase(
+    text: str, zone_info: ZoneInfo, base: datetime, today: date | None = None
+) -> datetime | None:
     """'18:00', '9am tomorrow', 'friday 14:00': the first such wall-clock time after `base`
     in the zone, computed here with zoneinfo rather than dateparser, which read a bare
     clock time relative to an already-shifted base east of UTC (Asia/Tokyo at 16:58:
-    "18:00" came out as tomorrow). A time that does not exist (a DST gap) moves forward."""
+    "18:00" came out as tomorrow). Day words (today, tomorrow, next friday) count from
+    `today`, the typist's date, not from `base`: in "from tomorrow 9am to tomorrow 5pm" the
+    end's tomorrow is the start's, not the day after it. A time that does not exist (a DST
+    gap) moves forward."""
+    text = _named_hours(text.lower())
     for pattern in _CLOCK_PHRASES:
-        found = pattern.match(text.lower())
+        found = pattern.match(text)
         if found is not None:
             break
     else:
@@ -122,19 +157,22 @@ def _clock_phrase(text: str, zone_info: ZoneInfo, base: datetime) -> datetime | 
         return None
     local = base.astimezone(zone_info)
     day = parts.get("day")
+    named = _date_of(parts.get("which"), day, today or local.date()) if day else None
+    if named is not None:
+        return _wall(named, hour, minute, zone_info)
     for offset in range(0, 8):
-        date = (local + timedelta(days=offset)).date()
-        if day in ("tomorrow",) and offset != 1:
+        on = (local + timedelta(days=offset)).date()
+        if day and _DAYS[on.weekday()][:3] != day[:3]:
             continue
-        if day in ("today", "tonight") and offset != 0:
-            continue
-        if day and day not in ("today", "tonight", "tomorrow") and _DAYS[date.weekday()][:3] != day[:3]:
-            continue
-        wall = datetime(date.year, date.month, date.day, hour, minute, tzinfo=zone_info)
-        moment = wall.astimezone(ZoneInfo("UTC")).astimezone(zone_info)  # a DST gap moves forward
-        if moment > base or day in ("today", "tonight", "tomorrow"):
+        moment = _wall(on, hour, minute, zone_info)
+        if moment > base:
             return moment
     return None
+
+
+def _wall(on: date, hour: int, minute: int, zone_info: ZoneInfo) -> datetime:
+    wall = datetime(on.year, on.month, on.day, hour, minute, tzinfo=zone_info)
+    return wall.astimezone(ZoneInfo("UTC")).astimezone(zone_info)  # a DST gap moves forward
 
 
 # A day given without a time means that day, whatever the reader's zone: noon is the
@@ -147,12 +185,19 @@ def on_day(day: date, tz: str) -> datetime:
     return datetime.combine(day, DUE_HOUR, tzinfo=zone(tz))
 
 
-def parse_moment(text: str, tz: str, base: datetime) -> datetime | None:
-    """A clock or date phrase in `tz`: the first such moment after `base`."""
+def parse_moment(text: str, tz: str, base: datetime, today: date | None = None) -> datetime | None:
+    """A clock or date phrase in `tz`: the first such moment after `base`; day words count
+    from `today` (the typist's date; `base`'s unless given)."""
     text = " ".join(text.split())
-    clock = _clock_phrase(text, zone(tz), base)
+    clock = _clock_phrase(text, zone(tz), base, today)
     if clock is not None:
         return clock
+    day_only = _DAY_ONLY.match(text.lower())
+    if day_only is not None and day_only["which"]:
+        # dateparser reads "next friday" on a Wednesday as the Friday two days on.
+        named = _date_of(day_only["which"], day_only["day"], today or base.astimezone(zone(tz)).date())
+        if named is not None:
+            return _wall(named, 0, 0, zone(tz))
     # Bare numbers are sizes, severities or typos, never times: dateparser would read
     # "5" as the 5th of some month.
     if not text or not re.search(r"[a-zA-Z:/\-]", text) or len(text) > 100:
@@ -178,10 +223,14 @@ def parse_moment(text: str, tz: str, base: datetime) -> datetime | None:
     return parsed.astimezone(zone_info)
 
 
-def _moment_or_error(text: str, tz: str, base: datetime) -> datetime:
-    moment = parse_moment(text, tz, base)
+def _moment_or_error(text: str, tz: str, base: datetime, today: date | None = None) -> datetime:
+    moment = parse_moment(text, tz, base, today)
     if moment is None:
-        raise TimeError(f"I couldn't read “{text}” as a time. Try 18:00, 9am tomorrow or friday.")
+        raise TimeError(f"I couldn't read “{text}” as a time. Try 18:00, 9am tomorrow or friday 14:00.")
+    if moment > base and not _TIME_OF_DAY.search(_named_hours(text.lower())):
+        # A day alone, as either end of a span, is its first minute: "until friday" would end
+        # as Friday begins, "from friday to sunday" lose Sunday. Asked, not guessed.
+        raise TimeError(f"“{text}” is a day: say when on it, like `{text} 9am` or `{text} 18:00`.")
     return moment
 
 
@@ -194,33 +243,38 @@ def _split(text: str, *words: str) -> tuple[str, str] | None:
     return None
 
 
+# "9am-5pm", "18:00-22:00": a dash between two clock times is "to" (not inside a date).
+_CLOCK_DASH = re.compile(r"(\d{1,2}(?::\d{2})?\s*(?:am|pm)|\d{1,2}:\d{2})\s*[-–]\s*(?=\d)")
+_DAY_WORD = re.compile(rf"\b{_DAY}\b")
+
+
 def parse_span(text: str, tz: str, now: datetime) -> TimeSpan:
     """Read 'for 2h', '90m', 'until 9am tomorrow', 'from 18:00 to 22:00', 'from 18:00 for 2h'."""
     original = " ".join(text.split())
-    phrase = original.lower()
+    phrase = _CLOCK_DASH.sub(r"\1 to ", original.lower())
     if not phrase:
         raise TimeError("When? Say for example `for 2h`, `until 9am tomorrow` or `from 18:00 to 22:00`.")
     local_now = now.astimezone(zone(tz))
+    today = local_now.date()
     if phrase.startswith("for "):
         phrase = phrase[4:]
     duration = parse_duration(phrase)
     if duration is not None:
         return _checked(TimeSpan(start=local_now, end=after(local_now, duration)), local_now)
     if phrase.startswith("until ") or phrase.startswith("till "):
-        end = _moment_or_error(phrase.split(" ", 1)[1], tz, local_now)
+        end = _moment_or_error(phrase.split(" ", 1)[1], tz, local_now, today)
         return _checked(TimeSpan(start=local_now, end=end), local_now)
     if phrase.startswith("from "):
         phrase = phrase[5:]
+    leading = re.match(rf"^(?P<lead>{_DAY})\s+from\s+(?P<rest>.+)$", phrase)
+    if leading is not None:  # "tomorrow from 9am to 5pm": the day is both ends'
+        phrase = f"{leading['rest']} {leading['lead']}"
     parts = _split(phrase, "to", "until", "till", "-")
     if parts:
-        # The next occurrence of the start, and the first end after it: "from 18:00 to
-        # 22:00" is four hours, in any zone, whichever side of midnight either falls.
-        start = _moment_or_error(parts[0], tz, local_now - timedelta(minutes=1))
-        end = _moment_or_error(parts[1], tz, start)
-        return _checked(TimeSpan(start=start, end=end), local_now)
+        return _checked(_from_to(*parts, tz=tz, now=local_now), local_now)
     parts = _split(phrase, "for")
     if parts:
-        start = _moment_or_error(parts[0], tz, local_now)
+        start = _moment_or_error(parts[0], tz, local_now, today)
         duration = parse_duration(parts[1])
         if duration is None:
             raise TimeError(f"I couldn't read “{parts[1]}” as a length of time. Try 2h or 90m.")
@@ -231,9 +285,26 @@ def parse_span(text: str, tz: str, now: datetime) -> TimeSpan:
     )
 
 
+def _from_to(first: str, second: str, *, tz: str, now: datetime) -> TimeSpan:
+    """The next occurrence of the start, and the first end after it: "from 18:00 to 22:00"
+    is four hours, in any zone, whichever side of midnight either falls. A day named only
+    at the end is the start's too ("9am to 5pm tomorrow"), unless that puts the start after
+    the end ("22:00 to 02:00 tomorrow" begins tonight)."""
+    today, base = now.date(), now - timedelta(minutes=1)
+    day = _DAY_WORD.search(second)
+    if day is not None and _DAY_WORD.search(first) is None and _TIME_OF_DAY.search(_named_hours(first)):
+        start = parse_moment(f"{first} {day[0]}", tz, base, today)
+        end = parse_moment(second, tz, start, today) if start is not None else None
+        if start is not None and end is not None and end > start:
+            _moment_or_error(second, tz, start, today)  # the end says when in its day
+            return TimeSpan(start=start, end=end)
+    start = _moment_or_error(first, tz, base, today)
+    return TimeSpan(start=start, end=_moment_or_error(second, tz, start, today))
+
+
 def _checked(span: TimeSpan, now: datetime) -> TimeSpan:
     tz = str(getattr(now.tzinfo, "key", "UTC"))
-    understood = f"{describe(span.start, tz)} to {describe(span.end, tz)}"
+    understood = f"{describe(span.start, tz, now)} to {describe(span.end, tz, now)}"
     if span.end <= now:
         raise TimeError(f"I read that as {understood}, which is already over: pick a time in the future.")
     if span.end <= span.start:
@@ -243,10 +314,30 @@ def _checked(span: TimeSpan, now: datetime) -> TimeSpan:
     return span
 
 
-def describe(moment: datetime, tz: str) -> str:
-    """'Sun 22 Nov 18:00 CET': exact, in the reader's zone, unambiguous across midnight."""
+def describe(moment: datetime, tz: str, now: datetime | None = None) -> str:
+    """'Sun 22 Nov 18:00 CET': exact, in the reader's zone, unambiguous across midnight;
+    with the year where it is not the one `now` is in, or far from `now` (a date in
+    another year read without one is read as this year's)."""
     local = moment.astimezone(zone(tz))
-    return local.strftime("%a %d %b %H:%M ") + (local.tzname() or tz)
+    return local.strftime(f"{describe_day(moment, tz, now)} %H:%M ") + (local.tzname() or tz)
+
+
+FAR = timedelta(days=180)
+
+
+def describe_day(moment: datetime, tz: str, now: datetime | None = None) -> str:
+    """'Sun 22 Nov', or 'Mon 03 Jan 2028' where the year is worth saying (see describe)."""
+    local = moment.astimezone(zone(tz))
+    far = now is not None and (
+        local.year != now.astimezone(zone(tz)).year or abs(moment - now) > FAR
+    )
+    return local.strftime("%a %d %b %Y" if far else "%a %d %b")
+
+
+def elapsed(start: datetime, end: datetime) -> timedelta:
+    """Real time from `start` to `end`, whatever zones they carry (see TimeSpan.duration):
+    what a duration label must count, so a span across a DST change is not an hour off."""
+    return end.astimezone(UTC) - start.astimezone(UTC)
 
 
 def describe_duration(delta: timedelta) -> str:

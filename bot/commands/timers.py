@@ -12,21 +12,35 @@ from __future__ import annotations
 
 import logging
 import re
-from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from bot.clock import Clock
+from bot.commands.fresh import FreshIncidents
 from bot.commands.registry import Verb
-from bot.commands.results import Announcement, Handover, Nudge, Post, Quiet, Reminder, Reply, Result
-from bot.config import severity_key
-from bot.domain import Capability, FollowUp, Incident, NotFound, Person, ProviderError
+from bot.commands.results import (
+    Announcement,
+    Handover,
+    Nudge,
+    Post,
+    Quiet,
+    Reminder,
+    Reply,
+    Result,
+    UpdatePosted,
+)
+from bot.config import Settings, severity_key
+from bot.domain import Capability, FollowUp, Incident, NotFound, Person, ProviderError, TimelineEntry
+from bot.providers.base import Provider
+from bot.store.db import Store
 from bot.store.timers import Timer, TimerStore
-
-if TYPE_CHECKING:
-    from bot.commands.service import CommandService
 
 log = logging.getLogger(__name__)
 REMIND, NUDGE, HANDOVER = "remind", "nudge", "handover"
+# The latest update, for the card: kept beside the timers (one row per incident, read with
+# its reminder) but never due, as it says nothing later.
+LATEST = "latest"
+NEVER = datetime(9999, 12, 31, tzinfo=UTC)
 NUDGE_EVERY = timedelta(days=1)
 HANDOVER_POLL = timedelta(minutes=5)  # overrides change who is on call between handovers
 RETRY = timedelta(minutes=5)  # the provider did not answer: look again then
@@ -40,6 +54,10 @@ def reminder_key(provider: str, incident_id: str) -> str:
 
 def nudge_key(provider: str, incident_id: str, number: int) -> str:
     return f"{NUDGE}:{provider}:{incident_id}:{number}"
+
+
+def latest_key(provider: str, incident_id: str) -> str:
+    return f"{LATEST}:{provider}:{incident_id}"
 
 
 def handover_key(provider: str, schedule: str) -> str:
@@ -68,12 +86,22 @@ def _at(value: Any) -> datetime | None:
 
 
 class Timers:
-    def __init__(self, service: CommandService, clock: Clock) -> None:
-        self.service = service
-        self.store = TimerStore(service.store)
+    def __init__(
+        self,
+        settings: Settings,
+        store: Store,
+        providers: dict[str, Provider],
+        fresh: FreshIncidents,
+        clock: Clock,
+    ) -> None:
+        """What a timer needs, and no more: not the command service that built it, so a
+        reminder can't reach back into the command path."""
+        self.providers, self.fresh, self.links = providers, fresh, store.links
+        self.command = settings.incident_command
+        self.store = TimerStore(store)
         self.clock = clock  # the runtime's (bot/clock.py): what is due is due by the store's dates
-        self.spans = service.settings.reminders()
-        self.announce_channel = service.settings.incident_announce_channel
+        self.spans = settings.reminders()
+        self.announce_channel = settings.incident_announce_channel
 
     def span(self, incident: Incident) -> timedelta | None:
         return self.spans.get(severity_key(incident.severity))
@@ -134,6 +162,8 @@ class Timers:
         if isinstance(added, FollowUp) and all(f.number != added.number for f in incident.followups):
             incident = incident.model_copy(update={"followups": [*incident.followups, added]})
         await self.changed(incident, updated=verb.counts_as_update)
+        if isinstance(result, UpdatePosted):
+            await self.updated(incident, result.text, result.actor)
         if verb.creates_incident:
             if getattr(result, "private", False):
                 # Its name is for those invited: never in the announcement channel.
@@ -144,6 +174,29 @@ class Timers:
         if verb.capability in (Capability.STATUS, Capability.SEVERITY):
             return await self.announcements(incident, new=False)
         return []
+
+    async def updated(self, incident: Incident, text: str, author: Person | None) -> None:
+        """An update was posted (through the bot, or heard of from the provider): the card
+        shows it first to whoever opens the channel."""
+        entry = TimelineEntry(at=self.clock.now(), kind="update", text=text[:2000], author=author)
+        try:
+            await self.store.set(
+                Timer(
+                    key=latest_key(incident.provider, incident.id),
+                    kind=LATEST,
+                    due_at=NEVER,
+                    payload=entry.model_dump(mode="json"),
+                )
+            )
+        except Exception:  # the card's convenience: never fail the command for it
+            log.exception("could not keep the latest update of %s", incident.reference)
+
+    async def latest(self, incident: Incident) -> tuple[TimelineEntry | None, datetime | None]:
+        """The latest update known, and when the next is due (the reminder's time)."""
+        kept = await self.store.get(latest_key(incident.provider, incident.id))
+        reminder = await self.store.get(reminder_key(incident.provider, incident.id))
+        entry = TimelineEntry.model_validate(kept.payload) if kept is not None else None
+        return entry, (reminder.due_at if reminder is not None and not incident.closed else None)
 
     # by hand ---------------------------------------------------------------------------
     async def snooze(self, provider: str, incident_id: str, until: datetime, number: int | None) -> bool:
@@ -181,7 +234,7 @@ class Timers:
         at = self.clock.now()
         if current is None or current.due_at != timer.due_at:
             return _quiet(timer, "moved")  # snoozed, re-armed or cancelled since it was read
-        provider = self.service.providers.get(str(current.payload.get("provider")))
+        provider = self.providers.get(str(current.payload.get("provider")))
         if provider is None:
             await self.store.cancel(timer.key)
             return _quiet(timer, "no provider")
@@ -205,7 +258,7 @@ class Timers:
         return _quiet(timer, "unknown kind")
 
     async def _remind(self, timer: Timer, provider: Any, at: datetime) -> Reply:
-        incident: Incident = await self.service.fresh.get(provider, timer.payload["incident_id"])
+        incident: Incident = await self.fresh.get(provider, timer.payload["incident_id"])
         span = self.span(incident)
         if incident.closed or span is None:
             await self.store.cancel(timer.key)
@@ -218,18 +271,18 @@ class Timers:
         quiet_since = _quiet_since(payload)
         payload["reminded_at"] = at.isoformat()
         await self.store.set(Timer(key=timer.key, kind=REMIND, due_at=at + span, payload=payload))
-        links = await self.service.store.links.channels_for(incident.provider, incident.id)
+        links = await self.links.channels_for(incident.provider, incident.id)
         said = Reminder(
             incident=incident,
             quiet_for=(at - quiet_since).total_seconds(),
             every=span.total_seconds(),
-            command=self.service.command,
+            command=self.command,
         )
         posts = [Post(channel_id=link.channel_id, result=said) for link in links]
         return Reply(result=Quiet(), posts=posts, audit=_audit(timer, "posted" if posts else "no channel"))
 
     async def _nudge(self, timer: Timer, provider: Any, at: datetime) -> Reply:
-        incident: Incident = await self.service.fresh.get(provider, timer.payload["incident_id"])
+        incident: Incident = await self.fresh.get(provider, timer.payload["incident_id"])
         item = next((f for f in incident.followups if f.number == timer.payload.get("number")), None)
         if item is None or item.state != "open":
             await self.store.cancel(timer.key)
@@ -243,7 +296,7 @@ class Timers:
         await self.store.set(timer.model_copy(update={"due_at": at + NUDGE_EVERY}))
         if not owner:
             return _quiet(timer, "no owner")
-        said = Nudge(incident=incident, followup=item, command=self.service.command)
+        said = Nudge(incident=incident, followup=item, command=self.command)
         return Reply(
             result=Quiet(), posts=[Post(channel_id=owner, result=said)], audit=_audit(timer, "posted")
         )

@@ -1,4 +1,5 @@
-"""Provider adapters behind one Protocol (bot.providers.base.Provider)."""
+"""Provider adapters behind one Protocol (bot.providers.base.Provider), each a package that
+declares itself in a `ProviderSpec` (bot/providers/spec.py)."""
 
 from __future__ import annotations
 
@@ -6,9 +7,14 @@ import httpx
 
 from bot.clock import Clock
 from bot.config import Settings
+from bot.providers import builtin, firehydrant, incidentio, pagerduty
 from bot.providers.base import Directory, NoDirectory, Provider
-from bot.providers.builtin import BuiltinProvider
+from bot.providers.spec import ProviderSpec
 from bot.store.db import Store
+
+# Every provider the bot knows, the built-in one first: the one place that lists them.
+SPECS: tuple[ProviderSpec, ...] = (builtin.SPEC, incidentio.SPEC, pagerduty.SPEC, firehydrant.SPEC)
+BY_NAME: dict[str, ProviderSpec] = {spec.name: spec for spec in SPECS}
 
 
 def build_providers(
@@ -20,37 +26,27 @@ def build_providers(
     directory = directory or NoDirectory()
     clock = clock or store.clock
     http = {"timeout": httpx.Timeout(settings.provider_timeout, connect=min(3.0, settings.provider_timeout))}
-    providers: dict[str, Provider] = {"builtin": BuiltinProvider(store, settings.incident_roles)}
-    if settings.incidentio_api_key:
-        from bot.providers import incidentio
+    return {
+        spec.name: spec.build(settings, store, directory, clock, http)
+        for spec in SPECS
+        if spec.enabled(settings)
+    }
 
-        providers["incidentio"] = incidentio.build(
-            settings.incidentio_api_key.get_secret_value(),
-            settings.incidentio_api_url,
-            directory=directory,
-            clock=clock,
-            **http,
-        )
-    if settings.pagerduty_api_token:
-        from bot.providers import pagerduty
 
-        providers["pagerduty"] = pagerduty.build(
-            settings.pagerduty_api_token.get_secret_value(),
-            settings.pagerduty_api_url,
-            from_email=settings.pagerduty_from_email,
-            service_id=settings.pagerduty_service_id,
-            directory=directory,
-            clock=clock,
-            **http,
-        )
-    if settings.firehydrant_api_key:
-        from bot.providers import firehydrant
+def missing_credentials(settings: Settings) -> str | None:
+    """The default provider named without its key: the line that says which variable."""
+    spec = BY_NAME.get(settings.incident_provider)
+    if spec is None or spec.enabled(settings):
+        return None
+    return f"INCIDENT_PROVIDER={spec.name} needs {spec.key_variable}: set it, or choose another provider."
 
-        providers["firehydrant"] = firehydrant.build(
-            settings.firehydrant_api_key.get_secret_value(),
-            settings.firehydrant_api_url,
-            directory=directory,
-            clock=clock,
-            **http,
-        )
-    return providers
+
+def webhook_secrets(settings: Settings) -> dict[str, str]:
+    """Provider name → its webhook's signing secret, for each provider whose secret is set."""
+    found: dict[str, str] = {}
+    for spec in SPECS:
+        if spec.webhook is not None:
+            secret = getattr(settings, spec.webhook.secret_setting)
+            if secret is not None and secret.get_secret_value():
+                found[spec.name] = secret.get_secret_value()
+    return found

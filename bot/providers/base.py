@@ -53,6 +53,13 @@ def made_at(label: str, where: str) -> str:
     )
 
 
+def shown_label(provider: Provider) -> str | None:
+    """The provider's name as a reader is told it; None for the built-in one, whose
+    incidents live in the bot's own store: "at Built-in" names the bot's inside to someone
+    who only ever used the bot."""
+    return None if provider.records_applied else provider.label
+
+
 def no_single_assignee(label: str) -> str:
     """Why `reassign` is not offered where incidents have roles instead of one assignee."""
     return f"{label} has no single assignee: make someone lead with `/incident lead @them`."

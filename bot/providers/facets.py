@@ -31,6 +31,15 @@ class Roles(Protocol):
 
 
 @runtime_checkable
+class NamesRoles(Protocol):
+    """Roles with short names of their own (incident.io's shortform): `comms` picks
+    Communications though no word of its name starts so. Not a capability: a refinement
+    of Roles, for matching what people type, asked with isinstance."""
+
+    async def role_aliases(self) -> dict[str, list[str]]: ...
+
+
+@runtime_checkable
 class FollowUps(Protocol):
     """Work to do after the incident, numbered per incident."""
 

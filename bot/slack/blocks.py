@@ -26,7 +26,7 @@ from bot.doc import (
     T,
     User,
 )
-from bot.slack.ids import encode_target, verb_action
+from bot.slack.ids import MENU_ACTION, encode_target, verb_action
 
 MAX_BLOCKS = 50
 MAX_SECTION = 3000
@@ -34,6 +34,8 @@ MAX_FIELD = 2000
 MAX_HEADER = 150
 MAX_BUTTON_TEXT = 75
 MAX_ACTIONS = 25
+MAX_MENU = 5  # options in an overflow menu
+MAX_OPTION_TEXT = 75
 
 
 def escape(text: str) -> str:
@@ -113,6 +115,19 @@ def button(item: Button) -> dict[str, Any]:
     return element
 
 
+def overflow(items: list[Button]) -> dict[str, Any]:
+    """The menu of the actions not shown as buttons: an option carries no confirm, so one
+    whose verb asks first is asked after it is picked (bot/slack/interactive.py)."""
+    options = [
+        {
+            "text": plain(item.label, MAX_OPTION_TEXT),
+            "value": encode_target(item.provider, item.incident_id, item.reference, item.text, item.verb),
+        }
+        for item in items[:MAX_MENU]
+    ]
+    return {"type": "overflow", "action_id": MENU_ACTION, "options": options}
+
+
 def render_blocks(doc: Doc) -> list[dict[str, Any]]:
     blocks: list[dict[str, Any]] = []
     for block in doc.blocks:
@@ -131,9 +146,12 @@ def render_blocks(doc: Doc) -> list[dict[str, Any]]:
                 blocks.append({"type": "context", "elements": [_mrkdwn(line_mrkdwn(spans))]})
             case Divider():
                 blocks.append({"type": "divider"})
-            case Actions(buttons):
-                if buttons:
-                    blocks.append({"type": "actions", "elements": [button(b) for b in buttons[:MAX_ACTIONS]]})
+            case Actions(buttons, menu):
+                elements = [button(b) for b in buttons[: MAX_ACTIONS - bool(menu)]]
+                if menu:
+                    elements.append(overflow(menu))
+                if elements:
+                    blocks.append({"type": "actions", "elements": elements})
     return blocks[:MAX_BLOCKS]
 
 

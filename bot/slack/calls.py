@@ -171,9 +171,13 @@ class SlackCalls:
         if seconds > 0:
             await (self._sleep or pause)(seconds)
 
-    async def _gate(self, method: str) -> None:
-        """Wait for Slack's Retry-After on this method, then for the method's tier pace."""
-        await self._wait(self._not_before.get(method, 0.0) - self._clock())
+    async def _gate(self, method: str, longest: float = LONGEST_WAIT) -> None:
+        """Wait for Slack's Retry-After on this method (given up at once where it is longer
+        than `longest`), then for the method's tier pace."""
+        held = self._not_before.get(method, 0.0) - self._clock()
+        if held > longest:
+            raise self._unavailable(method, _Fault("ratelimited", held, False))
+        await self._wait(held)
         tier = TIERS.get(method)
         if tier is not None:
             now = self._clock()
@@ -183,11 +187,14 @@ class SlackCalls:
             self._paced[method] = due + interval
             await self._wait(due - burst * interval - now)
 
-    def _backoff(self, fault: _Fault, method: str, tried: int) -> float:
+    def _hold(self, fault: _Fault, method: str) -> None:
+        """A 429 is Slack's word on the method, not on the one call: every caller waits."""
         if fault.wait is not None:
             self._not_before[method] = max(self._not_before.get(method, 0.0), self._clock() + fault.wait)
-            return fault.wait
-        return BACKOFF * 2 ** (tried - 1)
+
+    @staticmethod
+    def _backoff(fault: _Fault, tried: int) -> float:
+        return fault.wait if fault.wait is not None else BACKOFF * 2 ** (tried - 1)
 
     def _unavailable(self, method: str, fault: _Fault) -> SlackUnavailable:
         response = fault.response
@@ -205,14 +212,15 @@ class SlackCalls:
         return SlackUnavailable(method, fault.reason, response, fault.ambiguous)
 
     # calls ---------------------------------------------------------------------------------
-    async def call(self, method: str, **params: Any) -> AsyncSlackResponse:
+    async def call(self, method: str, *, longest: float = LONGEST_WAIT, **params: Any) -> AsyncSlackResponse:
         """A call that is harmless to repeat (chat.update, pins.*, views.*, reads), or whose
         repeat is the lesser harm: chat.postEphemeral cannot be looked up afterwards, and a
-        private answer seen twice beats one never seen."""
+        private answer seen twice beats one never seen. `longest`: the longest Retry-After
+        worth waiting for (a card can wait longer than a person for an answer)."""
         do = getattr(self._web(), method.replace(".", "_"))
         fault: _Fault | None = None
         for tried in range(1, self.attempts + 1):
-            await self._gate(method)
+            await self._gate(method, longest)
             try:
                 response: AsyncSlackResponse = await do(**params)
                 return response
@@ -220,12 +228,13 @@ class SlackCalls:
                 fault = fault_of(exc)
                 if fault is None:
                     raise
-                if tried == self.attempts or (fault.wait or 0) > LONGEST_WAIT:
+                self._hold(fault, method)
+                if tried == self.attempts or (fault.wait or 0) > longest:
                     raise self._unavailable(method, fault) from exc
                 log.info(
                     "%s failed (%s): trying again (%d of %d)", method, fault.reason, tried + 1, self.attempts
                 )
-                await self._wait(self._backoff(fault, method, tried))
+                await self._wait(self._backoff(fault, tried))
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def post(self, channel: str, key: str | None, **params: Any) -> Mapping[str, Any]:
@@ -251,6 +260,7 @@ class SlackCalls:
                 if fault is None:
                     raise
                 maybe_posted = maybe_posted or fault.ambiguous
+                self._hold(fault, "chat.postMessage")
                 if (maybe_posted and not key) or tried == self.attempts or (fault.wait or 0) > LONGEST_WAIT:
                     if maybe_posted and key:
                         found = await self.find(channel, key, since)
@@ -263,7 +273,7 @@ class SlackCalls:
                     tried + 1,
                     self.attempts,
                 )
-                await self._wait(self._backoff(fault, "chat.postMessage", tried))
+                await self._wait(self._backoff(fault, tried))
         raise AssertionError("unreachable")  # pragma: no cover
 
     async def find(
@@ -334,7 +344,7 @@ class SlackCalls:
                 self.attempts,
             )
             # Not held against other response_urls: each is its own.
-            await self._wait(fault.wait if fault.wait is not None else BACKOFF * 2 ** (tried - 1))
+            await self._wait(self._backoff(fault, tried))
 
 
 _calls: weakref.WeakKeyDictionary[AsyncWebClient, SlackCalls] = weakref.WeakKeyDictionary()

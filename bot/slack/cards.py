@@ -18,11 +18,11 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.results import Card, card
 from bot.domain import Capability, CardRef, Incident
+from bot.outage import log_failure
 from bot.present import present
 from bot.slack.blocks import render_blocks, render_text
 from bot.slack.calls import SlackUnavailable, calls_of
 from bot.slack.workspace import slack_error
-from bot.store.outage import log_failure
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +39,9 @@ REDRAW_INTERVAL = 1.0  # seconds between two redraws of one incident's cards, at
 # Redraws of one state that Slack kept failing (each already tried as often as calls.py
 # tries), one interval apart, before the card is left for the next change to put right.
 REDRAW_ROUNDS = 5
+# The longest Retry-After a redraw waits out: a card late by a minute still ends right,
+# where an answer would rather go another way than wait.
+REDRAW_PATIENCE = 60.0
 
 
 class Cards:
@@ -139,7 +142,12 @@ class Cards:
         for ref in found:
             try:
                 await calls_of(self.client).call(
-                    "chat.update", channel=ref.channel_id, ts=ref.ts, text=text, blocks=blocks
+                    "chat.update",
+                    longest=REDRAW_PATIENCE,
+                    channel=ref.channel_id,
+                    ts=ref.ts,
+                    text=text,
+                    blocks=blocks,
                 )
             except SlackUnavailable as exc:
                 log.info("could not redraw the card in %s yet: %s", ref.channel_id, exc.reason)

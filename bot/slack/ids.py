@@ -19,6 +19,9 @@ VERB_ACTION = "verb."  # a card button: verb.ack, verb.status, …
 FORM_CALLBACK = "form."  # a verb's modal: form.status, …
 CHOOSE_ACTION = "choose."  # an external select's type-ahead: choose.schedules, …
 INPUT_ACTION = "value"  # inputs inside modal input blocks: read on submit, never dispatched
+# The card's overflow menu: one action_id, each option's value naming its verb (`v`), and
+# handled by the same listener as the verbs' buttons.
+MENU_ACTION = "menu"
 
 
 def verb_action(verb: str) -> str:
@@ -41,6 +44,16 @@ def verb_of(name: str) -> Verb | None:
     return None
 
 
+def menu_verb(value: str | None) -> Verb | None:
+    """The verb a menu option names: only one with a button, as a button would be."""
+    try:
+        name = json.loads(value or "").get("v")
+    except (ValueError, AttributeError):
+        return None
+    verb = registry.lookup(name) if isinstance(name, str) else None
+    return verb if verb is not None and verb.button else None
+
+
 def button_verbs() -> list[Verb]:
     return [verb for verb in registry.VERBS if verb.button]
 
@@ -54,9 +67,13 @@ def exactly(names: Iterable[str]) -> re.Pattern[str]:
     return re.compile("^(?:" + "|".join(re.escape(n) for n in sorted(names)) + ")$")
 
 
-def encode_target(provider: str, incident_id: str, reference: str, text: str | None = None) -> str:
-    """A button's value (at most 2,000 characters: ids and a few words fit)."""
+def encode_target(
+    provider: str, incident_id: str, reference: str, text: str | None = None, verb: str | None = None
+) -> str:
+    """A button's value (at most 2,000 characters: ids and a few words fit); a menu
+    option's names its verb too (at most 150: ids and a verb fit)."""
     data = {"p": provider, "i": incident_id, "r": reference} | ({"t": text} if text else {})
+    data |= {"v": verb} if verb else {}
     return json.dumps(data, separators=(",", ":"))
 
 

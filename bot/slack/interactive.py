@@ -24,15 +24,15 @@ from bot.commands.parser import ParsedCommand, UsageError
 from bot.commands.pipeline import DATABASE_AWAY, Pipeline, Request, Route
 from bot.commands.refs import Target
 from bot.commands.registry import Choices, Verb
-from bot.commands.results import Failure, Usage
+from bot.commands.results import AskFirst, Failure, Usage
 from bot.commands.service import CommandService, Prepared
+from bot.outage import unavailable
 from bot.present import shown
 from bot.slack import ids
 from bot.slack.answer import Answers, EphemeralRespond, Respond, UrlRespond, respond_to
 from bot.slack.calls import calls_of
 from bot.slack.modals import Meta, form_view, loading_view, message_view, option, read_state
 from bot.slack.workspace import SlackWorkspace, slack_error
-from bot.store.outage import unavailable
 
 log = logging.getLogger(__name__)
 # Slack wants a view_submission or block_suggestion answered within 3 s; the provider
@@ -95,7 +95,8 @@ class Interactions:
     def register(self, app: AsyncApp) -> None:
         """One listener per kind, matching exactly the ids the blocks can carry: Bolt tries
         listeners one by one on every request, so two dozen of them cost every command."""
-        app.action(ids.exactly(ids.verb_action(v.name) for v in ids.button_verbs()))(self.on_button)
+        actions = [*(ids.verb_action(v.name) for v in ids.button_verbs()), ids.MENU_ACTION]
+        app.action(ids.exactly(actions))(self.on_button)
         app.view(ids.exactly(ids.form_callback(v.name) for v in ids.form_verbs()))(self.on_submit)
         app.options(ids.exactly(ids.choose_action(c) for c in Choices))(self.on_suggest)
 
@@ -248,17 +249,27 @@ class Interactions:
     # buttons ---------------------------------------------------------------------------
     async def _button(self, ack: Any, body: dict[str, Any], respond: Respond) -> None:
         action = (body.get("actions") or [{}])[0]
-        verb = ids.verb_of(str(action.get("action_id", "")))
+        picked = action.get("action_id") == ids.MENU_ACTION  # from the card's menu
+        value = (action.get("selected_option") or {}).get("value") if picked else action.get("value")
+        verb = ids.menu_verb(value) if picked else ids.verb_of(str(action.get("action_id", "")))
         container = body.get("container") or {}
         channel_id = (body.get("channel") or {}).get("id") or container.get("channel_id", "")
         invocation = interaction_invocation(body, str(channel_id), text=verb.name if verb else "")
-        target = ids.decode_target(action.get("value"))
+        target = ids.decode_target(value)
         if verb is None or target is None:
             await ack()
             await self.answers.say(respond, Failure(what=OUT_OF_DATE))
             return
         trigger_id = body.get("trigger_id")
-        words = ids.decode_text(action.get("value"))  # a notice's button: the verb's words
+        words = ids.decode_text(value)  # a notice's button: the verb's words
+        if picked and verb.confirm and not words:
+            # A menu's options carry no confirm: asked here, with the verb's own button.
+            await ack()
+            ask = AskFirst(
+                verb=verb.name, label=verb.button or verb.name, question=verb.confirm, target=target
+            )
+            await self.answers.say(respond, ask)
+            return
         parsed = ParsedCommand(verb=verb.name, target=target, text=verb.name)
         if words:
             read = self.service().parse(invocation.model_copy(update={"text": f"{verb.name} {words}"}))

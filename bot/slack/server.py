@@ -30,7 +30,7 @@ from bot.commands.pipeline import Admission, Pipeline, Request, Route
 from bot.commands.service import CommandService
 from bot.config import ConfigError, Settings, store_name
 from bot.logs import AccessLogger
-from bot.runtime import Runtime, build_runtime
+from bot.runtime import Runtime, build_runtime, cannot_serve
 from bot.slack.answer import SlackDelivery
 from bot.slack.app import away_ack, build_app, command_request, web_client
 from bot.slack.mentions import mention_request
@@ -275,10 +275,9 @@ async def start_socket_mode(
 def main(settings: Settings) -> int:
     """Serve until SIGTERM or SIGINT. A configuration mistake (a token missing, a database
     that refuses, a port in use) raises ConfigError: one line, exit 2, nothing left open."""
-    if settings.slack_signing_secret is None and not settings.socket_mode:
-        raise ConfigError("SLACK_SIGNING_SECRET is not set: Slack's requests could not be verified.")
-    if settings.slack_bot_token is None:
-        raise ConfigError("SLACK_BOT_TOKEN is not set.")
+    problem = cannot_serve(settings)  # the same line `check` ends with
+    if problem:
+        raise ConfigError(problem)
     loop = new_event_loop()
     try:
         loop.run_until_complete(_serve(settings))

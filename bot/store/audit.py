@@ -15,9 +15,9 @@ from typing import Any
 from sqlalchemy import Connection, insert, select
 
 from bot.domain import clean_text
+from bot.outage import log_failure
 from bot.store import tables
 from bot.store.engine import Database, clean_row
-from bot.store.outage import log_failure
 
 log = logging.getLogger(__name__)
 # Audit rows waiting for their group commit, at the most; past it the oldest are dropped

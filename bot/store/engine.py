@@ -22,7 +22,7 @@ from sqlalchemy.pool import StaticPool
 
 from bot.clock import SYSTEM, Clock
 from bot.domain import clean_text
-from bot.store.outage import Outage, mark, unavailable
+from bot.outage import Outage, mark, unavailable
 
 T = TypeVar("T")
 
@@ -115,7 +115,7 @@ class Database:
     ) -> None:
         self.url = url
         # Whether the database answers, as the last transaction found it: one line when it
-        # stops, one when it is back (bot/store/outage.py), and the readiness check's answer.
+        # stops, one when it is back (bot/outage.py), and the readiness check's answer.
         self.outage = Outage()
         # What every repository on this engine stamps its rows with (bot/clock.py): the
         # runtime's one clock, so a test's clock dates the rows the timers then compare.

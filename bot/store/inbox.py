@@ -28,11 +28,11 @@ from sqlalchemy import Connection, bindparam, delete, insert, select, update
 from sqlalchemy.dialects import postgresql as postgresql_dialect
 from sqlalchemy.dialects import sqlite as sqlite_dialect
 
+from bot.outage import unavailable
 from bot.store import tables
 from bot.store.audit import AUDIT_COLUMNS
 from bot.store.direct import Direct
 from bot.store.engine import Database, NotNow, clean_row
-from bot.store.outage import unavailable
 
 log = logging.getLogger(__name__)
 # Every command runs these: built once, run with their values (SQLAlchemy builds and keys a
@@ -381,8 +381,9 @@ class Inbox:
         """Give what is owed `seconds` to be written; what is not is said, in one line."""
         if not await self.settled(seconds):
             log.warning(
-                "stopping with %d refused requests not yet marked so in the database",
+                "stopping with %d refused and %d answered requests not yet marked so in the database",
                 len(self._refused),
+                len(self._unfinished),
             )
         if self._settler is not None:
             self._settler.cancel()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection, Row, Table, delete, insert, select
@@ -46,6 +47,20 @@ class Links:
                 select(tables.links).where(
                     tables.links.c.provider == provider, tables.links.c.incident_id == incident_id
                 )
+            )
+            return [_link(r) for r in rows]
+
+        return await self.db.read(work, quick=True)
+
+    async def linked_by(self, team_id: str, user_id: str, since: datetime) -> list[Link]:
+        """The channels this person linked (or declared) since then, the earliest first."""
+
+        def work(conn: Connection) -> list[Link]:
+            c = tables.links.c
+            rows = conn.execute(
+                select(tables.links)
+                .where(c.team_id == team_id, c.linked_by == user_id, c.linked_at >= since)
+                .order_by(c.linked_at)
             )
             return [_link(r) for r in rows]
 

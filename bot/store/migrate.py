@@ -7,7 +7,6 @@ alembic_version) is stamped at revision 0001, which is that schema, and upgraded
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from alembic import command
@@ -15,10 +14,6 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, inspect, text
-
-from bot.config import Settings, store_name
-from bot.store.db import Store
-from bot.store.errors import database_error
 
 FIRST_RELEASE = "0001"
 
@@ -61,22 +56,3 @@ def upgrade(conn: Connection) -> tuple[str | None, str]:
         command.stamp(cfg, FIRST_RELEASE)
     command.upgrade(cfg, "head")
     return before, head()
-
-
-def main(settings: Settings) -> str:
-    """`incident-bot migrate`: what it did, in one line (a database that refuses: ConfigError)."""
-
-    async def run() -> tuple[str | None, str]:
-        store = Store(settings.database_url)
-        try:
-            return await store.write(upgrade)
-        except Exception as exc:
-            raise database_error(exc, settings.database_url) from None
-        finally:
-            await store.close()
-
-    before, after = asyncio.run(run())
-    place = store_name(settings.database_url)
-    if before == after:
-        return f"The {place} is already at revision {after}: nothing to do."
-    return f"The {place} was upgraded from revision {before or 'none (empty)'} to {after}."

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Table,
     Text,
+    UniqueConstraint,
 )
 from sqlalchemy.types import TypeDecorator
 
@@ -140,4 +141,20 @@ anchors = Table(
     Column("channel_id", String(32), nullable=False),
     Column("ts", String(32), nullable=False),
     Column("at", UTCDateTime, nullable=False),
+)
+
+# The numbers `overrides` shows and `override cancel #n` reads: given once per override and
+# never to another, so cancelling down a list removes the ones it names. The provider's id
+# with what the override was, to keep its number where a provider gives it a new id.
+override_numbers = Table(
+    "override_numbers",
+    metadata,
+    Column("number", Integer, primary_key=True, autoincrement=False),
+    Column("provider", String(32), nullable=False),
+    Column("override_id", String(255), nullable=False),
+    Column("schedule", String(255), nullable=False),
+    Column("user_id", String(64), nullable=False),
+    Column("start", UTCDateTime, nullable=False),
+    Column("end", UTCDateTime, nullable=False),
+    UniqueConstraint("provider", "override_id", name="uq_override_numbers_id"),
 )

@@ -17,6 +17,11 @@ def ulid(prefix: str, n: int) -> str:
     )
 
 
+def _now() -> str:
+    """As incident.io stamps a change: its `updated_at`, what a resolved incident's end is read from."""
+    return datetime.now(UTC).isoformat().replace("+00:00", "Z")
+
+
 def _status(sid: str, name: str, category: str, rank: int) -> dict:
     return {
         "id": sid,
@@ -253,6 +258,7 @@ class FakeIncidentIo(FakeProvider):
             if status is None:
                 return self._error(422, "validation_error", "That status does not exist")
             incident["incident_status"] = status
+            incident["updated_at"] = _now()
         if "severity_id" in changes:
             incident["severity"] = next(s for s in SEVERITIES if s["id"] == changes["severity_id"])
         for assignment in changes.get("incident_role_assignments") or []:
@@ -273,6 +279,7 @@ class FakeIncidentIo(FakeProvider):
             incident["incident_status"] = next(
                 s for s in self.status_catalogue if s["id"] == body["to_incident_status_id"]
             )
+            incident["updated_at"] = _now()
         update = {
             "id": ulid("UP", len(self.updates) + 1),
             "incident_id": incident["id"],

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import re
 
+from bot.commands.asks import relink, same_declared
 from bot.commands.context import Context
-from bot.commands.handlers import handles
-from bot.commands.naming import match, reads_as
+from bot.commands.handlers.table import handles
+from bot.commands.naming import exact, match, rank_of, reads_as
 from bot.commands.ports import WorkspaceError
 from bot.commands.refs import Reference
 from bot.commands.results import (
@@ -23,7 +24,15 @@ from bot.commands.results import (
 )
 from bot.domain import Capability, DeclareRequest, Incident, Link, Move, read_back
 from bot.providers import facets
+from bot.providers.base import shown_label
 from bot.providers.facets import facet, offered
+
+
+def _an(label: str | None) -> str:
+    """ "a PagerDuty", "an incident.io", or "an" where the provider is the bot's own."""
+    if label is None:
+        return "an"
+    return ("an " if label[0].lower() in "aeiou" else "a ") + label
 
 
 def channel_name(prefix: str, reference: str, title: str) -> str:
@@ -34,13 +43,29 @@ def channel_name(prefix: str, reference: str, title: str) -> str:
     return name
 
 
-async def _severity(ctx: Context, typed: str) -> str:
+async def _severity(ctx: Context, typed: str) -> tuple[str, str]:
+    """The provider's severity `typed` means, and how it was read where that is not plain
+    (`sev 1` is Critical at incident.io): a name or alias first, because FireHydrant has
+    both SEV1 and P1; then a step of the scale (`sev 1`, `p1`: the most severe), so one
+    way of saying it works at every provider; then the names' prefixes."""
     severities = await ctx.provider.severities()
     names = {s.name: s.aliases for s in severities}
-    digits = re.fullmatch(r"(?:sev)?[\s\-]?(\d)", typed.strip().lower())
-    if digits:
-        typed = digits[1]
-    return ctx.chosen(match(typed, names, "severity"))
+    named = exact(typed, names)
+    if named is not None:
+        return named, ""
+    rank = rank_of(typed)
+    scale = sorted((s for s in severities if s.rank is not None), key=lambda s: s.rank or 0)
+    if rank is not None and scale:
+        at = next((s.name for s in scale if s.rank == rank), None)
+        if at is None:
+            listed = ", ".join(f"`{s.name}`" for s in scale)
+            raise ctx.refuse(
+                f"“{typed}” is past the end of the severities here: {len(scale)} of them, "
+                f"most severe first: {listed}."
+            )
+        first = "the most severe" if rank == 1 else f"{rank} of {len(scale)}, most severe first"
+        return at, f" (“{typed}” is {at}, {first})"
+    return ctx.chosen(match(typed, names, "severity")), ""
 
 
 @handles("declare")
@@ -55,7 +80,10 @@ async def declare(ctx: Context) -> Result | Reply:
         raise ctx.refuse(
             'That name is longer than 200 characters: keep it short, and put the rest in `summary:"…"`.'
         )
-    severity = await _severity(ctx, ctx.parsed.options["sev"]) if "sev" in ctx.parsed.options else None
+    asked = await same_declared(ctx, name)  # the same person, the same title, minutes ago
+    if asked is not None:
+        return Reply(result=asked, outcome="asked")
+    severity = (await _severity(ctx, ctx.parsed.options["sev"]))[0] if "sev" in ctx.parsed.options else None
     incident = await ctx.provider.declare(
         DeclareRequest(
             name=name,
@@ -108,9 +136,13 @@ async def declare(ctx: Context) -> Result | Reply:
 
 
 @handles("link")
-async def link(ctx: Context) -> Result:
+async def link(ctx: Context) -> Result | Reply:
     ref = ctx.required("incident", Reference)
     provider_name = ref.provider or ctx.settings.incident_provider
+    if ref.number:  # `link 7`: the number as this channel's provider numbers its incidents
+        here = await ctx.store.links.get(ctx.invocation.team_id, ctx.invocation.channel_id)
+        if here is not None and here.provider in ctx.providers:
+            provider_name = here.provider
     provider = ctx.providers.get(provider_name)
     if provider is None:
         return Failure(
@@ -119,8 +151,11 @@ async def link(ctx: Context) -> Result:
         )
     incident_id = provider.parse_reference(ref.id)
     if incident_id is None:
-        raise ctx.refuse(f"`{ref.raw}` is not a {provider.label} incident reference.")
+        raise ctx.refuse(f"`{ref.raw}` is not {_an(shown_label(provider))} incident reference.")
     incident = await provider.get_incident(incident_id)
+    asked = await relink(ctx, provider, incident)  # linked to another one: moved only on purpose
+    if asked is not None:
+        return Reply(result=asked, outcome="asked")
     # Joined first (public channels), so the card can be posted, pinned and redrawn here.
     joined = await ctx.workspace.join(ctx.invocation.channel_id)
     await ctx.store.links.link(
@@ -175,7 +210,8 @@ async def status(ctx: Context) -> Result:
         typed = str(ctx.arg("status"))
         target = ctx.chosen(match(typed, names, "status"))
         if reads_as(typed, target):
-            read_as = f" (“{typed}” is {target} at {ctx.provider.label})"
+            where = shown_label(ctx.provider)
+            read_as = f" (“{typed}” is {target}{f' at {where}' if where else ''})"
     # Read first: a move that changes nothing, or goes backwards without being asked to
     # (`ack` on a resolved incident), is answered and not written.
     current = await ctx.incident()
@@ -188,7 +224,7 @@ async def status(ctx: Context) -> Result:
         # A refusal rests on a read from the provider now, never on a reused one.
         refused = _not_a_move(ctx, await ctx.incident(again=True), target, again, statuses)
         if refused is not None:
-            return refused
+            return await _note_kept(ctx, refused, str(note) if note else None)
     incident = await ctx.provider.set_status(
         ctx.incident_id or "",
         target,
@@ -224,13 +260,28 @@ def _not_a_move(
     return Failure(what=what, next_step=step)
 
 
+async def _note_kept(ctx: Context, refused: Failure, note: str | None) -> Result:
+    """A status change refused (already fixing) that carried a note: the note is what the
+    person took time to write, so it is posted as an update, and the answer says the
+    change was not made. Where the provider takes no updates, the refusal alone."""
+    if not note or not ctx.can(Capability.UPDATES):
+        return refused
+    await ctx.provider.post_update(ctx.incident_id or "", note, ctx.actor, key=ctx.invocation.request_id)
+    incident = await read_back(ctx.incident(again=True), "the note was posted as an update")
+    instead = " ".join(part for part in (refused.what, refused.next_step) if part)
+    return UpdatePosted(
+        incident=incident, text=note, actor=ctx.actor, instead=f"{instead} Your note is posted as an update:"
+    )
+
+
 @handles("reopen")
 async def reopen(ctx: Context) -> Result:
     current = await ctx.incident()
     if not current.closed:
         current = await ctx.incident(again=True)
     if not current.closed:
-        return Failure(what=f"{current.reference} is open ({current.status}): there is nothing to reopen.")
+        refused = Failure(what=f"{current.reference} is open ({current.status}): there is nothing to reopen.")
+        return await _note_kept(ctx, refused, str(ctx.arg("note") or "") or None)
     # Raises Rejected, with the reason, where the provider cannot (incident.io).
     target = await ctx.provider.target_status(Move.REOPEN)
     note = ctx.arg("note")
@@ -247,9 +298,9 @@ async def reopen(ctx: Context) -> Result:
 
 @handles("severity")
 async def severity(ctx: Context) -> Result:
-    chosen = await _severity(ctx, str(ctx.arg("severity")))
+    chosen, read_as = await _severity(ctx, str(ctx.arg("severity")))
     incident = await ctx.provider.set_severity(ctx.incident_id or "", chosen, ctx.actor)
-    return Changed(incident=incident, actor=ctx.actor, what=f"set the severity to {chosen}")
+    return Changed(incident=incident, actor=ctx.actor, what=f"set the severity to {chosen}{read_as}")
 
 
 @handles("update")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.commands.context import Context
-from bot.commands.handlers import handles
+from bot.commands.handlers.table import handles
 from bot.commands.results import Failure, Result, Snoozed
 from bot.commands.timeparse import parse_duration
 from bot.commands.timers import SNOOZE_NUDGES, SNOOZE_REMINDERS

@@ -6,7 +6,7 @@ import re
 from datetime import datetime, timedelta
 
 from bot.commands.context import Context
-from bot.commands.handlers import handles
+from bot.commands.handlers.table import handles
 from bot.commands.naming import match
 from bot.commands.parser import UserRef
 from bot.commands.registry import CANCEL_WORDS
@@ -20,7 +20,7 @@ from bot.commands.results import (
     Result,
     Schedules,
 )
-from bot.commands.timeparse import TimeSpan
+from bot.commands.timeparse import TimeSpan, describe
 from bot.commands.timers import channel_id_of
 from bot.domain import Override, Rejected
 from bot.providers import facets
@@ -38,6 +38,17 @@ async def oncall(ctx: Context) -> Result:
     schedule = await _schedule_name(ctx, str(typed)) if typed else None
     at = ctx.clock.now()
     entries = await ctx.provider.oncall(schedule, at)
+    asked = ctx.arg("person")
+    if isinstance(asked, UserRef):  # `oncall me`: where this person is on call now
+        person = await ctx.person(asked)
+        theirs = [e for e in entries if e.person is not None and e.person.slack_id == person.slack_id]
+        if theirs:
+            return OnCallList(entries=theirs, tz=ctx.invocation.tz, at=at)
+        whom = "You are" if person.slack_id == ctx.actor.slack_id else f"@{person.name or person.slack_id} is"
+        where = f"on {schedule}" if schedule else "on any schedule"
+        return OnCallList(
+            entries=entries, tz=ctx.invocation.tz, at=at, heading=f"{whom} not on call {where} now. Who is:"
+        )
     return OnCallList(entries=entries, tz=ctx.invocation.tz, at=at)
 
 
@@ -64,20 +75,63 @@ async def override(ctx: Context) -> Result:
             next_step=f"Put yourself on (`{ctx.command} override {schedule} me …`), or ask an admin.",
         )
     replaces = [e.person for e in on_then if e.person]
-    overlaps = []  # overrides already in that time: said, and this one wins where they meet
+    overlaps: list[Override] = []  # overrides already in that time: said, this one wins where they meet
     lister = facet(ctx.provider, facets.ListsOverrides)
     if lister is not None:
         try:
-            existing = await lister.list_overrides(schedule, span.start)
-        except Rejected:
-            existing = []  # a schedule whose overrides cannot be listed (PagerDuty's shift-based)
+            listed = await lister.list_overrides(schedule, span.start)
+        except Rejected:  # a schedule whose overrides cannot be listed (PagerDuty's shift-based)
+            lister, listed = None, []
+        existing = await ctx.store.override_numbers.number(ctx.provider.name, _in_order(listed))
+        same = next((o for o in existing if _covers(o, person.slack_id, span)), None)
+        if same is not None:
+            return _already(ctx, same)
         overlaps = [o for o in existing if o.overlaps(span.start, span.end)]
     created = await ctx.require(facets.Overrides).create_override(
         schedule, person, span.start, span.end, ctx.actor
     )
+    if lister is not None:
+        [created] = await ctx.store.override_numbers.number(ctx.provider.name, [created])
     return OverrideCreated(
-        override=created, actor=ctx.actor, tz=ctx.invocation.tz, replaces=replaces, overlaps=overlaps
+        override=created,
+        actor=ctx.actor,
+        tz=ctx.invocation.tz,
+        replaces=replaces,
+        overlaps=overlaps,
+        at=ctx.clock.now(),
     )
+
+
+# Typed twice a minute apart, `for 2h` is two spans a minute apart: the same override.
+SAME_WITHIN = timedelta(minutes=5)
+
+
+def _covers(existing: Override, person_id: str, span: TimeSpan) -> bool:
+    """An override of the same person that already covers the span: a second would add
+    nothing but a line to cancel twice."""
+    return (
+        existing.person.slack_id == person_id
+        and existing.start <= span.start + SAME_WITHIN
+        and existing.end >= span.end - SAME_WITHIN
+    )
+
+
+def _already(ctx: Context, same: Override) -> Failure:
+    when = f"{describe(same.start, ctx.invocation.tz, ctx.clock.now())} to "
+    when += describe(same.end, ctx.invocation.tz, ctx.clock.now())
+    who = f"@{same.person.name}" if same.person.name else "Whoever you named"
+    return Failure(
+        what=f"{who} is already on call on {same.schedule.name} then, by override #{same.number} "
+        f"({when}): nothing was added.",
+        next_step=f"To change it, cancel it (`{ctx.command} override cancel #{same.number}`) "
+        "and make the new one.",
+    )
+
+
+def _in_order(listed: list[Override]) -> list[Override]:
+    """Upcoming first, once each (a provider may list one override on two pages)."""
+    unique = {o.id: o for o in listed}
+    return sorted(unique.values(), key=lambda o: (o.start, o.schedule.name, o.id))
 
 
 _CANCEL = re.compile(
@@ -98,27 +152,28 @@ async def overrides(ctx: Context) -> Result:
     schedule = await _schedule_name(ctx, typed) if typed else None
     lister = ctx.require(facets.ListsOverrides)
     at = ctx.clock.now()
-    upcoming = sorted(
-        (o for o in await lister.list_overrides(schedule, at) if o.end > at),
-        key=lambda o: (o.start, o.schedule.name, o.id),
-    )
+    listed = _in_order([o for o in await lister.list_overrides(schedule, at) if o.end > at])
+    # Numbered by the store, not by position: cancelling #1 leaves #2 as #2.
+    upcoming = await ctx.store.override_numbers.number(ctx.provider.name, listed)
     if not cancel:
-        return Overrides(overrides=upcoming, tz=ctx.invocation.tz, schedule=schedule)
+        return Overrides(overrides=upcoming, tz=ctx.invocation.tz, schedule=schedule, at=at)
     number = int(cancel["number"])
-    if not 1 <= number <= len(upcoming):
+    chosen = next((o for o in upcoming if o.number == number), None)
+    if chosen is None:
         where = f" on {schedule}" if schedule else ""
         raise ctx.refuse(
             f"There is no override #{number}{where} ({len(upcoming)} upcoming): "
             f"`{ctx.command} overrides{' ' + schedule if schedule else ''}` lists them."
         )
-    chosen: Override = upcoming[number - 1]
     if not await _yours_or_admin(ctx, chosen.person.slack_id):
         return Failure(
             what="Only the bot's admins, or the person an override puts on call, can cancel it.",
             next_step="Ask an admin, or the person it puts on call.",
         )
     removed = await lister.cancel_override(chosen, ctx.actor)
-    return OverrideCancelled(override=chosen, actor=ctx.actor, tz=ctx.invocation.tz, ended_now=not removed)
+    return OverrideCancelled(
+        override=chosen, actor=ctx.actor, tz=ctx.invocation.tz, ended_now=not removed, at=at
+    )
 
 
 @handles("schedule")
@@ -132,7 +187,7 @@ async def schedule(ctx: Context) -> Result:
         if name:
             chosen = ctx.chosen(match(str(name), {s.name: [] for s in found}, "schedule"))
             found = [s for s in found if s.name == chosen]
-        return Schedules(schedules=found, tz=ctx.invocation.tz)
+        return Schedules(schedules=found, tz=ctx.invocation.tz, visibility="ephemeral")  # a read
     save = ctx.require(facets.SavesSchedules).save_schedule
     every = ctx.arg("every")
     if not isinstance(every, timedelta):

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 
 from bot.commands.context import Context
-from bot.commands.handlers import handles
+from bot.commands.handlers.table import handles
 from bot.commands.naming import match
 from bot.commands.parser import UserRef
 from bot.commands.results import Changed, FollowUpAdded, FollowUps, Result, Roles
@@ -18,11 +18,22 @@ _DONE = re.compile(r"^(?:done|close|complete)((?:\s*,?\s*(?:and\s+)?#?\d+)*)\s*$
 async def assign(ctx: Context) -> Result:
     roles = ctx.require(facets.Roles)
     role_names = await roles.role_names()
+    ref = ctx.required("user", UserRef)
     if ctx.verb.gives_lead:
         role = role_names[0]
+    elif ctx.arg("role") is None:  # `assign @bea`: the role is what is missing
+        listed = ", ".join(f"`{r}`" for r in role_names)
+        whom = "you" if ref.me else f"@{ref.name or ref.id}"
+        raise ctx.refuse(
+            f"Which role should {whom} have? The roles here: {listed}. "
+            f"Say it first: `{ctx.command} assign {role_names[-1]} {'me' if ref.me else whom}`."
+        )
     else:
-        role = ctx.chosen(match(str(ctx.arg("role")), {r: [] for r in role_names}, "role"))
-    ref = ctx.required("user", UserRef)
+        # A role's own short names where the provider has them (incident.io's `comms`).
+        short = ctx.provider if isinstance(ctx.provider, facets.NamesRoles) else None
+        aliases = await short.role_aliases() if short is not None else {}
+        names = {r: aliases.get(r, []) for r in role_names}
+        role = ctx.chosen(match(str(ctx.arg("role")), names, "role"))
     person = await ctx.person(ref)
     incident = await roles.assign_role(ctx.incident_id or "", role, person, ctx.actor)
     return Changed(incident=incident, actor=ctx.actor, what=f"made {{person}} {role}", person=person)

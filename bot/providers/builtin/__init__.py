@@ -3,11 +3,19 @@ kept in the bot's own store, for teams with no paid incident tool (and for the s
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
+from bot.clock import Clock
 from bot.domain import Capability
-from bot.providers.base import no_single_assignee
+from bot.providers.base import Directory, Provider, no_single_assignee
 from bot.providers.builtin.followups import FollowUps
 from bot.providers.builtin.incidents import Incidents
 from bot.providers.builtin.oncall import OnCalls
+from bot.providers.spec import ProviderSpec
+
+if TYPE_CHECKING:  # built before any provider: only their types here
+    from bot.config import Settings
+    from bot.store.db import Store
 
 
 class BuiltinProvider(Incidents, FollowUps, OnCalls):
@@ -29,3 +37,19 @@ class BuiltinProvider(Incidents, FollowUps, OnCalls):
 
 
 __all__ = ["BuiltinProvider"]
+
+
+def _build(
+    settings: Settings, store: Store, directory: Directory, clock: Clock, http: dict[str, Any]
+) -> Provider:
+    return BuiltinProvider(store, settings.incident_roles)
+
+
+SPEC = ProviderSpec(
+    name=BuiltinProvider.name,
+    label=BuiltinProvider.label,
+    key_setting=None,  # always on: it keeps its incidents in the bot's own store
+    build=_build,
+    settings=("incident_roles",),
+    prefixes=("builtin",),
+)

@@ -41,10 +41,10 @@ ROLES = select(tables.roles).where(tables.roles.c.incident == bindparam("b_numbe
 STATUSES = ("triage", "investigating", "fixing", "monitoring", "resolved", "closed")
 CLOSED_STATUSES = ("resolved", "closed")
 SEVERITIES = (
-    Severity(name="SEV1", aliases=["1", "critical"], description="Critical: customers are down"),
-    Severity(name="SEV2", aliases=["2", "major"], description="Major: a core feature is broken"),
-    Severity(name="SEV3", aliases=["3", "minor"], description="Minor: degraded, with a workaround"),
-    Severity(name="SEV4", aliases=["4", "low"], description="Low: little or no customer impact"),
+    Severity(name="SEV1", aliases=["1", "critical"], description="Critical: customers are down", rank=1),
+    Severity(name="SEV2", aliases=["2", "major"], description="Major: a core feature is broken", rank=2),
+    Severity(name="SEV3", aliases=["3", "minor"], description="Minor: degraded, with a workaround", rank=3),
+    Severity(name="SEV4", aliases=["4", "low"], description="Low: little or no customer impact", rank=4),
 )
 _REFERENCE = re.compile(r"^INC-?(\d{1,9})$", re.IGNORECASE)
 

@@ -106,16 +106,22 @@ class Base:
         return (await self._milestone(slug))["name"]
 
     async def severities(self) -> list[Severity]:
+        ordered = sorted(await self._severities(), key=lambda s: s.get("position") or 0)
         found = [
-            # `sev 1` means SEV1; priorities (P1…) are typed by their slug.
+            # `sev 1` means SEV1, the first by position; priorities (P1…) by their slug, and
+            # by position only where there are no severities.
             Severity(
-                name=s["slug"], aliases=re.findall(r"(\d+)$", s["slug"]), description=s.get("description")
+                name=s["slug"],
+                aliases=re.findall(r"(\d+)$", s["slug"]),
+                description=s.get("description"),
+                rank=n,
             )
-            for s in await self._severities()
+            for n, s in enumerate(ordered, 1)
         ]
+        priorities = sorted(await self._priorities(), key=lambda p: p.get("position") or 0)
         found += [
-            Severity(name=p["slug"], description=p.get("description") or None)
-            for p in await self._priorities()
+            Severity(name=p["slug"], description=p.get("description") or None, rank=None if ordered else n)
+            for n, p in enumerate(priorities, 1)
         ]
         return found
 

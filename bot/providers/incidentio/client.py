@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from typing import Any
 
 from bot.clock import SYSTEM, Clock
@@ -27,6 +28,11 @@ _CHANNEL_NUMBER = re.compile(r"^inc-(\d{1,9})(?:-|$)")
 LIVE = ("triage", "live")
 RESOLVED = ("learning", "closed")
 PAGE = 250
+REOPEN_REFUSED = (
+    "incident.io's API cannot take an incident out of post-incident or closed: it does not move "
+    "a closed incident back to live. Declare a new incident (`/incident declare …`) and mention "
+    "this one in its summary."
+)
 CURSOR = Cursor(PAGE)
 
 
@@ -39,6 +45,18 @@ def error_text(body: Any) -> str | None:
         return None
     messages = [e.get("message") for e in body.get("errors") or [] if isinstance(e, dict)]
     return "; ".join(m for m in messages if m) or None
+
+
+def _resolved_at(data: dict) -> datetime | None:
+    """incident.io has no resolved_at: its "Resolved at" timestamp where the incident has
+    one, else its last change (the move out of live, as far as the API tells)."""
+    for entry in data.get("incident_timestamp_values") or []:
+        name = str((entry.get("incident_timestamp") or {}).get("name", "")).lower()
+        if "resolved" in name:
+            found = parse_time((entry.get("value") or {}).get("value"))
+            if found is not None:
+                return found
+    return parse_time(data.get("updated_at")) or parse_time(data.get("created_at"))
 
 
 class Base:
@@ -105,10 +123,7 @@ class Base:
 
     async def target_status(self, kind: Move) -> str:
         if kind is Move.REOPEN:
-            raise Rejected(
-                "incident.io does not move a closed incident back to live. Declare a new incident "
-                "(`/incident declare …`) and mention this one in its summary."
-            )
+            raise Rejected(REOPEN_REFUSED)
         statuses = await self._statuses()
         wanted = ("live",) if kind is Move.ACK else RESOLVED
         for category in wanted:  # post-incident before closed: closing may need a special key role
@@ -118,13 +133,18 @@ class Base:
         raise Rejected(f"incident.io has no status to {kind} an incident with.")
 
     async def severities(self) -> list[Severity]:
+        # incident.io's rank grows with severity; ours counts from the most severe, 1.
         return [
-            Severity(name=s["name"], description=s.get("description") or None)
-            for s in sorted(await self._severities(), key=lambda s: -s.get("rank", 0))
+            Severity(name=s["name"], description=s.get("description") or None, rank=n)
+            for n, s in enumerate(sorted(await self._severities(), key=lambda s: -s.get("rank", 0)), 1)
         ]
 
     async def role_names(self) -> list[str]:
         return [r["name"] for r in await self._roles()]
+
+    async def role_aliases(self) -> dict[str, list[str]]:
+        """Each role's shortform (`comms` for Communications): what responders type."""
+        return {r["name"]: [r["shortform"]] for r in await self._roles() if r.get("shortform")}
 
     # incidents -------------------------------------------------------------------------
     def _incident(self, data: dict) -> Incident:
@@ -148,7 +168,7 @@ class Base:
             roles=roles,
             url=data.get("permalink"),
             created_at=parse_time(data.get("created_at")) or self.clock.now(),
-            resolved_at=None,
+            resolved_at=_resolved_at(data) if status.get("category") in RESOLVED else None,
             channel_id=data.get("slack_channel_id") or None,
         )
 

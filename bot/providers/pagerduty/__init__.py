@@ -9,15 +9,22 @@ Severity is PagerDuty's priority (P1…) where the account has priorities, and i
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import TYPE_CHECKING, Any
 
 from bot.clock import SYSTEM, Clock
 from bot.domain import Capability
-from bot.providers.base import Directory, made_at
+from bot.providers.base import Directory, NoDirectory, Provider, made_at
 from bot.providers.http import ApiClient, TokenAuth
+from bot.providers.pagerduty import webhook
 from bot.providers.pagerduty.client import NO_FOLLOWUPS, NO_ROLES, error_text
 from bot.providers.pagerduty.incidents import Incidents
 from bot.providers.pagerduty.oncall import OnCalls
+from bot.providers.spec import ProviderSpec, Webhook
+
+if TYPE_CHECKING:  # built before any provider: only their types here
+    from bot.config import Settings
+    from bot.store.db import Store
 
 
 class PagerDutyProvider(Incidents, OnCalls):
@@ -62,3 +69,57 @@ def build(
     return PagerDutyProvider(
         api, from_email=from_email, service_id=service_id, directory=directory, clock=clock
     )
+
+
+def _from(settings: Settings, directory: Directory, clock: Clock, http: dict[str, Any]) -> PagerDutyProvider:
+    assert settings.pagerduty_api_token is not None
+    token = settings.pagerduty_api_token.get_secret_value()
+    return build(
+        token,
+        settings.pagerduty_api_url,
+        from_email=settings.pagerduty_from_email,
+        service_id=settings.pagerduty_service_id,
+        directory=directory,
+        clock=clock,
+        **http,
+    )
+
+
+def _build(
+    settings: Settings, store: Store, directory: Directory, clock: Clock, http: dict[str, Any]
+) -> Provider:
+    return _from(settings, directory, clock, http)
+
+
+async def _subscribe(settings: Settings, url: str) -> tuple[str, str | None]:
+    """PagerDuty's REST API makes webhook subscriptions (`POST /webhook_subscriptions`)."""
+    provider = _from(settings, NoDirectory(), SYSTEM, {"timeout": settings.provider_timeout})
+    try:
+        return await provider.create_webhook(url, sorted(webhook.KINDS))
+    finally:
+        await provider.close()
+
+
+SPEC = ProviderSpec(
+    name=PagerDutyProvider.name,
+    label=PagerDutyProvider.label,
+    key_setting="pagerduty_api_token",
+    build=_build,
+    settings=(
+        "pagerduty_api_token",
+        "pagerduty_from_email",
+        "pagerduty_api_url",
+        "pagerduty_service_id",
+        "pagerduty_webhook_secret",
+    ),
+    prefixes=("pagerduty", "pd"),
+    url=re.compile(r"^https?://[a-z0-9\-]+\.pagerduty\.com/incidents/(?P<id>[A-Z0-9]+)"),
+    webhook=Webhook(
+        verify=webhook.verify,
+        parse=webhook.parse,
+        secret_setting="pagerduty_webhook_secret",
+        where="PagerDuty → Integrations → Generic Webhooks (v3) → New Webhook, or run "
+        "`python -m bot webhooks --create pagerduty --url <public URL>`",
+        create=_subscribe,
+    ),
+)

@@ -10,6 +10,7 @@ from bot.clock import SYSTEM, Clock
 from bot.domain import (
     Capability,
     Incident,
+    Misconfigured,
     Move,
     NotFound,
     Person,
@@ -83,7 +84,10 @@ class Base:
     def _write_headers(self, actor: Person | None = None) -> dict[str, str]:
         """Every PagerDuty write names a user in `From`; the bot's configured one."""
         if not self.from_email:
-            raise ProviderError("PagerDuty needs PAGERDUTY_FROM_EMAIL (a PagerDuty user) to make changes.")
+            raise Misconfigured(
+                "PagerDuty needs PAGERDUTY_FROM_EMAIL (a PagerDuty user) to make changes.",
+                "PAGERDUTY_FROM_EMAIL",
+            )
         return {"From": self.from_email}
 
     async def _write(self, method: str, path: str, body: Any, *, repeatable: bool = False) -> Any:
@@ -119,12 +123,15 @@ class Base:
         return await self._catalogues.get("priorities", load)
 
     async def severities(self) -> list[Severity]:
+        # PagerDuty lists priorities most severe first: P1 is rank 1. Without priorities
+        # (a plan that has none) urgency is the scale: high, then low.
         found = [
-            Severity(name=p["name"], description=p.get("description") or None)
-            for p in await self._priorities()
+            Severity(name=p["name"], description=p.get("description") or None, rank=n)
+            for n, p in enumerate(await self._priorities(), 1)
         ]
         return found + [
-            Severity(name=u, aliases=[f"{u} urgency"], description=f"{u} urgency") for u in URGENCIES
+            Severity(name=u, aliases=[f"{u} urgency"], description=f"{u} urgency", rank=None if found else n)
+            for n, u in enumerate(URGENCIES, 1)
         ]
 
     # people -----------------------------------------------------------------------------------

@@ -1,0 +1,84 @@
+"""Questions asked before a command is done, because typed as it was it may not be what was
+meant: a second declare of the same incident, a re-link of a linked channel.
+
+Each says that nothing was done yet, what doing it would mean, and offers a button that does
+it on purpose (and, for the shell, which has no buttons, how to say it on purpose).
+"""
+
+from __future__ import annotations
+
+from bot.commands import results as r
+from bot.doc import Actions, B, Button, Channel, Code, Context, Doc, Line, Link, Section, T
+from bot.present import present
+
+
+@present.register
+def _(result: r.SameDeclared) -> Doc:
+    first = f"{result.reference}: {result.name}"
+    line: Line = [
+        T("You declared "),
+        Link(result.url, first) if result.url else B(first),
+        T(" a few minutes ago"),
+    ]
+    if result.channel_id:
+        line += [T(" ("), Channel(result.channel_id, result.reference.lower()), T(")")]
+    line.append(T(". Is this the same incident? Nothing was declared yet."))
+    button = Button(
+        result.verb,
+        "Declare a new one",
+        result.provider,
+        result.incident_id,
+        result.reference,
+        style="primary",
+        text=result.text,
+    )
+    hint: Line = [
+        T(f"If it is {result.reference}, carry on in its channel. If it is a new one, click "),
+        B("Declare a new one"),
+        T(", or type "),
+        Code(f"{result.command} {result.verb} {result.text}"),
+        T(" again: I ask once."),
+    ]
+    return Doc(line, [Section([line]), Actions([button]), Context(hint)])
+
+
+@present.register
+def _(result: r.AskRelink) -> Doc:
+    line: Line = [
+        T("This channel is linked to "),
+        B(result.leaves),
+        T(". Move it to "),
+        B(result.reference),
+        T("? Nothing was changed yet."),
+    ]
+    after: Line = [
+        T(f"Moved, {result.leaves} itself stays as it is, but this channel stops following it: "),
+        T(f"its card here is replaced by {result.reference}'s, and "),
+    ]
+    if result.leaves_elsewhere:
+        after.append(T(f"{result.leaves} keeps its other channel"))
+        after.append(T("s: " if len(result.leaves_elsewhere) > 1 else ": "))
+        for n, channel_id in enumerate(result.leaves_elsewhere[:5]):
+            after += ([T(", ")] if n else []) + [Channel(channel_id, channel_id)]
+        after.append(T("."))
+    else:
+        after.append(T(f"{result.leaves} is left with no channel."))
+    label = f"Move to {result.reference}"
+    button = Button(
+        result.verb,
+        label,
+        result.provider,
+        result.incident_id,
+        result.reference,
+        confirm=f"Move this channel from {result.leaves} to {result.reference}?",
+        style="danger",
+        text=result.text,
+    )
+    hint: Line = [
+        T("Or on purpose by hand: "),
+        Code(f"{result.command} unlink"),
+        T(", then "),
+        Code(f"{result.command} {result.verb} {result.text}"),
+        T("."),
+    ]
+    return Doc(line, [Section([line, after]), Actions([button]), Context(hint)])

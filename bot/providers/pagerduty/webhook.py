@@ -1,0 +1,63 @@
+"""PagerDuty's webhooks (v3): the body signed with hex HMAC-SHA256, several `v1=` entries
+while a secret rotates; the body read into a `ProviderEvent`, or None."""
+
+from __future__ import annotations
+
+import hmac
+from collections.abc import Mapping
+from typing import Any
+
+from bot.domain import ProviderEvent
+from bot.providers.hooks import as_dict, as_list, as_str, hex_hmac, name_of, when
+
+
+def verify(secret: str, raw: bytes, headers: Mapping[str, str]) -> bool:
+    expected = hex_hmac(secret, raw)
+    given = headers.get("X-PagerDuty-Signature", "")
+    entries = [e.strip().removeprefix("v1=") for e in given.split(",") if e.strip().startswith("v1=")]
+    return any(hmac.compare_digest(expected, entry) for entry in entries)
+
+
+KINDS = {
+    "incident.triggered": "created",
+    "incident.acknowledged": "status",
+    "incident.unacknowledged": "status",
+    "incident.resolved": "status",
+    "incident.reopened": "status",
+    "incident.priority_updated": "severity",
+    "incident.reassigned": "assignee",
+    "incident.escalated": "assignee",
+    "incident.delegated": "assignee",
+    "incident.annotated": "update",
+    "incident.status_update_published": "update",
+    "incident.role.assigned": "role",
+    "incident.task.created": "task",
+}
+
+
+def parse(body: Any, raw: bytes, headers: Mapping[str, str]) -> ProviderEvent | None:
+    event = as_dict(as_dict(body).get("event"))
+    event_type, data = as_str(event.get("event_type")) or "", as_dict(event.get("data"))
+    kind = KINDS.get(event_type)
+    if kind is None or not isinstance(event.get("id"), str):
+        return None
+    incident = data if data.get("type") == "incident" else as_dict(data.get("incident"))
+    incident_id = incident.get("id")
+    detail = {
+        "status": data.get("status"),
+        "severity": as_dict(data.get("priority")).get("summary"),
+        "assignee": ", ".join(
+            filter(None, (as_str(as_dict(a).get("summary")) for a in as_list(data.get("assignees"))))
+        ),
+        "update": data.get("content") or data.get("message"),
+    }.get(kind)
+    return ProviderEvent(
+        provider="pagerduty",
+        delivery_id=event["id"],
+        event_type=event_type,
+        incident_id=incident_id if isinstance(incident_id, str) else None,
+        kind=kind,
+        occurred_at=when(event.get("occurred_at")),
+        actor=name_of(event.get("agent")),
+        detail=detail if isinstance(detail, str) and detail else None,
+    )
