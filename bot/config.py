@@ -91,6 +91,12 @@ def public_url(url: str) -> str:
     without `https://` would otherwise become a manifest whose every URL Slack rejects."""
     scheme, sep, rest = url.strip().partition("://")
     host = rest.split("/", 1)[0]
+    for path in ("/slack/events", "/webhooks/"):  # the bot adds these: given, they'd be doubled
+        if path in rest:
+            base = url.strip()[: url.strip().index(path)]
+            raise ConfigError(
+                f"--url {url}: give the bot's base URL, without {path.rstrip('/')}: say --url {base}"
+            )
     if sep and scheme.lower() == "https" and host:
         return url.strip()
     example = "https://" + ((rest if sep else url.strip()).lstrip("/") or "<your host>")
@@ -182,8 +188,8 @@ class Settings(BaseSettings):
     incident_announce_channel: str | None = None
     # Seconds an incident read from a provider is reused before it is read again (0: never
     # reused). The bot's own changes and the provider's webhooks keep it current; this bounds
-    # how long a change made in the provider's UI without a webhook can go unseen. Only with
-    # SQLite (one process); a minute where the provider's webhook is on. See bot/commands/fresh.py.
+    # how long a change made in the provider's UI without a webhook can go unseen. A minute
+    # where the provider's webhook is on. See bot/commands/fresh.py.
     incident_cache_seconds: float = Field(default=10.0, ge=0, le=300)
     # Seconds between looks for reminders, nudges and handovers that are due.
     incident_timer_tick: float = 30.0
@@ -191,6 +197,9 @@ class Settings(BaseSettings):
     provider_timeout: float = 8.0
 
     database_url: str = "sqlite:///incident-bot.db"
+    # PostgreSQL: connections one process keeps open for its transactions, at most (one per
+    # work slot otherwise); every process shares the server's max_connections.
+    database_pool_max: int = Field(default=20, ge=1, le=1000)
     # Seconds a process's claim on an unanswered request lasts unless renewed: after a crash,
     # another process (or the next start, on PostgreSQL) answers it this long after at most.
     inbox_lease: float = 15.0
@@ -254,6 +263,32 @@ class Settings(BaseSettings):
     @classmethod
     def _slash(cls, value: str) -> str:
         return value if value.startswith("/") else "/" + value
+
+    @field_validator("incident_channel_prefix")
+    @classmethod
+    def _prefix(cls, value: str) -> str:
+        """Checked here: Slack refuses a channel name with `#`, capitals or spaces, and the
+        first declare would be the first to hear of it, mid-incident."""
+        if not re.fullmatch(r"[a-z0-9][a-z0-9_-]{0,20}", value):
+            raise ValueError("Slack channel names are lower-case letters, digits, - and _ (like inc)")
+        return value
+
+    @field_validator("slack_api_url", "incidentio_api_url", "pagerduty_api_url", "firehydrant_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        scheme, sep, rest = value.strip().partition("://")
+        if not sep or scheme.lower() not in ("http", "https") or not rest.split("/", 1)[0]:
+            raise ValueError(f"needs a URL with its scheme, like https://{(rest or value).strip('/')}")
+        return value.strip()
+
+    @field_validator("pagerduty_service_id")
+    @classmethod
+    def _service_id(cls, value: str | None) -> str | None:
+        if value and not re.fullmatch(r"[A-Z0-9]{5,}", value.strip()):
+            raise ValueError(
+                "needs a PagerDuty service id, like PABC123 (the end of the service's URL), not its name"
+            )
+        return value and value.strip()
 
     @field_validator("incident_provider", mode="before")
     @classmethod

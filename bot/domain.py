@@ -58,6 +58,7 @@ class Capability(StrEnum):
     REASSIGN = "reassign"  # hand the whole incident to one person (PagerDuty's assignee)
     STAKEHOLDER_UPDATES = "stakeholder_updates"  # an update sent to subscribers, not just the timeline
     REOPEN = "reopen"  # a resolved incident back to work
+    LIST_OPEN = "list_open"  # the incidents open now, for `list`
 
 
 class Person(BaseModel):

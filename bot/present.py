@@ -6,7 +6,7 @@ from datetime import datetime
 from functools import singledispatch
 
 from bot.commands import results as r
-from bot.commands.timeparse import describe, describe_duration
+from bot.commands.timeparse import describe, describe_day, describe_duration
 from bot.doc import (
     Actions,
     B,
@@ -52,12 +52,12 @@ def _running(incident: Incident, now: datetime) -> str:
     return describe_duration(end - incident.created_at)
 
 
-def _followup_line(item: FollowUp, tz: str) -> Line:
+def _followup_line(item: FollowUp, tz: str, now: datetime | None = None) -> Line:
     line: Line = [T(f"#{item.number} "), T(item.title)]
     if item.assignee:
         line += [T(" → "), User(item.assignee.slack_id, item.assignee.name)]
     if item.due:
-        line.append(T(f" (due {describe(item.due, tz)[:10]})"))
+        line.append(T(f" (due {describe_day(item.due, tz, now)})"))
     if item.state != "open":
         line.append(T(f" [{item.state}]"))
     return line
@@ -100,7 +100,7 @@ def card_blocks(incident: Incident, now: datetime) -> list:
     open_items = [f for f in incident.followups if f.state == "open"]
     if open_items:
         lines: list[Line] = [[B(f"Open follow-ups ({len(open_items)})")]]
-        lines += [_followup_line(f, "UTC") for f in open_items[:MAX_LIST]]
+        lines += [_followup_line(f, "UTC", now) for f in open_items[:MAX_LIST]]
         if len(open_items) > MAX_LIST:
             lines.append([T(f"… and {len(open_items) - MAX_LIST} more")])
         blocks.append(Section(lines))
@@ -192,7 +192,7 @@ def _(result: r.FollowUpAdded) -> Doc:
         User(result.actor.slack_id, result.actor.name),
         T(f" {verb} on {result.incident.reference}: "),
     ]
-    line += _followup_line(result.followup, result.tz)
+    line += _followup_line(result.followup, result.tz, result.at)
     return Doc(line, [Section([line])])
 
 
@@ -208,7 +208,7 @@ def _(result: r.FollowUps) -> Doc:
         return Doc(line, [Section([line])])
     title = f"{result.kind.capitalize()}s on {i.reference} ({len(result.followups)})"
     lines: list[Line] = [[B(title)]]
-    lines += [_followup_line(f, result.tz) for f in result.followups[:MAX_LIST]]
+    lines += [_followup_line(f, result.tz, result.at) for f in result.followups[:MAX_LIST]]
     if len(result.followups) > MAX_LIST:
         more: Line = [T(f"… and {len(result.followups) - MAX_LIST} more")]
         if i.url:  # the whole list is the provider's to show
@@ -427,4 +427,4 @@ def _(result: r.AskElsewhere) -> Doc:
     return Doc(line, [Section([line]), Actions([button]), Context(hint)])
 
 
-from bot import present_asks, present_notices, present_oncall  # noqa: E402, F401  (their presentations)
+from bot import present_asks, present_notices, present_oncall, present_people  # noqa: E402, F401  (their presentations)

@@ -14,14 +14,17 @@ from bot.present import present
 
 @present.register
 def _(result: r.SameDeclared) -> Doc:
-    first = f"{result.reference}: {result.name}"
-    line: Line = [
-        T("You declared "),
-        Link(result.url, first) if result.url else B(first),
-        T(" a few minutes ago"),
-    ]
+    if not result.reference:  # the first is being made as this is asked
+        line: Line = [T("You are declaring "), B(result.name), T(" already, seconds ago: it is on its way")]
+    else:
+        first = f"{result.reference}: {result.name}"
+        line = [
+            T("You declared "),
+            Link(result.url, first) if result.url else B(first),
+            T(" already"),
+        ]
     if result.channel_id:
-        line += [T(" ("), Channel(result.channel_id, result.reference.lower()), T(")")]
+        line += [T(" ("), Channel(result.channel_id, result.channel_id), T(")")]
     line.append(T(". Is this the same incident? Nothing was declared yet."))
     button = Button(
         result.verb,
@@ -33,7 +36,7 @@ def _(result: r.SameDeclared) -> Doc:
         text=result.text,
     )
     hint: Line = [
-        T(f"If it is {result.reference}, carry on in its channel. If it is a new one, click "),
+        T(f"If it is {result.reference or 'that one'}, carry on in its channel. If it is a new one, click "),
         B("Declare a new one"),
         T(", or type "),
         Code(f"{result.command} {result.verb} {result.text}"),

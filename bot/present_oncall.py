@@ -28,7 +28,7 @@ def _(result: r.OnCallList) -> Doc:
         else:
             line += who(entry.person)
             if entry.until:
-                line.append(T(f" until {describe(entry.until, result.tz)}"))
+                line.append(T(f" until {describe(entry.until, result.tz, result.at)}"))
             if entry.is_override:
                 line.append(T(" (override)"))
         lines.append(line)

@@ -16,6 +16,7 @@ from bot.config import ConfigError, Settings
 from bot.providers import build_providers, missing_credentials
 from bot.providers.base import Directory
 from bot.store.db import Store
+from bot.store.engine import pool_for
 from bot.store.errors import database_error
 from bot.store.inbox import Inbox
 
@@ -46,7 +47,12 @@ async def build_runtime(settings: Settings, workspace: Workspace, clock: Clock =
         raise ConfigError(missing)
     for said in half_configured(settings):
         log.warning("configuration: %s", said)
-    store = Store(settings.database_url, clock=clock, connect_timeout=settings.incident_ack_db_timeout)
+    store = Store(
+        settings.database_url,
+        clock=clock,
+        connect_timeout=settings.incident_ack_db_timeout,
+        pool=pool_for(settings.incident_work_slots, settings.database_pool_max),
+    )
     try:
         await store.start(migrate=settings.migrates_on_start)
     except Exception as exc:
@@ -63,12 +69,27 @@ async def build_runtime(settings: Settings, workspace: Workspace, clock: Clock =
 
 def cannot_serve(settings: Settings) -> str | None:
     """Configuration `serve` cannot work with, in the one line `serve` stops with and `check`
-    ends with (exit 2 from both): no way to take Slack's requests, no token to answer them,
-    or a default provider without its key."""
+    ends with (exit 2 from both): no way to take Slack's requests, no token to answer them
+    (or one of the wrong kind, which Slack would refuse at every call), or a default
+    provider without its key."""
     if settings.slack_signing_secret is None and not settings.socket_mode:
         return "SLACK_SIGNING_SECRET is not set: Slack's requests could not be verified."
     if settings.slack_bot_token is None:
         return "SLACK_BOT_TOKEN is not set."
+    bot_token = settings.slack_bot_token.get_secret_value()
+    if bot_token == "xoxb-...":
+        return (
+            "SLACK_BOT_TOKEN is still .env.example's placeholder: put the app's Bot User OAuth "
+            "Token (OAuth & Permissions), xoxb-…"
+        )
+    if not bot_token.startswith("xoxb-"):  # a user (xoxp-) or app-level (xapp-) token, say
+        return "SLACK_BOT_TOKEN needs the bot token, xoxb-… (OAuth & Permissions → Bot User OAuth Token)."
+    app_token = settings.slack_app_token.get_secret_value() if settings.slack_app_token else None
+    if app_token is not None and not app_token.startswith("xapp-"):
+        return (
+            "SLACK_APP_TOKEN needs an app-level token, xapp-… (Basic Information → App-Level "
+            "Tokens, with connections:write); for HTTP mode, leave it unset."
+        )
     return missing_credentials(settings)
 
 

@@ -107,6 +107,7 @@ class FakeSlack:
     views: dict[str, dict[str, Any]] = field(default_factory=dict)  # view id → latest view
     members: dict[str, set[str]] = field(default_factory=dict)  # channel → who was invited or joined
     groups: dict[str, list[str]] = field(default_factory=dict)  # user group id → its users
+    handles: dict[str, str] = field(default_factory=dict)  # user group id → its handle
     invalid: list[str] = field(default_factory=list)  # Block Kit over Slack's limits
     faults: list[SlackFault] = field(default_factory=list)  # `fail`: chosen calls fail
     flaky: Flaky | None = None  # `flake`: a share of calls fail
@@ -267,8 +268,12 @@ class FakeSlack:
                 {"warning": "already_in_channel"} if already else {}
             )
         if method == "conversations.invite":
-            users = str(params.get("users", "")).split(",")
-            self.members.setdefault(str(params.get("channel")), set()).update(u for u in users if u)
+            users = [u for u in str(params.get("users", "")).split(",") if u]
+            members = self.members.setdefault(str(params.get("channel")), set())
+            if any(u in members for u in users):
+                # As Slack: one member already in it refuses the whole call (without force).
+                return {"ok": False, "error": "already_in_channel"}
+            members.update(users)
             return {"ok": True, "channel": {"id": params.get("channel")}}
         if method == "conversations.members":
             found = sorted(self.members.get(str(params.get("channel")), set()))
@@ -277,6 +282,12 @@ class FakeSlack:
             if params.get("usergroup") not in self.groups:
                 return {"ok": False, "error": "no_such_subteam"}
             return {"ok": True, "users": self.groups[params["usergroup"]]}
+        if method == "usergroups.list":
+            listed = [
+                {"id": gid, "handle": self.handles.get(gid, gid.lower()), "name": self.handles.get(gid, gid)}
+                for gid in self.groups
+            ]
+            return {"ok": True, "usergroups": listed}
         if method == "apps.connections.open":
             return {"ok": True, "url": self.url.replace("http", "ws", 1) + "/socket"}
         if method == "users.info":

@@ -10,8 +10,9 @@ import json
 from bot.providers.builtin import tables as builtin_tables
 from bot.slack.server import RUNTIME
 from bot.store import tables
-from tests.conftest import RunningBot
+from tests.conftest import RunningBot, make_settings, running_bot
 from tests.helpers import buttons_of, click_element, store_rows, text_of
+from tests.slackfake import FakeSlack
 
 
 async def incidents(bot: RunningBot) -> list[str]:
@@ -112,3 +113,38 @@ async def test_link_again_to_the_same_incident_or_after_unlink_is_not_asked(bot:
     assert "unlinked" in text_of(await bot.run("unlink", channel=first))
     assert "linked this channel to the incident" in text_of(await bot.run("link INC-2", channel=first))
     assert (await links(bot))[first] == "INC-2"
+
+
+async def test_with_admins_a_member_is_refused_and_an_admin_is_asked(
+    fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    settings = make_settings(fake_slack, sqlite_url, incident_admins=["UADMIN"])
+    async with running_bot(fake_slack, settings) as bot:
+        _, first = await bot.declare("Checkout is failing")
+        await bot.declare("Search is slow")
+        refused = text_of(await bot.run("link INC-2", user="UMEMBER", channel=first))
+        assert "Only" in refused and "Nothing changed: this channel stays with INC-1." in refused
+        asked = await bot.run("link INC-2", user="UADMIN", channel=first)
+        assert "Move it to *INC-2*?" in text_of(asked)
+        assert (await links(bot))[first] == "INC-1"
+        await click_element(bot, buttons_of(asked)["verb.link"], user="UMEMBER", channel=first)
+        assert (await links(bot))[first] == "INC-1"  # the button is checked as the command is
+        await click_element(bot, buttons_of(asked)["verb.link"], user="UADMIN", channel=first)
+        assert (await links(bot))[first] == "INC-2"
+
+
+async def test_the_same_declare_sent_twice_at_once_makes_one_incident_and_one_question(
+    bot: RunningBot,
+) -> None:
+    """Two declares a moment apart run side by side: the second may find the first still
+    being made, with no channel yet. Asked all the same, never a second incident."""
+    before = len(bot.slack.answers())
+    for _ in range(2):
+        response, _ = await bot.command("declare Payments are failing")
+        assert response.status == 200
+    await bot.settled()
+    await bot.slack.wait_for(before + 3)  # the first's answer and card, the second's question
+    assert await incidents(bot) == ["Payments are failing"]
+    said = [text_of(a.params) for a in bot.slack.answers()[before:]]
+    assert sum("Is this the same incident?" in s for s in said) == 1, said
+    assert len(bot.slack.of("conversations.create")) == 1

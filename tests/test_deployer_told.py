@@ -50,7 +50,14 @@ async def serving(env: dict[str, str], cwd: Path, port: int) -> AsyncIterator[li
     """`python -m bot serve` as a process, answering /healthz; yields its output's lines,
     filled in once it has stopped."""
     process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "bot", "serve", env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT
+        sys.executable,
+        "-m",
+        "bot",
+        "serve",
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
     )
     lines: list[str] = []
     try:
@@ -94,10 +101,43 @@ def test_env_example_as_copied_stops_serve_and_check_on_the_empty_signing_secret
     done = cli(tmp_path, command, SLACK_API_URL=NOWHERE, DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}")
     assert one_line(done) == NO_SECRET
     if command == "check":  # the report is still there, with the line that failed
-        assert "FAIL slack: set SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode)" in done.stdout
+        assert (
+            "FAIL slack: set SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode)" in done.stdout
+        )
         assert "ok   slack:" not in done.stdout
     else:
         assert "ready" not in done.stdout + done.stderr
+    # The signing secret filled in, the token left as .env.example has it: the next line.
+    env_file = tmp_path / ".env"
+    env_file.write_text(env_file.read_text().replace("SLACK_SIGNING_SECRET=\n", "SLACK_SIGNING_SECRET=s\n"))
+    done = cli(tmp_path, command, SLACK_API_URL=NOWHERE, DATABASE_URL=f"sqlite:///{tmp_path / 'bot.db'}")
+    assert one_line(done) == (
+        "configuration: SLACK_BOT_TOKEN is still .env.example's placeholder: put the app's Bot User "
+        "OAuth Token (OAuth & Permissions), xoxb-…"
+    )
+
+
+@pytest.mark.parametrize(
+    ("env", "line"),
+    [
+        (
+            {"SLACK_BOT_TOKEN": "xoxp-123-456"},
+            "SLACK_BOT_TOKEN needs the bot token, xoxb-… (OAuth & Permissions → Bot User OAuth Token).",
+        ),
+        (
+            {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_APP_TOKEN": "xoxb-1"},
+            "SLACK_APP_TOKEN needs an app-level token, xapp-… (Basic Information → App-Level Tokens, "
+            "with connections:write); for HTTP mode, leave it unset.",
+        ),
+    ],
+)
+@pytest.mark.parametrize("command", ["serve", "check"])
+def test_a_token_of_the_wrong_kind_is_one_line_never_repeated(
+    command: str, env: dict[str, str], line: str, tmp_path: Path
+) -> None:
+    done = cli(tmp_path, command, SLACK_SIGNING_SECRET="s", SLACK_API_URL=NOWHERE, **env)
+    assert one_line(done) == f"configuration: {line}"
+    assert "xoxp-123-456" not in done.stdout + done.stderr
 
 
 def test_empty_values_in_the_environment_count_as_unset(tmp_path: Path) -> None:
@@ -128,7 +168,12 @@ async def test_an_empty_app_token_line_leaves_serve_in_http_mode_taking_signed_r
     assert not fake_slack.of("apps.connections.open")
     # In a thread: the fake Slack answers on this test's event loop.
     checked = await asyncio.to_thread(
-        cli, tmp_path, "check", SLACK_API_URL=fake_slack.api_url, DATABASE_URL=env["DATABASE_URL"], PORT=str(port)
+        cli,
+        tmp_path,
+        "check",
+        SLACK_API_URL=fake_slack.api_url,
+        DATABASE_URL=env["DATABASE_URL"],
+        PORT=str(port),
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert f"ok   slack: HTTP on port {port}" in checked.stdout
@@ -158,6 +203,21 @@ LOOSE = [
         "not a name: the channel's details → About, at the bottom",
     ),
     (
+        {"PAGERDUTY_SERVICE_ID": "Checkout API"},
+        "configuration: PAGERDUTY_SERVICE_ID=Checkout API: needs a PagerDuty service id, like PABC123 "
+        "(the end of the service's URL), not its name",
+    ),
+    (
+        {"INCIDENTIO_API_URL": "api.incident.io"},
+        "configuration: INCIDENTIO_API_URL=api.incident.io: needs a URL with its scheme, "
+        "like https://api.incident.io",
+    ),
+    (
+        {"INCIDENT_CHANNEL_PREFIX": "#Incident"},
+        "configuration: INCIDENT_CHANNEL_PREFIX=#Incident: Slack channel names are lower-case letters, "
+        "digits, - and _ (like inc)",
+    ),
+    (
         {"PAGERDUTY_FROM_EMAIL": "oncall-bot"},
         "configuration: PAGERDUTY_FROM_EMAIL=oncall-bot: needs an email address: "
         "that of the PagerDuty user the bot makes changes as",
@@ -166,7 +226,9 @@ LOOSE = [
 
 
 @pytest.mark.parametrize("command", ["serve", "check"])
-@pytest.mark.parametrize(("env", "line"), LOOSE, ids=[next(iter(e)) + str(n) for n, (e, _) in enumerate(LOOSE)])
+@pytest.mark.parametrize(
+    ("env", "line"), LOOSE, ids=[next(iter(e)) + str(n) for n, (e, _) in enumerate(LOOSE)]
+)
 def test_a_name_where_an_id_belongs_is_one_line_naming_the_variable(
     command: str, env: dict[str, str], line: str, tmp_path: Path
 ) -> None:
@@ -202,6 +264,17 @@ def test_a_url_without_https_is_refused_with_the_one_to_give(
     assert done.stdout == ""  # no manifest whose every URL Slack would reject
 
 
+def test_a_url_with_the_bots_own_path_is_refused_with_the_base_to_give(tmp_path: Path) -> None:
+    done = cli(tmp_path, "manifest", "--url", "https://bot.acme.dev/slack/events")
+    assert one_line(done) == (
+        "configuration: --url https://bot.acme.dev/slack/events: give the bot's base URL, "
+        "without /slack/events: say --url https://bot.acme.dev"
+    )
+    done = cli(tmp_path, "manifest", "--url", "https://bot.acme.dev/incident-bot/")
+    assert done.returncode == 0  # a path of its own (behind a proxy) is the base
+    assert "url: https://bot.acme.dev/incident-bot/slack/events" in done.stdout
+
+
 def test_a_socket_mode_manifest_needs_no_url(tmp_path: Path) -> None:
     done = cli(tmp_path, "manifest", "--socket", "--url", "bot.acme.dev")
     assert done.returncode == 0 and "socket_mode_enabled: true" in done.stdout
@@ -222,11 +295,13 @@ async def test_pagerduty_without_from_email_is_said_at_start_and_the_engineer_is
             INCIDENT_PROVIDER="pagerduty",
             PAGERDUTY_API_TOKEN=PROVIDER_TOKEN,
             PAGERDUTY_API_URL=pd.url,
-            PAGERDUTY_SERVICE_ID="PSERV01",
+            INCIDENT_CACHE_SECONDS="0",  # every command reads PagerDuty: the revoked key is met
         )
         async with serving(env, tmp_path, port) as output:
             link = slash_body(
-                f"link pd:{incident['incident_number']}", channel="C0PD", response_url=fake_slack.response_url()
+                f"link pd:{incident['incident_number']}",
+                channel="C0PD",
+                response_url=fake_slack.response_url(),
             )
             assert (await post_command(port, link))[0] == 200
             await wait_until(lambda: "Checkout down" in str(fake_slack.answers()), what="the link answered")
@@ -238,9 +313,27 @@ async def test_pagerduty_without_from_email_is_said_at_start_and_the_engineer_is
             said = text_of(answers[-1].params)
             assert pd.writes() == []  # nothing was sent to PagerDuty without a From
             assert incident["status"] == "triggered"
+
+            # The same class: the bot's key refused is nothing a minute mends, either.
+            pd.refuse_token = True
+            info = slash_body("info", channel="C0PD", response_url=fake_slack.response_url("info"))
+            assert (await post_command(port, info))[0] == 200
+            refused = text_of((await fake_slack.wait_for(before + 2))[-1].params)
+
+            # No PAGERDUTY_SERVICE_ID: declare is off, and the engineer is sent on, not told
+            # to set a variable they cannot reach.
+            pd.refuse_token = False
+            declare = slash_body("declare Payments down", response_url=fake_slack.response_url("declare"))
+            assert (await post_command(port, declare))[0] == 200
+            declined = text_of((await fake_slack.wait_for(before + 3))[-1].params)
+            assert pd.writes() == [] and len(pd.incidents) == 1  # type: ignore[attr-defined]
         assert answers[-1].params["text"].count("PAGERDUTY_FROM_EMAIL") == 1, said  # named once
         assert "Ask whoever runs the bot to set it." in said
         assert "in a minute" not in said
+        assert "PagerDuty refused our API key (HTTP 401)" in refused
+        assert "Ask whoever runs the bot to check its PagerDuty API key" in refused, refused
+        assert "in a minute" not in refused
+        assert "ask whoever runs the bot to set PAGERDUTY_SERVICE_ID, or declare it in PagerDuty" in declined
         warned = [line for line in output if "configuration: PAGERDUTY_FROM_EMAIL is not set" in line]
         ready = [n for n, line in enumerate(output) if "ready: HTTP" in line]
         assert warned and ready and output.index(warned[0]) < ready[0], output
@@ -267,7 +360,9 @@ def test_the_shell_reads_a_settings_file_when_asked(tmp_path: Path) -> None:
     (tmp_path / "try.env").write_text("DATABASE_URL=sqlite:///tried.db\nINCIDENT_ROLES=lead,comms\n")
     done = cli(tmp_path, "shell", "--env-file", "try.env")
     assert done.returncode == 0, done.stderr
-    assert done.stdout.splitlines()[0] == "incident bot shell · provider Built-in · store SQLite file tried.db"
+    assert (
+        done.stdout.splitlines()[0] == "incident bot shell · provider Built-in · store SQLite file tried.db"
+    )
     assert (tmp_path / "tried.db").exists()
     assert one_line(cli(tmp_path, "shell", "--env-file", "nope.env")) == (
         "configuration: --env-file nope.env: there is no such file"

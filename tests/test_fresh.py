@@ -1,7 +1,8 @@
 """Reads reused between commands (bot/commands/fresh.py), against the incident.io fake:
 a command right after another costs no read, the bot's own change is what the next
 command sees, a webhook makes the next command read again, a refusal never rests on a
-reused read, and several processes sharing PostgreSQL reuse nothing."""
+reused read, and several processes sharing PostgreSQL reuse reads and hear each other's
+changes."""
 
 from __future__ import annotations
 
@@ -14,7 +15,16 @@ import pytest
 
 from bot.commands.fresh import FreshIncidents
 from bot.domain import Incident
-from tests.conftest import ProviderBot, _fresh_postgres, provider_bot
+from bot.slack.server import RUNTIME
+from tests.conftest import (
+    ProviderBot,
+    _fresh_postgres,
+    make_settings,
+    provider_bot,
+    provider_fake,
+    provider_settings,
+    running_bot,
+)
 from tests.helpers import (
     HOOKS_CHANNEL,
     IO_SECRET,
@@ -88,14 +98,29 @@ async def test_a_refusal_is_checked_against_the_provider_before_it_is_given(io: 
     assert io.fake.incidents[incident["id"]]["incident_status"]["name"] == "Monitoring"
 
 
-async def test_processes_sharing_postgresql_reuse_no_read(fake_slack: FakeSlack) -> None:
+async def test_processes_sharing_postgresql_reuse_reads_and_see_each_others_changes(
+    fake_slack: FakeSlack,
+) -> None:
+    """Two bots on one PostgreSQL database and one incident.io: each reuses its reads as one
+    SQLite process does, and a change through one is what the other's next command shows
+    (it heard of it: bot/store/peers.py)."""
     url = await _fresh_postgres()
-    async with provider_bot("incidentio", fake_slack, url) as pb:
-        incident = await linked(pb)
-        before = reads(pb, incident)
-        for _ in range(3):
-            assert "Investigating" in text_of(await pb.bot.run("info", channel=CHANNEL))
-        assert reads(pb, incident) - before == 3
+    async with provider_fake("incidentio") as fake:
+        settings = make_settings(fake_slack, url, **provider_settings("incidentio", fake.url))
+        async with running_bot(fake_slack, settings) as one, running_bot(fake_slack, settings) as other:
+            incident = await linked(ProviderBot(one, fake))
+            assert "Investigating" in text_of(await other.run("info", channel=CHANNEL))
+            before = reads(ProviderBot(one, fake), incident)
+            for _ in range(3):
+                assert "Investigating" in text_of(await other.run("info", channel=CHANNEL))
+            assert reads(ProviderBot(one, fake), incident) == before  # reused, as on SQLite
+
+            peers = other.app[RUNTIME].store.peers
+            assert peers is not None
+            heard = peers.received
+            assert "Monitoring" in text_of(await one.run("status monitoring", channel=CHANNEL))
+            await wait_until(lambda: peers.received > heard, what="the other process told")
+            assert "Monitoring" in text_of(await other.run("info", channel=CHANNEL))
 
 
 class SlowProvider:

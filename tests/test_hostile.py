@@ -31,7 +31,7 @@ from tests.helpers import (
     text_of,
     write_method,
 )
-from tests.slackfake import FakeSlack, block_actions, sign, slash_body, view_submission
+from tests.slackfake import FakeSlack, block_actions, interaction_body, sign, slash_body, view_submission
 
 JSON = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=40),
@@ -297,3 +297,33 @@ async def test_a_command_body_is_parsed_only_after_its_signature(bot: RunningBot
     assert response.status == 401
     await bot.settled()
     assert bot.slack.calls == [c for c in bot.slack.calls if c.method == "auth.test"]
+
+
+async def test_a_click_is_verified_once_before_anything_reads_it(bot: RunningBot) -> None:
+    """The server checks every request's signature before it parses the body, clicks and
+    submissions included (Bolt, behind it, no longer checks it again): an unsigned or
+    wrongly signed click is a 401 and nothing at all happens; the same click signed runs."""
+    _, channel = await bot.declare("Checkout failing")
+    await bot.settled()
+    calls = len(bot.slack.calls)
+    card = [c for c in bot.slack.of("chat.postMessage") if c.params["channel"] == channel][-1]
+    ack = next(
+        e
+        for b in card.params["blocks"]
+        if b["type"] == "actions"
+        for e in b["elements"]
+        if e.get("action_id") == "verb.ack"
+    )
+    ts, url = card.response["ts"], bot.slack.response_url()
+    payload = block_actions(ack, user="U111", channel=channel, message_ts=ts, response_url=url)
+    body = interaction_body(payload)
+    form = {"Content-Type": "application/x-www-form-urlencoded"}
+    for headers in (form, {**form, **sign("not-the-secret", body)}):
+        response = await bot.post(body, headers)
+        assert response.status == 401
+    await bot.settled()
+    assert bot.slack.calls[calls:] == []  # nothing was done, nobody was told anything
+    status, _ = await bot.interact(payload)
+    assert status == 200
+    await bot.settled()
+    assert "moved the incident to investigating" in " ".join(str(c.params) for c in bot.slack.calls[calls:])

@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.commands import forms
-from bot.commands.results import Card, Nudge, Reminder, Result, card
+from bot.commands.results import AskInvite, AskRelink, Card, Nudge, Reminder, Result, SameDeclared, card
 from bot.domain import Capability, FollowUp, Incident, Person, Pulse
 from bot.present import present
 from bot.providers import firehydrant, incidentio, pagerduty
@@ -84,6 +84,23 @@ def notices() -> list[Result]:
     return [
         Reminder(incident=INCIDENT, quiet_for=1900, every=1800, command="/incident"),
         Nudge(incident=INCIDENT, followup=item, command="/incident"),
+        # The questions asked before a second declare of one title, and before a re-link.
+        SameDeclared(
+            verb="declare", text="x", provider="builtin", incident_id="1", reference="INC-1", name="x"
+        ),
+        AskRelink(
+            verb="link", text="INC-2", provider="builtin", incident_id="2", reference="INC-2", leaves="INC-1"
+        ),
+        # The question asked before a large user group is invited.
+        AskInvite(
+            verb="invite",
+            text="<!subteam^S1|@eng>",
+            provider="builtin",
+            incident_id="1",
+            reference="INC-1",
+            groups={"eng": 60},
+            threshold=50,
+        ),
     ]
 
 

@@ -131,10 +131,13 @@ async def test_typed_verb_without_arguments_opens_a_modal_with_the_providers_nam
 
 
 async def test_a_modal_acts_on_the_incident_it_was_opened_for_even_after_a_relink(bot: RunningBot) -> None:
+    from tests.helpers import click_element
+
     _, first = await bot.declare("Checkout is failing")
     await bot.declare("Search is slow")
     view_id, view = await open_modal(bot, "severity", first)
-    await bot.run("link INC-2", channel=first)  # someone relinks the channel meanwhile
+    asked = await bot.run("link INC-2", channel=first)  # someone relinks the channel meanwhile,
+    await click_element(bot, buttons_of(asked)["verb.link"], user="U111", channel=first)  # on purpose
     before = len(bot.slack.answers())
     await submit(bot, view_id, view, {"severity": view["blocks"][1]["element"]["options"][0]["value"]})
     await bot.slack.wait_for(before + 1)

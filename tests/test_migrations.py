@@ -11,7 +11,7 @@ from pathlib import Path
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
-from sqlalchemy import Connection, insert, inspect, select
+from sqlalchemy import Connection, insert, inspect, make_url, select
 
 from bot.providers.builtin import tables as builtin_tables
 from bot.store import migrate, tables
@@ -97,10 +97,11 @@ def cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
 async def test_serve_refuses_a_postgres_database_behind_until_migrate_upgrades_it(tmp_path: Path) -> None:
     url = await _fresh_postgres()
     await first_release_database(url)
+    database = make_url(url).set(drivername="postgresql")  # the same database (TEST_POSTGRES_URL's)
     env = {
         "SLACK_BOT_TOKEN": "xoxb-x",
         "SLACK_SIGNING_SECRET": "s",
-        "DATABASE_URL": "postgresql://postgres@127.0.0.1:5432/test",
+        "DATABASE_URL": database.render_as_string(hide_password=False),
         "PORT": "0",
     }
 
@@ -118,7 +119,8 @@ async def test_serve_refuses_a_postgres_database_behind_until_migrate_upgrades_i
     upgraded = cli("migrate", **env)
     assert upgraded.returncode == 0, upgraded.stderr
     assert upgraded.stdout.strip() == (
-        f"The PostgreSQL database test at 127.0.0.1:5432 was upgraded from revision 0001 to {migrate.head()}."
+        f"The PostgreSQL database {database.database} at {database.host}:{database.port or 5432} "
+        f"was upgraded from revision 0001 to {migrate.head()}."
     )
     again = cli("migrate", **env)
     assert "already at revision" in again.stdout

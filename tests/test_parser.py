@@ -93,6 +93,20 @@ def test_typos_get_the_nearest_verbs_usage() -> None:
     assert "help" in bad("frobnicate").usage
 
 
+def test_a_severity_glued_to_its_verb_is_the_verb_and_its_argument() -> None:
+    for typed in ("sev1", "SEV-1", "p1", "severity2"):
+        parsed = ok(typed)
+        assert (parsed.verb, parsed.args) == ("severity", {"severity": typed})
+    assert registry.read_verb("p2")[0] is registry.lookup("severity")  # the inbox reads it alike
+
+
+def test_a_bare_number_is_a_reference_only_where_nothing_else_can_stand() -> None:
+    link = ok("link #7").args["incident"]
+    assert (link.provider, link.id, link.number) == (None, "7", True)
+    assert ok("resolve duplicate of #7").ref is None and ok("status resolved 7").ref is None
+    assert ok("update see #7").args == {"text": "see #7"}
+
+
 def test_missing_and_extra_arguments_get_usage() -> None:
     assert "needs a status" in bad("status").message
     assert "not a person" in bad("lead bob").message

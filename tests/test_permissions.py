@@ -17,7 +17,7 @@ from bot.slack.server import RUNTIME
 from bot.store import tables
 from tests.conftest import RunningBot, make_settings, running_bot
 from tests.helpers import buttons_of, card_post, clean_env, click, open_modal, store_rows, submit, text_of
-from tests.slackfake import FakeSlack, block_actions
+from tests.slackfake import Call, FakeSlack, block_actions
 
 ADMIN, LEAD, MEMBER, HOLDER, OUTSIDER = "UADMIN", "U111", "UMEM", "UHOLD", "UOUT"
 ELSEWHERE = "COTHER"
@@ -223,10 +223,20 @@ async def test_each_card_button_obeys_the_policy(
     policy.write_text(f'{verb} = "lead"\n')
     async with incident(fake_slack, sqlite_url, incident_policy=str(policy)) as (bot, channel):
         card = card_post(bot.slack, channel)
-        button = buttons_of(card.params)[f"verb.{verb}"]
+        if verb == "followup":  # offered once someone is on it: the card redrawn acknowledged
+            await bot.run("ack", user=LEAD, channel=channel)
+            await bot.settled()
+            card = [c for c in bot.slack.of("chat.update") if c.params["channel"] == channel][-1]
+        assert f"verb.{verb}" in buttons_of(card.params)  # on the card, as a button or in its menu
         for user, allowed in ((MEMBER, False), (LEAD, True)):
             answers, views = len(bot.slack.answers()), len(bot.slack.of("views.update"))
-            assert (await click(bot, card, button["action_id"], user=user))[0] == 200
+            assert (await click(bot, card, f"verb.{verb}", user=user))[0] == 200  # a button or a menu pick
+            if verb == "unlink":  # picked from the menu, it asks first: its question's button acts
+                [question] = (await bot.slack.wait_for(answers + 1))[answers:]
+                answers = len(bot.slack.answers())
+                asked = Call("chat.postMessage", {**question.params, "channel": channel}, {})
+                asked.response = {"ts": "2.2"}
+                assert (await click(bot, asked, "verb.unlink", user=user))[0] == 200
             if verb in ("status", "severity", "assign", "followup", "update"):
                 [*_, shown] = await bot.slack.wait_for(views + 1, "views.update")
                 said, form = text_of(shown.params["view"]), bool(shown.params["view"].get("submit"))

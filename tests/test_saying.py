@@ -113,6 +113,13 @@ async def test_numbered_severities_map_by_rank_at_the_built_in_provider(
     assert (await incident_row(bot))["severity"] == severity, answer
 
 
+async def test_sev_0_says_the_scale_counts_from_1(bot: RunningBot) -> None:
+    _, channel = await bot.declare("Checkout down sev 3")
+    answer = text_of(await bot.run("sev0", channel=channel))
+    assert "count from 1, the most severe: `SEV1`" in answer
+    assert (await incident_row(bot))["severity"] == "SEV3"
+
+
 async def test_declare_with_p1_sets_the_first_severity_and_keeps_the_name(bot: RunningBot) -> None:
     answer, _ = await bot.declare("db down p1")
     row = await incident_row(bot)
@@ -247,6 +254,13 @@ async def test_assign_with_the_person_first(bot: RunningBot) -> None:
     assert (await roles_of(bot)).get("comms") == "U333", answer
 
 
+@pytest.mark.parametrize("typed", ["assign comms to <@U333|sam>", "assign <@U333|sam> as comms"])
+async def test_assign_with_a_little_word_between(bot: RunningBot, typed: str) -> None:
+    _, channel = await bot.declare("Checkout down")
+    answer = text_of(await bot.run(typed, channel=channel))
+    assert (await roles_of(bot)).get("comms") == "U333", answer
+
+
 async def test_assign_without_a_role_says_the_role_is_missing_and_lists_them(bot: RunningBot) -> None:
     _, channel = await bot.declare("Checkout down")
     before = await roles_of(bot)
@@ -343,8 +357,7 @@ async def test_a_note_on_an_acknowledged_incident_at_pagerduty_is_a_note(pd: Pro
     [
         ("page <@U444|bea>", "`page` isn't something this bot does yet"),
         ("escalate", "`escalate` isn't something this bot does yet"),
-        ("invite <@U444|bea>", "`invite` isn't something this bot does yet"),
-        ("list", "`list` isn't something this bot does yet"),
+        ("help page", "`page` isn't something this bot does yet"),
         ("close", "I don't know `close`. Did you mean `resolve`?"),
         ("clsoe", "Did you mean `resolve`?"),  # the synonym, then spelling
     ],

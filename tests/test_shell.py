@@ -51,7 +51,7 @@ def test_scripted_lifecycle_transcript(tmp_path: Path) -> None:
         "@you moved the incident to investigating · INC-1: Checkout is failing",
         "@you set the severity to SEV2",
         "@you made @bea lead",
-        "@you added follow-up on INC-1: #1 Add DB failover alert → @sam (due Fri 04 Jan)",
+        "@you added follow-up on INC-1: #1 Add DB failover alert → @sam (due Fri 04 Jan 2030)",  # years off
         "Update on INC-1 from @you",
         "Rollback done, error rate falling",
         "primary: @ana, @cy; hands over every 7d",

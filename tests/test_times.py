@@ -132,12 +132,20 @@ DAY_PHRASES: dict[str, tuple[tuple[int, int], tuple[int, int]] | None] = {
     "from 9am on friday to 5pm on friday": ((2, 9), (2, 17)),
     "from next friday 9am to next friday 5pm": ((9, 9), (9, 17)),
     "next friday from 9am to 5pm": ((9, 9), (9, 17)),
+    "9am-5pm next friday": ((9, 9), (9, 17)),  # the README's
     "from this friday 9am to this friday 5pm": ((2, 9), (2, 17)),
     "from next thursday 9am to next thursday 5pm": ((8, 9), (8, 17)),
     "from monday 9am to friday 5pm": ((5, 9), (9, 17)),
     "from noon to 2pm": ((0, 12), (0, 14)),
     "until noon": ((0, 10), (0, 12)),
     "until midnight": ((0, 10), (1, 0)),
+    "from now until 5pm": ((0, 10), (0, 17)),
+    "from tomorrow 22:00 to 06:00": ((1, 22), (2, 6)),
+    "from dec 24 9am to dec 24 5pm": ((29, 9), (29, 17)),
+    "from 2026-12-24 09:00 to 17:00": ((29, 9), (29, 17)),
+    "from 10am tomorrow for 3h": ((1, 10), (1, 13)),
+    "until friday midnight": None,  # as Friday begins or as it ends: asked
+    "from friday for 2h": None,
     "until 9am next monday": ((0, 10), (5, 9)),
     # A day alone would be its first minute: asked for a time, never guessed.
     "until friday": None,
@@ -254,15 +262,23 @@ async def test_a_span_across_the_spring_change_is_labelled_in_real_hours(
         assert end - start == timedelta(hours=5)
 
 
-async def test_due_next_friday_on_a_wednesday_is_next_weeks_friday(
+async def test_due_next_friday_on_a_wednesday_is_next_weeks_and_a_far_due_date_has_its_year(
     fake_slack: FakeSlack, sqlite_url: str
 ) -> None:
     async with on_clock(fake_slack, sqlite_url, at("UTC", *WEDNESDAY), "UTC") as bot:
         _, channel = await bot.declare("Disk full")
-        await bot.run("followup Add disk alert due next friday", channel=channel)
+        said = text_of(await bot.run("followup Add disk alert due next friday", channel=channel))
+        assert "(due Fri 04 Dec)" in said
         await bot.run("followup Clean logs due:friday", channel=channel)
+        far = text_of(await bot.run("followup Plan the DR drill due:2027-03-01", channel=channel))
+        assert "(due Mon 01 Mar 2027)" in far  # another year: said
         due = {r["title"]: r["due"].date() for r in await store_rows(bot, builtin_tables.followups)}
-        assert due == {"Add disk alert": date(2026, 12, 4), "Clean logs": date(2026, 11, 27)}
+        assert due == {
+            "Add disk alert": date(2026, 12, 4),
+            "Clean logs": date(2026, 11, 27),
+            "Plan the DR drill": date(2027, 3, 1),
+        }
+        assert "(due Mon 01 Mar 2027)" in text_of(await bot.run("followups", channel=channel))
 
 
 async def test_a_far_off_override_is_shown_with_its_year(fake_slack: FakeSlack, sqlite_url: str) -> None:

@@ -34,8 +34,41 @@ async def same_declared(ctx: Context, name: str) -> SameDeclared | None:
     first and means a new one), as it is from the question's button."""
     if ctx.parsed.target is not None:
         return None  # the question's button: declared on purpose
-    since = ctx.clock.now() - DECLARED_WITHIN
+    request = ctx.invocation.request_id
+    if request and not await ctx.store.claims.claim(f"declare-checked:{request}"):
+        # This very request, run again after a restart: the incident it made the first
+        # time would look like "the first" one. The provider hands that one back instead.
+        return None
     wanted = _title(name)
+    team, user = ctx.invocation.team_id, ctx.actor.slack_id
+    # Two declares a second apart run side by side: the first may not have its channel yet.
+    # One begun by this person, under this title, within a command's time is in the making.
+    making = f"declaring:{team}:{user}:{ctx.provider.name}:{wanted}"
+    alone = await ctx.store.claims.claim(making, window=ctx.settings.incident_command_timeout)
+    found = await _declared(ctx, wanted)
+    if (found is None and alone) or (found is not None and found[0].closed):
+        return None  # none lately, or over already: this is a new one
+    first, channel_id = found if found is not None else (None, None)
+    asked = f"asked-declare:{team}:{user}:{ctx.provider.name}:{first.id if first else wanted}"
+    if not await ctx.store.claims.claim(asked, window=DECLARED_WITHIN.total_seconds()):
+        return None  # asked already: this is the answer
+    return SameDeclared(
+        verb=ctx.verb.name,
+        text=ctx.parsed.text or name,
+        provider=ctx.provider.name,
+        incident_id=first.id if first else "",
+        reference=first.reference if first else "",
+        name=first.name if first else name,
+        channel_id=channel_id,
+        url=first.url if first else None,
+    )
+
+
+async def _declared(ctx: Context, wanted: str) -> tuple[Incident, str] | None:
+    """The incident this person declared (or linked) under this title lately, and its
+    channel: the first one still open, else the first one."""
+    since = ctx.clock.now() - DECLARED_WITHIN
+    found: list[tuple[Incident, str]] = []
     for link in await ctx.store.links.linked_by(ctx.invocation.team_id, ctx.actor.slack_id, since):
         if link.provider != ctx.provider.name:
             continue
@@ -43,22 +76,9 @@ async def same_declared(ctx: Context, name: str) -> SameDeclared | None:
             first = await ctx.incident(link.incident_id)
         except ProviderError:
             continue  # can't tell: a question resting on nothing would only delay the declare
-        if first.closed or _title(first.name) != wanted:
-            continue
-        key = f"asked-declare:{ctx.invocation.team_id}:{ctx.actor.slack_id}:{first.provider}:{first.id}"
-        if not await ctx.store.claims.claim(key, window=DECLARED_WITHIN.total_seconds()):
-            return None  # asked already: this is the answer
-        return SameDeclared(
-            verb=ctx.verb.name,
-            text=ctx.parsed.text or name,
-            provider=first.provider,
-            incident_id=first.id,
-            reference=first.reference,
-            name=first.name,
-            channel_id=link.channel_id,
-            url=first.url,
-        )
-    return None
+        if _title(first.name) == wanted:
+            found.append((first, link.channel_id))
+    return next((f for f in found if not f[0].closed), found[0] if found else None)
 
 
 async def relink(ctx: Context, provider: Provider, incident: Incident) -> AskRelink | None:

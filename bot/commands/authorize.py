@@ -45,9 +45,12 @@ class Authorizer:
         level = self.policy.level(verb.name)
         if verb.only_lists is not None and verb.only_lists(parsed.args, parsed.options):
             return None  # listing (rotations): nothing written
+        stays = "Ask one of them."
         if verb.moves_channel and level is Level.ANYONE:
-            if await self.store.links.get(invocation.team_id, invocation.channel_id) is not None:
+            here = await self.store.links.get(invocation.team_id, invocation.channel_id)
+            if here is not None:
                 level = Level.ADMINS  # re-pointing a linked channel is what unlink guards
+                stays = f"Ask one of them. Nothing changed: this channel stays with {here.reference}."
         if level is Level.ADMINS and self.settings.everyone_is_admin:
             # No admins configured: admin verbs are the responders' (nobody is locked out).
             level = Level.RESPONDERS
@@ -56,9 +59,7 @@ class Authorizer:
         if level is not Level.ADMINS and incident_id is None:
             return None  # responders and leads are of an incident; this verb has none
         if level is Level.ADMINS:
-            return Failure(
-                what=f"Only {WHO[level]} can {verb.acting(reference)}.", next_step="Ask one of them."
-            )
+            return Failure(what=f"Only {WHO[level]} can {verb.acting(reference)}.", next_step=stays)
         assert incident_id is not None
         if level is Level.RESPONDERS and await self._in_channel(invocation, provider, incident_id):
             return None

@@ -52,6 +52,11 @@ def provider_failure(
         what += f" (request id {clip(exc.request_id, 80)})"
     if exc.changed != "no":
         step = f"Check with `{command} info` before trying again."
+    elif exc.status in (401, 403):  # the bot's key: a minute changes nothing, its operator can
+        step = (
+            f"Ask whoever runs the bot to check its {provider.label} API key; "
+            f"meanwhile, do it in {provider.label} itself."
+        )
     else:
         step = f"Try again in a minute; if it keeps failing, do it in {provider.label} itself."
     result = Failure(what=what, changed=exc.changed, next_step=step)

@@ -57,7 +57,7 @@ def _fields(arg: Arg) -> list[Field]:
             ]
         case Slot.USER | Slot.USER_ANY:
             return [Field(arg.name, _label(arg), Kind.USER, arg.required)]
-        case Slot.USERS:
+        case Slot.USERS | Slot.MEMBERS:  # Slack's pickers pick people; a group is typed
             return [Field(arg.name, _label(arg), Kind.USERS, arg.required)]
         case Slot.MOMENT:
             return [Field(arg.name, _label(arg), Kind.DATETIME, arg.required)]
@@ -151,7 +151,7 @@ def _value(arg: Arg, values: Values, tz: str, now: datetime) -> Any:
     match arg.slot:
         case Slot.USER | Slot.USER_ANY:
             return UserRef(id=str(raw))
-        case Slot.USERS:
+        case Slot.USERS | Slot.MEMBERS:
             return [UserRef(id=str(user)) for user in raw]
         case Slot.DATE:
             day = raw if isinstance(raw, date) else date.fromisoformat(str(raw))

@@ -8,8 +8,10 @@ incident is read again. What can make an entry stale is a change made elsewhere 
 provider's own UI) that no webhook reported, and that lasts `seconds` at the most: 10 by
 default, a minute where the provider's webhook is on, since that reports such changes.
 
-Only in a process that is the store's one user (SQLite): several processes sharing
-PostgreSQL do not see each other's writes here, so there every read goes to the provider.
+Several processes sharing PostgreSQL tell each other (bot/store/peers.py): every put and
+forget here is told to the others, which drop their entries for it; while this process
+cannot hear them (its listening connection lost), nothing is reused and every read goes to
+the provider, and everything read before is dropped when it hears them again.
 """
 
 from __future__ import annotations
@@ -19,17 +21,24 @@ import time
 
 from bot.domain import Incident
 from bot.providers.base import Provider
+from bot.store.peers import Peers
 
 WITH_WEBHOOK = 6  # times longer, where a webhook reports changes made outside the bot
 MAX_ENTRIES = 5_000
 
 Key = tuple[str, str]  # (provider, incident id as asked)
+PEERS_KIND = "incident"  # in the notices to the other processes
 
 
 class FreshIncidents:
-    def __init__(self, seconds: float, webhooks: frozenset[str] = frozenset()) -> None:
+    def __init__(
+        self, seconds: float, webhooks: frozenset[str] = frozenset(), peers: Peers | None = None
+    ) -> None:
         self.seconds = seconds
         self._webhooks = webhooks
+        self._peers = peers
+        if peers is not None:
+            peers.on(PEERS_KIND, self._told, self._reset)
         self._entries: dict[Key, tuple[float, Incident]] = {}
         self._loading: dict[Key, asyncio.Future[Incident]] = {}
         # A read that was under way when the bot changed the incident brings back the state
@@ -43,7 +52,7 @@ class FreshIncidents:
         self._keys: dict[Key, set[str]] = {}  # (provider, any of its keys) → all of them
 
     async def get(self, provider: Provider, incident_id: str) -> Incident:
-        if self.seconds <= 0:
+        if self.seconds <= 0 or (self._peers is not None and not self._peers.live):
             return await provider.get_incident(incident_id)
         key = (provider.name, incident_id)
         hit = self._entries.get(key)
@@ -79,14 +88,41 @@ class FreshIncidents:
         if self.seconds <= 0:
             return
         self._same(incident.provider, incident.id, asked_as or incident.id)
-        for key in self._all(incident.provider, incident.id):
+        keys = self._all(incident.provider, incident.id)
+        if self._peers is not None:
+            self._peers.tell(PEERS_KIND, list(keys))
+            if not self._peers.live:
+                self._drop(keys)
+                return
+        for key in keys:
             self._changed[key] = self._tick = self._tick + 1
             self._loading.pop(key, None)  # a read under way began before this: nobody joins it
             self._store(key, incident)
 
     def forget(self, provider: str, incident_id: str) -> None:
-        """Changed in a way the bot did not see the result of: read it again next time."""
-        for key in self._all(provider, incident_id):
+        """Changed in a way the bot did not see the result of: read it again next time (here
+        and in the other processes)."""
+        keys = self._all(provider, incident_id)
+        if self._peers is not None and self.seconds > 0:
+            self._peers.tell(PEERS_KIND, list(keys))
+        self._drop(keys)
+
+    def _told(self, keys: list[Key]) -> None:
+        """Another process changed these: each, under every name it is known by here."""
+        for provider, incident_id in keys:
+            # Only what is kept or being read: a mark for every incident the others change
+            # would grow without bound here.
+            known = [k for k in self._all(provider, incident_id) if k in self._entries or k in self._loading]
+            self._drop(known)
+
+    def _reset(self) -> None:
+        """Notices may have been missed: nothing read before is kept or handed out."""
+        self._entries.clear()
+        self._loading.clear()
+        self._cleared = self._tick = self._tick + 1
+
+    def _drop(self, keys: list[Key]) -> None:
+        for key in keys:
             self._changed[key] = self._tick = self._tick + 1
             self._entries.pop(key, None)
             # A read under way began before the change: whoever asks from now on reads anew,

@@ -58,10 +58,19 @@ class UserRef(BaseModel):
     me: bool = False
 
 
+class GroupRef(BaseModel):
+    """A Slack user group named in a command (`invite @sre-leads`): its id from Slack's
+    mention, which a handle alone cannot be trusted to find (handles are renamed)."""
+
+    id: str
+    handle: str  # without the @
+
+
 class Token(BaseModel):
     kind: str  # word, quoted, user, channel, group, special, link
     value: str  # plain-text rendering, safe to show
     user: UserRef | None = None
+    group: GroupRef | None = None
 
 
 class ParsedCommand(BaseModel):
@@ -95,10 +104,12 @@ def _angle(body: str) -> Token:
     if target.startswith("#"):
         return Token(kind="channel", value=f"#{label or target[1:]}")
     if target.startswith("!subteam^"):
-        handle = label or "@" + target.split("^", 1)[1]
+        group_id = target.split("^", 1)[1]
+        handle = label or "@" + group_id
         return Token(
             kind="group",
             value=handle if handle.startswith("@") else "@" + handle,
+            group=GroupRef(id=group_id, handle=handle.lstrip("@")),
         )
     if target.startswith("!"):
         return Token(kind="special", value="@" + (label or target[1:]).lstrip("@"))
@@ -157,14 +168,22 @@ def suggest(word: str) -> str | None:
     return nearest[0] if nearest is not None and not nearest[1] else None
 
 
+def not_yet(word: str, command: str) -> str | None:
+    """What to say where `word` is (nearest to) something this bot does not do yet."""
+    nearest = _nearest(word)
+    if nearest is None or not nearest[1]:
+        return None
+    instead = registry.NOT_YET[nearest[0]].format(command=command)
+    return f"`{nearest[0]}` isn't something this bot does yet: {instead}."
+
+
 def _unknown(word: str, command: str) -> UsageError:
     nearest = _nearest(word)
     if nearest is None:
         return _usage(None, f"I don't know `{word}`. Here is what I can do: `{command} help`.", command)
-    name, not_yet = nearest
-    if not_yet:
-        instead = registry.NOT_YET[name].format(command=command)
-        return _usage(None, f"`{name}` isn't something this bot does yet: {instead}.", command)
+    name, later = nearest
+    if later:
+        return _usage(None, not_yet(word, command) or "", command)
     return _usage(
         registry.lookup(name), f"I don't know `{word}`. Did you mean `{name}`?", command, suggestion=name
     )
@@ -370,6 +389,9 @@ def _due_in_words(tokens: list[Token], parsed: ParsedCommand, *, tz: str, now: d
     return tokens
 
 
+_BETWEEN = ("to", "as")  # `assign comms to @sam`, `assign @sam as comms`
+
+
 def _fill(
     verb: Verb, tokens: list[Token], parsed: ParsedCommand, *, tz: str, now: datetime, command: str
 ) -> UsageError | None:
@@ -383,6 +405,11 @@ def _fill(
         if arg.slot is Slot.USER_ANY:
             continue
         after = verb.args[n + 1] if n + 1 < len(verb.args) else None
+        if arg.slot is Slot.WORD and after is not None and after.slot is Slot.USER and len(tokens) > 2:
+            # `assign comms to @sam`, `assign @sam as comms`: the little word between goes.
+            if tokens[1].kind == "word" and tokens[1].value.lower() in _BETWEEN:
+                if (tokens[0].user is None) != (tokens[2].user is None):
+                    tokens = [tokens[0], *tokens[2:]]
         if arg.slot is Slot.WORD and after is not None and after.slot is Slot.USER and tokens:
             if tokens[0].user is not None and len(tokens) > 1 and tokens[1].kind == "word":
                 # `assign @sam comms`: the person and the word in the other order.
@@ -418,6 +445,21 @@ def _fill(
                 parsed.args[arg.name] = users
             elif arg.required:
                 return _usage(verb, f"`{verb.name}` needs at least one person.", command)
+        elif arg.slot is Slot.MEMBERS:
+            members: list[UserRef | GroupRef] = []
+            while tokens and (_member(tokens[0]) or (members and _joining(tokens[0]))):
+                member = _member(tokens[0])
+                if member is not None:
+                    members.append(member)
+                tokens = tokens[1:]
+            if not members:
+                return _usage(
+                    verb,
+                    f"`{tokens[0].value}` is not a person or a user group: "
+                    "mention them, like @bea or @sre-leads.",
+                    command,
+                )
+            parsed.args[arg.name] = members
         elif arg.slot is Slot.EVERY:
             words = [t.value for t in tokens]
             if words and words[0].lower() == "every":
@@ -464,6 +506,21 @@ def _fill(
     return None
 
 
+def _member(token: Token) -> UserRef | GroupRef | None:
+    """A person or a user group in a list of them, a comma after it allowed (`@bea, @sam`)."""
+    if token.user is not None or token.group is not None:
+        return token.user or token.group
+    name = token.value.rstrip(",")
+    if token.kind == "word" and re.fullmatch(r"@[\w.\-]{1,80}", name):
+        return UserRef(name=name[1:])
+    return None
+
+
+def _joining(token: Token) -> bool:
+    """`@bea, @sam and @sre-leads`: the words between mentions in a list."""
+    return token.kind == "word" and token.value.lower() in (",", "and", "&", "+")
+
+
 def _read_options(
     verb: Verb, parsed: ParsedCommand, *, tz: str, now: datetime, command: str
 ) -> ParsedCommand | UsageError:
@@ -501,4 +558,6 @@ def _read_options(
 
 
 def _article(name: str) -> str:
-    return ("an " if name[0] in "aeiou" else "a ") + name
+    """By sound, not letter: "an update", but "a user" (it starts with a "you")."""
+    vowel = name[0] in "aeio" or (name[0] == "u" and not name.startswith(("us", "uni")))
+    return ("an " if vowel else "a ") + name

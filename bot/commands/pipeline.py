@@ -245,7 +245,8 @@ class Pipeline:
         async with self._slots.take() as slot:
             if request.event is not None:
                 # Its card redrawn with what a command's card shows (bot/commands/pulse.py).
-                return await dressed(self.service, await self.service.notifier.handle(request.event))
+                heard = await self.service.notifier.handle(request.event)
+                return await dressed(self.service.providers, self.service.timers, heard)
             if request.timer is not None:
                 return await self.service.timers.fire(request.timer)
             return await self.service.handle(

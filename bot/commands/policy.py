@@ -13,6 +13,7 @@ Admins may always do what responders and the lead may.
 
 from __future__ import annotations
 
+import re
 import time
 import tomllib
 from collections import deque
@@ -41,9 +42,18 @@ class PolicyError(ValueError):
     """The policy file is wrong: one line naming what, for `check` and `serve`."""
 
 
+# An auto-invite entry: a user group by handle (`@sre-leads`) or id (`S0123ABC`), or a
+# person by Slack user id (`U0123ABC`; a person has no handle Slack can be asked by).
+_INVITEE = re.compile(r"^(?:@[\w.\-]{1,80}|[SUW][A-Z0-9]{2,30})$")
+
+
 class Policy:
-    def __init__(self, levels: dict[str, Level]) -> None:
+    def __init__(
+        self, levels: dict[str, Level], auto_invite: dict[str, tuple[str, ...]] | None = None
+    ) -> None:
         self.levels = levels
+        # severity (as the provider names it, or sev1 / p1) → who is invited at it
+        self.auto_invite = auto_invite or {}
 
     @classmethod
     def load(cls, path: str | None) -> Policy:
@@ -56,6 +66,7 @@ class Policy:
             raise PolicyError(f"INCIDENT_POLICY: cannot read {path}: {exc.strerror}") from None
         except tomllib.TOMLDecodeError as exc:
             raise PolicyError(f"INCIDENT_POLICY: {path} is not valid TOML: {exc}") from None
+        invites = _auto_invite(table.pop("auto_invite", {}), path)
         table = table.get("verbs", table)
         for name, value in table.items():
             verb = registry.lookup(str(name))
@@ -68,14 +79,33 @@ class Policy:
                 raise PolicyError(
                     f"INCIDENT_POLICY: {path} sets {name} = {value!r}; allowed: {allowed}"
                 ) from None
-        return cls(levels)
+        return cls(levels, invites)
 
     def level(self, verb: str) -> Level:
         return self.levels.get(verb, Level.ANYONE)
 
     def describe(self) -> list[str]:
         """The effective policy, one line per verb, as `check` prints it."""
-        return [f"{verb.name:10} {self.level(verb.name).value}" for verb in registry.VERBS]
+        lines = [f"{verb.name:10} {self.level(verb.name).value}" for verb in registry.VERBS]
+        invites = self.auto_invite.items()
+        return lines + [f"auto-invite at {key}: {', '.join(names)}" for key, names in invites]
+
+
+def _auto_invite(table: object, path: str) -> dict[str, tuple[str, ...]]:
+    """`[auto_invite]`: severity = [who …], checked as the file is read so a typo is told
+    at `check` and at start, not found in the middle of a SEV1."""
+    if not isinstance(table, dict):
+        raise PolicyError(f"INCIDENT_POLICY: {path}: auto_invite must be a table, like [auto_invite]")
+    found: dict[str, tuple[str, ...]] = {}
+    for severity, names in table.items():
+        names = [names] if isinstance(names, str) else names
+        if not isinstance(names, list) or not all(isinstance(n, str) and _INVITEE.match(n) for n in names):
+            raise PolicyError(
+                f"INCIDENT_POLICY: {path} sets auto_invite.{severity} = {names!r}; "
+                'give a list of user groups and people, like ["@sre-leads", "S0123ABC", "U0123ABC"]'
+            )
+        found[str(severity)] = tuple(names)
+    return found
 
 
 class RateLimit:

@@ -34,6 +34,10 @@ class Workspace(Protocol):
     async def group_members(self, group_id: str) -> frozenset[str]:
         """Who is in a user group of the platform (admins may be one)."""
 
+    async def find_group(self, handle: str) -> str | None:
+        """A user group's id from its handle (`sre-leads`): for a handle typed rather than
+        picked from autocomplete, and for the policy file's auto-invites. None: no such group."""
+
     async def user_timezone(self, user_id: str) -> str | None:
         """The person's zone (IANA name), where the platform knows it; None: keep the
         invocation's own."""

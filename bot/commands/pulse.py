@@ -10,23 +10,20 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import TYPE_CHECKING
 
 from bot.commands.results import Card, Reply, card
+from bot.commands.timers import Timers
 from bot.domain import Incident, ProviderError, Pulse
 from bot.providers import facets
-from bot.providers.base import shown_label
+from bot.providers.base import Provider, shown_label
 from bot.providers.facets import facet
-
-if TYPE_CHECKING:
-    from bot.commands.service import CommandService
 
 log = logging.getLogger(__name__)
 LEAD_SECONDS = 2.0  # the lead role's name is a cached catalogue read: never worth a wait
 
 
-async def pulse_of(service: CommandService, incident: Incident) -> Pulse:
-    provider = service.providers.get(incident.provider)
+async def pulse_of(providers: dict[str, Provider], timers: Timers, incident: Incident) -> Pulse:
+    provider = providers.get(incident.provider)
     lead: str | None = None
     roles = facet(provider, facets.Roles) if provider is not None else None
     if roles is not None:
@@ -37,7 +34,7 @@ async def pulse_of(service: CommandService, incident: Incident) -> Pulse:
         except (ProviderError, TimeoutError) as exc:
             log.info("no lead role for the card of %s: %s", incident.reference, exc)
     try:
-        latest, next_update = await service.timers.latest(incident)
+        latest, next_update = await timers.latest(incident)
     except Exception:  # the card is a convenience: drawn without it
         log.exception("could not read the latest update of %s", incident.reference)
         latest, next_update = None, None
@@ -49,7 +46,7 @@ async def pulse_of(service: CommandService, incident: Incident) -> Pulse:
     )
 
 
-async def dressed(service: CommandService, reply: Reply) -> Reply:
+async def dressed(providers: dict[str, Provider], timers: Timers, reply: Reply) -> Reply:
     """The reply with each incident it draws as a card given its pulse (read once per
     incident), and each card's buttons chosen again with it."""
     known: dict[tuple[str, str], Pulse] = {}
@@ -57,12 +54,12 @@ async def dressed(service: CommandService, reply: Reply) -> Reply:
     async def dress(incident: Incident) -> Incident:
         key = (incident.provider, incident.id)
         if key not in known:
-            known[key] = await pulse_of(service, incident)
+            known[key] = await pulse_of(providers, timers, incident)
         return incident.model_copy(update={"pulse": known[key]})
 
     async def redrawn(result: Card) -> Card:
         incident = await dress(result.incident)
-        provider = service.providers.get(incident.provider)
+        provider = providers.get(incident.provider)
         if provider is None:
             return result.model_copy(update={"incident": incident})
         fresh = card(incident, facets.offered(provider), result.at, note=result.note, actor=result.actor)
@@ -76,4 +73,3 @@ async def dressed(service: CommandService, reply: Reply) -> Reply:
     if reply.refresh is not None:
         reply.refresh = await dress(reply.refresh)
     return reply
-

@@ -6,26 +6,14 @@ import re
 
 from pydantic import BaseModel
 
-_PREFIXES = {
-    "builtin": "builtin",
-    "incidentio": "incidentio",
-    "incident.io": "incidentio",
-    "pagerduty": "pagerduty",
-    "pd": "pagerduty",
-    "firehydrant": "firehydrant",
-    "fh": "firehydrant",
-}
+from bot.providers import SPECS
+
 _PREFIXED = re.compile(r"^(?P<prefix>[a-z.]+):(?P<id>[A-Za-z0-9_\-]+)$", re.IGNORECASE)
 _BARE = re.compile(r"^INC-?(?P<n>\d{1,9})$", re.IGNORECASE)
 _NUMBER = re.compile(r"^#?(?P<n>\d{1,9})$")
-_URLS = (
-    (
-        re.compile(r"^https?://app\.incident\.io/[^/]+/incidents/(?P<id>[A-Za-z0-9\-]+)"),
-        "incidentio",
-    ),
-    (re.compile(r"^https?://[a-z0-9\-]+\.pagerduty\.com/incidents/(?P<id>[A-Z0-9]+)"), "pagerduty"),
-    (re.compile(r"^https?://app\.firehydrant\.io/incidents/(?P<id>[A-Za-z0-9\-]+)"), "firehydrant"),
-)
+# Each provider's own ways of naming its incidents, from its spec (bot/providers/spec.py).
+_PREFIXES = {prefix: spec.name for spec in SPECS for prefix in spec.prefixes}
+_URLS = tuple((spec.url, spec.name) for spec in SPECS if spec.url is not None)
 
 
 class Reference(BaseModel):

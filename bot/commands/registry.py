@@ -25,6 +25,7 @@ class Slot(StrEnum):
     USER = "user"  # a Slack mention, @name, or "me"
     USER_ANY = "user_any"  # a mention found anywhere among the arguments (follow-up assignee)
     USERS = "users"  # one or more mentions
+    MEMBERS = "members"  # one or more mentions of people or Slack user groups (`invite`)
     TEXT = "text"  # the rest of the line, verbatim
     REF = "ref"  # an incident reference: INC-3, PAGERDUTY:Q1ABC, a URL
     WHEN = "when"  # a time span: "for 2h", "from 18:00 to 22:00", "until 9am tomorrow"
@@ -197,7 +198,6 @@ VERBS: tuple[Verb, ...] = (
         button="Unlink",
         style="danger",
         confirm="Untie this channel from the incident? The incident itself stays as it is.",
-        card_in=EVERY_PHASE,
         examples=("/incident unlink",),
         act="unlink this channel",
     ),
@@ -335,6 +335,20 @@ VERBS: tuple[Verb, ...] = (
         act="reassign {}",
     ),
     Verb(
+        "invite",
+        "Bring people and Slack user groups into the incident's channel "
+        "(those already in it are left be; a group of over 50 is asked first).",
+        access=Access.RESPONDERS,
+        args=(Arg("person", Slot.MEMBERS, help="People or user groups"),),
+        writes=True,
+        turn=None,
+        same_twice=True,
+        button="Invite people",
+        on_card=False,
+        examples=("/incident invite @bea @sre-leads",),
+        act="invite people to {}",
+    ),
+    Verb(
         "roles",
         "Show who holds each role.",
         capability=Capability.ROLES,
@@ -402,6 +416,14 @@ VERBS: tuple[Verb, ...] = (
             "/incident update to:stakeholders Payments are back; we are watching",
         ),
         act="post updates to {}",
+    ),
+    Verb(
+        "list",
+        "The open incidents at every provider, newest first (`list mine`: those where you hold a role).",
+        aliases=("incidents",),
+        args=(Arg("whose", Slot.WORD, required=False, values=("all", "mine"), help="Whose"),),
+        needs_incident=False,
+        examples=("/incident list", "/incident list mine"),
     ),
     Verb(
         "oncall",
@@ -533,6 +555,8 @@ MEANT: dict[str, str] = {
     **dict.fromkeys(("detach", "disconnect", "leave"), "unlink"),
     **dict.fromkeys(("mute", "quiet", "silence", "pause", "hush"), "snooze"),
     **dict.fromkeys(("usage", "commands", "?", "man"), "help"),
+    **dict.fromkeys(("ls", "open-incidents"), "list"),
+    **dict.fromkeys(("bring", "engage", "summon"), "invite"),
 }
 
 # What people ask for that this bot does not do yet, and what to do instead: said plainly,
@@ -547,18 +571,13 @@ NOT_YET: dict[str, str] = {
         ("escalate", "escalation"),
         "raise the severity with `{command} sev 1`, or bring someone in with `{command} assign <role> @them`",
     ),
-    **dict.fromkeys(("invite",), "Slack's own `/invite @them` brings someone into this channel"),
-    **dict.fromkeys(
-        ("list", "ls", "incidents"),
-        "`{command} followups`, `{command} tasks`, `{command} overrides` and `{command} schedule` "
-        "list their own things; the provider's own site lists incidents",
-    ),
 }
 
-for _word, _meant in MEANT.items():
-    assert _meant in BY_NAME and _word not in BY_NAME and _word not in NOT_YET, _word
-for _word in NOT_YET:
-    assert _word not in BY_NAME, _word
+# A word that is (or becomes) a verb's own name or alias is that verb: never a suggestion.
+MEANT = {word: meant for word, meant in MEANT.items() if word not in BY_NAME and word not in NOT_YET}
+NOT_YET = {word: instead for word, instead in NOT_YET.items() if word not in BY_NAME}
+for _meant in MEANT.values():
+    assert _meant in BY_NAME, f"MEANT points at {_meant}, which is no verb"
 
 
 def lookup(name: str) -> Verb | None:

@@ -144,7 +144,7 @@ class SameDeclared(Result):
     text: str  # the declare's words, carried by the button
     provider: str
     incident_id: str
-    reference: str  # the first one
+    reference: str  # the first one ("" while it is still being made)
     name: str
     channel_id: str | None = None  # the first one's channel
     url: str | None = None
@@ -263,6 +263,7 @@ class FollowUpAdded(Result):
     completed: bool = False
     tz: str = "UTC"
     kind: Literal["follow-up", "task"] = "follow-up"
+    at: datetime | None = None  # as of when: a due date far from it is shown with its year
 
 
 class FollowUps(Result):
@@ -274,6 +275,7 @@ class FollowUps(Result):
     tz: str = "UTC"
     kind: Literal["follow-up", "task"] = "follow-up"
     pick: str | None = None  # `followup done` without a number: how to name the one(s) meant
+    at: datetime | None = None  # as of when: a due date far from it is shown with its year
 
 
 class UpdatePosted(Result):
@@ -386,6 +388,52 @@ class HandoversSet(Result):
     schedule: str
     channel_id: str | None  # None: no longer posted
     actor: Person
+
+
+class Invited(Result):
+    """People brought into an incident's channels: by `invite`, or by the policy file for
+    the incident's severity (`actor` None). Those already in are counted, never invited."""
+
+    reference: str
+    actor: Person | None = None
+    invited: list[Person] = Field(default_factory=list)
+    already: list[Person] = Field(default_factory=list)
+    groups: list[str] = Field(default_factory=list)  # the user groups' handles they came from
+    severity: str | None = None  # invited for this severity, as the policy file says
+    failed: str | None = None  # what Slack refused: nobody in `invited` may have been let in
+
+
+class AskInvite(Result):
+    """`invite` naming a user group larger than a channel should take by accident: asked
+    first, with a button that invites exactly what was typed."""
+
+    visibility: Visibility = "ephemeral"
+    verb: str
+    text: str  # the invite's words, carried by the button
+    provider: str
+    incident_id: str
+    reference: str
+    groups: dict[str, int]  # each large group's handle, and how many are in it
+    threshold: int
+
+
+class OpenIncident(BaseModel):
+    incident: Incident
+    provider_label: str | None = None  # None: the built-in provider, which needs no name
+    lead: Person | None = None
+    channel_id: str | None = None
+
+
+class OpenIncidents(Result):
+    """The incidents open now at every provider: a read, told to whoever asked."""
+
+    visibility: Visibility = "ephemeral"
+    entries: list[OpenIncident]
+    at: datetime  # ages are counted to it
+    more: int = 0  # open beyond those shown
+    mine: bool = False
+    # Providers that could not be asked, with why: the list says it is not the whole story.
+    missing: list[str] = Field(default_factory=list)
 
 
 class Post(BaseModel):

@@ -20,6 +20,7 @@ from bot.commands.context import Context, NotOffered, Refusal
 from bot.commands.failures import provider_failure
 from bot.commands.fresh import FreshIncidents
 from bot.commands.handlers import HANDLERS
+from bot.commands.invites import AutoInvites
 from bot.commands.invocation import Invocation
 from bot.commands.notify import Notifier
 from bot.commands.parser import ParsedCommand, UsageError, parse
@@ -80,14 +81,18 @@ class CommandService:
         self.providers = providers
         self.workspace = workspace
         self.locks = IncidentLocks(store.engine)
-        # Reused reads only where this process sees every change the bot makes (see fresh.py).
+        # Reused reads only where this process sees every change the bot makes: its own
+        # (SQLite), or every process's too (PostgreSQL, told by the others; see fresh.py).
         self.fresh = FreshIncidents(
-            settings.incident_cache_seconds if store.cache else 0, frozenset(settings.webhook_secrets())
+            settings.incident_cache_seconds if store.cache or store.peers is not None else 0,
+            frozenset(settings.webhook_secrets()),
+            store.peers,
         )
         self.where = Resolver(settings, store, providers)
         self.guard = Authorizer(settings, store, workspace, Policy.load(settings.incident_policy), self.fresh)
         self.timers = Timers(settings, store, providers, self.fresh, self.clock)
         self.notifier = Notifier(store, providers, self.fresh, self.timers)
+        self.invites = AutoInvites(self.guard.policy.auto_invite, workspace, store)
         self.declares = RateLimit(settings.incident_declare_limit)
 
     @property
@@ -126,7 +131,7 @@ class CommandService:
                 return NeedsForm(verb=parsed_or_error.verb)
         verb = registry.lookup(parsed_or_error.verb) if isinstance(parsed_or_error, ParsedCommand) else None
         reply, provider, reference = await self._run(invocation, parsed_or_error, verb, waiting)
-        reply = await dressed(self, reply)
+        reply = await dressed(self.providers, self.timers, reply)
         reply.audit = _audit_row(
             invocation, verb, provider, reference, reply, (time.perf_counter() - started) * 1000
         )
@@ -238,6 +243,8 @@ class CommandService:
         else:
             reply = await self._guarded(ctx)
         shown = getattr(reply.result, "incident", None)
+        # As the channel knew it before this change: whether a new severity is a rise.
+        known = self.notifier.known.get((provider.name, shown.id)) if isinstance(shown, Incident) else None
         if verb.writes and incident_id:
             if reply.outcome == "ok" and isinstance(shown, Incident) and shown.provider == provider.name:
                 self.fresh.put(shown, asked_as=incident_id)
@@ -249,6 +256,7 @@ class CommandService:
             self.notifier.saw(shown)
         if verb.writes and reply.outcome == "ok" and isinstance(shown, Incident):
             reply.posts += await self.timers.after_command(verb, reply.result, shown)
+            reply.posts += await self.invites.after_command(verb, reply.result, shown, provider, known)
         if verb.writes and verb.needs_incident and reply.outcome == "ok":
             reply.refresh = getattr(reply.result, "incident", None)
             for added in ("title", "text"):

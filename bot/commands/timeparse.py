@@ -224,6 +224,9 @@ def parse_moment(text: str, tz: str, base: datetime, today: date | None = None) 
 
 
 def _moment_or_error(text: str, tz: str, base: datetime, today: date | None = None) -> datetime:
+    if re.search(r"\bmidnight\b", text.lower()) and _DAY_WORD.search(text.lower()):
+        # "friday midnight": as Friday begins, or as it ends? Each is read both ways.
+        raise TimeError(f"“{text}” could be either end of that day: say 00:00 or 23:59 with the day.")
     moment = parse_moment(text, tz, base, today)
     if moment is None:
         raise TimeError(f"I couldn't read “{text}” as a time. Try 18:00, 9am tomorrow or friday 14:00.")
@@ -291,6 +294,8 @@ def _from_to(first: str, second: str, *, tz: str, now: datetime) -> TimeSpan:
     at the end is the start's too ("9am to 5pm tomorrow"), unless that puts the start after
     the end ("22:00 to 02:00 tomorrow" begins tonight)."""
     today, base = now.date(), now - timedelta(minutes=1)
+    if first.strip() == "now":
+        return TimeSpan(start=now, end=_moment_or_error(second, tz, now, today))
     day = _DAY_WORD.search(second)
     if day is not None and _DAY_WORD.search(first) is None and _TIME_OF_DAY.search(_named_hours(first)):
         start = parse_moment(f"{first} {day[0]}", tz, base, today)
@@ -328,9 +333,7 @@ FAR = timedelta(days=180)
 def describe_day(moment: datetime, tz: str, now: datetime | None = None) -> str:
     """'Sun 22 Nov', or 'Mon 03 Jan 2028' where the year is worth saying (see describe)."""
     local = moment.astimezone(zone(tz))
-    far = now is not None and (
-        local.year != now.astimezone(zone(tz)).year or abs(moment - now) > FAR
-    )
+    far = now is not None and (local.year != now.astimezone(zone(tz)).year or abs(moment - now) > FAR)
     return local.strftime("%a %d %b %Y" if far else "%a %d %b")
 
 

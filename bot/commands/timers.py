@@ -20,6 +20,7 @@ from bot.commands.fresh import FreshIncidents
 from bot.commands.registry import Verb
 from bot.commands.results import (
     Announcement,
+    Changed,
     Handover,
     Nudge,
     Post,
@@ -164,6 +165,8 @@ class Timers:
         await self.changed(incident, updated=verb.counts_as_update)
         if isinstance(result, UpdatePosted):
             await self.updated(incident, result.text, result.actor)
+        elif isinstance(result, Changed) and result.note:  # `resolve rolled back`: words for all
+            await self.updated(incident, result.note, result.actor)
         if verb.creates_incident:
             if getattr(result, "private", False):
                 # Its name is for those invited: never in the announcement channel.

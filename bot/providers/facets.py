@@ -101,6 +101,15 @@ class Reassigns(Protocol):
     async def reassign(self, incident_id: str, person: Person, actor: Person) -> Incident: ...
 
 
+@runtime_checkable
+class ListsIncidents(Protocol):
+    """The incidents open now, for `list`: one bounded read, never every page of an account."""
+
+    async def open_incidents(self, limit: int) -> tuple[list[Incident], int]:
+        """At most `limit` open incidents, newest first, and how many are open in all (at
+        least as many as were returned; where the provider does not count, what it said)."""
+
+
 FACETS: dict[Capability, type] = {
     Capability.ROLES: Roles,
     Capability.FOLLOWUPS: FollowUps,
@@ -109,6 +118,7 @@ FACETS: dict[Capability, type] = {
     Capability.OVERRIDE_LIST: ListsOverrides,
     Capability.SCHEDULES: SavesSchedules,
     Capability.REASSIGN: Reassigns,
+    Capability.LIST_OPEN: ListsIncidents,
 }
 
 F = TypeVar("F")

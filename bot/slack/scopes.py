@@ -33,6 +33,9 @@ METHOD_SCOPES: dict[str, str | tuple[str, ...] | None] = {
     # Permissions: responders are the incident channel's members; admins may be a user group.
     "conversations.members": ("channels:read", "groups:read"),
     "usergroups.users.list": "usergroups:read",
+    # `invite @sre-leads` typed rather than picked, and the policy file's auto-invites, name
+    # a group by its handle.
+    "usergroups.list": "usergroups:read",
 }
 
 

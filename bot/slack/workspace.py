@@ -37,6 +37,7 @@ class SlackWorkspace:
         self._emails: dict[str, tuple[float, str | None]] = {}
         self._by_email: dict[str, tuple[float, str | None]] = {}
         self._members: dict[str, tuple[float, frozenset[str]]] = {}  # channel or user group
+        self._groups: tuple[float, dict[str, str]] | None = None  # handle → user group id
 
     async def find_user(self, name: str) -> Person | None:
         # Slack's text carries real mentions (<@U…>) for anyone picked from autocomplete;
@@ -114,8 +115,23 @@ class SlackWorkspace:
         try:
             await self.client.conversations_invite(channel=channel_id, users=",".join(user_ids))
         except SlackApiError as exc:
-            if slack_error(exc) not in ("already_in_channel", "cant_invite_self"):
-                raise WorkspaceError(f"Slack answered {slack_error(exc)}") from None
+            error = slack_error(exc)
+            if error == "already_in_channel" and len(user_ids) > 1:
+                # Slack refuses the whole call for one who is in already (joined since the
+                # members were read): the others, once more, from a fresh read.
+                self._members.pop(f"c:{channel_id}", None)
+                members = await self.channel_members(channel_id)
+                rest = [u for u in user_ids if u not in members]
+                if rest and len(rest) < len(user_ids):
+                    await self.invite(channel_id, rest)
+                return
+            if error not in ("already_in_channel", "cant_invite_self"):
+                raise WorkspaceError(f"Slack answered {error}") from None
+        cached = self._members.get(f"c:{channel_id}")
+        if cached is not None:
+            # In the channel now: a second invite within the cache's minute must not ask
+            # Slack to invite them again (it refuses the whole call for one member).
+            self._members[f"c:{channel_id}"] = (cached[0], cached[1] | frozenset(user_ids))
 
     async def channel_members(self, channel_id: str) -> frozenset[str]:
         """Who is in the channel (conversations.members, every page), cached briefly: a
@@ -125,6 +141,20 @@ class SlackWorkspace:
     async def group_members(self, group_id: str) -> frozenset[str]:
         """The members of a Slack user group (usergroups.users.list), cached briefly."""
         return await self._cached_members(f"g:{group_id}", self._fetch_group, group_id)
+
+    async def find_group(self, handle: str) -> str | None:
+        """usergroups.list, read at most once a minute: handles are few and change rarely."""
+        wanted = handle.strip().lstrip("@").lower()
+        if self._groups is None or time.monotonic() - self._groups[0] >= MEMBERS_TTL:
+            try:
+                response = await self.client.usergroups_list()
+            except SlackApiError as exc:
+                log.warning("could not list the user groups: %s", slack_error(exc))
+                return None
+            listed = response.get("usergroups") or []
+            groups = {str(g.get("handle", "")).lower(): str(g["id"]) for g in listed}
+            self._groups = (time.monotonic(), groups)
+        return self._groups[1].get(wanted)
 
     async def _cached_members(
         self, key: str, fetch: Callable[[str], Awaitable[frozenset[str]]], what: str

@@ -29,8 +29,9 @@ class Store(Database):
         clock: Clock = SYSTEM,
         *,
         connect_timeout: float | None = None,
+        pool: int | None = None,
     ) -> None:
-        super().__init__(url, cache, clock, connect_timeout=connect_timeout)
+        super().__init__(url, cache, clock, connect_timeout=connect_timeout, pool=pool)
         self.cards = Cards(self)
         self.links = Links(self, self.cards)
         self.audit = AuditLog(self)
@@ -45,6 +46,7 @@ class Store(Database):
             await self.write(migrations.upgrade)
         elif found != migrations.head():
             raise migrations.SchemaBehind(found, migrations.head())
+        await self.open_pool()
         self.audit.start()
         self.outage.armed = True  # from here on, the database's absence is an outage
 

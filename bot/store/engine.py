@@ -23,6 +23,7 @@ from sqlalchemy.pool import StaticPool
 from bot.clock import SYSTEM, Clock
 from bot.domain import clean_text
 from bot.outage import Outage, mark, unavailable
+from bot.store.peers import Peers
 
 T = TypeVar("T")
 
@@ -57,6 +58,20 @@ CHECKPOINT_EVERY = 250
 # c=4 (bench/). Without it, a log written without a pause never starts over, so it is kept
 # for a log this large; the file is cut back to this size when the log starts over.
 WAL_LIMIT = 16 * 1024 * 1024
+# PostgreSQL's pool (see Database): beside the commands' connections, those the process holds
+# for its whole life, the advisory locks' (bot/store/locks.py) and the listener's
+# (bot/store/peers.py), and how long a transaction may wait for a free connection.
+POOL_HELD = 2
+POOL_WAIT = 5.0
+# Beside the work slots' transactions: the inbox's batch, the audit's, the timers' round and
+# the lease's renewal, each one transaction at a time.
+POOL_BESIDE = 4
+
+
+def pool_for(work_slots: int, most: int) -> int:
+    """Connections for transactions: one per work slot and per background writer, at most
+    `most` (DATABASE_POOL_MAX: PostgreSQL's max_connections is shared by every process)."""
+    return max(1, min(work_slots + POOL_BESIDE, most))
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: object) -> None:
@@ -102,7 +117,9 @@ class Database:
 
     `cache`: the repositories keep what they read in memory, written through. Right only where this
     process is the store's one user: SQLite, never PostgreSQL shared by several bot
-    processes, where another process may relink a channel at any time.
+    processes, where another process may relink a channel at any time. There, what another
+    process changed is heard (`peers`, LISTEN/NOTIFY), and the links and the incidents are
+    reused while it is (`reuse`); `cache=False` turns that off too.
     """
 
     def __init__(
@@ -112,8 +129,16 @@ class Database:
         clock: Clock = SYSTEM,
         *,
         connect_timeout: float | None = None,
+        pool: int | None = None,
     ) -> None:
+        """`pool` (PostgreSQL): connections for transactions, opened at `start` and kept
+        (`pool_size`); None leaves SQLAlchemy's default, for a store opened for a moment
+        (`migrate`, a test's look at the rows)."""
         self.url = url
+        self.pool: int | None = None
+        # PostgreSQL: what the other processes changed (bot/store/peers.py), so reads can be
+        # reused there too; None on SQLite, where `cache` says it all.
+        self.peers: Peers | None = None
         # Whether the database answers, as the last transaction found it: one line when it
         # stops, one when it is back (bot/outage.py), and the readiness check's answer.
         self.outage = Outage()
@@ -147,7 +172,41 @@ class Database:
             # asyncpg waits a minute for a connection by default: to a partitioned server that
             # is a minute of every transaction's wait, the ack's included.
             connect = {"timeout": connect_timeout} if connect_timeout else {}
-            self.engine = create_async_engine(url, connect_args=connect)
+            # A pool of `pool` connections and no overflow: an overflow connection is closed
+            # as soon as it is handed back, and with more commands at once than the pool held
+            # (SQLAlchemy's default is 5 + 10) connections were opened and closed all the time.
+            # A connection is never waited for longer than POOL_WAIT: past it, the connections
+            # are stuck (a partition), and the wait is the outage's, told as one.
+            sized = {} if pool is None else {"pool_size": pool + POOL_HELD, "max_overflow": 0}
+            self.pool = None if pool is None else pool + POOL_HELD
+            self.engine = create_async_engine(url, connect_args=connect, pool_timeout=POOL_WAIT, **sized)
+            if cache is not False:
+                self.peers = Peers(self.engine)
+
+    @property
+    def reuse(self) -> bool:
+        """Whether what was read may be kept and reused now: on SQLite with `cache`, on
+        PostgreSQL while this process hears every other one's changes."""
+        return self.cache or (self.peers is not None and self.peers.live)
+
+    async def open_pool(self) -> None:
+        """Every connection of the pool opened now, and listening for the other processes:
+        a burst then waits for no connect, and the steady load opens none (bench/pg.py)."""
+        if self.engine is None:
+            return
+        if self.pool is not None:
+            conns = []
+            try:
+                for _ in range(self.pool):
+                    conns.append(await self.engine.connect())
+                    await conns[-1].get_raw_connection()  # connected, not only checked out
+            except Exception as exc:
+                log.info("opened %d of %d connections at start: %s", len(conns), self.pool, exc)
+            finally:
+                for conn in conns:
+                    await conn.close()
+        if self.peers is not None:
+            await self.peers.start()
 
     @property
     def dialect(self) -> ModuleType:
@@ -346,5 +405,7 @@ class Database:
         if self.sync_engine is not None:
             await asyncio.get_running_loop().run_in_executor(self._thread, self._dispose)
             self._thread.shutdown(wait=False)
+        if self.peers is not None:
+            await self.peers.close()
         if self.engine is not None:
             await self.engine.dispose()

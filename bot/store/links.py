@@ -12,21 +12,46 @@ from bot.store import tables
 from bot.store.cards import Cards
 from bot.store.engine import Database
 
+PEERS_KIND = "link"  # in the notices to the other processes (bot/store/peers.py)
+
 
 def _link(row: Row[Any]) -> Link:
     return Link(row.team_id, row.channel_id, row.provider, row.incident_id, row.reference)
 
 
 class Links:
+    """Each channel's link, reused while `db.reuse`: on PostgreSQL, a link or unlink by another
+    process drops the channel's entry here (bot/store/peers.py)."""
+
     def __init__(self, db: Database, cards: Cards) -> None:
         self.db = db
         self.cards = cards
         self._links: dict[tuple[str, str], Link | None] = {}
         self._unlinked: dict[tuple[str, str], bool] = {}
+        # Bumped at every drop: a read that began before one is handed out, never kept.
+        self._drops = 0
+        if db.peers is not None:
+            db.peers.on(PEERS_KIND, self._dropped, self._reset)
+
+    def _dropped(self, keys: list[tuple[str, str]]) -> None:
+        self._drops += 1
+        for key in keys:
+            self._links.pop(key, None)
+            self._unlinked.pop(key, None)
+
+    def _reset(self) -> None:
+        self._drops += 1
+        self._links.clear()
+        self._unlinked.clear()
+
+    def _tell(self, conn: Connection, team_id: str, channel_id: str) -> None:
+        if self.db.peers is not None:
+            self.db.peers.tell_in(conn, PEERS_KIND, [(team_id, channel_id)])
 
     async def get(self, team_id: str, channel_id: str) -> Link | None:
-        if self.db.cache and (team_id, channel_id) in self._links:
+        if self.db.reuse and (team_id, channel_id) in self._links:
             return self._links[(team_id, channel_id)]
+        began, reuse = self._drops, self.db.reuse
 
         def work(conn: Connection) -> Link | None:
             row = conn.execute(
@@ -37,7 +62,7 @@ class Links:
             return None if row is None else _link(row)
 
         found = await self.db.read(work, quick=True)
-        if self.db.cache:
+        if reuse and self._drops == began:
             self._links[(team_id, channel_id)] = found
         return found
 
@@ -81,9 +106,12 @@ class Links:
                     linked_at=self.db.clock.now(),
                 )
             )
+            self._tell(conn, link.team_id, link.channel_id)
 
+        self._drops += 1
         await self.db.write(work, quick=True)
-        if self.db.cache:
+        self._drops += 1
+        if self.db.reuse:
             self._links[(link.team_id, link.channel_id)] = link
             self._unlinked[(link.team_id, link.channel_id)] = False
 
@@ -100,18 +128,23 @@ class Links:
                     team_id=team_id, channel_id=channel_id, unlinked_by=user_id, at=self.db.clock.now()
                 )
             )
+            self._tell(conn, team_id, channel_id)
             return removed
 
+        self._drops += 1
         removed = await self.db.write(work, quick=True)
-        if self.db.cache:
+        self._drops += 1
+        if self.db.reuse:
             self._links[(team_id, channel_id)] = None
             self._unlinked[(team_id, channel_id)] = True
+        if self.db.reuse:
             self.cards.forget(team_id, channel_id)
         return removed
 
     async def was_unlinked(self, team_id: str, channel_id: str) -> bool:
-        if self.db.cache and (team_id, channel_id) in self._unlinked:
+        if self.db.reuse and (team_id, channel_id) in self._unlinked:
             return self._unlinked[(team_id, channel_id)]
+        began, reuse = self._drops, self.db.reuse
 
         def work(conn: Connection) -> bool:
             u = tables.unlinked.c
@@ -119,7 +152,7 @@ class Links:
             return found.first() is not None
 
         found = await self.db.read(work, quick=True)
-        if self.db.cache:
+        if reuse and self._drops == began:
             self._unlinked[(team_id, channel_id)] = found
         return found
 

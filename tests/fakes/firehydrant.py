@@ -195,6 +195,11 @@ class FakeFireHydrant(FakeProvider):
     async def list_incidents(self, seen: Seen) -> tuple[int, Any]:
         number, size = int(seen.arg("page") or 1), int(seen.arg("per_page") or 20)
         items = list(self.incidents.values())
+        milestones = seen.arg("current_milestones")
+        if milestones:
+            items = [i for i in items if i["current_milestone"] in milestones.split(",")]
+        if seen.arg("archived") == "false":
+            items = [i for i in items if not i.get("archived")]
         return 200, page(items[(number - 1) * size : number * size], number, size, len(items))
 
     async def create(self, seen: Seen) -> tuple[int, Any]:

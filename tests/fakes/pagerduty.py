@@ -150,8 +150,19 @@ class FakePagerDuty(FakeProvider):
 
     async def list_incidents(self, seen: Seen) -> tuple[int, Any]:
         key = seen.arg("incident_key")
-        found = [i for i in self.incidents.values() if key in (None, i["incident_key"])]
-        return 200, {"incidents": found, "limit": 25, "offset": 0, "more": False, "total": None}
+        statuses = [v for k, v in seen.query if k == "statuses[]"]
+        found = [
+            i
+            for i in self.incidents.values()
+            if key in (None, i["incident_key"]) and (not statuses or i["status"] in statuses)
+        ]
+        if seen.arg("sort_by") == "created_at:desc":
+            found.sort(key=lambda i: (i["created_at"], i["incident_number"]), reverse=True)
+        limit, offset = int(seen.arg("limit") or 25), int(seen.arg("offset") or 0)
+        total = len(found) if seen.arg("total") == "true" else None
+        page = found[offset : offset + limit]
+        more = offset + limit < len(found)
+        return 200, {"incidents": page, "limit": limit, "offset": offset, "more": more, "total": total}
 
     async def create(self, seen: Seen) -> tuple[int, Any]:
         body = seen.body["incident"]

@@ -6,7 +6,7 @@ from bot.commands import forms, registry
 from bot.commands.context import Context
 from bot.commands.handlers.table import handles
 from bot.commands.naming import common_words
-from bot.commands.parser import suggest
+from bot.commands.parser import not_yet, suggest
 from bot.commands.results import Help, HelpEntry, Result
 from bot.domain import ProviderError
 from bot.providers.base import shown_label
@@ -55,7 +55,11 @@ async def help_(ctx: Context) -> Result:
     if asked:
         verb = registry.lookup(str(asked)) or registry.lookup(suggest(str(asked)) or "")
         if verb is None:
-            raise ctx.refuse(f"There is no verb `{asked}`. `{ctx.command} help` lists them all.")
+            # `help page`: said as plainly as `page` itself is.
+            raise ctx.refuse(
+                not_yet(str(asked), ctx.command)
+                or f"There is no verb `{asked}`. `{ctx.command} help` lists them all."
+            )
         chosen = [await _with_choices(ctx, verb, e) for e in all_entries if e.name == verb.name]
         label = shown_label(ctx.provider)
         return Help(command=ctx.command, entries=chosen, detail=True, provider_label=label)

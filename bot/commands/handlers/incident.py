@@ -22,7 +22,7 @@ from bot.commands.results import (
     UpdatePosted,
     card,
 )
-from bot.domain import Capability, DeclareRequest, Incident, Link, Move, read_back
+from bot.domain import Capability, DeclareRequest, Incident, Link, Move, in_command, read_back
 from bot.providers import facets
 from bot.providers.base import shown_label
 from bot.providers.facets import facet, offered
@@ -57,6 +57,11 @@ async def _severity(ctx: Context, typed: str) -> tuple[str, str]:
     scale = sorted((s for s in severities if s.rank is not None), key=lambda s: s.rank or 0)
     if rank is not None and scale:
         at = next((s.name for s in scale if s.rank == rank), None)
+        if rank == 0:
+            raise ctx.refuse(
+                f"The severities here count from 1, the most severe: `{scale[0].name}`. "
+                f"Say `{ctx.command} sev 1` for it."
+            )
         if at is None:
             listed = ", ".join(f"`{s.name}`" for s in scale)
             raise ctx.refuse(
@@ -254,6 +259,8 @@ def _not_a_move(
     if current.closed:
         what = f"{current.reference} is {current.status}; {target} would reopen it."
         step = f"To reopen it, say `{ctx.command} reopen` (or {back})."
+        if not ctx.can(Capability.REOPEN):  # incident.io: nothing takes it back out
+            step = in_command(ctx.provider.unsupported.get(Capability.REOPEN, ""), ctx.command)
     else:
         what = f"{current.reference} is already at {current.status}; {target} is a step back."
         step = f"If it really went back, say {back}."

@@ -88,14 +88,16 @@ async def followup(ctx: Context) -> Result:
         incident_id, title, assignee, ctx.parsed.options.get("due"), ctx.actor
     )
     incident = await ctx.incident(again=True)  # its follow-ups changed
-    return FollowUpAdded(incident=incident, followup=item, actor=ctx.actor, tz=ctx.invocation.tz)
+    return FollowUpAdded(
+        incident=incident, followup=item, actor=ctx.actor, tz=ctx.invocation.tz, at=ctx.clock.now()
+    )
 
 
 @handles("followups")
 async def followups(ctx: Context) -> Result:
     incident = await ctx.incident()
     items = await ctx.require(facets.FollowUps).list_followups(ctx.incident_id or "")
-    return FollowUps(incident=incident, followups=items, tz=ctx.invocation.tz)
+    return FollowUps(incident=incident, followups=items, tz=ctx.invocation.tz, at=ctx.clock.now())
 
 
 def _tasks(ctx: Context) -> facets.Tasks:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.domain import (
@@ -139,6 +139,23 @@ class Incidents(Base):
             return self._log(conn, number, "update", text, actor)
 
         return await self._write(number, work, cache="keep")
+
+    async def open_incidents(self, limit: int) -> tuple[list[Incident], int]:
+        """Read in one transaction, so the count and the rows agree."""
+        table = tables.incidents
+        still_open = table.c.status.not_in(CLOSED_STATUSES) & table.c.resolved_at.is_(None)
+
+        def work(conn: Connection) -> Any:
+            total = conn.execute(select(func.count()).select_from(table).where(still_open)).scalar()
+            numbers = conn.execute(
+                select(tables.incidents.c.number)
+                .where(still_open)
+                .order_by(tables.incidents.c.created_at.desc(), tables.incidents.c.number.desc())
+                .limit(limit)
+            ).scalars()
+            return [self._load(conn, number) for number in numbers], int(total or 0)
+
+        return await self.store.read(work)
 
     async def timeline(self, incident_id: str) -> list[TimelineEntry]:
         def work(conn: Connection) -> Any:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+from datetime import datetime
 from typing import Any
 
 from bot.clock import SYSTEM, Clock
@@ -25,6 +26,8 @@ _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 PAGE = 200
 NUMBERED = Numbered(PAGE)
 MAX_PAGES = 10  # 2,000 open incidents or tickets: beyond that, ask people to link
+# Lifecycle phases an incident is over in (FireHydrant's types; its older names too).
+OVER_PHASES = frozenset({"post-incident", "closed", "postmortem"})
 DECLARE_MEMORY = 3600.0
 
 
@@ -62,7 +65,7 @@ class Base:
             phases = (await self.api.get("/v1/lifecycles/phases"))["data"]
             phases = sorted(phases, key=lambda p: p.get("position") or 0)
             return [
-                m
+                m | {"phase": str(p.get("type") or p.get("name") or "").lower().replace("_", "-")}
                 for p in phases
                 for m in sorted(p.get("milestones") or [], key=lambda m: m.get("position") or 0)
             ]
@@ -149,6 +152,7 @@ class Base:
             if (person := slack_person(a.get("user"))) is not None
         }
         milestone = data.get("current_milestone") or "started"
+        over = {m.get("slug") for m in await self._milestones() if m.get("phase") in OVER_PHASES}
         return Incident(
             provider=self.name,
             id=data["id"],
@@ -160,8 +164,19 @@ class Base:
             roles=roles,
             url=data.get("incident_url"),
             created_at=parse_time(data.get("created_at")) or self.clock.now(),
+            resolved_at=self._resolved_at(data, over) if milestone in over else None,
             channel_id=data.get("channel_id") or None,
         )
+
+    def _resolved_at(self, data: dict, over: set[str | None]) -> datetime:
+        """When it left the fight: the first post-incident milestone it reached, as its
+        milestones say (FireHydrant has no resolved_at); the moment read, where none says."""
+        reached = [
+            found
+            for m in data.get("milestones") or []
+            if m.get("type") in over and (found := parse_time(m.get("occurred_at"))) is not None
+        ]
+        return min(reached) if reached else self.clock.now()
 
     async def get_incident(self, incident_id: str) -> Incident:
         try:

@@ -111,6 +111,23 @@ class Incidents(Base):
             at=parse_time(body.get("created_at")) or self.clock.now(), kind="update", text=text, author=actor
         )
 
+    async def open_incidents(self, limit: int) -> tuple[list[Incident], int]:
+        """One page of the unarchived ones at a milestone before Resolved (FireHydrant's
+        status filter is not documented; the milestones are its lifecycle's own)."""
+        slugs = [str(m.get("slug")) for m in await self._milestones() if m.get("slug")]
+        before = slugs[: slugs.index("resolved")] if "resolved" in slugs else slugs
+        params = {
+            "archived": False,
+            "current_milestones": ",".join(before),
+            "page": 1,
+            "per_page": max(1, min(limit, 200)),
+        }
+        body = await self.api.get("/v1/incidents", params)
+        found = [await self._incident(data) for data in body.get("data") or []]
+        found.sort(key=lambda incident: incident.created_at, reverse=True)
+        total = (body.get("pagination") or {}).get("count")
+        return found[:limit], max(len(found), int(total) if isinstance(total, int) else 0)
+
     # channel → incident -------------------------------------------------------------------------------
     async def find_by_channel(self, channel_id: str, channel_name: str | None) -> Incident | None:
         """FireHydrant incidents carry their Slack channel_id but cannot be searched by it:

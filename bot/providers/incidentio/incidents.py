@@ -14,7 +14,7 @@ from bot.domain import (
     TimelineEntry,
     read_back,
 )
-from bot.providers.incidentio.client import _CHANNEL_NUMBER, CURSOR, LIVE, Base
+from bot.providers.incidentio.client import _CHANNEL_NUMBER, CURSOR, LIVE, PAGE, Base
 from bot.providers.paging import pages
 from bot.providers.wire import parse_time
 
@@ -100,6 +100,20 @@ class Incidents(Base):
             text=text,
             author=actor,
         )
+
+    async def open_incidents(self, limit: int) -> tuple[list[Incident], int]:
+        """One page of the live ones (triage and live, as channel lookup reads them): its
+        answer counts them all (pagination_meta.total_record_count)."""
+        params = {
+            "status_category[one_of]": list(LIVE),
+            "sort_by": "created_at_newest_first",
+            "page_size": max(1, min(limit, PAGE)),
+        }
+        body = await self.api.get("/v2/incidents", params)
+        found = [self._incident(data) for data in body.get("incidents") or []]
+        found.sort(key=lambda incident: incident.created_at, reverse=True)
+        total = (body.get("pagination_meta") or {}).get("total_record_count")
+        return found[:limit], max(len(found), int(total) if isinstance(total, int) else 0)
 
     # channel → incident ---------------------------------------------------------------------
     async def find_by_channel(self, channel_id: str, channel_name: str | None) -> Incident | None:

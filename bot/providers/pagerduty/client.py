@@ -78,7 +78,7 @@ class Base:
         if not service_id:
             self.unsupported = self.unsupported | {
                 Capability.DECLARE: "PagerDuty needs a service to open incidents on: "
-                "set PAGERDUTY_SERVICE_ID, or declare it in PagerDuty."
+                "ask whoever runs the bot to set PAGERDUTY_SERVICE_ID, or declare it in PagerDuty."
             }
 
     def _write_headers(self, actor: Person | None = None) -> dict[str, str]:

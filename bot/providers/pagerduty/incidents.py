@@ -48,6 +48,21 @@ class Incidents(Base):
             return await self._incident(found["incidents"][0])
         return await self._incident(body["incident"])
 
+    async def open_incidents(self, limit: int) -> tuple[list[Incident], int]:
+        """Triggered and acknowledged, newest first, one page, counted (`total=true`)."""
+        params = {
+            "statuses[]": ["triggered", "acknowledged"],
+            "sort_by": "created_at:desc",
+            "include[]": "assignees",
+            "limit": max(1, min(limit, 100)),
+            "offset": 0,
+            "total": "true",
+        }
+        body = await self.api.get("/incidents", params)
+        found = [await self._incident(data) for data in body.get("incidents") or []]
+        total = body.get("total")
+        return found[:limit], max(len(found), int(total) if isinstance(total, int) else 0)
+
     async def _update(self, incident_id: str, fields: dict[str, Any]) -> Incident:
         body = await self._write(
             "PUT", f"/incidents/{incident_id}", {"incident": {"type": "incident_reference", **fields}}

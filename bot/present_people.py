@@ -1,0 +1,123 @@
+"""Who was brought in, who would be, and what is open: `invite` and `list` as documents.
+
+Apart from bot/present.py so that neither grows past reading.
+"""
+
+from __future__ import annotations
+
+from bot.commands import results as r
+from bot.doc import Actions, B, Button, Channel, Code, Context, Doc, Line, Section, T, User
+from bot.present import MAX_LIST, _running, people, present
+
+
+def _some(persons: list, limit: int = MAX_LIST) -> Line:
+    """Mentions of at most `limit` people, the rest counted: a large group is a long line."""
+    line = people(persons[:limit])
+    if len(persons) > limit:
+        line.append(T(f" and {len(persons) - limit} more"))
+    return line
+
+
+def _groups(handles: list[str]) -> str:
+    return ", ".join(f"@{h}" for h in handles)
+
+
+@present.register
+def _(result: r.Invited) -> Doc:
+    lines: list[Line] = []
+    if result.invited:
+        who: Line = (
+            [User(result.actor.slack_id, result.actor.name), T(" invited ")]
+            if result.actor
+            else [T("Invited ")]
+        )
+        line: Line = [*who, *_some(result.invited)]
+        if result.groups:
+            line.append(T(f" (from {_groups(result.groups)})"))
+        if result.severity and result.actor is None:
+            line.append(
+                T(f": {result.reference} is {result.severity}, and the bot's policy brings them in at it")
+            )
+        line.append(T("."))
+        lines.append(line)
+    if result.already:
+        said = " was" if len(result.already) == 1 else " were"
+        lines.append([*_some(result.already), T(f"{said} here already.")])
+    if result.failed:
+        lines.append(
+            [
+                T(f"I couldn't invite everyone: {result.failed}. Slack's own "),
+                Code("/invite @them"),
+                T(" works where I can't."),
+            ]
+        )
+    if not lines:
+        lines.append([T("Nobody to invite.")])
+    return Doc(lines[0], [Section(lines)])
+
+
+@present.register
+def _(result: r.AskInvite) -> Doc:
+    large = ", ".join(f"@{handle} has {count} people" for handle, count in result.groups.items())
+    line: Line = [
+        T(f"{large}: over {result.threshold}, and an invite cannot be taken back. Invite them all to "),
+        B(result.reference),
+        T("'s channel? Nobody was invited yet."),
+    ]
+    button = Button(
+        result.verb,
+        "Invite them all",
+        result.provider,
+        result.incident_id,
+        result.reference,
+        confirm=f"Invite everyone named to {result.reference}'s channel?",
+        style="primary",
+        text=result.text,
+    )
+    hint: Line = [
+        T("Or name the people you need, or type "),
+        Code(f"{result.command} {result.verb} {result.text}"),
+        T(" again: I ask once."),
+    ]
+    return Doc(line, [Section([line]), Actions([button]), Context(hint)])
+
+
+@present.register
+def _(result: r.OpenIncidents) -> Doc:
+    where = " where you hold a role" if result.mine else ""
+    if not result.entries:
+        head: Line = [T(f"No open incidents{where} right now.")]
+        lines: list[Line] = [head]
+    else:
+        count = len(result.entries) + result.more
+        head = [T(f"{count} open incident{'s' if count != 1 else ''}{where}, newest first:")]
+        lines = [head]
+        for entry in result.entries:
+            lines.append(_line(entry, result))
+        if result.more and result.mine:
+            lines.append([T(f"… and {result.more} more.")])
+        elif result.more:
+            lines.append(
+                [T(f"… and {result.more} more; "), Code(f"{result.command} list mine"), T(" shows yours.")]
+            )
+    for missing in result.missing:
+        lines.append([T(f"Not in this list: {missing}.")])
+    return Doc(head, [Section(lines)])
+
+
+def _line(entry: r.OpenIncident, result: r.OpenIncidents) -> Line:
+    incident = entry.incident
+    title = f"{incident.reference}: {incident.name}"
+    line: Line = [B(title)]
+    if entry.provider_label:
+        line.append(T(f" at {entry.provider_label}"))
+    line.append(T(f" · {incident.status} · {incident.severity or 'no severity'} · "))
+    line += (
+        [T("lead "), User(entry.lead.slack_id, entry.lead.name)]
+        if entry.lead and entry.lead.slack_id
+        else [T(f"lead {entry.lead.name}" if entry.lead and entry.lead.name else "no lead")]
+    )
+    line.append(T(f" · open {_running(incident, result.at)}"))
+    if entry.channel_id:
+        line += [T(" · "), Channel(entry.channel_id, incident.reference.lower())]
+    return line

@@ -1,0 +1,253 @@
+"""PostgreSQL as cheap as one SQLite process: a pool sized to the work that opens no
+connection under a steady load, and links and incidents reused across commands while every
+process hears the others' changes (bot/store/peers.py), never while it cannot.
+
+Two stores on one database stand for two processes: each has its own engine, pool and
+listening connection, as a process does. Nothing waits by sleeping: each step waits for the
+condition it needs (a notice heard, the listener lost or back)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.commands.fresh import FreshIncidents
+from bot.domain import CardRef, Incident, Link
+from bot.slack.server import RUNTIME
+from bot.store.db import Store
+from bot.store.engine import POOL_HELD, pool_for
+from bot.store.timers import Timer, TimerStore
+from tests.conftest import _fresh_postgres, make_settings, running_bot
+from tests.helpers import wait_until
+from tests.slackfake import FakeSlack
+
+CHANNEL = ("T1", "C1")
+
+
+@pytest.fixture
+async def two() -> AsyncIterator[tuple[Store, Store]]:
+    url = await _fresh_postgres()
+    one, other = Store(url, pool=4), Store(url, pool=4)
+    await one.start()
+    await other.start()
+    try:
+        yield one, other
+    finally:
+        await one.close()
+        await other.close()
+
+
+def count_statements(store: Store) -> list[str]:
+    """Every statement the store sends to the database, from now on."""
+    seen: list[str] = []
+    assert store.engine is not None
+
+    @event.listens_for(store.engine.sync_engine, "before_cursor_execute")
+    def _sent(conn: object, cursor: object, statement: str, *args: object) -> None:
+        seen.append(statement)
+
+    return seen
+
+
+def link(incident: str) -> Link:
+    return Link(CHANNEL[0], CHANNEL[1], "builtin", incident, f"INC-{incident}")
+
+
+async def test_a_link_is_reused_and_a_change_through_another_process_is_seen(
+    two: tuple[Store, Store],
+) -> None:
+    one, other = two
+    assert one.reuse and other.reuse
+    await one.links.link(link("1"), "U1")
+    assert (await other.links.get(*CHANNEL)) == link("1")
+    sent = count_statements(other)
+    for _ in range(3):
+        assert (await other.links.get(*CHANNEL)) == link("1")
+    assert sent == []  # reused: no transaction at all
+
+    heard = other.peers.received if other.peers else 0
+    await one.links.link(link("2"), "U1")
+    await wait_until(
+        lambda: other.peers is not None and other.peers.received > heard, what="the notice heard"
+    )
+    assert (await other.links.get(*CHANNEL)) == link("2")
+
+    heard = other.peers.received if other.peers else 0
+    await one.links.unlink(*CHANNEL, "U1")
+    await wait_until(
+        lambda: other.peers is not None and other.peers.received > heard, what="the notice heard"
+    )
+    assert (await other.links.get(*CHANNEL)) is None
+    assert await other.links.was_unlinked(*CHANNEL)
+
+
+async def test_with_its_listener_lost_a_process_reuses_nothing_until_it_is_back(
+    two: tuple[Store, Store],
+) -> None:
+    one, other = two
+    assert other.peers is not None and other.peers.backend is not None
+    await one.links.link(link("1"), "U1")
+    assert (await other.links.get(*CHANNEL)) == link("1")  # kept
+
+    killer = create_async_engine(one.url)
+    try:
+        async with killer.connect() as conn:
+            await conn.execute(text("SELECT pg_terminate_backend(:pid)"), {"pid": other.peers.backend})
+    finally:
+        await killer.dispose()
+    await wait_until(lambda: not other.reuse, what="the lost listener seen")
+
+    # A change the other process cannot hear of: read from the store, never from memory.
+    await one.links.link(link("2"), "U1")
+    sent = count_statements(other)
+    assert (await other.links.get(*CHANNEL)) == link("2")
+    assert (await other.links.get(*CHANNEL)) == link("2")
+    assert len(sent) == 2  # each read went to the store
+
+    await wait_until(lambda: other.reuse, what="listening again")
+    await one.links.link(link("3"), "U1")  # heard once it listens again
+    await wait_until(lambda: other.links._links.get(CHANNEL) is None, what="nothing stale kept")
+    assert (await other.links.get(*CHANNEL)) == link("3")
+
+
+class Provider:
+    """A provider both processes read the same incident from."""
+
+    name = "shared"
+
+    def __init__(self) -> None:
+        self.status = "Investigating"
+        self.reads = 0
+
+    async def get_incident(self, incident_id: str) -> Incident:
+        self.reads += 1
+        return Incident(
+            provider="shared",
+            id=incident_id,
+            reference=f"INC-{incident_id}",
+            name="Checkout",
+            status=self.status,
+            created_at=datetime(2026, 11, 23, tzinfo=UTC),
+        )
+
+
+async def test_an_incident_changed_through_one_process_is_read_again_by_the_other(
+    two: tuple[Store, Store],
+) -> None:
+    one, other = two
+    provider = Provider()
+    here, there = FreshIncidents(10, peers=one.peers), FreshIncidents(10, peers=other.peers)
+    assert (await there.get(provider, "7")).status == "Investigating"  # type: ignore[arg-type]
+    assert (await there.get(provider, "7")).status == "Investigating"  # type: ignore[arg-type]
+    assert provider.reads == 1  # reused
+
+    heard = other.peers.received if other.peers else 0
+    provider.status = "Monitoring"
+    changed = await provider.get_incident("7")
+    here.put(changed)  # the bot's own change, in the first process
+    await wait_until(
+        lambda: other.peers is not None and other.peers.received > heard, what="the notice heard"
+    )
+    assert (await there.get(provider, "7")).status == "Monitoring"  # type: ignore[arg-type]
+
+    heard = other.peers.received if other.peers else 0
+    provider.status = "Resolved"
+    here.forget("shared", "7")  # a webhook's refresh, in the first process
+    await wait_until(
+        lambda: other.peers is not None and other.peers.received > heard, what="the notice heard"
+    )
+    assert (await there.get(provider, "7")).status == "Resolved"  # type: ignore[arg-type]
+
+
+async def test_a_read_under_way_when_the_other_process_changes_the_incident_is_not_kept(
+    two: tuple[Store, Store],
+) -> None:
+    one, other = two
+    provider = Provider()
+    gate = asyncio.Event()
+    plain = provider.get_incident
+
+    async def held(incident_id: str) -> Incident:
+        found = await plain(incident_id)
+        await gate.wait()
+        return found
+
+    provider.get_incident = held  # type: ignore[method-assign]
+    here, there = FreshIncidents(10, peers=one.peers), FreshIncidents(10, peers=other.peers)
+    reading = asyncio.ensure_future(there.get(provider, "7"))  # type: ignore[arg-type]
+    await wait_until(lambda: provider.reads == 1, what="the read under way")
+    heard = other.peers.received if other.peers else 0
+    provider.status = "Monitoring"
+    here.forget("shared", "7")
+    await wait_until(
+        lambda: other.peers is not None and other.peers.received > heard, what="the notice heard"
+    )
+    gate.set()
+    assert (await reading).status == "Investigating"  # handed to whoever asked before
+    provider.get_incident = plain  # type: ignore[method-assign]
+    assert (await there.get(provider, "7")).status == "Monitoring"  # type: ignore[arg-type]
+
+
+async def test_a_steady_load_opens_no_connection(fake_slack: FakeSlack) -> None:
+    """The same burst twice: the pool opened at start holds every connection the work needs,
+    so neither round opens one (SQLAlchemy's default 5 + 10 overflow opened and closed them
+    all the time)."""
+    url = await _fresh_postgres()
+    settings = make_settings(fake_slack, url, incident_work_slots=8, database_pool_max=20)
+    async with running_bot(fake_slack, settings) as bot:
+        store = bot.app[RUNTIME].store
+        assert store.engine is not None
+        pool = store.engine.sync_engine.pool
+        assert store.pool == pool_for(8, 20) + POOL_HELD == pool.size()  # type: ignore[attr-defined]
+        await bot.declare("Burst", channel="C0BURST")
+        channel = fake_slack.of("conversations.invite")[-1].params["channel"]
+        await bot.settled()
+        opened: list[object] = []
+        event.listen(store.engine.sync_engine, "connect", lambda *_: opened.append(1))
+
+        async def burst(tag: str) -> int:
+            before, answers = len(opened), len(fake_slack.answers())
+            sent = await asyncio.gather(
+                *(
+                    bot.command(f"update Round {tag} step {n}", user=f"U{tag}{n}", channel=channel)
+                    for n in range(24)
+                )
+            )
+            assert all(response.status == 200 for response, _ in sent)
+            await fake_slack.wait_for(answers + 24)
+            await bot.settled()
+            return len(opened) - before
+
+        first = await burst("a")
+        second = await burst("b")
+        assert (first, second) == (0, 0)
+        assert pool.checkedin() + pool.checkedout() <= pool.size()  # type: ignore[attr-defined]
+
+
+async def test_cards_and_timers_changed_through_one_process_are_read_again_by_the_other(
+    two: tuple[Store, Store],
+) -> None:
+    one, other = two
+    here, there = TimerStore(one), TimerStore(other)
+    due = datetime(2026, 11, 23, 10, tzinfo=UTC)
+    await here.set(Timer(key="remind:1", kind="remind", due_at=due))
+    assert (await there.get("remind:1")) is not None
+    await one.cards.set(CardRef(*CHANNEL, "100.1", "builtin", "1"))
+    assert [c.ts for c in await other.cards.of("builtin", "1")] == ["100.1"]
+    sent = count_statements(other)
+    assert (await there.get("remind:1")) is not None
+    assert [c.ts for c in await other.cards.of("builtin", "1")] == ["100.1"]
+    assert sent == []  # both reused
+
+    assert other.peers is not None
+    heard = other.peers.received
+    await here.cancel("remind:1")
+    await one.cards.set(CardRef(*CHANNEL, "200.2", "builtin", "1"))  # the card posted again
+    await wait_until(lambda: other.peers is not None and other.peers.received >= heard + 2, what="both heard")
+    assert (await there.get("remind:1")) is None
+    assert [c.ts for c in await other.cards.of("builtin", "1")] == ["200.2"]
