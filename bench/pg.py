@@ -80,8 +80,11 @@ async def one_store(
     concurrency: int,
     stats: Stats | None,
     root: Path | None,
+    pool_max: int | None = None,
 ) -> dict[str, Any]:
     extra = {"PYTHONPATH": str(root)} if root else {}
+    if pool_max is not None:
+        extra["DATABASE_POOL_MAX"] = str(pool_max)
     app = App(
         f"bot-{name}",
         ["bot", "serve"],
@@ -113,7 +116,12 @@ async def one_store(
 
 
 async def bench(
-    commands: int, concurrency: int, database: str, rounds: int, root: Path | None = None
+    commands: int,
+    concurrency: int,
+    database: str,
+    rounds: int,
+    root: Path | None = None,
+    pool_max: int | None = None,
 ) -> dict[str, Any]:
     slack = TimedSlack()
     slack.keep_calls = False
@@ -156,6 +164,7 @@ async def bench(
                             concurrency,
                             stats,
                             root,
+                            pool_max,
                         )
                     )
                 finally:
@@ -177,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=2, help="SQLite then PostgreSQL, this many times")
     parser.add_argument("--database", default="bench_pg", help="made afresh on 127.0.0.1:5432")
     parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--pool-max", type=int, default=None, help="DATABASE_POOL_MAX for the bot")
     parser.add_argument(
         "--bot-root",
         type=Path,
@@ -185,7 +195,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     started = time.perf_counter()
-    report = asyncio.run(bench(args.commands, args.concurrency, args.database, args.rounds, args.bot_root))
+    report = asyncio.run(
+        bench(args.commands, args.concurrency, args.database, args.rounds, args.bot_root, args.pool_max)
+    )
     print(table(report["runs"], COLUMNS))
     print(f"\nCPU per command, PostgreSQL / SQLite, each round: {report['cpu_ratio_postgresql_to_sqlite']}")
     print(f"the bench took {time.perf_counter() - started:.0f} s")

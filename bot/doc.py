@@ -1,6 +1,6 @@
 """A neutral message: what to say, with every piece typed by where it came from.
 
-Results become a `Doc` once (bot/present.py); Slack renders it as Block Kit and the shell
+Results become a `Doc` once (bot/present/core.py); Slack renders it as Block Kit and the shell
 as text. Keeping user-written text in its own span type is what lets the Slack renderer
 escape exactly that and nothing else.
 """

@@ -175,3 +175,30 @@ async def test_a_number_follows_its_override_when_the_provider_gives_it_a_new_id
         assert [o.number for o in later] == [1]  # its id is the one it was numbered by
     finally:
         await store.close()
+
+
+@pytest.mark.parametrize("name", ["pagerduty", "incidentio"])
+async def test_at_remote_providers_a_duplicate_is_refused_and_numbers_stay_put(
+    name: str, fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    """The store numbers the providers' overrides as it does the built-in ones: the second
+    override typed the same is not sent, and after cancelling #1 the other is still #2."""
+    from tests.conftest import provider_bot
+
+    path = {"pagerduty": "/schedules/PSCHED1/overrides", "incidentio": "/v2/schedule_overrides"}[name]
+    async with provider_bot(name, fake_slack, sqlite_url) as pb:
+        assert "override #1" in text_of(
+            await pb.bot.run("override prim <@U444|sam> from tomorrow 9am to tomorrow 11am")
+        )
+        again = text_of(await pb.bot.run("override prim <@U444|sam> from tomorrow 9am to tomorrow 11am"))
+        assert "by override #1" in again and "nothing was added" in again
+        assert "override #2" in text_of(
+            await pb.bot.run("override prim <@U333|cy> from tomorrow 1pm to tomorrow 3pm")
+        )
+        assert len(pb.fake.of("POST", path)) == 2  # the duplicate never reached the provider
+        assert "(#1)" in text_of(await pb.bot.run("override cancel #1"))
+        listed = text_of(await pb.bot.run("overrides"))
+        assert "#2 *Primary*: <@U333>" in listed and "#1 " not in listed
+        assert "There is no override #1" in text_of(await pb.bot.run("override cancel #1"))
+        assert "(#2)" in text_of(await pb.bot.run("override cancel #2"))
+        assert "No upcoming overrides" in text_of(await pb.bot.run("overrides"))

@@ -99,7 +99,8 @@ async def test_updates_and_followups_do_not_wait_behind_a_severity_change(io: Pr
     io.fake.gate.set()
     await io.bot.settled(60)
     assert severity_named(io, hot) == "Critical"
-    assert [s.body["message"] for s in io.fake.of("POST", "/v2/incident_updates")] == ["Rolled back the deploy"]
+    updates = io.fake.of("POST", "/v2/incident_updates")
+    assert [s.body["message"] for s in updates] == ["Rolled back the deploy"]
     assert len(io.fake.of("POST", "/v3/follow_ups")) == 1
 
 

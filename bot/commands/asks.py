@@ -49,9 +49,9 @@ async def same_declared(ctx: Context, name: str) -> SameDeclared | None:
     if (found is None and alone) or (found is not None and found[0].closed):
         return None  # none lately, or over already: this is a new one
     first, channel_id = found if found is not None else (None, None)
-    asked = f"asked-declare:{team}:{user}:{ctx.provider.name}:{first.id if first else wanted}"
+    asked = f"asked-declare:{team}:{user}:{ctx.provider.name}:{wanted}"
     if not await ctx.store.claims.claim(asked, window=DECLARED_WITHIN.total_seconds()):
-        return None  # asked already: this is the answer
+        return None  # asked about this title already: this is the answer
     return SameDeclared(
         verb=ctx.verb.name,
         text=ctx.parsed.text or name,

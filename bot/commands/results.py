@@ -110,17 +110,22 @@ class ActedElsewhere(Result):
     channel_name: str | None = None
 
 
-class AskElsewhere(Result):
-    """A change that is hard to undo, typed in one incident's channel about another: asked
-    before it is done, with a button that does exactly what was typed."""
+class Ask(Result):
+    """A question before something hard to undo, with a button that does exactly what was
+    typed (its verb, on its incident, with its words): bot/present/asks.py shows them all."""
 
     visibility: Visibility = "ephemeral"
     verb: str
-    label: str
-    text: str | None  # the verb's words, carried by the button
+    text: str | None = None  # the verb's words, carried by the button
     provider: str
     incident_id: str
     reference: str
+
+
+class AskElsewhere(Ask):
+    """A change that is hard to undo, typed in one incident's channel about another."""
+
+    label: str
     channel_reference: str
 
 
@@ -135,31 +140,20 @@ class AskFirst(Result):
     target: Target
 
 
-class SameDeclared(Result):
+class SameDeclared(Ask):
     """A declare that looks like one the same person made minutes ago: asked once whether
-    it is that one, with a button that declares it anyway."""
+    it is that one, with a button that declares it anyway. `reference`: the first one
+    ("" while it is still being made)."""
 
-    visibility: Visibility = "ephemeral"
-    verb: str
-    text: str  # the declare's words, carried by the button
-    provider: str
-    incident_id: str
-    reference: str  # the first one ("" while it is still being made)
     name: str
     channel_id: str | None = None  # the first one's channel
     url: str | None = None
 
 
-class AskRelink(Result):
+class AskRelink(Ask):
     """`link` in a channel already linked to another incident: moving it is asked first,
-    with what becomes of the incident it leaves, and a button that moves it on purpose."""
+    with what becomes of the incident it leaves. `reference`: the one it would be linked to."""
 
-    visibility: Visibility = "ephemeral"
-    verb: str
-    text: str  # the link's words, carried by the button
-    provider: str
-    incident_id: str
-    reference: str  # the incident it would be linked to
     leaves: str  # the incident it is linked to now
     leaves_elsewhere: list[str] = Field(default_factory=list)  # that incident's other channels
 
@@ -403,16 +397,9 @@ class Invited(Result):
     failed: str | None = None  # what Slack refused: nobody in `invited` may have been let in
 
 
-class AskInvite(Result):
-    """`invite` naming a user group larger than a channel should take by accident: asked
-    first, with a button that invites exactly what was typed."""
+class AskInvite(Ask):
+    """`invite` naming a user group larger than a channel should take by accident."""
 
-    visibility: Visibility = "ephemeral"
-    verb: str
-    text: str  # the invite's words, carried by the button
-    provider: str
-    incident_id: str
-    reference: str
     groups: dict[str, int]  # each large group's handle, and how many are in it
     threshold: int
 

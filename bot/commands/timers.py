@@ -99,7 +99,7 @@ class Timers:
         reminder can't reach back into the command path."""
         self.providers, self.fresh, self.links = providers, fresh, store.links
         self.command = settings.incident_command
-        self.store = TimerStore(store)
+        self.store = TimerStore(store, shared=True)
         self.clock = clock  # the runtime's (bot/clock.py): what is due is due by the store's dates
         self.spans = settings.reminders()
         self.announce_channel = settings.incident_announce_channel
@@ -233,7 +233,7 @@ class Timers:
 
     async def fire(self, timer: Timer) -> Reply:
         """One timer at one due time (admitted once, by one process)."""
-        current = await self.store.get(timer.key)
+        current = await self.store.get(timer.key, fresh=True)
         at = self.clock.now()
         if current is None or current.due_at != timer.due_at:
             return _quiet(timer, "moved")  # snoozed, re-armed or cancelled since it was read

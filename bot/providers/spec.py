@@ -60,3 +60,21 @@ class ProviderSpec:
     @property
     def key_variable(self) -> str | None:
         return self.key_setting.upper() if self.key_setting else None
+
+
+def with_key(
+    build: Callable[..., Provider], key_setting: str, url_setting: str
+) -> Callable[[Settings, Store, Directory, Clock, dict[str, Any]], Provider]:
+    """The build of a provider that needs its API key and base URL only: read from the
+    settings the spec names, so the adapter's own `build` stays free of Settings."""
+
+    def make(
+        settings: Settings, store: Store, directory: Directory, clock: Clock, http: dict[str, Any]
+    ) -> Provider:
+        key = getattr(settings, key_setting)
+        assert key is not None, key_setting  # built only where the spec is enabled
+        return build(
+            key.get_secret_value(), getattr(settings, url_setting), directory=directory, clock=clock, **http
+        )
+
+    return make

@@ -1,4 +1,5 @@
-"""The numbers overrides are listed and cancelled by, kept by the store for every provider.
+"""The numbers overrides are listed and cancelled by, kept by the store for every provider,
+with whom each put on call.
 
 Positions in a list shift as soon as one is cancelled (#2 becomes #1), so `override cancel
 #1` then `#2` would remove the wrong one; the providers' own ids are long (PagerDuty's
@@ -72,6 +73,11 @@ class OverrideNumbers:
                     )
             if row is not None:
                 number = row.number
+                if not override.person.slack_id and row.user_id:
+                    # Listed without a Slack id (PagerDuty names its own user): whom the
+                    # bot put on call by it, as it recorded then.
+                    person = override.person.model_copy(update={"slack_id": row.user_id})
+                    override = override.model_copy(update={"person": person})
             else:
                 highest += 1
                 number = highest

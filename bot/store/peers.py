@@ -48,7 +48,7 @@ class Peers:
         self.origin = uuid.uuid4().hex[:12]  # this process, in its own notices
         self.live = False
         self.epoch = 0
-        self._drops: dict[str, Drop] = {}
+        self._drops: dict[str, list[Drop]] = {}
         self._resets: list[Reset] = []
         self._conn: AsyncConnection | None = None
         self._using = asyncio.Lock()  # one statement at a time on the listening connection
@@ -62,7 +62,7 @@ class Peers:
     def on(self, kind: str, drop: Drop, reset: Reset) -> None:
         """`drop` gets the keys of `kind` another process changed; `reset` runs at every
         turn of `epoch` (see the module)."""
-        self._drops[kind] = drop
+        self._drops.setdefault(kind, []).append(drop)
         self._resets.append(reset)
 
     async def start(self) -> None:
@@ -129,9 +129,10 @@ class Peers:
             return
         if origin == self.origin:
             return
-        drop = self._drops.get(kind)
-        if drop is not None:
+        drops = self._drops.get(kind, [])
+        if drops:
             self.received += 1
+        for drop in drops:
             drop(as_keys(keys))
 
     def _terminated(self, _conn: object) -> None:

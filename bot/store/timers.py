@@ -40,12 +40,16 @@ class TimerStore:
 
     _LIMIT = 20_000  # entries: past it the memory starts again empty, not a leak
 
-    def __init__(self, store: Database) -> None:
+    def __init__(self, store: Database, *, shared: bool = False) -> None:
+        """`shared`: reused on PostgreSQL too, told of the other processes' changes. Only the
+        runtime's one (bot/commands/timers.py): two of them on one store are one process to
+        the others, and never hear each other."""
         self.store = store
+        self._shared = shared or store.cache
         self._timers: dict[str, Timer | None] = {}
         self._anchors: dict[str, tuple[str, str] | None] = {}
         self._drops = 0  # bumped at every change seen: a read begun before one is not kept
-        if store.peers is not None:
+        if store.peers is not None and shared:
             store.peers.on(PEERS_KIND, self._dropped, self._reset)
         # One upsert, built once: an UPDATE-then-INSERT let two processes arming the same
         # reminder at the same moment both insert, and one of them failed on the key.
@@ -61,11 +65,14 @@ class TimerStore:
 
     def _keep(self, kept: dict[str, Any], key: str, value: Any, began: int | None = None) -> None:
         """`began`: a read's, kept only if nothing changed since it began."""
-        if not self.store.reuse or (began is not None and began != self._drops):
+        if not self._reusing() or (began is not None and began != self._drops):
             return
         if len(kept) >= self._LIMIT:
             kept.clear()
         kept[key] = value
+
+    def _reusing(self) -> bool:
+        return self._shared and self.store.reuse
 
     def _wrote(self, kept: dict[str, Any], key: str, value: Any) -> None:
         self._drops += 1
@@ -104,9 +111,12 @@ class TimerStore:
             work, on_commit=lambda _: self._wrote(self._timers, kept.key, kept), quick=True
         )
 
-    async def get(self, key: str) -> Timer | None:
+    async def get(self, key: str, *, fresh: bool = False) -> Timer | None:
+        """`fresh`: from the store whatever is kept, for a decision that must rest on the
+        row itself (a firing: the row may have been moved by anyone, a hand in the database
+        included)."""
         key = key[:255]
-        if self.store.reuse and key in self._timers:
+        if not fresh and self._reusing() and key in self._timers:
             found = self._timers[key]
             return found.model_copy(deep=True) if found is not None else None
         began = self._drops
@@ -153,7 +163,7 @@ class TimerStore:
     async def anchor(self, key: str) -> tuple[str, str] | None:
         """(channel, ts) of the message kept up to date under `key`."""
         key = key[:255]
-        if self.store.reuse and key in self._anchors:
+        if self._reusing() and key in self._anchors:
             return self._anchors[key]
         began = self._drops
 

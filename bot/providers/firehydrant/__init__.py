@@ -9,22 +9,18 @@ request and never sends the same creation twice.
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.clock import SYSTEM, Clock
 from bot.domain import Capability
-from bot.providers.base import Directory, Provider, made_at, no_single_assignee
+from bot.providers.base import Directory, made_at, no_single_assignee
 from bot.providers.firehydrant import webhook
 from bot.providers.firehydrant.client import error_text
 from bot.providers.firehydrant.incidents import Incidents
 from bot.providers.firehydrant.oncall import OnCalls
 from bot.providers.firehydrant.work import Work
 from bot.providers.http import ApiClient, TokenAuth
-from bot.providers.spec import ProviderSpec, Webhook
-
-if TYPE_CHECKING:  # built before any provider: only their types here
-    from bot.config import Settings
-    from bot.store.db import Store
+from bot.providers.spec import ProviderSpec, Webhook, with_key
 
 
 class FireHydrantProvider(Incidents, Work, OnCalls):
@@ -54,19 +50,11 @@ def build(
     return FireHydrantProvider(api, directory=directory, clock=clock)
 
 
-def _build(
-    settings: Settings, store: Store, directory: Directory, clock: Clock, http: dict[str, Any]
-) -> Provider:
-    assert settings.firehydrant_api_key is not None
-    key = settings.firehydrant_api_key.get_secret_value()
-    return build(key, settings.firehydrant_api_url, directory=directory, clock=clock, **http)
-
-
 SPEC = ProviderSpec(
     name=FireHydrantProvider.name,
     label=FireHydrantProvider.label,
     key_setting="firehydrant_api_key",
-    build=_build,
+    build=with_key(build, "firehydrant_api_key", "firehydrant_api_url"),
     settings=("firehydrant_api_key", "firehydrant_api_url", "firehydrant_webhook_secret"),
     prefixes=("firehydrant", "fh"),
     url=re.compile(r"^https?://app\.firehydrant\.io/incidents/(?P<id>[A-Za-z0-9\-]+)"),

@@ -7,22 +7,18 @@ catalogues and cached. People go by Slack id, which incident.io knows, so no ema
 from __future__ import annotations
 
 import re
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from bot.clock import SYSTEM, Clock
 from bot.domain import Capability, ProviderError
-from bot.providers.base import Directory, Provider, made_at, no_single_assignee
+from bot.providers.base import Directory, made_at, no_single_assignee
 from bot.providers.http import ApiClient, TokenAuth
 from bot.providers.incidentio import webhook
 from bot.providers.incidentio.client import REOPEN_REFUSED, error_text
 from bot.providers.incidentio.incidents import Incidents
 from bot.providers.incidentio.oncall import OnCalls
 from bot.providers.incidentio.work import Work
-from bot.providers.spec import ProviderSpec, Webhook
-
-if TYPE_CHECKING:  # built before any provider: only their types here
-    from bot.config import Settings
-    from bot.store.db import Store
+from bot.providers.spec import ProviderSpec, Webhook, with_key
 
 
 class IncidentIoProvider(Incidents, Work, OnCalls):
@@ -53,19 +49,11 @@ def build(
 __all__ = ["IncidentIoProvider", "ProviderError", "build"]
 
 
-def _build(
-    settings: Settings, store: Store, directory: Directory, clock: Clock, http: dict[str, Any]
-) -> Provider:
-    assert settings.incidentio_api_key is not None
-    key = settings.incidentio_api_key.get_secret_value()
-    return build(key, settings.incidentio_api_url, directory=directory, clock=clock, **http)
-
-
 SPEC = ProviderSpec(
     name=IncidentIoProvider.name,
     label=IncidentIoProvider.label,
     key_setting="incidentio_api_key",
-    build=_build,
+    build=with_key(build, "incidentio_api_key", "incidentio_api_url"),
     settings=("incidentio_api_key", "incidentio_api_url", "incidentio_webhook_secret"),
     prefixes=("incidentio", "incident.io"),
     url=re.compile(r"^https?://app\.incident\.io/[^/]+/incidents/(?P<id>[A-Za-z0-9\-]+)"),

@@ -1,13 +1,13 @@
 """Who was brought in, who would be, and what is open: `invite` and `list` as documents.
 
-Apart from bot/present.py so that neither grows past reading.
+Apart from bot/present/core.py so that neither grows past reading.
 """
 
 from __future__ import annotations
 
 from bot.commands import results as r
-from bot.doc import Actions, B, Button, Channel, Code, Context, Doc, Line, Section, T, User
-from bot.present import MAX_LIST, _running, people, present
+from bot.doc import B, Channel, Code, Doc, Line, Section, T, User
+from bot.present.core import MAX_LIST, _running, people, present
 
 
 def _some(persons: list, limit: int = MAX_LIST) -> Line:
@@ -54,32 +54,6 @@ def _(result: r.Invited) -> Doc:
     if not lines:
         lines.append([T("Nobody to invite.")])
     return Doc(lines[0], [Section(lines)])
-
-
-@present.register
-def _(result: r.AskInvite) -> Doc:
-    large = ", ".join(f"@{handle} has {count} people" for handle, count in result.groups.items())
-    line: Line = [
-        T(f"{large}: over {result.threshold}, and an invite cannot be taken back. Invite them all to "),
-        B(result.reference),
-        T("'s channel? Nobody was invited yet."),
-    ]
-    button = Button(
-        result.verb,
-        "Invite them all",
-        result.provider,
-        result.incident_id,
-        result.reference,
-        confirm=f"Invite everyone named to {result.reference}'s channel?",
-        style="primary",
-        text=result.text,
-    )
-    hint: Line = [
-        T("Or name the people you need, or type "),
-        Code(f"{result.command} {result.verb} {result.text}"),
-        T(" again: I ask once."),
-    ]
-    return Doc(line, [Section([line]), Actions([button]), Context(hint)])
 
 
 @present.register

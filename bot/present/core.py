@@ -399,32 +399,3 @@ def _elsewhere(doc: Doc, where: r.Elsewhere) -> Doc:
         T(f", not on this channel's incident {where.channel_reference}."),
     ]
     return Doc([*banner, T(" "), *doc.summary], [Section([banner]), *doc.blocks])
-
-
-@present.register
-def _(result: r.AskElsewhere) -> Doc:
-    said = f"{result.command} {result.verb} {result.text or ''}".strip()
-    line: Line = [
-        T("This channel is "),
-        B(result.channel_reference),
-        T(", and you named "),
-        B(result.reference),
-        T(". Do "),
-        Code(said),
-        T(f" on {result.reference}? Nothing was done yet."),
-    ]
-    button = Button(
-        result.verb,
-        result.label,
-        result.provider,
-        result.incident_id,
-        result.reference,
-        confirm=f"{result.label}? {result.reference} is not this channel's incident.",
-        style="danger",
-        text=result.text,
-    )
-    hint: Line = [T("To act on this channel's incident instead, leave the reference out.")]
-    return Doc(line, [Section([line]), Actions([button]), Context(hint)])
-
-
-from bot import present_asks, present_notices, present_oncall, present_people  # noqa: E402, F401  (their presentations)

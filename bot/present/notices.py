@@ -1,6 +1,6 @@
 """The bot's own notices → documents: reminders, nudges, handovers, announcements, snoozes.
 
-Apart from bot/present.py (the answers to commands) because these are said unasked, to a
+Apart from bot/present/core.py (the answers to commands) because these are said unasked, to a
 channel or a person who did not type anything: each says why it is there and how to make
 it stop.
 """
@@ -13,7 +13,7 @@ from bot.commands import results as r
 from bot.commands.timeparse import describe, describe_duration
 from bot.doc import Actions, B, Button, Channel, Code, Context, Doc, Line, Link, Section, T, User
 from bot.domain import Incident
-from bot.present import present, who
+from bot.present.core import present, who
 
 
 def _title(incident: Incident) -> Line:

@@ -1,7 +1,7 @@
 """On-call answers → documents: who is on call, overrides made, listed and cancelled,
 and rotations.
 
-Apart from bot/present.py so that neither grows past reading: these all speak of
+Apart from bot/present/core.py so that neither grows past reading: these all speak of
 schedules, shifts and spans of time in the reader's zone.
 """
 
@@ -13,7 +13,7 @@ from bot.commands import results as r
 from bot.commands.timeparse import describe, describe_duration, elapsed
 from bot.doc import B, Code, Doc, Line, Section, T, User
 from bot.domain import Override
-from bot.present import MAX_LIST, people, present, who
+from bot.present.core import MAX_LIST, people, present, who
 
 
 @present.register
