@@ -100,10 +100,11 @@ async def one_store(
     async with app:
         channels = await link_channels(app, slack, fake, 16, first=first_channel)
         plan = [(IO_MIX[n % len(IO_MIX)], channels[n % len(channels)]) for n in range(commands)]
-        await run_load(app, slack, plan, concurrency, f"{name}warm")  # caches, pool, JIT of the mix
+        tag = f"{name}{first_channel}"  # a user per command, never one of an earlier load's
+        await run_load(app, slack, plan, concurrency, f"{tag}warm")  # the caches, the pool
         before = await stats.look() if stats else (0, 0)
         reads = len(fake.requests)
-        summary = (await run_load(app, slack, plan, concurrency, f"{name}x")).summary()
+        summary = (await run_load(app, slack, plan, concurrency, f"{tag}x")).summary()
         after = await stats.look() if stats else (0, 0)
         summary |= {
             "store": name,

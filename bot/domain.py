@@ -59,6 +59,11 @@ class Capability(StrEnum):
     STAKEHOLDER_UPDATES = "stakeholder_updates"  # an update sent to subscribers, not just the timeline
     REOPEN = "reopen"  # a resolved incident back to work
     LIST_OPEN = "list_open"  # the incidents open now, for `list`
+    PINS = "pins"  # a chat message kept in the incident's timeline (📌, the message shortcut)
+    UNPINS = "unpins"  # and taken out again, soon after, when the 📌 is removed
+    TIMELINE = "timeline"  # the provider's own record of what happened, read back
+    PAGE = "page"  # bring someone in through the provider's own paging
+    ESCALATE = "escalate"  # the incident to the next level of its escalation
 
 
 class Person(BaseModel):
@@ -86,6 +91,27 @@ class TimelineEntry(BaseModel):
     kind: str
     text: str
     author: Person | None = None
+
+
+class ChatMessage(BaseModel):
+    """A message in an incident's channel, as kept in its timeline: enough to find it again
+    (the permalink) and to read it without opening Slack (author, time, text, files)."""
+
+    channel_id: str
+    ts: str
+    at: datetime
+    author: Person | None = None
+    text: str = ""
+    permalink: str | None = None
+    files: list[str] = Field(default_factory=list)  # names of the files attached
+    reactions: frozenset[str] = frozenset()  # the emoji on it now (who reacted is not kept)
+
+    def line(self) -> str:
+        """The timeline item's text, the same at every provider."""
+        said = self.text.strip() or "(no text)"
+        files = f" [files: {', '.join(self.files)}]" if self.files else ""
+        link = f" {self.permalink}" if self.permalink else ""
+        return f"{said}{files}{link}"
 
 
 class Pulse(BaseModel):
@@ -128,6 +154,34 @@ class Incident(BaseModel):
         if self.closed:
             return Phase.CLOSED
         return Phase.NEW if self.status.lower() in UNACKNOWLEDGED_STATUSES else Phase.ACTIVE
+
+
+class PageTarget(BaseModel):
+    """Who a page is for: people (a mention, a user group's members), or one of the
+    provider's own names (an escalation policy, an escalation path), never both."""
+
+    people: list[Person] = Field(default_factory=list)
+    name: str | None = None  # the catalogue's name, as `page_targets()` gave it
+
+    @property
+    def key(self) -> str:
+        """The same target however it was typed: what "paged twice" is judged by."""
+        if self.name is not None:
+            return "name:" + self.name.lower()
+        return "people:" + ",".join(sorted(p.slack_id for p in self.people))
+
+
+class PageSent(BaseModel):
+    """A page the provider took: its id there, where it gave one, for the webhooks that
+    later say who answered."""
+
+    id: str | None = None
+    target: str  # as the provider names it: a policy, a path, the people's names
+
+
+class Escalated(BaseModel):
+    level: int | None = None  # the level it is at now, where the provider numbers them
+    policy: str | None = None
 
 
 class Severity(BaseModel):

@@ -182,3 +182,19 @@ def test_providers_are_named_only_in_their_packages_and_the_settings() -> None:
         if named.search(line)
     }
     assert found == {}
+
+
+def test_slack_code_reaches_the_command_layer_only_through_its_ports() -> None:
+    """Slack's listeners ask the command service (its `handle`, `choices`, `first_click`,
+    `card_store`, …), never its store or providers by attribute; only the server, which
+    builds the runtime, holds those."""
+    reaching = re.compile(r"\.(store|providers|fresh|guard|locks|notifier)\b(?!\s*=)")
+    found = {
+        f"{path.name}:{n}": line.strip()
+        for path in sorted((BOT / "slack").glob("*.py"))
+        if path.name != "server.py"
+        for n, line in enumerate(path.read_text().splitlines(), 1)
+        if reaching.search(line) and "service()" in line
+    }
+    assert found == {}
+    assert reaching.search("service().store.claims")  # the pattern does catch one

@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 
+from bot.commands.changes import Change
 from bot.commands.naming import exact, rank_of
 from bot.commands.ports import Workspace, WorkspaceError
 from bot.commands.registry import Verb
@@ -89,6 +90,14 @@ class AutoInvites:
 
     def __init__(self, table: dict[str, tuple[str, ...]], workspace: Workspace, store: Store) -> None:
         self.table, self.workspace, self.store = table, workspace, store
+
+    async def followed(self, change: Change) -> list[Post]:
+        """A follower of the bot's own changes (bot/commands/changes.py)."""
+        if change.incident is None:
+            return []
+        return await self.after_command(
+            change.verb, change.reply.result, change.incident, change.provider, change.before
+        )
 
     async def after_command(
         self, verb: Verb, result: Result, incident: Incident, provider: Provider, before: Incident | None

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 
+from bot.commands.changes import Change
 from bot.commands.fresh import FreshIncidents
 from bot.commands.results import Notice, Post, Quiet, Reply
 from bot.commands.timers import Timers
@@ -45,6 +46,14 @@ class Notifier:
             self.known[key] = incident
         if len(self.known) > 10_000:
             self.known.pop(next(iter(self.known)))
+
+    async def followed(self, change: Change) -> list[Post]:
+        """A follower of the bot's own changes (bot/commands/changes.py): what it added
+        (a title, an update's text) is noted, so its webhook is not told as news."""
+        for added in ("title", "text"):
+            if isinstance(change.parsed.args.get(added), str):
+                self.wrote(change.provider.name, change.incident_id, change.parsed.args[added])
+        return []
 
     def wrote(self, provider: str, incident_id: str, text: str) -> None:
         """Something the bot added itself (a follow-up, a task, an update): its webhook

@@ -26,6 +26,7 @@ class Slot(StrEnum):
     USER_ANY = "user_any"  # a mention found anywhere among the arguments (follow-up assignee)
     USERS = "users"  # one or more mentions
     MEMBERS = "members"  # one or more mentions of people or Slack user groups (`invite`)
+    PAGEE = "pagee"  # one person, one Slack user group, or a name at the provider (`page`)
     TEXT = "text"  # the rest of the line, verbatim
     REF = "ref"  # an incident reference: INC-3, PAGERDUTY:Q1ABC, a URL
     WHEN = "when"  # a time span: "for 2h", "from 18:00 to 22:00", "until 9am tomorrow"
@@ -349,6 +350,37 @@ VERBS: tuple[Verb, ...] = (
         act="invite people to {}",
     ),
     Verb(
+        "page",
+        "Page someone onto the incident through the provider: a person, a Slack user group, "
+        "or an escalation policy by name (they are invited to the channel too).",
+        access=Access.RESPONDERS,
+        args=(
+            Arg("who", Slot.PAGEE, help="A person, a user group or an escalation policy"),
+            Arg("message", Slot.TEXT, required=False, multiline=True, help="What to tell them"),
+        ),
+        writes=True,
+        turn=None,
+        capability=Capability.PAGE,
+        button="Page someone",
+        card_in=FIGHTING,
+        examples=("/incident page @bea", "/incident page database", "/incident page @sre-team"),
+        act="page people onto {}",
+    ),
+    Verb(
+        "escalate",
+        "Move the incident on to the next level of its escalation, or to the level named.",
+        access=Access.RESPONDERS,
+        args=(Arg("level", Slot.WORD, required=False, help="The level, like 2"),),
+        writes=True,
+        turn="escalation",
+        capability=Capability.ESCALATE,
+        button="Escalate",
+        confirm="Page the next level of this incident's escalation now?",
+        card_in=FIGHTING,
+        examples=("/incident escalate", "/incident escalate 3"),
+        act="escalate {}",
+    ),
+    Verb(
         "roles",
         "Show who holds each role.",
         capability=Capability.ROLES,
@@ -557,21 +589,14 @@ MEANT: dict[str, str] = {
     **dict.fromkeys(("usage", "commands", "?", "man"), "help"),
     **dict.fromkeys(("ls", "open-incidents"), "list"),
     **dict.fromkeys(("bring", "engage", "summon"), "invite"),
+    **dict.fromkeys(("paging", "call", "wake"), "page"),
+    **dict.fromkeys(("escalation", "escalating"), "escalate"),
 }
 
 # What people ask for that this bot does not do yet, and what to do instead: said plainly,
 # rather than the nearest verb by spelling (`page` is not `update`). `{command}` is the
 # slash command.
-NOT_YET: dict[str, str] = {
-    **dict.fromkeys(
-        ("page", "paging", "call", "wake"),
-        "to page someone, use your paging tool; `{command} oncall` shows who is on call, to mention here",
-    ),
-    **dict.fromkeys(
-        ("escalate", "escalation"),
-        "raise the severity with `{command} sev 1`, or bring someone in with `{command} assign <role> @them`",
-    ),
-}
+NOT_YET: dict[str, str] = {}
 
 # A word that is (or becomes) a verb's own name or alias is that verb: never a suggestion.
 MEANT = {word: meant for word, meant in MEANT.items() if word not in BY_NAME and word not in NOT_YET}

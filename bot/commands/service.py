@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from bot.clock import Clock
 from bot.commands import forms, registry
 from bot.commands.authorize import Authorizer
+from bot.commands.changes import Change, Follower, ToldElsewhere
 from bot.commands.context import Context, NotOffered, Refusal
 from bot.commands.failures import provider_failure
 from bot.commands.fresh import FreshIncidents
@@ -28,16 +29,14 @@ from bot.commands.policy import Policy, RateLimit
 from bot.commands.ports import Workspace
 from bot.commands.pulse import dressed
 from bot.commands.refs import Target
-from bot.commands.registry import Verb
+from bot.commands.registry import Choices, Verb
 from bot.commands.resolve import Resolver
 from bot.commands.results import (
-    ActedElsewhere,
     AskElsewhere,
     Elsewhere,
     Failure,
     NeedsForm,
     NotSupported,
-    Post,
     Reply,
     Result,
     Usage,
@@ -48,8 +47,10 @@ from bot.domain import Capability, Incident, Person, ProviderError
 from bot.outage import log_failure
 from bot.providers.base import Provider
 from bot.providers.facets import offered
+from bot.store.cards import Cards
 from bot.store.db import Store
 from bot.store.locks import IncidentLocks, Turn, Waiting
+from bot.store.timers import TimerStore
 
 log = logging.getLogger(__name__)
 
@@ -93,6 +94,13 @@ class CommandService:
         self.timers = Timers(settings, store, providers, self.fresh, self.clock)
         self.notifier = Notifier(store, providers, self.fresh, self.timers)
         self.invites = AutoInvites(self.guard.policy.auto_invite, workspace, store)
+        # What follows a change made through the bot, each a subscriber of one event.
+        self.followers: list[Follower] = [
+            self.timers.followed,
+            self.invites.followed,
+            ToldElsewhere(store, self.guard.own_channel),
+            self.notifier.followed,
+        ]
         self.declares = RateLimit(settings.incident_declare_limit)
 
     @property
@@ -221,13 +229,6 @@ class CommandService:
             fresh=self.fresh,
             clock=self.clock,
         )
-        # Acted on by reference from another channel: the incident's own channel hears it.
-        elsewhere = (
-            verb.writes
-            and not verb.about_this_channel
-            and incident_id is not None
-            and not await self.guard.own_channel(invocation, provider, incident_id)
-        )
         if turn is not None and incident_id and verb.turn is not None:
             # Changes to the same part of one incident (its status, its severity, its roles)
             # run one at a time, in the order they came: in this process, and across
@@ -254,24 +255,23 @@ class CommandService:
             # What the channel now knows (a card, a change's answer): a webhook for it, the
             # bot's own change coming back included, is not told twice.
             self.notifier.saw(shown)
-        if verb.writes and reply.outcome == "ok" and isinstance(shown, Incident):
-            reply.posts += await self.timers.after_command(verb, reply.result, shown)
-            reply.posts += await self.invites.after_command(verb, reply.result, shown, provider, known)
         if verb.writes and verb.needs_incident and reply.outcome == "ok":
-            reply.refresh = getattr(reply.result, "incident", None)
-            for added in ("title", "text"):
-                if incident_id and isinstance(parsed.args.get(added), str):
-                    self.notifier.wrote(provider.name, incident_id, parsed.args[added])
-            if elsewhere and incident_id:
-                told = ActedElsewhere(
-                    actor=actor,
-                    command=self.command,
-                    text=invocation.text,
-                    channel_id=invocation.channel_id,
-                    channel_name=invocation.channel_name,
-                )
-                for link in await self.store.links.channels_for(provider.name, incident_id):
-                    reply.posts.append(Post(channel_id=link.channel_id, result=told))
+            reply.refresh = shown if isinstance(shown, Incident) else None
+        if verb.writes and reply.outcome == "ok" and (incident_id or isinstance(shown, Incident)):
+            change = Change(
+                verb=verb,
+                parsed=parsed,
+                invocation=invocation,
+                actor=actor,
+                provider=provider,
+                incident_id=incident_id or (shown.id if isinstance(shown, Incident) else ""),
+                reply=reply,
+                incident=shown if isinstance(shown, Incident) else None,
+                before=known,
+                command=self.command,
+            )
+            for follower in self.followers:
+                reply.posts += await follower(change)
         if channels is not None and verb.writes and reply.outcome not in ("usage", "refused"):
             reply.result.elsewhere = Elsewhere(reference=reference or "", channel_reference=channels)
         reply.capabilities = sorted(offered(provider))
@@ -393,6 +393,33 @@ class CommandService:
     @property
     def command(self) -> str:
         return self.settings.incident_command
+
+    # The ports a transport uses besides `handle`: what Slack's edge may ask of the command
+    # layer, so it reaches neither the store nor a provider itself.
+    async def choices(self, target: Target | None, kind: Choices) -> list[str]:
+        """A modal's type-ahead: the names of `kind` at the provider of the incident the
+        form was opened for (the default provider where it was opened for none)."""
+        provider = (self.providers.get(target.provider) if target else None) or self.default_provider
+        return await forms.catalogue(provider, kind)
+
+    async def first_click(self, key: str, window: float) -> bool:
+        """Whether this is the first click of `key` within `window` seconds (a double click does
+        its work once); raises as the store does when the database is away."""
+        return await self.store.claims.claim(key, window=window)
+
+    def database_failed(self, exc: BaseException) -> None:
+        """The transport saw the database fail: the outage is told once, as the store's own."""
+        self.store.outage.failed(exc)
+
+    @property
+    def card_store(self) -> Cards:
+        """Where each channel's card is kept, for the transport that posts and redraws it."""
+        return self.store.cards
+
+    @property
+    def anchors(self) -> TimerStore:
+        """Where posts kept up to date in place are remembered (the announcement line)."""
+        return self.timers.store
 
     async def _guarded(self, ctx: Context) -> Reply:
         verb = ctx.verb

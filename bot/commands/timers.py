@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.clock import Clock
+from bot.commands.changes import Change
 from bot.commands.fresh import FreshIncidents
 from bot.commands.registry import Verb
 from bot.commands.results import (
@@ -155,6 +156,12 @@ class Timers:
                 "due": item.due.isoformat(),
             }
             await self.store.set(Timer(key=key, kind=NUDGE, due_at=item.due, payload=payload))
+
+    async def followed(self, change: Change) -> list[Post]:
+        """A follower of the bot's own changes (bot/commands/changes.py)."""
+        if change.incident is None:
+            return []
+        return await self.after_command(change.verb, change.reply.result, change.incident)
 
     async def after_command(self, verb: Verb, result: Result, incident: Incident) -> list[Post]:
         """What a change made through the bot sets going: reminders re-armed, nudges set,

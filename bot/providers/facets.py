@@ -12,7 +12,19 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Protocol, TypeVar, runtime_checkable
 from weakref import WeakKeyDictionary
 
-from bot.domain import Capability, FollowUp, Incident, Override, Person, Schedule
+from bot.domain import (
+    Capability,
+    ChatMessage,
+    Escalated,
+    FollowUp,
+    Incident,
+    Override,
+    PageSent,
+    PageTarget,
+    Person,
+    Schedule,
+    TimelineEntry,
+)
 
 if TYPE_CHECKING:
     # A facet is a Protocol class, which mypy refuses where `type[F]` is expected (only a
@@ -110,6 +122,53 @@ class ListsIncidents(Protocol):
         least as many as were returned; where the provider does not count, what it said)."""
 
 
+@runtime_checkable
+class Pages(Protocol):
+    """Bring someone in through the provider's own paging (a responder request, an
+    escalation), which rings their phone as the provider's on-call setup says."""
+
+    async def page_targets(self) -> list[str]:
+        """The names a page may be sent to besides people: escalation policies, paths."""
+
+    async def page(
+        self, incident_id: str, target: PageTarget, actor: Person, message: str, key: str
+    ) -> PageSent:
+        """`key` is the request's own: sent again after a restart, it pages nobody twice
+        where the provider dedupes on it."""
+
+
+@runtime_checkable
+class Escalates(Protocol):
+    """Move the incident on to the next level of its escalation, now."""
+
+    async def escalate(self, incident_id: str, level: int | None, actor: Person) -> Escalated:
+        """`level` as typed (`escalate 3`); None: the next one."""
+
+
+@runtime_checkable
+class Pins(Protocol):
+    """A chat message kept in the incident's timeline, where the provider keeps one."""
+
+    async def pin_message(self, incident_id: str, message: ChatMessage, actor: Person) -> None: ...
+
+
+@runtime_checkable
+class Unpins(Protocol):
+    """A pinned message taken out again (its 📌 removed soon after): apart from `Pins`,
+    since some timelines only grow (PagerDuty's notes cannot be deleted)."""
+
+    async def unpin_message(self, incident_id: str, message: ChatMessage) -> bool:
+        """False: it was not in the timeline (nothing removed)."""
+
+
+@runtime_checkable
+class ReadsTimeline(Protocol):
+    """The provider's own record of what happened to the incident, oldest first: where it
+    has none to read, `timeline` shows the bot's own (its audit rows)."""
+
+    async def timeline(self, incident_id: str) -> list[TimelineEntry]: ...
+
+
 FACETS: dict[Capability, type] = {
     Capability.ROLES: Roles,
     Capability.FOLLOWUPS: FollowUps,
@@ -119,6 +178,11 @@ FACETS: dict[Capability, type] = {
     Capability.SCHEDULES: SavesSchedules,
     Capability.REASSIGN: Reassigns,
     Capability.LIST_OPEN: ListsIncidents,
+    Capability.PAGE: Pages,
+    Capability.ESCALATE: Escalates,
+    Capability.PINS: Pins,
+    Capability.UNPINS: Unpins,
+    Capability.TIMELINE: ReadsTimeline,
 }
 
 F = TypeVar("F")

@@ -95,9 +95,9 @@ def build_app(
     )
     answers = Answers(
         client,
-        Cards(client, lambda: service().store.cards, lambda: service().clock.now()),
+        Cards(client, lambda: service().card_store, lambda: service().clock.now()),
         settings.incident_command,
-        anchors=lambda: service().timers.store,
+        anchors=lambda: service().anchors,
     )
     interactions = Interactions(client, workspace, service, answers, pipeline)
 

@@ -235,14 +235,11 @@ class Interactions:
         """Type-ahead for catalogues too long for a static select; answered within 3 s."""
         meta = Meta.load((body.get("view") or {}).get("private_metadata"))
         choices = Choices(body.get("action_id", "").removeprefix(ids.CHOOSE_ACTION))
-        service = self.service()
-        provider = service.providers.get(meta.target.provider) if meta and meta.target else None
-        provider = provider or service.default_provider
         try:
             async with asyncio.timeout(CHECK_SECONDS):
-                names = await forms.catalogue(provider, choices)
+                names = await self.service().choices(meta.target if meta else None, choices)
         except Exception:
-            log.warning("type-ahead for %s at %s failed", choices, provider.name)
+            log.warning("type-ahead for %s failed", choices)
             names = []
         await ack(options=[option(name) for name in forms.search(names, body.get("value") or "")])
 
@@ -292,16 +289,15 @@ class Interactions:
             return
         message_ts = container.get("message_ts")
         click = f"click:{invocation.team_id}:{channel_id}:{message_ts}:{verb.name}:{invocation.user_id}"
-        store = self.service().store
         try:
             # Before the ack, so bounded as the inbox's write is: a partitioned database
             # would otherwise hold the click's ack past Slack's 3 s.
             async with asyncio.timeout(self.service().settings.incident_ack_db_timeout):
-                first = await store.claims.claim(click, window=CLICK_WINDOW)
+                first = await self.service().first_click(click, CLICK_WINDOW)
         except Exception as exc:
             if not unavailable(exc):
                 raise
-            store.outage.failed(exc)
+            self.service().database_failed(exc)
             await ack()
             await self.answers.say(respond, DATABASE_AWAY)
             return

@@ -29,6 +29,8 @@ from typing import Any
 from sqlalchemy import Connection, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.outage import unavailable
+
 log = logging.getLogger(__name__)
 CHANNEL = "incident_bot_changes"
 # Seconds between two checks that the listening connection still answers, and how long one
@@ -107,7 +109,9 @@ class Peers:
             except Exception as exc:
                 # The others keep what they read for the cache's seconds at the most
                 # (bot/commands/fresh.py), as for a change made in the provider's own UI.
-                log.warning("could not tell the other bot processes of a change: %s", type(exc).__name__)
+                # An outage is told once, by the store (bot/outage.py), not once a batch.
+                level = logging.DEBUG if unavailable(exc) else logging.WARNING
+                log.log(level, "could not tell the other bot processes of a change: %s", type(exc).__name__)
 
     async def _notify(self, payloads: list[str]) -> None:
         query = "SELECT pg_notify($1, p) FROM unnest($2::text[]) AS p"
@@ -136,7 +140,16 @@ class Peers:
             drop(as_keys(keys))
 
     def _terminated(self, _conn: object) -> None:
+        """At once, not at the keeper's next turn: nothing kept is handed out from here on."""
         self._lost.set()
+        self._down()
+
+    def _down(self) -> None:
+        if self.live:
+            log.warning(
+                "lost the connection that hears other processes' changes: reusing no read until it is back"
+            )
+            self._turn(False)
 
     def _turn(self, live: bool) -> None:
         self.live = live
@@ -165,11 +178,7 @@ class Peers:
         return True
 
     async def _lose(self) -> None:
-        if self.live:
-            log.warning(
-                "lost the connection that hears other processes' changes: reusing no read until it is back"
-            )
-        self._turn(False)
+        self._down()
         conn, self._conn = self._conn, None
         if conn is not None:
             await _close(conn)

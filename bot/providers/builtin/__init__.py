@@ -33,6 +33,10 @@ class BuiltinProvider(Incidents, FollowUps, OnCalls):
         Capability.TASKS: "The built-in provider keeps follow-ups, not tasks: use `/incident followup`.",
         Capability.STAKEHOLDER_UPDATES: "The built-in provider has no subscribers to send an update to: "
         "post it with `/incident update`, and share the channel.",
+        Capability.PAGE: "The built-in provider does not page yet: mention the person here, or "
+        "`/incident invite @them`; `/incident oncall` shows who is on call.",
+        Capability.ESCALATE: "The built-in provider has no escalation levels yet: bring the next person "
+        "in with `/incident invite @them`, or raise the severity with `/incident sev 1`.",
     }
 
 

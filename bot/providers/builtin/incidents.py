@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, func, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.domain import (
+    ChatMessage,
     DeclareRequest,
     Incident,
     Person,
@@ -28,6 +29,7 @@ from bot.providers.builtin.core import (
 )
 from bot.store.direct import Direct
 
+MESSAGE = "message"  # a chat message pinned into the timeline
 # A role's holder replaced, or given: built once (see core.LOG).
 HOLD = Direct(
     update(tables.roles)
@@ -137,6 +139,43 @@ class Incidents(Base):
         def work(conn: Connection) -> Any:
             self._current(conn, number)  # it exists
             return self._log(conn, number, "update", text, actor)
+
+        return await self._write(number, work, cache="keep")
+
+    async def pin_message(self, incident_id: str, message: ChatMessage, actor: Person) -> None:
+        """Dated when it was said, not when it was pinned: the timeline is what happened."""
+        number = _number(incident_id)
+
+        def work(conn: Connection) -> None:
+            self._current(conn, number)  # it exists
+            conn.execute(
+                insert(tables.timeline).values(
+                    incident=number,
+                    at=message.at,
+                    kind=MESSAGE,
+                    text=message.line(),
+                    author_id=message.author.slack_id if message.author else actor.slack_id,
+                    author_name=message.author.name if message.author else actor.name,
+                )
+            )
+
+        await self._write(number, work, cache="keep")
+
+    async def unpin_message(self, incident_id: str, message: ChatMessage) -> bool:
+        """Found by its permalink (or its ts), which its text ends with: no id to keep."""
+        number = _number(incident_id)
+        mark = message.permalink or message.ts
+        table = tables.timeline
+
+        def work(conn: Connection) -> bool:
+            gone = conn.execute(
+                delete(table).where(
+                    table.c.incident == number,
+                    table.c.kind == MESSAGE,
+                    table.c.text.contains(mark, autoescape=True),
+                )
+            )
+            return bool(gone.rowcount)
 
         return await self._write(number, work, cache="keep")
 

@@ -21,6 +21,11 @@ from bot.providers.incidentio.work import Work
 from bot.providers.spec import ProviderSpec, Webhook, with_key
 
 
+# Not wired yet for incident.io (issue 32): said plainly rather than half-done.
+PINS_NOT_YET = "The bot does not yet put Slack messages into incident.io's timeline: quote it in `/incident update`."
+TIMELINE_NOT_YET = "The bot does not yet read incident.io's own timeline: `/incident timeline` shows what the bot did."
+
+
 class IncidentIoProvider(Incidents, Work, OnCalls):
     """The adapter: its parts (bot/providers/incidentio/*.py) over one shared client."""
 
@@ -34,6 +39,13 @@ class IncidentIoProvider(Incidents, Work, OnCalls):
         Capability.REASSIGN: no_single_assignee("incident.io"),
         Capability.SCHEDULES: made_at("incident.io", "On-call → Schedules"),
         Capability.REOPEN: REOPEN_REFUSED,
+        Capability.PINS: PINS_NOT_YET,
+        Capability.UNPINS: PINS_NOT_YET,
+        Capability.TIMELINE: TIMELINE_NOT_YET,
+        Capability.PAGE: "The bot does not page through incident.io yet: use `/inc escalate` in "
+        "incident.io's own Slack app, or escalate from the incident's page.",
+        Capability.ESCALATE: "incident.io's API cannot move an escalation on to its next level: "
+        "escalate again from the incident's page in incident.io (Escalate → the path), or `/inc escalate`.",
     }
 
 

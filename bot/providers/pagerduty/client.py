@@ -75,6 +75,7 @@ class Base:
         self.directory = directory
         self._catalogues = TTLCache()
         self._people = TTLCache(PEOPLE_TTL)
+        self._levels: dict[str, int] = {}  # the escalation level this bot last set, per incident
         if not service_id:
             self.unsupported = self.unsupported | {
                 Capability.DECLARE: "PagerDuty needs a service to open incidents on: "
