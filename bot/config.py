@@ -184,6 +184,10 @@ class Settings(BaseSettings):
     # The bot's own notices (docs/notifications.md). Update reminders: severity=span pairs,
     # a reminder when no update was posted for that long; "off" for none.
     incident_update_reminders: str = "SEV1=30m,SEV2=60m,critical=30m,major=60m,P1=30m,P2=60m"
+    # The reaction that puts a message in the incident's timeline (its name, no colons), and
+    # the seconds after which removing it no longer takes the message out again.
+    incident_pin_emoji: str = Field(default="pushpin", pattern=r"^[a-z0-9_+'-]{1,100}$")
+    incident_unpin_seconds: int = Field(default=600, ge=0, le=86400)
     # A channel (its id, C…) that gets one line per incident, kept up to date as it resolves.
     incident_announce_channel: str | None = None
     # Seconds an incident read from a provider is reused before it is read again (0: never

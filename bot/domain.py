@@ -177,6 +177,7 @@ class PageSent(BaseModel):
 
     id: str | None = None
     target: str  # as the provider names it: a policy, a path, the people's names
+    note: str | None = None  # taken, but with a caveat the channel must hear (nobody on call)
 
 
 class Escalated(BaseModel):
@@ -347,7 +348,7 @@ class ProviderEvent:
     delivery_id: str  # the provider's id of this delivery: the same one twice is one event
     event_type: str  # the provider's own name for it
     incident_id: str | None  # None: not about an incident (ignored)
-    kind: str  # status, severity, role, assignee, followup, task, update, created, resolved, other
+    kind: str  # status, severity, role, assignee, followup, task, update, responder, created, resolved, other
     occurred_at: datetime | None = None
     actor: str | None = None  # who did it, by name, where the event says
     detail: str | None = None  # the new value or the text, where the event carries it

@@ -8,6 +8,7 @@ from typing import Any
 import yaml
 
 from bot.commands.registry import usage_hint
+from bot.slack.ids import PIN_SHORTCUT, PIN_SHORTCUT_NAME
 from bot.slack.scopes import EVENT_SCOPES, bot_scopes
 
 APP_NAME = "Incident Bot"
@@ -38,6 +39,15 @@ def build_manifest(command: str, url: str, *, socket_mode: bool = False) -> dict
         "features": {
             "bot_user": {"display_name": "incident", "always_online": True},
             "slash_commands": [slash],
+            # On a message's menu: the message into its incident's timeline (as a 📌 does).
+            "shortcuts": [
+                {
+                    "name": PIN_SHORTCUT_NAME,
+                    "type": "message",
+                    "callback_id": PIN_SHORTCUT,
+                    "description": "Put this message in the incident's timeline",
+                }
+            ],
         },
         "oauth_config": {"scopes": {"bot": bot_scopes()}},
         "settings": {

@@ -15,7 +15,7 @@ from typing import TextIO
 from bot.commands.invocation import Invocation
 from bot.commands.ports import WorkspaceError
 from bot.config import Settings, store_name
-from bot.domain import Person
+from bot.domain import ChatMessage, Person
 from bot.present import shown
 from bot.runtime import build_runtime
 from bot.textrender import render_text
@@ -65,6 +65,9 @@ class ShellWorkspace:
 
     async def user_timezone(self, user_id: str) -> str | None:
         return None  # `:tz ZONE` sets it on each invocation
+
+    async def message(self, channel_id: str, ts: str) -> ChatMessage | None:
+        return None  # the shell keeps no messages: there is nothing to pin
 
 
 async def run_shell(settings: Settings, stdin: TextIO, stdout: TextIO) -> int:

@@ -109,6 +109,10 @@ class FakeSlack:
     groups: dict[str, list[str]] = field(default_factory=dict)  # user group id → its users
     handles: dict[str, str] = field(default_factory=dict)  # user group id → its handle
     invalid: list[str] = field(default_factory=list)  # Block Kit over Slack's limits
+    # People's messages by channel, as conversations.history and conversations.replies
+    # answer them (a reply carries its thread's `thread_ts`), each a message object as Slack
+    # sends it: ts, user, text, files, reactions.
+    messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     faults: list[SlackFault] = field(default_factory=list)  # `fail`: chosen calls fail
     flaky: Flaky | None = None  # `flake`: a share of calls fail
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
@@ -233,8 +237,18 @@ class FakeSlack:
             }
         if method == "chat.postMessage":
             return {"ok": True, "channel": params.get("channel"), "ts": f"{time.time():.6f}"}
+        if method == "conversations.history" and params.get("latest"):
+            return self._messages(params, replies=False)
         if method == "conversations.history":
             return self._history(params)
+        if method == "conversations.replies":
+            return self._messages(params, replies=True)
+        if method == "chat.getPermalink":
+            ts = str(params.get("message_ts", ""))
+            if not any(m["ts"] == ts for m in self.messages.get(str(params.get("channel")), [])):
+                return {"ok": False, "error": "message_not_found"}
+            link = f"https://test.slack.com/archives/{params['channel']}/p{ts.replace('.', '')}"
+            return {"ok": True, "channel": params["channel"], "permalink": link}
         if method == "chat.postEphemeral":
             return {"ok": True, "message_ts": f"{time.time():.6f}"}
         if method == "chat.update":
@@ -307,6 +321,51 @@ class FakeSlack:
                 return {"ok": False, "error": "users_not_found"}
             return {"ok": True, "user": {"id": local.upper(), "name": local}}
         return {"ok": False, "error": "unknown_method"}
+
+    def react(self, channel: str, ts: str, emoji: str, user: str, *, added: bool = True) -> None:
+        """A reaction on a message, as Slack then shows it in the message's `reactions`."""
+        message = next(m for m in self.messages[channel] if m["ts"] == ts)
+        reactions: list[dict[str, Any]] = message.setdefault("reactions", [])
+        entry = next((r for r in reactions if r["name"] == emoji), None)
+        if entry is None:
+            entry = {"name": emoji, "users": [], "count": 0}
+            reactions.append(entry)
+        users = set(entry["users"]) | {user} if added else set(entry["users"]) - {user}
+        entry["users"], entry["count"] = sorted(users), len(users)
+        if not users:
+            reactions.remove(entry)
+
+    def _messages(self, params: dict[str, Any], *, replies: bool) -> dict[str, Any]:
+        """People's messages as Slack reads them back: history has a channel's top-level
+        messages up to `latest` (with `inclusive`), newest first; replies a thread's,
+        parent first, from a reply's ts too (as Slack does)."""
+        channel = str(params.get("channel"))
+        if channel in self.outside:
+            return {"ok": False, "error": "not_in_channel"}
+        kept = self.messages.get(channel, [])
+        inclusive = str(params.get("inclusive")).lower() in ("true", "1")
+        latest = float(params.get("latest") or "inf")
+        limit = int(params.get("limit") or 100)
+        if replies:
+            asked = next((m for m in kept if m["ts"] == params.get("ts")), None)
+            if asked is None:
+                return {"ok": False, "error": "thread_not_found"}
+            root = asked.get("thread_ts", asked["ts"])
+            parent = next(m for m in kept if m["ts"] == root)
+            thread = [m for m in kept if m.get("thread_ts") == root and m["ts"] != root]
+            found = sorted(thread, key=lambda m: float(m["ts"]))
+        else:
+            found = [m for m in kept if m.get("thread_ts", m["ts"]) == m["ts"]]
+            found.sort(key=lambda m: float(m["ts"]), reverse=True)
+        oldest = float(params.get("oldest") or 0)
+        found = [
+            m
+            for m in found
+            if (oldest < float(m["ts"]) < latest) or (inclusive and float(m["ts"]) in (oldest, latest))
+        ]
+        if replies:  # the thread's parent always comes first, in range or not
+            found = [parent, *(m for m in found if m is not parent)]
+        return {"ok": True, "messages": found[:limit], "has_more": len(found) > limit}
 
     def _history(self, params: dict[str, Any]) -> dict[str, Any]:
         """The bot's own messages in a channel since `oldest`, newest first, with their

@@ -96,12 +96,13 @@ def test_scopes_match_the_methods_the_code_calls() -> None:
 
 
 def test_the_manifest_subscribes_to_exactly_the_events_the_app_handles() -> None:
-    source = (ROOT / "bot" / "slack" / "server.py").read_text() + (
-        ROOT / "bot" / "slack" / "mentions.py"
-    ).read_text()
+    source = "".join(
+        (ROOT / "bot" / "slack" / name).read_text() for name in ("server.py", "mentions.py", "reactions.py")
+    )
     handled = set(re.findall(r'EVENT_TYPE = "(\w+)"', source))
     events = build_manifest("/incident", "https://x")["settings"]["event_subscriptions"]
-    assert set(events["bot_events"]) == handled == set(EVENT_SCOPES) == {"app_mention"}
+    assert set(events["bot_events"]) == handled == set(EVENT_SCOPES)
+    assert handled == {"app_mention", "reaction_added", "reaction_removed"}
     assert events["request_url"] == "https://x/slack/events"
     socket = build_manifest("/incident", "https://x", socket_mode=True)["settings"]["event_subscriptions"]
     assert "request_url" not in socket

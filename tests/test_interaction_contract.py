@@ -12,7 +12,18 @@ from datetime import UTC, datetime
 from typing import Any
 
 from bot.commands import forms
-from bot.commands.results import AskInvite, AskRelink, Card, Nudge, Reminder, Result, SameDeclared, card
+from bot.commands.refs import Target
+from bot.commands.results import (
+    AskInvite,
+    AskRelink,
+    Card,
+    Nudge,
+    Paged,
+    Reminder,
+    Result,
+    SameDeclared,
+    card,
+)
 from bot.domain import Capability, FollowUp, Incident, Person, Pulse
 from bot.present import present
 from bot.providers import firehydrant, incidentio, pagerduty
@@ -100,6 +111,15 @@ def notices() -> list[Result]:
             reference="INC-1",
             groups={"eng": 60},
             threshold=50,
+        ),
+        # A page's answer: page someone else, and escalate where the provider does.
+        Paged(
+            reference="INC-1",
+            actor=Person(slack_id="U1"),
+            target="Database",
+            provider_label="PagerDuty",
+            on=Target(provider="pagerduty", incident_id="P1", reference="#1"),
+            capabilities=frozenset({Capability.PAGE, Capability.ESCALATE}),
         ),
     ]
 

@@ -355,9 +355,10 @@ async def test_a_note_on_an_acknowledged_incident_at_pagerduty_is_a_note(pd: Pro
 @pytest.mark.parametrize(
     ("typed", "said"),
     [
-        ("page <@U444|bea>", "`page` isn't something this bot does yet"),
-        ("escalate", "`escalate` isn't something this bot does yet"),
-        ("help page", "`page` isn't something this bot does yet"),
+        # The built-in provider cannot page yet: it says so, and what to do instead.
+        ("page <@U444|bea>", "The built-in provider does not page yet: mention the person here"),
+        ("escalate", "raise the severity with `/incident sev 1`"),
+        ("paging", "I don't know `paging`. Did you mean `page`?"),
         ("close", "I don't know `close`. Did you mean `resolve`?"),
         ("clsoe", "Did you mean `resolve`?"),  # the synonym, then spelling
     ],

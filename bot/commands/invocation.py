@@ -19,6 +19,9 @@ class Invocation(BaseModel):
     tz: str = "UTC"
     # Unique per request from Slack (trigger_id): the idempotency key of writes it causes.
     request_id: str | None = None
+    # Not addressed to the bot (a 📌 on a message): where that channel is no incident's, no
+    # answer at all, rather than "not linked" to everyone who pins anything anywhere.
+    unasked: bool = False
 
     @field_validator("text", "user_name", "channel_name", mode="before")
     @classmethod

@@ -25,7 +25,7 @@ from bot.store.db import Store
 
 log = logging.getLogger(__name__)
 OWN_WRITE_SECONDS = 120.0  # a webhook for the bot's own change comes well within this
-ADDITIONS = {"followup": "new follow-up", "task": "new task", "update": "update"}
+ADDITIONS = {"followup": "new follow-up", "task": "new task", "update": "update", "responder": "paged"}
 
 
 class Notifier:

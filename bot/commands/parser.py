@@ -283,7 +283,7 @@ def _text_start(verb: Verb) -> int | None:
     for arg in verb.args:
         if arg.slot is Slot.TEXT:
             return start
-        if arg.slot in (Slot.WORD, Slot.USER):
+        if arg.slot in (Slot.WORD, Slot.USER, Slot.PAGEE):
             start += 1
         elif arg.slot is not Slot.USER_ANY:
             return None
@@ -460,6 +460,11 @@ def _fill(
                     command,
                 )
             parsed.args[arg.name] = members
+        elif arg.slot is Slot.PAGEE:
+            # A mention is a person or a group; any other word is a name at the provider
+            # (an escalation policy), matched there by the handler.
+            parsed.args[arg.name] = _member(tokens[0]) or tokens[0].value
+            tokens = tokens[1:]
         elif arg.slot is Slot.EVERY:
             words = [t.value for t in tokens]
             if words and words[0].lower() == "every":

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from bot.domain import Person
+from bot.domain import ChatMessage, Person
 
 
 class WorkspaceError(Exception):
@@ -41,3 +41,7 @@ class Workspace(Protocol):
     async def user_timezone(self, user_id: str) -> str | None:
         """The person's zone (IANA name), where the platform knows it; None: keep the
         invocation's own."""
+
+    async def message(self, channel_id: str, ts: str) -> ChatMessage | None:
+        """One message of a channel (a thread's reply too), with its link: what a 📌 puts
+        in the timeline. None where it cannot be read (gone, or a channel the bot is not in)."""

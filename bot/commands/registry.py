@@ -129,6 +129,9 @@ class Verb:
     # (a regular expression matching the whole word, case ignored): `sev1`, `sev-1` and
     # `p1` are `severity sev1`, `severity sev-1`, `severity p1`.
     fused: str = ""
+    # Takes a chat message into the incident's timeline (True) or out again (False): the
+    # verb a 📌 reaction, its removal and the message shortcut run (bot/slack/reactions.py).
+    pins: bool | None = None
 
     def acting(self, incident: str | None) -> str:
         """The refusal's words for this verb on `incident` (None: the channel's own)."""
@@ -362,7 +365,9 @@ VERBS: tuple[Verb, ...] = (
         turn=None,
         capability=Capability.PAGE,
         button="Page someone",
-        card_in=FIGHTING,
+        # Not on the card: its menu is full at incident.io (five buttons and five options on
+        # a phone); offered on a page's answer instead, to page someone else.
+        on_card=False,
         examples=("/incident page @bea", "/incident page database", "/incident page @sre-team"),
         act="page people onto {}",
     ),
@@ -376,7 +381,7 @@ VERBS: tuple[Verb, ...] = (
         capability=Capability.ESCALATE,
         button="Escalate",
         confirm="Page the next level of this incident's escalation now?",
-        card_in=FIGHTING,
+        on_card=False,  # the card's menu is full (five on a phone): typed, or from a page's answer
         examples=("/incident escalate", "/incident escalate 3"),
         act="escalate {}",
     ),
@@ -448,6 +453,38 @@ VERBS: tuple[Verb, ...] = (
             "/incident update to:stakeholders Payments are back; we are watching",
         ),
         act="post updates to {}",
+    ),
+    Verb(
+        "pin",
+        "Put a message of this channel in the incident's timeline: react with 📌, use the "
+        "message's *Add to incident timeline* shortcut, or give its link.",
+        access=Access.RESPONDERS,
+        args=(Arg("message", Slot.WORD, help="The message's link (Copy link)"),),
+        writes=True,
+        turn=None,
+        pins=True,
+        capability=Capability.PINS,
+        examples=("/incident pin https://acme.slack.com/archives/C0123/p1712345678123456",),
+        act="add messages to the timeline of {}",
+    ),
+    Verb(
+        "unpin",
+        "Take a pinned message out of the timeline again, soon after (removing the 📌 does it).",
+        access=Access.RESPONDERS,
+        args=(Arg("message", Slot.WORD, help="The message's link (Copy link)"),),
+        writes=True,
+        turn=None,
+        pins=False,
+        capability=Capability.UNPINS,
+        examples=("/incident unpin https://acme.slack.com/archives/C0123/p1712345678123456",),
+        act="take messages out of the timeline of {}",
+    ),
+    Verb(
+        "timeline",
+        "The incident's timeline as one list: changes, roles, updates, pinned messages, follow-ups.",
+        aliases=("history",),
+        uses_time=True,
+        examples=("/incident timeline",),
     ),
     Verb(
         "list",
@@ -658,6 +695,17 @@ def buttons(
 def lead_taker() -> Verb:
     """The verb the card's "no lead yet" offers, as `<verb> me`."""
     return next(v for v in VERBS if v.gives_lead and v.button)
+
+
+def pinner(adding: bool) -> Verb:
+    """The verb a 📌 (added, or removed) and the message shortcut run."""
+    return next(v for v in VERBS if v.pins is adding)
+
+
+def after_paging(capabilities: frozenset[Capability]) -> list[Verb]:
+    """The buttons on a page's answer: page someone else, escalate, where the provider can."""
+    wanted = (Capability.PAGE, Capability.ESCALATE)
+    return [v for c in wanted for v in VERBS if v.capability is c and v.button and c in capabilities]
 
 
 def usage_hint() -> str:

@@ -397,6 +397,33 @@ class Invited(Result):
     failed: str | None = None  # what Slack refused: nobody in `invited` may have been let in
 
 
+class Paged(Result):
+    """A page sent (or, with `already`, not sent again): the channel hears who was called
+    and whether they could be let into it."""
+
+    reference: str
+    actor: Person
+    target: str  # as the provider named it: a policy, or the people's names
+    people: list[Person] = Field(default_factory=list)  # the people paged, where known by name
+    provider_label: str
+    already: bool = False  # the same target paged for it minutes ago: not paged again
+    invited: list[Person] = Field(default_factory=list)
+    invite_failed: str | None = None  # what Slack refused, inviting them
+    note: str | None = None  # the provider's caveat: taken, but nobody may have been paged
+    # The incident the answer's buttons act on (page someone else, escalate), and what its
+    # provider offers of them.
+    on: Target | None = None
+    capabilities: frozenset[Capability] = frozenset()
+
+
+class EscalatedTo(Result):
+    reference: str
+    actor: Person
+    provider_label: str
+    level: int | None = None
+    policy: str | None = None
+
+
 class AskInvite(Ask):
     """`invite` naming a user group larger than a channel should take by accident."""
 
@@ -421,6 +448,37 @@ class OpenIncidents(Result):
     mine: bool = False
     # Providers that could not be asked, with why: the list says it is not the whole story.
     missing: list[str] = Field(default_factory=list)
+
+
+class Pinned(Result):
+    """A message put in (or taken out of) the timeline: told to the one who reacted, since
+    a post in the channel for every 📌 would bury the messages it keeps."""
+
+    visibility: Visibility = "ephemeral"
+    reference: str
+    provider_label: str | None = None
+    permalink: str | None = None
+    removed: bool = False
+    already: bool = False  # pinned before (someone else's 📌, a replay): nothing done
+
+
+class TimelineItem(BaseModel):
+    at: datetime
+    kind: str
+    text: str
+    author: Person | None = None
+
+
+class Timeline(Result):
+    """A read, told to whoever asked."""
+
+    visibility: Visibility = "ephemeral"
+    reference: str
+    items: list[TimelineItem]  # oldest first, the newest `MAX_TIMELINE` at most
+    earlier: int = 0  # older ones left out
+    source: str  # whose record: the provider's label, or "the bot"
+    tz: str = "UTC"
+    at: datetime | None = None
 
 
 class Post(BaseModel):

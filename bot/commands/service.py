@@ -36,7 +36,9 @@ from bot.commands.results import (
     Elsewhere,
     Failure,
     NeedsForm,
+    NotLinked,
     NotSupported,
+    Quiet,
     Reply,
     Result,
     Usage,
@@ -309,6 +311,8 @@ class CommandService:
             found: tuple[Provider, str | None, str | None] = (self.default_provider, None, None)
         else:
             resolved = await self.where.resolve(invocation, parsed)
+            if isinstance(resolved, NotLinked) and invocation.unasked:
+                return Reply(result=Quiet(), outcome="ignored")  # a 📌 in no incident's channel
             if isinstance(resolved, Result):
                 return Reply(result=resolved, outcome="refused")
             found = resolved

@@ -10,6 +10,7 @@ from bot.commands.timeparse import describe, describe_day, describe_duration
 from bot.doc import (
     Actions,
     B,
+    Block,
     Button,
     Channel,
     Code,
@@ -399,3 +400,42 @@ def _elsewhere(doc: Doc, where: r.Elsewhere) -> Doc:
         T(f", not on this channel's incident {where.channel_reference}."),
     ]
     return Doc([*banner, T(" "), *doc.summary], [Section([banner]), *doc.blocks])
+
+
+TIMELINE_LINE = 200  # characters of one item's text: thirty items stay one readable message
+TIMELINE_SECTION = 8  # items per section, so none passes Block Kit's 3,000 characters
+
+
+@present.register
+def _(result: r.Pinned) -> Doc:
+    at = f" at {result.provider_label}" if result.provider_label else ""
+    if result.removed:
+        said = f"Took that message out of {result.reference}'s timeline{at}."
+    elif result.already:
+        said = f"That message is already in {result.reference}'s timeline{at}."
+    else:
+        said = f"Added that message to {result.reference}'s timeline{at}."
+    line: Line = [T(said)]
+    if result.permalink and not result.removed:
+        line += [T(" "), Link(result.permalink, "the message")]
+    return Doc(line, [Section([line])])
+
+
+@present.register
+def _(result: r.Timeline) -> Doc:
+    if not result.items:
+        line: Line = [T(f"{result.reference}'s timeline is empty so far.")]
+        return Doc(line, [Section([line])])
+    head: Line = [B(f"Timeline of {result.reference}"), T(f" ({result.source}, newest last)")]
+    lines: list[Line] = []
+    if result.earlier:
+        lines.append([T(f"… and {result.earlier} earlier")])
+    for item in result.items:
+        text = item.text if len(item.text) <= TIMELINE_LINE else item.text[: TIMELINE_LINE - 1] + "…"
+        line = [T(f"{describe(item.at, result.tz, result.at)} · {item.kind}: "), T(text)]
+        if item.author:
+            line += [T(" — "), *who(item.author)]
+        lines.append(line)
+    sections: list[Block] = [Section([head])]
+    sections += [Section(lines[n : n + TIMELINE_SECTION]) for n in range(0, len(lines), TIMELINE_SECTION)]
+    return Doc(head, sections)

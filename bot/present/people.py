@@ -5,8 +5,9 @@ Apart from bot/present/core.py so that neither grows past reading.
 
 from __future__ import annotations
 
+from bot.commands import registry
 from bot.commands import results as r
-from bot.doc import B, Channel, Code, Doc, Line, Section, T, User
+from bot.doc import Actions, B, Block, Button, Channel, Code, Doc, Line, Section, T, User
 from bot.present.core import MAX_LIST, _running, people, present
 
 
@@ -95,3 +96,68 @@ def _line(entry: r.OpenIncident, result: r.OpenIncidents) -> Line:
     if entry.channel_id:
         line += [T(" · "), Channel(entry.channel_id, incident.reference.lower())]
     return line
+
+
+@present.register
+def _(result: r.Paged) -> Doc:
+    who: Line = _some(result.people) if result.people else [B(result.target)]
+    if result.already:
+        head: Line = [
+            *who,
+            T(f" {'was' if len(result.people) < 2 else 'were'} paged for {result.reference} "),
+            T("in the last few minutes; not paged again. Give them a moment, or page someone else."),
+        ]
+        return Doc(head, [Section([head])])
+    head = [
+        User(result.actor.slack_id, result.actor.name),
+        T(" paged "),
+        *who,
+        T(f" at {result.provider_label} for {result.reference}."),
+    ]
+    lines: list[Line] = [head]
+    if result.note:
+        lines.append([T(f"⚠️ {result.note}")])
+    if result.invited:
+        lines.append([*_some(result.invited), T(" invited to this channel.")])
+    if result.invite_failed:
+        lines.append(
+            [
+                T(f"I couldn't invite them here: {result.invite_failed}. Slack's own "),
+                Code("/invite @them"),
+                T(" works where I can't."),
+            ]
+        )
+    blocks: list[Block] = [Section(lines)]
+    target = result.on
+    then = registry.after_paging(result.capabilities) if target is not None else []
+    if target is not None and then:
+        blocks.append(
+            Actions(
+                [
+                    Button(
+                        v.name,
+                        v.button or v.name,
+                        target.provider,
+                        target.incident_id,
+                        target.reference,
+                        confirm=v.confirm,
+                    )
+                    for v in then
+                ]
+            )
+        )
+    return Doc(head, blocks)
+
+
+@present.register
+def _(result: r.EscalatedTo) -> Doc:
+    level = f" to level {result.level}" if result.level is not None else ""
+    policy = f" of {result.policy}" if result.policy else ""
+    head: Line = [
+        User(result.actor.slack_id, result.actor.name),
+        T(f" escalated {result.reference}{level}{policy} at {result.provider_label}."),
+    ]
+    lines: list[Line] = [head]
+    if result.level is not None:
+        lines.append([T("Next: "), Code(f"{result.command} escalate {result.level + 1}"), T(".")])
+    return Doc(head, [Section(lines)])

@@ -19,10 +19,14 @@ from bot.commands.invocation import Invocation
 from bot.commands.pipeline import DATABASE_AWAY, Admission, Pipeline, Request
 from bot.commands.service import CommandService
 from bot.config import Settings
+from bot.slack import ids
 from bot.slack.answer import COMMAND_KEY, Answers, message
 from bot.slack.cards import Cards
 from bot.slack.interactive import Interactions, route_of
 from bot.slack.mentions import EVENT_TYPE, mention_request
+from bot.slack.reactions import EVENT_TYPE as REACTION_ADDED
+from bot.slack.reactions import REMOVED_EVENT_TYPE as REACTION_REMOVED
+from bot.slack.reactions import reaction_request, shortcut_request
 from bot.slack.workspace import SlackWorkspace
 
 log = logging.getLogger(__name__)
@@ -118,6 +122,22 @@ def build_app(
         request = mention_request(body)
         if request is not None:
             pipeline().start(request, await pipeline().admit(request))
+
+    @app.event(REACTION_ADDED)
+    @app.event(REACTION_REMOVED)
+    async def on_reaction(body: dict[str, Any]) -> None:
+        # Socket Mode's path, as for mentions (over HTTP the server admits them itself).
+        request = reaction_request(body, settings.incident_pin_emoji)
+        if request is not None:
+            pipeline().start(request, await pipeline().admit(request))
+
+    @app.shortcut(ids.PIN_SHORTCUT)
+    async def on_pin_shortcut(ack: Any, body: dict[str, Any]) -> None:
+        request = shortcut_request(body)
+        admission = await pipeline().admit(request) if request is not None else None
+        await ack()
+        if request is not None and admission is not None:
+            pipeline().start(request, admission)
 
     interactions.register(app)  # after the slash command, which Bolt then tries first
 

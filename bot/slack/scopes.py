@@ -26,6 +26,10 @@ METHOD_SCOPES: dict[str, str | tuple[str, ...] | None] = {
     # After a crash between answering and recording it: finding that answer (by the
     # request key in its metadata) instead of posting it twice.
     "conversations.history": ("channels:history", "groups:history"),
+    # A 📌'd message read to put it in the timeline (a thread's reply among the replies),
+    # with its link (chat.getPermalink needs no scope).
+    "conversations.replies": ("channels:history", "groups:history"),
+    "chat.getPermalink": None,
     "users.info": "users:read",
     # PagerDuty and FireHydrant know people by email only: users.info's profile.email
     # (which also needs this scope) and the reverse lookup.
@@ -39,8 +43,13 @@ METHOD_SCOPES: dict[str, str | tuple[str, ...] | None] = {
 }
 
 
-# Scopes for what Slack sends rather than what the bot calls: `@incident help`.
-EVENT_SCOPES: dict[str, str] = {"app_mention": "app_mentions:read"}
+# Scopes for what Slack sends rather than what the bot calls: `@incident help`, a 📌.
+EVENT_SCOPES: dict[str, str] = {
+    "app_mention": "app_mentions:read",
+    # 📌 on a message puts it in the incident's timeline; taken off soon after, out again.
+    "reaction_added": "reactions:read",
+    "reaction_removed": "reactions:read",
+}
 
 
 def scopes_of(method: str) -> tuple[str, ...]:

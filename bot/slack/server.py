@@ -34,6 +34,7 @@ from bot.runtime import Runtime, build_runtime, cannot_serve
 from bot.slack.answer import SlackDelivery
 from bot.slack.app import away_ack, build_app, command_request, web_client
 from bot.slack.mentions import mention_request
+from bot.slack.reactions import is_reaction, reaction_request, shortcut_request
 from bot.slack.workspace import SlackWorkspace
 from bot.webhooks.events import PARSERS
 from bot.webhooks.verify import VERIFIERS
@@ -137,7 +138,21 @@ def create_web_app(settings: Settings, clock: Clock = SYSTEM) -> web.Application
                     return web.json_response(away_ack(settings.incident_command))
                 pipeline().start(command, admission)
                 return web.Response(status=200)
+            shortcut = shortcut_request(json.loads(form["payload"])) if "payload" in form else None
+            if shortcut is not None:
+                # Like a mention: durable before the 200, answered through its response_url.
+                admission = await pipeline().admit(shortcut)
+                pipeline().start(shortcut, admission)
+                return web.Response(status=200)
         if request.content_type == "application/json":
+            pinned = reaction_request(body, settings.incident_pin_emoji)
+            if pinned is not None:
+                # A 📌 added or taken off: as a mention, durable before the 200.
+                admission = await pipeline().admit(pinned)
+                pipeline().start(pinned, admission)
+                return web.Response(status=200)
+            if is_reaction(body):
+                return web.Response(status=200)  # another emoji: nothing to do
             mention = mention_request(body)
             if mention is not None:
                 # In the inbox before the 200, like a slash command: Slack retries an

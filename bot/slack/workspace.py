@@ -5,13 +5,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import metrics
 from bot.commands.ports import WorkspaceError
-from bot.domain import Person
+from bot.domain import ChatMessage, Person
 
 log = logging.getLogger(__name__)
 TZ_TTL = 3600.0
@@ -184,3 +186,43 @@ class SlackWorkspace:
     async def _fetch_group(self, group_id: str) -> frozenset[str]:
         response = await self.client.usergroups_users_list(usergroup=group_id)
         return frozenset(response.get("users") or [])
+
+    async def message(self, channel_id: str, ts: str) -> ChatMessage | None:
+        """conversations.history ending at `ts` (limit 1) finds a message of the channel;
+        a reply in a thread is not there, and is found among conversations.replies."""
+        try:
+            response = await self.client.conversations_history(
+                channel=channel_id, latest=ts, inclusive=True, limit=1
+            )
+            found = _the(response.get("messages"), ts)
+            if found is None:
+                # The thread's parent comes first whatever the range: the reply is second.
+                response = await self.client.conversations_replies(
+                    channel=channel_id, ts=ts, oldest=ts, latest=ts, inclusive=True, limit=2
+                )
+                found = _the(response.get("messages"), ts)
+            if found is None:
+                return None
+            link = await self.client.chat_getPermalink(channel=channel_id, message_ts=ts)
+        except SlackApiError as exc:
+            log.info("could not read message %s in %s: %s", ts, channel_id, slack_error(exc))
+            return None
+        user = found.get("user")
+        return ChatMessage(
+            channel_id=channel_id,
+            ts=ts,
+            at=datetime.fromtimestamp(float(ts), UTC),
+            author=Person(slack_id=user) if isinstance(user, str) and user else None,
+            text=str(found.get("text") or ""),
+            permalink=link.get("permalink"),
+            files=[str(f.get("name") or f.get("title") or "file") for f in found.get("files") or []],
+            reactions=frozenset(str(r.get("name")) for r in found.get("reactions") or [] if r.get("count")),
+        )
+
+
+def _the(messages: Any, ts: str) -> dict[str, Any] | None:
+    """The message with exactly this ts: `latest` with `inclusive` may answer an older one."""
+    for message in messages or []:
+        if isinstance(message, dict) and message.get("ts") == ts:
+            return message
+    return None

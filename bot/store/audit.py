@@ -98,6 +98,23 @@ class AuditLog:
 
         return await self.db.read(work)
 
+    async def of_incident(self, provider: str, incident: str, limit: int) -> list[dict[str, object]]:
+        """The changes made through the bot to one incident, oldest first, at most the
+        newest `limit`: the timeline where the provider keeps none to read."""
+        await self.flush()
+        table = tables.audit
+
+        def work(conn: Connection) -> list[dict[str, object]]:
+            rows = conn.execute(
+                select(table)
+                .where(table.c.provider == provider, table.c.incident == incident, table.c.outcome == "ok")
+                .order_by(table.c.id.desc())
+                .limit(limit)
+            )
+            return [dict(r._mapping) for r in rows][::-1]
+
+        return await self.db.read(work)
+
 
 def _insert_one(row: dict[str, Any], conn: Connection) -> None:
     conn.execute(insert(tables.audit).values(**row))

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
-from sqlalchemy import Connection, insert, update
+from sqlalchemy import Connection, delete, insert, select, update
 from sqlalchemy.exc import IntegrityError
 
 from bot.store import tables
@@ -42,3 +42,21 @@ class Claims:
             return bool(result.rowcount)
 
         return await self.db.write(again, quick=True)
+
+    async def release(self, key: str) -> None:
+        """Give a claim back: the act it stood for was refused, so doing it again (once the
+        refusal is fixed) is not doing it twice."""
+        key = key[:255]
+        await self.db.write(
+            lambda conn: conn.execute(delete(tables.idempotency).where(tables.idempotency.c.key == key)),
+            quick=True,
+        )
+
+    async def claimed_at(self, key: str) -> datetime | None:
+        """When `key` was claimed (None: never, or released): how long ago a pin was made,
+        for taking it out again only soon after."""
+        key = key[:255]
+        table = tables.idempotency
+        return await self.db.read(
+            lambda conn: conn.execute(select(table.c.at).where(table.c.key == key)).scalar()
+        )

@@ -107,6 +107,12 @@ class FakeFireHydrant(FakeProvider):
             },
         ]
         self._numbers = itertools.count(1)
+        # Teams: Database has Signals (its on-call calendar), Facilities has none.
+        self.teams = [
+            {"id": "team-db", "name": "Database", "slug": "database", "signals_ical_url": "https://x/db.ics"},
+            {"id": "team-fac", "name": "Facilities", "slug": "facilities"},
+        ]
+        self.team_assignments: list[tuple[str, str]] = []  # (incident id, team id), as assigned
         super().__init__()
 
     def add_incident(self, name: str, *, channel: str = "", milestone: str = "started") -> dict:
@@ -144,6 +150,8 @@ class FakeFireHydrant(FakeProvider):
         self.route("PUT", "/v1/incidents/{incident_id}/milestones/bulk_update", self.milestones)
         self.route("POST", "/v1/incidents/{incident_id}/role_assignments", self.assign)
         self.route("POST", "/v1/incidents/{incident_id}/notes", self.note)
+        self.route("GET", "/v1/incidents/{incident_id}/events", self.list_events)
+        self.route("DELETE", "/v1/incidents/{incident_id}/events/{event_id}", self.delete_event)
         self.route("GET", "/v1/ticketing/tickets", self.list_tickets)
         self.route("POST", "/v1/ticketing/tickets", self.create_ticket)
         self.route("PATCH", "/v1/ticketing/tickets/{ticket_id}", self.patch_ticket)
@@ -151,6 +159,8 @@ class FakeFireHydrant(FakeProvider):
         self.route("POST", "/v1/incidents/{incident_id}/tasks", self.create_task)
         self.route("PATCH", "/v1/incidents/{incident_id}/tasks/{task_id}", self.patch_task)
         self.route("GET", "/v1/signals_on_call", self.oncall)
+        self.route("GET", "/v1/teams", self.list_teams)
+        self.route("POST", "/v1/incidents/{incident_id}/team_assignments", self.assign_team)
         self.route("POST", "/v1/teams/{team_id}/on_call_schedules/{schedule_id}/shifts", self.create_shift)
 
     def _missing(self) -> tuple[int, dict]:
@@ -185,6 +195,18 @@ class FakeFireHydrant(FakeProvider):
 
     async def list_roles(self, seen: Seen) -> tuple[int, Any]:
         return 200, page(self.roles)
+
+    async def list_teams(self, seen: Seen) -> tuple[int, Any]:
+        return 200, page(self.teams)
+
+    async def assign_team(self, seen: Seen) -> tuple[int, Any]:
+        incident_id = seen.params["incident_id"]
+        if incident_id not in self.incidents:
+            return 404, {"detail": "Record not found"}
+        if seen.body["team_id"] not in {t["id"] for t in self.teams}:
+            return 404, {"detail": "Team not found"}
+        self.team_assignments.append((incident_id, seen.body["team_id"]))
+        return 201, None
 
     async def list_users(self, seen: Seen) -> tuple[int, Any]:
         query = (seen.arg("query") or "").lower()
@@ -282,6 +304,50 @@ class FakeFireHydrant(FakeProvider):
         note = {"id": fid(len(self.notes) + 1, "n"), "body": seen.body["body"], "created_at": T0}
         self.notes.append(note | {"incident": seen.params["incident_id"]})
         return 201, note
+
+    def _events(self, incident_id: str) -> list[dict]:
+        """The incident's timeline as FireHydrant lists it: its start, then each note."""
+        started = {
+            "id": fid(0, "e"),
+            "incident_id": incident_id,
+            "type": "incident_status",
+            "data": {"name": "Started"},
+            "occurred_at": self.incidents[incident_id].get("created_at", T0),
+            "visibility": "private_to_org",
+        }
+        notes = [
+            {
+                "id": n["id"],
+                "incident_id": incident_id,
+                "type": "note",
+                "data": {"body": n["body"]},
+                "occurred_at": n["created_at"],
+                "visibility": "private_to_org",
+            }
+            for n in self.notes
+            if n["incident"] == incident_id
+        ]
+        return [started, *notes]
+
+    async def list_events(self, seen: Seen) -> tuple[int, Any]:
+        incident_id = seen.params["incident_id"]
+        if incident_id not in self.incidents:
+            return self._missing()
+        wanted = (seen.arg("types") or "").split(",")
+        events = [e for e in self._events(incident_id) if wanted == [""] or e["type"] in wanted]
+        return 200, page(events, 1, 20)
+
+    async def delete_event(self, seen: Seen) -> tuple[int, Any]:
+        incident_id, event_id = seen.params["incident_id"], seen.params["event_id"]
+        found = (
+            next((e for e in self._events(incident_id) if e["id"] == event_id), None)
+            if incident_id in self.incidents
+            else None
+        )
+        if found is None or found["type"] != "note":
+            return self._missing()
+        self.notes = [n for n in self.notes if n["id"] != event_id]
+        return 200, found
 
     async def list_tickets(self, seen: Seen) -> tuple[int, Any]:
         # The spec types this list as a single ticket; FireHydrant sends a page of them.

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import copy
 import itertools
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.fakes.server import FakeProvider, Seen
+from tests.fakes.specs import document
 
 T0 = "2026-11-22T09:00:00Z"
 
@@ -89,6 +91,7 @@ class FakeIncidentIo(FakeProvider):
         self.actions: list[dict] = []
         self.overrides: list[dict] = []
         self.updates: list[dict] = []
+        self.timeline_items: list[dict] = []
         self.users = {u: user(u) for u in ("U111", "U222", "U333", "U444")}
         self.schedules = [
             self._schedule(1, "Primary", ["U222", "U333"]),
@@ -97,6 +100,9 @@ class FakeIncidentIo(FakeProvider):
         self._numbers = itertools.count(1)
         # incident.io's Slack app makes the channel itself when installed; empty: it is not.
         self.channel_on_declare = ""
+        self.escalation_paths = {"01PATHDB": "Database on-call", "01PATHNET": "Network"}
+        self.escalations: dict[str, dict] = {}  # by idempotency key
+        self.escalation_bodies: list[dict] = []  # each escalation made, as it was asked
         super().__init__()
 
     # state helpers --------------------------------------------------------------------------
@@ -180,6 +186,9 @@ class FakeIncidentIo(FakeProvider):
         self.route("GET", "/v2/incidents/{id}", self.show)
         self.route("POST", "/v2/incidents/{id}/actions/edit", self.edit)
         self.route("POST", "/v2/incident_updates", self.update)
+        self.route("GET", "/v2/incident_updates", self.list_updates)
+        self.route("GET", "/v2/incident_timeline_items", self.list_timeline)
+        self.route("POST", "/v2/incident_timeline_items", self.add_timeline_item)
         self.route("GET", "/v3/follow_ups", self.list_followups)
         self.route("POST", "/v3/follow_ups", self.create_followup)
         self.route("PUT", "/v3/follow_ups/{id}", self.put_followup)
@@ -192,6 +201,8 @@ class FakeIncidentIo(FakeProvider):
         self.route("POST", "/v2/schedule_overrides", self.create_override)
         self.route("GET", "/v2/schedule_overrides", self.list_overrides)
         self.route("DELETE", "/v2/schedule_overrides/{id}", self.delete_override)
+        self.route("GET", "/v2/escalation_paths", self.list_paths)
+        self.route("POST", "/v2/escalations", self.escalate)
 
     async def identity(self, seen: Seen) -> tuple[int, Any]:
         return 200, {
@@ -291,6 +302,41 @@ class FakeIncidentIo(FakeProvider):
         self.updates.append(update)
         return 201, {"incident_update": update}
 
+    async def list_updates(self, seen: Seen) -> tuple[int, Any]:
+        found = [u for u in self.updates if u["incident_id"] == seen.arg("incident_id")]
+        meta = {"page_size": int(seen.arg("page_size") or 25)}
+        return 200, {"incident_updates": found, "pagination_meta": meta}
+
+    async def list_timeline(self, seen: Seen) -> tuple[int, Any]:
+        found = [
+            {k: v for k, v in i.items() if k != "_key"}
+            for i in self.timeline_items
+            if i["incident_id"] == seen.arg("incident_id")
+        ]
+        meta = {"page_size": int(seen.arg("page_size") or 25)}
+        return 200, {"incident_timeline_items": found, "pagination_meta": meta}
+
+    async def add_timeline_item(self, seen: Seen) -> tuple[int, Any]:
+        """As incident.io: the same idempotency_key again answers the item it made."""
+        body = seen.body
+        if body["incident_id"] not in self.incidents:
+            return self._missing()
+        made = next((i for i in self.timeline_items if i["_key"] == body["idempotency_key"]), None)
+        if made is None:
+            made = {
+                "id": ulid("TL", len(self.timeline_items) + 1),
+                "incident_id": body["incident_id"],
+                "timestamp": body["timestamp"],
+                "title": body["title"],
+                "description": body.get("description", ""),
+                "creator": {},
+                "created_at": T0,
+                "updated_at": T0,
+                "_key": body["idempotency_key"],
+            }
+            self.timeline_items.append(made)
+        return 201, {"incident_timeline_item": {k: v for k, v in made.items() if k != "_key"}}
+
     async def list_followups(self, seen: Seen) -> tuple[int, Any]:
         items = [f for f in self.followups if f["incident_id"] == seen.arg("incident_id")]
         return 200, {"follow_ups": items, "pagination_meta": {"page_size": int(seen.arg("page_size") or 25)}}
@@ -353,6 +399,73 @@ class FakeIncidentIo(FakeProvider):
             return self._missing()
         item.update(description=seen.body["description"], status=seen.body["status"])
         return 200, {"action": item}
+
+    def _example(self, path: str, method: str, status: str) -> dict:
+        answer = document("incidentio")["paths"][path][method]["responses"][status]
+        return copy.deepcopy(answer["content"]["application/json"]["example"])
+
+    async def list_paths(self, seen: Seen) -> tuple[int, Any]:
+        """The spec's own example path, once per name: a valid `path` of nodes each."""
+        [model] = self._example("/v2/escalation_paths", "get", "200")["escalation_paths"][:1]
+        # One level paging its on-call (the example's if/else node has empty branches,
+        # which its own schema refuses).
+        level = {"targets": [{"id": "01SCHED", "type": "schedule", "urgency": "high"}]}
+        node = {"id": "01NODE1", "type": "level", "level": level}
+        paths = [
+            model | {"id": pid, "name": name, "path": [node]} for pid, name in self.escalation_paths.items()
+        ]
+        return 200, {"escalation_paths": paths, "pagination_meta": {"page_size": 25}}
+
+    async def escalate(self, seen: Seen) -> tuple[int, Any]:
+        """Escalations by idempotency key, as incident.io keeps them: the same key again is
+        the escalation made the first time, and pages nobody."""
+        body = seen.body
+        key = body["idempotency_key"]
+        if key not in self.escalations:
+            path = body.get("escalation_path_id")
+            if path is not None and path not in self.escalation_paths:
+                return 404, {
+                    "type": "not_found",
+                    "status": 404,
+                    "request_id": "r",
+                    "errors": [{"code": "not_found", "message": "Escalation path not found"}],
+                }
+            if bool(path) == bool(body.get("user_ids")):
+                return 422, {
+                    "type": "validation_error",
+                    "status": 422,
+                    "request_id": "r",
+                    "errors": [
+                        {"code": "invalid", "message": "Provide either escalation_path_id or user_ids"}
+                    ],
+                }
+            made = self._example("/v2/escalations", "post", "201")["escalation"]
+            made |= {
+                "id": ulid("01ESC", len(self.escalations) + 1),
+                "title": body["title"],
+                "description": body.get("description", ""),
+                "status": "pending",
+            }
+            if path is not None:
+                made["escalation_path_id"] = path
+            incident = self.incidents.get(body.get("incident_id", ""))
+            made["related_incidents"] = (
+                [
+                    {
+                        "id": incident["id"],
+                        "name": incident["name"],
+                        "reference": incident["reference"],
+                        "external_id": incident.get("external_id", 1),
+                        "status_category": "active",
+                        "visibility": "public",
+                    }
+                ]
+                if incident
+                else []
+            )
+            self.escalations[key] = made
+            self.escalation_bodies.append(body)
+        return 201, {"escalation": self.escalations[key]}
 
     async def list_users(self, seen: Seen) -> tuple[int, Any]:
         wanted, email = seen.arg("slack_user_id"), seen.arg("email")

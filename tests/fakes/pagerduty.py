@@ -87,6 +87,22 @@ class FakePagerDuty(FakeProvider):
         # Shift-based (v3) schedules: id → {name, rotation, on_call (Slack id), shift_hours}
         self.v3_schedules: dict[str, dict] = {}
         self.v3_overrides: list[dict] = []
+        self.policies = [
+            {
+                "id": pid,
+                "type": "escalation_policy",
+                "summary": name,
+                "name": name,
+                "self": "",
+                "html_url": f"{BASE}/escalation_policies/{pid}",
+                "escalation_rules": [],
+            }
+            for pid, name in (("PESC01", "Checkout"), ("PESC02", "Database Primary"), ("PESC03", "Network"))
+        ]
+        self.responder_requests: list[dict] = []  # what each POST asked: incident, requester, targets
+        self.escalation_levels: dict[str, int] = {}
+        # PAGERDUTY_FROM_EMAIL's user (tests/conftest.py): found by GET /users, never on call.
+        self.from_user = user("U999") | {"email": "bot@example.com", "name": "Incident Bot", "summary": "Bot"}
         self._numbers = itertools.count(1)
         super().__init__()
 
@@ -130,6 +146,9 @@ class FakePagerDuty(FakeProvider):
         self.route("GET", "/incidents/{id}", self.show)
         self.route("PUT", "/incidents/{id}", self.update)
         self.route("POST", "/incidents/{id}/notes", self.note)
+        self.route("GET", "/incidents/{id}/notes", self.list_notes)
+        self.route("DELETE", "/incidents/{id}/notes/{note_id}", self.delete_note)
+        self.route("GET", "/incidents/{id}/log_entries", self.log_entries)
         self.route("GET", "/users", self.list_users)
         self.route("GET", "/schedules", self.list_schedules)
         self.route("GET", "/oncalls", self.oncalls)
@@ -141,6 +160,8 @@ class FakePagerDuty(FakeProvider):
         self.route("GET", "/v3/schedules/{id}", self.show_v3_schedule)
         self.route("POST", "/v3/schedules/{id}/overrides", self.create_v3_overrides)
         self.route("POST", "/webhook_subscriptions", self.create_webhook)
+        self.route("GET", "/escalation_policies", self.list_policies)
+        self.route("POST", "/incidents/{id}/responder_requests", self.responder_request)
 
     async def abilities(self, seen: Seen) -> tuple[int, Any]:
         return 200, {"abilities": ["teams", "urgencies"]}
@@ -202,6 +223,8 @@ class FakePagerDuty(FakeProvider):
         for field in ("status", "urgency"):
             if field in body:
                 incident[field] = body[field]
+        if "escalation_level" in body:
+            self.escalation_levels[incident["id"]] = body["escalation_level"]
         if "priority" in body:
             incident["priority"] = next(p for p in self.priorities if p["id"] == body["priority"]["id"])
         if "resolution" in body:
@@ -218,6 +241,38 @@ class FakePagerDuty(FakeProvider):
             ]
         return 200, {"incident": incident}
 
+    async def list_policies(self, seen: Seen) -> tuple[int, Any]:
+        page = {"limit": 100, "offset": 0, "more": False, "total": None}
+        return 200, {"escalation_policies": self.policies, **page}
+
+    async def responder_request(self, seen: Seen) -> tuple[int, Any]:
+        incident = self.incidents.get(seen.params["id"])
+        if incident is None:
+            return self._error(404, 2100, "Not Found")
+        targets = [t["responder_request_target"] for t in seen.body["responder_request_targets"]]
+        known = {u["id"] for u in self.users.values()} | {p["id"] for p in self.policies}
+        unknown = [t["id"] for t in targets if t["id"] not in known]
+        if unknown:
+            return self._error(400, 2001, "Invalid Input Provided", f"Target {unknown[0]} not found")
+        made = {
+            "id": f"PRR{len(self.responder_requests) + 1}",
+            "incident": ref("incident", incident),
+            "requester": {"id": seen.body["requester_id"], "type": "user_reference"},
+            "requested_at": T0,
+            "message": seen.body["message"],
+            "responder_request_targets": [{"type": t["type"], "id": t["id"]} for t in targets],
+        }
+        self.responder_requests.append(
+            {
+                "incident": incident["id"],
+                "requester": seen.body["requester_id"],
+                "targets": targets,
+                "message": seen.body["message"],
+                "from": seen.headers.get("from"),
+            }
+        )
+        return 200, {"responder_request": made}
+
     async def note(self, seen: Seen) -> tuple[int, Any]:
         incident = self.incidents.get(seen.params["id"])
         if incident is None:
@@ -228,12 +283,47 @@ class FakePagerDuty(FakeProvider):
             "content": seen.body["note"]["content"],
             "created_at": T0,
         }
-        self.notes.append({"incident": incident["id"], "content": note["content"]})
+        self.notes.append({"incident": incident["id"], "content": note["content"], "note": note})
         return 200, {"note": note}
+
+    async def list_notes(self, seen: Seen) -> tuple[int, Any]:
+        incident = self.incidents.get(seen.params["id"])
+        if incident is None:
+            return self._error(404, 2100, "Not Found")
+        notes = [n["note"] for n in self.notes if n["incident"] == incident["id"] and "note" in n]
+        return 200, {"notes": notes}
+
+    async def delete_note(self, seen: Seen) -> tuple[int, Any]:
+        kept = [n for n in self.notes if n.get("note", {}).get("id") == seen.params["note_id"]]
+        if not kept or kept[0]["incident"] != seen.params["id"]:
+            return self._error(404, 2100, "Not Found")
+        self.notes.remove(kept[0])
+        return 204, None
+
+    async def log_entries(self, seen: Seen) -> tuple[int, Any]:
+        """The overview as PagerDuty keeps it: triggered, and resolved where it is."""
+        incident = self.incidents.get(seen.params["id"])
+        if incident is None:
+            return self._error(404, 2100, "Not Found")
+        entries = [
+            {
+                "id": f"RLOG{n}",
+                "type": kind,
+                "summary": summary,
+                "created_at": incident.get("created_at", T0),
+                "incident": ref("incident", incident),
+            }
+            for n, (kind, summary) in enumerate(
+                [("trigger_log_entry", "Triggered through the API.")]
+                + ([("resolve_log_entry", "Resolved.")] if incident["status"] == "resolved" else [])
+            )
+        ]
+        return 200, {"log_entries": entries, "limit": 100, "offset": 0, "more": False, "total": None}
 
     async def list_users(self, seen: Seen) -> tuple[int, Any]:
         query = (seen.arg("query") or "").lower()
-        found = [u for u in self.users.values() if query in u["email"] or query in u["name"].lower()]
+        everyone = [*self.users.values(), self.from_user]
+        found = [u for u in everyone if query in u["email"] or query in u["name"].lower()]
         return 200, {"users": found, "limit": 100, "offset": 0, "more": False, "total": None}
 
     async def list_schedules(self, seen: Seen) -> tuple[int, Any]:

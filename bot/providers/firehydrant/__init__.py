@@ -18,17 +18,14 @@ from bot.providers.firehydrant import webhook
 from bot.providers.firehydrant.client import error_text
 from bot.providers.firehydrant.incidents import Incidents
 from bot.providers.firehydrant.oncall import OnCalls
+from bot.providers.firehydrant.paging import Paging
+from bot.providers.firehydrant.timeline import Timeline
 from bot.providers.firehydrant.work import Work
 from bot.providers.http import ApiClient, TokenAuth
 from bot.providers.spec import ProviderSpec, Webhook, with_key
 
 
-# Not wired yet for FireHydrant (issue 32): said plainly rather than half-done.
-PINS_NOT_YET = "The bot does not yet put Slack messages into FireHydrant's timeline: quote it in `/incident update`."
-TIMELINE_NOT_YET = "The bot does not yet read FireHydrant's own timeline: `/incident timeline` shows what the bot did."
-
-
-class FireHydrantProvider(Incidents, Work, OnCalls):
+class FireHydrantProvider(Incidents, Work, OnCalls, Timeline, Paging):
     """The adapter: its parts (bot/providers/firehydrant/*.py) over one shared client."""
 
     name = "firehydrant"
@@ -39,15 +36,10 @@ class FireHydrantProvider(Incidents, Work, OnCalls):
     unsupported = {
         Capability.REASSIGN: no_single_assignee("FireHydrant"),
         Capability.SCHEDULES: made_at("FireHydrant", "On-call → Schedules"),
-        Capability.PINS: PINS_NOT_YET,
-        Capability.UNPINS: PINS_NOT_YET,
-        Capability.TIMELINE: TIMELINE_NOT_YET,
         Capability.STAKEHOLDER_UPDATES: "FireHydrant sends stakeholder updates through its status pages, "
         "which the bot does not choose for you: post it on the status page in FireHydrant.",
         Capability.OVERRIDE_LIST: "FireHydrant's API has no list of a schedule's coverage shifts to pick "
         "one from: see and remove them on the schedule's page in FireHydrant (On-call → Schedules).",
-        Capability.PAGE: "The bot does not page through FireHydrant yet: assign the team on the incident's "
-        "page in FireHydrant (Teams → Assign), which pages its on-call where the team has Signals.",
         Capability.ESCALATE: "FireHydrant's API has no escalation level to move an incident to: escalate "
         "the page from FireHydrant Signals, or assign another team on the incident's page.",
     }

@@ -17,16 +17,13 @@ from bot.providers.incidentio import webhook
 from bot.providers.incidentio.client import REOPEN_REFUSED, error_text
 from bot.providers.incidentio.incidents import Incidents
 from bot.providers.incidentio.oncall import OnCalls
+from bot.providers.incidentio.paging import Paging
+from bot.providers.incidentio.timeline import Timeline
 from bot.providers.incidentio.work import Work
 from bot.providers.spec import ProviderSpec, Webhook, with_key
 
 
-# Not wired yet for incident.io (issue 32): said plainly rather than half-done.
-PINS_NOT_YET = "The bot does not yet put Slack messages into incident.io's timeline: quote it in `/incident update`."
-TIMELINE_NOT_YET = "The bot does not yet read incident.io's own timeline: `/incident timeline` shows what the bot did."
-
-
-class IncidentIoProvider(Incidents, Work, OnCalls):
+class IncidentIoProvider(Incidents, Work, OnCalls, Paging, Timeline):
     """The adapter: its parts (bot/providers/incidentio/*.py) over one shared client."""
 
     name = "incidentio"
@@ -34,16 +31,15 @@ class IncidentIoProvider(Incidents, Work, OnCalls):
     # Verbs safe to run again after a restart: declare and update carry the request's
     # idempotency_key.
     records_applied = False  # its changes are made at the provider, not in our store
-    replay_safe: frozenset[Capability] = frozenset({Capability.DECLARE, Capability.UPDATES})
+    replay_safe: frozenset[Capability] = frozenset(
+        {Capability.DECLARE, Capability.UPDATES, Capability.PAGE, Capability.PINS}
+    )
     unsupported = {
         Capability.REASSIGN: no_single_assignee("incident.io"),
         Capability.SCHEDULES: made_at("incident.io", "On-call → Schedules"),
         Capability.REOPEN: REOPEN_REFUSED,
-        Capability.PINS: PINS_NOT_YET,
-        Capability.UNPINS: PINS_NOT_YET,
-        Capability.TIMELINE: TIMELINE_NOT_YET,
-        Capability.PAGE: "The bot does not page through incident.io yet: use `/inc escalate` in "
-        "incident.io's own Slack app, or escalate from the incident's page.",
+        Capability.UNPINS: "incident.io's API cannot delete a timeline item: remove it from the "
+        "incident's timeline in incident.io.",
         Capability.ESCALATE: "incident.io's API cannot move an escalation on to its next level: "
         "escalate again from the incident's page in incident.io (Escalate → the path), or `/inc escalate`.",
     }

@@ -11,7 +11,7 @@ from typing import Any
 from standardwebhooks import Webhook
 
 from bot.domain import ProviderEvent
-from bot.providers.hooks import as_dict, as_str, name_of, when
+from bot.providers.hooks import as_dict, as_list, as_str, name_of, when
 
 
 def verify(secret: str, raw: bytes, headers: Mapping[str, str]) -> bool:
@@ -32,9 +32,49 @@ KINDS = {
 }
 
 
+# An escalation's (a page's) new status, as the channel is told it.
+ESCALATION_STATES = {
+    "triggered": "is paging",
+    "acked": "was acknowledged",
+    "resolved": "was resolved",
+    "expired": "expired unanswered",
+    "cancelled": "was cancelled",
+}
+
+
+def _escalation(
+    event_type: str, payload: dict[str, Any], raw: bytes, headers: Mapping[str, str]
+) -> ProviderEvent | None:
+    """A page's status changed (`page` makes escalations): told in the incident's channel,
+    with who acknowledged it. Only a status the channel needs; `pending` is not one."""
+    if not event_type.endswith("escalation_status_updated_v1"):
+        return None
+    escalation = as_dict(payload.get("escalation"))
+    state = as_str(payload.get("new_status")) or as_str(escalation.get("status")) or ""
+    said = ESCALATION_STATES.get(state)
+    related = [as_dict(i) for i in as_list(escalation.get("related_incidents"))]
+    incident_id = as_str(related[0].get("id")) if related else None
+    if said is None or incident_id is None:
+        return None
+    title = as_str(escalation.get("title")) or "the page"
+    actor = name_of(payload.get("actor")) if state == "acked" else None
+    return ProviderEvent(
+        provider="incidentio",
+        delivery_id=headers.get("webhook-id") or hashlib.sha256(raw).hexdigest(),
+        event_type=event_type,
+        incident_id=incident_id,
+        kind="responder",
+        occurred_at=when(escalation.get("updated_at")),
+        actor=actor,
+        detail=f"{title} {said}" + (f" by {actor}" if actor else ""),
+    )
+
+
 def parse(body: Any, raw: bytes, headers: Mapping[str, str]) -> ProviderEvent | None:
     event_type = as_str(as_dict(body).get("event_type")) or ""
     payload = as_dict(body).get(event_type)
+    if isinstance(payload, dict) and event_type.startswith(("public_escalation.", "private_escalation.")):
+        return _escalation(event_type, payload, raw, headers)
     if not isinstance(payload, dict) or not event_type.startswith(("public_incident.", "private_incident.")):
         return None
     name = event_type.split(".", 1)[1].rsplit("_v", 1)[0]

@@ -21,6 +21,7 @@ from bot.providers.pagerduty.client import NO_FOLLOWUPS, NO_ROLES, error_text
 from bot.providers.pagerduty.incidents import Incidents
 from bot.providers.pagerduty.oncall import OnCalls
 from bot.providers.pagerduty.paging import Paging
+from bot.providers.pagerduty.timeline import Timeline
 from bot.providers.spec import ProviderSpec, Webhook
 
 if TYPE_CHECKING:  # built before any provider: only their types here
@@ -28,12 +29,7 @@ if TYPE_CHECKING:  # built before any provider: only their types here
     from bot.store.db import Store
 
 
-# Not wired yet for PagerDuty (issue 32): said plainly rather than half-done.
-PINS_NOT_YET = "The bot does not yet put Slack messages into PagerDuty's timeline: quote it in `/incident update`."
-TIMELINE_NOT_YET = "The bot does not yet read PagerDuty's own timeline: `/incident timeline` shows what the bot did."
-
-
-class PagerDutyProvider(Incidents, OnCalls, Paging):
+class PagerDutyProvider(Incidents, OnCalls, Paging, Timeline):
     """The adapter: its parts (bot/providers/pagerduty/*.py) over one shared client."""
 
     name = "pagerduty"
@@ -47,9 +43,6 @@ class PagerDutyProvider(Incidents, OnCalls, Paging):
         Capability.FOLLOWUPS: NO_FOLLOWUPS,
         Capability.TASKS: NO_FOLLOWUPS,
         Capability.SCHEDULES: made_at("PagerDuty", "People → On-Call Schedules"),
-        Capability.PINS: PINS_NOT_YET,
-        Capability.UNPINS: PINS_NOT_YET,
-        Capability.TIMELINE: TIMELINE_NOT_YET,
     }
 
 

@@ -32,7 +32,13 @@ KINDS = {
     "incident.status_update_published": "update",
     "incident.role.assigned": "role",
     "incident.task.created": "task",
+    # A responder request (`page`) sent, and the answer to it: joined, or declined.
+    "incident.responder.added": "responder",
+    "incident.responder.replied": "responder",
 }
+
+# A responder's `state` as the channel is told it.
+RESPONDER_STATES = {"pending": "was asked to help", "joined": "joined", "declined": "declined"}
 
 
 def parse(body: Any, raw: bytes, headers: Mapping[str, str]) -> ProviderEvent | None:
@@ -50,6 +56,7 @@ def parse(body: Any, raw: bytes, headers: Mapping[str, str]) -> ProviderEvent | 
             filter(None, (as_str(as_dict(a).get("summary")) for a in as_list(data.get("assignees"))))
         ),
         "update": data.get("content") or data.get("message"),
+        "responder": _responder(data),
     }.get(kind)
     return ProviderEvent(
         provider="pagerduty",
@@ -61,3 +68,14 @@ def parse(body: Any, raw: bytes, headers: Mapping[str, str]) -> ProviderEvent | 
         actor=name_of(event.get("agent")),
         detail=detail if isinstance(detail, str) and detail else None,
     )
+
+
+def _responder(data: dict[str, Any]) -> str | None:
+    """`Maeve joined (The Policy)`: who, what they said, and through which policy."""
+    who = as_str(as_dict(data.get("user")).get("summary"))
+    state = as_str(data.get("state")) or ""
+    if not who:
+        return None
+    policy = as_str(as_dict(data.get("escalation_policy")).get("summary"))
+    said = f"{who} {RESPONDER_STATES.get(state, state or 'was asked to help')}"
+    return f"{said} (through {policy})" if policy else said

@@ -1,0 +1,153 @@
+"""`page` and `escalate`: people brought onto an incident through the provider's paging.
+
+A page wakes someone up, so it is the one write that must never go out twice: the same
+target for the same incident within `PAGED_WITHIN` is claimed in the store first (across
+processes, across a double click and a retried request), and the claim is given back only
+when the provider said no, so that a fixed retry pages. A page that may have gone out
+keeps its claim, and the answer says it may have.
+"""
+
+from __future__ import annotations
+
+from bot.commands import naming
+from bot.commands.context import Context
+from bot.commands.handlers.table import handles
+from bot.commands.invites import LARGE_GROUP, bring_in, incident_channels
+from bot.commands.parser import GroupRef, UserRef
+from bot.commands.refs import Target
+from bot.commands.results import EscalatedTo, Paged, Reply, Result
+from bot.domain import Incident, PageTarget, Person, ProviderError
+from bot.providers import facets
+from bot.providers.facets import offered
+
+PAGED_WITHIN = 5 * 60.0  # the same target paged again this soon is one page
+
+
+@handles("page")
+async def page(ctx: Context) -> Result | Reply:
+    pages = ctx.require(facets.Pages)
+    named = ctx.arg("who")
+    if named is None or named == "":
+        raise ctx.refuse(f"Say who: `{ctx.verb.usage(ctx.command)}`.")
+    target = await _target(ctx, pages, named)
+    incident = await ctx.incident()
+    key = f"page:{ctx.invocation.team_id}:{ctx.provider.name}:{incident.id}:{target.key}"
+    shown = target.name or ", ".join(p.name or p.slack_id for p in target.people)
+    # This very request run again after a restart (a provider whose page carries the
+    # request's key, so it dedupes): sent again with that key, not answered "paged already".
+    request_id = ctx.invocation.request_id
+    replayed = request_id is not None and not await ctx.store.claims.claim(f"page-request:{request_id}")
+    if not replayed and not await ctx.store.claims.claim(key, window=PAGED_WITHIN):
+        already = Paged(
+            reference=incident.reference,
+            actor=ctx.actor,
+            target=shown,
+            people=target.people,
+            provider_label=ctx.provider.label,
+            already=True,
+            visibility="ephemeral",
+        )
+        return Reply(result=already, outcome="ok")
+    typed = ctx.arg("message")
+    message = _message(incident, typed if isinstance(typed, str) else None)
+    try:
+        # The request's own key: a retry of it is the same page; a page typed again later
+        # (past the claim's minutes) is a new one.
+        request = request_id or f"{key}:{ctx.clock.now().isoformat()}"
+        sent = await pages.page(incident.id, target, ctx.actor, message, request)
+    except ProviderError as exc:
+        if exc.changed == "no":
+            await ctx.store.claims.release(key)  # refused: nobody was paged, so a retry may page
+        raise
+    result = Paged(
+        reference=incident.reference,
+        actor=ctx.actor,
+        target=sent.target,
+        people=target.people,
+        provider_label=ctx.provider.label,
+        note=sent.note,
+    )
+    result.on = Target(provider=ctx.provider.name, incident_id=incident.id, reference=incident.reference)
+    result.capabilities = offered(ctx.provider)
+    wanted = [p.slack_id for p in target.people if p.slack_id]
+    if wanted:
+        channels = await incident_channels(ctx.store, ctx.provider.name, incident, ctx.invocation.channel_id)
+        if channels:
+            brought = await bring_in(ctx.workspace, channels, wanted)
+            names = {p.slack_id: p for p in target.people}
+            result.invited = [names.get(u, Person(slack_id=u)) for u in brought.invited]
+            result.invite_failed = brought.failed
+        else:
+            result.invite_failed = f"{incident.reference} has no channel linked to it"
+    return result
+
+
+async def _target(ctx: Context, pages: facets.Pages, named: object) -> PageTarget:
+    """A mention is a person; a user group, its members; a word, one of the provider's
+    names (an escalation policy), matched as roles and schedules are."""
+    if isinstance(named, GroupRef):
+        return PageTarget(people=await _members(ctx, named.id, named.handle))
+    if isinstance(named, UserRef):
+        if named.me or named.id:
+            return PageTarget(people=[await ctx.person(named)])
+        found = await ctx.workspace.find_user(named.name or "")
+        if found is not None:
+            return PageTarget(people=[found])
+        group = await ctx.workspace.find_group(named.name or "")
+        if group is not None:
+            return PageTarget(people=await _members(ctx, group, named.name or ""))
+        raise ctx.refuse(
+            f"I can't find @{named.name}. Pick them, or the group, from Slack's autocomplete so the "
+            "mention is a real one."
+        )
+    typed = str(named).strip()
+    if typed.startswith("@"):  # typed in the modal's box, where no mention is made
+        return await _target(ctx, pages, UserRef(name=typed[1:]))
+    names = await pages.page_targets()
+    chosen = naming.match(typed, {n: [] for n in names}, "policy to page")
+    if isinstance(chosen, naming.NoMatch):
+        raise ctx.refuse(f"{chosen.message} Or page a person: `{ctx.command} page @them`.")
+    return PageTarget(name=chosen)
+
+
+async def _members(ctx: Context, group_id: str, handle: str) -> list[Person]:
+    members = sorted(await ctx.workspace.group_members(group_id))
+    if not members:
+        raise ctx.refuse(
+            f"@{handle} has nobody in it that I can see (or I can't read it): "
+            "page the people instead, or ask whoever runs the bot to check its usergroups:read scope."
+        )
+    if len(members) > LARGE_GROUP:
+        raise ctx.refuse(
+            f"@{handle} has {len(members)} people: paging all of them is surely not meant. "
+            "Page its escalation policy by name, or the people who should come."
+        )
+    return [Person(slack_id=u) for u in members]
+
+
+def _message(incident: Incident, typed: str | None) -> str:
+    said = f"{incident.reference}: {incident.name}."
+    if incident.url:
+        said += f" {incident.url}"
+    return f"{said}\n{typed}" if typed else f"{said}\nPlease join the incident's Slack channel."
+
+
+@handles("escalate")
+async def escalate(ctx: Context) -> Result:
+    escalates = ctx.require(facets.Escalates)
+    typed = ctx.arg("level")
+    level: int | None = None
+    if isinstance(typed, str) and typed:
+        digits = typed.lower().removeprefix("level").strip()
+        if not digits.isdigit() or int(digits) < 1:
+            raise ctx.refuse(f"“{typed}” is not a level: say a number, like `{ctx.command} escalate 2`.")
+        level = int(digits)
+    incident = await ctx.incident()
+    done = await escalates.escalate(incident.id, level, ctx.actor)
+    return EscalatedTo(
+        reference=incident.reference,
+        actor=ctx.actor,
+        provider_label=ctx.provider.label,
+        level=done.level,
+        policy=done.policy,
+    )
