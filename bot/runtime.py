@@ -13,7 +13,7 @@ from bot.clock import SYSTEM, Clock
 from bot.commands.ports import Workspace
 from bot.commands.service import CommandService
 from bot.config import ConfigError, Settings
-from bot.providers import build_providers, missing_credentials
+from bot.providers import SPECS, build_providers, missing_credentials
 from bot.providers.base import Directory
 from bot.store.db import Store
 from bot.store.engine import pool_for
@@ -96,13 +96,7 @@ def cannot_serve(settings: Settings) -> str | None:
 def half_configured(settings: Settings) -> list[str]:
     """What works only in part, said at start (a warning each): the bot still serves what it
     can, and the person who hits the rest is told to ask whoever runs the bot."""
-    said = []
-    if settings.pagerduty_api_token is not None and not settings.pagerduty_from_email:
-        said.append(
-            "PAGERDUTY_FROM_EMAIL is not set: PagerDuty incidents can be read, not changed "
-            "(set it to the email of the PagerDuty user the bot makes changes as)."
-        )
-    return said
+    return [said for spec in SPECS if spec.enabled(settings) for said in spec.half_configured(settings)]
 
 
 def instance_name() -> str:

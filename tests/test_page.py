@@ -123,6 +123,13 @@ async def test_the_same_target_twice_within_minutes_pages_once_and_says_so(pd: P
     assert len(fake(pd).responder_requests) == 2
 
 
+async def test_a_page_that_went_out_says_so_when_slack_refuses_the_invite(pd: ProviderBot) -> None:
+    await linked(pd)
+    pd.bot.slack.errors["conversations.invite"] = "cant_invite"
+    answer = text_of(await pd.bot.run("page <@U333|cy>", channel=CHANNEL))
+    assert "paged <@U333>" in answer and "couldn't invite them here" in answer
+    assert len(fake(pd).responder_requests) == 1
+
 async def test_a_refused_page_says_what_failed_and_a_retry_may_page(pd: ProviderBot) -> None:
     incident = await linked(pd)
     del fake(pd).users["U333"]  # no PagerDuty account with cy's email

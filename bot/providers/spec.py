@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Coroutine, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.clock import Clock
@@ -52,7 +52,8 @@ class ProviderSpec:
     prefixes: tuple[str, ...] = ()
     url: re.Pattern[str] | None = None
     webhook: Webhook | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    # What works only in part with these settings, said at start (a warning each).
+    half_configured: Callable[[Settings], list[str]] = lambda settings: []
 
     def enabled(self, settings: Settings) -> bool:
         return self.key_setting is None or bool(getattr(settings, self.key_setting))

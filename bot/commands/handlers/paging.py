@@ -14,6 +14,7 @@ from bot.commands.context import Context
 from bot.commands.handlers.table import handles
 from bot.commands.invites import LARGE_GROUP, bring_in, incident_channels
 from bot.commands.parser import GroupRef, UserRef
+from bot.commands.ports import WorkspaceError
 from bot.commands.refs import Target
 from bot.commands.results import EscalatedTo, Paged, Reply, Result
 from bot.domain import Incident, PageTarget, Person, ProviderError
@@ -73,10 +74,14 @@ async def page(ctx: Context) -> Result | Reply:
     if wanted:
         channels = await incident_channels(ctx.store, ctx.provider.name, incident, ctx.invocation.channel_id)
         if channels:
-            brought = await bring_in(ctx.workspace, channels, wanted)
-            names = {p.slack_id: p for p in target.people}
-            result.invited = [names.get(u, Person(slack_id=u)) for u in brought.invited]
-            result.invite_failed = brought.failed
+            try:
+                brought = await bring_in(ctx.workspace, channels, wanted)
+            except WorkspaceError as exc:  # the page went out: say so, and that the invite did not
+                result.invite_failed = str(exc)
+            else:
+                names = {p.slack_id: p for p in target.people}
+                result.invited = [names.get(u, Person(slack_id=u)) for u in brought.invited]
+                result.invite_failed = brought.failed
         else:
             result.invite_failed = f"{incident.reference} has no channel linked to it"
     return result

@@ -102,6 +102,15 @@ async def _subscribe(settings: Settings, url: str) -> tuple[str, str | None]:
         await provider.close()
 
 
+def _half_configured(settings: Settings) -> list[str]:
+    if settings.pagerduty_from_email:
+        return []
+    return [
+        "PAGERDUTY_FROM_EMAIL is not set: PagerDuty incidents can be read, not changed "
+        "(set it to the email of the PagerDuty user the bot makes changes as)."
+    ]
+
+
 SPEC = ProviderSpec(
     name=PagerDutyProvider.name,
     label=PagerDutyProvider.label,
@@ -124,4 +133,5 @@ SPEC = ProviderSpec(
         "`python -m bot webhooks --create pagerduty --url <public URL>`",
         create=_subscribe,
     ),
+    half_configured=_half_configured,
 )
