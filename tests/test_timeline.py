@@ -16,7 +16,7 @@ from bot.clock import FixedClock
 from bot.domain import Capability
 from bot.providers import facets
 from bot.slack import ids
-from bot.slack.reactions import reaction_request
+from bot.slack.requests import reaction_request
 from bot.slack.server import PIPELINE, RUNTIME, start_socket_mode
 from tests.conftest import SECRET, RunningBot, make_settings, provider_bot, running_bot
 from tests.helpers import free_port, text_of, wait_until

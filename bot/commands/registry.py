@@ -130,7 +130,7 @@ class Verb:
     # `p1` are `severity sev1`, `severity sev-1`, `severity p1`.
     fused: str = ""
     # Takes a chat message into the incident's timeline (True) or out again (False): the
-    # verb a 📌 reaction, its removal and the message shortcut run (bot/slack/reactions.py).
+    # verb a 📌 reaction, its removal and the message shortcut run (bot/slack/requests.py).
     pins: bool | None = None
 
     def acting(self, incident: str | None) -> str:

@@ -15,18 +15,22 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.builtin_async_handlers import AsyncRateLimitErrorRetryHandler
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.commands.invocation import Invocation
-from bot.commands.pipeline import DATABASE_AWAY, Admission, Pipeline, Request
+from bot.commands.pipeline import DATABASE_AWAY, Admission, Pipeline
 from bot.commands.service import CommandService
 from bot.config import Settings
 from bot.slack import ids
-from bot.slack.answer import COMMAND_KEY, Answers, message
+from bot.slack.answer import Answers, message
 from bot.slack.cards import Cards
-from bot.slack.interactive import Interactions, route_of
-from bot.slack.mentions import EVENT_TYPE, mention_request
-from bot.slack.reactions import EVENT_TYPE as REACTION_ADDED
-from bot.slack.reactions import REMOVED_EVENT_TYPE as REACTION_REMOVED
-from bot.slack.reactions import reaction_request, shortcut_request
+from bot.slack.interactive import Interactions
+from bot.slack.requests import (
+    MENTION_EVENT,
+    REACTION_ADDED,
+    REACTION_REMOVED,
+    command_request,
+    mention_request,
+    reaction_request,
+    shortcut_request,
+)
 from bot.slack.workspace import SlackWorkspace
 
 log = logging.getLogger(__name__)
@@ -40,28 +44,6 @@ def web_client(settings: Settings) -> AsyncWebClient:
     )
     client.retry_handlers.append(AsyncRateLimitErrorRetryHandler(max_retry_count=2))
     return client
-
-
-def command_request(body: dict[str, Any]) -> Request:
-    """A slash command's form fields as the pipeline's Request: HTTP, fast path and Bolt alike."""
-    invocation = Invocation(
-        text=body.get("text", ""),
-        user_id=body.get("user_id", ""),
-        user_name=body.get("user_name"),
-        channel_id=body.get("channel_id", ""),
-        channel_name=body.get("channel_name"),
-        team_id=body.get("team_id") or "T0",
-        request_id=body.get("trigger_id"),
-    )
-    trigger_id = body.get("trigger_id")
-    return Request(
-        # trigger_id is unique per invocation: the same request sent twice runs once.
-        key=f"{COMMAND_KEY}{invocation.team_id}:{trigger_id}" if trigger_id else None,
-        kind="command",
-        invocation=invocation,
-        route=route_of(invocation, body.get("response_url"), trigger_id),
-        forms=bool(trigger_id),
-    )
 
 
 def away_ack(command: str) -> dict[str, Any]:
@@ -115,7 +97,7 @@ def build_app(
         await ack()
         pipeline().start(request, admission)
 
-    @app.event(EVENT_TYPE)
+    @app.event(MENTION_EVENT)
     async def on_mention(body: dict[str, Any]) -> None:
         # Socket Mode's path (over HTTP the server admits mentions itself, before the 200).
         # Bolt has acked the event before this runs; Slack would not resend it anyway.

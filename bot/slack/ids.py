@@ -22,7 +22,7 @@ INPUT_ACTION = "value"  # inputs inside modal input blocks: read on submit, neve
 # The card's overflow menu: one action_id, each option's value naming its verb (`v`), and
 # handled by the same listener as the verbs' buttons.
 MENU_ACTION = "menu"
-# The message shortcut that puts a message in its incident's timeline (bot/slack/reactions.py).
+# The message shortcut that puts a message in its incident's timeline (bot/slack/requests.py).
 PIN_SHORTCUT = "pin_message"
 PIN_SHORTCUT_NAME = "Add to incident timeline"
 

@@ -21,7 +21,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.commands import forms, registry
 from bot.commands.invocation import Invocation
 from bot.commands.parser import ParsedCommand, UsageError
-from bot.commands.pipeline import DATABASE_AWAY, Pipeline, Request, Route
+from bot.commands.pipeline import DATABASE_AWAY, Pipeline, Request
 from bot.commands.refs import Target
 from bot.commands.registry import Choices, Verb
 from bot.commands.results import AskFirst, Failure, Usage
@@ -32,6 +32,7 @@ from bot.slack import ids
 from bot.slack.answer import Answers, EphemeralRespond, Respond, UrlRespond, respond_to
 from bot.slack.calls import calls_of
 from bot.slack.modals import Meta, form_view, loading_view, message_view, option, read_state
+from bot.slack.requests import interaction_invocation, route_of
 from bot.slack.workspace import SlackWorkspace, slack_error
 
 log = logging.getLogger(__name__)
@@ -53,28 +54,6 @@ class Once:
     async def __call__(self, *args: Any, **kwargs: Any) -> Any:
         self.done = True
         return await self._ack(*args, **kwargs)
-
-
-def interaction_invocation(body: dict[str, Any], channel_id: str, text: str = "") -> Invocation:
-    user = body.get("user") or {}
-    return Invocation(
-        text=text,
-        user_id=str(user.get("id", "")),
-        user_name=user.get("username") or user.get("name"),
-        channel_id=channel_id,
-        team_id=(body.get("team") or {}).get("id") or user.get("team_id") or "T0",
-        request_id=body.get("trigger_id"),
-    )
-
-
-def route_of(invocation: Invocation, response_url: str | None, trigger_id: str | None = None) -> Route:
-    return Route(
-        team_id=invocation.team_id,
-        channel_id=invocation.channel_id,
-        user_id=invocation.user_id,
-        response_url=response_url,
-        trigger_id=trigger_id,
-    )
 
 
 class Interactions:

@@ -32,9 +32,14 @@ from bot.config import ConfigError, Settings, store_name
 from bot.logs import AccessLogger
 from bot.runtime import Runtime, build_runtime, cannot_serve
 from bot.slack.answer import SlackDelivery
-from bot.slack.app import away_ack, build_app, command_request, web_client
-from bot.slack.mentions import mention_request
-from bot.slack.reactions import is_reaction, reaction_request, shortcut_request
+from bot.slack.app import away_ack, build_app, web_client
+from bot.slack.requests import (
+    command_request,
+    is_reaction,
+    mention_request,
+    reaction_request,
+    shortcut_request,
+)
 from bot.slack.workspace import SlackWorkspace
 from bot.webhooks.events import PARSERS
 from bot.webhooks.verify import VERIFIERS
