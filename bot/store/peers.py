@@ -118,11 +118,11 @@ class Peers:
         async with self._using:
             if self.live and self._conn is not None:
                 raw = await self._conn.get_raw_connection()
-                await raw.driver_connection.execute(query, CHANNEL, payloads)  # type: ignore[union-attr]
+                await raw.driver_connection.execute(query, CHANNEL, payloads)  # type: ignore[union-attr]  # asyncpg's own connection: set on PostgreSQL
                 return
         async with self._engine.connect() as conn:
             raw = await conn.get_raw_connection()
-            await raw.driver_connection.execute(query, CHANNEL, payloads)  # type: ignore[union-attr]
+            await raw.driver_connection.execute(query, CHANNEL, payloads)  # type: ignore[union-attr]  # asyncpg's own connection: set on PostgreSQL
 
     # -- listening -------------------------------------------------------------------------
 
@@ -210,7 +210,7 @@ class Peers:
         try:
             async with asyncio.timeout(HEARTBEAT_WAIT), self._using:
                 raw = await conn.get_raw_connection()
-                await raw.driver_connection.fetchval("SELECT 1")  # type: ignore[union-attr]
+                await raw.driver_connection.fetchval("SELECT 1")  # type: ignore[union-attr]  # asyncpg's own connection: set on PostgreSQL
         except Exception:
             return False
         return not self._lost.is_set()

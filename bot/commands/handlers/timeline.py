@@ -4,6 +4,7 @@ timeline read back as one list (`timeline`)."""
 from __future__ import annotations
 
 import re
+from datetime import datetime
 
 from bot.commands import registry
 from bot.commands.context import Context
@@ -109,7 +110,7 @@ async def timeline(ctx: Context) -> Result:
                 continue
             entries.append(
                 TimelineEntry(
-                    at=row["at"],  # type: ignore[arg-type]
+                    at=row["at"] if isinstance(row["at"], datetime) else ctx.clock.now(),
                     kind=verb.name,
                     text=str(row.get("arguments") or ""),
                     author=Person(slack_id=str(row["user_id"])),
