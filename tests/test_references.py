@@ -10,9 +10,9 @@ import json
 from typing import Any
 
 from bot.providers.builtin import tables as builtin_tables
-from tests.conftest import RunningBot
+from tests.conftest import RunningBot, provider_bot
 from tests.helpers import store_rows, text_of
-from tests.slackfake import block_actions
+from tests.slackfake import FakeSlack, block_actions
 
 
 async def two_incidents(bot: RunningBot) -> tuple[str, str]:
@@ -120,3 +120,56 @@ async def test_a_reference_from_an_unlinked_channel_needs_no_question(bot: Runni
     answer = await bot.run("resolve INC-2", channel="CNOTLINKED")
     await bot.settled()
     assert (await incident_rows(bot))[2]["status"] == "resolved", text_of(answer)
+
+
+async def test_two_incidents_named_at_once_are_refused(bot: RunningBot) -> None:
+    first, _ = await two_incidents(bot)
+    answer = await bot.run("resolve incident:INC-1 incident:INC-2 done", channel=first)
+    await bot.settled()
+    assert "Name one incident" in text_of(answer)
+    assert all(row["status"] != "resolved" for row in (await incident_rows(bot)).values())
+
+
+async def test_a_reference_with_arguments_missing_opens_no_form_for_the_channels_incident(
+    bot: RunningBot,
+) -> None:
+    first, _ = await two_incidents(bot)
+    opened = len(bot.slack.of("views.open"))
+    response, _ = await bot.command("update incident:INC-2", channel=first, trigger="1.2.form")
+    assert response.status == 200
+    await bot.settled()
+    assert len(bot.slack.of("views.open")) == opened  # a form would act on INC-1
+    [answer] = bot.slack.answers()[-1:]
+    assert "Type it in full" in text_of(answer.params)
+
+
+async def test_the_question_carries_the_words_as_typed(bot: RunningBot) -> None:
+    first, _ = await two_incidents(bot)
+    asked = await bot.run('resolve INC-2 "incident:INC-1" was the cause', channel=first)
+    [button] = [e for b in asked.get("blocks", []) if b["type"] == "actions" for e in b["elements"]]
+    value = json.loads(button["value"])
+    assert value["r"] == "INC-2" and value["t"] == '"incident:INC-1" was the cause'
+    payload = block_actions(
+        button, user="U111", channel=first, message_ts="1.3", response_url=bot.slack.response_url("ask")
+    )
+    assert (await bot.interact(payload))[0] == 200
+    await bot.settled()
+    rows = await incident_rows(bot)
+    assert rows[2]["status"] == "resolved" and rows[1]["status"] != "resolved"
+    assert any("was the cause" in text and "incident:INC-1" in text for text in await timeline_of(bot, 2))
+
+
+async def test_the_channels_own_incident_named_by_its_number_is_not_another(
+    fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    """incident.io: the link holds the incident's own id (a ULID), a typed INC-12 its number:
+    the same incident, asked nothing and told nothing of another."""
+    async with provider_bot("incidentio", fake_slack, sqlite_url) as pb:
+        incident = pb.fake.add_incident("Checkout down", channel="CIO1")  # type: ignore[attr-defined]
+        await pb.bot.run(f"link {incident['reference']}", channel="CIO1")
+        fake_slack.members.setdefault("CIO1", set()).add("U111")  # a responder, in the channel
+        answer = await pb.bot.run(f"resolve {incident['reference']} rolled back", channel="CIO1")
+        await pb.bot.settled()
+        said = text_of(answer)
+        assert "Nothing was done yet" not in said and "This acted on" not in said, said
+        assert pb.fake.writes(), said

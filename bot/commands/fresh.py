@@ -2,9 +2,10 @@
 `roles` or `update` right after another command costs no read at the provider.
 
 Why it can be trusted: every change the bot makes replaces the entry with the incident the
-provider answered with (or drops it where the answer did not carry the incident), under
-the same per-incident lock the change holds; a provider's webhook drops it before the
-incident is read again. What can make an entry stale is a change made elsewhere (the
+provider answered with, or drops it where the answer did not carry the incident or is
+older than another change's that ran beside it (changes to other parts of one incident
+run at once: bot/commands/service.py keeps the newest known); a provider's webhook drops
+it before the incident is read again. What can make an entry stale is a change made elsewhere (the
 provider's own UI) that no webhook reported, and that lasts `seconds` at the most: 10 by
 default, a minute where the provider's webhook is on, since that reports such changes.
 

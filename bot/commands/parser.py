@@ -239,6 +239,8 @@ def _parse(text: str, *, tz: str, now: datetime, command: str) -> ParsedCommand 
                     "Use INC-12, PAGERDUTY:Q1ABC or the incident's URL.",
                     command,
                 )
+            if parsed.ref is not None:
+                return _usage(verb, "Name one incident: a command acts on one at a time.", command)
             parsed.ref = ref
             parsed.text = _plain([t for t in rest if t is not token])
         elif option and key in verb.option_names:
@@ -259,15 +261,25 @@ def _parse(text: str, *, tz: str, now: datetime, command: str) -> ParsedCommand 
         # duplicate of INC-6` it is the last word of a sentence, and stays text.
         start = _text_start(verb)
         if start is not None and len(remaining) > start + 1 and _is_reference(remaining[start]):
-            return _with_ref(verb, remaining, start, parsed, rest, tz=tz, now=now, command=command)
+            return _no_form(_with_ref(verb, remaining, start, parsed, rest, tz=tz, now=now, command=command))
         if remaining and _is_reference(remaining[-1]):
             last = len(remaining) - 1
             done = _with_ref(verb, remaining, last, parsed, rest, tz=tz, now=now, command=command)
             if isinstance(done, ParsedCommand) and not _has_free_text(verb, done):
                 return done
             if isinstance(done, UsageError) and done.missing:
-                return done
-    return _complete(verb, remaining, parsed, tz=tz, now=now, command=command)
+                return _no_form(done)
+    done = _complete(verb, remaining, parsed, tz=tz, now=now, command=command)
+    return _no_form(done) if parsed.ref is not None else done
+
+
+def _no_form(done: ParsedCommand | UsageError) -> ParsedCommand | UsageError:
+    """A reference typed with arguments missing: no form, which would open for the channel's
+    own incident rather than the one named; the usage line, to type it in full."""
+    if isinstance(done, UsageError) and done.missing:
+        done.missing = False
+        done.message += " Type it in full with the incident named: a form opens for this channel's own."
+    return done
 
 
 _INCIDENT_KEYS = ("incident", "inc")

@@ -46,11 +46,15 @@ class Resolver:
             incident_id = provider.parse_reference(parsed.ref.id)
             if incident_id is None:
                 return Failure(what=f"`{parsed.ref.raw}` is not a {provider.label} reference.")
-            return (
-                provider,
-                incident_id,
-                parsed.ref.raw.upper() if parsed.ref.provider is None else parsed.ref.raw,
-            )
+            reference = parsed.ref.raw.upper() if parsed.ref.provider is None else parsed.ref.raw
+            # The channel's own incident named by the number people see (INC-12) is known by
+            # the provider's own id in the link (incident.io's ULID): one incident, one id, so
+            # its queue, its channel and its responders are the same either way.
+            link = await self.store.links.get(invocation.team_id, invocation.channel_id)
+            same = link is not None and link.provider == provider.name
+            if link is not None and same and link.reference.upper() == reference.upper():
+                return provider, link.incident_id, link.reference
+            return provider, incident_id, reference
         link = await self.store.links.get(invocation.team_id, invocation.channel_id)
         if link is not None and link.provider in self.providers:
             return self.providers[link.provider], link.incident_id, link.reference

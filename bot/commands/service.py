@@ -55,6 +55,8 @@ from bot.store.locks import IncidentLocks, Turn, Waiting
 from bot.store.timers import TimerStore
 
 log = logging.getLogger(__name__)
+# A button carries its verb's words in its value, which Slack bounds at 2,000 characters.
+MAX_BUTTON_WORDS = 1_500
 
 
 @dataclass
@@ -201,12 +203,20 @@ class CommandService:
         if verb.capability and verb.capability not in offered(provider):
             result = _not_offered(provider, verb, verb.capability, await self._url_of(provider, incident_id))
             return Reply(result=result, outcome="refused"), provider.name, reference
-        channels = await self._other_than_channels(invocation, parsed, provider, incident_id)
+        channels = await self._other_than_channels(invocation, parsed, provider, incident_id, reference)
         if channels is not None and verb.asks_elsewhere and parsed.target is None:
+            words = _words_after_verb(invocation, parsed)
+            if words and len(words) > MAX_BUTTON_WORDS:
+                too_long = Failure(
+                    what=f"That is too long to carry on a button asking whether you mean {reference}, "
+                    f"not this channel's {channels}.",
+                    next_step=f"Do it in {reference}'s own channel, or with a shorter note.",
+                )
+                return Reply(result=too_long, outcome="refused"), provider.name, reference
             ask = AskElsewhere(
                 verb=verb.name,
                 label=f"{verb.button or verb.name.capitalize()} {reference}",
-                text=_words_after_verb(parsed),
+                text=words,
                 provider=provider.name,
                 incident_id=incident_id or "",
                 reference=reference or "",
@@ -231,6 +241,9 @@ class CommandService:
             fresh=self.fresh,
             clock=self.clock,
         )
+        # As the channel knew it before this change (whether a new severity is a rise): read
+        # now, before this change's own webhook can have told the notifier the new state.
+        known = self.notifier.known.get((provider.name, incident_id)) if incident_id else None
         if turn is not None and incident_id and verb.turn is not None:
             # Changes to the same part of one incident (its status, its severity, its roles)
             # run one at a time, in the order they came: in this process, and across
@@ -245,18 +258,27 @@ class CommandService:
                 reply = await self._guarded(ctx)
         else:
             reply = await self._guarded(ctx)
-        shown = getattr(reply.result, "incident", None)
-        # As the channel knew it before this change: whether a new severity is a rise.
-        known = self.notifier.known.get((provider.name, shown.id)) if isinstance(shown, Incident) else None
-        if verb.writes and incident_id:
-            if reply.outcome == "ok" and isinstance(shown, Incident) and shown.provider == provider.name:
-                self.fresh.put(shown, asked_as=incident_id)
-            elif reply.outcome not in ("usage", "refused") and getattr(reply.result, "changed", None) != "no":
-                self.fresh.forget(provider.name, incident_id)  # it may have changed: read it next time
-        if isinstance(shown, Incident):
+        answered = getattr(reply.result, "incident", None)
+        shown: Incident | None = answered if isinstance(answered, Incident) else None
+        own_is_newest = True
+        if shown is not None:
             # What the channel now knows (a card, a change's answer): a webhook for it, the
             # bot's own change coming back included, is not told twice.
             self.notifier.saw(shown)
+            # Changes to other parts of the incident run beside this one: the provider's
+            # answer to this write may be older than another's that finished first. What
+            # follows (the cache, reminders, the card) goes by the newest known.
+            newest = self.notifier.known.get((shown.provider, shown.id), shown)
+            own_is_newest = newest is shown
+            if not own_is_newest and verb.writes and incident_id:
+                self.fresh.forget(provider.name, incident_id)
+            shown = newest
+        if verb.writes and incident_id:
+            if reply.outcome == "ok" and isinstance(shown, Incident) and shown.provider == provider.name:
+                if own_is_newest:
+                    self.fresh.put(shown, asked_as=incident_id)
+            elif reply.outcome not in ("usage", "refused") and getattr(reply.result, "changed", None) != "no":
+                self.fresh.forget(provider.name, incident_id)  # it may have changed: read it next time
         if verb.writes and verb.needs_incident and reply.outcome == "ok":
             reply.refresh = shown if isinstance(shown, Incident) else None
         if verb.writes and reply.outcome == "ok" and (incident_id or isinstance(shown, Incident)):
@@ -280,14 +302,23 @@ class CommandService:
         return reply, provider.name, reference
 
     async def _other_than_channels(
-        self, invocation: Invocation, parsed: ParsedCommand, provider: Provider, incident_id: str | None
+        self,
+        invocation: Invocation,
+        parsed: ParsedCommand,
+        provider: Provider,
+        incident_id: str | None,
+        reference: str | None,
     ) -> str | None:
         """The channel's own incident, where the command acts on another one (named in it,
         or a button of another incident's card shown here); None where they are the same."""
         if (parsed.ref is None and parsed.target is None) or incident_id is None:
             return None
         link = await self.store.links.get(invocation.team_id, invocation.channel_id)
-        if link is None or (link.provider, link.incident_id) == (provider.name, incident_id):
+        if link is None or link.provider != provider.name:
+            return None if link is None else link.reference
+        # The link holds the provider's own id (incident.io's ULID) where a typed reference
+        # holds the number people see: either matching is the channel's own incident.
+        if link.incident_id == incident_id or link.reference.upper() == (reference or "").upper():
             return None
         return link.reference
 
@@ -466,10 +497,18 @@ def _turn_key(provider: Provider, incident_id: str, turn: str) -> str:
     return f"{provider.name}:{incident_id}:{turn}"
 
 
-def _words_after_verb(parsed: ParsedCommand) -> str | None:
-    """What a confirmation's button runs again: the typed words, which the parser keeps
-    without the reference (the button carries that as its incident)."""
-    return parsed.text or None
+def _words_after_verb(invocation: Invocation, parsed: ParsedCommand) -> str | None:
+    """What a confirmation's button runs again: the words as typed (Slack's escaped text, so
+    read again they read the same), less the verb and the reference, which the button
+    carries as its incident."""
+    words = invocation.text.split()[1:]
+    if parsed.ref is not None:
+        raw = parsed.ref.raw.lower()
+        named = {raw, f"incident:{raw}", f"inc:{raw}"}
+        at = next((n for n, word in enumerate(words) if word.lower() in named), None)
+        if at is not None:
+            words = words[:at] + words[at + 1 :]
+    return " ".join(words) or None
 
 
 def _audit_row(

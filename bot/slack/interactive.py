@@ -253,7 +253,8 @@ class Interactions:
                 await ack()
                 await self.answers.say(respond, Failure(what=OUT_OF_DATE))
                 return
-            parsed = read.model_copy(update={"target": target})
+            # The button's own incident, whatever its words name: they were typed about it.
+            parsed = read.model_copy(update={"target": target, "ref": None})
             invocation.text = f"{verb.name} {words}"
         elif verb.needs_input:
             await ack()

@@ -69,9 +69,13 @@ class Incidents(Base):
             await self.api.call(
                 "PUT", f"/v1/incidents/{incident_id}/milestones/bulk_update", json_body={"milestones": body}
             )
-            incident = await read_back(self.get_incident(incident_id), f"the incident was moved to {status}")
+            moved = f"the incident was moved to {status}"
+            if note:  # posted before the read-back, whose failure must not drop it
+                await read_back(self.post_update(incident_id, note, actor), moved)
+                note = None
+            incident = await read_back(self.get_incident(incident_id), moved)
         if note:
-            await self.post_update(incident_id, note, actor)
+            await read_back(self.post_update(incident_id, note, actor), f"the incident was moved to {status}")
         return incident
 
     async def _severity_field(self, name: str) -> dict[str, str]:
