@@ -204,3 +204,19 @@ async def test_a_read_begun_before_a_webhook_is_not_handed_to_those_who_ask_afte
     assert (await later).status == "Resolved"
     assert (await early).status in ("Investigating", "Resolved")  # its own asker's, whatever it saw
     assert (await fresh.get(provider, "12")).status == "Resolved"  # and what is kept is the new
+
+
+async def test_a_joined_read_cancelled_with_its_asker_is_read_again_for_the_joiner() -> None:
+    provider: Any = SlowProvider()
+    fresh = FreshIncidents(60)
+    provider.gate.clear()
+    owner = asyncio.create_task(fresh.get(provider, "12"))
+    await wait_until(lambda: provider.reads == 1, what="the first read, held at the gate")
+    joiner = asyncio.create_task(fresh.get(provider, "12"))
+    await wait_until(lambda: "12" in {k for _, k in fresh._loading}, what="the read under way")
+    await asyncio.sleep(0)  # one turn of the loop, not a wait on time: the joiner joins the read
+    owner.cancel()  # its asker's timeout
+    await wait_until(lambda: provider.reads == 2, what="the joiner's own read")
+    provider.gate.set()
+    assert (await joiner).status == "Investigating"
+    assert owner.cancelled()

@@ -61,7 +61,14 @@ class FreshIncidents:
             return hit[1]
         pending = self._loading.get(key)
         if pending is not None:
-            return await asyncio.shield(pending)
+            try:
+                return await asyncio.shield(pending)
+            except asyncio.CancelledError:
+                task = asyncio.current_task()
+                if not pending.cancelled() or (task is not None and task.cancelling()):
+                    raise  # this caller itself is being cancelled
+                # The read it joined was cancelled with its own asker (a timeout there), not
+                # with this one: read for itself rather than die without an answer.
         began = self._tick
         future: asyncio.Future[Incident] = asyncio.get_running_loop().create_future()
         self._loading[key] = future
