@@ -4,12 +4,14 @@ the Web API calls it made checked at the recording fake Slack."""
 from __future__ import annotations
 
 import time
+from datetime import UTC, datetime
 
+from bot.clock import FixedClock
 from bot.slack.server import RUNTIME
 from tests.blocktext import texts
-from tests.conftest import SECRET, RunningBot
+from tests.conftest import SECRET, RunningBot, make_settings, running_bot
 from tests.helpers import text_of
-from tests.slackfake import sign, slash_body
+from tests.slackfake import FakeSlack, sign, slash_body
 
 
 def mrkdwn_of(answer: dict) -> list[str]:
@@ -88,18 +90,22 @@ async def test_every_answer_in_channel_goes_through_chat_post_message(bot: Runni
     assert post.headers["Authorization"] == "Bearer xoxb-test-token"
 
 
-async def test_oncall_schedule_and_override_in_users_timezone(bot: RunningBot) -> None:
-    bot.slack.timezones["U111"] = "Europe/Paris"
-    saved = text_of(await bot.run("schedule primary <@U1|ana> <@U2|bob> every 1w"))
-    assert "primary" in saved and "<@U1>" in saved and "<@U2>" in saved
-    assert "<@U1>" in text_of(await bot.run("oncall primary"))
-    override = text_of(await bot.run("override primary <@U2|bob> from 18:00 to 22:00"))
-    assert "18:00 CET" in override and "22:00 CET" in override and "(4h)" in override
-    assert bot.slack.of("users.info")[0].params["user"] == "U111"
-    now_override = text_of(await bot.run("override primary <@U2|bob> for 2h"))
-    assert "(2h)" in now_override
-    oncall = text_of(await bot.run("oncall"))
-    assert "<@U2>" in oncall and "override" in oncall
+async def test_oncall_schedule_and_override_in_users_timezone(fake_slack: FakeSlack, sqlite_url: str) -> None:
+    # On the runtime's clock, at 10:00 in Paris: "for 2h" from now ends before the evening's
+    # 18:00 to 22:00 (on the wall clock, an evening run made the two overlap).
+    clock = FixedClock(datetime(2026, 12, 2, 9, 0, tzinfo=UTC))
+    async with running_bot(fake_slack, make_settings(fake_slack, sqlite_url), clock) as bot:
+        bot.slack.timezones["U111"] = "Europe/Paris"
+        saved = text_of(await bot.run("schedule primary <@U1|ana> <@U2|bob> every 1w"))
+        assert "primary" in saved and "<@U1>" in saved and "<@U2>" in saved
+        assert "<@U1>" in text_of(await bot.run("oncall primary"))
+        override = text_of(await bot.run("override primary <@U2|bob> from 18:00 to 22:00"))
+        assert "18:00 CET" in override and "22:00 CET" in override and "(4h)" in override
+        assert bot.slack.of("users.info")[0].params["user"] == "U111"
+        now_override = text_of(await bot.run("override primary <@U2|bob> for 2h"))
+        assert "(2h)" in now_override and "10:00 CET" in now_override, now_override
+        oncall = text_of(await bot.run("oncall"))
+        assert "<@U2>" in oncall and "override" in oncall
 
 
 async def test_link_and_unlink(bot: RunningBot) -> None:
