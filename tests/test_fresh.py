@@ -212,9 +212,14 @@ async def test_a_joined_read_cancelled_with_its_asker_is_read_again_for_the_join
     provider.gate.clear()
     owner = asyncio.create_task(fresh.get(provider, "12"))
     await wait_until(lambda: provider.reads == 1, what="the first read, held at the gate")
-    joiner = asyncio.create_task(fresh.get(provider, "12"))
-    await wait_until(lambda: "12" in {k for _, k in fresh._loading}, what="the read under way")
-    await asyncio.sleep(0)  # one turn of the loop, not a wait on time: the joiner joins the read
+    started = asyncio.Event()
+
+    async def join() -> Incident:
+        started.set()  # from here it runs on into `get` until it waits on the read under way
+        return await fresh.get(provider, "12")
+
+    joiner = asyncio.create_task(join())
+    await started.wait()  # back here only once the joiner waits: it has joined the read
     owner.cancel()  # its asker's timeout
     await wait_until(lambda: provider.reads == 2, what="the joiner's own read")
     provider.gate.set()

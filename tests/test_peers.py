@@ -136,7 +136,7 @@ async def test_with_its_listener_lost_a_process_reuses_nothing_until_it_is_back(
 class Provider:
     """A provider both processes read the same incident from."""
 
-    name = "shared"
+    name = "peerprov"
 
     def __init__(self) -> None:
         self.status = "Investigating"
@@ -145,7 +145,7 @@ class Provider:
     async def get_incident(self, incident_id: str) -> Incident:
         self.reads += 1
         return Incident(
-            provider="shared",
+            provider="peerprov",
             id=incident_id,
             reference=f"INC-{incident_id}",
             name="Checkout",
@@ -173,7 +173,7 @@ async def test_an_incident_changed_through_one_process_is_read_again_by_the_othe
 
     before = received(other)
     provider.status = "Resolved"
-    here.forget("shared", "7")  # a webhook's refresh, in the first process
+    here.forget("peerprov", "7")  # a webhook's refresh, in the first process
     await heard(other, before)
     assert (await there.get(provider, "7")).status == "Resolved"  # type: ignore[arg-type]
 
@@ -197,7 +197,7 @@ async def test_a_read_under_way_when_the_other_process_changes_the_incident_is_n
     await wait_until(lambda: provider.reads == 1, what="the read under way")
     before = received(other)
     provider.status = "Monitoring"
-    here.forget("shared", "7")
+    here.forget("peerprov", "7")
     await heard(other, before)
     gate.set()
     assert (await reading).status == "Investigating"  # handed to whoever asked before

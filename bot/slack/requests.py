@@ -84,19 +84,25 @@ def mention_request(body: dict[str, Any]) -> Request | None:
     text = str(event.get("text") or "")
     team = str(body.get("team_id") or event.get("team") or "T0")
     event_id = str(body.get("event_id") or f"{channel}:{event.get('ts')}")
+    words = _UP_TO_MENTION.sub("", text, count=1).strip()
+    return _event_request("mention", words, user, channel, team, event_id)
+
+
+def _event_request(
+    kind: str, text: str, user: str, channel: str, team: str, event_id: str, *, unasked: bool = False
+) -> Request:
+    """An Events API event as a command: keyed by its event_id (Slack's retry is the same
+    request), answered with chat.postEphemeral (an event has no response_url), no form (no
+    trigger_id to open one with)."""
     invocation = Invocation(
-        text=_UP_TO_MENTION.sub("", text, count=1).strip(),
-        user_id=user,
-        channel_id=channel,
-        team_id=team,
-        request_id=event_id,
+        text=text, user_id=user, channel_id=channel, team_id=team, request_id=event_id, unasked=unasked
     )
     return Request(
-        key=f"mention:{team}:{event_id}",
+        key=f"{kind}:{team}:{event_id}",
         kind="command",
         invocation=invocation,
-        route=route_of(invocation, None),  # answered with chat.postEphemeral
-        forms=False,  # an event has no trigger_id to open a modal with
+        route=route_of(invocation, None),
+        forms=False,
     )
 
 
@@ -124,20 +130,7 @@ def reaction_request(body: dict[str, Any], emoji: str) -> Request | None:
     team = str(body.get("team_id") or "T0")
     event_id = str(body.get("event_id") or f"{kind}:{channel}:{ts}:{user}:{event.get('event_ts')}")
     verb = registry.pinner(kind == REACTION_ADDED)
-    invocation = Invocation(
-        text=f"{verb.name} {ts}",
-        user_id=user,
-        channel_id=channel,
-        team_id=team,
-        request_id=event_id,
-        unasked=True,
-    )
-    return Request(
-        key=f"reaction:{team}:{event_id}",
-        kind="command",
-        invocation=invocation,
-        route=route_of(invocation, None),  # answered with chat.postEphemeral
-    )
+    return _event_request("reaction", f"{verb.name} {ts}", user, channel, team, event_id, unasked=True)
 
 
 def is_reaction(body: dict[str, Any]) -> bool:
