@@ -17,6 +17,7 @@ from bot.store.cards import Cards
 from bot.store.claims import Claims
 from bot.store.engine import Database
 from bot.store.errors import database_error
+from bot.store.kept import Kept
 from bot.store.links import Links
 from bot.store.overrides import OverrideNumbers
 
@@ -37,6 +38,7 @@ class Store(Database):
         self.audit = AuditLog(self)
         self.claims = Claims(self)
         self.override_numbers = OverrideNumbers(self)
+        self.kept = Kept(self)
 
     async def start(self, *, migrate: bool = True) -> None:
         """Open the store at the code's schema: upgraded (`migrate`), or refused with the

@@ -158,3 +158,15 @@ override_numbers = Table(
     Column("end", UTCDateTime, nullable=False),
     UniqueConstraint("provider", "override_id", name="uq_override_numbers_id"),
 )
+
+# What the bot keeps about a channel or an incident between changes, one small JSON value
+# per key: the topic it last set (set again only when it changes), the bookmarks it added,
+# the retro document it wrote (updated in place the next time). A key names its owner:
+# `topic:T1:C1`, `bookmark:T1:C1:call`, `retro:builtin:3`.
+kept = Table(
+    "kept",
+    metadata,
+    Column("key", String(255), primary_key=True),
+    Column("value", JSON, nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+)
