@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Awaitable
-from contextvars import ContextVar
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -331,12 +330,6 @@ class Link:
     provider: str
     incident_id: str
     reference: str
-
-
-# The durable id of the request being handled (its inbox key), where there is one: a
-# provider that keeps its state in the bot's own store records, in the same transaction as
-# the change, that this request's change was made, so a restart never makes it twice.
-request_key: ContextVar[str | None] = ContextVar("request_key", default=None)
 
 
 @dataclass(frozen=True)

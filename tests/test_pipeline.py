@@ -43,7 +43,7 @@ class Recorder:
             raise ConnectionError("Slack is unreachable")
         self.delivered.append((key, reply, resend))
 
-    async def follow(self, route: Route, reply: Reply) -> None:
+    async def follow(self, route: Route, reply: Reply, key: str | None) -> None:
         self.followed.append(reply)
 
     async def form(self, request: Request, verb: Verb) -> None:

@@ -33,7 +33,7 @@ from bot.commands.registry import Verb
 from bot.commands.results import Failure, NeedsForm, Reply, Restarted, Result
 from bot.commands.service import CommandService
 from bot.commands.slots import Slots
-from bot.domain import ProviderEvent, request_key
+from bot.domain import ProviderEvent
 from bot.outage import log_failure, unavailable
 from bot.store.audit import audit_values
 from bot.store.inbox import Entry, Inbox, decode, encode
@@ -86,9 +86,10 @@ class Delivery(Protocol):
     async def deliver(self, route: Route, reply: Reply, key: str | None, resend: Resend | None) -> None:
         """The one answer to the person who asked, marked with the request's key."""
 
-    async def follow(self, route: Route, reply: Reply) -> None:
+    async def follow(self, route: Route, reply: Reply, key: str | None) -> None:
         """What comes after the answer is recorded: posts elsewhere, card redraws (which may
-        wait their turn, up to a second): conveniences, never the contract."""
+        wait their turn, up to a second): conveniences, never the contract. Each post is
+        marked with `key` (the request's) and its place, so a restart finds it."""
 
     async def form(self, request: Request, verb: Verb) -> None:
         """Ask for the verb's missing arguments (a modal)."""
@@ -190,49 +191,45 @@ class Pipeline:
 
     async def run(self, request: Request, *, resumed: Entry | None = None) -> None:
         """Run and deliver exactly one answer, whatever happens; then mark it done."""
-        token = request_key.set(request.key)
         started = time.perf_counter()
+        outcome: Reply | NeedsForm
         try:
-            outcome: Reply | NeedsForm
+            if resumed is not None:
+                outcome = await self._resume(request, resumed)
+            else:
+                outcome = await self._handle(request, forms=request.forms)
+        except Exception as exc:  # handle() does not raise; if it ever does, the user still hears
+            log_failure(log, exc, "command service raised")
+            outcome = Reply(
+                result=Failure(what="Something went wrong on our side.", changed="unknown"),
+                outcome="error",
+            )
+        try:
+            if isinstance(outcome, NeedsForm):
+                verb = registry.lookup(outcome.verb)
+                assert verb is not None
+                await self.delivery.form(request, verb)
+            else:
+                resend = _resend(request, resumed)
+                await self.delivery.deliver(request.route, outcome, request.key, resend)
+        except Exception as exc:
+            log_failure(log, exc, "could not deliver the answer to %s", request.key)
+        metrics.child(metrics.ANSWER_SECONDS, request.kind).observe(time.perf_counter() - started)
+        audit = outcome.audit if isinstance(outcome, Reply) else {}
+        metrics.child(
+            metrics.COMMANDS,
+            request.kind,
+            str(audit.get("verb") or (outcome.verb if isinstance(outcome, NeedsForm) else "-")),
+            str(audit.get("outcome") or ("form" if isinstance(outcome, NeedsForm) else "-")),
+        ).inc()
+        # Recorded right after the answer. A crash between the two leaves the row pending:
+        # the next start finds the answer it gave (`Resend`) rather than give it twice.
+        await self._finish(request, outcome.audit if isinstance(outcome, Reply) else None)
+        if isinstance(outcome, Reply) and (outcome.posts or outcome.refresh is not None):
             try:
-                if resumed is not None:
-                    outcome = await self._resume(request, resumed)
-                else:
-                    outcome = await self._handle(request, forms=request.forms)
-            except Exception as exc:  # handle() does not raise; if it ever does, the user still hears
-                log_failure(log, exc, "command service raised")
-                outcome = Reply(
-                    result=Failure(what="Something went wrong on our side.", changed="unknown"),
-                    outcome="error",
-                )
-            try:
-                if isinstance(outcome, NeedsForm):
-                    verb = registry.lookup(outcome.verb)
-                    assert verb is not None
-                    await self.delivery.form(request, verb)
-                else:
-                    resend = _resend(request, resumed)
-                    await self.delivery.deliver(request.route, outcome, request.key, resend)
+                await self.delivery.follow(request.route, outcome, request.key)
             except Exception as exc:
-                log_failure(log, exc, "could not deliver the answer to %s", request.key)
-            metrics.child(metrics.ANSWER_SECONDS, request.kind).observe(time.perf_counter() - started)
-            audit = outcome.audit if isinstance(outcome, Reply) else {}
-            metrics.child(
-                metrics.COMMANDS,
-                request.kind,
-                str(audit.get("verb") or (outcome.verb if isinstance(outcome, NeedsForm) else "-")),
-                str(audit.get("outcome") or ("form" if isinstance(outcome, NeedsForm) else "-")),
-            ).inc()
-            # Recorded right after the answer. A crash between the two leaves the row pending:
-            # the next start finds the answer it gave (`Resend`) rather than give it twice.
-            await self._finish(request, outcome.audit if isinstance(outcome, Reply) else None)
-            if isinstance(outcome, Reply) and (outcome.posts or outcome.refresh is not None):
-                try:
-                    await self.delivery.follow(request.route, outcome)
-                except Exception as exc:
-                    log_failure(log, exc, "could not post or redraw after %s", request.key)
-        finally:
-            request_key.reset(token)
+                log_failure(log, exc, "could not post or redraw after %s", request.key)
 
     async def _finish(self, request: Request, audit: dict[str, object] | None) -> None:
         if request.key and self.inbox is not None:
@@ -250,7 +247,7 @@ class Pipeline:
             if request.timer is not None:
                 return await self.service.timers.fire(request.timer)
             return await self.service.handle(
-                request.invocation, request.parsed, forms=forms, waiting=slot.given_back
+                request.invocation, request.parsed, forms=forms, waiting=slot.given_back, key=request.key
             )
 
     # after a restart -------------------------------------------------------------------

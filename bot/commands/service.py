@@ -47,7 +47,7 @@ from bot.commands.timers import Timers
 from bot.config import Settings
 from bot.domain import Capability, Incident, Person, ProviderError
 from bot.outage import log_failure
-from bot.providers.base import Provider
+from bot.providers.base import MarksApplied, Provider
 from bot.providers.facets import offered
 from bot.store.cards import Cards
 from bot.store.db import Store
@@ -123,13 +123,15 @@ class CommandService:
         *,
         forms: bool = False,
         waiting: Waiting | None = None,
+        key: str | None = None,
     ) -> Reply | NeedsForm:
         """The one entry for every transport: `parsed` comes from a button or a modal, which
         have no text to parse; typed text is parsed once, in the user's timezone where the
         verb reads times. `forms`: the transport can ask for missing arguments in a form.
         `waiting`: wraps a wait for the incident's turn (the pipeline lends its work slot
-        back meanwhile). Returns exactly one answer, never raises; its audit row travels
-        with it."""
+        back meanwhile). `key`: the request's inbox key, handed to a provider that marks
+        its changes applied in their own transaction. Returns exactly one answer, never
+        raises; its audit row travels with it."""
         started = time.perf_counter()
         if parsed is None:
             guess, _ = registry.read_verb(invocation.text)
@@ -142,7 +144,7 @@ class CommandService:
             if parsed_or_error.verb and registry.lookup(parsed_or_error.verb):
                 return NeedsForm(verb=parsed_or_error.verb)
         verb = registry.lookup(parsed_or_error.verb) if isinstance(parsed_or_error, ParsedCommand) else None
-        reply, provider, reference = await self._run(invocation, parsed_or_error, verb, waiting)
+        reply, provider, reference = await self._run(invocation, parsed_or_error, verb, waiting, key)
         reply = await dressed(self.providers, self.timers, reply)
         reply.audit = _audit_row(
             invocation, verb, provider, reference, reply, (time.perf_counter() - started) * 1000
@@ -165,6 +167,7 @@ class CommandService:
         parsed: ParsedCommand | UsageError,
         verb: Verb | None,
         waiting: Waiting | None = None,
+        key: str | None = None,
     ) -> tuple[Reply, str | None, str | None]:
         if isinstance(parsed, UsageError) or verb is None:
             error = parsed if isinstance(parsed, UsageError) else UsageError(message="?", usage="")
@@ -183,7 +186,7 @@ class CommandService:
             if isinstance(admitted, Reply):
                 return admitted, None, None
             return await self._admitted(
-                invocation, parsed, verb, admitted, reserved[0] if reserved else None, waiting
+                invocation, parsed, verb, admitted, reserved[0] if reserved else None, waiting, key
             )
         finally:
             for turn in reserved:
@@ -197,6 +200,7 @@ class CommandService:
         admitted: tuple[Provider, str | None, str | None],
         turn: Turn | None,
         waiting: Waiting | None,
+        key: str | None,
     ) -> tuple[Reply, str | None, str | None]:
         actor = Person(slack_id=invocation.user_id, name=invocation.user_name)
         provider, incident_id, reference = admitted
@@ -224,6 +228,8 @@ class CommandService:
             )
             return Reply(result=ask, outcome="asked"), provider.name, reference
 
+        if key is not None and isinstance(provider, MarksApplied):
+            provider = provider.for_request(key)
         ctx = Context(
             settings=self.settings,
             store=self.store,

@@ -118,3 +118,14 @@ class Provider(Protocol):
     async def schedules(self) -> list[Schedule]: ...
 
     async def oncall(self, schedule: str | None, at: datetime) -> list[OnCall]: ...
+
+
+@runtime_checkable
+class MarksApplied(Protocol):
+    """A provider whose changes are made in the bot's own store (`records_applied`): the
+    service hands it each request's inbox key, explicitly, so that the change and its
+    "applied" mark commit in one transaction."""
+
+    def for_request(self, key: str | None) -> Provider:
+        """A copy of this adapter that marks its changes applied under `key`."""
+

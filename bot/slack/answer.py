@@ -18,7 +18,6 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.commands.pipeline import Request, Resend, Route
 from bot.commands.registry import Verb
 from bot.commands.results import Card, Failure, Post, Reply, Result
-from bot.domain import request_key
 from bot.present import shown
 from bot.redact import clip
 from bot.slack.blocks import render_blocks, render_text
@@ -151,24 +150,24 @@ class Answers:
         self.command = command
         self.anchors = anchors
 
-    async def follow(self, team_id: str, reply: Reply) -> None:
+    async def follow(self, team_id: str, reply: Reply, key: str | None) -> None:
         """What comes after the one answer: posts elsewhere (a new incident's card), redraws."""
         for n, post in enumerate(reply.posts):
             if post.anchor and self.anchors is not None:
-                await self._keep(post, self.anchors(), _post_key(n))
+                await self._keep(post, self.anchors(), _post_key(key, n))
                 continue
             try:
                 response = await calls_of(self.client).post(
                     post.channel_id,
-                    _post_key(n),
+                    _post_key(key, n),
                     unfurl_links=False,
-                    **marked(message(post.result, self.command), _post_key(n)),
+                    **marked(message(post.result, self.command), _post_key(key, n)),
                 )
             except SlackApiError as exc:
                 log.warning(
                     "could not post to %s for %s: %s",
                     post.channel_id,
-                    request_key.get() or "a request",
+                    key or "a request",
                     slack_error(exc),
                 )
                 continue
@@ -267,18 +266,17 @@ async def _respond(
     except Exception as exc:
         log.warning(
             "could not answer %s (%s) after every retry: %s: %s",
-            key or request_key.get() or "a request",
+            key or "a request",
             respond.where,
             type(exc).__name__,
             clip(str(exc).splitlines()[0] if str(exc) else "", 200),
         )
 
 
-def _post_key(n: int) -> str | None:
+def _post_key(key: str | None, n: int) -> str | None:
     """A post after the answer (a new incident's card, a kept message) is marked with its
     request's key and its place among the posts, so it too is looked for before it is
     posted again; never equal to the answer's own key, which a restart looks for."""
-    key = request_key.get()
     return f"{key}:post:{n}" if key else None
 
 
@@ -294,8 +292,8 @@ class SlackDelivery:
         respond = respond_to(self.client, route, key)
         await self.answers.answer(route.team_id, route.channel_id, respond, reply.result, key, resend)
 
-    async def follow(self, route: Route, reply: Reply) -> None:
-        await self.answers.follow(route.team_id, reply)
+    async def follow(self, route: Route, reply: Reply, key: str | None) -> None:
+        await self.answers.follow(route.team_id, reply, key)
 
     async def say(self, route: Route, result: Result) -> None:
         await self.answers.say(respond_to(self.client, route), result)

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import re
 from collections.abc import Callable
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any, Self, TypeVar
 
 from sqlalchemy import BindParameter, Connection, CursorResult, bindparam, insert, select, update
 
@@ -17,7 +18,6 @@ from bot.domain import (
     Person,
     Severity,
     TimelineEntry,
-    request_key,
 )
 from bot.providers.builtin import tables
 from bot.store.db import Store
@@ -57,6 +57,9 @@ class Base:
     """What every part uses: the store, the in-memory incidents, the one write path."""
 
     name: str  # the adapter's (BuiltinProvider.name): the provider an incident is read as
+    # The inbox key of the request this copy works for (`for_request`); None: no request
+    # (the shell, a timer), nothing to mark.
+    _request_key: str | None = None
 
     def __init__(self, store: Store, roles: list[str]) -> None:
         self.store = store
@@ -94,7 +97,7 @@ class Base:
         before the next transaction, so the next change and every `info` read the state
         this one wrote. `cache`: "set" (the result is the incident now), "forget" (read it
         again next time), "keep" (the incident did not change)."""
-        key = request_key.get()
+        key = self._request_key
 
         def run(conn: Connection) -> T:
             if number is not None and conn.dialect.name == "postgresql":
@@ -117,6 +120,15 @@ class Base:
                 self._forget(number)
 
         return await self.store.write(run, on_commit=committed, quick=True)
+
+    def for_request(self, key: str | None) -> Self:
+        """This adapter for one request, handed its inbox key by the service: each change
+        is marked applied under it in the change's own transaction, so after a restart the
+        pipeline knows whether it was made. A shallow copy: the store, the cache and the
+        rotations stay shared."""
+        bound = copy.copy(self)
+        bound._request_key = key
+        return bound
 
     def parse_reference(self, text: str) -> str | None:
         match = _REFERENCE.match(text.strip())
