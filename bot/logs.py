@@ -37,8 +37,9 @@ def configure(fmt: str = "text", level: int = logging.INFO) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
     # slack_sdk builds its debug lines (the whole request body, the answer's headers and
     # body) whenever its module logger has no level of its own (`logger.level <= DEBUG`
-    # holds for NOTSET), and only then does logging drop them: ~30 µs of CPU a Slack call,
-    # every answer and redraw (issue 16). Given the level, it builds them only at DEBUG.
+    # holds for NOTSET), and only then does logging drop them: CPU on every answer and
+    # redraw (docs/performance.md, "The figures behind the code's choices"). Given the
+    # level, it builds them only at DEBUG.
     for name in SLACK_SDK_LOGGERS:
         logging.getLogger(name).setLevel(level)
 
@@ -54,8 +55,8 @@ class AccessLogger(AbstractAccessLogger):
     (status 400 and up: a bad signature, a replay past its window, a crash) or a request
     slower than SLOW_REQUEST_S, every request at DEBUG. aiohttp's own logger wrote and
     formatted a line for every Slack request and webhook at INFO: a line per command in an
-    outage's logs that says nothing the metrics don't, and about 4 % of the bot's CPU under
-    load (issue 16's profile)."""
+    outage's logs that says nothing the metrics don't, and a share of the bot's CPU under
+    load (docs/performance.md, "The figures behind the code's choices")."""
 
     def log(self, request: BaseRequest, response: StreamResponse, time: float) -> None:
         quiet = response.status < 400 and time < SLOW_REQUEST_S

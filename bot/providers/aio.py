@@ -1,8 +1,8 @@
 """httpx's API over aiohttp's connections: what carries every provider request.
 
-Why: httpx's own transport (httpcore on anyio, h11) cost about 1.6 ms of CPU per request
-here, against 0.24 ms for aiohttp, which the bot already runs for Slack (issue 16:
-`python -m bench.provider_calls`). The adapters keep httpx's API (requests, responses,
+Why: httpx's own transport (httpcore on anyio, h11) cost several times the CPU per request
+of aiohttp, which the bot already runs for Slack (docs/performance.md, "The figures behind
+the code's choices"; `python -m bench.provider_calls`). The adapters keep httpx's API (requests, responses,
 auth, `MockTransport` in the tests); only the wire changes.
 
 Why not the `httpx-aiohttp` package: it maps a refused connection, and a connection

@@ -3,8 +3,9 @@ straight to the retrying transport (bot/providers/transport.py) over one kept-al
 connection pool per provider (bot/providers/aio.py).
 
 Not through `httpx.AsyncClient`: its URL merging, cookie jar, auth and redirect machinery
-and stream wrappers cost about 150 µs of CPU per request (`python -m bench.provider_calls`,
-issue 16), for features the bot does not use: one key header, no cookies, no redirects.
+and stream wrappers cost a measured share of every request's CPU (docs/performance.md, "The
+figures behind the code's choices"; `python -m bench.provider_calls`), for features the
+bot does not use: one key header, no cookies, no redirects.
 
 Providers fail in the worst hour like everything else does. What this layer guarantees:
 - every call has a timeout;

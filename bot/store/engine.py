@@ -53,9 +53,9 @@ def clean_row(value: Any) -> Any:
 # every request for its fsyncs; on the shared connection it made them wait their turn.
 CHECKPOINT_EVERY = 250
 # The log's size past which a checkpoint also takes the loop's connection for the frames
-# committed while it ran. That step fsyncs the database file with the connection held (5 to
-# 15 ms here under load), and every ack that came meanwhile waited for it: 1 in 25 acks at
-# c=4 (bench/). Without it, a log written without a pause never starts over, so it is kept
+# committed while it ran. That step fsyncs the database file with the connection held, and
+# every ack that came meanwhile waited for it (docs/performance.md, "The figures behind the
+# code's choices"). Without it, a log written without a pause never starts over, so it is kept
 # for a log this large; the file is cut back to this size when the log starts over.
 WAL_LIMIT = 16 * 1024 * 1024
 # PostgreSQL's pool (see Database): beside the commands' connections, those the process holds
@@ -107,10 +107,10 @@ class Database:
     - SQLite (the default): one connection on a sync engine, used by one thread at a time
       (a lock), so writers never wait on each other's locks. A `quick` transaction (a few
       rows by key: the inbox, a card, a link, a timer) runs right where it is awaited, on
-      the event loop, when the connection is free: SQLite does it in tens of microseconds,
-      where handing it to another thread cost a wake-up and the GIL passed back and forth
-      with the loop, about 0.5 ms of CPU a command and most of the ack's wait under load
-      (bench/). Anything else, and a quick one that finds the connection in use, runs in
+      the event loop, when the connection is free: SQLite's own work is far less than
+      handing it to another thread, a wake-up and the GIL passed back and forth with the
+      loop, which was most of the ack's wait under load (docs/performance.md, "The figures
+      behind the code's choices"). Anything else, and a quick one that finds the connection in use, runs in
       the store's one thread, in turn.
     - PostgreSQL: run with `run_sync` on the async engine (asyncpg), for several bot
       processes sharing one store.
