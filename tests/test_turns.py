@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import ProviderBot, provider_bot
 from tests.fakes.incidentio import SEVERITIES
+from tests.fakes.server import Seen
 from tests.helpers import text_of, wait_until
 from tests.slackfake import FakeSlack
 
@@ -121,3 +122,43 @@ async def test_changes_to_one_field_keep_their_order_and_the_card_ends_on_the_la
     cards = [c for c in io.bot.slack.of("chat.postMessage") if c.params.get("channel") == HOT]
     last = (redraws or cards)[-1]
     assert "Major" in text_of(last.params), text_of(last.params)
+
+
+def status_named(pb: ProviderBot, incident: dict) -> str:
+    return pb.fake.incident(incident["id"])["incident_status"]["name"]  # type: ignore[attr-defined]
+
+
+async def test_an_older_answer_arriving_last_does_not_take_the_card_back(io: ProviderBot) -> None:
+    """A status change and a severity change run beside each other (different parts). The
+    status change is made first, but its answer, which still shows the old severity, comes
+    back last: the card and `info` end on the newest state the provider told of, with both
+    changes, not on the answer that arrived last."""
+    hot = await linked(io, "Checkout down", HOT)
+    release = asyncio.Event()
+    edit = f"/v2/incidents/{hot['id']}/actions/edit"
+
+    def status_change(seen: Seen) -> asyncio.Event | None:
+        changes = seen.body.get("incident") if isinstance(seen.body, dict) else None
+        return release if seen.path == edit and "incident_status_id" in (changes or {}) else None
+
+    io.fake.hold_answer = status_change
+    try:
+        await acked(io, "status monitoring", HOT)
+        await wait_until(lambda: len(io.fake.held) == 1, what="the status change made, its answer held")
+        assert status_named(io, hot) == "Monitoring"
+        await acked(io, "sev critical", HOT)
+        await wait_until(
+            lambda: any("Critical" in text_of(c.params) for c in io.bot.slack.answers()),
+            what="the severity change answered while the status change's answer is held",
+        )
+        assert len(io.fake.held) == 1  # the status change still unanswered: the order is set
+    finally:
+        release.set()
+    await io.bot.settled(60)
+    assert (status_named(io, hot), severity_named(io, hot)) == ("Monitoring", "Critical")
+    drawn = [c for c in io.bot.slack.of("chat.update") if c.params.get("channel") == HOT]
+    assert drawn, "the card was redrawn"
+    last = text_of(drawn[-1].params)
+    assert "Critical" in last and "Monitoring" in last, last
+    shown = text_of(await io.bot.run("info", channel=HOT))
+    assert "Critical" in shown and "Monitoring" in shown, shown

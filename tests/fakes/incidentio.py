@@ -279,6 +279,8 @@ class FakeIncidentIo(FakeProvider):
                 return self._error(422, "validation_error", "No user with that Slack id")
             rest = [a for a in incident["incident_role_assignments"] if a["role"]["id"] != role["id"]]
             incident["incident_role_assignments"] = [*rest, {"role": role, "assignee": who}]
+        if changes:  # as incident.io: any edit moves the incident's updated_at, not only a status
+            incident["updated_at"] = _now()
         return 200, {"incident": incident}
 
     async def update(self, seen: Seen) -> tuple[int, Any]:

@@ -72,6 +72,11 @@ class FakeProvider:
         # once is then seen as it is, not inferred from timings.
         self.gate: asyncio.Event | None = None
         self.gated: list[Seen] = []  # the writes waiting at the gate now
+        # Where it gives an event for a request, that request is done at once but its answer
+        # waits for the event: answers then arrive in another order than the changes were
+        # made, as they do over a network, without a timing to depend on.
+        self.hold_answer: Callable[[Seen], asyncio.Event | None] | None = None
+        self.held: list[Seen] = []  # requests done, their answers held now
         self._writing = 0
         self._routes: list[tuple[str, re.Pattern[str], str, Handler]] = []
         self.routes()
@@ -181,7 +186,14 @@ class FakeProvider:
             status, answer = await handler(seen)
         finally:
             self._writing -= writing
-        data = json.dumps(answer).encode() if answer is not None else b""
+        data = json.dumps(answer).encode() if answer is not None else b""  # as it was when done
+        held = self.hold_answer(seen) if self.hold_answer is not None else None
+        if held is not None:
+            self.held.append(seen)
+            try:
+                await held.wait()
+            finally:
+                self.held.remove(seen)
         if 200 <= status < 300 and self.validate:
             problem = self._validate_response(mock, status, data)
             if problem:

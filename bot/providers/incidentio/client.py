@@ -168,6 +168,9 @@ class Base:
             roles=roles,
             url=data.get("permalink"),
             created_at=parse_time(data.get("created_at")) or self.clock.now(),
+            # What tells two answers apart when changes to other parts ran beside each other:
+            # the card and the cache keep the newest, whichever answer came back last.
+            updated_at=parse_time(data.get("updated_at")),
             resolved_at=_resolved_at(data) if status.get("category") in RESOLVED else None,
             channel_id=data.get("slack_channel_id") or None,
         )
