@@ -19,8 +19,9 @@ from urllib.parse import parse_qsl
 
 import aiohttp
 from aiohttp import web
-from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import SignatureVerifier
 
 from bot import metrics
@@ -127,10 +128,11 @@ def create_web_app(settings: Settings, clock: Clock = SYSTEM) -> web.Application
             # Verified before anything parses the body: an unsigned request costs nothing.
             log.info("refused a request to /slack/events that Slack did not sign")
             return web.json_response({"error": "invalid request"}, status=401)
-        body = _read(request.content_type, raw)
-        if body is None:
+        read = _read(request.content_type, raw)
+        if read is None:
             log.info("refused a signed request to /slack/events that is not of Slack's shape")
             return web.json_response({"error": "malformed request"}, status=400)
+        body, payload = read
         if request.content_type == "application/x-www-form-urlencoded":
             form = body
             if form.get("command") == settings.incident_command and "ssl_check" not in form:
@@ -143,7 +145,7 @@ def create_web_app(settings: Settings, clock: Clock = SYSTEM) -> web.Application
                     return web.json_response(away_ack(settings.incident_command))
                 pipeline().start(command, admission)
                 return web.Response(status=200)
-            shortcut = shortcut_request(json.loads(form["payload"])) if "payload" in form else None
+            shortcut = shortcut_request(payload) if payload is not None else None
             if shortcut is not None:
                 # Like a mention: durable before the 200, answered through its response_url.
                 admission = await pipeline().admit(shortcut)
@@ -166,7 +168,7 @@ def create_web_app(settings: Settings, clock: Clock = SYSTEM) -> web.Application
                 pipeline().start(mention, admission)
                 return web.Response(status=200)
         try:
-            bolt_response = await bolt.async_dispatch(await to_bolt_request(request))
+            bolt_response = await bolt.async_dispatch(_bolt_request(request, payload or body))
         except Exception as exc:
             log.warning("a signed request could not be handled: %s", type(exc).__name__)
             return web.Response(status=200)
@@ -247,23 +249,38 @@ def create_web_app(settings: Settings, clock: Clock = SYSTEM) -> web.Application
     return web_app
 
 
-def _read(content_type: str, raw: bytes) -> dict[str, Any] | None:
+def _read(content_type: str, raw: bytes) -> tuple[dict[str, Any], dict[str, Any] | None] | None:
     """The body, read once, if it is of a shape Slack sends (else None): a form (slash
-    commands; interactions carry one JSON object with a string `type` in `payload`) or a
-    JSON object (the Events API)."""
+    commands; interactions carry one JSON object with a string `type` in `payload`, handed
+    back beside the form, read) or a JSON object (the Events API)."""
     try:
         if content_type == "application/x-www-form-urlencoded":
             form = dict(parse_qsl(raw.decode("utf-8"), keep_blank_values=True))
             if "payload" not in form:
-                return form
+                return form, None
             payload = json.loads(form["payload"])
-            return form if isinstance(payload, dict) and isinstance(payload.get("type"), str) else None
+            if isinstance(payload, dict) and isinstance(payload.get("type"), str):
+                return form, payload
+            return None
         if content_type == "application/json":
             event = json.loads(raw)
-            return event if isinstance(event, dict) else None
+            return (event, None) if isinstance(event, dict) else None
     except (UnicodeDecodeError, ValueError):
         return None
     return None
+
+
+def _bolt_request(request: web.Request, body: dict[str, Any]) -> AsyncBoltRequest:
+    """The request for Bolt's listeners, with the body this server already verified and
+    read. Bolt's "http" mode takes only the raw text and parses it again; its other mode
+    takes the parsed body as it is, and differs in nothing else Bolt does with a request
+    but verifying its signature, which is off here (verified once, above)."""
+    return AsyncBoltRequest(
+        body=body,
+        query=request.query_string,
+        headers=dict(request.headers),
+        mode="socket_mode",
+    )
 
 
 def _signed(verifier: SignatureVerifier, raw: bytes, headers: Mapping[str, str]) -> bool:
