@@ -24,6 +24,7 @@ SECRET = "bench-signing-secret"
 BUSY = "is busy right now"  # the answer past the backlog (bot/commands/pipeline.py)
 MENTION = re.compile(r"<@(U\w+)>")
 ROOT = Path(__file__).resolve().parent.parent
+STARTUP_PATIENCE = 180.0  # seconds a bot process may take to answer /healthz before the run gives up
 
 
 class TimedSlack(FakeSlack):
@@ -171,15 +172,19 @@ class App:
             stdout=asyncio.subprocess.DEVNULL,
             stderr=asyncio.subprocess.DEVNULL,
         )
+        # Until it answers, or exits: a bound for a machine far slower than this one (the
+        # tests run the bench pinned to one busy core), never a measure of its start-up.
+        deadline = time.monotonic() + STARTUP_PATIENCE
         async with aiohttp.ClientSession() as session:
-            for _ in range(300):
+            while time.monotonic() < deadline and self.process.returncode is None:
                 try:
                     async with session.get(f"{self.url}/healthz") as response:
                         if response.status == 200:
                             return self
                 except aiohttp.ClientConnectionError:
                     await asyncio.sleep(0.05)
-        raise RuntimeError(f"{self.name} did not start")
+        said = "exited" if self.process.returncode is not None else "did not answer /healthz"
+        raise RuntimeError(f"{self.name} did not start: {said}")
 
     async def __aexit__(self, *exc: object) -> None:
         assert self.process is not None

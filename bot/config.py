@@ -36,6 +36,17 @@ def reminder_spans(text: str) -> dict[str, timedelta]:
     return spans
 
 
+def archive_span(text: str) -> timedelta | None:
+    """`7d`, `36h`, `90m` → the span; "off" or "" → None (never archived)."""
+    if text.strip().lower() in ("", "off", "none", "never", "0"):
+        return None
+    match = re.fullmatch(r"\s*(\d+)\s*([mhdw])\s*", text.lower())
+    if match is None or int(match[1]) <= 0:
+        raise ValueError(f"{text!r} is not a length of time: say 7d, 36h or off")
+    unit = {"m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}[match[2]]
+    return timedelta(seconds=int(match[1]) * unit)
+
+
 class ConfigError(Exception):
     """A configuration mistake, said in one line that names the variable: exit 2."""
 
@@ -190,6 +201,12 @@ class Settings(BaseSettings):
     incident_unpin_seconds: int = Field(default=600, ge=0, le=86400)
     # A channel (its id, C…) that gets one line per incident, kept up to date as it resolves.
     incident_announce_channel: str | None = None
+    # How long after resolution the incident's channel is archived (`7d`, `12h`), with a
+    # word in it the day before; "off" (the default): never archived by the bot.
+    incident_archive_after: str = "off"
+    # Seconds a built-in page (a DM) waits for its Acknowledge before the person is paged
+    # again, and as long again before the next person of the rotation is.
+    incident_page_timeout: float = Field(default=300.0, ge=10, le=3600)
     # Seconds an incident read from a provider is reused before it is read again (0: never
     # reused). The bot's own changes and the provider's webhooks keep it current; this bounds
     # how long a change made in the provider's UI without a webhook can go unseen. A minute
@@ -316,6 +333,16 @@ class Settings(BaseSettings):
     def reminders(self) -> dict[str, timedelta]:
         """Severity (as `severity_key` spells it) → quiet span before a reminder."""
         return reminder_spans(self.incident_update_reminders)
+
+    @field_validator("incident_archive_after")
+    @classmethod
+    def _archive_after(cls, value: str) -> str:
+        archive_span(value)  # refused here, at start, rather than a week after a resolution
+        return value
+
+    def archive_after(self) -> timedelta | None:
+        """How long after resolution a channel is archived; None: never."""
+        return archive_span(self.incident_archive_after)
 
     @property
     def migrates_on_start(self) -> bool:

@@ -63,6 +63,8 @@ class Capability(StrEnum):
     TIMELINE = "timeline"  # the provider's own record of what happened, read back
     PAGE = "page"  # bring someone in through the provider's own paging
     ESCALATE = "escalate"  # the incident to the next level of its escalation
+    DUPLICATE = "duplicate"  # mark the incident a duplicate of another (merged, or resolved pointing at it)
+    STATUS_PAGE = "status_page"  # publish the incident on the provider's public status page
 
 
 class Person(BaseModel):
@@ -90,6 +92,15 @@ class TimelineEntry(BaseModel):
     kind: str
     text: str
     author: Person | None = None
+
+
+class RetroFacts(BaseModel):
+    """What a provider itself records for a retrospective, beyond the incident and its
+    timeline: when it stamped the incident's steps ("acknowledged", "mitigated",
+    "resolved"), and its impact, in lines (services, customers). Either may be empty."""
+
+    steps: dict[str, datetime] = Field(default_factory=dict)
+    impact: list[str] = Field(default_factory=list)
 
 
 class ChatMessage(BaseModel):
@@ -121,6 +132,11 @@ class Pulse(BaseModel):
     lead_role: str | None = None  # the provider's lead role, where it has roles
     latest: TimelineEntry | None = None  # the latest update posted through the bot
     next_update: datetime | None = None  # the update reminder's due time
+    # The pages the bot sent for it, newest first, a few (bot/commands/ringing.py), and
+    # how many more there are.
+    pages: list[PageShown] = Field(default_factory=list)
+    more_pages: int = 0
+    status_page: StatusPageIncident | None = None  # published on a status page through the bot
 
 
 class Incident(BaseModel):
@@ -134,6 +150,9 @@ class Incident(BaseModel):
     roles: dict[str, Person] = Field(default_factory=dict)
     followups: list[FollowUp] = Field(default_factory=list)
     url: str | None = None
+    # The incident's call (Zoom, Meet …): incident.io keeps one on the incident; elsewhere
+    # the bot keeps what `call` was given (bot/commands/handlers/channel.py).
+    call_url: str | None = None
     created_at: datetime
     resolved_at: datetime | None = None
     channel_id: str | None = None
@@ -177,11 +196,69 @@ class PageSent(BaseModel):
     id: str | None = None
     target: str  # as the provider names it: a policy, a path, the people's names
     note: str | None = None  # taken, but with a caveat the channel must hear (nobody on call)
+    # Who it reached, where the provider knows at once (a rotation's on-call person): they
+    # are invited to the channel as a named person would be.
+    people: list[Person] = Field(default_factory=list)
+    # The provider rings nobody itself (the built-in one): the bot DMs `people`, pages them
+    # again, then the next of `rotation` (bot/commands/ringing.py).
+    ring: bool = False
+    rotation: str | None = None
+    # The provider's ids of who or what was paged (users, a policy), as its webhooks name
+    # them: how a webhook about this page is told apart from news.
+    answers_to: list[str] = Field(default_factory=list)
+
+
+class PageNews(BaseModel):
+    """What a provider's webhook said of a page: whom it reached, or their answer."""
+
+    state: str  # paged (reached someone), acknowledged, declined
+    page_id: str | None = None  # the provider's id of the page, where the event carries it
+    ids: list[str] = Field(default_factory=list)  # the provider's ids it names: the user, the policy
+    who: str | None = None  # the person, by name
+
+
+class PageShown(BaseModel):
+    """One page on the card: to whom, and where it stands."""
+
+    target: str
+    person: Person | None = None
+    state: str  # paged, acknowledged, declined, unanswered
+    paged_at: datetime
+    answered_at: datetime | None = None
 
 
 class Escalated(BaseModel):
     level: int | None = None  # the level it is at now, where the provider numbers them
     policy: str | None = None
+
+
+class Duplicated(BaseModel):
+    """What marking an incident a duplicate did at its provider: merged into the other
+    (PagerDuty), or resolved with a note pointing at it where the API has no merge."""
+
+    merged: bool
+    incident: Incident | None = None  # the duplicate as it stands after, where it was read back
+
+
+class StatusPost(BaseModel):
+    """What one `statuspage` publishes, exactly as the question before it showed it."""
+
+    title: str  # the status page incident's name: used when it is made, the first time
+    message: str
+    status: str  # investigating, identified, monitoring, resolved
+    components: list[str] = Field(default_factory=list)  # the page's names, as matched
+    impact: str = "degraded_performance"  # the components' state while it is not resolved
+
+
+class StatusPageIncident(BaseModel):
+    """The incident on a public status page the bot made, kept (`store.kept`) so the next
+    `statuspage` updates it rather than making a second one, and the card links it."""
+
+    id: str
+    page: str  # the status page's name, as the provider has it
+    page_id: str = ""
+    title: str = ""
+    url: str | None = None
 
 
 class Severity(BaseModel):
@@ -346,3 +423,4 @@ class ProviderEvent:
     actor: str | None = None  # who did it, by name, where the event says
     detail: str | None = None  # the new value or the text, where the event carries it
     channel_id: str | None = None  # the incident's Slack channel, where the event names it
+    page: PageNews | None = None  # a page reached someone, or was answered (kind "responder")

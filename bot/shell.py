@@ -14,9 +14,11 @@ from typing import TextIO
 
 from bot.commands.invocation import Invocation
 from bot.commands.ports import WorkspaceError
+from bot.commands.retro import Document, Published, RetroDraft
 from bot.config import Settings, store_name
 from bot.domain import ChatMessage, Person
 from bot.present import shown
+from bot.present.retro import retro_markdown
 from bot.runtime import build_runtime
 from bot.textrender import render_text
 
@@ -31,6 +33,7 @@ class ShellWorkspace:
     def __init__(self) -> None:
         self.channels: dict[str, set[str]] = {"general": set()}
         self.created: list[str] = []
+        self.documents: dict[str, str] = {}  # the retro drafts written, by id: their Markdown
 
     async def find_user(self, name: str) -> Person | None:
         name = name.strip().lstrip("@")
@@ -68,6 +71,14 @@ class ShellWorkspace:
 
     async def message(self, channel_id: str, ts: str) -> ChatMessage | None:
         return None  # the shell keeps no messages: there is nothing to pin
+
+    async def publish_retro(self, channel_id: str, draft: RetroDraft, earlier: Document | None) -> Published:
+        """Kept in memory as the Markdown a file would hold: the shell has no canvases."""
+        replaced = earlier is not None and earlier.id in self.documents
+        made = earlier if earlier is not None and replaced else None
+        document = made or Document(kind="file", id=f"retro-{len(self.documents) + 1}", channel_id=channel_id)
+        self.documents[document.id] = retro_markdown(draft, canvas=False)
+        return Published(document=document, replaced=replaced)
 
 
 async def run_shell(settings: Settings, stdin: TextIO, stdout: TextIO) -> int:

@@ -180,7 +180,9 @@ def provider_settings(name: str, url: str) -> dict[str, object]:
     settings: dict[str, object] = {
         "incident_provider": name,
         f"{name}_api_url": url,
-        "provider_timeout": 0.5,  # the fakes answer at once unless told to hang
+        # The fakes answer at once unless told to hang: a bound far above a busy core's, and
+        # below the fakes' hang (tests/fakes/server.py).
+        "provider_timeout": 3.0,
         "incident_command_timeout": 8.0,
     }
     key = {"incidentio": "incidentio_api_key", "pagerduty": "pagerduty_api_token"}.get(

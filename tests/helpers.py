@@ -31,7 +31,7 @@ from tests.slackfake import Call, FakeSlack, block_actions, view_submission
 # How long a wait for something that must happen may take before the test fails: a bound
 # for a machine far slower than any the suite runs on (one core, kept busy by another
 # process), never a measure of speed. Where all goes well the wait ends as soon as it holds.
-PATIENCE = 60.0
+PATIENCE = 180.0
 
 
 async def wait_until(

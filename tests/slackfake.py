@@ -115,6 +115,19 @@ class FakeSlack:
     messages: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     faults: list[SlackFault] = field(default_factory=list)  # `fail`: chosen calls fail
     flaky: Flaky | None = None  # `flake`: a share of calls fail
+    # Canvases made (id → title, markdown, channel_id, access by channel, edits) and files
+    # shared (id → name, content, title, channel_id); `pending`: uploads not completed yet.
+    # `canvases_refused`: the error every canvas method answers (a workspace without them).
+    canvases: dict[str, dict[str, Any]] = field(default_factory=dict)
+    files: dict[str, dict[str, Any]] = field(default_factory=dict)
+    pending: dict[str, dict[str, Any]] = field(default_factory=dict)
+    canvases_refused: str | None = None
+    # The channel kept tidy: each channel's topic, its bookmarks (id → title, link), and
+    # the channels archived. Archiving takes the bot out of the channel, as Slack does, and
+    # unarchiving is then refused (`not_in_channel`) unless a test puts the bot back.
+    topics: dict[str, str] = field(default_factory=dict)
+    bookmarks: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
+    archived: set[str] = field(default_factory=set)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _changed: asyncio.Event | None = None
 
@@ -234,6 +247,7 @@ class FakeSlack:
                 "user": "incident",
                 "user_id": "UBOT",
                 "bot_id": "BBOT",
+                "url": "https://test.slack.com/",
             }
         if method == "chat.postMessage":
             return {"ok": True, "channel": params.get("channel"), "ts": f"{time.time():.6f}"}
@@ -255,11 +269,21 @@ class FakeSlack:
             return {"ok": True, "channel": params.get("channel"), "ts": params.get("ts")}
         if method in ("pins.add", "pins.remove"):
             return {"ok": True}
+        if method in ("conversations.setTopic", "conversations.archive", "conversations.unarchive") or (
+            method.startswith("bookmarks.")
+        ):
+            return self._tidy(method, params)
         if method in ("views.open", "views.update"):
             view = params["view"]
             view_id = params.get("view_id") or f"V{next(self._ids):06d}"
             self.views[view_id] = view
             return {"ok": True, "view": {**view, "id": view_id, "hash": f"h{next(self._ids)}"}}
+        if method == "conversations.open":
+            # The DM with one person: the same D… channel for them every time, as at Slack.
+            users = str(params.get("users", ""))
+            if not users or "," in users:
+                return {"ok": False, "error": "invalid_arguments"}
+            return {"ok": True, "channel": {"id": "D" + users.removeprefix("U")}}
         if method == "conversations.create":
             name = params["name"]
             if name in self.taken_names:
@@ -320,6 +344,136 @@ class FakeSlack:
             if domain != "example.com":
                 return {"ok": False, "error": "users_not_found"}
             return {"ok": True, "user": {"id": local.upper(), "name": local}}
+        if method.startswith(("canvases.", "files.")):
+            return self._documents(method, params)
+        return {"ok": False, "error": "unknown_method"}
+
+    def _documents(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Canvases and files as Slack keeps them (docs.slack.dev/reference/methods/…): a
+        canvas made with markdown content, edited by `replace`, shared by access.set; a file
+        uploaded in three steps (the bytes to the URL given, to this server) and deleted.
+        `canvases_refused` makes every canvas method answer that error, as a workspace
+        without canvases does."""
+        if method.startswith("canvases.") and self.canvases_refused:
+            return {"ok": False, "error": self.canvases_refused}
+        if method == "canvases.create":
+            content = params.get("document_content")
+            if not isinstance(content, dict) or content.get("type") != "markdown":
+                return {"ok": False, "error": "invalid_arguments"}
+            made = f"F{next(self._ids):09d}"
+            self.canvases[made] = {
+                "title": params.get("title"),
+                "markdown": content.get("markdown", ""),
+                "channel_id": params.get("channel_id"),
+                "access": {},
+                "edits": 0,
+            }
+            return {"ok": True, "canvas_id": made}
+        if method == "canvases.edit":
+            canvas = self.canvases.get(str(params.get("canvas_id")))
+            if canvas is None:
+                return {"ok": False, "error": "canvas_not_found"}
+            for change in params.get("changes") or []:
+                if change.get("operation") != "replace" or "section_id" in change:
+                    return {"ok": False, "error": "invalid_arguments"}
+                canvas["markdown"] = change["document_content"]["markdown"]
+                canvas["edits"] += 1
+            return {"ok": True}
+        if method == "canvases.access.set":
+            canvas = self.canvases.get(str(params.get("canvas_id")))
+            if canvas is None:
+                return {"ok": False, "error": "canvas_not_found"}
+            for channel in str(params.get("channel_ids") or "").split(","):
+                if channel:
+                    canvas["access"][channel] = params.get("access_level")
+            return {"ok": True}
+        if method == "files.getUploadURLExternal":
+            if not params.get("filename") or not str(params.get("length", "")).isdigit():
+                return {"ok": False, "error": "invalid_arguments"}
+            made = f"F{next(self._ids):09d}"
+            self.pending[made] = {"name": params["filename"], "length": int(params["length"])}
+            return {"ok": True, "upload_url": f"{self.url}/upload/{made}", "file_id": made}
+        if method == "files.completeUploadExternal":
+            listed = params.get("files")
+            listed = json.loads(listed) if isinstance(listed, str) else listed
+            shared = []
+            for item in listed or []:
+                pending = self.pending.get(str(item.get("id")))
+                if pending is None or "content" not in pending:
+                    return {"ok": False, "error": "file_not_found"}
+                del self.pending[item["id"]]
+                link = f"https://test.slack.com/files/UBOT/{item['id']}/{pending['name']}"
+                self.files[item["id"]] = {
+                    **pending,
+                    "title": item.get("title"),
+                    "channel_id": params.get("channel_id"),
+                }
+                shared.append({"id": item["id"], "title": item.get("title"), "permalink": link})
+            return {"ok": True, "files": shared}
+        if method == "files.delete":
+            if self.files.pop(str(params.get("file")), None) is None:
+                return {"ok": False, "error": "file_not_found"}
+            return {"ok": True}
+        return {"ok": False, "error": "unknown_method"}
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        """The upload URL files.getUploadURLExternal gave: the file's bytes, raw or as a
+        form's `file` field, of the length announced."""
+        pending = self.pending.get(request.match_info["file_id"])
+        if request.content_type.startswith("multipart/"):
+            form = await request.post()
+            part = form.get("file")
+            content = part.file.read() if isinstance(part, web.FileField) else str(part or "").encode()
+        else:
+            content = await request.read()
+        self._record(Call("upload", {"file_id": request.match_info["file_id"]}, dict(request.headers)))
+        if pending is None or len(content) != pending["length"]:
+            return web.Response(status=400, text="invalid upload")
+        pending["content"] = content.decode()
+        return web.Response(text=f"OK - {len(content)}")
+
+    def _tidy(self, method: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Topics, bookmarks and archives as Slack answers them: an archived channel takes
+        none (`is_archived`), archiving twice is `already_archived`, unarchiving an open
+        channel `not_archived`, and a channel the bot is not in `not_in_channel`."""
+        channel = str(params.get("channel") or params.get("channel_id") or "")
+        inside = channel not in self.outside and "UBOT" in self.members.get(channel, {"UBOT"})
+        if method == "conversations.unarchive":
+            if channel not in self.archived:
+                return {"ok": False, "error": "not_archived"}
+            if not inside:  # a bot token, out of the channel since it was archived
+                return {"ok": False, "error": "not_in_channel"}
+            self.archived.discard(channel)
+            return {"ok": True}
+        if channel in self.archived:
+            again = method == "conversations.archive"
+            return {"ok": False, "error": "already_archived" if again else "is_archived"}
+        if not inside:
+            return {"ok": False, "error": "not_in_channel"}
+        if method == "conversations.archive":
+            self.archived.add(channel)
+            self.members.setdefault(channel, set()).discard("UBOT")
+            return {"ok": True}
+        if method == "conversations.setTopic":
+            topic = str(params.get("topic", ""))
+            if len(topic) > 250:
+                return {"ok": False, "error": "too_long"}
+            self.topics[channel] = topic
+            return {"ok": True, "channel": {"id": channel, "topic": {"value": topic}}}
+        marks = self.bookmarks.setdefault(channel, {})
+        if method == "bookmarks.add":
+            if params.get("type") != "link" or not params.get("title") or not params.get("link"):
+                return {"ok": False, "error": "invalid_arguments"}
+            made = f"Bk{next(self._ids):08d}"
+            marks[made] = {"title": str(params["title"]), "link": str(params["link"])}
+            made_one = {"id": made, "channel_id": channel, **marks[made], "type": "link"}
+            return {"ok": True, "bookmark": made_one}
+        if method == "bookmarks.edit":
+            mark = marks.get(str(params.get("bookmark_id")))
+            if mark is None:
+                return {"ok": False, "error": "not_found"}
+            mark |= {k: str(params[k]) for k in ("title", "link") if params.get(k)}
+            return {"ok": True, "bookmark": {"id": params["bookmark_id"], "channel_id": channel, **mark}}
         return {"ok": False, "error": "unknown_method"}
 
     def react(self, channel: str, ts: str, emoji: str, user: str, *, added: bool = True) -> None:
@@ -458,6 +612,7 @@ class FakeSlack:
                 web.get("/api/{method}", self._api),
                 web.post("/response/{tag}", self._response),
                 web.get("/socket", self._socket),
+                web.post("/upload/{file_id}", self._upload),
             ]
         )
         return app

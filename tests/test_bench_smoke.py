@@ -6,7 +6,10 @@ import json
 import math
 from pathlib import Path
 
+import pytest
+
 from bench.__main__ import bench
+from bench.spread import bench as spread_bench
 
 
 async def test_bench_runs_and_every_command_is_answered(tmp_path: Path) -> None:
@@ -29,8 +32,9 @@ async def test_bench_runs_and_every_command_is_answered(tmp_path: Path) -> None:
         assert run["commands"] == 24 and run["answered"] == 24 and run["answered_busy"] == 0
         assert run["ack_p99_ms"] is not None and run["answered_per_s"] is not None
     # A status change with warm caches costs one provider write (none: the built-in provider
-    # is the bot's own store) and one Slack call, its answer, and the card's redraw.
-    expected = {"chat.postMessage": 1.0, "chat.update": 1.0}
+    # is the bot's own store) and one Slack call, its answer, the card's redraw, and the
+    # channel's topic, whose status word changed (bot/slack/channel.py).
+    expected = {"chat.postMessage": 1.0, "chat.update": 1.0, "conversations.setTopic": 1.0}
     assert report["calls_per_command"]["status monitoring"] == expected
     assert report["calls_per_command"]["ack"] == expected
     # `info` where the card is: its private answer only (no new card, no re-pin, and no
@@ -57,3 +61,18 @@ async def test_bench_runs_and_every_command_is_answered(tmp_path: Path) -> None:
     assert found["cold_found"] and found["warm_found"]
     assert 1 <= found["cold_list_calls"] <= math.ceil(found["live_incidents"] / 250)
     assert found["warm_list_calls"] == 0
+
+
+async def test_spread_bench_runs_and_prints_its_figures(capsys: pytest.CaptureFixture[str]) -> None:
+    report = await spread_bench(commands=20, concurrency=4, channels=2, latencies=(0.0, 0.2))
+    bot0, bare, bot2 = report["runs"]
+    # At 0 s the bot and the bare app each run the load twice (taking turns), pooled.
+    assert [run["commands"] for run in report["runs"]] == [40, 40, 20]
+    for run in report["runs"]:
+        assert run["answered"] == run["timed"] == run["commands"] and run["answered_busy"] == 0
+    assert bot0["longest_chain"] == bot2["longest_chain"] > 0 and bare["app"] == "bare-bolt"
+    ratios = {"ack_p99_vs_bare", "answered_per_s_vs_bare", "floor_vs_0.2s"}
+    assert set(report["ratios"]) == ratios | {"answer_p50_vs_0.2s", "answer_p99_vs_0.2s"}
+    assert set(report["by_kind"][0.2]) == {"status", "severity", "lead", "update", "followup", "task", "info"}
+    printed = capsys.readouterr().out
+    assert "answered_per_s_vs_bare = " in printed and "floor_vs_0.2s = " in printed

@@ -288,3 +288,13 @@ async def test_overrides_listed_and_cancelled_with_incident_ios_delete(io: Provi
     assert [o["user"]["slack_user_id"] for o in fake(io).overrides] == ["U444"]
     overlap = text_of(await io.bot.run("override prim <@U333|cy> for 1h"))
     assert "⚠️ It overlaps <@U444>'s override" in overlap
+
+
+async def test_a_note_on_a_verb_incident_io_does_not_offer_is_kept_as_an_update(io: ProviderBot) -> None:
+    incident = await linked(io, status="Closed")
+    answer = text_of(await io.bot.run("reopen errors are back", channel=CHANNEL))
+    assert "does not move a closed incident back to live" in answer, answer
+    assert "Your note is posted as an update" in answer and "errors are back" in answer
+    posted = [(u["incident_id"], u["message"]) for u in fake(io).updates]
+    assert posted == [(incident["id"], "errors are back")]
+    assert fake(io).incidents[incident["id"]]["incident_status"]["name"] == "Closed"  # not reopened

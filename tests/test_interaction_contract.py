@@ -14,17 +14,20 @@ from typing import Any
 from bot.commands import forms
 from bot.commands.refs import Target
 from bot.commands.results import (
+    AskDuplicate,
     AskInvite,
     AskRelink,
+    AskStatusPage,
     Card,
     Nudge,
     Paged,
+    PageRing,
     Reminder,
     Result,
     SameDeclared,
     card,
 )
-from bot.domain import Capability, FollowUp, Incident, Person, Pulse
+from bot.domain import Capability, FollowUp, Incident, Person, Pulse, StatusPost
 from bot.present import present
 from bot.providers import firehydrant, incidentio, pagerduty
 from bot.providers.base import NoDirectory
@@ -112,6 +115,28 @@ def notices() -> list[Result]:
             groups={"eng": 60},
             threshold=50,
         ),
+        # The questions asked before a duplicate is marked, and before a status page post.
+        AskDuplicate(
+            verb="duplicate",
+            text="INC-1",
+            provider="builtin",
+            incident_id="2",
+            reference="INC-2",
+            of_reference="INC-1",
+            of_name="x",
+            provider_label="Built-in",
+            merges=False,
+        ),
+        AskStatusPage(
+            verb="statuspage",
+            text="Payments degraded",
+            provider="incidentio",
+            incident_id="01X",
+            reference="INC-1",
+            page="Acme Status",
+            provider_label="incident.io",
+            post=StatusPost(title="Payments degraded", message="Payments degraded", status="investigating"),
+        ),
         # A page's answer: page someone else, and escalate where the provider does.
         Paged(
             reference="INC-1",
@@ -121,6 +146,8 @@ def notices() -> list[Result]:
             on=Target(provider="pagerduty", incident_id="P1", reference="#1"),
             capabilities=frozenset({Capability.PAGE, Capability.ESCALATE}),
         ),
+        # A built-in page's DM, with its Acknowledge button.
+        PageRing(incident=INCIDENT, page_id=1, channel_id="C1", actor=Person(slack_id="U1"), via="primary"),
     ]
 
 

@@ -17,7 +17,16 @@ from tests.fakes.incidentio import FakeIncidentIo
 from tests.fakes.pagerduty import FakePagerDuty, user
 from tests.fakes.server import Fault
 from tests.fakes.specs import SPECS
-from tests.helpers import IO_SECRET, PD_SECRET, deliver, io_example, io_headers, pd_signed, text_of
+from tests.helpers import (
+    IO_SECRET,
+    PD_SECRET,
+    deliver,
+    io_example,
+    io_headers,
+    pd_signed,
+    text_of,
+    wait_until,
+)
 from tests.slackfake import FakeSlack
 
 CHANNEL = "C0PAGE1"
@@ -130,6 +139,7 @@ async def test_a_page_that_went_out_says_so_when_slack_refuses_the_invite(pd: Pr
     assert "paged <@U333>" in answer and "couldn't invite them here" in answer
     assert len(fake(pd).responder_requests) == 1
 
+
 async def test_a_refused_page_says_what_failed_and_a_retry_may_page(pd: ProviderBot) -> None:
     incident = await linked(pd)
     del fake(pd).users["U333"]  # no PagerDuty account with cy's email
@@ -185,11 +195,71 @@ async def test_the_responder_replying_is_told_in_the_channel(pd: ProviderBot) ->
     assert len(said_in(pd.bot.slack, CHANNEL)) == before + 1
 
 
-async def test_without_paging_at_the_provider_the_answer_says_what_to_do(bot: RunningBot) -> None:
+def responder_event(incident: dict, event_type: str, state: str, policy: str, event_id: str) -> bytes:
+    """PagerDuty's own example delivery (incident_responder data), about this incident and
+    the policy named, as PagerDuty sends it."""
+    example: dict[str, Any] = json.loads(
+        (SPECS / "pagerduty" / "webhooks" / "incident.priority_updated.json").read_text()
+    )
+    data = json.loads((SPECS / "pagerduty" / "webhooks" / "data" / "incident_responder.json").read_text())
+    data["incident"]["id"] = incident["id"]
+    data["escalation_policy"]["id"] = policy
+    data["state"] = state
+    example["event"] |= {"id": event_id, "event_type": event_type, "data": data}
+    return json.dumps(example).encode()
+
+
+def card_contexts(slack: FakeSlack, channel: str) -> list[str]:
+    """The context lines of each card redrawn in the channel, oldest first."""
+    return [
+        " ".join(
+            e.get("text", "") for b in c.params["blocks"] if b["type"] == "context" for e in b["elements"]
+        )
+        for c in slack.of("chat.update")
+        if c.params.get("channel") == channel
+    ]
+
+
+async def test_the_card_shows_a_page_and_pagerdutys_responder_replied_updates_it(pd: ProviderBot) -> None:
+    incident = await linked(pd)
+    await pd.bot.run("page database", channel=CHANNEL)
+    await pd.bot.settled()
+    await wait_until(
+        lambda: any("Database Primary paged" in c for c in card_contexts(pd.bot.slack, CHANNEL)),
+        what="the card redrawn with the page",
+    )
+    assert "not acknowledged yet" in card_contexts(pd.bot.slack, CHANNEL)[-1]
+    body = responder_event(incident, "incident.responder.replied", "joined", "PESC02", "01REPLIED")
+    assert await deliver(pd, "pagerduty", body, pd_signed(body, PD_SECRET)) == 200
+    await wait_until(
+        lambda: "Maeve (Database Primary) acknowledged" in card_contexts(pd.bot.slack, CHANNEL)[-1],
+        what="the card showing Maeve's answer",
+    )
+    assert "not acknowledged yet" not in card_contexts(pd.bot.slack, CHANNEL)[-1]
+
+
+async def test_responder_added_for_the_bots_own_request_adds_no_second_line(pd: ProviderBot) -> None:
+    incident = await linked(pd)
+    await pd.bot.run("page database", channel=CHANNEL)
+    await pd.bot.settled()
+    before = len(said_in(pd.bot.slack, CHANNEL))
+    body = responder_event(incident, "incident.responder.added", "pending", "PESC02", "01ADDED")
+    assert await deliver(pd, "pagerduty", body, pd_signed(body, PD_SECRET)) == 200
+    assert len(said_in(pd.bot.slack, CHANNEL)) == before  # the answer to `page` said it already
+    await wait_until(
+        lambda: "Maeve (Database Primary) paged" in card_contexts(pd.bot.slack, CHANNEL)[-1],
+        what="the card naming whom the page reached",
+    )
+    # A responder added in PagerDuty itself, through a policy the bot did not page, is news.
+    other = responder_event(incident, "incident.responder.added", "pending", "PESC99", "01ADDED2")
+    assert await deliver(pd, "pagerduty", other, pd_signed(other, PD_SECRET)) == 200
+    [notice] = said_in(pd.bot.slack, CHANNEL)[before:]
+    assert "Maeve was asked to help" in notice
+
+
+async def test_without_escalation_levels_at_the_provider_the_answer_says_what_to_do(bot: RunningBot) -> None:
+    """The built-in provider pages (tests/test_builtin_page.py) but has no levels to escalate."""
     _, channel = await bot.declare("Checkout down")
-    answer = text_of(await bot.run("page <@U222|bea>", channel=channel))
-    assert "invite" in answer
-    assert not [c for c in bot.slack.of("conversations.invite") if c.params.get("users") == "U222"]
     assert "sev 1" in text_of(await bot.run("escalate", channel=channel))
 
 
@@ -240,6 +310,31 @@ async def test_incidentio_page_acknowledged_is_told_in_the_channel(io: ProviderB
     assert "Database CPU is high was acknowledged by Lisa Karlin Curtis" in notice
     assert await deliver(io, "incidentio", body, headers) == 200  # the same delivery again
     assert len(said_in(io.bot.slack, CHANNEL)) == before + 1
+
+
+async def test_incidentio_escalation_acked_moves_the_page_on_the_card(io: ProviderBot) -> None:
+    incident = await io_linked(io)
+    await io.bot.run("page database", channel=CHANNEL)
+    await io.bot.settled()
+    await wait_until(
+        lambda: any("Database on-call paged" in c for c in card_contexts(io.bot.slack, CHANNEL)),
+        what="the card redrawn with the page",
+    )
+    [escalation] = io_fake(io).escalations.values()
+    event = "public_escalation.escalation_status_updated_v1"
+    example = io_example(event)
+    payload = example[event]
+    payload["new_status"] = "acked"
+    payload["escalation"]["id"] = escalation["id"]  # the page the bot made
+    payload["escalation"]["related_incidents"][0]["id"] = incident["id"]
+    body = json.dumps(example).encode()
+    assert await deliver(io, "incidentio", body, io_headers(body, msg_id="msg_acked_card")) == 200
+    await wait_until(
+        lambda: (
+            "Lisa Karlin Curtis (Database on-call) acknowledged" in card_contexts(io.bot.slack, CHANNEL)[-1]
+        ),
+        what="the card showing who acknowledged",
+    )
 
 
 async def test_incidentio_escalate_says_what_to_do_instead(io: ProviderBot) -> None:

@@ -215,4 +215,5 @@ async def test_help_in_a_pagerduty_channel_offers_only_what_pagerduty_can_do(pd:
     answer = text_of(await pd.bot.run("help", channel=CHANNEL))
     assert "/incident ack" in answer and "/incident oncall" in answer
     assert "/incident assign" not in answer and "/incident followup " not in answer
-    assert "Not offered by PagerDuty's API: assign, lead, roles, followup, followups, task, tasks" in answer
+    missing = "assign, lead, statuspage, roles, followup, followups, task, tasks"
+    assert f"Not offered by PagerDuty's API: {missing}" in answer

@@ -10,6 +10,7 @@ import json
 from typing import Any
 
 from bot.providers.builtin import tables as builtin_tables
+from bot.store import tables
 from tests.conftest import RunningBot, provider_bot
 from tests.helpers import store_rows, text_of
 from tests.slackfake import FakeSlack, block_actions
@@ -173,3 +174,22 @@ async def test_the_channels_own_incident_named_by_its_number_is_not_another(
         said = text_of(answer)
         assert "Nothing was done yet" not in said and "This acted on" not in said, said
         assert pb.fake.writes(), said
+
+
+async def test_link_by_the_number_the_built_in_card_shows(bot: RunningBot) -> None:
+    await two_incidents(bot)
+    for typed, channel in (("#2", "C0NUM1"), ("2", "C0NUM2")):
+        answer = await bot.run(f"link {typed}", channel=channel)
+        assert "linked this channel" in text_of(answer), text_of(answer)
+    links = {row["channel_id"]: row["reference"] for row in await store_rows(bot, tables.links)}
+    assert links["C0NUM1"] == links["C0NUM2"] == "INC-2"
+
+
+async def test_link_by_number_at_firehydrant_says_to_link_its_url(
+    fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    """FireHydrant's card shows `#7`, but its API finds incidents by id only: refused, saying how."""
+    async with provider_bot("firehydrant", fake_slack, sqlite_url) as pb:
+        answer = text_of(await pb.bot.run("link #7", channel="C0FH7"))
+        assert "can't find an incident by its number" in answer and "URL" in answer, answer
+        assert not [row for row in await store_rows(pb.bot, tables.links) if row["channel_id"] == "C0FH7"]

@@ -355,8 +355,7 @@ async def test_a_note_on_an_acknowledged_incident_at_pagerduty_is_a_note(pd: Pro
 @pytest.mark.parametrize(
     ("typed", "said"),
     [
-        # The built-in provider cannot page yet: it says so, and what to do instead.
-        ("page <@U444|bea>", "The built-in provider does not page yet: mention the person here"),
+        # The built-in provider has no escalation levels: it says so, and what to do instead.
         ("escalate", "raise the severity with `/incident sev 1`"),
         ("paging", "I don't know `paging`. Did you mean `page`?"),
         ("close", "I don't know `close`. Did you mean `resolve`?"),

@@ -220,3 +220,29 @@ async def test_a_notice_escapes_provider_text(bot: RunningBot, clock: FixedClock
     [reminder] = posts_in(bot.slack, channel, "No update")
     rendered = json.dumps(reminder.params["blocks"])
     assert "<!channel>" not in rendered and "</b>" not in rendered and "&lt;/b&gt;" in rendered
+
+
+async def test_a_nudge_for_a_follow_up_due_last_year_shows_the_year(
+    bot: RunningBot, clock: FixedClock
+) -> None:
+    _, channel = await bot.declare("Certificate expiring sev:SEV3")
+    await bot.run("followup Renew the certificate <@U222|bea> due:2026-12-30", channel=channel)
+    clock.set(datetime(2027, 1, 4, 9, 0, tzinfo=UTC))  # into the next year
+    assert await tick(bot) == 1
+    [nudge] = posts_in(bot.slack, "U222", "Follow-up #1")
+    assert "was due Wed 30 Dec 2026" in text_of(nudge.params)
+
+
+async def test_a_handover_until_months_away_shows_the_year(bot: RunningBot, clock: FixedClock) -> None:
+    await bot.run("schedule primary <@U111|ana> <@U222|bea> every 30w", channel="C111")
+    [primary] = await bot.app[RUNTIME].service.default_provider.schedules()
+    assert primary.start is not None
+    clock.set(primary.start + timedelta(minutes=10))
+    await bot.run("schedule primary channel:<#C0SRE|sre>", channel="C111")
+    clock.advance(seconds=5)
+    await tick(bot)  # learns who is on now (ana)
+    clock.set(primary.start + timedelta(weeks=30, minutes=1))
+    await tick(bot)
+    [handover] = posts_in(bot.slack, "C0SRE", "On call for")
+    until = primary.start + timedelta(weeks=60)  # bea's shift ends 30 weeks on: another year
+    assert f"until {until:%a %d %b %Y %H:%M}" in text_of(handover.params)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import logging
 import time
 
+from bot.commands.archive import Archiver
 from bot.commands.changes import Change
 from bot.commands.fresh import FreshIncidents
 from bot.commands.results import Notice, Post, Quiet, Reply
@@ -22,6 +23,7 @@ from bot.domain import Incident, Person, ProviderError, ProviderEvent
 from bot.providers.base import Provider
 from bot.providers.facets import offered
 from bot.store.db import Store
+from bot.store.pages import PAGED
 
 log = logging.getLogger(__name__)
 OWN_WRITE_SECONDS = 120.0  # a webhook for the bot's own change comes well within this
@@ -30,11 +32,17 @@ ADDITIONS = {"followup": "new follow-up", "task": "new task", "update": "update"
 
 class Notifier:
     def __init__(
-        self, store: Store, providers: dict[str, Provider], fresh: FreshIncidents, timers: Timers
+        self,
+        store: Store,
+        providers: dict[str, Provider],
+        fresh: FreshIncidents,
+        timers: Timers,
+        archiver: Archiver | None = None,
     ) -> None:
         """Narrow on purpose: a notice reads the incident and tells its channels, and never
         reaches back into the command service."""
         self.providers, self.fresh, self.timers, self.links = providers, fresh, timers, store.links
+        self.archiver = archiver  # resolved or reopened at the provider: the channel's archive follows
         self.known: dict[tuple[str, str], Incident] = {}
         self._own: dict[tuple[str, str], list[tuple[str, float]]] = {}
 
@@ -98,7 +106,8 @@ class Notifier:
         before = self.known.get(key)
         self.saw(incident)
         changes = _changes(before, incident) if before is not None else _from_event(event)
-        if event.kind in ADDITIONS and event.detail and not self._ours(event):
+        own_page = await self._page_news(event)
+        if event.kind in ADDITIONS and event.detail and not self._ours(event) and not own_page:
             changes.append(f"{ADDITIONS[event.kind]}: {event.detail}")
         reply = Reply(
             result=Quiet(),
@@ -114,6 +123,8 @@ class Notifier:
         # Changed outside Slack: reminders count an update from anywhere, and the
         # announcement follows (a `created` event announces an incident declared there).
         await self.timers.changed(incident, updated=event.kind == "update")
+        if self.archiver is not None:
+            reply.posts += await self.archiver.changed(incident)
         if event.kind == "update" and event.detail and not self._ours(event):
             author = Person(slack_id="", name=event.actor) if event.actor else None
             await self.timers.updated(incident, event.detail, author)
@@ -122,6 +133,40 @@ class Notifier:
                 incident, new=event.kind == "created", channel_id=channels[0]
             )
         return reply
+
+
+    async def _page_news(self, event: ProviderEvent) -> bool:
+        """A page the bot sent, as the provider's webhook tells it: the card's record moved
+        (whom it reached, their answer). True where it is only the bot's own request coming
+        back (PagerDuty's `incident.responder.added`): the channel heard of it when it went."""
+        news = event.page
+        if news is None or event.incident_id is None:
+            return False
+        try:
+            records = await self.timers.pages.of_incident(event.provider, event.incident_id)
+            found = next(
+                (
+                    r
+                    for r in records
+                    if (news.page_id and r.external_id == news.page_id) or set(news.ids) & set(r.answers_to)
+                ),
+                None,
+            )
+            if found is None:
+                return False
+            now = self.timers.clock.now()
+            # A person paged by their Slack mention stays one; a policy's is known by name.
+            known = found.person is not None and bool(found.person.slack_id)
+            person = Person(slack_id="", name=news.who) if news.who and not known else None
+            if news.state == PAGED:
+                if person is not None:
+                    await self.timers.pages.with_person(found.id, person)
+                return found.open and (now - found.paged_at).total_seconds() < OWN_WRITE_SECONDS
+            at = event.occurred_at or now
+            await self.timers.pages.answered(found.id, news.state, person, at, late=True)
+        except Exception:  # the card's convenience: the notice is told whatever happens here
+            log.exception("could not record what %s said of a page", event.provider)
+        return False
 
 
 def _changes(before: Incident, now: Incident) -> list[str]:

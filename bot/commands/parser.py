@@ -254,7 +254,9 @@ def _parse(text: str, *, tz: str, now: datetime, command: str) -> ParsedCommand 
         else:
             remaining.append(token)
 
-    if verb.needs_incident and parsed.ref is None:
+    if verb.needs_incident and parsed.ref is None and not any(a.slot is Slot.REF for a in verb.args):
+        # (A verb whose own argument is a reference, `duplicate INC-6`, reads it as that
+        # argument: the incident it acts on is the channel's, or `incident:` names it.)
         # A reference names the incident only where the grammar puts one: right after the
         # verb's own words, before any note, update or title (`resolve INC-6 fixed by
         # rollback`), or alone at the end of them (`status resolved INC-6`). In `resolve

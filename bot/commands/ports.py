@@ -6,9 +6,12 @@ small is what lets `declare` create a channel in both without either leaking in 
 
 from __future__ import annotations
 
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.domain import ChatMessage, Person
+
+if TYPE_CHECKING:
+    from bot.commands.retro import Document, Published, RetroDraft
 
 
 class WorkspaceError(Exception):
@@ -45,3 +48,8 @@ class Workspace(Protocol):
     async def message(self, channel_id: str, ts: str) -> ChatMessage | None:
         """One message of a channel (a thread's reply too), with its link: what a 📌 puts
         in the timeline. None where it cannot be read (gone, or a channel the bot is not in)."""
+
+    async def publish_retro(self, channel_id: str, draft: RetroDraft, earlier: Document | None) -> Published:
+        """The retro draft as a document everyone in the channel can open and edit: `earlier`
+        (made by a previous `retro`) brought up to date where it can be, else a new one.
+        Raises WorkspaceError where the platform takes it in no form."""

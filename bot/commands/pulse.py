@@ -10,13 +10,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from bot.commands.results import Card, Reply, card
 from bot.commands.timers import Timers
-from bot.domain import Incident, ProviderError, Pulse
+from bot.domain import Capability, Incident, ProviderError, Pulse, StatusPageIncident
 from bot.providers import facets
 from bot.providers.base import Provider, shown_label
 from bot.providers.facets import facet
+from bot.store.pages import on_card
 
 log = logging.getLogger(__name__)
 LEAD_SECONDS = 2.0  # the lead role's name is a cached catalogue read: never worth a wait
@@ -43,7 +45,41 @@ async def pulse_of(providers: dict[str, Provider], timers: Timers, incident: Inc
         lead_role=lead,
         latest=latest,
         next_update=next_update,
+        status_page=await _status_page(provider, timers, incident),
+        **await _pages(provider, timers, incident),
     )
+
+
+async def _pages(provider: Provider | None, timers: Timers, incident: Incident) -> dict[str, Any]:
+    """The pages the bot sent for it: read only where the provider pages, so every other
+    card costs no read."""
+    if provider is None or Capability.PAGE not in facets.offered(provider):
+        return {}
+    try:
+        shown, more = on_card(await timers.pages.of_incident(incident.provider, incident.id))
+    except Exception:  # the card is a convenience: drawn without it
+        log.exception("could not read the pages of %s", incident.reference)
+        return {}
+    return {"pages": shown, "more_pages": more}
+
+
+def status_page_key(provider: str, incident_id: str) -> str:
+    """Where the status page incident the bot made for an incident is kept (store.kept)."""
+    return f"statuspage:{provider}:{incident_id}"
+
+
+async def _status_page(
+    provider: Provider | None, timers: Timers, incident: Incident
+) -> StatusPageIncident | None:
+    """Read only where the provider has status pages: every other card costs no read."""
+    if provider is None or facet(provider, facets.StatusPages) is None:
+        return None
+    try:
+        kept = await timers.kept.get(status_page_key(incident.provider, incident.id))
+        return StatusPageIncident.model_validate(kept) if kept else None
+    except Exception:  # the card is a convenience: drawn without it
+        log.exception("could not read the status page of %s", incident.reference)
+        return None
 
 
 async def dressed(providers: dict[str, Provider], timers: Timers, reply: Reply) -> Reply:

@@ -16,6 +16,8 @@ from typing import Any
 from bot.domain import Capability, Move, Phase
 
 CANCEL_WORDS = ("cancel", "delete", "remove", "undo")  # `override cancel #2`
+# A status page incident's states, as incident.io names them (the first the default).
+STATUS_PAGE_STATES = ("investigating", "identified", "monitoring", "resolved")
 
 
 class Slot(StrEnum):
@@ -386,6 +388,64 @@ VERBS: tuple[Verb, ...] = (
         act="escalate {}",
     ),
     Verb(
+        "duplicate",
+        "Mark this incident a duplicate of another: merged into it at PagerDuty, resolved with a "
+        "note pointing at it elsewhere; this channel then follows the other (asked first).",
+        aliases=("dup", "dupe"),
+        access=Access.RESPONDERS,
+        args=(Arg("of", Slot.REF, help="The incident that goes on: INC-6, PAGERDUTY:Q1ABC or its URL"),),
+        writes=True,
+        turn="status",
+        capability=Capability.DUPLICATE,
+        button="Mark duplicate",
+        style="danger",
+        confirm="Mark this incident a duplicate? It is resolved (merged, at PagerDuty), and this "
+        "channel follows the other incident.",
+        on_card=False,  # asked first, typed: the question's button does it
+        examples=("/incident duplicate INC-6",),
+        act="mark {} a duplicate",
+    ),
+    Verb(
+        "statuspage",
+        "Publish the incident on the provider's public status page: made the first time, updated "
+        "after (asked first, showing exactly what will be published).",
+        aliases=("status-page",),
+        access=Access.RESPONDERS,
+        args=(Arg("message", Slot.TEXT, multiline=True, help="What the public reads"),),
+        options=(
+            Arg("component", Slot.WORD, required=False, help="The page's components, by name (api,web)"),
+            Arg("state", Slot.WORD, required=False, values=STATUS_PAGE_STATES, help="The page's status"),
+        ),
+        writes=True,
+        turn="statuspage",
+        capability=Capability.STATUS_PAGE,
+        button="Publish",
+        style="primary",
+        on_card=False,  # always asked first, typed: the question's button publishes
+        examples=(
+            '/incident statuspage "Payments degraded" component:api',
+            "/incident statuspage We have rolled back and are watching state:monitoring",
+        ),
+        act="publish {} on the status page",
+    ),
+    Verb(
+        "answer",
+        "Acknowledge a page the bot sent you by DM (its Acknowledge button does the same): "
+        "it stops paging you and the next person.",
+        args=(Arg("page", Slot.WORD, required=False, help="The page's number, like #3"),),
+        writes=True,
+        turn=None,
+        same_twice=True,  # answered once: a second time finds it answered
+        # Clicked in a DM: the incident's channels hear the answer itself, not that a
+        # command was run elsewhere.
+        about_this_channel=True,
+        button="Acknowledge",
+        style="primary",
+        on_card=False,  # on the page's DM only
+        examples=("/incident answer",),
+        act="answer a page for {}",
+    ),
+    Verb(
         "roles",
         "Show who holds each role.",
         capability=Capability.ROLES,
@@ -487,6 +547,22 @@ VERBS: tuple[Verb, ...] = (
         examples=("/incident timeline",),
     ),
     Verb(
+        "retro",
+        "Write the retrospective draft (summary, impact, durations, roles, timeline, follow-ups) "
+        "as a canvas in this channel; run it again to bring the same one up to date.",
+        aliases=("retrospective",),
+        access=Access.RESPONDERS,
+        writes=True,  # a document in the channel (and its id kept), not a change at the provider
+        same_twice=True,  # run again, it rewrites the same document
+        turn="retro",  # two at once would each make a document: one after the other
+        uses_time=True,
+        button="Write retro",
+        card_in=frozenset({Phase.CLOSED}),
+        primary_in=frozenset({Phase.CLOSED}),
+        examples=("/incident retro",),
+        act="write the retro of {}",
+    ),
+    Verb(
         "list",
         "The open incidents at every provider, newest first (`list mine`: those where you hold a role).",
         aliases=("incidents",),
@@ -582,6 +658,17 @@ VERBS: tuple[Verb, ...] = (
         examples=("/incident snooze 2h", "/incident snooze #2 1w"),
         act="snooze reminders for {}",
     ),
+    Verb(
+        "call",
+        "Set the incident's call link (Zoom, Meet …): bookmarked in its channel for everyone.",
+        access=Access.RESPONDERS,
+        args=(Arg("link", Slot.WORD, help="The call's link, https://…"),),
+        writes=True,
+        turn=None,
+        same_twice=True,
+        examples=("/incident call https://meet.example.com/abc-defg-hij",),
+        act="set the call of {}",
+    ),
 )
 
 BY_NAME: dict[str, Verb] = {}
@@ -615,7 +702,8 @@ MEANT: dict[str, str] = {
     **dict.fromkeys(("comment", "post", "say", "announce", "message", "notes", "log"), "update"),
     **dict.fromkeys(("todo", "action"), "task"),
     **dict.fromkeys(("todos", "actions"), "tasks"),
-    **dict.fromkeys(("postmortem", "retro", "action-item"), "followup"),
+    **dict.fromkeys(("action-item",), "followup"),
+    **dict.fromkeys(("postmortem", "post-mortem", "pir"), "retro"),
     **dict.fromkeys(("show", "card", "summary", "details"), "info"),
     **dict.fromkeys(("shift", "shifts", "pager", "whoison"), "oncall"),
     **dict.fromkeys(("cover", "swap", "replace"), "override"),
@@ -628,6 +716,8 @@ MEANT: dict[str, str] = {
     **dict.fromkeys(("bring", "engage", "summon"), "invite"),
     **dict.fromkeys(("paging", "call", "wake"), "page"),
     **dict.fromkeys(("escalation", "escalating"), "escalate"),
+    **dict.fromkeys(("merge", "merged", "duplicated"), "duplicate"),
+    **dict.fromkeys(("status-update", "publish", "public"), "statuspage"),
 }
 
 # What people ask for that this bot does not do yet, and what to do instead: said plainly,

@@ -10,7 +10,17 @@ from pydantic import BaseModel, Field
 from bot.commands.parser import UsageError
 from bot.commands.refs import Target
 from bot.commands.registry import Verb, buttons
-from bot.domain import DEFAULT_COMMAND, Capability, FollowUp, Incident, OnCall, Override, Person, Schedule
+from bot.domain import (
+    DEFAULT_COMMAND,
+    Capability,
+    FollowUp,
+    Incident,
+    OnCall,
+    Override,
+    Person,
+    Schedule,
+    StatusPost,
+)
 
 Visibility = Literal["in_channel", "ephemeral", "none"]  # none: nothing to say to anyone
 
@@ -354,6 +364,7 @@ class Nudge(Result):
     incident: Incident
     followup: FollowUp
     command: str
+    at: datetime | None = None  # when it is said: a due date far from it is shown with its year
 
 
 class Handover(Result):
@@ -361,6 +372,7 @@ class Handover(Result):
     person: Person | None
     before: Person | None
     until: datetime | None = None
+    at: datetime | None = None  # when it is said: an end far from it is shown with its year
 
 
 class Announcement(Result):
@@ -414,6 +426,12 @@ class Paged(Result):
     # provider offers of them.
     on: Target | None = None
     capabilities: frozenset[Capability] = frozenset()
+    # The bot rings them itself (the built-in provider): by DM, again after `timeout`
+    # seconds, then the next person of `via`, the rotation they are on call for.
+    rings: bool = False
+    via: str | None = None
+    timeout: float = 0.0
+    incident: Incident | None = None  # as paged: its card is redrawn with the page on it
 
 
 class EscalatedTo(Result):
@@ -422,6 +440,104 @@ class EscalatedTo(Result):
     provider_label: str
     level: int | None = None
     policy: str | None = None
+
+
+class PageRing(Result):
+    """A built-in page, in the paged person's DM: the incident, its channel, and the one
+    button that stops the page. Redrawn in place once the page is answered or moved on."""
+
+    incident: Incident
+    page_id: int
+    channel_id: str | None = None  # the incident's channel, to go to
+    actor: Person | None = None  # who paged
+    message: str | None = None  # what they said
+    ring: int = 1  # 2: paged again, unanswered the first time
+    via: str | None = None  # the rotation they are on call for
+    # paged; acknowledged (by them, `at`); moved (no answer: the next person was paged);
+    # answered (by someone else, `by`); unanswered (the page ran out of people).
+    state: str = "paged"
+    by: Person | None = None
+    at: datetime | None = None
+
+
+class PageAnswered(Result):
+    """Said in the incident's channel when a built-in page is acknowledged."""
+
+    incident: Incident  # its card is redrawn with the page acknowledged
+    reference: str
+    person: Person
+    paged_at: datetime
+    at: datetime
+
+
+class PageMoved(Result):
+    """Said in the incident's channel when a built-in page goes unanswered: paged again,
+    passed to the next person of the rotation, or out of people to page."""
+
+    reference: str
+    person: Person  # who did not answer
+    next: Person | None = None  # who is paged now (the same person: paged again)
+    via: str | None = None
+    waited: float = 0.0  # seconds since they were paged
+
+
+class AskDuplicate(Ask):
+    """`duplicate INC-6` typed: what marking this incident (`reference`) a duplicate would
+    do, asked first, since it resolves it and moves its channels."""
+
+    of_reference: str
+    of_name: str
+    of_url: str | None = None
+    provider_label: str
+    merges: bool  # merged into the other (PagerDuty), not resolved with a note
+    moving: list[str] = Field(default_factory=list)  # the channels that would follow the other
+
+
+class MarkedDuplicate(Result):
+    """Told where it was done: `incident` is the duplicate as it stands after (resolved)."""
+
+    incident: Incident
+    of_reference: str
+    of_name: str
+    of_url: str | None = None
+    actor: Person
+    provider_label: str
+    merged: bool
+    moved: list[str] = Field(default_factory=list)  # the channels that now follow the other
+
+
+class DuplicateJoined(Result):
+    """Told in the other incident's channels: another one was found to be this one."""
+
+    reference: str  # the duplicate
+    name: str
+    of_reference: str
+    actor: Person
+    merged: bool
+    provider_label: str
+    moved: list[str] = Field(default_factory=list)
+
+
+class AskStatusPage(Ask):
+    """`statuspage …` typed: exactly what would be published, in public, asked first."""
+
+    page: str
+    provider_label: str
+    post: StatusPost
+    update_of: str | None = None  # the status page incident it would update ("" if made already)
+    shows_state: bool = True  # the page takes its state from the bot (not FireHydrant's)
+
+
+class StatusPublished(Result):
+    incident: Incident  # unchanged by it: its cards are redrawn with the status page's link
+    reference: str
+    actor: Person
+    page: str
+    provider_label: str
+    post: StatusPost
+    made: bool  # made now; False: an update posted to the one made before
+    url: str | None = None
+    shows_state: bool = True
 
 
 class AskInvite(Ask):
@@ -490,6 +606,9 @@ class Post(BaseModel):
     # remembered, later ones redraw it; `only_update` posts nothing where none exists.
     anchor: str | None = None
     only_update: bool = False
+    # `channel_id` is a person: the message goes to their DM with the bot, opened first (a
+    # page), and an anchored one is kept there, where it can be redrawn.
+    direct: bool = False
 
 
 class NeedsForm(BaseModel):

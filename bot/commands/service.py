@@ -15,12 +15,14 @@ from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.commands import forms, registry
+from bot.commands.archive import ARCHIVE, Archiver
 from bot.commands.authorize import Authorizer
 from bot.commands.changes import Change, Follower, ToldElsewhere
 from bot.commands.context import Context, NotOffered, Refusal
 from bot.commands.failures import provider_failure
 from bot.commands.fresh import FreshIncidents
 from bot.commands.handlers import HANDLERS
+from bot.commands.handlers.incident import keep_note
 from bot.commands.invites import AutoInvites
 from bot.commands.invocation import Invocation
 from bot.commands.notify import Notifier
@@ -43,14 +45,16 @@ from bot.commands.results import (
     Result,
     Usage,
 )
+from bot.commands.ringing import REPAGE, Ringer
 from bot.commands.timers import Timers
 from bot.config import Settings
-from bot.domain import Capability, Incident, Person, ProviderError
+from bot.domain import Capability, Incident, Person, ProviderError, in_command
 from bot.outage import log_failure
 from bot.providers.base import MarksApplied, Provider
 from bot.providers.facets import offered
 from bot.store.cards import Cards
 from bot.store.db import Store
+from bot.store.kept import Kept
 from bot.store.locks import IncidentLocks, Turn, Waiting
 from bot.store.timers import TimerStore
 
@@ -96,7 +100,12 @@ class CommandService:
         self.where = Resolver(settings, store, providers)
         self.guard = Authorizer(settings, store, workspace, Policy.load(settings.incident_policy), self.fresh)
         self.timers = Timers(settings, store, providers, self.fresh, self.clock)
-        self.notifier = Notifier(store, providers, self.fresh, self.timers)
+        # A resolved incident's channel archived later, unarchived if it reopens.
+        self.archiver = Archiver(settings, store, self.timers.store, self.fresh, self.clock, workspace)
+        self.timers.kinds[ARCHIVE] = self.archiver.fire
+        # A built-in page unanswered: paged again, then the next person of the rotation.
+        self.timers.kinds[REPAGE] = Ringer(settings, store, workspace, self.timers, self.clock).fire
+        self.notifier = Notifier(store, providers, self.fresh, self.timers, self.archiver)
         self.invites = AutoInvites(self.guard.policy.auto_invite, workspace, store)
         # What follows a change made through the bot, each a subscriber of one event.
         self.followers: list[Follower] = [
@@ -104,6 +113,7 @@ class CommandService:
             self.invites.followed,
             ToldElsewhere(store, self.guard.own_channel),
             self.notifier.followed,
+            self.archiver.followed,
         ]
         self.declares = RateLimit(settings.incident_declare_limit)
 
@@ -206,7 +216,10 @@ class CommandService:
         provider, incident_id, reference = admitted
         if verb.capability and verb.capability not in offered(provider):
             result = _not_offered(provider, verb, verb.capability, await self._url_of(provider, incident_id))
-            return Reply(result=result, outcome="refused"), provider.name, reference
+            marked = provider.for_request(key) if key and isinstance(provider, MarksApplied) else provider
+            context = self._context(invocation, parsed, verb, actor, marked, incident_id, reference)
+            kept = await self._keep_note(context, result)
+            return kept or Reply(result=result, outcome="refused"), provider.name, reference
         channels = await self._other_than_channels(invocation, parsed, provider, incident_id, reference)
         if channels is not None and verb.asks_elsewhere and parsed.target is None:
             words = _words_after_verb(invocation, parsed)
@@ -230,23 +243,7 @@ class CommandService:
 
         if key is not None and isinstance(provider, MarksApplied):
             provider = provider.for_request(key)
-        ctx = Context(
-            settings=self.settings,
-            store=self.store,
-            workspace=self.workspace,
-            providers=self.providers,
-            invocation=invocation,
-            parsed=parsed,
-            verb=verb,
-            actor=actor,
-            provider=provider,
-            incident_id=incident_id,
-            reference=reference,
-            is_admin=lambda: self.guard.is_admin(invocation.user_id),
-            timers=self.timers,
-            fresh=self.fresh,
-            clock=self.clock,
-        )
+        ctx = self._context(invocation, parsed, verb, actor, provider, incident_id, reference)
         # As the channel knew it before this change (whether a new severity is a rise): read
         # now, before this change's own webhook can have told the notifier the new state.
         known = self.notifier.known.get((provider.name, incident_id)) if incident_id else None
@@ -458,6 +455,12 @@ class CommandService:
         return self.store.cards
 
     @property
+    def kept(self) -> Kept:
+        """Small values kept by key: what the transport last set on a channel (its topic,
+        its bookmarks' ids), so it sets each only when it changes (bot/slack/channel.py)."""
+        return self.store.kept
+
+    @property
     def anchors(self) -> TimerStore:
         """Where posts kept up to date in place are remembered (the announcement line)."""
         return self.timers.store
@@ -487,6 +490,52 @@ class CommandService:
             )
             return Reply(result=result, outcome="error")
         return result if isinstance(result, Reply) else Reply(result=result)
+
+    def _context(
+        self,
+        invocation: Invocation,
+        parsed: ParsedCommand,
+        verb: Verb,
+        actor: Person,
+        provider: Provider,
+        incident_id: str | None,
+        reference: str | None,
+    ) -> Context:
+        return Context(
+            settings=self.settings,
+            store=self.store,
+            workspace=self.workspace,
+            providers=self.providers,
+            invocation=invocation,
+            parsed=parsed,
+            verb=verb,
+            actor=actor,
+            provider=provider,
+            incident_id=incident_id,
+            reference=reference,
+            is_admin=lambda: self.guard.is_admin(invocation.user_id),
+            timers=self.timers,
+            fresh=self.fresh,
+            clock=self.clock,
+        )
+
+    async def _keep_note(self, ctx: Context, refused: NotSupported) -> Reply | None:
+        """A verb the provider does not offer, typed with a note (`reopen errors are back` at
+        incident.io): the note is what the person took time to write, so it is posted as an
+        update, and the answer says the verb itself was not done. None: nothing to keep
+        (no note, no incident, no updates here, or the update failed: the refusal stands)."""
+        note = ctx.parsed.args.get("note")
+        if not note or not ctx.incident_id or not ctx.can(Capability.UPDATES):
+            return None
+        why = in_command(refused.reason, ctx.command) if refused.reason else None
+        why = why or f"{refused.provider_label} can't do `{refused.verb}`."
+        try:
+            async with asyncio.timeout(self.settings.incident_command_timeout):
+                kept = await keep_note(ctx, why, str(note))
+        except (ProviderError, TimeoutError) as exc:
+            log.warning("the note of an unoffered %s was not posted: %s", ctx.verb.name, exc)
+            return None
+        return Reply(result=kept, refresh=kept.incident)
 
     async def _url_of(self, provider: Provider, incident_id: str | None) -> str | None:
         """Where to do what we can't: worth one quick read, not worth failing over."""

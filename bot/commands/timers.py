@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -99,11 +100,16 @@ class Timers:
         """What a timer needs, and no more: not the command service that built it, so a
         reminder can't reach back into the command path."""
         self.providers, self.fresh, self.links = providers, fresh, store.links
+        self.kept = store.kept  # what the card links besides (a status page incident: pulse.py)
         self.command = settings.incident_command
         self.store = TimerStore(store, shared=True)
         self.clock = clock  # the runtime's (bot/clock.py): what is due is due by the store's dates
         self.spans = settings.reminders()
         self.announce_channel = settings.incident_announce_channel
+        self.pages = store.pages  # the pages the bot sent: on the card (bot/commands/pulse.py)
+        # Kinds fired by the module that arms them (a built-in page's re-page, in
+        # bot/commands/ringing.py), registered by the service that builds both.
+        self.kinds: dict[str, Callable[[Timer, Provider, datetime], Awaitable[Reply]]] = {}
 
     def span(self, incident: Incident) -> timedelta | None:
         return self.spans.get(severity_key(incident.severity))
@@ -255,6 +261,8 @@ class Timers:
                 return await self._nudge(current, provider, at)
             if current.kind == HANDOVER:
                 return await self._handover(current, provider, at)
+            if current.kind in self.kinds:
+                return await self.kinds[current.kind](current, provider, at)
         except NotFound:
             await self.store.cancel(timer.key)
             return _quiet(timer, "gone")
@@ -306,7 +314,7 @@ class Timers:
         await self.store.set(timer.model_copy(update={"due_at": at + NUDGE_EVERY}))
         if not owner:
             return _quiet(timer, "no owner")
-        said = Nudge(incident=incident, followup=item, command=self.command)
+        said = Nudge(incident=incident, followup=item, command=self.command, at=at)
         return Reply(
             result=Quiet(), posts=[Post(channel_id=owner, result=said)], audit=_audit(timer, "posted")
         )
@@ -325,7 +333,7 @@ class Timers:
         await self.store.set(Timer(key=timer.key, kind=HANDOVER, due_at=due, payload=payload))
         if not known or _same(before, person):
             return _quiet(timer, "unchanged")
-        said = Handover(schedule=schedule, person=person, before=before, until=until)
+        said = Handover(schedule=schedule, person=person, before=before, until=until, at=at)
         post = Post(channel_id=str(payload["channel_id"]), result=said)
         return Reply(result=Quiet(), posts=[post], audit=_audit(timer, "posted"))
 

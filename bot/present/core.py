@@ -24,7 +24,7 @@ from bot.doc import (
     T,
     User,
 )
-from bot.domain import FollowUp, Incident, Person, in_command
+from bot.domain import FollowUp, Incident, PageShown, Person, in_command
 
 MAX_LIST = 20  # follow-ups / schedules shown before "and N more": messages stay readable
 
@@ -61,6 +61,26 @@ def _followup_line(item: FollowUp, tz: str, now: datetime | None = None) -> Line
         line.append(T(f" (due {describe_day(item.due, tz, now)})"))
     if item.state != "open":
         line.append(T(f" [{item.state}]"))
+    return line
+
+
+def _pages_line(pages: list[PageShown], more: int) -> Line:
+    """One short line: who was paged, and whether they answered. Times, not "3m ago": the
+    card is redrawn only when something changes."""
+    line: Line = [T("📟 Paged: ")]
+    for n, page in enumerate(pages):
+        line += [T(" · ")] if n else []
+        person = page.person if page.person and (page.person.slack_id or page.person.name) else None
+        line += who(person) if person else [T(page.target)]
+        if person and page.target not in (person.name, person.slack_id):
+            line.append(T(f" ({page.target})"))  # the rotation or policy they were paged through
+        if page.state == "paged":
+            line.append(T(f" paged {page.paged_at:%H:%M} UTC, not acknowledged yet"))
+        else:
+            when = page.answered_at or page.paged_at
+            line.append(T(f" {page.state} {when:%H:%M} UTC"))
+    if more:
+        line.append(T(f" · and {more} more"))
     return line
 
 
@@ -105,10 +125,16 @@ def card_blocks(incident: Incident, now: datetime) -> list:
         if len(open_items) > MAX_LIST:
             lines.append([T(f"… and {len(open_items) - MAX_LIST} more")])
         blocks.append(Section(lines))
+    if pulse and pulse.pages:
+        blocks.append(Context(_pages_line(pulse.pages, pulse.more_pages)))
     label = pulse.label if pulse else None  # the provider's own name; none for the built-in one
     ctx: Line = [T(f"{label} · {incident.reference}" if label else incident.reference)]
     if incident.url:
         ctx += [T(" · "), Link(incident.url, f"open at {label}" if label else "open at the provider")]
+    public = pulse.status_page if pulse else None  # published through `statuspage`
+    if public is not None:
+        shown = f"on the status page {public.page}"
+        ctx += [T(" · "), Link(public.url, shown) if public.url else T(shown)]
     blocks.append(Context(ctx))
     return blocks
 

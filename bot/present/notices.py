@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from bot.commands import results as r
-from bot.commands.timeparse import describe, describe_duration
+from bot.commands.timeparse import describe, describe_day, describe_duration
 from bot.doc import Actions, B, Button, Channel, Code, Context, Doc, Line, Link, Section, T, User
 from bot.domain import Incident
 from bot.present.core import present, who
@@ -59,7 +59,7 @@ def _(result: r.Reminder) -> Doc:
 @present.register
 def _(result: r.Nudge) -> Doc:
     item, incident = result.followup, result.incident
-    due = describe(item.due, "UTC")[:10] if item.due else "some time ago"
+    due = describe_day(item.due, "UTC", result.at) if item.due else "some time ago"
     line: Line = [
         T(f"📌 Follow-up #{item.number} of "),
         *_title(incident),
@@ -81,7 +81,7 @@ def _(result: r.Nudge) -> Doc:
 def _(result: r.Handover) -> Doc:
     line: Line = [T("📟 On call for "), B(result.schedule), T(" now: "), *who(result.person)]
     if result.until:
-        line.append(T(f" until {describe(result.until, 'UTC')}"))
+        line.append(T(f" until {describe(result.until, 'UTC', result.at)}"))
     if result.before:
         line += [T(", taking over from "), *who(result.before)]
     return Doc(line, [Section([line])])

@@ -5,8 +5,11 @@ Apart from bot/present/core.py so that neither grows past reading.
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from bot.commands import registry
 from bot.commands import results as r
+from bot.commands.timeparse import describe_duration
 from bot.doc import Actions, B, Block, Button, Channel, Code, Doc, Line, Section, T, User
 from bot.present.core import MAX_LIST, _running, people, present
 
@@ -108,13 +111,18 @@ def _(result: r.Paged) -> Doc:
             T("in the last few minutes; not paged again. Give them a moment, or page someone else."),
         ]
         return Doc(head, [Section([head])])
+    where = f" (on call for {result.via}) by DM" if result.via else " by DM"
     head = [
         User(result.actor.slack_id, result.actor.name),
         T(" paged "),
         *who,
-        T(f" at {result.provider_label} for {result.reference}."),
+        T(f"{where if result.rings else ' at ' + result.provider_label} for {result.reference}."),
     ]
     lines: list[Line] = [head]
+    if result.rings:  # the bot rings them itself: say what happens without an answer
+        wait = describe_duration(timedelta(seconds=result.timeout))
+        after = f", then the next person of {result.via}" if result.via else ""
+        lines.append([T(f"Not acknowledged within {wait}, they are paged again{after}.")])
     if result.note:
         lines.append([T(f"⚠️ {result.note}")])
     if result.invited:

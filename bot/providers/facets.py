@@ -15,6 +15,7 @@ from weakref import WeakKeyDictionary
 from bot.domain import (
     Capability,
     ChatMessage,
+    Duplicated,
     Escalated,
     FollowUp,
     Incident,
@@ -22,7 +23,10 @@ from bot.domain import (
     PageSent,
     PageTarget,
     Person,
+    RetroFacts,
     Schedule,
+    StatusPageIncident,
+    StatusPost,
     TimelineEntry,
 )
 
@@ -49,6 +53,34 @@ class NamesRoles(Protocol):
     of Roles, for matching what people type, asked with isinstance."""
 
     async def role_aliases(self) -> dict[str, list[str]]: ...
+
+
+@runtime_checkable
+class KeepsCallLink(Protocol):
+    """A provider that keeps the incident's call link itself (incident.io's `call_url`).
+    Not a capability: `call` works everywhere, and elsewhere the bot keeps the link;
+    asked with isinstance."""
+
+    async def set_call_url(self, incident_id: str, url: str) -> Incident: ...
+
+
+@runtime_checkable
+class KnowsRetroFacts(Protocol):
+    """A provider that stamps the incident's steps or records its impact itself (incident.io's
+    timestamps, FireHydrant's milestones and impacts, PagerDuty's service). Not a
+    capability: `retro` works everywhere, from the timeline where the provider says no
+    more; asked with isinstance."""
+
+    async def retro_facts(self, incident_id: str) -> RetroFacts: ...
+
+
+@runtime_checkable
+class OpensRetrospective(Protocol):
+    """A provider with a retrospective of its own (FireHydrant's, from a template): `retro`
+    starts it beside the draft. Not a capability; asked with isinstance."""
+
+    async def open_retrospective(self, incident_id: str) -> str | None:
+        """Its name, started now or before (never twice); None where none can be started."""
 
 
 @runtime_checkable
@@ -169,6 +201,40 @@ class ReadsTimeline(Protocol):
     async def timeline(self, incident_id: str) -> list[TimelineEntry]: ...
 
 
+@runtime_checkable
+class MarksDuplicate(Protocol):
+    """This incident is the same as another at the same provider: merged into it where the
+    provider merges, else resolved with a note that points at it."""
+
+    def merges(self) -> bool:
+        """Merged into the other (its alerts moved there), not resolved with a note: the
+        question before it says which."""
+
+    async def mark_duplicate(
+        self, incident_id: str, of: Incident, note: str, actor: Person, key: str | None = None
+    ) -> Duplicated:
+        """`of` is the incident that goes on; `note` says so, for the provider's record.
+        `key` is the request's own, sent where the provider takes an idempotency key."""
+
+
+@runtime_checkable
+class StatusPages(Protocol):
+    """The provider's public status page: an incident there made once, updated after."""
+
+    async def status_page_name(self) -> str:
+        """The page a first post goes to, by name: the question before it says where."""
+
+    async def status_page_components(self) -> list[str] | None:
+        """The names `component:` is matched against; None where the page is not told of
+        components by name (it shows what the incident impacts at the provider)."""
+
+    async def publish_status(
+        self, incident_id: str, made: StatusPageIncident | None, post: StatusPost, actor: Person, key: str
+    ) -> StatusPageIncident:
+        """Makes the status page incident (`made` None) or posts an update to `made`.
+        `key` is the request's own: sent again after a restart, the provider makes one."""
+
+
 FACETS: dict[Capability, type] = {
     Capability.ROLES: Roles,
     Capability.FOLLOWUPS: FollowUps,
@@ -183,6 +249,8 @@ FACETS: dict[Capability, type] = {
     Capability.PINS: Pins,
     Capability.UNPINS: Unpins,
     Capability.TIMELINE: ReadsTimeline,
+    Capability.DUPLICATE: MarksDuplicate,
+    Capability.STATUS_PAGE: StatusPages,
 }
 
 F = TypeVar("F")

@@ -188,13 +188,17 @@ class Answers:
                     "chat.update", channel=channel_id, ts=ts, **message(post.result, self.command)
                 )
             elif not post.only_update:
+                where = post.channel_id
+                if post.direct:  # a person: their DM's channel, where it can be redrawn later
+                    opened = await calls.call("conversations.open", users=post.channel_id)
+                    where = str(opened["channel"]["id"])
                 response = await calls.post(
-                    post.channel_id,
+                    where,
                     key,
                     unfurl_links=False,
                     **marked(message(post.result, self.command), key),
                 )
-                await anchors.set_anchor(post.anchor, post.channel_id, response["ts"])
+                await anchors.set_anchor(post.anchor, where, response["ts"])
         except SlackApiError as exc:
             log.warning(
                 "could not post or redraw %s in %s: %s", post.anchor, post.channel_id, slack_error(exc)

@@ -21,6 +21,7 @@ from bot.config import Settings
 from bot.slack import ids
 from bot.slack.answer import Answers, message
 from bot.slack.cards import Cards
+from bot.slack.channel import ChannelKeeper
 from bot.slack.interactive import Interactions
 from bot.slack.requests import (
     MENTION_EVENT,
@@ -81,7 +82,13 @@ def build_app(
     )
     answers = Answers(
         client,
-        Cards(client, lambda: service().card_store, lambda: service().clock.now()),
+        Cards(
+            client,
+            lambda: service().card_store,
+            lambda: service().clock.now(),
+            # The same keeper bookmarks the retro draft (bot/slack/documents.py).
+            workspace.documents.bookmarked_by(ChannelKeeper(client, lambda: service().kept)),
+        ),
         settings.incident_command,
         anchors=lambda: service().anchors,
     )

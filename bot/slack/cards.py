@@ -22,6 +22,7 @@ from bot.outage import log_failure
 from bot.present import present
 from bot.slack.blocks import render_blocks, render_text
 from bot.slack.calls import SlackUnavailable, calls_of
+from bot.slack.channel import ChannelKeeper
 from bot.slack.workspace import slack_error
 
 log = logging.getLogger(__name__)
@@ -46,9 +47,15 @@ REDRAW_PATIENCE = 60.0
 
 class Cards:
     def __init__(
-        self, client: AsyncWebClient, store: Callable[[], CardStore], now: Callable[[], datetime]
+        self,
+        client: AsyncWebClient,
+        store: Callable[[], CardStore],
+        now: Callable[[], datetime],
+        keeper: ChannelKeeper | None = None,
     ) -> None:
         self.client = client
+        # The channel's topic and bookmarks, kept wherever the card is drawn (bot/slack/channel.py).
+        self.keeper = keeper
         self.store = store  # a getter: the store opens on server start-up, after this is built
         self.now = now  # the runtime's clock, a getter too: what a redrawn "running for" counts to
         # Redraws coalesce per incident: the first change is drawn at once; later ones within
@@ -77,6 +84,8 @@ class Cards:
                 log.warning("could not pin the card in %s: %s", channel_id, slack_error(exc))
         except Exception as exc:
             log_failure(log, exc, "could not record the card in %s", channel_id)
+        if self.keeper is not None:
+            await self.keeper.follow(team_id, channel_id, incident)
 
     async def refresh(self, incident: Incident, capabilities: list[str]) -> None:
         """Redraw every card showing this incident with what it is now."""
@@ -154,6 +163,8 @@ class Cards:
                 drawn = False
             except SlackApiError as exc:
                 log.warning("could not redraw the card in %s: %s", ref.channel_id, slack_error(exc))
+            if self.keeper is not None:
+                await self.keeper.follow(ref.team_id, ref.channel_id, incident)
         return drawn
 
 

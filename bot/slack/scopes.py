@@ -40,6 +40,26 @@ METHOD_SCOPES: dict[str, str | tuple[str, ...] | None] = {
     # `invite @sre-leads` typed rather than picked, and the policy file's auto-invites, name
     # a group by its handle.
     "usergroups.list": "usergroups:read",
+    # The incident channel kept tidy (bot/slack/channel.py, bot/commands/archive.py): its
+    # topic follows the incident, its bookmarks hold the incident's page and its call, and
+    # it is archived a while after resolution (INCIDENT_ARCHIVE_AFTER).
+    "conversations.setTopic": ("channels:manage", "groups:write"),
+    "bookmarks.add": "bookmarks:write",
+    "bookmarks.edit": "bookmarks:write",
+    "conversations.archive": ("channels:manage", "groups:write"),
+    "conversations.unarchive": ("channels:manage", "groups:write"),
+    # `retro`: the draft as a canvas tabbed in the channel, shared with it for writing, and
+    # edited in place when run again (bot/slack/documents.py).
+    "canvases.create": "canvases:write",
+    "canvases.edit": "canvases:write",
+    "canvases.access.set": "canvases:write",
+    # Where canvases are not available: the draft as a Markdown file, the old one deleted.
+    "files.getUploadURLExternal": "files:write",
+    "files.completeUploadExternal": "files:write",
+    "files.delete": "files:write",
+    # A built-in page: the person's DM with the bot opened, so the page (and its
+    # Acknowledge button) lands there and can be redrawn as acknowledged.
+    "conversations.open": "im:write",
 }
 
 

@@ -13,7 +13,9 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import metrics
 from bot.commands.ports import WorkspaceError
+from bot.commands.retro import Document, Published, RetroDraft
 from bot.domain import ChatMessage, Person
+from bot.slack.documents import Documents
 
 log = logging.getLogger(__name__)
 TZ_TTL = 3600.0
@@ -40,6 +42,7 @@ class SlackWorkspace:
         self._by_email: dict[str, tuple[float, str | None]] = {}
         self._members: dict[str, tuple[float, frozenset[str]]] = {}  # channel or user group
         self._groups: tuple[float, dict[str, str]] | None = None  # handle → user group id
+        self.documents = Documents(client)  # the retro draft: a canvas, or a file
 
     async def find_user(self, name: str) -> Person | None:
         # Slack's text carries real mentions (<@U…>) for anyone picked from autocomplete;
@@ -112,6 +115,27 @@ class SlackWorkspace:
                 return False  # private (only an invite lets the bot in), or gone
             raise WorkspaceError(f"Slack answered {error}") from None
         return True
+
+    async def archive(self, channel_id: str) -> str | None:
+        """A resolved incident's channel put away (bot/commands/archive.py). Archiving
+        takes the bot out of the channel, as it does everyone's apps."""
+        try:
+            await self.client.conversations_archive(channel=channel_id)
+        except SlackApiError as exc:
+            error = slack_error(exc)
+            return None if error == "already_archived" else error
+        return None
+
+    async def unarchive(self, channel_id: str) -> str | None:
+        """Slack's documentation says bot tokens cannot unarchive a channel: with the bot no
+        longer in it (archiving took it out), Slack answers `not_in_channel`. Tried all the
+        same, and Slack's answer is told, so people know to click Unarchive themselves."""
+        try:
+            await self.client.conversations_unarchive(channel=channel_id)
+        except SlackApiError as exc:
+            error = slack_error(exc)
+            return None if error == "not_archived" else error
+        return None
 
     async def invite(self, channel_id: str, user_ids: list[str]) -> None:
         try:
@@ -186,6 +210,10 @@ class SlackWorkspace:
     async def _fetch_group(self, group_id: str) -> frozenset[str]:
         response = await self.client.usergroups_users_list(usergroup=group_id)
         return frozenset(response.get("users") or [])
+
+    async def publish_retro(self, channel_id: str, draft: RetroDraft, earlier: Document | None) -> Published:
+        """bot/slack/documents.py: a canvas in the channel, or a Markdown file."""
+        return await self.documents.publish(channel_id, draft, earlier)
 
     async def message(self, channel_id: str, ts: str) -> ChatMessage | None:
         """conversations.history ending at `ts` (limit 1) finds a message of the channel;

@@ -20,6 +20,7 @@ from bot.store.errors import database_error
 from bot.store.kept import Kept
 from bot.store.links import Links
 from bot.store.overrides import OverrideNumbers
+from bot.store.pages import Pages
 
 
 class Store(Database):
@@ -39,6 +40,7 @@ class Store(Database):
         self.claims = Claims(self)
         self.override_numbers = OverrideNumbers(self)
         self.kept = Kept(self)
+        self.pages = Pages(self)
 
     async def start(self, *, migrate: bool = True) -> None:
         """Open the store at the code's schema: upgraded (`migrate`), or refused with the

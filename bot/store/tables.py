@@ -170,3 +170,27 @@ kept = Table(
     Column("value", JSON, nullable=False),
     Column("updated_at", UTCDateTime, nullable=False),
 )
+
+# The pages the bot sent, at every provider: what the card shows (who was paged, whether
+# they answered), what tells a provider's webhook about the bot's own page apart from news,
+# and, at the built-in provider, where its re-pages stand (whom it rang, how often).
+pages = Table(
+    "pages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("provider", String(32), nullable=False),
+    Column("incident_id", String(255), nullable=False, index=True),
+    Column("target_key", String(255), nullable=False),  # PageTarget.key: the same target however typed
+    Column("target", String(255), nullable=False),  # as the answer named it
+    Column("via", String(255), nullable=True),  # the rotation (built-in) a page moves down
+    Column("person_id", String(64), nullable=True),  # who it is with now (paged, or who answered)
+    Column("person_name", String(255), nullable=True),
+    Column("external_id", String(255), nullable=True),  # the provider's id of the page
+    Column("answers_to", JSON, nullable=False),  # the provider's ids its webhooks name for it
+    Column("tried", JSON, nullable=False),  # built-in: the Slack ids rung so far, in order
+    Column("state", String(16), nullable=False),  # paged, acknowledged, declined, unanswered
+    Column("rings", Integer, nullable=False),  # built-in: DMs sent to the current person
+    Column("paged_by", String(64), nullable=True),
+    Column("paged_at", UTCDateTime, nullable=False),
+    Column("answered_at", UTCDateTime, nullable=True),
+)

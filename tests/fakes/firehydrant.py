@@ -72,6 +72,7 @@ class FakeFireHydrant(FakeProvider):
         self.tickets: list[dict] = []
         self.tasks: list[dict] = []
         self.notes: list[dict] = []
+        self.milestone_events: list[dict] = []  # each milestone set, as its timeline lists it
         self.shifts: list[dict] = []
         self.users = {u: user(u) for u in ("U111", "U222", "U333", "U444")}
         self.roles = [
@@ -113,6 +114,15 @@ class FakeFireHydrant(FakeProvider):
             {"id": "team-fac", "name": "Facilities", "slug": "facilities"},
         ]
         self.team_assignments: list[tuple[str, str]] = []  # (incident id, team id), as assigned
+        # FireHydrant's hosted status pages ("nunc" connections), and those added to each incident.
+        self.nunc_connections = [{"id": "nunc-1", "company_name": "Acme", "title": "Acme Status"}]
+        self.incident_status_pages: dict[str, list[dict]] = {}
+        # Retrospective templates (the account's), and each incident's retrospectives.
+        self.retro_templates = [
+            {"id": "rt-1", "name": "Quick review", "is_default": False},
+            {"id": "rt-2", "name": "Standard retrospective", "is_default": True},
+        ]
+        self.retrospectives: dict[str, list[dict]] = {}
         super().__init__()
 
     def add_incident(self, name: str, *, channel: str = "", milestone: str = "started") -> dict:
@@ -150,6 +160,8 @@ class FakeFireHydrant(FakeProvider):
         self.route("PUT", "/v1/incidents/{incident_id}/milestones/bulk_update", self.milestones)
         self.route("POST", "/v1/incidents/{incident_id}/role_assignments", self.assign)
         self.route("POST", "/v1/incidents/{incident_id}/notes", self.note)
+        self.route("GET", "/v1/nunc_connections", self.list_nunc)
+        self.route("POST", "/v1/incidents/{incident_id}/status_pages", self.add_status_page)
         self.route("GET", "/v1/incidents/{incident_id}/events", self.list_events)
         self.route("DELETE", "/v1/incidents/{incident_id}/events/{event_id}", self.delete_event)
         self.route("GET", "/v1/ticketing/tickets", self.list_tickets)
@@ -162,6 +174,29 @@ class FakeFireHydrant(FakeProvider):
         self.route("GET", "/v1/teams", self.list_teams)
         self.route("POST", "/v1/incidents/{incident_id}/team_assignments", self.assign_team)
         self.route("POST", "/v1/teams/{team_id}/on_call_schedules/{schedule_id}/shifts", self.create_shift)
+        self.route("GET", "/v1/retrospective_templates", self.list_retro_templates)
+        self.route("GET", "/v1/incidents/{incident_id}/retrospectives", self.list_retrospectives)
+        self.route("POST", "/v1/incidents/{incident_id}/retrospectives", self.create_retrospective)
+
+    async def list_retro_templates(self, seen: Seen) -> tuple[int, Any]:
+        return 200, page(self.retro_templates)
+
+    async def list_retrospectives(self, seen: Seen) -> tuple[int, Any]:
+        if seen.params["incident_id"] not in self.incidents:
+            return self._missing()
+        return 200, page(self.retrospectives.get(seen.params["incident_id"], []))
+
+    async def create_retrospective(self, seen: Seen) -> tuple[int, Any]:
+        """A retrospective from a template, with the template's name (its fields left out)."""
+        if seen.params["incident_id"] not in self.incidents:
+            return self._missing()
+        wanted = seen.body["retrospective_template_id"]
+        template = next((t for t in self.retro_templates if t["id"] == wanted), None)
+        if template is None:
+            return 422, {"message": "No such retrospective template", "code": 422}
+        made = {"id": f"retro-{len(self.retrospectives) + 1}", "name": template["name"], "is_hidden": False}
+        self.retrospectives.setdefault(seen.params["incident_id"], []).append(made)
+        return 201, made
 
     def _missing(self) -> tuple[int, dict]:
         return 404, {"detail": "Record not found", "messages": [], "code": "not_found"}
@@ -266,6 +301,18 @@ class FakeFireHydrant(FakeProvider):
         chosen = set(order[: at + 1])
         for milestone in seen.body["milestones"]:
             (chosen.discard if milestone.get("remove") else chosen.add)(milestone["type"])
+            if not milestone.get("remove"):
+                names = {slug: name for _, listed in MILESTONES for slug, name in listed}
+                self.milestone_events.append(
+                    {
+                        "id": fid(len(self.milestone_events) + 1, "m"),
+                        "incident_id": seen.params["incident_id"],
+                        "type": "incident_status",
+                        "data": {"name": names.get(milestone["type"], milestone["type"])},
+                        "occurred_at": milestone.get("occurred_at") or T0,
+                        "visibility": "private_to_org",
+                    }
+                )
         incident["current_milestone"] = max(chosen, key=order.index) if chosen else "started"
         incident["active"] = incident["current_milestone"] != "closed"
         return 200, page(
@@ -302,8 +349,34 @@ class FakeFireHydrant(FakeProvider):
         if seen.params["incident_id"] not in self.incidents:
             return self._missing()
         note = {"id": fid(len(self.notes) + 1, "n"), "body": seen.body["body"], "created_at": T0}
-        self.notes.append(note | {"incident": seen.params["incident_id"]})
+        posted_to = seen.body.get("status_pages") or []
+        attached = {p["id"] for p in self.incident_status_pages.get(seen.params["incident_id"], [])}
+        if any(p["id"] not in attached for p in posted_to):
+            return 422, {"message": "That status page is not on this incident", "code": 422}
+        where = {"visibility": seen.body.get("visibility", "private_to_org"), "status_pages": posted_to}
+        self.notes.append(note | {"incident": seen.params["incident_id"]} | where)
         return 201, note
+
+    async def list_nunc(self, seen: Seen) -> tuple[int, Any]:
+        return 200, page(self.nunc_connections)
+
+    async def add_status_page(self, seen: Seen) -> tuple[int, Any]:
+        incident_id = seen.params["incident_id"]
+        if incident_id not in self.incidents:
+            return self._missing()
+        known = {c["id"] for c in self.nunc_connections}
+        if seen.body["integration_slug"] != "nunc" or seen.body["integration_id"] not in known:
+            return 422, {"message": "No such status page integration", "code": 422}
+        pages = self.incident_status_pages.setdefault(incident_id, [])
+        added = {
+            "id": f"isp-{incident_id}-{len(pages) + 1}",
+            "name": seen.body.get("title") or "",
+            "display_name": "Acme Status",
+            "external_id": seen.body["integration_id"],
+            "url": f"https://status.acme.example/incidents/{incident_id}",
+        }
+        pages.append(added)
+        return 201, added
 
     def _events(self, incident_id: str) -> list[dict]:
         """The incident's timeline as FireHydrant lists it: its start, then each note."""
@@ -327,7 +400,8 @@ class FakeFireHydrant(FakeProvider):
             for n in self.notes
             if n["incident"] == incident_id
         ]
-        return [started, *notes]
+        set_since = [e for e in self.milestone_events if e["incident_id"] == incident_id]
+        return [started, *set_since, *notes]
 
     async def list_events(self, seen: Seen) -> tuple[int, Any]:
         incident_id = seen.params["incident_id"]

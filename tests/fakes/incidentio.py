@@ -103,6 +103,17 @@ class FakeIncidentIo(FakeProvider):
         self.escalation_paths = {"01PATHDB": "Database on-call", "01PATHNET": "Network"}
         self.escalations: dict[str, dict] = {}  # by idempotency key
         self.escalation_bodies: list[dict] = []  # each escalation made, as it was asked
+        # One public status page with two components; its incidents by id, and each update.
+        self.status_pages = [
+            {"id": ulid("SP", 1), "name": "Acme Status", "public_url": "https://status.acme.example"}
+        ]
+        managed = {"annotations": {}, "managed_by": "dashboard"}
+        self.status_components = [
+            {"id": ulid("CO", n), "name": name, "management_meta": managed}
+            for n, name in enumerate(("API", "Web app"), 1)
+        ]
+        self.status_page_incidents: dict[str, dict] = {}
+        self.status_page_updates: list[dict] = []
         super().__init__()
 
     # state helpers --------------------------------------------------------------------------
@@ -203,6 +214,10 @@ class FakeIncidentIo(FakeProvider):
         self.route("DELETE", "/v2/schedule_overrides/{id}", self.delete_override)
         self.route("GET", "/v2/escalation_paths", self.list_paths)
         self.route("POST", "/v2/escalations", self.escalate)
+        self.route("GET", "/v2/status_pages", self.list_status_pages)
+        self.route("GET", "/v2/status_page_components", self.list_status_components)
+        self.route("POST", "/v2/status_page_incidents", self.create_status_incident)
+        self.route("POST", "/v2/status_page_incident_updates", self.create_status_update)
 
     async def identity(self, seen: Seen) -> tuple[int, Any]:
         return 200, {
@@ -272,6 +287,9 @@ class FakeIncidentIo(FakeProvider):
             incident["updated_at"] = _now()
         if "severity_id" in changes:
             incident["severity"] = next(s for s in SEVERITIES if s["id"] == changes["severity_id"])
+        if "call_url" in changes:
+            incident["call_url"] = changes["call_url"]
+            incident["updated_at"] = _now()
         for assignment in changes.get("incident_role_assignments") or []:
             role = next(r for r in ROLES if r["id"] == assignment["incident_role_id"])
             who = self.users.get(assignment["assignee"]["slack_user_id"])
@@ -303,6 +321,61 @@ class FakeIncidentIo(FakeProvider):
         }
         self.updates.append(update)
         return 201, {"incident_update": update}
+
+    # status pages ---------------------------------------------------------------------------
+    async def list_status_pages(self, seen: Seen) -> tuple[int, Any]:
+        meta = {"page_size": int(seen.arg("page_size") or 25)}
+        return 200, {"status_pages": self.status_pages, "pagination_meta": meta}
+
+    async def list_status_components(self, seen: Seen) -> tuple[int, Any]:
+        return 200, {"status_page_components": self.status_components}
+
+    def _status_update(self, incident_id: str, body: dict, status: str) -> dict:
+        update = {
+            "id": ulid("SU", len(self.status_page_updates) + 1),
+            "status_page_incident_id": incident_id,
+            "published_at": T0,
+            "message": body["message"],
+            "incident_status": status,
+            "component_statuses": body.get("component_statuses") or [],
+        }
+        self.status_page_updates.append(update)
+        return update
+
+    async def create_status_incident(self, seen: Seen) -> tuple[int, Any]:
+        body = seen.body
+        if body["status_page_id"] not in {p["id"] for p in self.status_pages}:
+            return self._error(404, "not_found", "No status page with that id")
+        known = {c["id"] for c in self.status_components}
+        if any(c["component_id"] not in known for c in body.get("component_statuses") or []):
+            return self._error(422, "validation_error", "No component with that id")
+        made = self.by_key.get("sp:" + body["idempotency_key"])
+        if made is not None:  # the same key again: the one already made
+            return 201, {"status_page_incident": self.status_page_incidents[made]}
+        sid = ulid("SI", len(self.status_page_incidents) + 1)
+        update = self._status_update(sid, body, body["incident_status"])
+        incident = {
+            "id": sid,
+            "status_page_id": body["status_page_id"],
+            "name": body["name"],
+            "published_at": T0,
+            "incident_status": body["incident_status"],
+            "updates": [update],
+            "component_impacts": [],
+        }
+        self.status_page_incidents[sid] = incident
+        self.by_key["sp:" + body["idempotency_key"]] = sid
+        return 201, {"status_page_incident": incident}
+
+    async def create_status_update(self, seen: Seen) -> tuple[int, Any]:
+        body = seen.body
+        incident = self.status_page_incidents.get(body["status_page_incident_id"])
+        if incident is None:
+            return self._error(404, "not_found", "No status page incident with that id")
+        incident["incident_status"] = body.get("incident_status") or incident["incident_status"]
+        update = self._status_update(incident["id"], body, incident["incident_status"])
+        incident["updates"].append(update)
+        return 201, {"status_page_incident_update": update}
 
     async def list_updates(self, seen: Seen) -> tuple[int, Any]:
         found = [u for u in self.updates if u["incident_id"] == seen.arg("incident_id")]

@@ -84,6 +84,7 @@ class FakePagerDuty(FakeProvider):
         self.overrides: list[dict] = []
         self.refuse_overrides = False
         self.status_updates: list[dict] = []
+        self.merged: list[tuple[str, str]] = []  # (source, target) of each merge
         # Shift-based (v3) schedules: id → {name, rotation, on_call (Slack id), shift_hours}
         self.v3_schedules: dict[str, dict] = {}
         self.v3_overrides: list[dict] = []
@@ -156,6 +157,7 @@ class FakePagerDuty(FakeProvider):
         self.route("GET", "/schedules/{id}/overrides", self.list_overrides)
         self.route("DELETE", "/schedules/{id}/overrides/{override_id}", self.delete_override)
         self.route("POST", "/incidents/{id}/status_updates", self.status_update)
+        self.route("PUT", "/incidents/{id}/merge", self.merge)
         self.route("GET", "/v3/schedules", self.list_v3_schedules)
         self.route("GET", "/v3/schedules/{id}", self.show_v3_schedule)
         self.route("POST", "/v3/schedules/{id}/overrides", self.create_v3_overrides)
@@ -400,6 +402,24 @@ class FakePagerDuty(FakeProvider):
         }
         self.webhooks.append(made)
         return 200, {"webhook_subscription": made}
+
+    async def merge(self, seen: Seen) -> tuple[int, Any]:
+        """As PagerDuty documents it: the target must be open; each source is resolved."""
+        target = self.incidents.get(seen.params["id"])
+        if target is None:
+            return self._error(404, 2100, "Not Found")
+        if target["status"] == "resolved":
+            why = "Open incidents cannot be merged into a resolved incident."
+            return self._error(400, 2001, "Invalid Input Provided", why)
+        sources = [self.incidents.get(s["id"]) for s in seen.body["source_incidents"]]
+        if any(s is None or s["id"] == target["id"] for s in sources):
+            return self._error(400, 2001, "Invalid Input Provided", "Source incidents are not valid.")
+        for source in sources:
+            assert source is not None
+            source["status"] = "resolved"
+            self.merged.append((source["id"], target["id"]))
+        # The spec answers with the target as a reference, not the whole incident.
+        return 200, {"incident": {**ref("incident", target), "summary": target["summary"]}}
 
     async def status_update(self, seen: Seen) -> tuple[int, Any]:
         incident = self.incidents.get(seen.params["id"])

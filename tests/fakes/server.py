@@ -59,7 +59,7 @@ class FakeProvider:
         self.violations: list[str] = []
         self.faults: list[Fault] = []
         self.refuse_token = False  # answer 401, as for a revoked key
-        self.hang_seconds = 1.0  # longer than the tests' provider timeout (0.5 s)
+        self.hang_seconds = 8.0  # longer than the tests' provider timeout (3 s)
         # The bench's knobs: seconds before each answer, and whether to check against the
         # spec (the tests always do; the bench measures the bot, not openapi-core).
         self.latency = 0.0

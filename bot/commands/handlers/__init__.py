@@ -6,7 +6,21 @@ test checks that every verb in the registry has exactly one handler.
 
 from __future__ import annotations
 
-from bot.commands.handlers import help, incident, invite, listing, notices, oncall, paging, people, timeline  # noqa: F401  (they register)
+from bot.commands.handlers import (  # noqa: F401  (they register)
+    channel,
+    duplicate,
+    help,
+    incident,
+    invite,
+    listing,
+    notices,
+    oncall,
+    paging,
+    people,
+    retro,
+    statuspage,
+    timeline,
+)
 from bot.commands.handlers.table import HANDLERS, Handler, handles
 
 __all__ = ["HANDLERS", "Handler", "handles"]

@@ -155,6 +155,11 @@ async def link(ctx: Context) -> Result | Reply:
             next_step="Ask whoever runs the bot to set that provider's API key.",
         )
     incident_id = provider.parse_reference(ref.id)
+    if incident_id is None and ref.number:  # FireHydrant's `#7`: its API finds incidents by id only
+        raise ctx.refuse(
+            f"{shown_label(provider)} can't find an incident by its number (`{ref.raw}`): "
+            "link it with the incident's URL (its page's address)."
+        )
     if incident_id is None:
         raise ctx.refuse(f"`{ref.raw}` is not {_an(shown_label(provider))} incident reference.")
     incident = await provider.get_incident(incident_id)
@@ -273,9 +278,14 @@ async def _note_kept(ctx: Context, refused: Failure, note: str | None) -> Result
     change was not made. Where the provider takes no updates, the refusal alone."""
     if not note or not ctx.can(Capability.UPDATES):
         return refused
+    return await keep_note(ctx, " ".join(part for part in (refused.what, refused.next_step) if part), note)
+
+
+async def keep_note(ctx: Context, instead: str, note: str) -> UpdatePosted:
+    """The note of a change that was not made (`instead`: why), posted as an update; also
+    for a verb the provider does not offer at all (bot/commands/service.py)."""
     await ctx.provider.post_update(ctx.incident_id or "", note, ctx.actor, key=ctx.invocation.request_id)
     incident = await read_back(ctx.incident(again=True), "the note was posted as an update")
-    instead = " ".join(part for part in (refused.what, refused.next_step) if part)
     return UpdatePosted(
         incident=incident, text=note, actor=ctx.actor, instead=f"{instead} Your note is posted as an update:"
     )

@@ -5,6 +5,10 @@ target for the same incident within `PAGED_WITHIN` is claimed in the store first
 processes, across a double click and a retried request), and the claim is given back only
 when the provider said no, so that a fixed retry pages. A page that may have gone out
 keeps its claim, and the answer says it may have.
+
+Every page sent is recorded (bot/store/pages.py) for the card. The built-in provider rings
+nobody itself: the bot DMs the person, pages again and moves down the rotation
+(bot/commands/ringing.py), and `answer` (the DM's Acknowledge) stops it.
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ from bot.commands.invites import LARGE_GROUP, bring_in, incident_channels
 from bot.commands.parser import GroupRef, UserRef
 from bot.commands.ports import WorkspaceError
 from bot.commands.refs import Target
-from bot.commands.results import EscalatedTo, Paged, Reply, Result
+from bot.commands.results import EscalatedTo, Failure, Paged, Post, Reply, Result
+from bot.commands.ringing import Ringer
 from bot.domain import Incident, PageTarget, Person, ProviderError
 from bot.providers import facets
 from bot.providers.facets import offered
+from bot.store.pages import PAGED, UNANSWERED
 
 PAGED_WITHIN = 5 * 60.0  # the same target paged again this soon is one page
 
@@ -60,17 +66,37 @@ async def page(ctx: Context) -> Result | Reply:
         if exc.changed == "no":
             await ctx.store.claims.release(key)  # refused: nobody was paged, so a retry may page
         raise
+    paged = sent.people or target.people
+    record = await ctx.store.pages.add(
+        ctx.provider.name,
+        incident.id,
+        target.key,
+        sent.target,
+        person=paged[0] if len(paged) == 1 else None,
+        via=sent.rotation,
+        external_id=sent.id,
+        answers_to=sent.answers_to,
+        paged_by=ctx.actor.slack_id,
+    )
     result = Paged(
         reference=incident.reference,
         actor=ctx.actor,
         target=sent.target,
-        people=target.people,
+        people=paged,
         provider_label=ctx.provider.label,
         note=sent.note,
+        incident=incident,
     )
     result.on = Target(provider=ctx.provider.name, incident_id=incident.id, reference=incident.reference)
     result.capabilities = offered(ctx.provider)
-    wanted = [p.slack_id for p in target.people if p.slack_id]
+    posts: list[Post] = []
+    if sent.ring and ctx.timers is not None:  # the provider rings nobody: the bot DMs them
+        ringer = Ringer(ctx.settings, ctx.store, ctx.workspace, ctx.timers, ctx.clock)
+        said = typed if isinstance(typed, str) else None
+        posts = await ringer.start(incident, record, paged, ctx.actor, said)
+        result.rings, result.via = True, sent.rotation
+        result.timeout = ctx.settings.incident_page_timeout
+    wanted = [p.slack_id for p in paged if p.slack_id]
     if wanted:
         channels = await incident_channels(ctx.store, ctx.provider.name, incident, ctx.invocation.channel_id)
         if channels:
@@ -79,12 +105,12 @@ async def page(ctx: Context) -> Result | Reply:
             except WorkspaceError as exc:  # the page went out: say so, and that the invite did not
                 result.invite_failed = str(exc)
             else:
-                names = {p.slack_id: p for p in target.people}
+                names = {p.slack_id: p for p in paged}
                 result.invited = [names.get(u, Person(slack_id=u)) for u in brought.invited]
                 result.invite_failed = brought.failed
         else:
             result.invite_failed = f"{incident.reference} has no channel linked to it"
-    return result
+    return Reply(result=result, posts=posts) if posts else result
 
 
 async def _target(ctx: Context, pages: facets.Pages, named: object) -> PageTarget:
@@ -156,3 +182,44 @@ async def escalate(ctx: Context) -> Result:
         level=done.level,
         policy=done.policy,
     )
+
+
+@handles("answer")
+async def answer(ctx: Context) -> Result | Reply:
+    """Only the person a page rang may answer it: a page acknowledged by someone else would
+    stop the escalation while the one paged still sleeps through it."""
+    incident = await ctx.incident()
+    pages = await ctx.store.pages.of_incident(ctx.provider.name, incident.id)
+    rung = [p for p in pages if p.rings > 0]  # rung by the bot itself (a built-in page)
+    typed = ctx.arg("page")
+    if isinstance(typed, str) and typed:
+        digits = typed.lstrip("#")
+        chosen = next((p for p in rung if digits.isdigit() and p.id == int(digits)), None)
+        if chosen is None:
+            raise ctx.refuse(f"{incident.reference} has no page {typed} that the bot sent.")
+        if ctx.actor.slack_id not in chosen.tried:
+            raise ctx.refuse(
+                f"That page of {incident.reference} was not sent to you: nothing to acknowledge."
+            )
+    else:
+        mine = [p for p in rung if ctx.actor.slack_id in p.tried and p.state in (PAGED, UNANSWERED)]
+        if not mine:
+            raise ctx.refuse(f"No page of {incident.reference} is waiting for you to acknowledge.")
+        chosen = mine[0]
+    if chosen.state not in (PAGED, UNANSWERED):
+        who = chosen.person.name or chosen.person.slack_id if chosen.person else "someone"
+        return Failure(
+            what=f"That page of {incident.reference} was {chosen.state} already ({who}): nothing more to do.",
+            changed="no",
+            visibility="ephemeral",
+        )
+    assert ctx.timers is not None
+    ringer = Ringer(ctx.settings, ctx.store, ctx.workspace, ctx.timers, ctx.clock)
+    done = await ringer.acknowledge(incident, chosen, ctx.actor, ctx.invocation.channel_id)
+    if done is None:
+        return Failure(
+            what=f"That page of {incident.reference} was answered a moment ago: nothing more to do.",
+            changed="no",
+            visibility="ephemeral",
+        )
+    return done

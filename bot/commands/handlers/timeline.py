@@ -92,9 +92,10 @@ async def unpin(ctx: Context) -> Result:
     return Pinned(reference=reference, provider_label=label, removed=True)
 
 
-@handles("timeline")
-async def timeline(ctx: Context) -> Result:
-    """The provider's own record where it has one to read; else what the bot did."""
+async def read_timeline(ctx: Context) -> tuple[list[TimelineEntry], str]:
+    """The incident's record, oldest first, and whose it is: the provider's own where it has
+    one to read, else what was done through the bot (its audit rows). `timeline` and the
+    retro draft read it here, so they never tell two different stories."""
     assert ctx.incident_id is not None
     reference = ctx.reference or ctx.incident_id
     reads = facets.facet(ctx.provider, facets.ReadsTimeline)
@@ -118,6 +119,14 @@ async def timeline(ctx: Context) -> Result:
             )
         source = "as done through the bot"
     entries.sort(key=lambda e: e.at)  # stable: the record's own order where times tie
+    return entries, source
+
+
+@handles("timeline")
+async def timeline(ctx: Context) -> Result:
+    assert ctx.incident_id is not None
+    reference = ctx.reference or ctx.incident_id
+    entries, source = await read_timeline(ctx)
     shown = entries[-MAX_TIMELINE:]
     return Timeline(
         reference=reference,

@@ -10,7 +10,8 @@ from bot.domain import Capability
 from bot.providers.base import Directory, Provider, no_single_assignee
 from bot.providers.builtin.followups import FollowUps
 from bot.providers.builtin.incidents import Incidents
-from bot.providers.builtin.oncall import OnCalls
+from bot.providers.builtin.paging import Paging
+from bot.providers.duplicates import ResolvesAsDuplicate
 from bot.providers.spec import ProviderSpec
 
 if TYPE_CHECKING:  # built before any provider: only their types here
@@ -18,7 +19,7 @@ if TYPE_CHECKING:  # built before any provider: only their types here
     from bot.store.db import Store
 
 
-class BuiltinProvider(Incidents, FollowUps, OnCalls):
+class BuiltinProvider(Incidents, FollowUps, Paging, ResolvesAsDuplicate):
     """The adapter: its parts (bot/providers/builtin/*.py) over the bot's own store."""
 
     name = "builtin"
@@ -31,10 +32,10 @@ class BuiltinProvider(Incidents, FollowUps, OnCalls):
     unsupported = {
         Capability.REASSIGN: no_single_assignee("The built-in provider"),
         Capability.TASKS: "The built-in provider keeps follow-ups, not tasks: use `/incident followup`.",
+        Capability.STATUS_PAGE: "The built-in provider has no public status page: post it on your "
+        "status page yourself, and `/incident update` here what you published.",
         Capability.STAKEHOLDER_UPDATES: "The built-in provider has no subscribers to send an update to: "
         "post it with `/incident update`, and share the channel.",
-        Capability.PAGE: "The built-in provider does not page yet: mention the person here, or "
-        "`/incident invite @them`; `/incident oncall` shows who is on call.",
         Capability.ESCALATE: "The built-in provider has no escalation levels yet: bring the next person "
         "in with `/incident invite @them`, or raise the severity with `/incident sev 1`.",
     }

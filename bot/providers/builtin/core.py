@@ -46,7 +46,8 @@ SEVERITIES = (
     Severity(name="SEV3", aliases=["3", "minor"], description="Minor: degraded, with a workaround", rank=3),
     Severity(name="SEV4", aliases=["4", "low"], description="Low: little or no customer impact", rank=4),
 )
-_REFERENCE = re.compile(r"^INC-?(\d{1,9})$", re.IGNORECASE)
+# INC-7, or the bare number where only a reference can stand (`link 7`, `link #7`).
+_REFERENCE = re.compile(r"^(?:INC-?)?(\d{1,9})$", re.IGNORECASE)
 
 
 def _person(user_id: str | None, name: str | None) -> Person | None:

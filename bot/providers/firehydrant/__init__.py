@@ -14,18 +14,23 @@ from typing import Any
 from bot.clock import SYSTEM, Clock
 from bot.domain import Capability
 from bot.providers.base import Directory, made_at, no_single_assignee
+from bot.providers.duplicates import ResolvesAsDuplicate
 from bot.providers.firehydrant import webhook
 from bot.providers.firehydrant.client import error_text
 from bot.providers.firehydrant.incidents import Incidents
 from bot.providers.firehydrant.oncall import OnCalls
 from bot.providers.firehydrant.paging import Paging
+from bot.providers.firehydrant.retro import Retro
+from bot.providers.firehydrant.statuspage import StatusPage
 from bot.providers.firehydrant.timeline import Timeline
 from bot.providers.firehydrant.work import Work
 from bot.providers.http import ApiClient, TokenAuth
 from bot.providers.spec import ProviderSpec, Webhook, with_key
 
 
-class FireHydrantProvider(Incidents, Work, OnCalls, Timeline, Paging):
+class FireHydrantProvider(
+    Incidents, Work, OnCalls, Timeline, Retro, Paging, StatusPage, ResolvesAsDuplicate
+):
     """The adapter: its parts (bot/providers/firehydrant/*.py) over one shared client."""
 
     name = "firehydrant"

@@ -12,18 +12,21 @@ from typing import Any
 from bot.clock import SYSTEM, Clock
 from bot.domain import Capability, ProviderError
 from bot.providers.base import Directory, made_at, no_single_assignee
+from bot.providers.duplicates import ResolvesAsDuplicate
 from bot.providers.http import ApiClient, TokenAuth
 from bot.providers.incidentio import webhook
 from bot.providers.incidentio.client import REOPEN_REFUSED, error_text
 from bot.providers.incidentio.incidents import Incidents
 from bot.providers.incidentio.oncall import OnCalls
 from bot.providers.incidentio.paging import Paging
+from bot.providers.incidentio.retro import Retro
+from bot.providers.incidentio.statuspage import StatusPage
 from bot.providers.incidentio.timeline import Timeline
 from bot.providers.incidentio.work import Work
 from bot.providers.spec import ProviderSpec, Webhook, with_key
 
 
-class IncidentIoProvider(Incidents, Work, OnCalls, Paging, Timeline):
+class IncidentIoProvider(Incidents, Work, OnCalls, Paging, Timeline, Retro, StatusPage, ResolvesAsDuplicate):
     """The adapter: its parts (bot/providers/incidentio/*.py) over one shared client."""
 
     name = "incidentio"

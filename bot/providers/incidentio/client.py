@@ -167,6 +167,7 @@ class Base:
             severity=severity.get("name"),
             roles=roles,
             url=data.get("permalink"),
+            call_url=data.get("call_url") or None,
             created_at=parse_time(data.get("created_at")) or self.clock.now(),
             # What tells two answers apart when changes to other parts ran beside each other:
             # the card and the cache keep the newest, whichever answer came back last.

@@ -62,6 +62,11 @@ class Incidents(Base):
         )
         return await read_back(self.get_incident(incident_id), f"the incident was moved to {status}")
 
+    async def set_call_url(self, incident_id: str, url: str) -> Incident:
+        """The incident's own call link: incident.io shows it on the incident and in its
+        Slack channel, so it is kept there rather than by the bot."""
+        return await self._edit(incident_id, {"call_url": url})
+
     async def set_severity(self, incident_id: str, severity: str, actor: Person) -> Incident:
         severity_id = self._named(await self._severities(), severity, "severity")["id"]
         return await self._edit(incident_id, {"severity_id": severity_id})

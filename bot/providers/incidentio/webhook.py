@@ -10,7 +10,7 @@ from typing import Any
 
 from standardwebhooks import Webhook
 
-from bot.domain import ProviderEvent
+from bot.domain import PageNews, ProviderEvent
 from bot.providers.hooks import as_dict, as_list, as_str, name_of, when
 
 
@@ -42,6 +42,10 @@ ESCALATION_STATES = {
 }
 
 
+# The escalation's status as the card's page shows it (only the answers).
+PAGE_STATES = {"acked": "acknowledged", "expired": "unanswered"}
+
+
 def _escalation(
     event_type: str, payload: dict[str, Any], raw: bytes, headers: Mapping[str, str]
 ) -> ProviderEvent | None:
@@ -58,6 +62,8 @@ def _escalation(
         return None
     title = as_str(escalation.get("title")) or "the page"
     actor = name_of(payload.get("actor")) if state == "acked" else None
+    answered = PAGE_STATES.get(state)
+    page = PageNews(state=answered, page_id=as_str(escalation.get("id")), who=actor) if answered else None
     return ProviderEvent(
         provider="incidentio",
         delivery_id=headers.get("webhook-id") or hashlib.sha256(raw).hexdigest(),
@@ -67,6 +73,7 @@ def _escalation(
         occurred_at=when(escalation.get("updated_at")),
         actor=actor,
         detail=f"{title} {said}" + (f" by {actor}" if actor else ""),
+        page=page,
     )
 
 

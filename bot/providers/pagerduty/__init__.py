@@ -17,10 +17,12 @@ from bot.domain import Capability
 from bot.providers.base import Directory, NoDirectory, Provider, made_at
 from bot.providers.http import ApiClient, TokenAuth
 from bot.providers.pagerduty import webhook
-from bot.providers.pagerduty.client import NO_FOLLOWUPS, NO_ROLES, error_text
+from bot.providers.pagerduty.client import NO_FOLLOWUPS, NO_ROLES, NO_STATUS_PAGE, error_text
+from bot.providers.pagerduty.duplicate import Duplicates
 from bot.providers.pagerduty.incidents import Incidents
 from bot.providers.pagerduty.oncall import OnCalls
 from bot.providers.pagerduty.paging import Paging
+from bot.providers.pagerduty.retro import Retro
 from bot.providers.pagerduty.timeline import Timeline
 from bot.providers.spec import ProviderSpec, Webhook
 
@@ -29,7 +31,7 @@ if TYPE_CHECKING:  # built before any provider: only their types here
     from bot.store.db import Store
 
 
-class PagerDutyProvider(Incidents, OnCalls, Paging, Timeline):
+class PagerDutyProvider(Incidents, OnCalls, Paging, Timeline, Retro, Duplicates):
     """The adapter: its parts (bot/providers/pagerduty/*.py) over one shared client."""
 
     name = "pagerduty"
@@ -43,6 +45,7 @@ class PagerDutyProvider(Incidents, OnCalls, Paging, Timeline):
         Capability.FOLLOWUPS: NO_FOLLOWUPS,
         Capability.TASKS: NO_FOLLOWUPS,
         Capability.SCHEDULES: made_at("PagerDuty", "People → On-Call Schedules"),
+        Capability.STATUS_PAGE: NO_STATUS_PAGE,
     }
 
 

@@ -30,7 +30,7 @@ SHIFT_BASED = (
     "(Schedules → {name}); the bot lists classic schedules' overrides."
 )
 URGENCIES = ["high", "low"]
-_ID = re.compile(r"^[A-Z0-9]{6,20}$")
+_ID = re.compile(r"^[A-Z0-9]{5,20}$")  # as short as the help's own `PAGERDUTY:Q1ABC`
 _NUMBER = re.compile(r"^(?:INC-?|#|PD-?)?(\d{1,9})$", re.IGNORECASE)
 PAGE = 100
 OFFSET = Offset(PAGE)
@@ -39,6 +39,13 @@ NO_ROLES = "PagerDuty's API has no incident roles: assign responders in PagerDut
 NO_FOLLOWUPS = (
     "PagerDuty's API has no follow-ups or tasks: "
     "post them with `update` as a note, or track them in PagerDuty."
+)
+# Its Status Pages API posts only with a status, a severity and impacted services named by
+# the page's own ids, which no command here can name: the post is made in PagerDuty.
+NO_STATUS_PAGE = (
+    "The bot does not post to PagerDuty status pages: post it in PagerDuty (Status Pages → "
+    "your page → New post). To tell the incident's subscribers, use "
+    "`/incident update to:stakeholders <text>` (a PagerDuty status update)."
 )
 
 

@@ -66,7 +66,10 @@ class Paging(Base):
         incident = await self._id(incident_id)
         sent = await self._write("POST", f"/incidents/{incident}/responder_requests", body)
         made = (sent or {}).get("responder_request") or {}
-        return PageSent(id=made.get("id"), target=shown)
+        # The ids its webhooks name (the user, the policy): how the bot's own request is told
+        # apart from one made in PagerDuty when `incident.responder.added` comes back.
+        ids = [str(t["id"]) for t in targets]
+        return PageSent(id=made.get("id"), target=shown, answers_to=ids)
 
     async def escalate(self, incident_id: str, level: int | None, actor: Person) -> Escalated:
         """PagerDuty's incident shows no level to count on from: without one typed, the

@@ -7,7 +7,7 @@ import hmac
 from collections.abc import Mapping
 from typing import Any
 
-from bot.domain import ProviderEvent
+from bot.domain import PageNews, ProviderEvent
 from bot.providers.hooks import as_dict, as_list, as_str, hex_hmac, name_of, when
 
 
@@ -37,8 +37,9 @@ KINDS = {
     "incident.responder.replied": "responder",
 }
 
-# A responder's `state` as the channel is told it.
+# A responder's `state` as the channel is told it, and as the card's page shows it.
 RESPONDER_STATES = {"pending": "was asked to help", "joined": "joined", "declined": "declined"}
+PAGE_STATES = {"pending": "paged", "joined": "acknowledged", "declined": "declined"}
 
 
 def parse(body: Any, raw: bytes, headers: Mapping[str, str]) -> ProviderEvent | None:
@@ -67,7 +68,19 @@ def parse(body: Any, raw: bytes, headers: Mapping[str, str]) -> ProviderEvent | 
         occurred_at=when(event.get("occurred_at")),
         actor=name_of(event.get("agent")),
         detail=detail if isinstance(detail, str) and detail else None,
+        page=_page(data) if kind == "responder" else None,
     )
+
+
+def _page(data: dict[str, Any]) -> PageNews | None:
+    """The responder request's state, with the ids the bot's own page recorded (the user,
+    the escalation policy): the event carries no id of the request itself."""
+    state = PAGE_STATES.get(as_str(data.get("state")) or "")
+    if state is None:
+        return None
+    user, policy = as_dict(data.get("user")), as_dict(data.get("escalation_policy"))
+    ids = [i for i in (as_str(user.get("id")), as_str(policy.get("id"))) if i]
+    return PageNews(state=state, ids=ids, who=as_str(user.get("summary")))
 
 
 def _responder(data: dict[str, Any]) -> str | None:

@@ -1,0 +1,115 @@
+"""A built-in page as documents: the DM that rings someone, and the lines its channel hears
+when it is acknowledged or goes unanswered.
+
+The DM is read half awake on a phone: what is on fire and where to go first, then the one
+button; once answered it is redrawn without it, saying who answered.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from bot.commands import results as r
+from bot.commands.timeparse import describe_duration
+from bot.doc import Actions, B, Block, Button, Channel, Code, Context, Doc, Line, Link, Section, T, User
+from bot.domain import Incident
+from bot.present.core import present, who
+
+
+def _title(incident: Incident) -> Line:
+    label = f"{incident.reference}: {incident.name}"
+    return [Link(incident.url, label)] if incident.url else [B(label)]
+
+
+@present.register
+def _(result: r.PageRing) -> Doc:
+    i = result.incident
+    severity = f" ({i.severity})" if i.severity else ""
+    if result.state == "acknowledged":
+        head: Line = [T("✅ Acknowledged: "), *_title(i), T(severity)]
+        by: Line = [T("by "), *who(result.by)]
+        if result.at is not None:
+            by.append(T(f" at {result.at:%H:%M} UTC"))
+        lines: list[Line] = [head, by]
+        if result.channel_id:
+            lines.append([T("Its channel: "), Channel(result.channel_id, f"{i.reference} channel")])
+        return Doc(head, [Section(lines)])
+    first = "📟 Paged again" if result.ring > 1 else "📟 You are paged"
+    head = [T(f"{first} for "), *_title(i), T(severity)]
+    lines = [head]
+    if result.channel_id:
+        lines.append([T("Join its channel: "), Channel(result.channel_id, f"{i.reference} channel")])
+    if result.actor is not None:
+        said: Line = [T("Paged by "), *who(result.actor)]
+        if result.message:
+            said += [T(": "), T(result.message)]
+        lines.append(said)
+    blocks: list[Block] = [Section(lines)]
+    if result.state == "moved":
+        note: Line = [
+            T("Not acknowledged in time: the next person on call was paged. You can still acknowledge.")
+        ]
+    elif result.state == "unanswered":
+        note = [T("Nobody acknowledged in time, and the channel was told. You can still acknowledge.")]
+    else:
+        then = f", then the next person of {result.via}" if result.via else ""
+        note = [T(f"Acknowledge so the bot stops paging: without it you are paged again{then}.")]
+        if result.ring > 1:
+            note = [T(f"The last time you are paged for this{then}.")]
+    blocks.append(Context(note))
+    button = Button(
+        "answer",
+        "Acknowledge",
+        i.provider,
+        i.id,
+        i.reference,
+        style="primary",
+        text=f"#{result.page_id}",
+    )
+    blocks.append(Actions([button]))
+    return Doc(head, blocks)
+
+
+@present.register
+def _(result: r.PageAnswered) -> Doc:
+    waited = describe_duration(result.at - result.paged_at)
+    line: Line = [
+        T("✅ "),
+        User(result.person.slack_id, result.person.name),
+        T(
+            f" acknowledged the page for {result.reference} (paged {result.paged_at:%H:%M} UTC, "
+            f"answered after {waited})."
+        ),
+    ]
+    return Doc(line, [Section([line])])
+
+
+@present.register
+def _(result: r.PageMoved) -> Doc:
+    waited = describe_duration(timedelta(seconds=result.waited))
+    person = [User(result.person.slack_id, result.person.name)]
+    if result.next is not None and result.next.slack_id == result.person.slack_id:
+        line: Line = [
+            T("📟 "),
+            *person,
+            T(f" hasn't acknowledged the page for {result.reference} in {waited}: paged again."),
+        ]
+        return Doc(line, [Section([line])])
+    if result.next is not None:
+        via = f", next in {result.via}," if result.via else ""
+        line = [
+            T("📟 "),
+            *person,
+            T(f" didn't acknowledge the page for {result.reference} in {waited}: paging "),
+            User(result.next.slack_id, result.next.name),
+            T(f"{via} instead."),
+        ]
+        return Doc(line, [Section([line])])
+    line = [
+        T(f"⚠️ Nobody acknowledged the page for {result.reference}: "),
+        *person,
+        T(" was paged twice, and there is nobody else to page"),
+        T(f" in {result.via}." if result.via else "."),
+    ]
+    help_line: Line = [T("Page someone else: "), Code(f"{result.command} page @them"), T(".")]
+    return Doc(line, [Section([line, help_line])])

@@ -1,0 +1,283 @@
+"""The built-in provider's page, end to end through signed Slack requests: the rotation's
+on-call person gets a DM (conversations.open, then chat.postMessage to the D… channel) with
+an Acknowledge button; the click stops the page, tells the channel and redraws the DM; no
+answer pages them again after INCIDENT_PAGE_TIMEOUT, then the next person of the rotation.
+
+The clock is the runtime's one, handed in fixed and moved by the test; `Pipeline.tick`
+fires what is due, as the running bot does every INCIDENT_TIMER_TICK seconds. What the
+people and the channel see is read at the fake Slack."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import UTC, datetime
+
+import pytest
+
+from bot.clock import FixedClock
+from bot.slack.server import PIPELINE
+from tests.blockkit import block_problems
+from tests.conftest import RunningBot, make_settings, running_bot
+from tests.helpers import click_element, text_of, wait_until
+from tests.slackfake import Call, FakeSlack
+
+START = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)  # a Monday, on the hour
+BEA_DM, CY_DM = "D222", "D333"  # the fake Slack's DM channel of U222, of U333
+
+
+@pytest.fixture
+def clock() -> FixedClock:
+    return FixedClock(START)
+
+
+@pytest.fixture
+async def bot(fake_slack: FakeSlack, sqlite_url: str, clock: FixedClock) -> AsyncIterator[RunningBot]:
+    async with running_bot(fake_slack, make_settings(fake_slack, sqlite_url), clock) as running:
+        yield running
+
+
+@pytest.fixture
+async def any_bot(fake_slack: FakeSlack, database_url: str, clock: FixedClock) -> AsyncIterator[RunningBot]:
+    """On SQLite and on PostgreSQL, where the store keeps nothing in memory."""
+    async with running_bot(fake_slack, make_settings(fake_slack, database_url), clock) as running:
+        yield running
+
+
+async def tick(bot: RunningBot) -> int:
+    fired = await bot.app[PIPELINE].tick()
+    await bot.settled()
+    return fired
+
+
+async def with_rotation(bot: RunningBot) -> str:
+    """A rotation with bea on call now and cy next, and an incident: its channel."""
+    await bot.run("schedule primary <@U222|bea> <@U333|cy> every 1w", channel="C111")
+    _, channel = await bot.declare("Checkout down sev:SEV2")
+    return channel
+
+
+def posted(slack: FakeSlack, channel: str, marker: str = "") -> list[Call]:
+    return [
+        c
+        for c in slack.of("chat.postMessage")
+        if c.params.get("channel") == channel and marker in text_of(c.params)
+    ]
+
+
+def redrawn(slack: FakeSlack, channel: str, marker: str) -> list[Call]:
+    return [
+        c
+        for c in slack.of("chat.update")
+        if c.params.get("channel") == channel and marker in text_of(c.params)
+    ]
+
+
+def button(call: Call, label: str) -> dict:
+    for block in call.params.get("blocks", []):
+        for element in block.get("elements", []):
+            if element.get("type") == "button" and element["text"]["text"] == label:
+                return element
+    raise AssertionError(f"no {label} button in {text_of(call.params)}")
+
+
+def card_context(call: Call) -> str:
+    return " ".join(
+        e.get("text", "") for b in call.params["blocks"] if b["type"] == "context" for e in b["elements"]
+    )
+
+
+async def test_a_rotation_page_dms_its_on_call_person_with_an_acknowledge_button(bot: RunningBot) -> None:
+    channel = await with_rotation(bot)
+    answer = text_of(await bot.run("page primary the checkout pods are crash-looping", channel=channel))
+    assert "paged <@U222>" in answer and "on call for primary" in answer
+    assert "paged again, then the next person of primary" in answer
+    await bot.settled()
+    [opened] = bot.slack.of("conversations.open")
+    assert opened.params["users"] == "U222"
+    [dm] = posted(bot.slack, BEA_DM)
+    said = text_of(dm.params)
+    assert "You are paged" in said and "INC-1: Checkout down" in said and "SEV2" in said
+    assert f"<#{channel}>" in said and "crash-looping" in said and "<@U111>" in said
+    assert button(dm, "Acknowledge")["action_id"] == "verb.answer"
+    assert ["U222"] in [str(c.params["users"]).split(",") for c in bot.slack.of("conversations.invite")]
+    assert posted(bot.slack, CY_DM) == []  # the next person is not paged yet
+
+
+async def test_the_acknowledge_click_stops_the_page_tells_the_channel_and_redraws_the_dm(
+    any_bot: RunningBot, clock: FixedClock
+) -> None:
+    bot = any_bot
+    channel = await with_rotation(bot)
+    await bot.run("page primary", channel=channel)
+    await bot.settled()
+    [dm] = posted(bot.slack, BEA_DM)
+    clock.advance(minutes=2)
+    await click_element(bot, button(dm, "Acknowledge"), user="U222", channel=BEA_DM)
+    await wait_until(lambda: posted(bot.slack, channel, "acknowledged the page"), what="the channel told")
+    [told] = posted(bot.slack, channel, "acknowledged the page")
+    assert "<@U222> acknowledged the page for INC-1" in text_of(told.params)
+    assert "answered after 2m" in text_of(told.params)
+    await wait_until(lambda: redrawn(bot.slack, BEA_DM, "Acknowledged"), what="the DM redrawn")
+    [ack_dm] = redrawn(bot.slack, BEA_DM, "Acknowledged")
+    assert ack_dm.params["ts"] == dm.response["ts"]
+    assert "verb.answer" not in text_of(ack_dm.params)  # no button left to click
+
+    clock.advance(minutes=30)  # long past the time-out: nobody is paged again
+    await tick(bot)
+    assert len(posted(bot.slack, BEA_DM)) == 1 and posted(bot.slack, CY_DM) == []
+
+    # A second click (the same button later) changes nothing and says so.
+    await click_element(bot, button(dm, "Acknowledge"), user="U222", channel=BEA_DM)
+    assert len(posted(bot.slack, channel, "acknowledged the page")) == 1
+    assert "acknowledged already" in text_of(bot.slack.answers()[-1].params)
+
+
+async def test_someone_else_cannot_acknowledge_a_page_that_was_not_theirs(bot: RunningBot) -> None:
+    channel = await with_rotation(bot)
+    await bot.run("page primary", channel=channel)
+    await bot.settled()
+    [dm] = posted(bot.slack, BEA_DM)
+    await click_element(bot, button(dm, "Acknowledge"), user="U111", channel=BEA_DM)
+    assert "not sent to you" in text_of(bot.slack.answers()[-1].params)
+    assert posted(bot.slack, channel, "acknowledged the page") == []
+
+
+async def test_no_answer_pages_again_then_the_next_person_of_the_rotation(
+    bot: RunningBot, clock: FixedClock
+) -> None:
+    channel = await with_rotation(bot)
+    await bot.run("page primary", channel=channel)
+    await bot.settled()
+    clock.advance(minutes=4)
+    await tick(bot)
+    assert len(posted(bot.slack, BEA_DM)) == 1  # not yet: the time-out is 5 minutes
+
+    clock.advance(minutes=1)
+    assert await tick(bot) == 1
+    [_, again] = posted(bot.slack, BEA_DM)
+    assert "Paged again" in text_of(again.params) and button(again, "Acknowledge")
+    [said] = posted(bot.slack, channel, "hasn't acknowledged")
+    assert "<@U222> hasn't acknowledged the page for INC-1 in 5m: paged again" in text_of(said.params)
+    assert posted(bot.slack, CY_DM) == []
+
+    clock.advance(minutes=5)
+    assert await tick(bot) == 1
+    [to_cy] = posted(bot.slack, CY_DM)
+    assert "You are paged" in text_of(to_cy.params)
+    assert ["U333"] in [str(c.params["users"]).split(",") for c in bot.slack.of("conversations.invite")]
+    [moved] = posted(bot.slack, channel, "didn't acknowledge")
+    assert "paging <@U333>, next in primary," in text_of(moved.params)
+    assert redrawn(bot.slack, BEA_DM, "next person on call was paged")  # bea's DMs say so
+    assert len(posted(bot.slack, BEA_DM)) == 2  # bea is not paged a third time
+    await wait_until(
+        lambda: redrawn(bot.slack, channel, "<@U333> (primary) paged 09:10 UTC"), what="the card naming cy"
+    )
+
+    # cy acknowledges the page that reached them: it stops there.
+    await click_element(bot, button(to_cy, "Acknowledge"), user="U333", channel=CY_DM)
+    await wait_until(lambda: posted(bot.slack, channel, "<@U333> acknowledged"), what="cy's answer told")
+    clock.advance(minutes=30)
+    await tick(bot)
+    assert len(posted(bot.slack, CY_DM)) == 1
+
+
+async def test_a_page_nobody_answers_ends_with_the_channel_told(bot: RunningBot, clock: FixedClock) -> None:
+    channel = await with_rotation(bot)
+    await bot.run("page primary", channel=channel)
+    await bot.settled()
+    for _ in range(4):  # bea, bea again, cy, cy again
+        clock.advance(minutes=5)
+        await tick(bot)
+    assert len(posted(bot.slack, BEA_DM)) == 2 and len(posted(bot.slack, CY_DM)) == 2
+    clock.advance(minutes=5)
+    await tick(bot)
+    [over] = posted(bot.slack, channel, "Nobody acknowledged")
+    assert "nobody else to page in primary" in text_of(over.params)
+    clock.advance(minutes=30)
+    await tick(bot)
+    assert len(posted(bot.slack, BEA_DM)) == 2 and len(posted(bot.slack, CY_DM)) == 2
+
+
+async def test_a_pending_re_page_survives_a_restart(
+    fake_slack: FakeSlack, database_url: str, clock: FixedClock
+) -> None:
+    """On SQLite and PostgreSQL: the re-page is a row of the store, not a task of the process."""
+    settings = make_settings(fake_slack, database_url)
+    async with running_bot(fake_slack, settings, clock) as first:
+        channel = await with_rotation(first)
+        await first.run("page primary", channel=channel)
+        await first.settled()
+    assert len(posted(fake_slack, BEA_DM)) == 1
+    clock.advance(minutes=5)
+    async with running_bot(fake_slack, settings, clock) as second:
+        await tick(second)  # the new process's own ticker may have fired it first: once either way
+        await wait_until(lambda: len(posted(fake_slack, BEA_DM)) == 2, what="bea paged again")
+        assert "Paged again" in text_of(posted(fake_slack, BEA_DM)[-1].params)
+        assert len(posted(fake_slack, channel, "hasn't acknowledged")) == 1
+
+
+async def test_paging_the_same_target_twice_within_minutes_pages_once_and_says_so(
+    bot: RunningBot, clock: FixedClock
+) -> None:
+    channel = await with_rotation(bot)
+    await bot.run("page primary", channel=channel)
+    await bot.settled()
+    clock.advance(minutes=1)
+    again = text_of(await bot.run("page primary", channel=channel, user="U333"))
+    assert "not paged again" in again
+    await bot.settled()
+    assert len(posted(bot.slack, BEA_DM)) == 1 and len(bot.slack.of("conversations.open")) == 1
+
+
+async def test_a_person_named_is_paged_by_dm_and_only_paged_again(bot: RunningBot, clock: FixedClock) -> None:
+    channel = await with_rotation(bot)
+    answer = text_of(await bot.run("page <@U333|cy>", channel=channel))
+    assert "paged <@U333> by DM" in answer and "next person" not in answer
+    await bot.settled()
+    assert len(posted(bot.slack, CY_DM)) == 1
+    for _ in range(3):
+        clock.advance(minutes=5)
+        await tick(bot)
+    assert len(posted(bot.slack, CY_DM)) == 2 and posted(bot.slack, BEA_DM) == []
+    assert posted(bot.slack, channel, "Nobody acknowledged")
+
+
+async def test_a_name_that_is_no_rotation_lists_the_rotations_and_pages_nobody(bot: RunningBot) -> None:
+    channel = await with_rotation(bot)
+    answer = text_of(await bot.run("page storage", channel=channel))
+    assert "“storage” is not a" in answer and "`primary`" in answer
+    await bot.settled()
+    assert bot.slack.of("conversations.open") == []
+
+
+async def test_the_card_shows_the_open_page_and_then_its_acknowledgement(
+    bot: RunningBot, clock: FixedClock
+) -> None:
+    channel = await with_rotation(bot)
+    await bot.run("page primary", channel=channel)
+    await bot.settled()
+    await wait_until(lambda: redrawn(bot.slack, channel, "📟 Paged"), what="the card redrawn with the page")
+    card = redrawn(bot.slack, channel, "📟 Paged")[-1]
+    assert "<@U222> (primary) paged 09:00 UTC, not acknowledged yet" in card_context(card)
+    clock.advance(minutes=3)
+    [dm] = posted(bot.slack, BEA_DM)
+    await click_element(bot, button(dm, "Acknowledge"), user="U222", channel=BEA_DM)
+    await wait_until(
+        lambda: redrawn(bot.slack, channel, "acknowledged 09:03 UTC"), what="the card shows the answer"
+    )
+    card = redrawn(bot.slack, channel, "acknowledged 09:03 UTC")[-1]
+    assert "not acknowledged yet" not in card_context(card)
+
+
+async def test_the_card_shows_three_pages_at_most_and_counts_the_rest(bot: RunningBot) -> None:
+    channel = await with_rotation(bot)
+    for user in ("U222|bea", "U333|cy", "U444|dan", "U555|eve"):
+        await bot.run(f"page <@{user}>", channel=channel)
+        await bot.settled()
+    await wait_until(
+        lambda: redrawn(bot.slack, channel, "and 1 more"), what="the card counting the fourth page"
+    )
+    card = redrawn(bot.slack, channel, "and 1 more")[-1]
+    line = card_context(card)
+    assert line.count("not acknowledged yet") == 3 and "<@U555>" in line and "<@U222>" not in line
+    assert block_problems(card.params["blocks"]) == []
