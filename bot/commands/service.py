@@ -9,19 +9,15 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-import uuid
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.clock import Clock
 from bot.commands import forms, registry
 from bot.commands.archive import ARCHIVE, Archiver
 from bot.commands.authorize import Authorizer
-from bot.commands.changes import Change, Follower, ToldElsewhere
-from bot.commands.context import Context, NotOffered, Refusal
-from bot.commands.failures import provider_failure
+from bot.commands.changes import Follower, ToldElsewhere
+from bot.commands.context import Context
 from bot.commands.fresh import FreshIncidents
-from bot.commands.handlers import HANDLERS
 from bot.commands.handlers.incident import keep_note
 from bot.commands.invites import AutoInvites
 from bot.commands.invocation import Invocation
@@ -34,33 +30,38 @@ from bot.commands.refs import Target
 from bot.commands.registry import Choices, Verb
 from bot.commands.resolve import Resolver
 from bot.commands.results import (
-    AskElsewhere,
-    Elsewhere,
     Failure,
     NeedsForm,
-    NotLinked,
     NotSupported,
-    Quiet,
     Reply,
     Result,
     Usage,
 )
 from bot.commands.ringing import REPAGE, Ringer
+from bot.commands.stages import (
+    AskFirst,
+    Authorize,
+    Limit,
+    Locate,
+    Offered,
+    Passage,
+    Queue,
+    Run,
+    Settle,
+    Stage,
+)
 from bot.commands.timers import Timers
 from bot.config import Settings
-from bot.domain import Capability, Incident, Person, ProviderError, in_command
+from bot.domain import Capability, ProviderError, in_command
 from bot.outage import log_failure
 from bot.providers.base import MarksApplied, Provider
-from bot.providers.facets import offered
 from bot.store.cards import Cards
 from bot.store.db import Store
 from bot.store.kept import Kept
-from bot.store.locks import IncidentLocks, Turn, Waiting
+from bot.store.locks import IncidentLocks, Waiting
 from bot.store.timers import TimerStore
 
 log = logging.getLogger(__name__)
-# A button carries its verb's words in its value, which Slack bounds at 2,000 characters.
-MAX_BUTTON_WORDS = 1_500
 
 
 @dataclass
@@ -116,6 +117,24 @@ class CommandService:
             self.archiver.followed,
         ]
         self.declares = RateLimit(settings.incident_declare_limit)
+        # The command path (bot/commands/stages.py): who may, on which incident, whether
+        # the provider offers it, whether to ask first; then the handler in its turn.
+        timeout, command = settings.incident_command_timeout, settings.incident_command
+        limit = Limit(self.declares, command)
+        locate = Locate(self.where, lambda: self.default_provider)
+        authorize = Authorize(self.guard, timeout, command)
+        self.offered = Offered(self._url_of, self._keep_unoffered)
+        self.admission: list[Stage] = [limit, locate, authorize]  # all a modal's opening needs
+        self.stages: list[Stage] = [
+            limit,
+            locate,
+            Queue(self.locks),  # its place in the incident's queue, before the checks
+            authorize,
+            self.offered,
+            AskFirst(store.links),
+        ]
+        self.run_stage = Run(self.locks, self._context, self.notifier, timeout, command)
+        self.settle = Settle(self.notifier, self.fresh, self.followers, command)
 
     @property
     def default_provider(self) -> Provider:
@@ -182,186 +201,26 @@ class CommandService:
         if isinstance(parsed, UsageError) or verb is None:
             error = parsed if isinstance(parsed, UsageError) else UsageError(message="?", usage="")
             return Reply(result=Usage(error=error), outcome="usage"), None, None
-        reserved: list[Turn] = []
-
-        def queue(provider: Provider, incident_id: str | None) -> None:
-            """The change's place in its incident's queue, taken as soon as the incident is
-            known: the checks before the change (who may, what the provider offers) run
-            while it waits, and changes keep the order they came in."""
-            if verb.writes and incident_id and verb.turn is not None:
-                reserved.append(self.locks.reserve(_turn_key(provider, incident_id, verb.turn)))
-
+        passage = Passage(invocation, parsed, verb, key=key, waiting=waiting)
         try:
-            admitted = await self._admit(invocation, parsed, verb, queue)
-            if isinstance(admitted, Reply):
-                return admitted, None, None
-            return await self._admitted(
-                invocation, parsed, verb, admitted, reserved[0] if reserved else None, waiting, key
-            )
+            reply = await self._through(self.stages, passage)
+            if reply is None:
+                reply = await self.settle(passage, await self.run_stage(passage))
         finally:
-            for turn in reserved:
-                turn.leave()
+            if passage.turn is not None:
+                passage.turn.leave()
+        if not passage.admitted:  # refused before its incident was settled: none is named
+            return reply, None, None
+        return reply, passage.at().name, passage.reference
 
-    async def _admitted(
-        self,
-        invocation: Invocation,
-        parsed: ParsedCommand,
-        verb: Verb,
-        admitted: tuple[Provider, str | None, str | None],
-        turn: Turn | None,
-        waiting: Waiting | None,
-        key: str | None,
-    ) -> tuple[Reply, str | None, str | None]:
-        actor = Person(slack_id=invocation.user_id, name=invocation.user_name)
-        provider, incident_id, reference = admitted
-        if verb.capability and verb.capability not in offered(provider):
-            result = _not_offered(provider, verb, verb.capability, await self._url_of(provider, incident_id))
-            marked = provider.for_request(key) if key and isinstance(provider, MarksApplied) else provider
-            context = self._context(invocation, parsed, verb, actor, marked, incident_id, reference)
-            kept = await self._keep_note(context, result)
-            return kept or Reply(result=result, outcome="refused"), provider.name, reference
-        channels = await self._other_than_channels(invocation, parsed, provider, incident_id, reference)
-        if channels is not None and verb.asks_elsewhere and parsed.target is None:
-            words = _words_after_verb(invocation, parsed)
-            if words and len(words) > MAX_BUTTON_WORDS:
-                too_long = Failure(
-                    what=f"That is too long to carry on a button asking whether you mean {reference}, "
-                    f"not this channel's {channels}.",
-                    next_step=f"Do it in {reference}'s own channel, or with a shorter note.",
-                )
-                return Reply(result=too_long, outcome="refused"), provider.name, reference
-            ask = AskElsewhere(
-                verb=verb.name,
-                label=f"{verb.button or verb.name.capitalize()} {reference}",
-                text=words,
-                provider=provider.name,
-                incident_id=incident_id or "",
-                reference=reference or "",
-                channel_reference=channels,
-            )
-            return Reply(result=ask, outcome="asked"), provider.name, reference
-
-        if key is not None and isinstance(provider, MarksApplied):
-            provider = provider.for_request(key)
-        ctx = self._context(invocation, parsed, verb, actor, provider, incident_id, reference)
-        # As the channel knew it before this change (whether a new severity is a rise): read
-        # now, before this change's own webhook can have told the notifier the new state.
-        known = self.notifier.known.get((provider.name, incident_id)) if incident_id else None
-        if turn is not None and incident_id and verb.turn is not None:
-            # Changes to the same part of one incident (its status, its severity, its roles)
-            # run one at a time, in the order they came: in this process, and across
-            # processes on PostgreSQL (an advisory lock for a remote provider; the built-in
-            # one locks its own row too). Appends (verb.turn None) never wait.
-            async with self.locks.hold(
-                _turn_key(provider, incident_id, verb.turn),
-                across_processes=not provider.records_applied,
-                waiting=waiting,
-                turn=turn,
-            ):
-                reply = await self._guarded(ctx)
-        else:
-            reply = await self._guarded(ctx)
-        answered = getattr(reply.result, "incident", None)
-        shown: Incident | None = answered if isinstance(answered, Incident) else None
-        own_is_newest = True
-        if shown is not None:
-            # What the channel now knows (a card, a change's answer): a webhook for it, the
-            # bot's own change coming back included, is not told twice.
-            self.notifier.saw(shown)
-            # Changes to other parts of the incident run beside this one: the provider's
-            # answer to this write may be older than another's that finished first. What
-            # follows (the cache, reminders, the card) goes by the newest known.
-            newest = self.notifier.known.get((shown.provider, shown.id), shown)
-            own_is_newest = newest is shown
-            if not own_is_newest and verb.writes and incident_id:
-                self.fresh.forget(provider.name, incident_id)
-            shown = newest
-        if verb.writes and incident_id:
-            if reply.outcome == "ok" and isinstance(shown, Incident) and shown.provider == provider.name:
-                if own_is_newest:
-                    self.fresh.put(shown, asked_as=incident_id)
-            elif reply.outcome not in ("usage", "refused") and getattr(reply.result, "changed", None) != "no":
-                self.fresh.forget(provider.name, incident_id)  # it may have changed: read it next time
-        if verb.writes and verb.needs_incident and reply.outcome == "ok":
-            reply.refresh = shown if isinstance(shown, Incident) else None
-        if verb.writes and reply.outcome == "ok" and (incident_id or isinstance(shown, Incident)):
-            change = Change(
-                verb=verb,
-                parsed=parsed,
-                invocation=invocation,
-                actor=actor,
-                provider=provider,
-                incident_id=incident_id or (shown.id if isinstance(shown, Incident) else ""),
-                reply=reply,
-                incident=shown if isinstance(shown, Incident) else None,
-                before=known,
-                command=self.command,
-            )
-            for follower in self.followers:
-                reply.posts += await follower(change)
-        if channels is not None and verb.writes and reply.outcome not in ("usage", "refused"):
-            reply.result.elsewhere = Elsewhere(reference=reference or "", channel_reference=channels)
-        reply.capabilities = sorted(offered(provider))
-        return reply, provider.name, reference
-
-    async def _other_than_channels(
-        self,
-        invocation: Invocation,
-        parsed: ParsedCommand,
-        provider: Provider,
-        incident_id: str | None,
-        reference: str | None,
-    ) -> str | None:
-        """The channel's own incident, where the command acts on another one (named in it,
-        or a button of another incident's card shown here); None where they are the same."""
-        if (parsed.ref is None and parsed.target is None) or incident_id is None:
-            return None
-        link = await self.store.links.get(invocation.team_id, invocation.channel_id)
-        if link is None or link.provider != provider.name:
-            return None if link is None else link.reference
-        # The link holds the provider's own id (incident.io's ULID) where a typed reference
-        # holds the number people see: either matching is the channel's own incident.
-        if link.incident_id == incident_id or link.reference.upper() == (reference or "").upper():
-            return None
-        return link.reference
-
-    async def _admit(
-        self,
-        invocation: Invocation,
-        parsed: ParsedCommand,
-        verb: Verb,
-        found_at: Callable[[Provider, str | None], None] | None = None,
-    ) -> tuple[Provider, str | None, str | None] | Reply:
-        """May this user run this verb, and on which incident at which provider.
-        `found_at` hears the incident as soon as it is known, before the checks."""
-        if verb.creates_incident and not self.declares.allow(invocation.user_id):
-            limit = self.settings.incident_declare_limit
-            result = Failure(
-                what=f"You have declared {limit} incidents in the last minute, the most one person may.",
-                next_step=f"If this is a new one, wait a minute; if it exists, `{self.command} link` it.",
-            )
-            return Reply(result=result, outcome="refused")
-        if not verb.needs_incident:
-            found: tuple[Provider, str | None, str | None] = (self.default_provider, None, None)
-        else:
-            resolved = await self.where.resolve(invocation, parsed)
-            if isinstance(resolved, NotLinked) and invocation.unasked:
-                return Reply(result=Quiet(), outcome="ignored")  # a 📌 in no incident's channel
-            if isinstance(resolved, Result):
-                return Reply(result=resolved, outcome="refused")
-            found = resolved
-        if found_at is not None:
-            found_at(found[0], found[1])
-        try:
-            # Deciding may read the incident (who holds its roles): a provider that fails
-            # here is told as any provider failure is, and nothing is done.
-            async with asyncio.timeout(self.settings.incident_command_timeout):
-                refusal = await self.guard.check(invocation, parsed, verb, *found)
-        except (ProviderError, TimeoutError) as exc:
-            return provider_failure(found[0], verb, exc, self.command, self.settings.incident_command_timeout)
-        if refusal is not None:
-            return Reply(result=refusal, outcome="refused")
-        return found
+    @staticmethod
+    async def _through(stages: list[Stage], passage: Passage) -> Reply | None:
+        """The stages in order, until one answers the command."""
+        for stage in stages:
+            ended = await stage(passage)
+            if ended is not None:
+                return ended
+        return None
 
     async def provider_for(self, invocation: Invocation, parsed: ParsedCommand | None) -> Provider | None:
         """Which provider a request acts at, from what is already known (no provider call):
@@ -387,18 +246,19 @@ class CommandService:
         """Everything a modal for `verb` needs before it is shown: the incident it acts on
         and the provider's real names for each choice. A Result when the verb can't run
         here, which the modal shows instead of a form."""
-        parsed = ParsedCommand(verb=verb.name, target=target)
-        admitted = await self._admit(invocation, parsed, verb)
-        if isinstance(admitted, Reply):
+        passage = Passage(invocation, ParsedCommand(verb=verb.name, target=target), verb)
+        refused = await self._through(self.admission, passage)
+        if refused is not None:
             # Refused before the form opens: audited as a typed refusal is.
             where: tuple[str | None, str | None] = (None, None)
             if target:
                 where = (target.provider, target.reference)
-            await self.store.audit.record(**_audit_row(invocation, verb, *where, admitted, 0.0))
-            return admitted.result
-        provider, incident_id, reference = admitted
-        if verb.capability and verb.capability not in offered(provider):
-            return _not_offered(provider, verb, verb.capability, await self._url_of(provider, incident_id))
+            await self.store.audit.record(**_audit_row(invocation, verb, *where, refused, 0.0))
+            return refused.result
+        unoffered = await self.offered(passage)
+        if unoffered is not None:
+            return unoffered.result
+        provider, incident_id, reference = passage.at(), passage.incident_id, passage.reference
         choices: dict[str, list[str]] = {}
         try:
             async with asyncio.timeout(self.settings.incident_command_timeout):
@@ -465,59 +325,32 @@ class CommandService:
         """Where posts kept up to date in place are remembered (the announcement line)."""
         return self.timers.store
 
-    async def _guarded(self, ctx: Context) -> Reply:
-        verb = ctx.verb
-        try:
-            async with asyncio.timeout(self.settings.incident_command_timeout):
-                result = await HANDLERS[verb.name](ctx)
-        except Refusal as exc:
-            return Reply(result=Usage(error=ctx.usage_error(exc.message)), outcome="usage")
-        except NotOffered as exc:
-            return Reply(result=_not_offered(ctx.provider, verb, exc.capability), outcome="refused")
-        except (ProviderError, TimeoutError) as exc:
-            return provider_failure(
-                ctx.provider, verb, exc, self.command, self.settings.incident_command_timeout, ctx.actor
-            )
-        except Exception as exc:
-            error_id = uuid.uuid4().hex[:8]
-            log_failure(log, exc, "command failed, error id %s", error_id)
-            result = Failure(
-                what=f"Something went wrong on our side running `{verb.name}`.",
-                changed="unknown" if verb.writes else "no",
-                next_step=f"Check with `{ctx.command} info`, and quote error id {error_id} "
-                "to whoever runs the bot.",
-                error_id=error_id,
-            )
-            return Reply(result=result, outcome="error")
-        return result if isinstance(result, Reply) else Reply(result=result)
-
-    def _context(
-        self,
-        invocation: Invocation,
-        parsed: ParsedCommand,
-        verb: Verb,
-        actor: Person,
-        provider: Provider,
-        incident_id: str | None,
-        reference: str | None,
-    ) -> Context:
+    def _context(self, p: Passage, provider: Provider) -> Context:
+        """What a handler is given: the command, the incident, and the runtime's parts."""
         return Context(
             settings=self.settings,
             store=self.store,
             workspace=self.workspace,
             providers=self.providers,
-            invocation=invocation,
-            parsed=parsed,
-            verb=verb,
-            actor=actor,
+            invocation=p.invocation,
+            parsed=p.parsed,
+            verb=p.verb,
+            actor=p.actor,
             provider=provider,
-            incident_id=incident_id,
-            reference=reference,
-            is_admin=lambda: self.guard.is_admin(invocation.user_id),
+            incident_id=p.incident_id,
+            reference=p.reference,
+            is_admin=lambda: self.guard.is_admin(p.invocation.user_id),
             timers=self.timers,
             fresh=self.fresh,
             clock=self.clock,
         )
+
+    async def _keep_unoffered(self, p: Passage, refused: NotSupported) -> Reply | None:
+        """`_keep_note` for the `Offered` stage, with the handler's context."""
+        provider = p.at()
+        if p.key is not None and isinstance(provider, MarksApplied):
+            provider = provider.for_request(p.key)  # an update it posts is marked applied too
+        return await self._keep_note(self._context(p, provider), refused)
 
     async def _keep_note(self, ctx: Context, refused: NotSupported) -> Reply | None:
         """A verb the provider does not offer, typed with a note (`reopen errors are back` at
@@ -548,24 +381,6 @@ class CommandService:
             return None
 
 
-def _turn_key(provider: Provider, incident_id: str, turn: str) -> str:
-    return f"{provider.name}:{incident_id}:{turn}"
-
-
-def _words_after_verb(invocation: Invocation, parsed: ParsedCommand) -> str | None:
-    """What a confirmation's button runs again: the words as typed (Slack's escaped text, so
-    read again they read the same), less the verb and the reference, which the button
-    carries as its incident."""
-    words = invocation.text.split()[1:]
-    if parsed.ref is not None:
-        raw = parsed.ref.raw.lower()
-        named = {raw, f"incident:{raw}", f"inc:{raw}"}
-        at = next((n for n, word in enumerate(words) if word.lower() in named), None)
-        if at is not None:
-            words = words[:at] + words[at + 1 :]
-    return " ".join(words) or None
-
-
 def _audit_row(
     invocation: Invocation,
     verb: Verb | None,
@@ -586,12 +401,3 @@ def _audit_row(
         "detail": getattr(reply.result, "what", None),
         "duration_ms": duration_ms,
     }
-
-
-def _not_offered(
-    provider: Provider, verb: Verb, capability: Capability, url: str | None = None
-) -> NotSupported:
-    """The answer where the provider does not offer what the verb needs: its own reason."""
-    return NotSupported(
-        provider_label=provider.label, verb=verb.name, reason=provider.unsupported.get(capability), url=url
-    )
