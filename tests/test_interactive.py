@@ -69,6 +69,7 @@ async def test_declare_pins_a_card_with_every_button_and_changes_redraw_it_in_pl
 
     # `info` where the card is: the asker gets it privately; no new copy in the channel, no
     # re-pin, and no redraw of a card that already shows what was read.
+    await bot.settled()  # the change's own follow-ups (its topic) done before counting
     calls = len(bot.slack.calls)
     answer = await bot.run("info", channel=channel)
     await bot.settled()
