@@ -157,6 +157,14 @@ async def test_sigkill_mid_load_loses_no_acked_command_and_does_none_twice(
                 )
 
             await wait_until(lambda: acked <= set(answered()), what="every acked command answered")
+
+            async def all_recorded() -> bool:
+                rows = await read_rows(database_url, tables.inbox)
+                return all(r["state"] == "done" for r in rows)
+
+            # Each answer is recorded right after it is given: stopped in between, a row is
+            # left for the next start (which finds the answer given, and gives no second).
+            await wait_until(all_recorded, what="every answer recorded in the inbox")
     finally:
         await bot.stop()
 
