@@ -23,7 +23,7 @@ from bot.commands.changes import Change
 from bot.commands.channel import ArchiveSoon, NotUnarchived
 from bot.commands.fresh import FreshIncidents
 from bot.commands.results import Post, Quiet, Reply
-from bot.commands.timers import NEVER
+from bot.commands.timers import NEVER, quiet_timer, timer_audit
 from bot.config import Settings
 from bot.domain import Incident
 from bot.providers.base import Provider
@@ -142,7 +142,7 @@ class Archiver:
         incident = await self.fresh.get(provider, str(timer.payload["incident_id"]))
         if not incident.closed or self.archives is None:
             await self.timers.cancel(timer.key)
-            return _quiet(timer, "reopened" if not incident.closed else "off")
+            return quiet_timer(timer, "reopened" if not incident.closed else "off")
         channels = [link.channel_id for link in await self.links.channels_for(provider.name, incident.id)]
         archive_at = datetime.fromisoformat(str(timer.payload["archive_at"]))
         if timer.payload.get("stage") == WARN:
@@ -152,7 +152,7 @@ class Archiver:
             said = ArchiveSoon(incident=incident, at=due, command=self.command)
             posts = [Post(channel_id=channel, result=said) for channel in channels]
             return Reply(
-                result=Quiet(), posts=posts, audit=_audit(timer, "warned" if posts else "no channel")
+                result=Quiet(), posts=posts, audit=timer_audit(timer, "warned" if posts else "no channel")
             )
         done = []
         for channel in channels:
@@ -166,22 +166,4 @@ class Archiver:
             Timer(key=archived_key(provider.name, incident.id), kind=ARCHIVED, due_at=NEVER, payload=payload)
         )
         await self.timers.cancel(timer.key)
-        return _quiet(timer, "archived" if done else "not archived")
-
-
-def _quiet(timer: Timer, outcome: str) -> Reply:
-    return Reply(result=Quiet(), outcome=outcome, audit=_audit(timer, outcome))
-
-
-def _audit(timer: Timer, outcome: str) -> dict[str, object]:
-    return {
-        "team_id": None,
-        "channel_id": None,
-        "user_id": "timer",
-        "verb": None,
-        "arguments": f"{timer.kind} {timer.key}",
-        "provider": timer.payload.get("provider"),
-        "incident": timer.payload.get("incident_id"),
-        "outcome": outcome,
-        "duration_ms": 0.0,
-    }
+        return quiet_timer(timer, "archived" if done else "not archived")

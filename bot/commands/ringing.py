@@ -19,7 +19,7 @@ from bot.commands.invites import bring_in
 from bot.commands.ports import Workspace, WorkspaceError
 from bot.commands.pulse import dressed
 from bot.commands.results import PageAnswered, PageMoved, PageRing, Post, Quiet, Reply
-from bot.commands.timers import Timers
+from bot.commands.timers import Timers, quiet_timer, timer_audit
 from bot.config import Settings
 from bot.domain import Incident, Person
 from bot.providers.base import Provider
@@ -87,13 +87,13 @@ class Ringer:
         page = await self.pages.get(int(payload["page_id"]))
         if page is None or not page.open:
             await self.timers.store.cancel(timer.key)
-            return _quiet(timer, "answered")
+            return quiet_timer(timer, "answered")
         incident = await self.timers.fresh.get(provider, page.incident_id)
         ringing = [Person.model_validate(p) for p in payload.get("ringing") or []]
         if incident.closed or not ringing:
             await self.timers.store.cancel(timer.key)
             await self.pages.answered(page.id, UNANSWERED, None, at)
-            return _quiet(timer, "over")
+            return quiet_timer(timer, "over")
         actor = Person.model_validate(payload["actor"]) if payload.get("actor") else None
         message = payload.get("message")
         channel = await self._channel(incident)
@@ -106,12 +106,12 @@ class Ringer:
             rung = await self.pages.rang(page.id, person or Person(slack_id=""), ring, page.tried)
             if rung is None:
                 await self.timers.store.cancel(timer.key)
-                return _quiet(timer, "answered")
+                return quiet_timer(timer, "answered")
             posts += [self._dm(incident, rung, p, ring, channel, actor, message) for p in ringing]
             await self._arm(provider.name, incident.id, page.id, payload)
             said = PageMoved(reference=incident.reference, person=ringing[0], next=ringing[0], waited=waited)
             posts += [Post(channel_id=c, result=said) for c in channels]
-            return await self._told(posts, incident, provider, _audit(timer, "paged again"))
+            return await self._told(posts, incident, provider, timer_audit(timer, "paged again"))
         following = await self._next(provider, page)
         # The DMs that went unanswered say so, and lose their button's urgency.
         moved = "moved" if following is not None else "unanswered"
@@ -131,11 +131,11 @@ class Ringer:
             await self.pages.answered(page.id, UNANSWERED, None, at)
             said = PageMoved(reference=incident.reference, person=ringing[0], via=page.via, waited=waited)
             posts += [Post(channel_id=c, result=said) for c in channels]
-            return await self._told(posts, incident, provider, _audit(timer, "unanswered"))
+            return await self._told(posts, incident, provider, timer_audit(timer, "unanswered"))
         rung = await self.pages.rang(page.id, following, 1, [*page.tried, following.slack_id], moved=True)
         if rung is None:
             await self.timers.store.cancel(timer.key)
-            return _quiet(timer, "answered")
+            return quiet_timer(timer, "answered")
         payload["ringing"] = [following.model_dump()]
         await self._arm(provider.name, incident.id, page.id, payload)
         posts.append(self._dm(incident, rung, following, 1, channel, actor, message))
@@ -144,7 +144,7 @@ class Ringer:
             reference=incident.reference, person=ringing[0], next=following, via=page.via, waited=waited
         )
         posts += [Post(channel_id=c, result=said) for c in channels]
-        return await self._told(posts, incident, provider, _audit(timer, "next person"))
+        return await self._told(posts, incident, provider, timer_audit(timer, "next person"))
 
     async def _told(
         self, posts: list[Post], incident: Incident, provider: Provider, audit: dict[str, object]
@@ -267,21 +267,3 @@ class Ringer:
             anchor=dm_anchor(page.id, person.slack_id, ring),
             direct=True,
         )
-
-
-def _quiet(timer: Timer, outcome: str) -> Reply:
-    return Reply(result=Quiet(), outcome=outcome, audit=_audit(timer, outcome))
-
-
-def _audit(timer: Timer, outcome: str) -> dict[str, object]:
-    return {
-        "team_id": None,
-        "channel_id": None,
-        "user_id": "timer",
-        "verb": None,
-        "arguments": f"{timer.kind} {timer.key}",
-        "provider": timer.payload.get("provider"),
-        "incident": timer.payload.get("incident_id"),
-        "outcome": outcome,
-        "duration_ms": 0.0,
-    }

@@ -249,11 +249,11 @@ class Timers:
         current = await self.store.get(timer.key, fresh=True)
         at = self.clock.now()
         if current is None or current.due_at != timer.due_at:
-            return _quiet(timer, "moved")  # snoozed, re-armed or cancelled since it was read
+            return quiet_timer(timer, "moved")  # snoozed, re-armed or cancelled since it was read
         provider = self.providers.get(str(current.payload.get("provider")))
         if provider is None:
             await self.store.cancel(timer.key)
-            return _quiet(timer, "no provider")
+            return quiet_timer(timer, "no provider")
         try:
             if current.kind == REMIND:
                 return await self._remind(current, provider, at)
@@ -265,27 +265,27 @@ class Timers:
                 return await self.kinds[current.kind](current, provider, at)
         except NotFound:
             await self.store.cancel(timer.key)
-            return _quiet(timer, "gone")
+            return quiet_timer(timer, "gone")
         except ProviderError as exc:
             log.warning(
                 "%s: %s did not answer (%s); trying again later", timer.key, provider.label, exc.message
             )
             await self.store.set(current.model_copy(update={"due_at": at + RETRY}))
-            return _quiet(timer, "failed")
+            return quiet_timer(timer, "failed")
         await self.store.cancel(timer.key)
-        return _quiet(timer, "unknown kind")
+        return quiet_timer(timer, "unknown kind")
 
     async def _remind(self, timer: Timer, provider: Any, at: datetime) -> Reply:
         incident: Incident = await self.fresh.get(provider, timer.payload["incident_id"])
         span = self.span(incident)
         if incident.closed or span is None:
             await self.store.cancel(timer.key)
-            return _quiet(timer, "over")
+            return quiet_timer(timer, "over")
         payload = dict(timer.payload)
         due = self._reminder_due(payload, span)
         if due > at:  # an update came, or the severity changed: later
             await self.store.set(timer.model_copy(update={"due_at": due}))
-            return _quiet(timer, "later")
+            return quiet_timer(timer, "later")
         quiet_since = _quiet_since(payload)
         payload["reminded_at"] = at.isoformat()
         await self.store.set(Timer(key=timer.key, kind=REMIND, due_at=at + span, payload=payload))
@@ -297,26 +297,27 @@ class Timers:
             command=self.command,
         )
         posts = [Post(channel_id=link.channel_id, result=said) for link in links]
-        return Reply(result=Quiet(), posts=posts, audit=_audit(timer, "posted" if posts else "no channel"))
+        outcome = "posted" if posts else "no channel"
+        return Reply(result=Quiet(), posts=posts, audit=timer_audit(timer, outcome))
 
     async def _nudge(self, timer: Timer, provider: Any, at: datetime) -> Reply:
         incident: Incident = await self.fresh.get(provider, timer.payload["incident_id"])
         item = next((f for f in incident.followups if f.number == timer.payload.get("number")), None)
         if item is None or item.state != "open":
             await self.store.cancel(timer.key)
-            return _quiet(timer, "done")
+            return quiet_timer(timer, "done")
         snoozed = _at(timer.payload.get("snoozed_until"))
         later = max(t for t in (item.due, snoozed, at) if t)
         if later > at:
             await self.store.set(timer.model_copy(update={"due_at": later}))
-            return _quiet(timer, "later")
+            return quiet_timer(timer, "later")
         owner = (item.assignee.slack_id if item.assignee else None) or timer.payload.get("owner")
         await self.store.set(timer.model_copy(update={"due_at": at + NUDGE_EVERY}))
         if not owner:
-            return _quiet(timer, "no owner")
+            return quiet_timer(timer, "no owner")
         said = Nudge(incident=incident, followup=item, command=self.command, at=at)
         return Reply(
-            result=Quiet(), posts=[Post(channel_id=owner, result=said)], audit=_audit(timer, "posted")
+            result=Quiet(), posts=[Post(channel_id=owner, result=said)], audit=timer_audit(timer, "posted")
         )
 
     async def _handover(self, timer: Timer, provider: Any, at: datetime) -> Reply:
@@ -332,10 +333,10 @@ class Timers:
         due = min(until, at + HANDOVER_POLL) if until and until > at else at + HANDOVER_POLL
         await self.store.set(Timer(key=timer.key, kind=HANDOVER, due_at=due, payload=payload))
         if not known or _same(before, person):
-            return _quiet(timer, "unchanged")
+            return quiet_timer(timer, "unchanged")
         said = Handover(schedule=schedule, person=person, before=before, until=until, at=at)
         post = Post(channel_id=str(payload["channel_id"]), result=said)
-        return Reply(result=Quiet(), posts=[post], audit=_audit(timer, "posted"))
+        return Reply(result=Quiet(), posts=[post], audit=timer_audit(timer, "posted"))
 
     # announcements ---------------------------------------------------------------------
     async def announcements(
@@ -374,11 +375,11 @@ def _same(a: Person | None, b: Person | None) -> bool:
     return (a.slack_id or a.name) == (b.slack_id or b.name)
 
 
-def _quiet(timer: Timer, outcome: str) -> Reply:
-    return Reply(result=Quiet(), outcome=outcome, audit=_audit(timer, outcome))
+def quiet_timer(timer: Timer, outcome: str) -> Reply:
+    return Reply(result=Quiet(), outcome=outcome, audit=timer_audit(timer, outcome))
 
 
-def _audit(timer: Timer, outcome: str) -> dict[str, object]:
+def timer_audit(timer: Timer, outcome: str) -> dict[str, object]:
     return {
         "team_id": None,
         "channel_id": None,
