@@ -176,7 +176,7 @@ class Settings(BaseSettings):
     incident_command_timeout: float = 25.0
     # Commands doing their work at once in one process; one waiting for its incident's turn
     # holds none. Waiting on a slow provider counts as work, so the default is wide.
-    incident_work_slots: int = Field(default=64, ge=1, le=4096)
+    incident_work_slots: int = Field(default=256, ge=1, le=4096)
     incident_channel_prefix: str = "inc"
 
     incidentio_api_key: SecretStr | None = None

@@ -41,8 +41,8 @@ from bot.store.timers import Timer
 
 log = logging.getLogger(__name__)
 # Requests doing their work at once. Waiting on a slow provider counts as work, so the cap
-# is wide: 8 made a 5 s provider answer in 10 s.
-WORK_SLOTS = 64
+# is wide (docs/performance.md, "The figures behind the code's choices").
+WORK_SLOTS = 256
 # Requests acked and not yet answered, at the most, in one process: past it a request is
 # acked at once and answered "busy". Before that, with every work slot taken and the process
 # short of CPU, acks wait a little (bot/commands/backpressure.py).
