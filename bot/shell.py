@@ -66,6 +66,9 @@ class ShellWorkspace:
     async def find_group(self, handle: str) -> str | None:
         return None  # no groups here: a handle is taken for a person (find_user)
 
+    async def group_handles(self) -> list[str]:
+        return []
+
     async def user_timezone(self, user_id: str) -> str | None:
         return None  # `:tz ZONE` sets it on each invocation
 

@@ -65,7 +65,13 @@ async def test_the_cards_buttons_follow_the_incident_and_it_shows_lead_update_an
     _, channel = await bot.declare("Checkout is failing sev:SEV1")
     card = card_post(bot.slack, channel)
     phone_sized(card.params)
-    assert shown_buttons(card.params) == ["verb.status", "verb.ack", "verb.resolve", "verb.update"]
+    assert shown_buttons(card.params) == [
+        "verb.status",
+        "verb.ack",
+        "verb.resolve",
+        "verb.page",
+        "verb.update",
+    ]
     assert menu_of(card.params) == ["verb.severity", "verb.assign", "verb.override", "verb.unlink"]
     fields = fields_of(card.params)
     assert fields["Lead"] == "<@U111>"  # the declarer leads from the first minute

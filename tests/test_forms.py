@@ -36,10 +36,16 @@ def test_every_argument_of_every_verb_has_its_field(declared: Verb) -> None:
     keys = [field.key for field in forms.fields(declared)]
     expected: list[str] = []
     for arg in (*declared.args, *declared.options):
-        expected += [f"{arg.name}.start", f"{arg.name}.end"] if arg.slot is Slot.WHEN else [arg.name]
+        if arg.slot is Slot.WHEN:
+            expected += [f"{arg.name}.start", f"{arg.name}.end"]
+        elif arg.slot is Slot.PAGEE:  # a person picked, or a name: either box
+            expected += [f"{arg.name}.person", f"{arg.name}.name"]
+        else:
+            expected.append(arg.name)
     assert keys == expected
     required = {f.key for f in forms.fields(declared) if f.required}
-    assert {a.name for a in declared.args if a.required and a.slot is not Slot.WHEN} <= required
+    plain = {a.name for a in declared.args if a.required and a.slot not in (Slot.WHEN, Slot.PAGEE)}
+    assert plain <= required
 
 
 def test_a_catalogue_argument_is_a_choice_and_a_person_a_user_picker() -> None:

@@ -19,6 +19,7 @@ from tests.slackfake import FakeSlack, block_actions, block_suggestion
 
 ALL_BUTTONS = {
     "verb.task",
+    "verb.page",
     "verb.reassign",
     "verb.ack",
     "verb.resolve",
@@ -41,13 +42,13 @@ def select_options(view: dict, block_id: str) -> list[str]:
 # The built-in provider keeps follow-ups only, and has roles rather than one assignee. A
 # new incident's card: nobody has acknowledged it; follow-ups come once someone is on it.
 BUILTIN_NEW = (
-    ["verb.status", "verb.ack", "verb.resolve", "verb.update"],
+    ["verb.status", "verb.ack", "verb.resolve", "verb.page", "verb.update"],
     ["verb.severity", "verb.assign", "verb.override", "verb.unlink"],
 )
 # Acknowledged: no Acknowledge (it could only be refused); Unlink stays in the menu.
 BUILTIN_ACTIVE = (
     ["verb.status", "verb.resolve", "verb.severity", "verb.assign", "verb.update"],
-    ["verb.followup", "verb.override", "verb.unlink"],
+    ["verb.page", "verb.followup", "verb.override", "verb.unlink"],
 )
 
 
@@ -362,7 +363,11 @@ async def test_a_double_click_on_resolve_sends_one_write_to_incident_io(io: Prov
     ("name", "absent", "shown"),
     [
         # Triggered: nobody is on it. PagerDuty has one assignee, not roles.
-        ("pagerduty", {"verb.assign", "verb.followup", "verb.task"}, ["status", "ack", "resolve", "update"]),
+        (
+            "pagerduty",
+            {"verb.assign", "verb.followup", "verb.task"},
+            ["status", "ack", "resolve", "page", "update"],
+        ),
         # Started, and nobody leads: taking the lead comes first.
         ("firehydrant", {"verb.reassign"}, ["lead", "status", "ack", "resolve", "update"]),
         # Investigating: acknowledged already, so no Acknowledge.

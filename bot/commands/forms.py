@@ -14,6 +14,7 @@ from typing import Any
 
 from bot.commands.naming import NoMatch, match
 from bot.commands.parser import ParsedCommand, UserRef
+from bot.commands.ports import Workspace
 from bot.commands.refs import Target, parse_reference
 from bot.commands.registry import Arg, Choices, Slot, Verb
 from bot.commands.timeparse import MAX_SPAN, TimeSpan, on_day, parse_duration
@@ -67,6 +68,19 @@ def _fields(arg: Arg) -> list[Field]:
             return [Field(arg.name, "Hands over every", Kind.TEXT, arg.required, hint="Like 1w or 12h")]
         case Slot.REF:
             return [Field(arg.name, "Incident", Kind.TEXT, arg.required, hint=arg.help or None)]
+        case Slot.PAGEE:
+            # A person picked, or a name of the provider's (a policy, a team) or a Slack user
+            # group picked from one list: either, so neither box is required on its own.
+            return [
+                Field(f"{arg.name}.person", "A person", Kind.USER, False),
+                Field(
+                    f"{arg.name}.name",
+                    "Or a team, a user group or an escalation policy",
+                    Kind.CHOICE,
+                    False,
+                    choices=arg.choices,
+                ),
+            ]
         case Slot.WORD if arg.values:
             return [Field(arg.name, _label(arg), Kind.CHOICE, arg.required, values=arg.values)]
         case Slot.WORD if arg.choices:
@@ -83,8 +97,9 @@ def title(verb: Verb) -> str:
     return (verb.button or verb.name.capitalize())[:24]
 
 
-async def catalogue(provider: Provider, choices: Choices) -> list[str]:
-    """A provider's names for one kind of choice, in the provider's own order."""
+async def catalogue(provider: Provider, choices: Choices, workspace: Workspace | None = None) -> list[str]:
+    """A provider's names for one kind of choice, in the provider's own order; a page's
+    targets also list the workspace's user groups (`@handle`), where it is given."""
     match choices:
         case Choices.STATUSES:
             return await provider.statuses()
@@ -95,6 +110,11 @@ async def catalogue(provider: Provider, choices: Choices) -> list[str]:
             return await roles.role_names() if roles is not None else []
         case Choices.SCHEDULES:
             return [s.name for s in await provider.schedules()]
+        case Choices.TARGETS:
+            pages = facet(provider, facets.Pages)
+            names = await pages.page_targets() if pages is not None else []
+            groups = await workspace.group_handles() if workspace is not None else []
+            return [*names, *(f"@{handle}" for handle in groups)]
 
 
 def search(names: list[str], query: str, limit: int = 100) -> list[str]:
@@ -118,16 +138,25 @@ def read(verb: Verb, values: Values, tz: str, now: datetime, target: Target | No
         try:
             value = _value(arg, values, tz, now)
         except ValueError as exc:
-            key = f"{arg.name}.end" if arg.slot is Slot.WHEN else arg.name
-            errors[key] = str(exc)
+            errors[_where(arg, late=True)] = str(exc)
             continue
         if value is None:
             if arg.required:
-                errors[f"{arg.name}.start" if arg.slot is Slot.WHEN else arg.name] = "Needed."
+                needed = "Needed: pick a person or a name." if arg.slot is Slot.PAGEE else "Needed."
+                errors[_where(arg)] = needed
             continue
         into[arg.name] = value
     parsed.text = " ".join(_words(verb, parsed))
     return errors or parsed
+
+
+def _where(arg: Arg, late: bool = False) -> str:
+    """The box an argument's error is shown under: a span's end (or start), a page's person."""
+    if arg.slot is Slot.WHEN:
+        return f"{arg.name}.end" if late else f"{arg.name}.start"
+    if arg.slot is Slot.PAGEE:
+        return f"{arg.name}.name" if late else f"{arg.name}.person"
+    return arg.name
 
 
 def _value(arg: Arg, values: Values, tz: str, now: datetime) -> Any:
@@ -145,6 +174,11 @@ def _value(arg: Arg, values: Values, tz: str, now: datetime) -> Any:
         if end - start > MAX_SPAN:
             raise ValueError("That is longer than a year: pick a shorter span.")
         return TimeSpan(start=start, end=end)
+    if arg.slot is Slot.PAGEE:
+        person, name = values.get(f"{arg.name}.person"), values.get(f"{arg.name}.name")
+        if person and name:
+            raise ValueError("Pick one: a person, or a name.")
+        return UserRef(id=str(person)) if person else (str(name) if name else None)
     raw = values.get(arg.name)
     if raw is None or raw == "" or raw == []:
         return None
@@ -199,19 +233,19 @@ async def check(verb: Verb, parsed: ParsedCommand, provider: Provider) -> Errors
         value = parsed.args.get(arg.name, parsed.options.get(arg.name))
         if value is None:
             continue
-        if arg.choices:
+        if arg.choices and isinstance(value, str) and not value.startswith("@"):
             names = await catalogue(provider, arg.choices)
             found = match(str(value), {name: [] for name in names}, _kind(arg.choices))
             if isinstance(found, NoMatch):
-                errors[arg.name] = f"{provider.label} has no {_kind(arg.choices)} “{value}” now: pick again."
-                errors[arg.name] = errors[arg.name][:2000]
+                said = f"{provider.label} has no {_kind(arg.choices)} “{value}” now: pick again."
+                errors[_where(arg, late=True)] = said[:2000]
         if arg.values and str(value) not in arg.values:
             errors[arg.name] = "Pick one of: " + ", ".join(arg.values)
         if isinstance(value, UserRef) and value.id:
             try:
                 await provider.check_person(Person(slack_id=value.id))
             except ProviderError as exc:
-                errors[arg.name] = exc.message[:2000]
+                errors[_where(arg)] = exc.message[:2000]
     return errors
 
 
@@ -221,4 +255,5 @@ def _kind(choices: Choices) -> str:
         Choices.SEVERITIES: "severity",
         Choices.ROLES: "role",
         Choices.SCHEDULES: "schedule",
+        Choices.TARGETS: "name to page",
     }[choices]

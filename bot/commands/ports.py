@@ -41,6 +41,9 @@ class Workspace(Protocol):
         """A user group's id from its handle (`sre-leads`): for a handle typed rather than
         picked from autocomplete, and for the policy file's auto-invites. None: no such group."""
 
+    async def group_handles(self) -> list[str]:
+        """Every user group's handle, for a form's list of whom a page may go to."""
+
     async def user_timezone(self, user_id: str) -> str | None:
         """The person's zone (IANA name), where the platform knows it; None: keep the
         invocation's own."""

@@ -44,6 +44,7 @@ class Choices(StrEnum):
     SEVERITIES = "severities"
     ROLES = "roles"
     SCHEDULES = "schedules"
+    TARGETS = "targets"  # what a page may go to besides people: policies, paths, teams, groups
 
 
 EVERY_PHASE = frozenset(Phase)
@@ -96,6 +97,10 @@ class Verb:
     card_in: frozenset[Phase] = EVERY_PHASE
     style: str | None = None  # the button's look: primary (the move that ends it), danger
     primary_in: frozenset[Phase] = frozenset()
+    # Gives way first on a full card: moved from its buttons to its menu, then left out of
+    # a full menu (Slack's holds MENU_OPTIONS), the last declared first. For what is as
+    # well typed as picked there.
+    gives_way: bool = False
     # What a refusal says this verb would have done ("Only the lead can <this>"); `{}` is the
     # incident. Words, not the verb's name: "can severity INC-1" reads as a typo.
     act: str = ""
@@ -360,16 +365,22 @@ VERBS: tuple[Verb, ...] = (
         "or an escalation policy by name (they are invited to the channel too).",
         access=Access.RESPONDERS,
         args=(
-            Arg("who", Slot.PAGEE, help="A person, a user group or an escalation policy"),
+            Arg(
+                "who",
+                Slot.PAGEE,
+                help="A person, a user group or an escalation policy",
+                choices=Choices.TARGETS,
+            ),
             Arg("message", Slot.TEXT, required=False, multiline=True, help="What to tell them"),
         ),
         writes=True,
         turn=None,
         capability=Capability.PAGE,
         button="Page someone",
-        # Not on the card: its menu is full at incident.io (five buttons and five options on
-        # a phone); offered on a page's answer instead, to page someone else.
-        on_card=False,
+        # A button right after declaring, when people are brought in; in the menu after.
+        card_in=FIGHTING,
+        primary_in=frozenset({Phase.NEW}),
+        gives_way=True,
         examples=("/incident page @bea", "/incident page database", "/incident page @sre-team"),
         act="page people onto {}",
     ),
@@ -596,6 +607,7 @@ VERBS: tuple[Verb, ...] = (
         writes=True,
         capability=Capability.OVERRIDES,
         button="Override on-call",
+        gives_way=True,
         uses_time=True,
         card_in=FIGHTING,
         examples=(
@@ -777,9 +789,14 @@ def buttons(
     taker = lead_taker()
     if leaderless and phase is not Phase.CLOSED and taker.capability in capabilities:
         primary = [taker, *(v for v in primary if v.capability is not taker.capability)]
+    while len(primary) > PRIMARY_BUTTONS and any(v.gives_way for v in primary):
+        primary.remove(next(v for v in reversed(primary) if v.gives_way))
     primary = primary[:PRIMARY_BUTTONS]
-    rest = sorted((v for v in offered if v not in primary), key=lambda v: v.access is Access.ADMIN)
-    return primary, rest
+    rest = [v for v in offered if v not in primary]
+    while len(rest) > MENU_OPTIONS and any(v.gives_way for v in rest):
+        rest.remove(next(v for v in reversed(rest) if v.gives_way))
+    rest.sort(key=lambda v: v.access is Access.ADMIN)
+    return primary, rest[:MENU_OPTIONS]
 
 
 def lead_taker() -> Verb:

@@ -264,7 +264,7 @@ class CommandService:
             async with asyncio.timeout(self.settings.incident_command_timeout):
                 for field in forms.fields(verb):
                     if field.choices:
-                        choices[field.key] = await forms.catalogue(provider, field.choices)
+                        choices[field.key] = await forms.catalogue(provider, field.choices, self.workspace)
         except (ProviderError, TimeoutError) as exc:
             what = exc.message if isinstance(exc, ProviderError) else "did not answer in time"
             return Failure(
@@ -298,7 +298,7 @@ class CommandService:
         """A modal's type-ahead: the names of `kind` at the provider of the incident the
         form was opened for (the default provider where it was opened for none)."""
         provider = (self.providers.get(target.provider) if target else None) or self.default_provider
-        return await forms.catalogue(provider, kind)
+        return await forms.catalogue(provider, kind, self.workspace)
 
     async def first_click(self, key: str, window: float) -> bool:
         """Whether this is the first click of `key` within `window` seconds (a double click does

@@ -169,8 +169,17 @@ class SlackWorkspace:
         return await self._cached_members(f"g:{group_id}", self._fetch_group, group_id)
 
     async def find_group(self, handle: str) -> str | None:
-        """usergroups.list, read at most once a minute: handles are few and change rarely."""
         wanted = handle.strip().lstrip("@").lower()
+        groups = await self._group_ids()
+        return groups.get(wanted) if groups is not None else None
+
+    async def group_handles(self) -> list[str]:
+        groups = await self._group_ids()
+        return sorted(groups) if groups is not None else []
+
+    async def _group_ids(self) -> dict[str, str] | None:
+        """usergroups.list, read at most once a minute: handles are few and change rarely.
+        None: Slack would not list them (the cause is logged)."""
         if self._groups is None or time.monotonic() - self._groups[0] >= MEMBERS_TTL:
             try:
                 response = await self.client.usergroups_list()
@@ -178,9 +187,9 @@ class SlackWorkspace:
                 log.warning("could not list the user groups: %s", slack_error(exc))
                 return None
             listed = response.get("usergroups") or []
-            groups = {str(g.get("handle", "")).lower(): str(g["id"]) for g in listed}
+            groups = {str(g.get("handle", "")).lower(): str(g["id"]) for g in listed if g.get("handle")}
             self._groups = (time.monotonic(), groups)
-        return self._groups[1].get(wanted)
+        return self._groups[1]
 
     async def _cached_members(
         self, key: str, fetch: Callable[[str], Awaitable[frozenset[str]]], what: str

@@ -36,7 +36,7 @@ async def _with_choices(ctx: Context, verb: registry.Verb, entry: HelpEntry) -> 
         if arg.choices is None or not entry.available:
             continue
         try:
-            choices[arg.choices.value] = await forms.catalogue(ctx.provider, arg.choices)
+            choices[arg.choices.value] = await forms.catalogue(ctx.provider, arg.choices, ctx.workspace)
         except ProviderError:
             continue
     statuses = choices.get(registry.Choices.STATUSES.value)
