@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import re
+import signal
 import sys
 from typing import TextIO
 
@@ -101,6 +102,23 @@ async def run_shell(settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
     say(f"incident bot shell · provider {provider.label} · store {store_name(settings.database_url)}")
     if interactive:
         say(HELP)
+    # Ctrl-C leaves with 130 wherever it lands: while a line is read, while a command runs,
+    # or after the input ended and the runtime is closing (then it only sets the code, so the
+    # close finishes). asyncio.run's own handler made a Ctrl-C during the close a plain exit.
+    interrupted, looping = False, True
+    main_task = asyncio.current_task()
+
+    def interrupt() -> None:
+        nonlocal interrupted
+        interrupted = True
+        if looping and main_task is not None:
+            main_task.cancel()
+
+    loop = asyncio.get_running_loop()
+    try:
+        loop.add_signal_handler(signal.SIGINT, interrupt)
+    except (NotImplementedError, RuntimeError):  # no signal handlers on this loop (Windows)
+        pass
     try:
         while True:
             if interactive:
@@ -151,9 +169,13 @@ async def run_shell(settings: Settings, stdin: TextIO, stdout: TextIO) -> int:
             if workspace.created:
                 channel = workspace.created.pop()
                 say(f"(now in #{channel}; `:channel general` to go back)")
+    except asyncio.CancelledError:
+        if not interrupted:
+            raise
     finally:
+        looping = False
         await runtime.close()
-    return 0
+    return 130 if interrupted else 0
 
 
 def main(settings: Settings) -> int:
