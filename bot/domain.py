@@ -230,6 +230,9 @@ class PageShown(BaseModel):
 class Escalated(BaseModel):
     level: int | None = None  # the level it is at now, where the provider numbers them
     policy: str | None = None
+    # The provider escalates nothing itself (the built-in one): the bot moves its open
+    # pages on to the next person of the rotation (bot/commands/ringing.py), as `PageSent.ring`.
+    ring: bool = False
 
 
 class Duplicated(BaseModel):

@@ -10,12 +10,14 @@ people and the channel see is read at the fake Slack."""
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select, update
 
 from bot.clock import FixedClock
-from bot.slack.server import PIPELINE
+from bot.slack.server import PIPELINE, RUNTIME
+from bot.store import tables
 from tests.blockkit import block_problems
 from tests.conftest import RunningBot, make_settings, running_bot
 from tests.helpers import click_element, text_of, wait_until
@@ -281,3 +283,172 @@ async def test_the_card_shows_three_pages_at_most_and_counts_the_rest(bot: Runni
     line = card_context(card)
     assert line.count("not acknowledged yet") == 3 and "<@U555>" in line and "<@U222>" not in line
     assert block_problems(card.params["blocks"]) == []
+
+
+# escalate: the next person now ---------------------------------------------------------------
+async def test_escalate_pages_the_next_person_of_the_rotation_now_and_skips_the_re_page(
+    any_bot: RunningBot, clock: FixedClock
+) -> None:
+    bot = any_bot
+    channel = await with_rotation(bot)
+    await bot.run("page primary", channel=channel)
+    await bot.settled()
+    [to_bea] = posted(bot.slack, BEA_DM)
+    clock.advance(minutes=1)
+    answer = text_of(await bot.run("escalate", channel=channel))
+    assert "<@U111> escalated the page for INC-1: paging <@U333> (level 2 of primary) now" in answer
+    assert "instead of <@U222>" in answer
+    await bot.settled()
+    [to_cy] = posted(bot.slack, CY_DM)
+    assert "You are paged" in text_of(to_cy.params) and button(to_cy, "Acknowledge")
+    assert ["U333"] in [str(c.params["users"]).split(",") for c in bot.slack.of("conversations.invite")]
+    [moved] = redrawn(bot.slack, BEA_DM, "next person on call was paged")  # bea's DM says so
+    assert moved.params["ts"] == to_bea.response["ts"]
+    await wait_until(
+        lambda: redrawn(bot.slack, channel, "<@U333> (primary) paged 09:01 UTC"), what="the card naming cy"
+    )
+
+    # bea's second ring (due 09:05) was the step skipped: it never comes; cy's comes at 09:06.
+    clock.advance(minutes=4)
+    assert await tick(bot) == 0
+    assert len(posted(bot.slack, BEA_DM)) == 1 and len(posted(bot.slack, CY_DM)) == 1
+    clock.advance(minutes=1)
+    assert await tick(bot) == 1
+    [_, again] = posted(bot.slack, CY_DM)
+    assert "Paged again" in text_of(again.params)
+    assert len(posted(bot.slack, BEA_DM)) == 1
+
+
+async def test_escalate_with_everyone_tried_says_so_and_pages_nobody(bot: RunningBot) -> None:
+    channel = await with_rotation(bot)
+    await bot.run("page primary", channel=channel)
+    await bot.settled()
+    await bot.run("escalate", channel=channel)
+    await bot.settled()
+    answer = text_of(await bot.run("escalate", channel=channel))
+    assert "Everyone in primary was paged for INC-1 already (@bea, @cy): nobody else to escalate to" in answer
+    assert "Nothing was changed" in answer
+    await bot.settled()
+    assert len(posted(bot.slack, BEA_DM)) == 1 and len(posted(bot.slack, CY_DM)) == 1
+
+
+async def test_escalate_to_a_level_is_that_place_in_the_rotation_or_a_clear_no(bot: RunningBot) -> None:
+    channel = await with_rotation(bot)
+    await bot.run("page primary", channel=channel)
+    await bot.settled()
+    too_far = text_of(await bot.run("escalate 3", channel=channel))
+    assert "primary has 2 people in its order: there is no level 3" in too_far
+    now = text_of(await bot.run("escalate 1", channel=channel))
+    assert "@bea (level 1 of primary) is being paged for INC-1 now" in now
+    bad = text_of(await bot.run("escalate soon", channel=channel))
+    assert "is not a level" in bad
+    await bot.settled()
+    assert posted(bot.slack, CY_DM) == []  # none of those paged anyone
+    answer = text_of(await bot.run("escalate 2", channel=channel))
+    assert "paging <@U333> (level 2 of primary) now" in answer
+    await bot.settled()
+    assert len(posted(bot.slack, CY_DM)) == 1
+
+
+async def test_escalate_a_page_to_a_person_by_name_says_nobody_is_next(bot: RunningBot) -> None:
+    channel = await with_rotation(bot)
+    await bot.run("page <@U333|cy>", channel=channel)
+    await bot.settled()
+    answer = text_of(await bot.run("escalate", channel=channel))
+    assert "went to @cy by name, not through a rotation: nobody is next in line" in answer
+    await bot.settled()
+    assert posted(bot.slack, BEA_DM) == [] and len(posted(bot.slack, CY_DM)) == 1
+
+
+# a page's request run again after a restart ---------------------------------------------------
+async def left_unanswered(bot: RunningBot, key: str) -> None:
+    """What a process stopped before its answer leaves: the request's row pending, owned by
+    a process that is gone (the page made, or not, as it was)."""
+    values = {"state": "pending", "owner": "dead-process", "lease_until": START - timedelta(hours=1)}
+    await bot.app[RUNTIME].store.write(
+        lambda conn: conn.execute(update(tables.inbox).where(tables.inbox.c.key == key).values(**values))
+    )
+
+
+async def answered(bot: RunningBot, key: str) -> bool:
+    inbox = bot.app[PIPELINE].inbox
+    assert inbox is not None
+    return {r["key"]: r["state"] for r in await inbox.rows()}.get(key) == "done"
+
+
+async def page_rows(bot: RunningBot) -> list:
+    return await bot.app[RUNTIME].store.read(lambda conn: list(conn.execute(select(tables.pages)).all()))
+
+
+async def test_a_page_replayed_after_a_restart_records_and_dms_nobody_twice(
+    fake_slack: FakeSlack, database_url: str, clock: FixedClock
+) -> None:
+    """The bot stopped after the page went out and before its request was answered: the
+    next start runs the request again; it finds the page its request made, and the DM is
+    redrawn in place, not sent again."""
+    settings = make_settings(fake_slack, database_url)
+    async with running_bot(fake_slack, settings, clock) as first:
+        channel = await with_rotation(first)
+        await first.run("page primary", channel=channel, trigger="page.1")
+        await first.settled()
+        await left_unanswered(first, "command:T111:page.1")
+    [dm] = posted(fake_slack, BEA_DM)
+    async with running_bot(fake_slack, settings, clock) as second:
+        await second.app[PIPELINE].recover(all_pending=True)
+        await wait_until(lambda: answered(second, "command:T111:page.1"), what="the replay answered")
+        await second.settled()
+        assert len(posted(fake_slack, channel, "paged <@U222>")) == 1  # its answer found, not said again
+        assert len(posted(fake_slack, BEA_DM)) == 1 and len(fake_slack.of("conversations.open")) == 1
+        assert [c.params["ts"] for c in fake_slack.of("chat.update") if c.params["channel"] == BEA_DM] == [
+            dm.response["ts"]
+        ]
+        assert len(await page_rows(second)) == 1
+        # The re-page goes on as it was: bea once more at 09:05, not twice.
+        clock.advance(minutes=5)
+        await tick(second)
+        assert len(posted(fake_slack, BEA_DM)) == 2
+
+
+async def test_a_page_whose_dm_never_went_out_before_a_restart_dms_once_on_replay(
+    fake_slack: FakeSlack, sqlite_url: str, clock: FixedClock
+) -> None:
+    """The page recorded, its DM not sent (the process stopped first: here, Slack refusing
+    it): the replay sends that DM, once, under the page made, and records no second page."""
+    settings = make_settings(fake_slack, sqlite_url)
+    async with running_bot(fake_slack, settings, clock) as first:
+        channel = await with_rotation(first)
+        fake_slack.errors["conversations.open"] = "fatal_error"
+        await first.run("page primary", channel=channel, trigger="page.2")
+        await first.settled()
+        del fake_slack.errors["conversations.open"]
+        await left_unanswered(first, "command:T111:page.2")
+    assert posted(fake_slack, BEA_DM) == []
+    async with running_bot(fake_slack, settings, clock) as second:
+        await second.app[PIPELINE].recover(all_pending=True)
+        await wait_until(lambda: answered(second, "command:T111:page.2"), what="the replay answered")
+        await second.settled()
+        assert len(posted(fake_slack, BEA_DM)) == 1
+        assert len(await page_rows(second)) == 1
+
+
+# a user group paged -----------------------------------------------------------------------------
+async def test_a_user_group_paged_is_named_whole_in_the_channel_lines(
+    bot: RunningBot, clock: FixedClock
+) -> None:
+    members = [f"U{n}00" for n in range(1, 8)]  # seven people: five named, "and 2 more"
+    bot.slack.groups["S0SRE"] = members
+    bot.slack.handles["S0SRE"] = "sre"
+    channel = await with_rotation(bot)
+    await bot.run("page <!subteam^S0SRE|@sre>", channel=channel)
+    await bot.settled()
+    clock.advance(minutes=5)
+    await tick(bot)
+    [again] = posted(bot.slack, channel, "acknowledged the page for INC-1 in 5m")
+    said = text_of(again.params)
+    assert all(f"<@{u}>" in said for u in members[:5]) and "and 2 more haven't acknowledged" in said
+    assert "<@U600>" not in said
+    clock.advance(minutes=5)
+    await tick(bot)
+    [over] = posted(bot.slack, channel, "Nobody acknowledged")
+    said = text_of(over.params)
+    assert all(f"<@{u}>" in said for u in members[:5]) and "and 2 more were paged twice" in said

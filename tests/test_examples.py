@@ -390,6 +390,8 @@ def before(example: Example) -> list[str]:
         return ["sev 1"]  # a severity with update reminders
     if verb.pins is False:
         return [example.words.replace("unpin", "pin", 1)]
+    if verb.name == "escalate":  # a page through a rotation to move on (the world's own is by name)
+        return ["schedule payments @ana @bob @cy @dan every 1w", "page payments"]
     if verb.name == "task" and "done" in words:
         return ["task Check the dashboards"]
     return []

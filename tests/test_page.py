@@ -257,10 +257,17 @@ async def test_responder_added_for_the_bots_own_request_adds_no_second_line(pd: 
     assert "Maeve was asked to help" in notice
 
 
-async def test_without_escalation_levels_at_the_provider_the_answer_says_what_to_do(bot: RunningBot) -> None:
-    """The built-in provider pages (tests/test_builtin_page.py) but has no levels to escalate."""
+async def test_escalate_at_the_built_in_provider_with_no_page_open_says_to_page_first(
+    bot: RunningBot,
+) -> None:
+    """The built-in provider escalates its own pages (tests/test_builtin_page.py): with none
+    open there is nobody to move on to, and the answer says what to do."""
     _, channel = await bot.declare("Checkout down")
-    assert "sev 1" in text_of(await bot.run("escalate", channel=channel))
+    answer = text_of(await bot.run("escalate", channel=channel))
+    assert "No page is open for INC-1: page someone first with `/incident page &lt;rotation&gt;`" in answer
+    assert "Nothing was changed" in answer
+    await bot.settled()
+    assert bot.slack.of("conversations.open") == []
 
 
 # incident.io ----------------------------------------------------------------------------------

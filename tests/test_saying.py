@@ -355,8 +355,8 @@ async def test_a_note_on_an_acknowledged_incident_at_pagerduty_is_a_note(pd: Pro
 @pytest.mark.parametrize(
     ("typed", "said"),
     [
-        # The built-in provider has no escalation levels: it says so, and what to do instead.
-        ("escalate", "raise the severity with `/incident sev 1`"),
+        # The built-in provider escalates its own pages: with none open, it says what to do.
+        ("escalate", "No page is open for INC-1: page someone first with `/incident page &lt;rotation&gt;`"),
         ("paging", "I don't know `paging`. Did you mean `page`?"),
         ("close", "I don't know `close`. Did you mean `resolve`?"),
         ("clsoe", "Did you mean `resolve`?"),  # the synonym, then spelling

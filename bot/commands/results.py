@@ -476,9 +476,32 @@ class PageMoved(Result):
 
     reference: str
     person: Person  # who did not answer
+    # Everyone it rang, where that was more than one (a user group's members): all named.
+    people: list[Person] = Field(default_factory=list)
     next: Person | None = None  # who is paged now (the same person: paged again)
     via: str | None = None
     waited: float = 0.0  # seconds since they were paged
+
+
+class PageStep(BaseModel):
+    """One built-in page moved on by `escalate`: from whom, to whom, in which rotation."""
+
+    skipped: list[Person]  # who was being paged, not answered yet
+    next: Person
+    via: str
+    level: int  # the next person's place in the rotation's order, from 1
+
+
+class PageEscalated(Result):
+    """`escalate` at the built-in provider: its open pages moved on to the next person of
+    their rotation now, as the re-page would after the second unanswered ring."""
+
+    incident: Incident  # its card is redrawn with who is paged now
+    reference: str
+    actor: Person
+    moves: list[PageStep]
+    not_moved: list[str] = Field(default_factory=list)  # why another open page stayed where it is
+    timeout: float = 0.0  # seconds before the next person is paged again without an answer
 
 
 class AskDuplicate(Ask):

@@ -18,7 +18,17 @@ from bot.clock import Clock
 from bot.commands.invites import bring_in
 from bot.commands.ports import Workspace, WorkspaceError
 from bot.commands.pulse import dressed
-from bot.commands.results import PageAnswered, PageMoved, PageRing, Post, Quiet, Reply
+from bot.commands.results import (
+    Failure,
+    PageAnswered,
+    PageEscalated,
+    PageMoved,
+    PageRing,
+    PageStep,
+    Post,
+    Quiet,
+    Reply,
+)
 from bot.commands.timers import Timers, quiet_timer, timer_audit
 from bot.config import Settings
 from bot.domain import Incident, Person
@@ -61,10 +71,22 @@ class Ringer:
         actor: Person,
         message: str | None,
     ) -> list[Post]:
-        """DM each person paged, and set the re-page going."""
+        """DM each person paged, and set the re-page going. A page rung already (its request
+        run again after a restart) is not rung again: its first DMs are given again under
+        their anchors, which redraws those that went out and posts those that did not, and
+        the re-page is set only where none is pending."""
         ids = [p.slack_id for p in people if p.slack_id]
         person = people[0] if len(people) == 1 else None
-        rung = await self.pages.rang(page.id, person or Person(slack_id=""), 1, ids)
+        key = repage_key(incident.provider, incident.id, page.id)
+        if page.rings:
+            if not page.open or page.rings != 1 or page.tried != ids:
+                return []  # moved on since (paged again, the next person, answered)
+            rung: PageRecord | None = page
+            if await self.timers.store.get(key, fresh=True) is not None:
+                channel = await self._channel(incident)
+                return [self._dm(incident, page, p, 1, channel, actor, message) for p in people if p.slack_id]
+        else:
+            rung = await self.pages.rang(page.id, person or Person(slack_id=""), 1, ids)
         if rung is None:
             return []
         channel = await self._channel(incident)
@@ -109,7 +131,13 @@ class Ringer:
                 return quiet_timer(timer, "answered")
             posts += [self._dm(incident, rung, p, ring, channel, actor, message) for p in ringing]
             await self._arm(provider.name, incident.id, page.id, payload)
-            said = PageMoved(reference=incident.reference, person=ringing[0], next=ringing[0], waited=waited)
+            said = PageMoved(
+                reference=incident.reference,
+                person=ringing[0],
+                people=ringing,
+                next=ringing[0],
+                waited=waited,
+            )
             posts += [Post(channel_id=c, result=said) for c in channels]
             return await self._told(posts, incident, provider, timer_audit(timer, "paged again"))
         following = await self._next(provider, page)
@@ -129,7 +157,9 @@ class Ringer:
         if following is None:
             await self.timers.store.cancel(timer.key)
             await self.pages.answered(page.id, UNANSWERED, None, at)
-            said = PageMoved(reference=incident.reference, person=ringing[0], via=page.via, waited=waited)
+            said = PageMoved(
+                reference=incident.reference, person=ringing[0], people=ringing, via=page.via, waited=waited
+            )
             posts += [Post(channel_id=c, result=said) for c in channels]
             return await self._told(posts, incident, provider, timer_audit(timer, "unanswered"))
         rung = await self.pages.rang(page.id, following, 1, [*page.tried, following.slack_id], moved=True)
@@ -141,7 +171,12 @@ class Ringer:
         posts.append(self._dm(incident, rung, following, 1, channel, actor, message))
         await self._invite(channels, following)
         said = PageMoved(
-            reference=incident.reference, person=ringing[0], next=following, via=page.via, waited=waited
+            reference=incident.reference,
+            person=ringing[0],
+            people=ringing,
+            next=following,
+            via=page.via,
+            waited=waited,
         )
         posts += [Post(channel_id=c, result=said) for c in channels]
         return await self._told(posts, incident, provider, timer_audit(timer, "next person"))
@@ -174,6 +209,134 @@ class Ringer:
             if person.slack_id not in page.tried:
                 return person
         return None
+
+    # `escalate`: the next person now ----------------------------------------------------
+    async def escalate(
+        self,
+        incident: Incident,
+        provider: Provider,
+        level: int | None,
+        actor: Person,
+        here: str,
+        command: str,
+    ) -> Reply:
+        """Every open page of the incident moved on to the next person of its rotation (or to
+        the `level`-th of its order) at once, as `fire` does after the second unanswered
+        ring: their pending re-page replaced by the new person's. Nothing moves where there
+        is nobody to move to, and the answer says why."""
+        ref = incident.reference
+        pages = [p for p in await self.pages.of_incident(provider.name, incident.id) if p.open and p.rings]
+        if not pages:
+            return _refused(
+                f"No page is open for {ref}: page someone first with `{command} page <rotation>`."
+            )
+        channel = await self._channel(incident)
+        channels = [link.channel_id for link in await self.links.channels_for(provider.name, incident.id)]
+        moves: list[PageStep] = []
+        why: list[str] = []
+        posts: list[Post] = []
+        for page in pages:
+            chosen = await self._escalated(provider, page, level, ref, command)
+            if isinstance(chosen, str):
+                why.append(chosen)
+                continue
+            following, place = chosen
+            key = repage_key(provider.name, incident.id, page.id)
+            pending = await self.timers.store.get(key, fresh=True)
+            payload: dict[str, Any] = (
+                dict(pending.payload)
+                if pending is not None
+                else {
+                    "provider": provider.name,
+                    "incident_id": incident.id,
+                    "page_id": page.id,
+                    "actor": actor.model_dump(),
+                    "message": None,
+                }
+            )
+            skipped = [Person.model_validate(p) for p in payload.get("ringing") or []]
+            if not skipped and page.person is not None:
+                skipped = [page.person]
+            rung = await self.pages.rang(page.id, following, 1, [*page.tried, following.slack_id], moved=True)
+            if rung is None:  # acknowledged meanwhile: nobody more is paged
+                why.append(f"The page for {ref} was answered a moment ago: nobody else was paged.")
+                continue
+            first = Person.model_validate(payload["actor"]) if payload.get("actor") else None
+            message = payload.get("message")
+            # The skipped step's re-page is replaced (the same key) by the new person's.
+            payload["ringing"] = [following.model_dump()]
+            await self._arm(provider.name, incident.id, page.id, payload)
+            for person in skipped:
+                for ring in range(1, page.rings + 1):
+                    redraw = self._ring(incident, page, ring, channel, first, message, state="moved")
+                    posts.append(
+                        Post(
+                            channel_id=person.slack_id,
+                            result=redraw,
+                            anchor=dm_anchor(page.id, person.slack_id, ring),
+                            only_update=True,
+                        )
+                    )
+            posts.append(self._dm(incident, rung, following, 1, channel, first, message))
+            await self._invite(channels, following)
+            moves.append(PageStep(skipped=skipped, next=following, via=page.via or "", level=place))
+        if not moves:
+            return _refused(" ".join(why))
+        said = PageEscalated(
+            incident=incident,
+            reference=ref,
+            actor=actor,
+            moves=moves,
+            not_moved=why,
+            timeout=self.timeout.total_seconds(),
+        )
+        posts += [Post(channel_id=c, result=said) for c in channels if c != here]
+        answer = said if here in channels else said.model_copy(update={"visibility": "ephemeral"})
+        return Reply(result=answer, posts=posts)
+
+    async def _escalated(
+        self, provider: Provider, page: PageRecord, level: int | None, ref: str, command: str
+    ) -> tuple[Person, int] | str:
+        """Whom `escalate` moves this page to, and their place in the rotation's order; or
+        why it moves to nobody, in words for the person who asked."""
+        if page.via is None:
+            paged = _names(page.tried, [page.person] if page.person else [])
+            return (
+                f"The open page for {ref} went to {paged} by name, not through a rotation: "
+                f"nobody is next in line. Page someone else with `{command} page @them`."
+            )
+        schedule = next((s for s in await provider.schedules() if s.name == page.via), None)
+        order = [u for u in schedule.users if u.slack_id] if schedule is not None else []
+        if not order:
+            return (
+                f"The rotation {page.via} has nobody in it any more: page someone with "
+                f"`{command} page @them`."
+            )
+        if level is None:
+            following = await self._next(provider, page)
+            if following is None:
+                return (
+                    f"Everyone in {page.via} was paged for {ref} already ({_names(page.tried, order)}): "
+                    f"nobody else to escalate to. Page someone else with `{command} page @them`."
+                )
+            place = next(n for n, u in enumerate(order, 1) if u.slack_id == following.slack_id)
+            return following, place
+        if level > len(order):
+            people = f"{len(order)} {'person' if len(order) == 1 else 'people'}"
+            return (
+                f"{page.via} has {people} in its order: there is no level {level}. "
+                f"`{command} escalate` pages the next one."
+            )
+        person = order[level - 1]
+        mention = _name(person)
+        if page.person is not None and person.slack_id == page.person.slack_id:
+            return f"{mention} (level {level} of {page.via}) is being paged for {ref} now."
+        if person.slack_id in page.tried:
+            return (
+                f"{mention} (level {level} of {page.via}) was paged for {ref} already: "
+                f"`{command} escalate` pages the next one, `{command} page {mention}` pages them again."
+            )
+        return person, level
 
     # an answer ---------------------------------------------------------------------------
     async def acknowledge(
@@ -267,3 +430,18 @@ class Ringer:
             anchor=dm_anchor(page.id, person.slack_id, ring),
             direct=True,
         )
+
+
+def _refused(what: str) -> Reply:
+    """`escalate` moved nothing: said to the one who asked, with what to do instead."""
+    return Reply(result=Failure(what=what, changed="no"), outcome="refused")
+
+
+def _name(person: Person) -> str:
+    """A person in a refusal's plain text (escaped, so no mention): as `page @them` takes it."""
+    return f"@{person.name}" if person.name else person.slack_id
+
+
+def _names(ids: list[str], known: list[Person]) -> str:
+    named = {p.slack_id: p for p in known}
+    return ", ".join(_name(named.get(i, Person(slack_id=i))) for i in ids)

@@ -12,8 +12,18 @@ from datetime import timedelta
 from bot.commands import results as r
 from bot.commands.timeparse import describe_duration
 from bot.doc import Actions, B, Block, Button, Channel, Code, Context, Doc, Line, Link, Section, T, User
-from bot.domain import Incident
-from bot.present.core import present, who
+from bot.domain import Incident, Person
+from bot.present.core import people, present, who
+
+NAMED = 5  # people of a user group named in a channel line before "and N more"
+
+
+def _people(persons: list[Person]) -> Line:
+    """Everyone a page rang (a user group's members), the first few by name."""
+    line = people(persons[:NAMED])
+    if len(persons) > NAMED:
+        line.append(T(f" and {len(persons) - NAMED} more"))
+    return line
 
 
 def _title(incident: Incident) -> Line:
@@ -87,12 +97,15 @@ def _(result: r.PageAnswered) -> Doc:
 @present.register
 def _(result: r.PageMoved) -> Doc:
     waited = describe_duration(timedelta(seconds=result.waited))
-    person = [User(result.person.slack_id, result.person.name)]
+    rung = result.people or [result.person]
+    person = _people(rung)
+    several = len(rung) > 1
     if result.next is not None and result.next.slack_id == result.person.slack_id:
         line: Line = [
             T("📟 "),
             *person,
-            T(f" hasn't acknowledged the page for {result.reference} in {waited}: paged again."),
+            T(f" {'haven' if several else 'hasn'}'t acknowledged the page for {result.reference} "),
+            T(f"in {waited}: paged again."),
         ]
         return Doc(line, [Section([line])])
     if result.next is not None:
@@ -108,8 +121,30 @@ def _(result: r.PageMoved) -> Doc:
     line = [
         T(f"⚠️ Nobody acknowledged the page for {result.reference}: "),
         *person,
-        T(" was paged twice, and there is nobody else to page"),
+        T(f" {'were' if several else 'was'} paged twice, and there is nobody else to page"),
         T(f" in {result.via}." if result.via else "."),
     ]
     help_line: Line = [T("Page someone else: "), Code(f"{result.command} page @them"), T(".")]
     return Doc(line, [Section([line, help_line])])
+
+
+@present.register
+def _(result: r.PageEscalated) -> Doc:
+    """Who is paged now, and whom that skipped: the channel must know who to expect."""
+    lines: list[Line] = []
+    for step in result.moves:
+        line: Line = [
+            T("📟 "),
+            *who(result.actor),
+            T(f" escalated the page for {result.reference}: paging "),
+            User(step.next.slack_id, step.next.name),
+            T(f" (level {step.level} of {step.via}) now"),
+        ]
+        if step.skipped:
+            line += [T(", instead of "), *_people(step.skipped)]
+        line.append(T("."))
+        lines.append(line)
+    wait = describe_duration(timedelta(seconds=result.timeout))
+    lines.append([T(f"Not acknowledged within {wait}, they are paged again, then the next person.")])
+    lines += [[T(f"⚠️ {why}")] for why in result.not_moved]
+    return Doc(lines[0], [Section(lines)])

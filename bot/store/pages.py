@@ -116,6 +116,25 @@ class Pages:
 
         return await self.db.read(work, quick=True)
 
+    async def made(self, provider: str, incident_id: str, external_id: str) -> PageRecord | None:
+        """The page already recorded under the provider's id of it: what a request run again
+        after a restart finds, so that it records (and rings) no second page."""
+        table = tables.pages
+
+        def work(conn: Connection) -> PageRecord | None:
+            row = conn.execute(
+                select(table)
+                .where(
+                    table.c.provider == provider,
+                    table.c.incident_id == incident_id[:255],
+                    table.c.external_id == external_id[:255],
+                )
+                .order_by(table.c.id)
+            ).first()
+            return _record(row) if row is not None else None
+
+        return await self.db.read(work, quick=True)
+
     async def of_incident(self, provider: str, incident_id: str) -> list[PageRecord]:
         """Newest first."""
         table = tables.pages

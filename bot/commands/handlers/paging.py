@@ -8,7 +8,8 @@ keeps its claim, and the answer says it may have.
 
 Every page sent is recorded (bot/store/pages.py) for the card. The built-in provider rings
 nobody itself: the bot DMs the person, pages again and moves down the rotation
-(bot/commands/ringing.py), and `answer` (the DM's Acknowledge) stops it.
+(bot/commands/ringing.py), `escalate` moves it down at once, and `answer` (the DM's
+Acknowledge) stops it.
 """
 
 from __future__ import annotations
@@ -67,7 +68,12 @@ async def page(ctx: Context) -> Result | Reply:
             await ctx.store.claims.release(key)  # refused: nobody was paged, so a retry may page
         raise
     paged = sent.people or target.people
-    record = await ctx.store.pages.add(
+    # Run again after a restart: the page this request made is found by its id there (the
+    # built-in one's is the request's key), not recorded, and so not rung, a second time.
+    made = None
+    if replayed and sent.id:
+        made = await ctx.store.pages.made(ctx.provider.name, incident.id, sent.id)
+    record = made or await ctx.store.pages.add(
         ctx.provider.name,
         incident.id,
         target.key,
@@ -164,7 +170,7 @@ def _message(incident: Incident, typed: str | None) -> str:
 
 
 @handles("escalate")
-async def escalate(ctx: Context) -> Result:
+async def escalate(ctx: Context) -> Result | Reply:
     escalates = ctx.require(facets.Escalates)
     typed = ctx.arg("level")
     level: int | None = None
@@ -175,6 +181,11 @@ async def escalate(ctx: Context) -> Result:
         level = int(digits)
     incident = await ctx.incident()
     done = await escalates.escalate(incident.id, level, ctx.actor)
+    if done.ring and ctx.timers is not None:  # the provider escalates nothing: the bot moves its pages
+        ringer = Ringer(ctx.settings, ctx.store, ctx.workspace, ctx.timers, ctx.clock)
+        return await ringer.escalate(
+            incident, ctx.provider, level, ctx.actor, ctx.invocation.channel_id, ctx.command
+        )
     return EscalatedTo(
         reference=incident.reference,
         actor=ctx.actor,

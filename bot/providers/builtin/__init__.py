@@ -24,11 +24,12 @@ class BuiltinProvider(Incidents, FollowUps, Paging, ResolvesAsDuplicate):
 
     name = "builtin"
     label = "Built-in"
-    # After a restart, declare may run again (the request's id is its idempotency key); the
-    # other changes are marked applied in their own transaction (see _write), so a restart
-    # knows whether each was made.
+    # After a restart, declare and page may run again (the request's id is the incident's
+    # idempotency key, and the page's id: a replay finds the page made and rings nobody
+    # twice); the other changes are marked applied in their own transaction (see _write),
+    # so a restart knows whether each was made.
     records_applied = True
-    replay_safe: frozenset[Capability] = frozenset({Capability.DECLARE})
+    replay_safe: frozenset[Capability] = frozenset({Capability.DECLARE, Capability.PAGE})
     unsupported = {
         Capability.REASSIGN: no_single_assignee("The built-in provider"),
         Capability.TASKS: "The built-in provider keeps follow-ups, not tasks: use `/incident followup`.",
@@ -36,8 +37,6 @@ class BuiltinProvider(Incidents, FollowUps, Paging, ResolvesAsDuplicate):
         "status page yourself, and `/incident update` here what you published.",
         Capability.STAKEHOLDER_UPDATES: "The built-in provider has no subscribers to send an update to: "
         "post it with `/incident update`, and share the channel.",
-        Capability.ESCALATE: "The built-in provider has no escalation levels yet: bring the next person "
-        "in with `/incident invite @them`, or raise the severity with `/incident sev 1`.",
     }
 
 
