@@ -162,3 +162,49 @@ async def test_an_older_answer_arriving_last_does_not_take_the_card_back(io: Pro
     assert "Critical" in last and "Monitoring" in last, last
     shown = text_of(await io.bot.run("info", channel=HOT))
     assert "Critical" in shown and "Monitoring" in shown, shown
+
+
+@pytest.fixture
+async def pd(fake_slack: FakeSlack, sqlite_url: str) -> AsyncIterator[ProviderBot]:
+    async with provider_bot(
+        "pagerduty", fake_slack, sqlite_url, incident_command_timeout=300, provider_timeout=300
+    ) as running:
+        yield running
+
+
+async def test_at_pagerduty_an_older_answer_arriving_last_does_not_take_the_card_back(
+    pd: ProviderBot,
+) -> None:
+    """As at incident.io: PagerDuty dates each edit (`updated_at`), and the older answer, the
+    status change's, held until after the priority change was answered, loses to it."""
+    hot = pd.fake.add_incident("Checkout down")  # type: ignore[attr-defined]
+    assert "Checkout down" in text_of(await pd.bot.run(f"link #{hot['incident_number']}", channel=HOT))
+    await pd.bot.run("info", channel=HOT)  # the priorities read once, before the answer is held
+    await pd.bot.settled()
+    release = asyncio.Event()
+
+    def status_change(seen: Seen) -> asyncio.Event | None:
+        changes = seen.body.get("incident") if isinstance(seen.body, dict) else None
+        return release if seen.method == "PUT" and "status" in (changes or {}) else None
+
+    pd.fake.hold_answer = status_change
+    try:
+        await acked(pd, "status acknowledged", HOT)
+        await wait_until(lambda: len(pd.fake.held) == 1, what="the status change made, its answer held")
+        assert hot["status"] == "acknowledged"
+        await acked(pd, "sev P1", HOT)
+        await wait_until(
+            lambda: any("P1" in text_of(c.params) for c in pd.bot.slack.answers()),
+            what="the priority change answered while the status change's answer is held",
+        )
+        assert len(pd.fake.held) == 1
+    finally:
+        release.set()
+    await pd.bot.settled(60)
+    assert (hot["status"], hot["priority"]["name"]) == ("acknowledged", "P1")
+    drawn = [c for c in pd.bot.slack.of("chat.update") if c.params.get("channel") == HOT]
+    assert drawn, "the card was redrawn"
+    last = text_of(drawn[-1].params)
+    assert "*Status*\\nacknowledged" in last and "*Severity*\\nP1" in last, last
+    shown = text_of(await pd.bot.run("info", channel=HOT))
+    assert "*Status*\\nacknowledged" in shown and "*Severity*\\nP1" in shown, shown

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import itertools
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tests.fakes.server import FakeProvider, Seen
@@ -105,6 +105,7 @@ class FakePagerDuty(FakeProvider):
         # PAGERDUTY_FROM_EMAIL's user (tests/conftest.py): found by GET /users, never on call.
         self.from_user = user("U999") | {"email": "bot@example.com", "name": "Incident Bot", "summary": "Bot"}
         self._numbers = itertools.count(1)
+        self._edits = itertools.count(1)  # each edit a second after the last, as a clock would
         super().__init__()
 
     def add_incident(self, title: str, *, status: str = "triggered") -> dict:
@@ -241,6 +242,10 @@ class FakePagerDuty(FakeProvider):
                 }
                 for a in body["assignments"]
             ]
+        # As PagerDuty: any edit moves the incident's updated_at (dated to the second).
+        incident["updated_at"] = (parse_iso(T0) + timedelta(seconds=next(self._edits))).strftime(
+            "%Y-%m-%dT%H:%M:%SZ"
+        )
         return 200, {"incident": incident}
 
     async def list_policies(self, seen: Seen) -> tuple[int, Any]:

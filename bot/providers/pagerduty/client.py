@@ -179,6 +179,10 @@ class Base:
             roles=roles,
             url=data.get("html_url"),
             created_at=parse_time(data.get("created_at")) or self.clock.now(),
+            # Two changes to different parts run beside each other: the card and the cache keep
+            # the newer answer, whichever comes back last (PagerDuty dates to the second, so
+            # two changes within one second still go by arrival).
+            updated_at=parse_time(data.get("updated_at")),
             resolved_at=parse_time(data.get("resolved_at")),
         )
 
