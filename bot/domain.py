@@ -248,6 +248,7 @@ class StatusPost(BaseModel):
 
     title: str  # the status page incident's name: used when it is made, the first time
     message: str
+    page: str = ""  # the status page's name, as the provider has it (`page:`, or its only one)
     status: str  # investigating, identified, monitoring, resolved
     components: list[str] = Field(default_factory=list)  # the page's names, as matched
     impact: str = "degraded_performance"  # the components' state while it is not resolved

@@ -274,6 +274,53 @@ async def test_a_component_that_matches_nothing_lists_those_there_are(io: Provid
     assert fake.writes() == []
 
 
+async def test_with_several_status_pages_it_asks_which_and_publishes_on_the_one_named(
+    io: ProviderBot,
+) -> None:
+    """A public post on the wrong page is not taken back: with two pages and no `page:`, it is
+    refused with both names; `page:` picks one, whose own components are the ones matched."""
+    fake = io_fake(io)
+    internal = fake.add_status_page("Acme Internal", ["Payments API", "Ledger"])
+    fake.add_incident("Checkout is failing", channel=HERE)
+    await io.bot.run("link INC-1", channel=HERE)
+
+    which = text_of(await io.bot.run("statuspage Payments degraded", channel=HERE))
+    assert "incident.io has 2 status pages: say which with `page:`" in which
+    assert "`Acme Status`" in which and "`Acme Internal`" in which and "Nothing was published" in which
+    elsewhere = text_of(
+        await io.bot.run("statuspage Payments degraded page:internal component:web", channel=HERE)
+    )
+    assert "“web” is not a component here" in elsewhere and "`Ledger`" in elsewhere  # that page's own
+    assert "`Web app`" not in elsewhere
+    unknown = text_of(await io.bot.run("statuspage Payments degraded page:public", channel=HERE))
+    assert "“public” is not a status page here" in unknown
+
+    asked = await io.bot.run("statuspage Payments degraded page:internal component:ledger", channel=HERE)
+    assert "Publish INC-1 on Acme Internal" in text_of(asked)
+    await io.bot.settled()
+    assert fake.of("POST", "/v2/status_page_incidents") == []
+    await click_element(io.bot, buttons_of(asked)["verb.statuspage"], user="U111", channel=HERE)
+    [made] = fake.of("POST", "/v2/status_page_incidents")
+    ledger = next(c["id"] for c in fake.status_components if c["name"] == "Ledger")
+    assert made.body["status_page_id"] == internal["id"]
+    assert made.body["component_statuses"] == [
+        {"component_id": ledger, "component_status": "degraded_performance"}
+    ]
+
+    # Its updates go to that page, named or not; another page named is refused.
+    moved = text_of(await io.bot.run('statuspage Recovering page:"Acme Status"', channel=HERE))
+    assert "INC-1 is on Acme Internal already" in moved and "Nothing was published" in moved
+    again = await io.bot.run("statuspage Recovering state:monitoring", channel=HERE)
+    assert "Post this update on Acme Internal" in text_of(again)
+    await click_on(io.bot, buttons_of(again)["verb.statuspage"], channel=HERE, message_ts="2.2")
+    [update] = fake.of("POST", "/v2/status_page_incident_updates")
+    assert update.body["status_page_incident_id"] == next(iter(fake.status_page_incidents))
+    assert update.body["component_statuses"] == [
+        {"component_id": ledger, "component_status": "degraded_performance"}
+    ]
+    assert len(fake.of("POST", "/v2/status_page_incidents")) == 1
+
+
 # statuspage at FireHydrant: the page added once, each message a public note -------------------
 async def test_firehydrant_adds_its_status_page_once_and_posts_public_notes(fh: ProviderBot) -> None:
     fake = fh_fake(fh)
@@ -300,6 +347,22 @@ async def test_firehydrant_adds_its_status_page_once_and_posts_public_notes(fh: 
     public = [n for n in fake.notes if n["visibility"] == "open_to_public"]
     assert [n["body"] for n in public] == ["Payments degraded", "Fixed, watching"]
     assert all(n["status_pages"] == [{"id": page["id"], "integration_slug": "nunc"}] for n in public)
+
+
+async def test_firehydrant_with_two_status_pages_publishes_on_the_one_named(fh: ProviderBot) -> None:
+    fake = fh_fake(fh)
+    fake.nunc_connections.append({"id": "nunc-2", "company_name": "Acme", "title": "Acme Internal"})
+    incident = fake.add_incident("Checkout is failing")
+    await fh.bot.run(f"link firehydrant:{incident['id']}", channel=HERE)
+    which = text_of(await fh.bot.run("statuspage Payments degraded", channel=HERE))
+    assert "FireHydrant has 2 status pages: say which with `page:`" in which and "`Acme Internal`" in which
+    asked = await fh.bot.run("statuspage Payments degraded page:internal", channel=HERE)
+    assert "Acme Internal" in text_of(asked)
+    await fh.bot.settled()
+    assert fake.writes() == []
+    await click_element(fh.bot, buttons_of(asked)["verb.statuspage"], user="U111", channel=HERE)
+    [added] = fake.of("POST", f"/v1/incidents/{incident['id']}/status_pages")
+    assert added.body["integration_id"] == "nunc-2"
 
 
 # where there is no status page ----------------------------------------------------------------

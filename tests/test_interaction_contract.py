@@ -13,6 +13,7 @@ from typing import Any
 
 from bot.commands import forms
 from bot.commands.refs import Target
+from bot.commands.retro import AskRetro, Document
 from bot.commands.results import (
     AskDuplicate,
     AskInvite,
@@ -148,6 +149,14 @@ def notices() -> list[Result]:
         ),
         # A built-in page's DM, with its Acknowledge button.
         PageRing(incident=INCIDENT, page_id=1, channel_id="C1", actor=Person(slack_id="U1"), via="primary"),
+        # The question before a retro canvas is written again: replace it, or a new one.
+        AskRetro(
+            verb="retro",
+            provider="builtin",
+            incident_id="1",
+            reference="INC-1",
+            document=Document(kind="canvas", id="F1", url="https://x.slack.com/docs/T1/F1"),
+        ),
     ]
 
 

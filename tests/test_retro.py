@@ -17,7 +17,7 @@ from bot.present.retro import retro_markdown
 from bot.slack.server import RUNTIME
 from tests.conftest import RunningBot, make_settings, provider_bot, running_bot
 from tests.fakes.incidentio import FakeIncidentIo
-from tests.helpers import card_post, click, shown_buttons, text_of
+from tests.helpers import card_post, click, click_element, shown_buttons, text_of
 from tests.slackfake import FakeSlack
 
 START = datetime(2026, 11, 30, 14, 0, tzinfo=UTC)
@@ -105,7 +105,7 @@ async def test_retro_again_edits_the_same_canvas(clocked: tuple[RunningBot, Fixe
     canvas_id, _ = only_canvas(bot.slack)
     clock.advance(minutes=30)
     await bot.run("followup Write the customer note <@U222|bea>", channel=channel)
-    again = text_of(await bot.run("retro", channel=channel))
+    again = text_of(await bot.run("retro replace", channel=channel))
 
     assert len(bot.slack.of("canvases.create")) == 1  # one document, however often it is run
     [edit] = bot.slack.of("canvases.edit")
@@ -116,6 +116,56 @@ async def test_retro_again_edits_the_same_canvas(clocked: tuple[RunningBot, Fixe
     assert "brought the retro draft of INC-1 up to date" in again and canvas_id in again
     kept = await bot.app[RUNTIME].store.kept.get(drafts.key("builtin", "1"))
     assert kept is not None and kept["id"] == canvas_id and kept["kind"] == "canvas"
+
+
+async def test_retro_again_over_a_canvas_asks_before_it_replaces_what_people_wrote(
+    clocked: tuple[RunningBot, FixedClock],
+) -> None:
+    """People write in the canvas (what went well, what to change): `retro` again asks, and
+    changes nothing until the question's *Replace it* (or `retro replace` typed)."""
+    bot, clock = clocked
+    channel = await lived(bot, clock)
+    await bot.run("retro", channel=channel)
+    canvas_id, _ = only_canvas(bot.slack)
+    asked = await bot.run("retro", channel=channel)
+    said = text_of(asked)
+    assert "The retro draft of INC-1 is written already" in said
+    assert (
+        "replaces all of it, with whatever people wrote there since" in said
+        and "Nothing was changed yet" in said
+    )
+    assert "`/incident retro replace`" in said and "`/incident retro new`" in said
+    assert asked["response_type"] == "ephemeral"
+    await bot.settled()
+    assert bot.slack.of("canvases.edit") == [] and len(bot.slack.of("canvases.create")) == 1
+    elements = [e for b in asked["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    assert [(e["action_id"], e["text"]["text"]) for e in elements] == [
+        ("verb.retro", "Replace it"),
+        ("verb.retro", "Write a new one"),
+    ]
+    await click_element(bot, elements[0], user="U111", channel=channel)
+    [edit] = bot.slack.of("canvases.edit")
+    assert edit.params["canvas_id"] == canvas_id
+
+
+async def test_retro_new_writes_a_second_canvas_and_leaves_the_first_as_it_is(
+    clocked: tuple[RunningBot, FixedClock],
+) -> None:
+    bot, clock = clocked
+    channel = await lived(bot, clock)
+    await bot.run("retro", channel=channel)
+    [(first_id, first)] = bot.slack.canvases.items()
+    written = first["markdown"]
+    said = text_of(await bot.run("retro new", channel=channel))
+    assert "wrote the retro draft of INC-1" in said
+    assert len(bot.slack.canvases) == 2 and bot.slack.of("canvases.edit") == []
+    assert bot.slack.canvases[first_id]["markdown"] == written  # untouched
+    [second_id] = [c for c in bot.slack.canvases if c != first_id]
+    kept = await bot.app[RUNTIME].store.kept.get(drafts.key("builtin", "1"))
+    assert kept is not None and kept["id"] == second_id  # the next `retro` is about the new one
+    await bot.run("retro replace", channel=channel)
+    [edit] = bot.slack.of("canvases.edit")
+    assert edit.params["canvas_id"] == second_id
 
 
 async def test_where_canvases_are_refused_it_is_a_markdown_file_replaced_when_run_again(
@@ -166,7 +216,7 @@ async def test_a_canvas_deleted_meanwhile_is_made_again(clocked: tuple[RunningBo
     channel = await lived(bot, clock)
     await bot.run("retro", channel=channel)
     bot.slack.canvases.clear()  # someone deleted it in Slack
-    said = text_of(await bot.run("retro", channel=channel))
+    said = text_of(await bot.run("retro replace", channel=channel))
     assert len(bot.slack.of("canvases.create")) == 2 and len(bot.slack.canvases) == 1
     assert "deleted, so this is a new one" in said
 
@@ -229,7 +279,7 @@ async def test_at_incident_io_the_retro_has_its_roles_followups_and_page(
         assert "wrote the retro draft of INC-1" in said
         # A second run edits it; the provider is read, never written, for the retro.
         writes = len(fake.writes())
-        await io.bot.run("retro", channel=channel)
+        await io.bot.run("retro replace", channel=channel)
         assert len(fake_slack.of("canvases.create")) == 1 and len(fake_slack.of("canvases.edit")) == 1
         assert len(fake.writes()) == writes
 
@@ -354,7 +404,7 @@ async def test_at_firehydrant_milestones_give_the_durations(fake_slack: FakeSlac
         [theirs] = fake.retrospectives[incident["id"]]
         assert theirs["name"] == "Standard retrospective"
         assert "- FireHydrant's own retrospective, “Standard retrospective”: on [the incident's page" in text
-        said = text_of(await fh.bot.run("retro", channel=channel))
+        said = text_of(await fh.bot.run("retro replace", channel=channel))
         assert len(fake.retrospectives[incident["id"]]) == 1  # listed first: never a second
         assert "FireHydrant's own retrospective “Standard retrospective” is started too" in said
 
@@ -505,7 +555,7 @@ async def test_canvases_turned_off_after_the_first_draft_make_a_file_and_say_so(
     channel = await lived(bot, clock)
     await bot.run("retro", channel=channel)
     bot.slack.canvases_refused = "canvas_disabled_user_team"
-    said = text_of(await bot.run("retro", channel=channel))
+    said = text_of(await bot.run("retro replace", channel=channel))
     assert len(bot.slack.canvases) == 1 and len(bot.slack.files) == 1  # the canvas is left as it was
     assert "canvas_disabled_user_team" in said and "wrote the retro draft of INC-1" in said
     assert "deleted" not in said

@@ -425,6 +425,7 @@ VERBS: tuple[Verb, ...] = (
         args=(Arg("message", Slot.TEXT, multiline=True, help="What the public reads"),),
         options=(
             Arg("component", Slot.WORD, required=False, help="The page's components, by name (api,web)"),
+            Arg("page", Slot.WORD, required=False, help="Which status page, where there are several"),
             Arg("state", Slot.WORD, required=False, values=STATUS_PAGE_STATES, help="The page's status"),
         ),
         writes=True,
@@ -560,9 +561,19 @@ VERBS: tuple[Verb, ...] = (
     Verb(
         "retro",
         "Write the retrospective draft (summary, impact, durations, roles, timeline, follow-ups) "
-        "as a canvas in this channel; run it again to bring the same one up to date.",
+        "as a canvas in this channel; run it again to bring the same one up to date (`replace`), "
+        "or to write a new one beside it (`new`).",
         aliases=("retrospective",),
         access=Access.RESPONDERS,
+        args=(
+            Arg(
+                "how",
+                Slot.WORD,
+                required=False,
+                values=("replace", "new"),
+                help="With its canvas written already: replace it, or write a new one",
+            ),
+        ),
         writes=True,  # a document in the channel (and its id kept), not a change at the provider
         same_twice=True,  # run again, it rewrites the same document
         turn="retro",  # two at once would each make a document: one after the other
@@ -570,7 +581,7 @@ VERBS: tuple[Verb, ...] = (
         button="Write retro",
         card_in=frozenset({Phase.CLOSED}),
         primary_in=frozenset({Phase.CLOSED}),
-        examples=("/incident retro",),
+        examples=("/incident retro", "/incident retro replace"),
         act="write the retro of {}",
     ),
     Verb(

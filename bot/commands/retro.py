@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from bot.commands.results import Elsewhere, Result
+from bot.commands.results import Ask, Elsewhere, Result
 from bot.domain import UNACKNOWLEDGED_STATUSES, FollowUp, Incident, Person, RetroFacts, TimelineEntry
 
 # The steps of an incident's life the draft measures, in order. A provider's own status
@@ -128,8 +128,19 @@ class RetroWritten(Result):
     incident_url: str | None = None
 
 
+class AskRetro(Ask):
+    """`retro` again where its canvas is written already: people may have written in it since,
+    and writing it again replaces all of it, so it asks whether to replace it or to write a
+    new one beside it."""
+
+    document: Document
+
+
+REPLACE, NEW = "replace", "new"  # `retro replace`, `retro new`: said on purpose, not asked
+
 # Result's own fields name Elsewhere, which pydantic resolves here, where this result is made.
 RetroWritten.model_rebuild(_types_namespace={"Elsewhere": Elsewhere})
+AskRetro.model_rebuild(_types_namespace={"Elsewhere": Elsewhere})
 
 
 def key(provider: str, incident_id: str) -> str:

@@ -12,10 +12,11 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
-from bot.commands.retro import RetroDraft, RetroItem, RetroWritten, Step
+from bot.commands.retro import NEW, REPLACE, AskRetro, RetroDraft, RetroItem, RetroWritten, Step
 from bot.commands.timeparse import describe_duration, elapsed, zone
-from bot.doc import B, Code, Doc, Line, Link, Section, T, User
+from bot.doc import Actions, B, Code, Context, Doc, Line, Link, Section, T, User
 from bot.domain import Person
+from bot.present.asks import ask_button
 from bot.present.core import present
 
 RETRO_LINE = 500  # characters of one timeline item's text in the draft
@@ -210,3 +211,27 @@ def _(result: RetroWritten) -> Doc:
         ]
     )
     return Doc(line, [Section(lines)])
+
+
+@present.register
+def _(result: AskRetro) -> Doc:
+    """Replace or beside: what people wrote in the canvas is theirs to keep."""
+    canvas: Line = [Link(result.document.url, "its canvas")] if result.document.url else [T("its canvas")]
+    line: Line = [
+        T(f"The retro draft of {result.reference} is written already ("),
+        *canvas,
+        T("). Writing it again replaces all of it, with whatever people wrote there since."),
+        T(" Nothing was changed yet."),
+    ]
+    replace = ask_button(result.model_copy(update={"text": REPLACE}), "Replace it")
+    beside = ask_button(result.model_copy(update={"text": NEW}), "Write a new one")
+    hint: Line = [
+        T("Or type "),
+        Code(f"{result.command} {result.verb} {REPLACE}"),
+        T(" or "),
+        Code(f"{result.command} {result.verb} {NEW}"),
+        T(": a new one leaves the first as it is, and the next "),
+        Code(f"{result.command} {result.verb}"),
+        T(" updates the new one."),
+    ]
+    return Doc(line, [Section([line]), Actions([replace, beside]), Context(hint)])

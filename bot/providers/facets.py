@@ -221,17 +221,18 @@ class MarksDuplicate(Protocol):
 class StatusPages(Protocol):
     """The provider's public status page: an incident there made once, updated after."""
 
-    async def status_page_name(self) -> str:
-        """The page a first post goes to, by name: the question before it says where."""
+    async def status_pages(self) -> list[str]:
+        """The account's public pages by name, what `page:` is matched against (empty where
+        it has none): with more than one, the person says which, never a guess."""
 
-    async def status_page_components(self) -> list[str] | None:
-        """The names `component:` is matched against; None where the page is not told of
-        components by name (it shows what the incident impacts at the provider)."""
+    async def status_page_components(self, page: str) -> list[str] | None:
+        """The names `component:` is matched against on that page; None where the page is
+        not told of components by name (it shows what the incident impacts at the provider)."""
 
     async def publish_status(
         self, incident_id: str, made: StatusPageIncident | None, post: StatusPost, actor: Person, key: str
     ) -> StatusPageIncident:
-        """Makes the status page incident (`made` None) or posts an update to `made`.
+        """Makes the status page incident on `post.page` (`made` None) or posts an update to `made`.
         `key` is the request's own: sent again after a restart, the provider makes one."""
 
 

@@ -112,9 +112,53 @@ class FakeIncidentIo(FakeProvider):
             {"id": ulid("CO", n), "name": name, "management_meta": managed}
             for n, name in enumerate(("API", "Web app"), 1)
         ]
+        # What each page shows (GET /v2/status_page_structures/{id}): the first, both
+        # components, the API one in a group; a page a test adds shows what it says here.
+        self.structures: dict[str, list[dict]] = {
+            self.status_pages[0]["id"]: [
+                {
+                    "group": {
+                        "id": ulid("GR", 1),
+                        "name": "Core",
+                        "hidden": False,
+                        "display_aggregated_uptime": True,
+                        "components": [self._shown(self.status_components[0])],
+                    }
+                },
+                {"component": self._shown(self.status_components[1])},
+            ]
+        }
         self.status_page_incidents: dict[str, dict] = {}
         self.status_page_updates: list[dict] = []
         super().__init__()
+
+    @staticmethod
+    def _shown(component: dict) -> dict:
+        """A component as a page's structure shows it."""
+        return {
+            "component_id": component["id"],
+            "name": component["name"],
+            "display_uptime": True,
+            "hidden": False,
+        }
+
+    def add_status_page(self, name: str, components: list[str]) -> dict:
+        """Another public page, with components of its own."""
+        page = {
+            "id": ulid("SP", len(self.status_pages) + 1),
+            "name": name,
+            "public_url": f"https://{name.lower().replace(' ', '-')}.example",
+        }
+        self.status_pages.append(page)
+        made = []
+        for name_of in components:
+            component = {"id": ulid("CO", len(self.status_components) + 1), "name": name_of}
+            self.status_components.append(
+                component | {"management_meta": {"annotations": {}, "managed_by": "dashboard"}}
+            )
+            made.append({"component": self._shown(component)})
+        self.structures[page["id"]] = made
+        return page
 
     # state helpers --------------------------------------------------------------------------
     @staticmethod
@@ -216,6 +260,7 @@ class FakeIncidentIo(FakeProvider):
         self.route("POST", "/v2/escalations", self.escalate)
         self.route("GET", "/v2/status_pages", self.list_status_pages)
         self.route("GET", "/v2/status_page_components", self.list_status_components)
+        self.route("GET", "/v2/status_page_structures/{status_page_id}", self.show_structure)
         self.route("POST", "/v2/status_page_incidents", self.create_status_incident)
         self.route("POST", "/v2/status_page_incident_updates", self.create_status_update)
 
@@ -329,6 +374,16 @@ class FakeIncidentIo(FakeProvider):
 
     async def list_status_components(self, seen: Seen) -> tuple[int, Any]:
         return 200, {"status_page_components": self.status_components}
+
+    async def show_structure(self, seen: Seen) -> tuple[int, Any]:
+        items = self.structures.get(seen.params["status_page_id"])
+        if items is None:
+            return self._error(404, "not_found", "No such status page")
+        return 200, {
+            "current_structure": {"items": items},
+            "display_uptime_mode": "chart_and_percentage",
+            "management_meta": {"annotations": {}, "managed_by": "dashboard"},
+        }
 
     def _status_update(self, incident_id: str, body: dict, status: str) -> dict:
         update = {

@@ -5,6 +5,10 @@ follow-ups) and put together in bot/commands/retro.py; the channel's document is
 through the `Workspace` port (a canvas on Slack, a Markdown file where canvases are not
 available). Its id is kept (`store.kept`, one key per incident), so running `retro` again
 brings the same document up to date rather than making a second one.
+
+A canvas is people's to write in too (what went well, what to change): writing it again
+replaces all of it. So `retro` run again over a canvas asks first (a file cannot be edited
+in Slack, and is replaced without asking); `retro replace` and `retro new` say it on purpose.
 """
 
 from __future__ import annotations
@@ -14,14 +18,29 @@ from bot.commands.context import Context
 from bot.commands.handlers.table import handles
 from bot.commands.handlers.timeline import read_timeline
 from bot.commands.ports import WorkspaceError
-from bot.commands.results import Failure, Result
+from bot.commands.results import Failure, Reply, Result
 from bot.domain import Capability, FollowUp, ProviderError
 from bot.providers import facets
 
 
 @handles("retro")
-async def retro(ctx: Context) -> Result:
+async def retro(ctx: Context) -> Result | Reply:
     assert ctx.incident_id is not None
+    how = ctx.arg("how")
+    incident = await ctx.incident()
+    key = drafts.key(ctx.provider.name, incident.id)
+    earlier = drafts.Document.from_kept(await ctx.store.kept.get(key))
+    if earlier is not None and earlier.kind == "canvas" and how is None:
+        ask = drafts.AskRetro(
+            verb=ctx.verb.name,
+            provider=ctx.provider.name,
+            incident_id=incident.id,
+            reference=incident.reference,
+            document=earlier,
+        )
+        return Reply(result=ask, outcome="asked")
+    if how == drafts.NEW:
+        earlier = None  # the canvas written before stays as it is, with what people wrote in it
     incident = await ctx.incident(again=True)  # a document meant to last: not a reused read
     entries, source = await read_timeline(ctx)
     followups: list[FollowUp] | None = None
@@ -55,8 +74,6 @@ async def retro(ctx: Context) -> Result:
         provider_retro=theirs,
         provider_retro_failed=failed,
     )
-    key = drafts.key(ctx.provider.name, incident.id)
-    earlier = drafts.Document.from_kept(await ctx.store.kept.get(key))
     try:
         published = await ctx.workspace.publish_retro(channel_id, draft, earlier)
     except WorkspaceError as exc:

@@ -41,9 +41,10 @@ async def statuspage(ctx: Context) -> Result | Reply:
     key = status_page_key(ctx.provider.name, incident.id)
     kept = await ctx.store.kept.get(key) or {}
     made = StatusPageIncident.model_validate(kept) if kept else None
-    typed = [c.strip() for c in str(ctx.parsed.options.get("component", "")).split(",") if c.strip()]
-    known = await pages.status_page_components()
     label = shown_label(ctx.provider) or ctx.provider.label
+    page = await _page(ctx, pages, made, label, incident.reference)
+    typed = [c.strip() for c in str(ctx.parsed.options.get("component", "")).split(",") if c.strip()]
+    known = await pages.status_page_components(page)
     if typed and known is None:
         raise ctx.refuse(
             f"{label}'s status page shows the services and functionalities this incident impacts, "
@@ -54,10 +55,10 @@ async def statuspage(ctx: Context) -> Result | Reply:
     post = StatusPost(
         title=made.title if made is not None and made.title else message[:MAX_TITLE],
         message=message,
+        page=page,
         status=state,
         components=components or [str(c) for c in kept.get("components") or []],
     )
-    page = made.page if made is not None else await pages.status_page_name()
     if not await confirmed(ctx, incident.id, words):
         ask = AskStatusPage(
             verb=ctx.verb.name,
@@ -89,6 +90,38 @@ async def statuspage(ctx: Context) -> Result | Reply:
     )
 
 
+async def _page(
+    ctx: Context, pages: facets.StatusPages, made: StatusPageIncident | None, label: str, reference: str
+) -> str:
+    """The page to publish on: the one published on already, else the one `page:` names, else
+    the account's only one. With several and none named, the person says which: a public
+    post on the wrong page is not taken back."""
+    typed = str(ctx.parsed.options.get("page") or "").strip().strip('"“”')
+    if made is not None:
+        if typed and _key(typed) not in _key(made.page):
+            raise ctx.refuse(
+                f"{reference} is on {made.page} already, and its updates go there: leave `page:` out. "
+                f"Nothing was published."
+            )
+        return made.page
+    names = await pages.status_pages()
+    if not names:
+        raise ctx.refuse(f"{label} has no status page on this account: make one in {label} first.")
+    if typed:
+        return ctx.chosen(match(typed, {n: [] for n in names}, "status page"))
+    if len(names) > 1:
+        listing = ", ".join(f"`{n}`" for n in names)
+        raise ctx.refuse(
+            f"{label} has {len(names)} status pages: say which with `page:`, one of {listing}. "
+            f"Nothing was published."
+        )
+    return names[0]
+
+
+def _key(text: str) -> str:
+    return " ".join(text.lower().split())
+
+
 def _words(message: str, options: dict[str, object]) -> str:
     """What the question's button carries, read again to publish exactly what was shown:
     rebuilt from what was read, so a modal's answers carry as typed words do."""
@@ -97,4 +130,6 @@ def _words(message: str, options: dict[str, object]) -> str:
         parts.append(f'component:"{options["component"]}"')
     if options.get("state"):
         parts.append(f"state:{options['state']}")
+    if options.get("page"):
+        parts.append(f'page:"{options["page"]}"')
     return " ".join(parts)

@@ -3,8 +3,9 @@ incident once (`POST /v1/incidents/{id}/status_pages`), and each message is a no
 to it (`POST /v1/incidents/{id}/notes` with `visibility: open_to_public` and the page in
 `status_pages`), as FireHydrant's own UI posts them.
 
-FireHydrant's page shows the services and functionalities the incident impacts, set on the
-incident in FireHydrant, so `component:` names nothing here. Neither call takes an
+The page is the one named (`page:`) among the account's, or its only one. FireHydrant's
+page shows the services and functionalities the incident impacts, set on the incident in
+FireHydrant, so `component:` names nothing here. Neither call takes an
 idempotency key: each is sent once, never retried on a doubtful failure.
 """
 
@@ -23,31 +24,30 @@ class StatusPage(Base):
 
         return await self._catalogues.get("status_pages", load)
 
-    async def _public_page(self) -> dict:
-        pages = await self._public_pages()
-        if not pages:
-            raise Rejected("FireHydrant has no status page on this account: make one in FireHydrant first.")
-        return pages[0]
+    async def _page_named(self, name: str) -> dict:
+        for page in await self._public_pages():
+            if _name(page) == name:
+                return page
+        raise Rejected(f"FireHydrant has no status page {name} any more: nothing was published.")
 
-    async def status_page_name(self) -> str:
-        page = await self._public_page()
-        return str(page.get("title") or page.get("company_name") or page.get("domain") or "the status page")
+    async def status_pages(self) -> list[str]:
+        return [_name(page) for page in await self._public_pages()]
 
-    async def status_page_components(self) -> list[str] | None:
+    async def status_page_components(self, page: str) -> list[str] | None:
         return None
 
     async def publish_status(
         self, incident_id: str, made: StatusPageIncident | None, post: StatusPost, actor: Person, key: str
     ) -> StatusPageIncident:
         if made is None:
-            page = await self._public_page()
+            page = await self._page_named(post.page)
             body = {"integration_slug": SLUG, "integration_id": str(page["id"]), "title": post.title}
             added = (
                 await self.api.call("POST", f"/v1/incidents/{incident_id}/status_pages", json_body=body) or {}
             )
             made = StatusPageIncident(
                 id=str(added.get("id") or page["id"]),
-                page=await self.status_page_name(),
+                page=_name(page),
                 page_id=str(page["id"]),
                 title=post.title,
                 url=str(added["url"]) if added.get("url") else None,
@@ -59,3 +59,7 @@ class StatusPage(Base):
         }
         await self.api.call("POST", f"/v1/incidents/{incident_id}/notes", json_body=note)
         return made
+
+
+def _name(page: dict) -> str:
+    return str(page.get("title") or page.get("company_name") or page.get("domain") or page["id"])
