@@ -13,7 +13,6 @@ from typing import Any
 
 from bot.commands import forms
 from bot.commands.refs import Target
-from bot.commands.retro import AskRetro, Document
 from bot.commands.results import (
     AskDuplicate,
     AskInvite,
@@ -28,6 +27,7 @@ from bot.commands.results import (
     SameDeclared,
     card,
 )
+from bot.commands.retro import AskRetro, Document
 from bot.domain import Capability, FollowUp, Incident, Person, Pulse, StatusPost
 from bot.present import present
 from bot.providers import firehydrant, incidentio, pagerduty

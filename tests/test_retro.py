@@ -336,7 +336,8 @@ def test_the_draft_says_plainly_what_the_provider_does_not_hold() -> None:
     assert "keeps no roles" in text and "keeps no follow-ups: list them here" in text
     assert "- Nothing in the timeline." in text
     assert "- The incident's channel: #inc-1-queue" in text
-    assert "`/inc retro` writes it again" in text
+    assert "`/inc retro` writes a new file from the incident in its place" in text  # the command as set
+    assert "`/inc retro` asks before it writes it again" in retro_markdown(draft, canvas=True)
 
 
 def test_someones_words_cannot_mention_or_break_the_tables() -> None:

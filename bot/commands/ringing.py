@@ -281,7 +281,7 @@ class Ringer:
             await self._invite(channels, following)
             moves.append(PageStep(skipped=skipped, next=following, via=page.via or "", level=place))
         if not moves:
-            return _refused(" ".join(why))
+            return _refused(_joined(why, f"Page someone else with `{command} page @them`."))
         said = PageEscalated(
             incident=incident,
             reference=ref,
@@ -430,6 +430,12 @@ class Ringer:
             anchor=dm_anchor(page.id, person.slack_id, ring),
             direct=True,
         )
+
+
+def _joined(whys: list[str], advice: str) -> str:
+    """Several pages' reasons in one answer, the advice they share said once, last."""
+    told = [w.removesuffix(advice).rstrip() for w in whys]
+    return " ".join([*told, advice] if len(told) > 1 and any(w.endswith(advice) for w in whys) else whys)
 
 
 def _refused(what: str) -> Reply:

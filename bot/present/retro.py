@@ -83,8 +83,11 @@ def retro_markdown(draft: RetroDraft, *, canvas: bool) -> str:
         f"# Retro: {_plain(draft.reference)} {_plain(draft.name)}",
         "",
         f"_A draft written by the incident bot on {_when(draft.written_at, tz)}, from what the incident "
-        f"holds{at}. Fill it in together. `{command} retro` writes it again from the incident: "
-        "what was edited here is then replaced._",
+        f"holds{at}. Fill it in together. `{command} retro` asks before it writes it again from "
+        "the incident, which replaces what was written here._"
+        if canvas
+        else f"_A draft written by the incident bot on {_when(draft.written_at, tz)}, from what the "
+        f"incident holds{at}. `{command} retro` writes a new file from the incident in its place._",
         "",
         "## Summary",
         "",
@@ -203,13 +206,16 @@ def _(result: RetroWritten) -> Doc:
     if result.previous_gone:
         lines.append([T("The draft written before was deleted, so this is a new one.")])
     again = f"{result.command} retro"
-    lines.append(
-        [
-            B("Fill it in together. "),
-            Code(again),
-            T(" writes it again from the incident, replacing what was edited in it."),
-        ]
-    )
+    if document.kind == "canvas":
+        lines.append(
+            [
+                B("Fill it in together. "),
+                Code(again),
+                T(" asks before it writes it again from the incident, which replaces what is in it."),
+            ]
+        )
+    else:
+        lines.append([Code(again), T(" writes a new file from the incident in its place.")])
     return Doc(line, [Section(lines)])
 
 
