@@ -15,6 +15,7 @@ from bot.domain import ProviderError
 from bot.providers import build_providers
 from bot.runtime import cannot_serve, missing_credentials
 from bot.slack.app import web_client
+from bot.slack.scopes import missing_scopes, scope_problem
 from bot.store import migrate as migrations
 from bot.store.db import Store
 from bot.store.errors import database_error
@@ -81,6 +82,9 @@ async def run_check(settings: Settings, out: TextIO) -> int:
         try:
             auth = await web_client(settings).auth_test()
             line(True, f"slack: token works for team {auth.get('team')} as {auth.get('user')}")
+            lacking = missing_scopes(auth.headers.get("x-oauth-scopes"))
+            if lacking:
+                line(False, scope_problem(lacking))
         except SlackApiError as exc:
             line(False, f"slack: auth.test answered {exc.response.get('error')}")
         except Exception as exc:

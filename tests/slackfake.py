@@ -21,6 +21,7 @@ from urllib.parse import parse_qsl, urlencode
 
 from aiohttp import WSMsgType, web
 
+from bot.slack.scopes import bot_scopes
 from tests.blockkit import message_problems, view_problems
 
 
@@ -128,6 +129,9 @@ class FakeSlack:
     topics: dict[str, str] = field(default_factory=dict)
     bookmarks: dict[str, dict[str, dict[str, str]]] = field(default_factory=dict)
     archived: set[str] = field(default_factory=set)
+    # The scopes the token was granted, sent as Slack sends them on every answer
+    # (`x-oauth-scopes`); None: every scope the manifest asks for.
+    granted: list[str] | None = None
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _changed: asyncio.Event | None = None
 
@@ -212,7 +216,8 @@ class FakeSlack:
         self._record(call)
         if fault is not None:  # drop_after: carried out (posted, drawn), never answered
             return _dropped(request)
-        return web.json_response(call.response)
+        granted = bot_scopes() if self.granted is None else self.granted
+        return web.json_response(call.response, headers={"x-oauth-scopes": ",".join(granted)})
 
     @staticmethod
     def _problems(method: str, params: dict[str, Any]) -> list[str]:

@@ -17,6 +17,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from bot.slack.scopes import bot_scopes, missing_scopes
 from tests.conftest import PROVIDER_TOKEN, SECRET, provider_fake
 from tests.helpers import clean_env, free_port, text_of, wait_until
 from tests.slackfake import FakeSlack, sign, slash_body
@@ -48,7 +49,7 @@ def one_line(done: subprocess.CompletedProcess[str]) -> str:
 @asynccontextmanager
 async def serving(env: dict[str, str], cwd: Path, port: int) -> AsyncIterator[list[str]]:
     """`python -m bot serve` as a process, answering /healthz; yields its output's lines,
-    filled in once it has stopped."""
+    filled in as it writes them (complete once it has stopped)."""
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
@@ -60,6 +61,13 @@ async def serving(env: dict[str, str], cwd: Path, port: int) -> AsyncIterator[li
         stderr=subprocess.STDOUT,
     )
     lines: list[str] = []
+
+    async def read() -> None:
+        assert process.stdout is not None
+        async for raw in process.stdout:
+            lines.append(raw.decode().rstrip("\n"))
+
+    reader = asyncio.create_task(read())
     try:
         async with aiohttp.ClientSession() as session:
 
@@ -76,7 +84,8 @@ async def serving(env: dict[str, str], cwd: Path, port: int) -> AsyncIterator[li
     finally:
         if process.returncode is None:
             process.terminate()
-        lines += (await process.communicate())[0].decode().splitlines()
+        await process.wait()
+        await reader
 
 
 async def post_command(port: int, body: str) -> tuple[int, str]:
@@ -377,3 +386,54 @@ def test_quick_start_shell_with_stdin_at_end_of_file_exits_zero(tmp_path: Path) 
     assert done.stdout.splitlines() == [
         "incident bot shell · provider Built-in · store SQLite file incident-shell.db"
     ]
+
+
+# an install older than the scopes this version asks for ------------------------------------
+async def test_an_install_missing_new_scopes_is_told_by_check_and_at_start(
+    fake_slack: FakeSlack, tmp_path: Path
+) -> None:
+    """An app installed from an older manifest, before canvases and bookmarks: `check` fails
+    with one line naming each missing scope, what uses it and the fix; `serve` starts and
+    says the same once, as a WARNING."""
+    fake_slack.granted = [s for s in bot_scopes() if s not in ("canvases:write", "bookmarks:write")]
+    port = free_port()
+    env = clean_env(
+        SLACK_BOT_TOKEN="xoxb-test",
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=fake_slack.api_url,
+        PORT=str(port),
+        DATABASE_URL=f"sqlite:///{tmp_path / 'old.db'}",
+        AUTO_MIGRATE="1",
+    )
+    check = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        "check",
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+    )
+    out, err = (part.decode() for part in await check.communicate())
+    assert check.returncode == 1, (out, err)
+    [said] = [line for line in out.splitlines() if "lacks" in line]
+    assert said.startswith("FAIL slack: the app's token lacks 2 scopes this bot asks for: ")
+    assert "bookmarks:write (bookmarks.add, bookmarks.edit)" in said
+    assert "canvases:write (canvases.create, canvases.edit, canvases.access.set)" in said
+    assert "Update the app from `manifest.yml` (or `python -m bot manifest`) and reinstall it" in said
+    assert "Traceback" not in out + err
+
+    async with serving(env, tmp_path, port) as output:
+        await wait_until(lambda: any("lacks" in line for line in output), what="serve's warning")
+    warned = [line for line in output if "the app's token lacks 2 scopes" in line]
+    assert len(warned) == 1 and "WARNING" in warned[0], output
+    assert "Traceback" not in "\n".join(output)
+
+
+def test_scopes_granted_are_read_from_slacks_header() -> None:
+    everything = ",".join(bot_scopes())
+    assert missing_scopes(everything) == []
+    assert missing_scopes(" " + everything.replace(",", ", ")) == []  # as some proxies space it
+    assert missing_scopes(everything.replace("files:write,", "")) == ["files:write"]
+    assert missing_scopes(None) == []  # no header: nothing can be said, nothing is

@@ -79,3 +79,29 @@ def scopes_of(method: str) -> tuple[str, ...]:
 
 def bot_scopes() -> list[str]:
     return sorted({"commands", *(s for m in METHOD_SCOPES for s in scopes_of(m)), *EVENT_SCOPES.values()})
+
+
+def missing_scopes(granted: str | None) -> list[str]:
+    """The bot scopes the app asks for that its token was not granted: an install made from
+    an older manifest, before a scope was added. `granted` is Slack's `x-oauth-scopes`
+    header (comma-separated); None where Slack did not send it (nothing can be said)."""
+    if granted is None:
+        return []
+    have = {s.strip() for s in granted.split(",") if s.strip()}
+    return [s for s in bot_scopes() if s not in have]
+
+
+def scope_problem(missing: list[str]) -> str:
+    """One line for the deployer: what each missing scope costs, and the fix."""
+    uses: dict[str, list[str]] = {}
+    for method in METHOD_SCOPES:
+        for scope in scopes_of(method):
+            uses.setdefault(scope, []).append(method)
+    for event, scope in EVENT_SCOPES.items():
+        uses.setdefault(scope, []).append(f"{event} events")
+    said = "; ".join(f"{s} ({', '.join(uses.get(s, [])[:3]) or 'slash commands'})" for s in missing)
+    return (
+        f"slack: the app's token lacks {len(missing)} scope{'s' if len(missing) > 1 else ''} this bot "
+        f"asks for: {said}. Update the app from `manifest.yml` (or `python -m bot manifest`) and "
+        f"reinstall it to the workspace; until then those calls fail."
+    )
