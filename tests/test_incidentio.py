@@ -154,6 +154,28 @@ async def test_tasks_are_v3_actions_and_numbered_apart_from_follow_ups(io: Provi
     assert [f["status"] for f in fake(io).followups] == ["outstanding"]
 
 
+async def test_a_follow_up_or_a_task_is_two_calls_the_incident_not_read_again(io: ProviderBot) -> None:
+    """incident.io's incident does not list its follow-ups: the read the command began with
+    serves its answer and card, so a provider slowed by the outage is asked twice, not three
+    times (the write, and the list that numbers the new item)."""
+    incident = await linked(io)
+    await io.bot.run("info", channel=CHANNEL)
+    await io.bot.settled()
+    for typed, kind in (
+        ("followup Write the postmortem", "follow_ups"),
+        ("task Check replica lag", "actions"),
+    ):
+        fake(io).requests.clear()
+        added = text_of(await io.bot.run(typed, channel=CHANNEL))
+        await io.bot.settled()
+        assert "on INC-1: #1 " in added, added
+        assert [(r.method, r.path) for r in fake(io).requests] == [
+            ("POST", f"/v3/{kind}"),
+            ("GET", f"/v3/{kind}"),
+        ], fake(io).requests
+    assert fake(io).of("GET", f"/v2/incidents/{incident['id']}") == []
+
+
 async def test_someone_without_a_slack_link_at_incident_io_is_found_by_email(io: ProviderBot) -> None:
     await linked(io)
     unlinked = {k: v for k, v in user("U555").items() if k != "slack_user_id"}

@@ -71,7 +71,7 @@ async def followup(ctx: Context) -> Result:
         items = [
             await followups_of.complete_followup(incident_id, n, ctx.actor) for n in dict.fromkeys(numbers)
         ]
-        incident = await ctx.incident(again=True)  # its follow-ups changed
+        incident = await ctx.incident_after_work()
         if len(items) > 1:
             listed = ", ".join(f"#{item.number}" for item in items)
             return Changed(incident=incident, actor=ctx.actor, what=f"completed follow-ups {listed}")
@@ -87,7 +87,7 @@ async def followup(ctx: Context) -> Result:
     item = await followups_of.add_followup(
         incident_id, title, assignee, ctx.parsed.options.get("due"), ctx.actor
     )
-    incident = await ctx.incident(again=True)  # its follow-ups changed
+    incident = await ctx.incident_after_work()
     return FollowUpAdded(
         incident=incident, followup=item, actor=ctx.actor, tz=ctx.invocation.tz, at=ctx.clock.now()
     )
@@ -122,7 +122,7 @@ async def task(ctx: Context) -> Result:
         ref = ctx.arg("assignee")
         assignee = await ctx.person(ref) if isinstance(ref, UserRef) else None
         item = await _tasks(ctx).add_task(incident_id, title, assignee, ctx.actor)
-    incident = await ctx.incident(again=True)  # its tasks changed
+    incident = await ctx.incident_after_work()
     return FollowUpAdded(
         incident=incident,
         followup=item,
