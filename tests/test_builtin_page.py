@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import select, update
 
 from bot.clock import FixedClock
+from bot.domain import Person
 from bot.slack.server import PIPELINE, RUNTIME
 from bot.store import tables
 from tests.blockkit import block_problems
@@ -302,7 +303,7 @@ async def test_escalate_pages_the_next_person_of_the_rotation_now_and_skips_the_
     [to_cy] = posted(bot.slack, CY_DM)
     assert "You are paged" in text_of(to_cy.params) and button(to_cy, "Acknowledge")
     assert ["U333"] in [str(c.params["users"]).split(",") for c in bot.slack.of("conversations.invite")]
-    [moved] = redrawn(bot.slack, BEA_DM, "next person on call was paged")  # bea's DM says so
+    [moved] = redrawn(bot.slack, BEA_DM, "<@U111> escalated the page: <@U333> is paged now")  # bea's DM
     assert moved.params["ts"] == to_bea.response["ts"]
     await wait_until(
         lambda: redrawn(bot.slack, channel, "<@U333> (primary) paged 09:01 UTC"), what="the card naming cy"
@@ -452,3 +453,77 @@ async def test_a_user_group_paged_is_named_whole_in_the_channel_lines(
     [over] = posted(bot.slack, channel, "Nobody acknowledged")
     said = text_of(over.params)
     assert all(f"<@{u}>" in said for u in members[:5]) and "and 2 more were paged twice" in said
+
+
+# escalate, the edges ------------------------------------------------------------------------------
+DEE_DM = "D444"  # the fake Slack's DM channel of U444
+
+
+async def test_escalate_replayed_after_a_restart_pages_nobody_more(
+    fake_slack: FakeSlack, database_url: str, clock: FixedClock
+) -> None:
+    """Nothing at the built-in provider marks an escalation made: run again after a restart,
+    it says what is known, and the third person of the rotation is not paged."""
+    settings = make_settings(fake_slack, database_url)
+    async with running_bot(fake_slack, settings, clock) as first:
+        await first.run("schedule primary <@U222|bea> <@U333|cy> <@U444|dee> every 1w", channel="C111")
+        _, channel = await first.declare("Checkout down sev:SEV2")
+        await first.run("page primary", channel=channel)
+        await first.run("escalate", channel=channel, trigger="esc.1")
+        await first.settled()
+        await left_unanswered(first, "command:T111:esc.1")
+    assert len(posted(fake_slack, CY_DM)) == 1
+    async with running_bot(fake_slack, settings, clock) as second:
+        await second.app[PIPELINE].recover(all_pending=True)
+        await wait_until(lambda: answered(second, "command:T111:esc.1"), what="the replay answered")
+        await second.settled()
+        assert posted(fake_slack, DEE_DM) == [] and len(posted(fake_slack, CY_DM)) == 1
+        [page] = await page_rows(second)
+        assert page.person_id == "U333" and page.tried == ["U222", "U333"]
+
+
+async def test_escalate_on_a_resolved_incident_pages_nobody(bot: RunningBot) -> None:
+    channel = await with_rotation(bot)
+    await bot.run("page primary", channel=channel)
+    await bot.run("resolve rolled back", channel=channel)
+    await bot.settled()
+    said = text_of(await bot.run("escalate", channel=channel))
+    assert "INC-1 is resolved: nobody more is paged for it" in said and "Nothing was changed" in said
+    await bot.settled()
+    assert posted(bot.slack, CY_DM) == []
+
+
+async def test_two_pages_through_one_rotation_never_both_move_to_one_person(
+    bot: RunningBot, clock: FixedClock
+) -> None:
+    channel = await with_rotation(bot)
+    await bot.run("schedule backup <@U333|cy> <@U444|dee> every 1w", channel="C111")
+    await bot.run("page primary", channel=channel)  # bea, then cy
+    await bot.run("page backup", channel=channel)  # cy now
+    await bot.settled()
+    assert len(posted(bot.slack, CY_DM)) == 1
+    said = text_of(await bot.run("escalate", channel=channel))
+    # backup's page moves on to dee; primary's would go to cy, who is paged already.
+    assert "paging <@U444> (level 2 of backup) now" in said
+    assert "@cy is being paged for INC-1 already, by another page: the page through primary stays" in said
+    await bot.settled()
+    assert len(posted(bot.slack, CY_DM)) == 1 and len(posted(bot.slack, DEE_DM)) == 1
+    pages = {r.target: r.person_id for r in await page_rows(bot)}
+    assert pages == {"primary": "U222", "backup": "U444"}
+
+
+async def test_a_page_moved_since_it_was_read_is_not_moved_again(bot: RunningBot) -> None:
+    """The re-page and `escalate` read a page, then change it: the second to change it,
+    reading it as it was, changes nothing (the store compares its ring and its person)."""
+    channel = await with_rotation(bot)
+    await bot.run("page primary", channel=channel)
+    await bot.settled()
+    pages = bot.app[RUNTIME].store.pages
+    [read] = [p for p in await pages.of_incident("builtin", "1")]
+    cy = Person(slack_id="U333", name="cy")
+    moved = await pages.rang(read.id, cy, 1, ["U222", "U333"], moved=True, was=read)
+    assert moved is not None and moved.person == cy
+    again = await pages.rang(read.id, read.person or cy, 2, read.tried, was=read)  # as read before
+    assert again is None
+    [now] = await pages.of_incident("builtin", "1")
+    assert (now.person, now.rings, now.tried) == (cy, 1, ["U222", "U333"])

@@ -148,6 +148,25 @@ async def test_retro_again_over_a_canvas_asks_before_it_replaces_what_people_wro
     assert edit.params["canvas_id"] == canvas_id
 
 
+async def test_the_questions_write_a_new_one_leaves_the_first_canvas_and_keeps_the_new(
+    clocked: tuple[RunningBot, FixedClock],
+) -> None:
+    bot, clock = clocked
+    channel = await lived(bot, clock)
+    await bot.run("retro", channel=channel)
+    [first_id] = list(bot.slack.canvases)
+    written = bot.slack.canvases[first_id]["markdown"]
+    asked = await bot.run("retro", channel=channel)
+    elements = [e for b in asked["blocks"] if b["type"] == "actions" for e in b["elements"]]
+    [beside] = [e for e in elements if e["text"]["text"] == "Write a new one"]
+    await click_element(bot, beside, user="U111", channel=channel)
+    assert len(bot.slack.canvases) == 2 and bot.slack.of("canvases.edit") == []
+    assert bot.slack.canvases[first_id]["markdown"] == written
+    [second_id] = [c for c in bot.slack.canvases if c != first_id]
+    kept = await bot.app[RUNTIME].store.kept.get(drafts.key("builtin", "1"))
+    assert kept is not None and kept["id"] == second_id
+
+
 async def test_retro_new_writes_a_second_canvas_and_leaves_the_first_as_it_is(
     clocked: tuple[RunningBot, FixedClock],
 ) -> None:

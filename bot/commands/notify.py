@@ -83,8 +83,7 @@ class Notifier:
         if provider is None or event.incident_id is None:
             return quiet
         channels = [
-            link.channel_id
-            for link in await self.links.channels_for(provider.name, event.incident_id)
+            link.channel_id for link in await self.links.channels_for(provider.name, event.incident_id)
         ]
         if not channels and event.channel_id:
             channels = [event.channel_id]  # not linked here, but the event names its channel
@@ -133,7 +132,6 @@ class Notifier:
                 incident, new=event.kind == "created", channel_id=channels[0]
             )
         return reply
-
 
     async def _page_news(self, event: ProviderEvent) -> bool:
         """A page the bot sent, as the provider's webhook tells it: the card's record moved

@@ -454,10 +454,12 @@ class PageRing(Result):
     ring: int = 1  # 2: paged again, unanswered the first time
     via: str | None = None  # the rotation they are on call for
     # paged; acknowledged (by them, `at`); moved (no answer: the next person was paged);
-    # answered (by someone else, `by`); unanswered (the page ran out of people).
+    # escalated (`by` someone, to `next`, before the re-page would have); answered (by
+    # someone else, `by`); unanswered (the page ran out of people).
     state: str = "paged"
     by: Person | None = None
     at: datetime | None = None
+    next: Person | None = None
 
 
 class PageAnswered(Result):

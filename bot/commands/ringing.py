@@ -125,10 +125,9 @@ class Ringer:
         if page.rings < RINGS:
             ring = page.rings + 1
             person = ringing[0] if len(ringing) == 1 else None
-            rung = await self.pages.rang(page.id, person or Person(slack_id=""), ring, page.tried)
+            rung = await self.pages.rang(page.id, person or Person(slack_id=""), ring, page.tried, was=page)
             if rung is None:
-                await self.timers.store.cancel(timer.key)
-                return quiet_timer(timer, "answered")
+                return await self._lost(timer, page.id)
             posts += [self._dm(incident, rung, p, ring, channel, actor, message) for p in ringing]
             await self._arm(provider.name, incident.id, page.id, payload)
             said = PageMoved(
@@ -162,10 +161,11 @@ class Ringer:
             )
             posts += [Post(channel_id=c, result=said) for c in channels]
             return await self._told(posts, incident, provider, timer_audit(timer, "unanswered"))
-        rung = await self.pages.rang(page.id, following, 1, [*page.tried, following.slack_id], moved=True)
+        rung = await self.pages.rang(
+            page.id, following, 1, [*page.tried, following.slack_id], moved=True, was=page
+        )
         if rung is None:
-            await self.timers.store.cancel(timer.key)
-            return quiet_timer(timer, "answered")
+            return await self._lost(timer, page.id)
         payload["ringing"] = [following.model_dump()]
         await self._arm(provider.name, incident.id, page.id, payload)
         posts.append(self._dm(incident, rung, following, 1, channel, actor, message))
@@ -180,6 +180,15 @@ class Ringer:
         )
         posts += [Post(channel_id=c, result=said) for c in channels]
         return await self._told(posts, incident, provider, timer_audit(timer, "next person"))
+
+    async def _lost(self, timer: Timer, page_id: int) -> Reply:
+        """The page changed since this timer read it: answered (its re-page is over), or moved
+        on by `escalate`, which armed the new person's re-page under this key (kept)."""
+        page = await self.pages.get(page_id)
+        if page is None or not page.open:
+            await self.timers.store.cancel(timer.key)
+            return quiet_timer(timer, "answered")
+        return quiet_timer(timer, "moved")
 
     async def _told(
         self, posts: list[Post], incident: Incident, provider: Provider, audit: dict[str, object]
@@ -225,11 +234,26 @@ class Ringer:
         ring: their pending re-page replaced by the new person's. Nothing moves where there
         is nobody to move to, and the answer says why."""
         ref = incident.reference
-        pages = [p for p in await self.pages.of_incident(provider.name, incident.id) if p.open and p.rings]
-        if not pages:
+        if incident.closed:
             return _refused(
-                f"No page is open for {ref}: page someone first with `{command} page <rotation>`."
+                f"{ref} is {incident.status}: nobody more is paged for it. If it is not over, "
+                f"`{command} reopen` it first."
             )
+        recorded = await self.pages.of_incident(provider.name, incident.id)  # newest first
+        pages = [p for p in recorded if p.open and p.rings]
+        if not pages:
+            last = next((p for p in recorded if p.rings), None)
+            if last is None:
+                return _refused(
+                    f"No page is open for {ref}: page someone first with `{command} page <rotation>`."
+                )
+            return _refused(
+                f"No page of {ref} is waiting for an answer: the last, to {last.target}, was {last.state}. "
+                f"Page someone with `{command} page <rotation>`."
+            )
+        # Who is being paged now, by any of its pages: two pages through one rotation never
+        # both move to one person (they would ring them twice, and outlive one answer).
+        paging = {p.person.slack_id for p in pages if p.person is not None and p.person.slack_id}
         channel = await self._channel(incident)
         channels = [link.channel_id for link in await self.links.channels_for(provider.name, incident.id)]
         moves: list[PageStep] = []
@@ -241,6 +265,12 @@ class Ringer:
                 why.append(chosen)
                 continue
             following, place = chosen
+            if following.slack_id in paging:
+                why.append(
+                    f"{_name(following)} is being paged for {ref} already, by another page: "
+                    f"the page through {page.via} stays where it is."
+                )
+                continue
             key = repage_key(provider.name, incident.id, page.id)
             pending = await self.timers.store.get(key, fresh=True)
             payload: dict[str, Any] = (
@@ -257,10 +287,16 @@ class Ringer:
             skipped = [Person.model_validate(p) for p in payload.get("ringing") or []]
             if not skipped and page.person is not None:
                 skipped = [page.person]
-            rung = await self.pages.rang(page.id, following, 1, [*page.tried, following.slack_id], moved=True)
-            if rung is None:  # acknowledged meanwhile: nobody more is paged
-                why.append(f"The page for {ref} was answered a moment ago: nobody else was paged.")
+            rung = await self.pages.rang(
+                page.id, following, 1, [*page.tried, following.slack_id], moved=True, was=page
+            )
+            if rung is None:  # answered, or moved on by its re-page, since it was read
+                why.append(
+                    f"The page for {ref} through {page.via} was answered or moved on a moment ago: "
+                    f"nobody else was paged for it."
+                )
                 continue
+            paging.add(following.slack_id)
             first = Person.model_validate(payload["actor"]) if payload.get("actor") else None
             message = payload.get("message")
             # The skipped step's re-page is replaced (the same key) by the new person's.
@@ -268,7 +304,8 @@ class Ringer:
             await self._arm(provider.name, incident.id, page.id, payload)
             for person in skipped:
                 for ring in range(1, page.rings + 1):
-                    redraw = self._ring(incident, page, ring, channel, first, message, state="moved")
+                    redraw = self._ring(incident, page, ring, channel, first, message, state="escalated")
+                    redraw = redraw.model_copy(update={"by": actor, "next": following})
                     posts.append(
                         Post(
                             channel_id=person.slack_id,
@@ -300,7 +337,11 @@ class Ringer:
         """Whom `escalate` moves this page to, and their place in the rotation's order; or
         why it moves to nobody, in words for the person who asked."""
         if page.via is None:
-            paged = _names(page.tried, [page.person] if page.person else [])
+            paged = (
+                _names(page.tried, [page.person] if page.person else [])
+                if len(page.tried) == 1
+                else f"{len(page.tried)} people ({page.target})"
+            )
             return (
                 f"The open page for {ref} went to {paged} by name, not through a rotation: "
                 f"nobody is next in line. Page someone else with `{command} page @them`."

@@ -369,8 +369,10 @@ def _(result: r.Failure) -> Doc:
 def _(result: r.DoneUnread) -> Doc:
     line: Line = [*(who(result.actor) if result.actor else []), T(f" Done: {result.done}.")]
     behind: Line = [
-        T(f"Reading the incident back from {result.provider_label} afterwards failed ({result.reason}), "
-          "so the card may be a moment behind. "),
+        T(
+            f"Reading the incident back from {result.provider_label} afterwards failed ({result.reason}), "
+            "so the card may be a moment behind. "
+        ),
         Code(f"{result.command} info"),
         T(" in a minute shows it; there is no need to do it again."),
     ]

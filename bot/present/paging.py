@@ -55,10 +55,14 @@ def _(result: r.PageRing) -> Doc:
             said += [T(": "), T(result.message)]
         lines.append(said)
     blocks: list[Block] = [Section(lines)]
-    if result.state == "moved":
-        note: Line = [
-            T("Not acknowledged in time: the next person on call was paged. You can still acknowledge.")
-        ]
+    if result.state == "escalated":
+        escalated_by: Line = who(result.by) if result.by is not None else [T("Someone")]
+        note: Line = [*escalated_by, T(" escalated the page")]
+        if result.next is not None:
+            note += [T(": "), User(result.next.slack_id, result.next.name), T(" is paged now")]
+        note.append(T(". You can still acknowledge."))
+    elif result.state == "moved":
+        note = [T("Not acknowledged in time: the next person on call was paged. You can still acknowledge.")]
     elif result.state == "unanswered":
         note = [T("Nobody acknowledged in time, and the channel was told. You can still acknowledge.")]
     else:

@@ -238,6 +238,6 @@ def _(result: AskRetro) -> Doc:
         Code(f"{result.command} {result.verb} {NEW}"),
         T(": a new one leaves the first as it is, and the next "),
         Code(f"{result.command} {result.verb}"),
-        T(" updates the new one."),
+        T(" is about the new one."),
     ]
     return Doc(line, [Section([line]), Actions([replace, beside]), Context(hint)])

@@ -128,4 +128,3 @@ class MarksApplied(Protocol):
 
     def for_request(self, key: str | None) -> Provider:
         """A copy of this adapter that marks its changes applied under `key`."""
-

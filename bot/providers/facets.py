@@ -226,8 +226,9 @@ class StatusPages(Protocol):
         it has none): with more than one, the person says which, never a guess."""
 
     async def status_page_components(self, page: str) -> list[str] | None:
-        """The names `component:` is matched against on that page; None where the page is
-        not told of components by name (it shows what the incident impacts at the provider)."""
+        """The names `component:` is matched against on that page (its id, or its name); None
+        where the page is not told of components by name (it shows what the incident impacts
+        at the provider)."""
 
     async def publish_status(
         self, incident_id: str, made: StatusPageIncident | None, post: StatusPost, actor: Person, key: str

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, Field
-from sqlalchemy import Connection, Row, insert, select, update
+from sqlalchemy import ColumnElement, Connection, Row, func, insert, select, update
 
 from bot.domain import PageShown, Person
 from bot.store import tables
@@ -150,10 +150,19 @@ class Pages:
         return await self.db.read(work, quick=True)
 
     async def rang(
-        self, page_id: int, person: Person, rings: int, tried: list[str], *, moved: bool = False
+        self,
+        page_id: int,
+        person: Person,
+        rings: int,
+        tried: list[str],
+        *,
+        moved: bool = False,
+        was: PageRecord | None = None,
     ) -> PageRecord | None:
         """The page rung again, or `moved` to the next person (dated from then, as the card
-        shows it): only while it is still open (None: answered meanwhile, so nobody is rung)."""
+        shows it): only while it is still open (None: answered meanwhile, so nobody is rung).
+        `was`: only while it is still as read then (its ring and person): the re-page timer
+        and `escalate` may act on one page at once, and the step that lost does nothing."""
         values: dict[str, Any] = {
             "person_id": person.slack_id,
             "person_name": person.name,
@@ -162,7 +171,14 @@ class Pages:
         }
         if moved:
             values["paged_at"] = self.db.clock.now()
-        return await self._move(page_id, values)
+        if was is None:
+            return await self._move(page_id, values)
+        table = tables.pages
+        still = (
+            table.c.rings == was.rings,
+            func.coalesce(table.c.person_id, "") == (was.person.slack_id if was.person else ""),
+        )
+        return await self._move(page_id, values, where=still)
 
     async def answered(
         self, page_id: int, state: str, person: Person | None, at: datetime, *, late: bool = False
@@ -175,13 +191,17 @@ class Pages:
         return await self._move(page_id, values, OPEN_STATES | {UNANSWERED} if late else OPEN_STATES)
 
     async def _move(
-        self, page_id: int, values: dict[str, Any], states: frozenset[str] = OPEN_STATES
+        self,
+        page_id: int,
+        values: dict[str, Any],
+        states: frozenset[str] = OPEN_STATES,
+        where: tuple[ColumnElement[bool], ...] = (),
     ) -> PageRecord | None:
         table = tables.pages
 
         def work(conn: Connection) -> PageRecord | None:
             done = conn.execute(
-                update(table).where(table.c.id == page_id, table.c.state.in_(states)).values(**values)
+                update(table).where(table.c.id == page_id, table.c.state.in_(states), *where).values(**values)
             )
             if not done.rowcount:
                 return None

@@ -21,7 +21,7 @@ from bot.commands.invites import LARGE_GROUP, bring_in, incident_channels
 from bot.commands.parser import GroupRef, UserRef
 from bot.commands.ports import WorkspaceError
 from bot.commands.refs import Target
-from bot.commands.results import EscalatedTo, Failure, Paged, Post, Reply, Result
+from bot.commands.results import EscalatedTo, Failure, Paged, Post, Reply, Restarted, Result
 from bot.commands.ringing import Ringer
 from bot.domain import Incident, PageTarget, Person, ProviderError
 from bot.providers import facets
@@ -73,6 +73,8 @@ async def page(ctx: Context) -> Result | Reply:
     made = None
     if replayed and sent.id:
         made = await ctx.store.pages.made(ctx.provider.name, incident.id, sent.id)
+        if made is not None and made.person is not None and made.person.slack_id:
+            paged = [made.person]  # whom it paged then (the rotation may have handed over since)
     record = made or await ctx.store.pages.add(
         ctx.provider.name,
         incident.id,
@@ -182,6 +184,14 @@ async def escalate(ctx: Context) -> Result | Reply:
     incident = await ctx.incident()
     done = await escalates.escalate(incident.id, level, ctx.actor)
     if done.ring and ctx.timers is not None:  # the provider escalates nothing: the bot moves its pages
+        # Nothing at the provider marks it made: this request moving pages once is claimed, so
+        # run again after a restart it says what is known instead of paging one person more.
+        request = ctx.invocation.request_id
+        if request and not await ctx.store.claims.claim(f"escalate-request:{request}"):
+            text = ctx.invocation.text or ctx.verb.name
+            return Reply(
+                result=Restarted(command=ctx.command, text=text, changed="unknown"), outcome="unknown"
+            )
         ringer = Ringer(ctx.settings, ctx.store, ctx.workspace, ctx.timers, ctx.clock)
         return await ringer.escalate(
             incident, ctx.provider, level, ctx.actor, ctx.invocation.channel_id, ctx.command

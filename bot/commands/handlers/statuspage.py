@@ -44,7 +44,7 @@ async def statuspage(ctx: Context) -> Result | Reply:
     label = shown_label(ctx.provider) or ctx.provider.label
     page = await _page(ctx, pages, made, label, incident.reference)
     typed = [c.strip() for c in str(ctx.parsed.options.get("component", "")).split(",") if c.strip()]
-    known = await pages.status_page_components(page)
+    known = await pages.status_page_components(made.page_id or page if made is not None else page)
     if typed and known is None:
         raise ctx.refuse(
             f"{label}'s status page shows the services and functionalities this incident impacts, "

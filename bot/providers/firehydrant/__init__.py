@@ -28,9 +28,7 @@ from bot.providers.http import ApiClient, TokenAuth
 from bot.providers.spec import ProviderSpec, Webhook, with_key
 
 
-class FireHydrantProvider(
-    Incidents, Work, OnCalls, Timeline, Retro, Paging, StatusPage, ResolvesAsDuplicate
-):
+class FireHydrantProvider(Incidents, Work, OnCalls, Timeline, Retro, Paging, StatusPage, ResolvesAsDuplicate):
     """The adapter: its parts (bot/providers/firehydrant/*.py) over one shared client."""
 
     name = "firehydrant"

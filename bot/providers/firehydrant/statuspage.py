@@ -25,7 +25,12 @@ class StatusPage(Base):
         return await self._catalogues.get("status_pages", load)
 
     async def _page_named(self, name: str) -> dict:
-        for page in await self._public_pages():
+        """The page by its id (what a published incident keeps) or its name."""
+        pages = await self._public_pages()
+        for page in pages:
+            if str(page["id"]) == name:
+                return page
+        for page in pages:
             if _name(page) == name:
                 return page
         raise Rejected(f"FireHydrant has no status page {name} any more: nothing was published.")

@@ -38,7 +38,12 @@ class StatusPage(Base):
         return await self._catalogues.get("status_pages", load)
 
     async def _page_named(self, name: str) -> dict:
-        for page in await self._public_pages():
+        """The page by its id (what a published incident keeps: a page may be renamed) or name."""
+        pages = await self._public_pages()
+        for page in pages:
+            if str(page["id"]) == name:
+                return page
+        for page in pages:
             if _name(page) == name:
                 return page
         raise Rejected(f"incident.io has no status page {name} any more: nothing was published.")
@@ -60,6 +65,8 @@ class StatusPage(Base):
         ]
 
     async def _component_statuses(self, page_id: str, post: StatusPost) -> list[dict]:
+        if not post.components:
+            return []
         by_name = {str(c["name"]): str(c["component_id"]) for c in await self._public_components(page_id)}
         state = OPERATIONAL if post.status == "resolved" else post.impact
         missing = [name for name in post.components if name not in by_name]
@@ -71,7 +78,8 @@ class StatusPage(Base):
         self, incident_id: str, made: StatusPageIncident | None, post: StatusPost, actor: Person, key: str
     ) -> StatusPageIncident:
         if made is not None:
-            components = await self._component_statuses(made.page_id, post)
+            page_id = made.page_id or str((await self._page_named(made.page))["id"])
+            components = await self._component_statuses(page_id, post)
             update: dict = {
                 "status_page_incident_id": made.id,
                 "message": post.message,
