@@ -527,3 +527,33 @@ async def test_a_page_moved_since_it_was_read_is_not_moved_again(bot: RunningBot
     assert again is None
     [now] = await pages.of_incident("builtin", "1")
     assert (now.person, now.rings, now.tried) == (cy, 1, ["U222", "U333"])
+
+
+async def test_paged_twice_one_acknowledgement_answers_both_pages(bot: RunningBot, clock: FixedClock) -> None:
+    """bea paged through the rotation and by name for one incident: her one click is the
+    answer to both, or the other would page her again, then cy."""
+    channel = await with_rotation(bot)
+    await bot.run("page primary", channel=channel)
+    await bot.run("page <@U222|bea>", channel=channel)
+    await bot.settled()
+    first, _ = posted(bot.slack, BEA_DM)
+    await click_element(bot, button(first, "Acknowledge"), user="U222", channel=BEA_DM)
+    await wait_until(lambda: posted(bot.slack, channel, "acknowledged the page"), what="the channel told")
+    await bot.settled()
+    assert {r.state for r in await page_rows(bot)} == {"acknowledged"}
+    assert len(posted(bot.slack, channel, "acknowledged the page")) == 1  # told once
+    await wait_until(lambda: len(redrawn(bot.slack, BEA_DM, "Acknowledged")) == 2, what="both DMs redrawn")
+    clock.advance(minutes=30)
+    await tick(bot)
+    assert len(posted(bot.slack, BEA_DM)) == 2 and posted(bot.slack, CY_DM) == []
+
+
+async def test_page_on_a_resolved_incident_pages_nobody(bot: RunningBot) -> None:
+    channel = await with_rotation(bot)
+    await bot.run("resolve rolled back", channel=channel)
+    await bot.settled()
+    said = text_of(await bot.run("page <@U333|cy>", channel=channel))
+    assert "INC-1 is resolved: nobody is paged for it" in said and "/incident reopen" in said
+    await bot.settled()
+    assert posted(bot.slack, CY_DM) == [] and await page_rows(bot) == []
+    assert bot.slack.of("conversations.open") == []

@@ -39,6 +39,11 @@ async def page(ctx: Context) -> Result | Reply:
         raise ctx.refuse(f"Say who: `{ctx.verb.usage(ctx.command)}`.")
     target = await _target(ctx, pages, named)
     incident = await ctx.incident()
+    if incident.closed:
+        raise ctx.refuse(
+            f"{incident.reference} is {incident.status}: nobody is paged for it. If it is not over, "
+            f"`{ctx.command} reopen` it first; to bring someone in to look back, `{ctx.command} invite` them."
+        )
     key = f"page:{ctx.invocation.team_id}:{ctx.provider.name}:{incident.id}:{target.key}"
     shown = target.name or ", ".join(p.name or p.slack_id for p in target.people)
     # This very request run again after a restart (a provider whose page carries the
@@ -213,6 +218,7 @@ async def answer(ctx: Context) -> Result | Reply:
     pages = await ctx.store.pages.of_incident(ctx.provider.name, incident.id)
     rung = [p for p in pages if p.rings > 0]  # rung by the bot itself (a built-in page)
     typed = ctx.arg("page")
+    mine = [p for p in rung if ctx.actor.slack_id in p.tried and p.state in (PAGED, UNANSWERED)]
     if isinstance(typed, str) and typed:
         digits = typed.lstrip("#")
         chosen = next((p for p in rung if digits.isdigit() and p.id == int(digits)), None)
@@ -223,7 +229,6 @@ async def answer(ctx: Context) -> Result | Reply:
                 f"That page of {incident.reference} was not sent to you: nothing to acknowledge."
             )
     else:
-        mine = [p for p in rung if ctx.actor.slack_id in p.tried and p.state in (PAGED, UNANSWERED)]
         if not mine:
             raise ctx.refuse(f"No page of {incident.reference} is waiting for you to acknowledge.")
         chosen = mine[0]
@@ -243,4 +248,12 @@ async def answer(ctx: Context) -> Result | Reply:
             changed="no",
             visibility="ephemeral",
         )
+    # Paged twice for one incident (a rotation and by name): one answer is the answer to
+    # both, or the other would go on ringing them, then the next person. The channel is
+    # told once; each page's DMs are redrawn.
+    for other in mine:
+        if other.id != chosen.id:
+            also = await ringer.acknowledge(incident, other, ctx.actor, ctx.invocation.channel_id)
+            if also is not None:
+                done.posts += [post for post in also.posts if post.only_update]
     return done
