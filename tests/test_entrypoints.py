@@ -116,6 +116,7 @@ async def test_check_reports_each_dependency(fake_slack: FakeSlack, tmp_path: Pa
         SLACK_SIGNING_SECRET=SECRET,
         SLACK_API_URL=fake_slack.api_url,
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'check.db'}",
+        PORT=str(free_port()),  # `check` fails on a port in use: not this machine's 3000
     )
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", "check", env=env, stdout=subprocess.PIPE, cwd=tmp_path
@@ -152,6 +153,7 @@ async def test_check_reaches_each_configured_provider_and_says_what_is_wrong(
             PAGERDUTY_FROM_EMAIL="bot@example.com",
             FIREHYDRANT_API_KEY=PROVIDER_TOKEN,
             FIREHYDRANT_API_URL=fh.url,
+            PORT=str(free_port()),
         )
 
         async def check() -> tuple[int, str]:
