@@ -66,6 +66,16 @@ async def test_another_title_or_another_person_is_declared_without_a_question(bo
     assert len(await incidents(bot)) == 3
 
 
+async def test_a_declare_refused_for_its_severity_leaves_the_corrected_one_unasked(bot: RunningBot) -> None:
+    """`sev:9` refused, then typed right: nothing was declared, so nothing is asked about."""
+    refused = text_of(await bot.run("declare Checkout down sev:9"))
+    assert "past the end of the severities" in refused
+    assert await incidents(bot) == []
+    declared = text_of(await bot.run("declare Checkout down sev1"))
+    assert "Is this the same incident" not in declared and "already" not in declared, declared
+    assert await incidents(bot) == ["Checkout down"]
+
+
 async def test_a_resolved_first_incident_is_not_asked_about(bot: RunningBot) -> None:
     _, channel = await bot.declare("Checkout is failing")
     await bot.run("resolve", channel=channel)
@@ -85,7 +95,10 @@ async def test_link_in_a_linked_channel_asks_says_what_becomes_of_the_first_and_
     asked = await bot.run("link INC-2", channel=first)
     said = text_of(asked)
     assert "This channel is linked to *INC-1*. Move it to *INC-2*? Nothing was changed yet." in said
-    assert "INC-1 itself stays as it is" in said and "INC-1 is left with no channel" in said
+    assert (
+        "If you move it, INC-1 itself stays as it is" in said
+        and "INC-1 would be left with no channel" in said
+    )
     assert "/incident unlink" in said and asked["response_type"] == "ephemeral"
     assert await links(bot) == {first: "INC-1", second: "INC-2"}
     assert len(bot.slack.of("pins.add")) == pins
@@ -102,7 +115,7 @@ async def test_relinking_says_which_channels_the_first_keeps(bot: RunningBot) ->
     await bot.declare("Search is slow")
     await bot.run("link INC-1", channel="CWAR")  # a second channel follows INC-1
     said = text_of(await bot.run("link INC-2", channel=first))
-    assert "INC-1 keeps its other channel: <#CWAR" in said
+    assert "INC-1 would keep its other channel: <#CWAR" in said
     assert (await links(bot))[first] == "INC-1"
 
 

@@ -165,3 +165,17 @@ def test_no_input_raises_and_every_rejection_is_a_usage_message(text: str, tz: s
 @given(st.text(max_size=300))
 def test_arbitrary_text_never_raises(text: str) -> None:
     assert isinstance(parse(text, now=NOW), ParsedCommand | UsageError)
+
+
+def test_a_follow_ups_owner_is_the_mention_that_ends_or_begins_it() -> None:
+    inside = ok("followup Talk to <@U333|sam> about the process")
+    assert "assignee" not in inside.args and inside.args["title"] == "Talk to @sam about the process"
+    assert ok("followup Add an alert <@U333|sam>").args["assignee"] == UserRef(id="U333", name="sam")
+    first = ok("followup <@U333|sam> check the alerts")
+    assert (
+        first.args["assignee"] == UserRef(id="U333", name="sam") and first.args["title"] == "check the alerts"
+    )
+    due = ok("followup Add an alert <@U333|sam> due:2026-12-04")
+    assert due.args["assignee"] == UserRef(id="U333", name="sam") and due.args["title"] == "Add an alert"
+    two = bad("followup Tighten the SLO <@U333|sam> <@U444|bob>")
+    assert "One owner only: name one of @sam, @bob" in two.message

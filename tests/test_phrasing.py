@@ -72,6 +72,22 @@ async def test_followup_done_lists_open_ones_or_completes_several(bot: RunningBo
     assert states == {1: "done", 2: "done", 3: "done"}  # and no follow-up titled "done"
 
 
+async def test_followup_done_by_its_title_completes_it_and_done_twice_says_so(bot: RunningBot) -> None:
+    _, channel = await bot.declare("Disk full")
+    for title in ("Add alert 2", "Clean logs"):
+        await bot.run(f"followup {title}", channel=channel)
+    done = text_of(await bot.run("followup done Add alert 2", channel=channel))
+    assert "completed follow-up" in done and "#1 Add alert 2" in done, done
+    again = text_of(await bot.run("followup done #1", channel=channel))
+    assert "Follow-up #1 of INC-1 is done already: nothing to change" in again and "completed" not in again
+    # Words that name no open follow-up are a new one's title, as before.
+    await bot.run("followup close the firewall port", channel=channel)
+    items = {
+        f.title: f.state for f in await bot.app[RUNTIME].service.providers["builtin"].list_followups("1")
+    }
+    assert items == {"Add alert 2": "done", "Clean logs": "open", "close the firewall port": "open"}
+
+
 async def test_status_moves_are_not_repeated_nor_silently_backwards(bot: RunningBot) -> None:
     _, channel = await bot.declare("Checkout down")
     await bot.run("status fixing", channel=channel)

@@ -102,6 +102,20 @@ async def test_resolving_another_incident_by_reference_asks_first(bot: RunningBo
     assert any("fixed by rollback" in text for text in await timeline_of(bot, 2))
 
 
+async def test_reopening_another_incident_by_reference_asks_first(bot: RunningBot) -> None:
+    """Reopened by mistake an incident pages its on-call again: from another incident's
+    channel it is asked, as resolve is, and nothing changes before the button."""
+    first, second = await two_incidents(bot)
+    await bot.run("resolve", channel=second)
+    await bot.settled()
+    asked = await bot.run("reopen INC-2", channel=first)
+    await bot.settled()
+    assert "Nothing was done yet" in text_of(asked)
+    assert (await incident_rows(bot))[2]["status"] == "resolved"
+    [button] = [e for b in asked.get("blocks", []) if b["type"] == "actions" for e in b["elements"]]
+    assert button["action_id"] == "verb.reopen"
+
+
 async def test_status_by_reference_asks_and_keeps_the_words(bot: RunningBot) -> None:
     first, _ = await two_incidents(bot)
     asked = await bot.run("status monitoring INC-2", channel=first)
@@ -121,6 +135,29 @@ async def test_a_reference_from_an_unlinked_channel_needs_no_question(bot: Runni
     answer = await bot.run("resolve INC-2", channel="CNOTLINKED")
     await bot.settled()
     assert (await incident_rows(bot))[2]["status"] == "resolved", text_of(answer)
+
+
+async def test_a_reference_after_free_text_in_an_unlinked_channel_is_told_where_it_goes(
+    bot: RunningBot,
+) -> None:
+    """`update rollback started INC-1` from a channel with no incident: the reference is
+    text there, so the answer says the same words with the reference where it names one."""
+    await two_incidents(bot)
+    before = await timeline_of(bot, 1)
+    cases = {
+        "update rollback started INC-1": "/incident update INC-1 rollback started",
+        "status fixing bad deploy INC-1": "/incident status fixing INC-1 bad deploy",
+        "followup check the alerts INC-1": "/incident followup INC-1 check the alerts",
+    }
+    for typed, retyped in cases.items():
+        said = text_of(await bot.run(typed, channel="CNOTLINKED"))
+        assert f"Name the incident before them: `{retyped}`" in said, said
+    await bot.settled()
+    assert await timeline_of(bot, 1) == before and await store_rows(bot, builtin_tables.followups) == []
+    # Typed as the answer says, it is done there.
+    await bot.run("update INC-1 rollback started", channel="CNOTLINKED")
+    await bot.settled()
+    assert any("rollback started" in text for text in await timeline_of(bot, 1))
 
 
 async def test_two_incidents_named_at_once_are_refused(bot: RunningBot) -> None:

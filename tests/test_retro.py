@@ -581,3 +581,15 @@ async def test_canvases_turned_off_after_the_first_draft_make_a_file_and_say_so(
     assert "deleted" not in said
     kept = await bot.app[RUNTIME].store.kept.get(drafts.key("builtin", "1"))
     assert kept is not None and kept["kind"] == "file"
+
+
+async def test_a_word_retro_does_not_take_is_refused_and_writes_nothing(
+    clocked: tuple[RunningBot, FixedClock],
+) -> None:
+    bot, clock = clocked
+    channel = await lived(bot, clock)
+    await bot.run("retro", channel=channel)
+    said = text_of(await bot.run("retro banana", channel=channel))
+    assert "“banana” is not something `/incident retro` takes" in said
+    await bot.settled()
+    assert bot.slack.of("canvases.edit") == [] and len(bot.slack.of("canvases.create")) == 1

@@ -103,6 +103,8 @@ def io_edits(pb: ProviderBot, incident: dict) -> list[dict]:
         ("p3", "SEV3"),
         ("severity P-2", "SEV2"),
         ("sev 4", "SEV4"),
+        ("sev SEV 2", "SEV2"),  # as the card writes it, with a space
+        ("severity p 3", "SEV3"),
     ],
 )
 async def test_numbered_severities_map_by_rank_at_the_built_in_provider(

@@ -43,7 +43,7 @@ async def same_declared(ctx: Context, name: str) -> SameDeclared | None:
     team, user = ctx.invocation.team_id, ctx.actor.slack_id
     # Two declares a second apart run side by side: the first may not have its channel yet.
     # One begun by this person, under this title, within a command's time is in the making.
-    making = f"declaring:{team}:{user}:{ctx.provider.name}:{wanted}"
+    making = _making(ctx, wanted)
     alone = await ctx.store.claims.claim(making, window=ctx.settings.incident_command_timeout)
     found = await _declared(ctx, wanted)
     if (found is None and alone) or (found is not None and found[0].closed):
@@ -62,6 +62,15 @@ async def same_declared(ctx: Context, name: str) -> SameDeclared | None:
         channel_id=channel_id,
         url=first.url if first else None,
     )
+
+
+async def declare_failed(ctx: Context, name: str) -> None:
+    """The provider refused the declare (nothing made): it is no longer in the making."""
+    await ctx.store.claims.release(_making(ctx, _title(name)))
+
+
+def _making(ctx: Context, wanted: str) -> str:
+    return f"declaring:{ctx.invocation.team_id}:{ctx.actor.slack_id}:{ctx.provider.name}:{wanted}"
 
 
 async def _declared(ctx: Context, wanted: str) -> tuple[Incident, str] | None:

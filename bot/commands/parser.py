@@ -21,7 +21,7 @@ from bot.clock import SYSTEM
 from bot.commands import registry
 from bot.commands.invocation import MAX_TEXT
 from bot.commands.refs import Reference, Target, looks_like_trailing_reference, parse_reference
-from bot.commands.registry import Slot, Verb
+from bot.commands.registry import Choices, Slot, Verb
 from bot.commands.timeparse import (
     TimeError,
     describe_day,
@@ -291,6 +291,18 @@ def _is_reference(token: Token) -> bool:
     return token.kind == "word" and looks_like_trailing_reference(token.value)
 
 
+def named_where_read(verb: Verb, text: str | None) -> str | None:
+    """A command whose last word is a reference after free text (`update rollback started
+    INC-1`), which reads that word as text: the same words with the reference where the
+    grammar reads one (`update INC-1 rollback started`), to say back. None otherwise."""
+    words = (text or "").split()
+    start = _text_start(verb)
+    if start is None or len(words) < start + 3 or not looks_like_trailing_reference(words[-1]):
+        return None
+    head = 1 + start  # the verb, then its one-word arguments
+    return " ".join([*words[:head], words[-1], *words[head:-1]])
+
+
 def _text_start(verb: Verb) -> int | None:
     """Where a verb's free text begins, counted in tokens: after its one-word arguments."""
     start = 0
@@ -334,6 +346,8 @@ def _complete(
         remaining = _severity_in_words(remaining, parsed)
     if "due" in verb.option_names and "due" not in parsed.options:
         remaining = _due_in_words(remaining, parsed, tz=tz, now=now)
+    if any(arg.choices is Choices.SEVERITIES for arg in verb.args):
+        remaining = _severity_spaced(remaining)
     error = _fill(verb, remaining, parsed, tz=tz, now=now, command=command)
     if error:
         return error
@@ -390,6 +404,15 @@ def _severity_in_words(tokens: list[Token], parsed: ParsedCommand) -> list[Token
     return tokens
 
 
+def _severity_spaced(tokens: list[Token]) -> list[Token]:
+    """`sev SEV 2`, `sev p 1`: a severity typed as two words is the one word it names."""
+    if len(tokens) == 2 and all(t.kind == "word" for t in tokens):
+        word, number = tokens[0].value, tokens[1].value
+        if word.lower() in ("sev", "severity", "p") and number.isdigit():
+            return [Token(kind="word", value=f"{'P' if word.lower() == 'p' else 'SEV'}{number}")]
+    return tokens
+
+
 def _due_in_words(tokens: list[Token], parsed: ParsedCommand, *, tz: str, now: datetime) -> list[Token]:
     """`followup … due friday` / `due next friday` / `due in 3 days` without the colon:
     the last `due` whose rest reads as a date. Otherwise it is part of the title."""
@@ -411,7 +434,23 @@ def _fill(
 ) -> UsageError | None:
     for arg in verb.args:
         if arg.slot is Slot.USER_ANY:
-            found = next((t for t in tokens if t.user is not None and not t.user.me), None)
+            # The owner is the mention that ends the words (or begins them): one inside the
+            # sentence ("talk to @sam about it") is part of it, and two at the end are two
+            # owners, which a follow-up cannot have.
+            people = [t for t in tokens if t.user is not None and not t.user.me]
+            trailing: list[Token] = []
+            for t in reversed(tokens):
+                if t.user is None or t.user.me:
+                    break
+                trailing.insert(0, t)
+            if len(trailing) > 1:
+                return _usage(
+                    verb,
+                    f"One owner only: name one of {', '.join(t.value for t in trailing)} at the end, "
+                    f"and the others in the words.",
+                    command,
+                )
+            found = trailing[0] if trailing else (tokens[0] if people and tokens[0] is people[0] else None)
             if found is not None:
                 parsed.args[arg.name] = found.user
                 tokens = [t for t in tokens if t is not found]

@@ -279,6 +279,8 @@ VERBS: tuple[Verb, ...] = (
         writes=True,
         moves_to=Move.REOPEN,
         turn="status",
+        # Reopened by mistake, an incident pages its on-call again (PagerDuty re-triggers it).
+        asks_elsewhere=True,
         capability=Capability.REOPEN,
         button="Reopen",
         confirm="Reopen this incident at its provider?",

@@ -171,6 +171,9 @@ class AskRelink(Ask):
 class NotLinked(Result):
     visibility: Visibility = "ephemeral"
     command: str
+    # The command typed with its reference at the end of free text, where it is text: the
+    # same words with the reference where it names the incident.
+    retyped: str | None = None
 
 
 class NotSupported(Result):

@@ -29,7 +29,7 @@ from bot.commands.fresh import FreshIncidents
 from bot.commands.handlers import HANDLERS
 from bot.commands.invocation import Invocation
 from bot.commands.notify import Notifier
-from bot.commands.parser import ParsedCommand
+from bot.commands.parser import ParsedCommand, named_where_read
 from bot.commands.policy import RateLimit
 from bot.commands.registry import Verb
 from bot.commands.resolve import Resolver
@@ -137,6 +137,8 @@ class Locate:
         resolved = await self.resolver.resolve(p.invocation, p.parsed)
         if isinstance(resolved, NotLinked) and p.invocation.unasked:
             return Reply(result=Quiet(), outcome="ignored")  # a 📌 in no incident's channel
+        if isinstance(resolved, NotLinked):
+            resolved.retyped = named_where_read(p.verb, p.invocation.text)
         if isinstance(resolved, Result):
             return refused(resolved)
         p.provider, p.incident_id, p.reference = resolved

@@ -66,17 +66,17 @@ def _(result: r.AskRelink) -> Doc:
         T("? Nothing was changed yet."),
     ]
     after: Line = [
-        T(f"Moved, {result.leaves} itself stays as it is, but this channel stops following it: "),
-        T(f"its card here is replaced by {result.reference}'s, and "),
+        T(f"If you move it, {result.leaves} itself stays as it is, but this channel stops following it: "),
+        T(f"its card here would be replaced by {result.reference}'s, and "),
     ]
     if result.leaves_elsewhere:
-        after.append(T(f"{result.leaves} keeps its other channel"))
+        after.append(T(f"{result.leaves} would keep its other channel"))
         after.append(T("s: " if len(result.leaves_elsewhere) > 1 else ": "))
         for n, channel_id in enumerate(result.leaves_elsewhere[:5]):
             after += ([T(", ")] if n else []) + [Channel(channel_id, channel_id)]
         after.append(T("."))
     else:
-        after.append(T(f"{result.leaves} is left with no channel."))
+        after.append(T(f"{result.leaves} would be left with no channel."))
     label = f"Move to {result.reference}"
     button = ask_button(
         result,

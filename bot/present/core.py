@@ -389,6 +389,14 @@ def _(result: r.AskFirst) -> Doc:
 
 @present.register
 def _(result: r.NotLinked) -> Doc:
+    if result.retyped:
+        said: Line = [
+            T("This channel isn't linked to an incident, and a reference after the words is read as "),
+            T("part of them. Name the incident before them: "),
+            Code(f"{result.command} {result.retyped}"),
+            T("."),
+        ]
+        return Doc(said, [Section([said])])
     line: Line = [
         T("This channel isn't linked to an incident. Link it with "),
         Code(f"{result.command} link INC-12"),

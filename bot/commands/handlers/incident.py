@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from bot.commands.asks import relink, same_declared
+from bot.commands.asks import declare_failed, relink, same_declared
 from bot.commands.context import Context
 from bot.commands.handlers.table import handles
 from bot.commands.naming import exact, match, rank_of, reads_as
@@ -22,7 +22,7 @@ from bot.commands.results import (
     UpdatePosted,
     card,
 )
-from bot.domain import Capability, DeclareRequest, Incident, Link, Move, in_command, read_back
+from bot.domain import Capability, DeclareRequest, Incident, Link, Move, ProviderError, in_command, read_back
 from bot.providers import facets
 from bot.providers.base import shown_label
 from bot.providers.facets import facet, offered
@@ -85,20 +85,27 @@ async def declare(ctx: Context) -> Result | Reply:
         raise ctx.refuse(
             'That name is longer than 200 characters: keep it short, and put the rest in `summary:"…"`.'
         )
+    # The severity read first: a declare refused for it is no declare "in the making", and
+    # the corrected one typed next is not asked about.
+    severity = (await _severity(ctx, ctx.parsed.options["sev"]))[0] if "sev" in ctx.parsed.options else None
     asked = await same_declared(ctx, name)  # the same person, the same title, minutes ago
     if asked is not None:
         return Reply(result=asked, outcome="asked")
-    severity = (await _severity(ctx, ctx.parsed.options["sev"]))[0] if "sev" in ctx.parsed.options else None
-    incident = await ctx.provider.declare(
-        DeclareRequest(
-            name=name,
-            summary=ctx.parsed.options.get("summary"),
-            severity=severity,
-            declared_by=ctx.actor,
-            idempotency_key=ctx.invocation.request_id,
-            private=private,
+    try:
+        incident = await ctx.provider.declare(
+            DeclareRequest(
+                name=name,
+                summary=ctx.parsed.options.get("summary"),
+                severity=severity,
+                declared_by=ctx.actor,
+                idempotency_key=ctx.invocation.request_id,
+                private=private,
+            )
         )
-    )
+    except ProviderError as exc:
+        if exc.changed == "no":
+            await declare_failed(ctx, name)  # nothing was made: the next try is a first one
+        raise
     wanted = channel_name(ctx.settings.incident_channel_prefix, incident.reference, name)
     linked = await ctx.store.links.channels_for(ctx.provider.name, incident.id)
     if linked:

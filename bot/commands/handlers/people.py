@@ -9,9 +9,11 @@ from bot.commands.handlers.table import handles
 from bot.commands.naming import match
 from bot.commands.parser import UserRef
 from bot.commands.results import Changed, FollowUpAdded, FollowUps, Result, Roles
+from bot.domain import FollowUp
 from bot.providers import facets
 
 _DONE = re.compile(r"^(?:done|close|complete)((?:\s*,?\s*(?:and\s+)?#?\d+)*)\s*$", re.IGNORECASE)
+_DONE_NAMED = re.compile(r"^(?:done|close|complete)\s+(.+)$", re.IGNORECASE | re.DOTALL)
 
 
 @handles("assign", "lead")
@@ -59,8 +61,10 @@ async def followup(ctx: Context) -> Result:
     incident_id = ctx.incident_id or ""
     followups_of = ctx.require(facets.FollowUps)
     done = _DONE.match(title)
-    if done:
-        numbers = [int(n) for n in re.findall(r"\d+", done[1])]
+    named = None if done else await _open_titled(followups_of, incident_id, title)
+    if done or named is not None:
+        typed = done[1] if done is not None else ""
+        numbers = [named.number] if named is not None else [int(n) for n in re.findall(r"\d+", typed)]
         if not numbers:  # which one? the open ones, numbered
             incident = await ctx.incident()
             items = [f for f in await followups_of.list_followups(incident_id) if f.state == "open"]
@@ -91,6 +95,20 @@ async def followup(ctx: Context) -> Result:
     return FollowUpAdded(
         incident=incident, followup=item, actor=ctx.actor, tz=ctx.invocation.tz, at=ctx.clock.now()
     )
+
+
+async def _open_titled(followups_of: facets.FollowUps, incident_id: str, title: str) -> FollowUp | None:
+    """`followup done Add the alert`: the one open follow-up with that title (or beginning
+    so), to complete. None, and the words are a new follow-up's title, where none or
+    several are (`followup close the firewall port` is a task of its own)."""
+    named = _DONE_NAMED.match(title)
+    if named is None:
+        return None
+    wanted = " ".join(named[1].split()).casefold()
+    items = [f for f in await followups_of.list_followups(incident_id) if f.state == "open"]
+    hits = [f for f in items if f.title.casefold() == wanted]
+    hits = hits or [f for f in items if f.title.casefold().startswith(wanted)]
+    return hits[0] if len(hits) == 1 else None
 
 
 @handles("followups")

@@ -27,6 +27,12 @@ from bot.providers import facets
 async def retro(ctx: Context) -> Result | Reply:
     assert ctx.incident_id is not None
     how = ctx.arg("how")
+    if how is not None and str(how).lower() not in (drafts.REPLACE, drafts.NEW):
+        raise ctx.refuse(
+            f"“{how}” is not something `{ctx.command} {ctx.verb.name}` takes: `{drafts.REPLACE}` "
+            f"rewrites its canvas, `{drafts.NEW}` writes a new one beside it, and alone it asks which."
+        )
+    how = str(how).lower() if how is not None else None
     incident = await ctx.incident()
     key = drafts.key(ctx.provider.name, incident.id)
     earlier = drafts.Document.from_kept(await ctx.store.kept.get(key))

@@ -11,6 +11,7 @@ from bot.domain import (
     FollowUp,
     NotFound,
     Person,
+    Rejected,
 )
 from bot.providers.builtin import tables
 from bot.providers.builtin.core import (
@@ -75,12 +76,15 @@ class FollowUps(Base):
         incident = _number(incident_id)
 
         def work(conn: Connection) -> Any:
+            this = (tables.followups.c.incident == incident, tables.followups.c.number == number)
             result = conn.execute(
-                update(tables.followups)
-                .where(tables.followups.c.incident == incident, tables.followups.c.number == number)
-                .values(state="done")
+                update(tables.followups).where(*this, tables.followups.c.state != "done").values(state="done")
             )
             if not result.rowcount:
+                if conn.execute(select(tables.followups.c.number).where(*this)).first() is not None:
+                    raise Rejected(
+                        f"Follow-up #{number} of INC-{incident} is done already: nothing to change."
+                    )
                 raise NotFound(f"INC-{incident} has no follow-up #{number}.")
             self._log(conn, incident, "followup", f"done: #{number}", actor)
             return next(f for f in self._followups(conn, incident) if f.number == number)

@@ -9,6 +9,7 @@ from bot.domain import (
     FollowUp,
     NotFound,
     Person,
+    Rejected,
 )
 from bot.providers.incidentio.client import _ONE, _WORD, CURSOR, Base
 from bot.providers.paging import collect
@@ -49,6 +50,8 @@ class Work(Base):
         if not 1 <= number <= len(items):
             raise NotFound(f"This incident has no {_WORD[kind]} #{number}.")
         item = items[number - 1]
+        if item.get("status") == "completed":
+            raise Rejected(f"{_WORD[kind].capitalize()} #{number} is done already: nothing to change.")
         text_field = "title" if kind == "follow_ups" else "description"
         body = await self.api.call(
             "PUT", f"/v3/{kind}/{item['id']}", json_body={text_field: item[text_field], "status": "completed"}
