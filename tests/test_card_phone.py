@@ -270,3 +270,28 @@ async def test_a_resolved_card_offers_reopen_and_reopen_does_it(
         assert len(pb.fake.writes()) > writes
         reopened = await latest_card(fake_slack, CHANNEL, 2)
         assert "running for" in text_of(reopened) and "verb.resolve" in shown_buttons(reopened)
+
+
+async def test_at_incident_io_resolved_after_counts_to_its_resolved_at_timestamp(
+    fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    """incident.io has no resolved_at field: its "Resolved at" timestamp is when it was
+    resolved, not the last edit (a follow-up or a summary added afterwards)."""
+    async with provider_bot("incidentio", fake_slack, sqlite_url) as io:
+        fake = io.fake
+        assert isinstance(fake, FakeIncidentIo)
+        incident = fake.add_incident("Checkout is failing", channel=CHANNEL, status="Documenting")
+        incident["updated_at"] = "2026-11-22T14:00:00Z"  # edited five hours after it began
+        incident["incident_timestamp_values"] = [
+            {
+                "incident_timestamp": {"id": "01HTS0000000000000000000001", "name": "Reported at", "rank": 1},
+                "value": {"value": "2026-11-22T09:00:00Z"},
+            },
+            {
+                "incident_timestamp": {"id": "01HTS0000000000000000000002", "name": "Resolved at", "rank": 2},
+                "value": {"value": "2026-11-22T11:00:00Z"},
+            },
+        ]
+        await io.bot.run(f"link {incident['reference']}", channel=CHANNEL)
+        card = card_post(fake_slack, CHANNEL)
+        assert fields_of(card.params)["Time"] == "resolved after 2h"

@@ -6,6 +6,7 @@ the provider. (incident.io and PagerDuty: tests/test_incidentio.py, tests/test_p
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
+from typing import Any
 
 import pytest
 
@@ -202,3 +203,26 @@ async def test_at_remote_providers_a_duplicate_is_refused_and_numbers_stay_put(
         assert "There is no override #1" in text_of(await pb.bot.run("override cancel #1"))
         assert "(#2)" in text_of(await pb.bot.run("override cancel #2"))
         assert "No upcoming overrides" in text_of(await pb.bot.run("overrides"))
+
+
+async def test_an_override_the_provider_lists_twice_is_listed_and_overlapped_once(
+    fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    """A provider may list one override twice (on two pages of its list): it is one
+    override, with one number, and a new one overlapping it says so once."""
+    from tests.conftest import provider_bot
+
+    async with provider_bot("pagerduty", fake_slack, sqlite_url) as pb:
+        fake: Any = pb.fake
+        assert "override #1" in text_of(
+            await pb.bot.run("override prim <@U444|sam> from tomorrow 9am to tomorrow 11am")
+        )
+        fake.overrides.append(dict(fake.overrides[0]))  # listed twice from now on
+        listed = text_of(await pb.bot.run("overrides"))
+        assert listed.count("<@U444>") == 1 and "#1 *Primary*: <@U444>" in listed, listed
+        said = await pb.bot.run("override prim <@U333|cy> from tomorrow 10am to tomorrow noon")
+        section = said["blocks"][0]["text"]["text"]
+        overlaps = [line for line in section.split("\n") if "⚠️ It overlaps" in line]
+        assert len(overlaps) == 1 and "<@U444>'s override #1" in overlaps[0], section
+        assert "override #2" in section
+        assert len(fake.of("POST", "/schedules/PSCHED1/overrides")) == 2

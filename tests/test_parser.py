@@ -179,3 +179,12 @@ def test_a_follow_ups_owner_is_the_mention_that_ends_or_begins_it() -> None:
     assert due.args["assignee"] == UserRef(id="U333", name="sam") and due.args["title"] == "Add an alert"
     two = bad("followup Tighten the SLO <@U333|sam> <@U444|bob>")
     assert "One owner only: name one of @sam, @bob" in two.message
+
+
+def test_quotes_inside_free_text_are_kept_and_around_all_of_it_only_group_it() -> None:
+    assert ok('update error is "connection refused" on db-2').args["text"] == (
+        'error is "connection refused" on db-2'
+    )
+    assert ok("update “timeouts” again").args["text"] == "“timeouts” again"
+    assert ok('update "rolled back"').args["text"] == "rolled back"
+    assert ok('declare "DB down" sev:2').args["name"] == "DB down"

@@ -383,3 +383,37 @@ async def test_oncall_me_says_where_i_am_on_call(bot: RunningBot) -> None:
     theirs = text_of(await bot.run("oncall me", user="U333"))
     assert "You are not on call on any schedule now" in theirs and "<@U111>" in theirs
     assert [row["name"] for row in await store_rows(bot, builtin_tables.schedules)] == ["primary"]
+
+
+async def test_a_roles_own_shortform_picks_it_at_incident_io_where_no_common_word_would(
+    io: ProviderBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ops` is neither a prefix of "Operations" nor a common word for a role: only the
+    role's shortform at incident.io says what it is."""
+    operations = {
+        **IO_ROLES[2],
+        "id": "01HRL0000000000000000000009",
+        "name": "Operations",
+        "shortform": "ops",
+    }
+    monkeypatch.setattr("tests.fakes.incidentio.ROLES", [*IO_ROLES, operations])
+    incident = await io_linked(io)
+    answer = text_of(await io.bot.run("assign ops <@U333|cat>", channel=CHANNEL))
+    assert [e["incident_role_assignments"] for e in io_edits(io, incident)] == [
+        [{"incident_role_id": operations["id"], "assignee": {"slack_user_id": "U333"}}]
+    ], answer
+
+
+async def test_the_lead_at_incident_io_is_its_lead_role_wherever_it_is_listed(
+    io: ProviderBot, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """incident.io lists its roles in its own order: the lead is the one of type lead."""
+    monkeypatch.setattr("tests.fakes.incidentio.ROLES", [IO_ROLES[2], IO_ROLES[0], IO_ROLES[1]])
+    incident = await io_linked(io)
+    lead = next(r for r in IO_ROLES if r["role_type"] == "lead")
+    await io.bot.run("assign ic <@U222|bob>", channel=CHANNEL)
+    await io.bot.run("lead <@U333|cat>", channel=CHANNEL)
+    assert [e["incident_role_assignments"][0]["incident_role_id"] for e in io_edits(io, incident)] == [
+        lead["id"],
+        lead["id"],
+    ]

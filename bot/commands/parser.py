@@ -71,6 +71,7 @@ class Token(BaseModel):
     value: str  # plain-text rendering, safe to show
     user: UserRef | None = None
     group: GroupRef | None = None
+    quoted: str | None = None  # a quoted token as typed, its quotes kept: inside free text, they are words
 
 
 class ParsedCommand(BaseModel):
@@ -122,7 +123,9 @@ def tokenize(text: str) -> list[Token]:
         if match["angle"]:
             tokens.append(_angle(match["angle"]))
         elif match["quoted"]:
-            tokens.append(Token(kind="quoted", value=unescape(match["quoted"][1:-1])))
+            tokens.append(
+                Token(kind="quoted", value=unescape(match["quoted"][1:-1]), quoted=unescape(match["quoted"]))
+            )
         else:
             raw = match["opt"] or match["word"]
             value = unescape(raw)
@@ -138,6 +141,14 @@ def tokenize(text: str) -> list[Token]:
 def _plain(tokens: list[Token]) -> str:
     """Rebuild free text from tokens, one space between words (runs of spaces fold)."""
     return " ".join(token.value for token in tokens).strip()
+
+
+def _words(tokens: list[Token]) -> str:
+    """Free text as typed: quotes around a part of it are part of it (`error is "connection
+    refused" on db-2`); quotes around the whole of it only group it (`declare "DB down"`)."""
+    if len(tokens) == 1:
+        return tokens[0].value.strip()
+    return " ".join(t.quoted or t.value for t in tokens).strip()
 
 
 def _usage(verb: Verb | None, message: str, command: str, suggestion: str | None = None) -> UsageError:
@@ -543,7 +554,7 @@ def _fill(
                 return _usage(verb, str(exc), command)
             tokens = []
         elif arg.slot is Slot.TEXT:
-            parsed.args[arg.name] = _plain(tokens)
+            parsed.args[arg.name] = _words(tokens)
             tokens = []
         elif arg.slot is Slot.REF:
             # Here, where the grammar puts nothing but a reference, a bare number is one too:
