@@ -11,6 +11,7 @@ from bot.commands.invocation import Invocation
 from bot.commands.parser import ParsedCommand
 from bot.commands.policy import WHO, Level, Policy
 from bot.commands.ports import Workspace
+from bot.commands.privacy import Privacy
 from bot.commands.registry import Verb
 from bot.commands.results import Failure
 from bot.config import Settings
@@ -25,6 +26,9 @@ class Authorizer:
     ) -> None:
         self.settings, self.store, self.workspace, self.policy = settings, store, workspace, policy
         self.fresh = fresh
+        # Who may see a private incident (bot/commands/privacy.py): set by the service, which
+        # builds the anchors it reads after this; None, no incident is treated as private.
+        self.privacy: Privacy | None = None
 
     async def is_admin(self, user_id: str) -> bool:
         if user_id in self.settings.incident_admins:
@@ -45,6 +49,11 @@ class Authorizer:
         level = self.policy.level(verb.name)
         if verb.only_lists is not None and verb.only_lists(parsed.args, parsed.options):
             return None  # listing (rotations): nothing written
+        if incident_id is not None and self.privacy is not None:
+            # A private incident is its channel's members' (and admins'), whatever the verb:
+            # anyone else is told so, and nothing of what it holds (its name included).
+            if not await self.privacy.may_see(invocation, provider.name, incident_id):
+                return self.privacy.refusal(reference or incident_id)
         stays = "Ask one of them."
         if verb.moves_channel and level is Level.ANYONE:
             here = await self.store.links.get(invocation.team_id, invocation.channel_id)

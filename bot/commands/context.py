@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from typing_extensions import TypeForm  # a facet is a Protocol class (bot/providers/facets.py)
 
     from bot.commands.fresh import FreshIncidents
+    from bot.commands.privacy import Privacy
     from bot.commands.timers import Timers
 
 
@@ -63,6 +64,7 @@ class Context:
     # arguments asks: an override for someone else).
     is_admin: Callable[[], Awaitable[bool]] | None = None
     timers: Timers | None = None  # reminders and handovers (bot/commands/timers.py)
+    privacy: Privacy | None = None  # who may see a private incident (bot/commands/privacy.py)
     fresh: FreshIncidents | None = None  # incidents as last read or written (bot/commands/fresh.py)
     # The runtime's one clock (bot/clock.py): a handler reads "now" from the clock the parser
     # and the store read, never from the wall clock on its own.

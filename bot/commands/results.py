@@ -592,6 +592,7 @@ class OpenIncidents(Result):
     mine: bool = False
     # Providers that could not be asked, with why: the list says it is not the whole story.
     missing: list[str] = Field(default_factory=list)
+    hidden: int = 0  # private incidents left out: the asker is not in their channels
 
 
 class Pinned(Result):

@@ -25,6 +25,7 @@ from bot.commands.notify import Notifier
 from bot.commands.parser import ParsedCommand, UsageError, parse
 from bot.commands.policy import Policy, RateLimit
 from bot.commands.ports import Workspace
+from bot.commands.privacy import Privacy
 from bot.commands.pulse import dressed
 from bot.commands.refs import Target
 from bot.commands.registry import Choices, Verb
@@ -101,6 +102,11 @@ class CommandService:
         self.where = Resolver(settings, store, providers)
         self.guard = Authorizer(settings, store, workspace, Policy.load(settings.incident_policy), self.fresh)
         self.timers = Timers(settings, store, providers, self.fresh, self.clock)
+        # Who may see a private incident: its channel's members and admins (privacy.py).
+        self.privacy = Privacy(
+            self.timers.store, store.links, workspace, self.guard.is_admin, settings.incident_command
+        )
+        self.guard.privacy = self.privacy
         # A resolved incident's channel archived later, unarchived if it reopens.
         self.archiver = Archiver(settings, store, self.timers.store, self.fresh, self.clock, workspace)
         self.timers.kinds[ARCHIVE] = self.archiver.fire
@@ -341,6 +347,7 @@ class CommandService:
             reference=p.reference,
             is_admin=lambda: self.guard.is_admin(p.invocation.user_id),
             timers=self.timers,
+            privacy=self.privacy,
             fresh=self.fresh,
             clock=self.clock,
         )

@@ -19,6 +19,7 @@ from typing import Any
 from bot.clock import Clock
 from bot.commands.changes import Change
 from bot.commands.fresh import FreshIncidents
+from bot.commands.privacy import private_key
 from bot.commands.registry import Verb
 from bot.commands.results import (
     Announcement,
@@ -69,11 +70,6 @@ def handover_key(provider: str, schedule: str) -> str:
 
 def announce_key(provider: str, incident_id: str) -> str:
     return f"announce:{provider}:{incident_id}"
-
-
-def private_key(provider: str, incident_id: str) -> str:
-    """Marks an incident declared private (in the anchors table: no message behind it)."""
-    return f"private:{provider}:{incident_id}"
 
 
 def channel_id_of(typed: str, here: str) -> str | None:
@@ -183,7 +179,9 @@ class Timers:
         if verb.creates_incident:
             if getattr(result, "private", False):
                 # Its name is for those invited: never in the announcement channel.
-                await self.store.set_anchor(private_key(incident.provider, incident.id), "", "")
+                # Its private channel kept with the mark: whose members may see it (privacy.py).
+                channel_id = getattr(result, "channel_id", None) or ""
+                await self.store.set_anchor(private_key(incident.provider, incident.id), channel_id, "")
             return await self.announcements(
                 incident, new=True, channel_id=getattr(result, "channel_id", None)
             )

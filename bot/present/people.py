@@ -80,6 +80,9 @@ def _(result: r.OpenIncidents) -> Doc:
             )
     for missing in result.missing:
         lines.append([T(f"Not in this list: {missing}.")])
+    if result.hidden:
+        some = "1 private incident" if result.hidden == 1 else f"{result.hidden} private incidents"
+        lines.append([T(f"Not in this list: {some} (only the people in its channel see it).")])
     return Doc(head, [Section(lines)])
 
 

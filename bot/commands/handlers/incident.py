@@ -170,6 +170,10 @@ async def link(ctx: Context) -> Result | Reply:
     if incident_id is None:
         raise ctx.refuse(f"`{ref.raw}` is not {_an(shown_label(provider))} incident reference.")
     incident = await provider.get_incident(incident_id)
+    if ctx.privacy is not None and not await ctx.privacy.may_see(ctx.invocation, provider.name, incident.id):
+        # Its card (name, latest update) would be posted and pinned here, and whoever is in
+        # this channel would become its responders: only its members (or an admin) decide that.
+        return Reply(result=ctx.privacy.refusal(incident.reference, linking=True), outcome="refused")
     asked = await relink(ctx, provider, incident)  # linked to another one: moved only on purpose
     if asked is not None:
         return Reply(result=asked, outcome="asked")

@@ -40,13 +40,26 @@ async def list_incidents(ctx: Context) -> Result:
     if mine:
         found = [(p, i) for p, i in found if ctx.actor.slack_id in {h.slack_id for h in i.roles.values()}]
         total = len(found)  # of those read: past READ a provider's list is not searched
+    hidden = 0
+    if ctx.privacy is not None:
+        # A private incident is listed only to its channel's members (and admins): to anyone
+        # else, counted, its name and the rest left out (bot/commands/privacy.py).
+        seen = [await ctx.privacy.may_see(ctx.invocation, p.name, i.id) for p, i in found]
+        hidden = seen.count(False)
+        found = [pair for pair, shown in zip(found, seen, strict=True) if shown]
+        total -= hidden
     found.sort(key=lambda pair: pair[1].created_at, reverse=True)
     leads = {p.name: await _lead_role(p) for p in {p.name: p for p, _ in found[:SHOWN]}.values()}
     entries = [
         await _entry(ctx, provider, incident, leads[provider.name]) for provider, incident in found[:SHOWN]
     ]
     return OpenIncidents(
-        entries=entries, at=ctx.clock.now(), more=max(0, total - len(entries)), mine=mine, missing=missing
+        entries=entries,
+        at=ctx.clock.now(),
+        more=max(0, total - len(entries)),
+        mine=mine,
+        missing=missing,
+        hidden=hidden,
     )
 
 
