@@ -557,3 +557,16 @@ async def test_page_on_a_resolved_incident_pages_nobody(bot: RunningBot) -> None
     await bot.settled()
     assert posted(bot.slack, CY_DM) == [] and await page_rows(bot) == []
     assert bot.slack.of("conversations.open") == []
+
+
+async def test_a_page_for_another_incident_says_whose_channel_they_were_invited_to(bot: RunningBot) -> None:
+    first = await with_rotation(bot)
+    _, second = await bot.declare("Search slow")
+    said = text_of(await bot.run("page <@U333|cy> INC-1", channel=second))
+    assert "invited to INC-1's channel" in said and "invited to this channel" not in said, said
+    await bot.settled()
+    assert ["U333"] in [str(c.params["users"]).split(",") for c in bot.slack.of("conversations.invite")]
+    invited_to = {
+        c.params["channel"] for c in bot.slack.of("conversations.invite") if "U333" in c.params["users"]
+    }
+    assert invited_to == {first}

@@ -129,7 +129,8 @@ def _(result: r.Paged) -> Doc:
     if result.note:
         lines.append([T(f"⚠️ {result.note}")])
     if result.invited:
-        lines.append([*_some(result.invited), T(" invited to this channel.")])
+        where = f"{result.reference}'s channel" if result.elsewhere is not None else "this channel"
+        lines.append([*_some(result.invited), T(f" invited to {where}.")])
     if result.invite_failed:
         lines.append(
             [
