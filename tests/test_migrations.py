@@ -88,6 +88,58 @@ async def test_a_first_release_database_is_upgraded_and_keeps_its_rows(database_
         await store.close()
 
 
+async def test_a_sqlite_database_from_before_0007_never_gives_an_override_id_again(tmp_path: Path) -> None:
+    """Its overrides table took the highest deleted id again; upgraded, it counts on past
+    every id it or the override numbers saw (#3's override was cancelled, id 3 gone)."""
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'old.db'}"
+    store = Store(url)
+
+    def at_0006(conn: Connection) -> None:
+        from alembic import command
+
+        command.upgrade(migrate.config(conn), "0006")
+        conn.execute(
+            insert(builtin_tables.schedules).values(
+                id=1, name="primary", users=[], handover_seconds=60, start=T0
+            )
+        )
+        for id_ in (1, 2):
+            conn.execute(
+                insert(builtin_tables.overrides).values(
+                    id=id_, schedule=1, user_id=f"U{id_}", start=T0, end=T0, created_at=T0
+                )
+            )
+        for number in (1, 2, 3):
+            conn.execute(
+                insert(tables.override_numbers).values(
+                    number=number,
+                    provider="builtin",
+                    override_id=str(number),
+                    schedule="primary",
+                    user_id=f"U{number}",
+                    start=T0,
+                    end=T0,
+                )
+            )
+
+    def add(conn: Connection) -> int:
+        values = {"schedule": 1, "user_id": "U9", "start": T0, "end": T0, "created_at": T0}
+        return int(conn.execute(insert(builtin_tables.overrides).values(**values)).inserted_primary_key[0])
+
+    try:
+        await store.write(at_0006)
+        await store.start()
+        assert await store.read(migrate.current) == migrate.head()
+        assert await store.read(schema_drift) == []
+        assert await store.write(add) == 4
+        assert [
+            r.user_id for r in await store.read(lambda c: list(c.execute(select(builtin_tables.overrides))))
+        ] == ["U1", "U2", "U9"]
+    finally:
+        await store.close()
+
+
 def cli(*args: str, **env: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "bot", *args], env=clean_env(**env), capture_output=True, text=True, timeout=60

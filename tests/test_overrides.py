@@ -123,6 +123,30 @@ async def test_numbers_stay_put_so_cancelling_down_a_list_removes_the_ones_named
     assert "override #4" in text_of(await bot.run("override primary <@U333|cy> for 2h"))
 
 
+async def test_a_cancelled_overrides_number_is_never_given_to_the_next(bot: RunningBot) -> None:
+    """The last one cancelled, then a new one: SQLite gave the new row the cancelled one's
+    id, and with it its number, so a late `cancel #2` removed the new override."""
+    await rotation(bot)
+    await bot.run("override primary <@U333|cy> from 18:00 tomorrow to 19:00 tomorrow")
+    await bot.run("override primary <@U444|dee> from 20:00 tomorrow to 21:00 tomorrow")
+    assert "(#2)" in text_of(await bot.run("override cancel #2"))
+    assert "override #3" in text_of(
+        await bot.run("override primary <@U555|eve> from 22:00 tomorrow to 23:00 tomorrow")
+    )
+    refused = text_of(await bot.run("override cancel #2"))  # typed late: nothing else taken
+    assert "There is no override #2 (2 upcoming)" in refused
+    assert [r["user_id"] for r in await rows(bot)] == ["U333", "U555"]
+    # Every one cancelled: the next still counts on.
+    assert "(#1)" in text_of(await bot.run("override cancel #1"))
+    assert "(#3)" in text_of(await bot.run("override cancel #3"))
+    assert await rows(bot) == []
+    assert "override #4" in text_of(
+        await bot.run("override primary <@U666|fay> from 22:00 tomorrow to 23:00 tomorrow")
+    )
+    assert "There is no override #3" in text_of(await bot.run("override cancel #3"))
+    assert [r["user_id"] for r in await rows(bot)] == ["U666"]
+
+
 async def test_an_overlap_is_said_once_per_override_overlapped(bot: RunningBot) -> None:
     await rotation(bot)
     for typed in (

@@ -81,4 +81,7 @@ overrides = Table(
     Column("end", UTCDateTime, nullable=False),
     Column("created_by", String(64)),
     Column("created_at", UTCDateTime, nullable=False),
+    # An id is never given again (SQLite would reuse the highest one once it is deleted):
+    # the store numbers overrides by it, so a reused id would take a cancelled one's number.
+    sqlite_autoincrement=True,
 )
