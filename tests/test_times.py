@@ -156,6 +156,25 @@ DAY_PHRASES: dict[str, tuple[tuple[int, int], tuple[int, int]] | None] = {
     "friday 9-5": None,
     "from 9 to 5": None,
     "this weekend": None,
+    # A day said once at the end is both ends' (never the end's alone), or refused.
+    "from 9am to 5pm on 2026-12-03": ((8, 9), (8, 17)),
+    "from 01:00 to 03:00 on 2026-12-03": ((8, 1), (8, 3)),
+    "from 9am to 5pm on dec 3": ((8, 9), (8, 17)),
+    "from 9am to 5pm on Dec 3rd": ((8, 9), (8, 17)),
+    "9am-5pm on 3 december": ((8, 9), (8, 17)),
+    "from 9am to 5pm 2026-12-03": ((8, 9), (8, 17)),
+    "on 2026-12-03 from 9am to 5pm": ((8, 9), (8, 17)),
+    "from 9am to 5pm on friday": ((2, 9), (2, 17)),
+    "from 22:00 to 02:00 on friday": ((1, 22), (2, 2)),  # the night into Friday, not a week
+    "from 22:00 to 02:00 next friday": ((8, 22), (9, 2)),
+    "from 22:00 to 02:00 on 2026-12-03": ((7, 22), (8, 2)),
+    "from 9am to 5pm on jan 5": ((41, 9), (41, 17)),  # the nearest Jan 5: next year's
+    "from 9am to 5pm in 3 days": None,
+    "from 9am to 5pm on the 5th": None,
+    "from 9am to 5pm on 03/12": None,  # 3 December or March 12: asked
+    "from 9am to 5pm on 2026-02-30": None,
+    "from 9am to 5pm on nov 1": None,  # this year's, already over: not next year's
+    "from 22:00 to midnight on friday": None,
 }
 
 
@@ -279,6 +298,36 @@ async def test_due_next_friday_on_a_wednesday_is_next_weeks_and_a_far_due_date_h
             "Plan the DR drill": date(2027, 3, 1),
         }
         assert "(due Mon 01 Mar 2027)" in text_of(await bot.run("followups", channel=channel))
+
+
+async def test_a_date_at_the_end_of_an_override_is_both_ends_day_or_refused(
+    fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    """`… from 9am to 5pm on 2027-01-05` is eight hours that day: it was made from the next
+    9am to that date's 5pm (a month long) without a word."""
+    async with on_clock(fake_slack, sqlite_url, at("UTC", *WEDNESDAY), "UTC") as bot:
+        await bot.run("schedule primary <@U222|bea> every 1w")
+        said = text_of(await bot.run("override primary me from 9am to 5pm on 2027-01-05"))
+        assert "Tue 05 Jan 2027 09:00 UTC to Tue 05 Jan 2027 17:00 UTC (8h)" in said
+        said = text_of(await bot.run("override primary me from 01:00 to 03:00 on 2027-03-14"))
+        assert "(2h)" in said
+        said = text_of(await bot.run("override primary <@U333|cy> from 9am to 5pm on friday"))
+        assert "Fri 27 Nov 09:00 UTC to Fri 27 Nov 17:00 UTC (8h)" in said
+        assert await overrides_stored(bot) == [
+            (at("UTC", 2027, 1, 5, 9, 0), at("UTC", 2027, 1, 5, 17, 0)),
+            (at("UTC", 2027, 3, 14, 1, 0), at("UTC", 2027, 3, 14, 3, 0)),
+            (at("UTC", 2026, 11, 27, 9, 0), at("UTC", 2026, 11, 27, 17, 0)),
+        ]
+        said_for = {}
+        for unclear in (
+            "from 9am to 5pm in 3 days",
+            "from 9am to 5pm on 05/01",
+            "from 9am to 5pm on the 5th",
+        ):
+            said_for[unclear] = text_of(await bot.run(f"override primary me {unclear}"))
+            assert "Usage: `/incident override &lt;schedule&gt;" in said_for[unclear], unclear
+        assert "write it as 2027-01-05 or Jan 5" in said_for["from 9am to 5pm on 05/01"]
+        assert len(await overrides_stored(bot)) == 3  # nothing made
 
 
 async def test_a_far_off_override_is_shown_with_its_year(fake_slack: FakeSlack, sqlite_url: str) -> None:

@@ -111,6 +111,137 @@ def _named_hours(text: str) -> str:
     return re.sub(r"\b(noon|midday|midnight)\b", lambda m: _NAMED_HOURS[m[1]], text)
 
 
+_MONTHS = (
+    "january",
+    "february",
+    "march",
+    "april",
+    "may",
+    "june",
+    "july",
+    "august",
+    "september",
+    "october",
+    "november",
+    "december",
+)
+_MONTH = "|".join(f"{m[:3]}(?:{m[3:]})?" for m in _MONTHS) + "|sept"
+_ORDINAL = r"(?:st|nd|rd|th)?"
+_CALENDAR = re.compile(
+    rf"^(?:(?P<iy>\d{{4}})-(?P<im>\d{{1,2}})-(?P<id>\d{{1,2}})"
+    rf"|(?P<m1>{_MONTH})\.?\s+(?P<d1>\d{{1,2}}){_ORDINAL}(?:,?\s+(?P<y1>\d{{4}}))?"
+    rf"|(?P<d2>\d{{1,2}}){_ORDINAL}\s+(?:of\s+)?(?P<m2>{_MONTH})\.?(?:,?\s+(?P<y2>\d{{4}}))?)$"
+)
+# 04/12 is 4 December in most of the world and April 12 in the US: never guessed.
+_SLASHED = re.compile(r"\b\d{1,2}/\d{1,2}(?:/\d{2,4})?\b")
+_MONTH_ALONE = re.compile(rf"^(?:in\s+)?(?:{_MONTH})\.?$")
+_DAY_NUMBER_ALONE = re.compile(r"^(?:on\s+)?(?:the\s+)?\d{1,2}(?:st|nd|rd|th)$")
+
+
+def _month(name: str) -> int:
+    return next(i for i, month in enumerate(_MONTHS, 1) if month.startswith(name[:3]))
+
+
+def calendar_date(text: str, today: date) -> date | None:
+    """'2027-01-05', 'Jan 5', 'jan 5th, 2027', '5 January': that date; None for any other
+    form. Without a year, the one nearest `today`: Jan 5 typed in December is next
+    January's, Dec 1 typed on Dec 3 two days ago (in the past, not next year's)."""
+    found = _CALENDAR.match(" ".join(text.lower().split()))
+    if found is None:
+        return None
+    try:
+        if found["iy"]:
+            return date(int(found["iy"]), int(found["im"]), int(found["id"]))
+        month = _month(found["m1"] or found["m2"])
+        day = int(found["d1"] or found["d2"])
+        year = found["y1"] or found["y2"]
+        if year:
+            return date(int(year), month, day)
+        near = []
+        for y in (today.year - 1, today.year, today.year + 1):
+            try:
+                near.append(date(y, month, day))
+            except ValueError:  # 29 February in a year without it
+                continue
+        if not near:
+            raise ValueError
+        return min(near, key=lambda d: (abs((d - today).days), d < today))
+    except ValueError:
+        raise TimeError(f"“{text}” is not a date on the calendar.") from None
+
+
+def unclear_date(text: str, today: date) -> str | None:
+    """Why a date phrase is refused rather than guessed (a numeric date with slashes, a
+    month or a day of the month alone), or None."""
+    lowered = " ".join(text.lower().split())
+    slashed = _SLASHED.search(lowered)
+    if slashed is not None:
+        first, second = (int(n) for n in slashed[0].split("/")[:2])
+        example = None
+        for day, month in ((first, second), (second, first)):
+            try:
+                example = date(today.year, month, day)
+            except ValueError:
+                continue
+            if example < today:
+                example = example.replace(year=today.year + 1) if (month, day) != (2, 29) else example
+            break
+        example = example or today
+        return (
+            f"“{slashed[0]}” reads as a different date day-first and month-first: "
+            f"write it as {example.isoformat()} or {example.strftime('%b')} {example.day}."
+        )
+    if _MONTH_ALONE.match(lowered):
+        month = _month(lowered.split()[-1])
+        return f"“{text}” is a month: say the day too, like {_MONTHS[month - 1][:3].title()} 10."
+    if _DAY_NUMBER_ALONE.match(lowered):
+        name = today.strftime("%b")
+        return f"“{text}” needs its month: say it like {name} 5 or {today.year}-{today.month:02d}-05."
+    return None
+
+
+def _clock_time(text: str) -> tuple[int, int] | None:
+    """'18:00', '9am', '5:30 pm', 'noon' alone: (hour, minute); anything else None."""
+    found = re.match(rf"^(?:at\s+)?{_CLOCK}$", _named_hours(" ".join(text.lower().split())))
+    return _hour_minute(found) if found is not None else None
+
+
+def _hour_minute(found: re.Match[str]) -> tuple[int, int] | None:
+    parts = found.groupdict()
+    if parts["m"] is None and parts["ampm"] is None:
+        return None  # "5" alone is not a time
+    hour, minute = int(parts["h"]), int(parts["m"] or 0)
+    if parts["ampm"]:
+        if not 1 <= hour <= 12:
+            return None
+        hour = hour % 12 + (12 if parts["ampm"] == "pm" else 0)
+    if hour > 23 or minute > 59:
+        return None
+    return hour, minute
+
+
+_CLOCK_WORDS = r"(?:at\s+)?(?:\d{1,2}(?::\d{2})?\s*(?:am|pm)?|noon|midday|midnight)"
+_CLOCK_THEN_DAY = re.compile(rf"^(?P<clock>{_CLOCK_WORDS})\s+(?:on\s+)?(?P<day>.+)$")
+_DAY_THEN_CLOCK = re.compile(rf"^(?:on\s+)?(?P<day>.+?)\s+(?P<clock>{_CLOCK_WORDS})$")
+
+
+def _dated(text: str, zone_info: ZoneInfo, today: date) -> datetime | None:
+    """A calendar date (see calendar_date), with a clock time before or after it or none
+    (its first minute): '2027-01-05', '5pm on jan 5', 'jan 5 17:00'."""
+    alone = calendar_date(re.sub(r"^on\s+", "", text), today)
+    if alone is not None:
+        return _wall(alone, 0, 0, zone_info)
+    for pattern in (_CLOCK_THEN_DAY, _DAY_THEN_CLOCK):
+        found = pattern.match(text)
+        if found is None:
+            continue
+        clock = _clock_time(found["clock"])
+        day = calendar_date(found["day"], today)
+        if clock is not None and day is not None:
+            return _wall(day, *clock, zone_info)
+    return None
+
+
 def _date_of(which: str | None, day: str, today: date) -> date | None:
     """The date a day word names, counted from `today`; None for a weekday without `next`,
     which is the first one after a moment rather than a date of its own. `next friday` is
@@ -146,15 +277,10 @@ def _clock_phrase(
     else:
         return None
     parts = found.groupdict()
-    if parts["m"] is None and parts["ampm"] is None:
-        return None  # "5" alone is not a time
-    hour, minute = int(parts["h"]), int(parts["m"] or 0)
-    if parts["ampm"]:
-        if not 1 <= hour <= 12:
-            return None
-        hour = hour % 12 + (12 if parts["ampm"] == "pm" else 0)
-    if hour > 23 or minute > 59:
+    clock = _hour_minute(found)
+    if clock is None:
         return None
+    hour, minute = clock
     local = base.astimezone(zone_info)
     day = parts.get("day")
     named = _date_of(parts.get("which"), day, today or local.date()) if day else None
@@ -203,6 +329,17 @@ def parse_moment(text: str, tz: str, base: datetime, today: date | None = None) 
     if not text or not re.search(r"[a-zA-Z:/\-]", text) or len(text) > 100:
         return None
     zone_info = zone(tz)
+    on = today or base.astimezone(zone_info).date()
+    # Dates read here, not by dateparser, which reads 04/12 month-first, "dec" as today's
+    # day in December, "the 5th" as May, and moves a date already past to next year.
+    if unclear_date(text, on) is not None:
+        return None
+    try:
+        dated = _dated(text.lower(), zone_info, on)
+    except TimeError:
+        return None
+    if dated is not None:
+        return dated
     local_base = base.astimezone(zone_info).replace(tzinfo=None)
     parsed: datetime | None  # what dateparser documents (it has no type hints)
     try:
@@ -227,6 +364,10 @@ def _moment_or_error(text: str, tz: str, base: datetime, today: date | None = No
     if re.search(r"\bmidnight\b", text.lower()) and _DAY_WORD.search(text.lower()):
         # "friday midnight": as Friday begins, or as it ends? Each is read both ways.
         raise TimeError(f"“{text}” could be either end of that day: say 00:00 or 23:59 with the day.")
+    why = unclear_date(text, today or base.astimezone(zone(tz)).date())
+    if why is not None:
+        raise TimeError(why)
+    calendar_date(text, today or base.astimezone(zone(tz)).date())  # one not on the calendar: said
     moment = parse_moment(text, tz, base, today)
     if moment is None:
         raise TimeError(f"I couldn't read “{text}” as a time. Try 18:00, 9am tomorrow or friday 14:00.")
@@ -259,6 +400,9 @@ def parse_span(text: str, tz: str, now: datetime) -> TimeSpan:
         raise TimeError("When? Say for example `for 2h`, `until 9am tomorrow` or `from 18:00 to 22:00`.")
     local_now = now.astimezone(zone(tz))
     today = local_now.date()
+    why = unclear_date(phrase, today)
+    if why is not None:
+        raise TimeError(why)
     if phrase.startswith("for "):
         phrase = phrase[4:]
     duration = parse_duration(phrase)
@@ -269,8 +413,10 @@ def parse_span(text: str, tz: str, now: datetime) -> TimeSpan:
         return _checked(TimeSpan(start=local_now, end=end), local_now)
     if phrase.startswith("from "):
         phrase = phrase[5:]
-    leading = re.match(rf"^(?P<lead>{_DAY})\s+from\s+(?P<rest>.+)$", phrase)
-    if leading is not None:  # "tomorrow from 9am to 5pm": the day is both ends'
+    leading = re.match(r"^(?:on\s+)?(?P<lead>.+?)\s+from\s+(?P<rest>.+)$", phrase)
+    if leading is not None and (
+        _DAY_ONLY.match(leading["lead"]) or calendar_date(leading["lead"], today) is not None
+    ):  # "tomorrow from 9am to 5pm", "on jan 5 from 9am to 5pm": the day is both ends'
         phrase = f"{leading['rest']} {leading['lead']}"
     parts = _split(phrase, "to", "until", "till", "-")
     if parts:
@@ -291,20 +437,68 @@ def parse_span(text: str, tz: str, now: datetime) -> TimeSpan:
 def _from_to(first: str, second: str, *, tz: str, now: datetime) -> TimeSpan:
     """The next occurrence of the start, and the first end after it: "from 18:00 to 22:00"
     is four hours, in any zone, whichever side of midnight either falls. A day named only
-    at the end is the start's too ("9am to 5pm tomorrow"), unless that puts the start after
-    the end ("22:00 to 02:00 tomorrow" begins tonight)."""
+    at the end is the start's too ("9am to 5pm tomorrow", "… on 2027-01-05"), unless that
+    puts the start after the end ("22:00 to 02:00 tomorrow" begins tonight)."""
     today, base = now.date(), now - timedelta(minutes=1)
     if first.strip() == "now":
         return TimeSpan(start=now, end=_moment_or_error(second, tz, now, today))
-    day = _DAY_WORD.search(second)
-    if day is not None and _DAY_WORD.search(first) is None and _TIME_OF_DAY.search(_named_hours(first)):
-        start = parse_moment(f"{first} {day[0]}", tz, base, today)
-        end = parse_moment(second, tz, start, today) if start is not None else None
-        if start is not None and end is not None and end > start:
-            _moment_or_error(second, tz, start, today)  # the end says when in its day
-            return TimeSpan(start=start, end=end)
+    trailing = _CLOCK_THEN_DAY.match(second)
+    starts, ends = _clock_time(first), _clock_time(trailing["clock"]) if trailing else None
+    if trailing is not None and starts is not None and ends is not None:
+        return _on_one_day(first, second, starts, ends, trailing["day"], zone(tz), base, today)
     start = _moment_or_error(first, tz, base, today)
     return TimeSpan(start=start, end=_moment_or_error(second, tz, start, today))
+
+
+def _on_one_day(
+    first: str,
+    second: str,
+    starts: tuple[int, int],
+    ends: tuple[int, int],
+    day: str,
+    zone_info: ZoneInfo,
+    base: datetime,
+    today: date,
+) -> TimeSpan:
+    """ "9am to 5pm on 2027-01-05" (or tomorrow, friday, next friday, Jan 5): both clock
+    times on the day named once at the end, the start the evening before where it is
+    later than the end ("22:00 to 02:00 tomorrow" begins tonight). A weekday alone is the
+    first one whose span begins from now; a day not read as one is refused, never left
+    to the end alone."""
+    if re.search(r"\bmidnight\b", f"{first} {second}"):
+        raise TimeError(
+            f"“{first} to {second}”: midnight could be either end of that day: say 00:00 or 23:59."
+        )
+    word = _DAY_ONLY.match(day)
+    if word is not None:
+        named = _date_of(word["which"], word["day"], today)
+        days = (
+            [named]
+            if named is not None
+            else [
+                today + timedelta(days=n)
+                for n in range(8)
+                if _DAYS[(today + timedelta(days=n)).weekday()][:3] == word["day"][:3]
+            ]
+        )
+    else:
+        why = unclear_date(day, today)
+        if why is not None:
+            raise TimeError(why)
+        on = calendar_date(day, today)
+        if on is None:
+            raise TimeError(
+                f"I couldn't read “{day}” as a day. Try tomorrow, friday, next friday, Jan 5 or 2027-01-05."
+            )
+        days = [on]
+    for on in days:
+        end = _wall(on, *ends, zone_info)
+        start = _wall(on, *starts, zone_info)
+        if start >= end:
+            start = _wall(on - timedelta(days=1), *starts, zone_info)
+        if start > base or on == days[-1]:
+            break
+    return TimeSpan(start=start, end=end)
 
 
 def _checked(span: TimeSpan, now: datetime) -> TimeSpan:
