@@ -300,6 +300,34 @@ async def test_due_next_friday_on_a_wednesday_is_next_weeks_and_a_far_due_date_h
         assert "(due Mon 01 Mar 2027)" in text_of(await bot.run("followups", channel=channel))
 
 
+async def test_a_slashed_or_past_due_date_is_refused_and_due_month_day_unquoted_is_the_date(
+    fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    """`due:04/12` was read month-first (12 April next year), `due:Nov 1` moved to next
+    year, and `due:Dec 10` made the title "… 10" due on 3 December next year."""
+    async with on_clock(fake_slack, sqlite_url, at("UTC", *WEDNESDAY), "UTC") as bot:
+        _, channel = await bot.declare("Disk full")
+        slashed = text_of(await bot.run("followup Add alert due:04/12", channel=channel))
+        assert "“04/12” could be 4 Dec or Apr 12: write the date as 2026-12-04 or Dec 4" in slashed
+        assert "Usage: `/incident followup" in slashed
+        assert "could be 10 Dec or Oct 12" in text_of(
+            await bot.run("followup Add alert due:10/12", channel=channel)
+        )
+        assert "write the date as 2026-12-04" in text_of(
+            await bot.run("followup Add alert due 04/12", channel=channel)
+        )
+        past = text_of(await bot.run("followup Old one due:Nov 1", channel=channel))
+        assert "`due:Nov 1` is Sun 01 Nov, in the past: pick a date from today on" in past
+        assert "is a month: say the day too" in text_of(
+            await bot.run("followup Month due:dec", channel=channel)
+        )
+        said = text_of(await bot.run("followup Rotate keys due:Dec 10", channel=channel))
+        assert "Rotate keys (due Thu 10 Dec)" in said
+        await bot.run('followup Rotate certs due:"Dec 10"', channel=channel)
+        due = {r["title"]: r["due"].date() for r in await store_rows(bot, builtin_tables.followups)}
+        assert due == {"Rotate keys": date(2026, 12, 10), "Rotate certs": date(2026, 12, 10)}
+
+
 async def test_a_date_at_the_end_of_an_override_is_both_ends_day_or_refused(
     fake_slack: FakeSlack, sqlite_url: str
 ) -> None:
@@ -326,7 +354,10 @@ async def test_a_date_at_the_end_of_an_override_is_both_ends_day_or_refused(
         ):
             said_for[unclear] = text_of(await bot.run(f"override primary me {unclear}"))
             assert "Usage: `/incident override &lt;schedule&gt;" in said_for[unclear], unclear
-        assert "write it as 2027-01-05 or Jan 5" in said_for["from 9am to 5pm on 05/01"]
+        assert (
+            "could be 5 Jan or May 1: write the date as 2027-01-05 or Jan 5"
+            in said_for["from 9am to 5pm on 05/01"]
+        )
         assert len(await overrides_stored(bot)) == 3  # nothing made
 
 

@@ -24,11 +24,13 @@ from bot.commands.refs import Reference, Target, looks_like_trailing_reference, 
 from bot.commands.registry import Choices, Slot, Verb
 from bot.commands.timeparse import (
     TimeError,
+    calendar_date,
     describe_day,
     on_day,
     parse_duration,
     parse_moment,
     parse_span,
+    unclear_date,
     zone,
 )
 
@@ -237,7 +239,10 @@ def _parse(text: str, *, tz: str, now: datetime, command: str) -> ParsedCommand 
 
     # key:value options this verb declares; other colons stay text ("error: db down").
     remaining: list[Token] = []
-    for token in rest:
+    taken: set[int] = set()  # words a date option took after it (`due:Dec 10`)
+    for at, token in enumerate(rest):
+        if at in taken:
+            continue
         option = _OPTION.match(token.value) if token.kind == "word" else None
         key = _OPTION_ALIASES.get(option["key"].lower(), option["key"].lower()) if option else ""
         if option and verb.needs_incident and key in _INCIDENT_KEYS:
@@ -258,6 +263,10 @@ def _parse(text: str, *, tz: str, now: datetime, command: str) -> ParsedCommand 
             value = option["value"].strip().strip('"“”').strip()
             if not value:
                 return _usage(verb, f"`{option['key']}:` needs a value.", command)
+            if _takes_a_date(verb, key) and not option["value"].startswith(('"', "“")):
+                more = _date_continues(value, rest[at + 1 :], tz=tz, now=now)
+                value = " ".join([value, *(t.value for t in rest[at + 1 : at + 1 + more])])
+                taken.update(range(at + 1, at + 1 + more))
             parsed.options[key] = value
         elif option and _meant_as_option(option["key"].lower(), option["value"], verb):
             takes = ", ".join(f"`{name}:`" for name in verb.option_names) or "no key:value options"
@@ -424,6 +433,28 @@ def _severity_spaced(tokens: list[Token]) -> list[Token]:
     return tokens
 
 
+def _takes_a_date(verb: Verb, key: str) -> bool:
+    return any(o.name == key and o.slot in (Slot.MOMENT, Slot.DATE) for o in verb.options)
+
+
+def _date_continues(value: str, following: list[Token], *, tz: str, now: datetime) -> int:
+    """How many of the words after `due:Dec` are its date: `due:Dec 10` is typed as often
+    as `due:"Dec 10"`, and the 10 is not the title's (it was, with December 3rd next
+    year for a due date)."""
+    today = now.astimezone(zone(tz)).date()
+    for count in (2, 1):
+        words = following[:count]
+        if len(words) < count or any(t.kind != "word" for t in words):
+            continue
+        phrase = " ".join([value, *(t.value for t in words)])
+        try:
+            if calendar_date(phrase, today) is not None:
+                return count
+        except TimeError:  # "Feb 30": the date, refused as one, not left in the title
+            return count
+    return 0
+
+
 def _due_in_words(tokens: list[Token], parsed: ParsedCommand, *, tz: str, now: datetime) -> list[Token]:
     """`followup … due friday` / `due next friday` / `due in 3 days` without the colon:
     the last `due` whose rest reads as a date. Otherwise it is part of the title."""
@@ -431,7 +462,12 @@ def _due_in_words(tokens: list[Token], parsed: ParsedCommand, *, tz: str, now: d
         if tokens[i].kind == "word" and tokens[i].value.lower() == "due" and i + 1 < len(tokens):
             rest = [t for t in tokens[i + 1 :] if t.user is None]
             phrase = _plain(rest)
-            if phrase and len(rest) <= 4 and parse_moment(phrase, tz, now) is not None:
+            today = now.astimezone(zone(tz)).date()
+            if (
+                phrase
+                and len(rest) <= 4
+                and (parse_moment(phrase, tz, now) is not None or unclear_date(phrase, today) is not None)
+            ):
                 parsed.options["due"] = phrase
                 return tokens[:i] + [t for t in tokens[i + 1 :] if t.user is not None]
     return tokens
@@ -602,6 +638,14 @@ def _read_options(
                 return _usage(verb, f"`{key}:` takes {listed}.", command)
             parsed.options[key] = word
         if option.slot in (Slot.MOMENT, Slot.DATE) and key in parsed.options:
+            today = now.astimezone(zone(tz)).date()
+            why = unclear_date(parsed.options[key], today)
+            try:
+                calendar_date(parsed.options[key], today)
+            except TimeError as exc:
+                why = why or str(exc)
+            if why is not None:
+                return _usage(verb, f"`{key}:{parsed.options[key]}`: {why}", command)
             moment = parse_moment(parsed.options[key], tz, now)
             if moment is None:
                 return _usage(

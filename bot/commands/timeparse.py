@@ -177,19 +177,24 @@ def unclear_date(text: str, today: date) -> str | None:
     slashed = _SLASHED.search(lowered)
     if slashed is not None:
         first, second = (int(n) for n in slashed[0].split("/")[:2])
-        example = None
+        readings = []
         for day, month in ((first, second), (second, first)):
             try:
-                example = date(today.year, month, day)
+                reading = date(today.year, month, day)
             except ValueError:
                 continue
-            if example < today:
-                example = example.replace(year=today.year + 1) if (month, day) != (2, 29) else example
-            break
-        example = example or today
+            if reading < today and (month, day) != (2, 29):
+                reading = reading.replace(year=today.year + 1)
+            readings.append(reading)
+        example = readings[0] if readings else today
+        which = (
+            f"could be {readings[0].strftime('%-d %b')} or {readings[1].strftime('%b %-d')}"
+            if len(readings) == 2 and readings[0] != readings[1]
+            else "reads differently day-first and month-first"
+        )
         return (
-            f"“{slashed[0]}” reads as a different date day-first and month-first: "
-            f"write it as {example.isoformat()} or {example.strftime('%b')} {example.day}."
+            f"“{slashed[0]}” {which}: write the date as {example.isoformat()} "
+            f"or {example.strftime('%b')} {example.day}."
         )
     if _MONTH_ALONE.match(lowered):
         month = _month(lowered.split()[-1])
