@@ -76,6 +76,18 @@ async def test_duplicate_asks_first_and_changes_nothing_until_the_button(bot: Ru
     assert len(bot.slack.of("chat.postMessage")) == before_posts
 
 
+async def test_the_question_from_another_channel_says_the_whole_command_to_type_again(
+    bot: RunningBot,
+) -> None:
+    await bot.declare("Checkout is failing")
+    await bot.declare("Payments erroring")
+    asked = text_of(await bot.run("duplicate INC-1 incident:INC-2", channel="C0GENERAL"))
+    assert "type `/incident duplicate INC-1 incident:INC-2` again: I ask once" in asked
+    again = text_of(await bot.run("duplicate INC-1 incident:INC-2", channel="C0GENERAL"))
+    assert "marked INC-2" in again and "duplicate of" in again
+    assert await builtin_status(bot, 2) == "resolved"
+
+
 async def test_the_button_resolves_it_moves_the_channel_and_tells_both(bot: RunningBot) -> None:
     _, there = await bot.declare("Checkout is failing")
     _, here = await bot.declare("Payments erroring")

@@ -519,6 +519,7 @@ class AskDuplicate(Ask):
     provider_label: str
     merges: bool  # merged into the other (PagerDuty), not resolved with a note
     moving: list[str] = Field(default_factory=list)  # the channels that would follow the other
+    typed: str | None = None  # the whole command as typed (`incident:` too), to type again
 
 
 class MarkedDuplicate(Result):

@@ -60,7 +60,7 @@ def _(result: r.AskDuplicate) -> Doc:
     )
     hint: Line = [
         T(f"If {result.reference} is a separate problem, leave it as it is. Or type "),
-        Code(f"{result.command} {result.verb} {result.text}"),
+        Code(f"{result.command} {result.typed or f'{result.verb} {result.text}'}"),
         T(" again: I ask once."),
     ]
     lines = [line, does] + ([moving] if moving else [])

@@ -74,6 +74,7 @@ async def duplicate(ctx: Context) -> Result | Reply:
             provider_label=label,
             merges=merges,
             moving=[link.channel_id for link in channels],
+            typed=ctx.invocation.text,
         )
         return Reply(result=ask, outcome="asked")
 
