@@ -145,6 +145,15 @@ async def test_followup_nudge_dms_its_owner_daily_until_snoozed_or_done(
     assert "done" in text_of(followups).lower() or "[closed]" in text_of(followups).lower()
 
 
+async def test_snoozing_a_follow_up_that_does_not_exist_says_so(bot: RunningBot) -> None:
+    _, channel = await bot.declare("Disk full sev:SEV3")
+    await bot.run("followup Add a disk alert <@U222|bea> due:tomorrow", channel=channel)
+    said = text_of(await bot.run("snooze #99", channel=channel))
+    assert "INC-1 has no follow-up #99: `/incident followups` lists them" in said
+    kept = text_of(await bot.run("snooze #1", channel=channel))
+    assert "no follow-up" not in kept
+
+
 async def test_handover_is_posted_in_the_schedules_channel_when_on_call_changes(
     bot: RunningBot, clock: FixedClock
 ) -> None:

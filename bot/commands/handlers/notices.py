@@ -9,6 +9,7 @@ from bot.commands.handlers.table import handles
 from bot.commands.results import Failure, Result, Snoozed
 from bot.commands.timeparse import parse_duration
 from bot.commands.timers import SNOOZE_NUDGES, SNOOZE_REMINDERS
+from bot.providers import facets
 
 _SNOOZE = re.compile(r"^(?:#(?P<number>\d+))?\s*(?:for\s+)?(?P<span>.*)$", re.IGNORECASE)
 LONGEST = 60 * 60 * 24 * 31  # a month: past that it is not a snooze
@@ -29,6 +30,12 @@ async def snooze(ctx: Context) -> Result:
     until = ctx.clock.now() + span
     reference = ctx.reference or ctx.incident_id
     if not await ctx.timers.snooze(ctx.provider.name, ctx.incident_id, until, number):
+        keeps = facets.facet(ctx.provider, facets.FollowUps)
+        if number is not None and keeps is not None:
+            if number not in {f.number for f in await keeps.list_followups(ctx.incident_id)}:
+                raise ctx.refuse(
+                    f"{reference} has no follow-up #{number}: `{ctx.command} followups` lists them."
+                )
         what = (
             f"Follow-up #{number} of {reference} has no reminders to snooze (none is due, or it is done)."
             if number is not None
