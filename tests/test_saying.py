@@ -211,6 +211,16 @@ async def test_other_providers_status_words_map_at_the_built_in_one(
     assert (await incident_row(bot))["status"] == status, answer
 
 
+async def test_all_clear_resolves_and_back_to_steps_back_on_purpose(bot: RunningBot) -> None:
+    _, channel = await bot.declare("Checkout down")
+    await bot.run("status monitoring", channel=channel)
+    back = text_of(await bot.run("status back to investigating", channel=channel))
+    assert (await incident_row(bot))["status"] == "investigating", back
+    done = text_of(await bot.run("status all clear errors back to normal", channel=channel))
+    assert (await incident_row(bot))["status"] == "resolved", done
+    assert "“all clear” is resolved" in done and "errors back to normal" in done
+
+
 async def test_resolved_and_acknowledged_map_at_incident_io(io: ProviderBot) -> None:
     incident = await io_linked(io)
     fake: Any = io.fake

@@ -50,6 +50,7 @@ SYNONYMS: dict[str, tuple[str, ...]] = {
     "fixed": ("resolved", "documenting", "closed"),
     "resolved": ("resolved", "documenting", "closed"),
     "done": ("resolved", "documenting", "closed"),
+    "allclear": ("resolved", "documenting", "closed"),
     "documenting": ("documenting", "retrospectivestarted", "postmortemstarted", "resolved"),
     "postmortem": ("documenting", "retrospectivestarted", "postmortemstarted", "resolved"),
     "retro": ("retrospectivestarted", "documenting", "postmortemstarted", "resolved"),

@@ -7,7 +7,7 @@ import re
 from bot.commands.asks import declare_failed, relink, same_declared
 from bot.commands.context import Context
 from bot.commands.handlers.table import handles
-from bot.commands.naming import exact, match, rank_of, reads_as
+from bot.commands.naming import NoMatch, exact, match, rank_of, reads_as
 from bot.commands.ports import WorkspaceError
 from bot.commands.refs import Reference
 from bot.commands.results import (
@@ -224,12 +224,24 @@ async def info(ctx: Context) -> Result | Reply:
 async def status(ctx: Context) -> Result:
     note = ctx.arg("note")
     read_as = ""
+    back = False
     if ctx.verb.moves_to is not None:
         target = await ctx.provider.target_status(ctx.verb.moves_to)
     else:
         names: dict[str, list[str]] = {name: [] for name in await ctx.provider.statuses()}
         typed = str(ctx.arg("status"))
-        target = ctx.chosen(match(typed, names, "status"))
+        said = str(note or "").split(maxsplit=2)
+        if typed.lower() == "back" and len(said) > 1 and said[0].lower() == "to":
+            # `status back to investigating`: a step back, on purpose (as `… again`).
+            typed, note, back = said[1], said[2] if len(said) > 2 else None, True
+        found = match(typed, names, "status")
+        if isinstance(found, NoMatch) and said and not back:
+            # Two words for one status: `status all clear`.
+            both = match(f"{typed} {said[0]}", names, "status")
+            if not isinstance(both, NoMatch):
+                typed, found = f"{typed} {said[0]}", both
+                note = " ".join(said[1:]) or None
+        target = ctx.chosen(found)
         if reads_as(typed, target):
             where = shown_label(ctx.provider)
             read_as = f" (“{typed}” is {target}{f' at {where}' if where else ''})"
@@ -240,6 +252,7 @@ async def status(ctx: Context) -> Result:
     again = ctx.verb.moves_to is None and bool(words) and words[0].lower() == "again"
     if again:
         note = words[1] if len(words) > 1 else None
+    again = again or back
     statuses = await ctx.provider.statuses()
     if _not_a_move(ctx, current, target, again, statuses) is not None:
         # A refusal rests on a read from the provider now, never on a reused one.
