@@ -3,13 +3,18 @@ variable, exit 2, and no traceback; the spellings hosts and people use are accep
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import subprocess
 import sys
+import uuid
 from pathlib import Path
 
 import pytest
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import create_async_engine
 
+from tests.conftest import POSTGRES_URL
 from tests.helpers import clean_env, free_port
 
 SLACK = {"SLACK_BOT_TOKEN": "xoxb-x", "SLACK_SIGNING_SECRET": "s"}
@@ -106,15 +111,28 @@ def test_a_port_in_use_is_named_by_serve_and_by_check(tmp_path: Path) -> None:
     assert f"FAIL PORT: {port} is already in use by another program" in checked.stdout
 
 
-def test_the_spellings_hosts_and_people_use_are_accepted(tmp_path: Path) -> None:
-    done = cli(
-        tmp_path,
-        "check",
-        INCIDENT_PROVIDER="incident.io",
-        INCIDENTIO_API_KEY="k",
-        INCIDENTIO_API_URL="http://127.0.0.1:1",
-        DATABASE_URL="postgres://postgres@127.0.0.1:5432/test",
-    )
+async def test_the_spellings_hosts_and_people_use_are_accepted(tmp_path: Path) -> None:
+    # A database of its own, empty: the shared one's schema is whatever the last run left.
+    url = make_url(POSTGRES_URL)
+    name = f"test_spelling_{uuid.uuid4().hex[:8]}"
+    admin = create_async_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        where = f"{url.host}:{url.port or 5432}"
+        done = await asyncio.to_thread(
+            cli,
+            tmp_path,
+            "check",
+            INCIDENT_PROVIDER="incident.io",
+            INCIDENTIO_API_KEY="k",
+            INCIDENTIO_API_URL="http://127.0.0.1:1",
+            DATABASE_URL=f"postgres://{url.username}@{where}/{name}",
+        )
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    finally:
+        await admin.dispose()
     assert "Traceback" not in done.stderr, done.stderr
-    assert "ok   store: the PostgreSQL database test at 127.0.0.1:5432 is reachable" in done.stdout
+    assert f"ok   store: the PostgreSQL database {name} at {where} is reachable" in done.stdout
     assert "provider incidentio" in done.stdout  # incident.io, spelt as the product spells it
