@@ -8,10 +8,12 @@ import json
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import pytest
+
 from bot.providers.builtin import tables as builtin_tables
 from bot.slack.server import RUNTIME
 from bot.store import tables
-from tests.conftest import RunningBot, make_settings, running_bot
+from tests.conftest import RunningBot, make_settings, provider_bot, running_bot
 from tests.helpers import buttons_of, card_post, click_element, store_rows, text_of
 from tests.slackfake import FakeSlack
 
@@ -132,3 +134,37 @@ async def test_a_button_of_its_card_clicked_outside_its_channel_is_refused(
         await click_element(bot, buttons["verb.resolve"], user=MEMBER, channel=GENERAL)
         incident = await bot.app[RUNTIME].service.providers["builtin"].get_incident("1")
         assert incident.status == "resolved"  # its member may, from anywhere
+
+
+async def test_a_duplicate_of_a_private_incident_is_refused_to_those_outside_its_channel(
+    fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    """Marked its duplicate, a public incident's channel would follow the private one: its
+    card, its updates and its verbs. Refused to an outsider, and nothing moves."""
+    async with private_incident(fake_slack, sqlite_url) as (bot, _channel):
+        _, public = await bot.declare("Checkout down", user=OUTSIDER)
+        await bot.settled()
+        before = await state(bot)
+        for _ in range(2):  # asked once, typed again: refused both times, never done
+            answer = await bot.run("duplicate INC-1", user=OUTSIDER, channel=public)
+            assert "INC-1 is private" in text_of(answer) and said_nothing_of_it(answer), text_of(answer)
+        await bot.settled()
+        assert await state(bot) == before
+
+
+@pytest.mark.parametrize("provider", ["incidentio", "pagerduty"])
+async def test_a_private_incident_named_by_its_number_at_a_provider_is_refused_to_outsiders(
+    fake_slack: FakeSlack, sqlite_url: str, provider: str
+) -> None:
+    """At incident.io and PagerDuty the number typed (`INC-1`, `PAGERDUTY:1`) is not the id
+    the incident is kept under: it is refused all the same."""
+    async with provider_bot(provider, fake_slack, sqlite_url) as pb:
+        _, channel = await pb.bot.declare("private Payroll export leaking", user=LEAD)
+        await pb.bot.run(f"update leaked file is {SECRET_TEXT}", user=LEAD, channel=channel)
+        await pb.bot.settled()
+        named = "INC-1" if provider == "incidentio" else "PAGERDUTY:1"
+        for typed in (f"info {named}", f"timeline {named}"):
+            answer = await pb.bot.run(typed, user=OUTSIDER, channel=GENERAL)
+            assert "is private" in text_of(answer) and said_nothing_of_it(answer), (typed, text_of(answer))
+        shown = await pb.bot.run(f"info {named}", user=LEAD, channel=GENERAL)  # its lead, a member
+        assert "Payroll export leaking" in text_of(shown)

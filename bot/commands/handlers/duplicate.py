@@ -48,6 +48,9 @@ async def duplicate(ctx: Context) -> Result | Reply:
             "Nothing was changed."
         )
     of = await ctx.incident(of_id)
+    if ctx.privacy is not None and not await ctx.privacy.may_see(ctx.invocation, provider.name, of.id):
+        # Marked its duplicate, this channel would follow it: its card, its updates, its verbs.
+        return Reply(result=ctx.privacy.refusal(of.reference, linking=True), outcome="refused")
     if (of.provider, of.id) == (this.provider, this.id):
         raise ctx.refuse(
             f"{ref.raw} is {this.reference} itself: name the other incident, the one that goes on. "
