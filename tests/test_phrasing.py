@@ -80,12 +80,23 @@ async def test_followup_done_by_its_title_completes_it_and_done_twice_says_so(bo
     assert "completed follow-up" in done and "#1 Add alert 2" in done, done
     again = text_of(await bot.run("followup done #1", channel=channel))
     assert "Follow-up #1 of INC-1 is done already: nothing to change" in again and "completed" not in again
+    twice = text_of(await bot.run("followup done Add alert 2", channel=channel))
+    assert "is done already: nothing to change" in twice, twice  # not a new "done Add alert 2"
     # Words that name no open follow-up are a new one's title, as before.
     await bot.run("followup close the firewall port", channel=channel)
     items = {
         f.title: f.state for f in await bot.app[RUNTIME].service.providers["builtin"].list_followups("1")
     }
     assert items == {"Add alert 2": "done", "Clean logs": "open", "close the firewall port": "open"}
+    # An exact title done already is not taken for a longer open one beginning so.
+    await bot.run("followup Clean logs on db-2", channel=channel)
+    await bot.run("followup done Clean logs", channel=channel)
+    again = text_of(await bot.run("followup done Clean logs", channel=channel))
+    assert "is done already" in again, again
+    items = {
+        f.title: f.state for f in await bot.app[RUNTIME].service.providers["builtin"].list_followups("1")
+    }
+    assert items["Clean logs on db-2"] == "open" and items["Clean logs"] == "done"
 
 
 async def test_status_moves_are_not_repeated_nor_silently_backwards(bot: RunningBot) -> None:

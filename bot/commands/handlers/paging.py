@@ -251,7 +251,8 @@ async def answer(ctx: Context) -> Result | Reply:
     # Paged twice for one incident (a rotation and by name): one answer is the answer to
     # both, or the other would go on ringing them, then the next person. The channel is
     # told once; each page's DMs are redrawn.
-    for other in mine:
+    # `answer #2` typed: that page only; the DM's Acknowledge (which carries its page): all.
+    for other in mine if ctx.parsed.target is not None or not typed else []:
         if other.id != chosen.id:
             also = await ringer.acknowledge(incident, other, ctx.actor, ctx.invocation.channel_id)
             if also is not None:

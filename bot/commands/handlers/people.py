@@ -105,9 +105,12 @@ async def _open_titled(followups_of: facets.FollowUps, incident_id: str, title: 
     if named is None:
         return None
     wanted = " ".join(named[1].split()).casefold()
-    items = [f for f in await followups_of.list_followups(incident_id) if f.state == "open"]
-    hits = [f for f in items if f.title.casefold() == wanted]
-    hits = hits or [f for f in items if f.title.casefold().startswith(wanted)]
+    items = await followups_of.list_followups(incident_id)
+    # Its exact title first, done or not (done already, it is said so, not added again);
+    # then the one open follow-up beginning so.
+    hits = [f for f in items if " ".join(f.title.split()).casefold() == wanted]
+    if not hits:
+        hits = [f for f in items if f.state == "open" and f.title.casefold().startswith(wanted)]
     return hits[0] if len(hits) == 1 else None
 
 
