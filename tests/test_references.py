@@ -230,3 +230,20 @@ async def test_link_by_number_at_firehydrant_says_to_link_its_url(
         answer = text_of(await pb.bot.run("link #7", channel="C0FH7"))
         assert "can't find an incident by its number" in answer and "URL" in answer, answer
         assert not [row for row in await store_rows(pb.bot, tables.links) if row["channel_id"] == "C0FH7"]
+
+
+async def test_the_channels_own_pagerduty_incident_named_by_its_number_is_this_one(
+    fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    """`pd:1` in #1's own channel: the link knows it as PINC…, the number is the same
+    incident; the change is made, not refused as another incident's or asked about."""
+    async with provider_bot("pagerduty", fake_slack, sqlite_url) as pb:
+        incident = pb.fake.add_incident("Checkout down")  # type: ignore[attr-defined]
+        await pb.bot.run("link pd:1", channel="C0PD1")
+        await pb.bot.settled()
+        said = text_of(await pb.bot.run("status acknowledged pd:1", channel="C0PD1"))
+        assert "Only the incident's responders" not in said and "not this channel's" not in said, said
+        assert "Nothing was done yet" not in said, said
+        await pb.bot.settled()
+        puts = [s.body["incident"] for s in pb.fake.of("PUT", f"/incidents/{incident['id']}")]
+        assert [p.get("status") for p in puts] == ["acknowledged"]

@@ -15,7 +15,7 @@ from bot.commands.privacy import Privacy
 from bot.commands.registry import Verb
 from bot.commands.results import Failure
 from bot.config import Settings
-from bot.domain import Incident, ProviderError
+from bot.domain import Incident
 from bot.providers.base import Provider
 from bot.store.db import Store
 
@@ -52,9 +52,8 @@ class Authorizer:
         if incident_id is not None and self.privacy is not None:
             # A private incident is its channel's members' (and admins'), whatever the verb:
             # anyone else is told so, and nothing of what it holds (its name included).
-            if not await self.privacy.may_see(
-                invocation, provider.name, await self._own_id(invocation, provider, incident_id)
-            ):
+            # (An incident named by its number is known by its own id from Locate on.)
+            if not await self.privacy.may_see(invocation, provider.name, incident_id):
                 return self.privacy.refusal(reference or incident_id)
         stays = "Ask one of them."
         if verb.moves_channel and level is Level.ANYONE:
@@ -82,19 +81,6 @@ class Authorizer:
                 invocation, verb, level, await self.fresh.get(provider, incident_id), reference
             )
         return refusal
-
-    async def _own_id(self, invocation: Invocation, provider: Provider, incident_id: str) -> str:
-        """The provider's own id of the incident named: a number typed (`INC-1` at incident.io,
-        `PAGERDUTY:1`) is not the id its private mark is kept under. The channel's own incident
-        is known by its id; another is read as the command will read it next (reused), and
-        unreadable, the id as named serves (the command then says why)."""
-        here = await self.store.links.get(invocation.team_id, invocation.channel_id)
-        if here is not None and (here.provider, here.incident_id) == (provider.name, incident_id):
-            return incident_id
-        try:
-            return (await self.fresh.get(provider, incident_id)).id
-        except ProviderError:
-            return incident_id
 
     def _by_roles(
         self, invocation: Invocation, verb: Verb, level: Level, incident: Incident, reference: str | None

@@ -127,7 +127,7 @@ class CommandService:
         # the provider offers it, whether to ask first; then the handler in its turn.
         timeout, command = settings.incident_command_timeout, settings.incident_command
         limit = Limit(self.declares, command)
-        locate = Locate(self.where, lambda: self.default_provider)
+        locate = Locate(self.where, lambda: self.default_provider, self.fresh)
         authorize = Authorize(self.guard, timeout, command)
         self.offered = Offered(self._url_of, self._keep_unoffered)
         self.admission: list[Stage] = [limit, locate, authorize]  # all a modal's opening needs

@@ -127,8 +127,8 @@ class Locate:
     """Which provider, and which incident there: the channel's, the one named, the one
     whose button was clicked; the default provider for verbs that need no incident."""
 
-    def __init__(self, resolver: Resolver, default: Callable[[], Provider]) -> None:
-        self.resolver, self.default = resolver, default
+    def __init__(self, resolver: Resolver, default: Callable[[], Provider], fresh: FreshIncidents) -> None:
+        self.resolver, self.default, self.fresh = resolver, default, fresh
 
     async def __call__(self, p: Passage) -> Reply | None:
         if not p.verb.needs_incident:
@@ -142,7 +142,23 @@ class Locate:
         if isinstance(resolved, Result):
             return refused(resolved)
         p.provider, p.incident_id, p.reference = resolved
+        if p.parsed.ref is not None:
+            await self._own_id(p)
         return None
+
+    async def _own_id(self, p: Passage) -> None:
+        """An incident named by the number people see (`pd:1`, `INC-1` at incident.io) is
+        known from here on by the provider's own id, as its link knows it: one incident, one
+        id, so its turn, its responders, its privacy and "is it this channel's?" are the same
+        however it was named. Read as the handler reads it next (reused); unreadable, the
+        id as named, and the handler says why."""
+        assert p.provider is not None and p.incident_id is not None
+        try:
+            incident = await self.fresh.get(p.provider, p.incident_id)
+        except ProviderError:
+            return
+        if incident.id != p.incident_id:
+            p.incident_id = incident.id
 
 
 class Queue:
