@@ -134,6 +134,26 @@ async def test_followups_are_v3_and_numbered(io: ProviderBot) -> None:
     assert fake(io).of("POST", "/v2/follow_ups") == []  # v2 is removed on 2026-12-31
 
 
+async def test_outstanding_follow_ups_are_open_with_their_due_date_read_back(io: ProviderBot) -> None:
+    """incident.io calls an open follow-up "outstanding", and keeps no due date: the bot
+    writes it in the description and reads it back; `followup done` lists them, and
+    `followup done <title>` completes that one rather than adding "done …"."""
+    await linked(io)
+    await io.bot.run("followup Add DB failover alert <@U444|sam> due:2030-01-04", channel=CHANNEL)
+    await io.bot.run("followup Write the runbook", channel=CHANNEL)
+    listed = text_of(await io.bot.run("followups", channel=CHANNEL))
+    assert "2030" in listed or "Jan" in listed, listed  # its due date, read back
+    assert "[outstanding]" not in listed
+    pick = text_of(await io.bot.run("followup done", channel=CHANNEL))
+    assert "#1 Add DB failover alert" in pick and "#2 Write the runbook" in pick, pick
+    posts = len(fake(io).of("POST", "/v3/follow_ups"))
+    done = text_of(await io.bot.run("followup done Write the runbook", channel=CHANNEL))
+    assert "completed" in done, done
+    assert len(fake(io).of("POST", "/v3/follow_ups")) == posts  # no follow-up titled "done …"
+    [put] = fake(io).of("PUT", r"/v3/follow_ups/\w+")
+    assert put.body == {"title": "Write the runbook", "status": "completed"}
+
+
 async def test_tasks_are_v3_actions_and_numbered_apart_from_follow_ups(io: ProviderBot) -> None:
     incident = await linked(io)
     await io.bot.run("followup Write the postmortem", channel=CHANNEL)

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+import re
+from datetime import UTC, date, datetime
 from typing import Any
 
 from bot.domain import (
@@ -15,6 +16,18 @@ from bot.providers.incidentio.client import _ONE, _WORD, CURSOR, Base
 from bot.providers.paging import collect
 from bot.providers.wire import slack_person
 
+# incident.io follow-ups have no due date: the bot writes it at the head of the
+# description (`add_followup`), and reads it back from there.
+_DUE = re.compile(r"^Due (\d{4}-\d{2}-\d{2}) (\d{2}):(\d{2}) UTC\.")
+
+
+def _due(description: str | None) -> datetime | None:
+    found = _DUE.match(description or "")
+    if found is None:
+        return None
+    day = date.fromisoformat(found[1])
+    return datetime(day.year, day.month, day.day, int(found[2]), int(found[3]), tzinfo=UTC)
+
 
 class Work(Base):
     # follow-ups (/v3/follow_ups) and tasks (/v3/actions): the same shape, numbered by age ------
@@ -24,12 +37,16 @@ class Work(Base):
 
     @staticmethod
     def _item(data: dict, number: int) -> FollowUp:
+        status = data.get("status") or "outstanding"
         return FollowUp(
             id=data["id"],
             number=number,
             title=data.get("title") or data.get("description") or "",
             assignee=slack_person(data.get("assignee")),
-            state="done" if data.get("status") == "completed" else data.get("status", "outstanding"),
+            # incident.io's "outstanding" is what the bot calls open (listed by `followup
+            # done`, nudged, shown without a tag); its others (not_doing …) as it says them.
+            state={"completed": "done", "outstanding": "open"}.get(status, status),
+            due=_due(data.get("description")),
         )
 
     async def _add(
@@ -65,8 +82,7 @@ class Work(Base):
         if due is not None:
             # incident.io follow-ups have no due date; keep it where the owner will read it.
             payload["description"] = f"Due {due.astimezone(UTC):%Y-%m-%d %H:%M} UTC."
-        item = await self._add("follow_ups", incident_id, payload, assignee)
-        return item.model_copy(update={"due": due})
+        return await self._add("follow_ups", incident_id, payload, assignee)
 
     async def list_followups(self, incident_id: str) -> list[FollowUp]:
         full_id = await self._full_id(incident_id)
