@@ -217,3 +217,15 @@ async def test_help_in_a_pagerduty_channel_offers_only_what_pagerduty_can_do(pd:
     assert "/incident assign" not in answer and "/incident followup " not in answer
     missing = "assign, lead, statuspage, roles, followup, followups, task, tasks"
     assert f"Not offered by PagerDuty's API: {missing}" in answer
+
+
+async def test_the_card_keeps_the_assignees_mention_after_a_change(pd: ProviderBot) -> None:
+    """A write's answer names assignees by reference only (no email): the one read whole
+    before keeps their Slack mention on the card, not "User U222"."""
+    incident = pd.fake.add_incident("Checkout down")  # type: ignore[attr-defined]
+    await pd.bot.run(f"link pd:{incident['incident_number']}", channel="C0PDCARD")
+    await pd.bot.settled()
+    await pd.bot.run("ack", channel="C0PDCARD")
+    await pd.bot.settled()
+    [*_, drawn] = [c for c in pd.bot.slack.of("chat.update") if c.params.get("channel") == "C0PDCARD"]
+    assert "*Assigned*\\n<@U222>" in text_of(drawn.params), text_of(drawn.params)

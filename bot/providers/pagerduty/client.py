@@ -34,6 +34,7 @@ _ID = re.compile(r"^[A-Z0-9]{5,20}$")  # as short as the help's own `PAGERDUTY:Q
 _NUMBER = re.compile(r"^(?:INC-?|#|PD-?)?(\d{1,9})$", re.IGNORECASE)
 PAGE = 100
 OFFSET = Offset(PAGE)
+SEEN_MAX = 5_000  # PagerDuty users remembered by id: an organisation's on-call people
 
 NO_ROLES = "PagerDuty's API has no incident roles: assign responders in PagerDuty itself."
 NO_FOLLOWUPS = (
@@ -82,6 +83,9 @@ class Base:
         self.directory = directory
         self._catalogues = TTLCache()
         self._people = TTLCache(PEOPLE_TTL)
+        # PagerDuty users seen whole (with their email), by id: a write's answer names its
+        # assignees by reference only, and the card would lose their Slack mention.
+        self._seen: dict[str, Person] = {}
         self._levels: dict[str, int] = {}  # the escalation level this bot last set, per incident
         if not service_id:
             self.unsupported = self.unsupported | {
@@ -156,8 +160,16 @@ class Base:
             return None
         name = user.get("name") or user.get("summary")
         email = user.get("email")
+        uid = str(user.get("id") or "")
+        if not email and uid in self._seen:
+            return self._seen[uid]  # a reference to someone read whole before
         slack_id = await self.directory.slack_id_for(email) if email else None
-        return Person(slack_id=slack_id or "", name=name)
+        person = Person(slack_id=slack_id or "", name=name)
+        if uid and slack_id:
+            if len(self._seen) >= SEEN_MAX:
+                self._seen.pop(next(iter(self._seen)))
+            self._seen[uid] = person
+        return person
 
     # incidents --------------------------------------------------------------------------------
     async def _incident(self, data: dict) -> Incident:
