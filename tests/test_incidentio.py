@@ -312,6 +312,10 @@ async def test_reopen_is_refused_with_incident_ios_reason_and_writes_nothing(io:
     await linked(io, status="Closed")
     answer = text_of(await io.bot.run("reopen", channel=CHANNEL))
     assert "does not move a closed incident back to live" in answer and "declare" in answer
+    # Said as a step back on purpose, it is the same reopen, refused the same way.
+    for typed in ("status investigating again", "status back to investigating"):
+        said = text_of(await io.bot.run(typed, channel=CHANNEL))
+        assert "would reopen it" in said and "declare" in said, (typed, said)
     assert fake(io).writes() == []
 
 

@@ -282,14 +282,19 @@ def _not_a_move(
     if here == there or (ctx.verb.moves_to is Move.RESOLVE and current.closed):
         return Failure(what=f"{current.reference} is already {current.status}: nothing to change.")
     order = [name.lower() for name in statuses]
-    if again or here not in order or there not in order or order.index(there) > order.index(here):
+    backwards = here in order and there in order and order.index(there) < order.index(here)
+    if backwards and current.closed and not ctx.can(Capability.REOPEN):
+        # A provider that cannot reopen (incident.io, as its adapter says): nothing takes it
+        # back out, `again` or not.
+        what = f"{current.reference} is {current.status}; {target} would reopen it."
+        step = in_command(ctx.provider.unsupported.get(Capability.REOPEN, ""), ctx.command)
+        return Failure(what=what, next_step=step)
+    if again or not backwards:
         return None
     back = f"`{ctx.command} status {target} again`"
     if current.closed:
         what = f"{current.reference} is {current.status}; {target} would reopen it."
         step = f"To reopen it, say `{ctx.command} reopen` (or {back})."
-        if not ctx.can(Capability.REOPEN):  # incident.io: nothing takes it back out
-            step = in_command(ctx.provider.unsupported.get(Capability.REOPEN, ""), ctx.command)
     else:
         what = f"{current.reference} is already at {current.status}; {target} is a step back."
         step = f"If it really went back, say {back}."
