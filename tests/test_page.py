@@ -300,6 +300,20 @@ async def test_incidentio_retry_of_a_page_sends_the_same_key_and_pages_once(io: 
     assert len(io_fake(io).escalations) == 1
 
 
+async def test_a_page_that_failed_unknown_is_never_said_to_have_been_paged(io: ProviderBot) -> None:
+    """Every try answered 500: it may or may not have gone out. The same page typed again
+    is held (it could page twice), and the answer says why, not that they were paged."""
+    await io_linked(io)
+    io.fake.faults.append(Fault("POST", "/v2/escalations", "500", times=5))
+    first = text_of(await io.bot.run("page network", channel=CHANNEL))
+    assert "may or may not" in first, first
+    sent = len(io.fake.of("POST", "/v2/escalations"))
+    again = text_of(await io.bot.run("page network", channel=CHANNEL))
+    assert "failed a moment ago and may or may not have gone out" in again, again
+    assert "was paged" not in again and "were paged" not in again
+    assert len(io.fake.of("POST", "/v2/escalations")) == sent  # nothing sent a second time
+
+
 async def test_incidentio_page_acknowledged_is_told_in_the_channel(io: ProviderBot) -> None:
     incident = await io_linked(io)
     await io.bot.run("page database", channel=CHANNEL)

@@ -104,11 +104,25 @@ def _line(entry: r.OpenIncident, result: r.OpenIncidents) -> Line:
     return line
 
 
+def _span(seconds: float) -> str:
+    return describe_duration(timedelta(seconds=seconds))
+
+
 @present.register
 def _(result: r.Paged) -> Doc:
     who: Line = _some(result.people) if result.people else [B(result.target)]
-    if result.already:
+    if result.already and result.unsure:
         head: Line = [
+            T("A page to "),
+            *who,
+            T(f" for {result.reference} failed a moment ago and may or may not have gone out "),
+            T(f"({result.provider_label} did not answer in time). Check at {result.provider_label} "),
+            T(f"before paging again: it can be sent again after {_span(result.within)}."),
+            T(" Or page someone else."),
+        ]
+        return Doc(head, [Section([head])])
+    if result.already:
+        head = [
             *who,
             T(f" {'was' if len(result.people) < 2 else 'were'} paged for {result.reference} "),
             T("in the last few minutes; not paged again. Give them a moment, or page someone else."),

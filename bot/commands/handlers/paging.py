@@ -51,6 +51,10 @@ async def page(ctx: Context) -> Result | Reply:
     request_id = ctx.invocation.request_id
     replayed = request_id is not None and not await ctx.store.claims.claim(f"page-request:{request_id}")
     if not replayed and not await ctx.store.claims.claim(key, window=PAGED_WITHIN):
+        # Held by a page that failed with its outcome unknown: said so, never "was paged".
+        unsure = not await ctx.store.claims.claim(f"unsure:{key}", window=PAGED_WITHIN)
+        if not unsure:
+            await ctx.store.claims.release(f"unsure:{key}")
         already = Paged(
             reference=incident.reference,
             actor=ctx.actor,
@@ -58,6 +62,8 @@ async def page(ctx: Context) -> Result | Reply:
             people=target.people,
             provider_label=ctx.provider.label,
             already=True,
+            unsure=unsure,
+            within=PAGED_WITHIN,
             visibility="ephemeral",
         )
         return Reply(result=already, outcome="ok")
@@ -71,6 +77,8 @@ async def page(ctx: Context) -> Result | Reply:
     except ProviderError as exc:
         if exc.changed == "no":
             await ctx.store.claims.release(key)  # refused: nobody was paged, so a retry may page
+        else:  # it may have gone out: kept claimed, and the next try is told that, not "paged"
+            await ctx.store.claims.claim(f"unsure:{key}", window=PAGED_WITHIN)
         raise
     paged = sent.people or target.people
     # Run again after a restart: the page this request made is found by its id there (the
