@@ -188,3 +188,9 @@ def test_quotes_inside_free_text_are_kept_and_around_all_of_it_only_group_it() -
     assert ok("update “timeouts” again").args["text"] == "“timeouts” again"
     assert ok('update "rolled back"').args["text"] == "rolled back"
     assert ok('declare "DB down" sev:2').args["name"] == "DB down"
+
+
+def test_a_time_after_a_due_day_is_not_left_in_the_title() -> None:
+    parsed = ok("followup Tomorrow thing due:tomorrow 3pm")
+    assert parsed.args["title"] == "Tomorrow thing" and parsed.options["due"] is not None
+    assert ok("followup Call the vendor at 3pm due:friday").args["title"] == "Call the vendor at 3pm"

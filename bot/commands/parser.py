@@ -437,11 +437,15 @@ def _takes_a_date(verb: Verb, key: str) -> bool:
     return any(o.name == key and o.slot in (Slot.MOMENT, Slot.DATE) for o in verb.options)
 
 
+_CLOCK = re.compile(r"\d{1,2}(?::\d{2})?\s*(?:am|pm)|\d{1,2}:\d{2}", re.IGNORECASE)
+
+
 def _date_continues(value: str, following: list[Token], *, tz: str, now: datetime) -> int:
     """How many of the words after `due:Dec` are its date: `due:Dec 10` is typed as often
     as `due:"Dec 10"`, and the 10 is not the title's (it was, with December 3rd next
     year for a due date)."""
     today = now.astimezone(zone(tz)).date()
+    taken = 0
     for count in (2, 1):
         words = following[:count]
         if len(words) < count or any(t.kind != "word" for t in words):
@@ -449,10 +453,18 @@ def _date_continues(value: str, following: list[Token], *, tz: str, now: datetim
         phrase = " ".join([value, *(t.value for t in words)])
         try:
             if calendar_date(phrase, today) is not None:
-                return count
+                taken = count
+                break
         except TimeError:  # "Feb 30": the date, refused as one, not left in the title
             return count
-    return 0
+    # A time of day after it (`due:tomorrow 3pm`) is the date's too: a due date is a day,
+    # so the time is not kept, but it is not the title's either.
+    after = following[taken] if len(following) > taken else None
+    if after is not None and after.kind == "word" and _CLOCK.fullmatch(after.value):
+        phrase = " ".join([value, *(t.value for t in following[: taken + 1])])
+        if parse_moment(phrase, tz, now) is not None:
+            return taken + 1
+    return taken
 
 
 def _due_in_words(tokens: list[Token], parsed: ParsedCommand, *, tz: str, now: datetime) -> list[Token]:

@@ -64,7 +64,9 @@ def _(result: r.Invited) -> Doc:
 def _(result: r.OpenIncidents) -> Doc:
     where = " where you hold a role" if result.mine else ""
     if not result.entries:
-        head: Line = [T(f"No open incidents{where} right now.")]
+        # Only where every provider answered is "none" known; otherwise, none among those read.
+        said = "right now" if not result.missing else "at the providers that answered"
+        head: Line = [T(f"No open incidents{where} {said}.")]
         lines: list[Line] = [head]
     else:
         count = len(result.entries) + result.more

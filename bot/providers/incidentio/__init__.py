@@ -44,7 +44,8 @@ class IncidentIoProvider(Incidents, Work, OnCalls, Paging, Timeline, Retro, Stat
         Capability.UNPINS: "incident.io's API cannot delete a timeline item: remove it from the "
         "incident's timeline in incident.io.",
         Capability.ESCALATE: "incident.io's API cannot move an escalation on to its next level: "
-        "escalate again from the incident's page in incident.io (Escalate → the path), or `/inc escalate`.",
+        "escalate again from the incident's page in incident.io (Escalate → the path), or with "
+        "incident.io's own Slack command, `/inc escalate`, in the incident's channel.",
     }
 
 
