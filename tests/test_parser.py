@@ -194,3 +194,11 @@ def test_a_time_after_a_due_day_is_not_left_in_the_title() -> None:
     parsed = ok("followup Tomorrow thing due:tomorrow 3pm")
     assert parsed.args["title"] == "Tomorrow thing" and parsed.options["due"] is not None
     assert ok("followup Call the vendor at 3pm due:friday").args["title"] == "Call the vendor at 3pm"
+
+
+def test_due_to_is_a_reason_in_the_title_not_a_date() -> None:
+    assert ok("followup Rebalance shards due to 2/3 replicas down").args["title"] == (
+        "Rebalance shards due to 2/3 replicas down"
+    )
+    assert ok("followup Fix it due to 50/50 split").args["title"] == "Fix it due to 50/50 split"
+    assert "could be" in bad("followup Fix it due 04/12").message

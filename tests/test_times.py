@@ -370,3 +370,28 @@ async def test_a_far_off_override_is_shown_with_its_year(fake_slack: FakeSlack, 
         near = text_of(await bot.run("override primary me from tomorrow 9am to tomorrow 10am"))
         assert "Thu 26 Nov 09:00 UTC to Thu 26 Nov 10:00 UTC (1h)" in near
         assert len(await overrides_stored(bot)) == 2
+
+
+def test_a_weekday_said_with_its_date_is_that_date_or_refused_when_it_is_not() -> None:
+    now = at("Europe/London", 2026, 12, 3, 8, 0)  # a Thursday
+    for phrase in (
+        "from 9am to 5pm on monday 7 dec",
+        "from 9am to 5pm on mon, dec 7",
+        "from 9am to 5pm on Dec 7",
+    ):
+        span = parse_span(phrase, "Europe/London", now)
+        assert (span.start.date(), span.end.date(), span.duration) == (
+            date(2026, 12, 7),
+            date(2026, 12, 7),
+            timedelta(hours=8),
+        ), phrase
+    with pytest.raises(TimeError, match="7 Dec is a Monday"):
+        parse_span("from 9am to 5pm on tuesday 7 dec", "Europe/London", now)
+
+
+def test_a_day_of_the_month_without_its_month_is_refused_anywhere_in_the_phrase() -> None:
+    now = at("UTC", 2026, 12, 3, 8, 0)
+    for phrase in ("until 5pm on the 10th", "until the 10th at 5pm"):
+        with pytest.raises(TimeError, match="needs its month"):
+            parse_span(phrase, "UTC", now)
+    assert parse_span("until 5pm on the 10th of december", "UTC", now).end == at("UTC", 2026, 12, 10, 17, 0)

@@ -478,7 +478,12 @@ def _due_in_words(tokens: list[Token], parsed: ParsedCommand, *, tz: str, now: d
             if (
                 phrase
                 and len(rest) <= 4
-                and (parse_moment(phrase, tz, now) is not None or unclear_date(phrase, today) is not None)
+                # A date refused as unclear only where it is what follows `due` (`due 04/12`):
+                # `due to 2/3 replicas down` is a reason, and the title's.
+                and (
+                    parse_moment(phrase, tz, now) is not None
+                    or unclear_date(rest[0].value, today) is not None
+                )
             ):
                 parsed.options["due"] = phrase
                 return tokens[:i] + [t for t in tokens[i + 1 :] if t.user is not None]

@@ -136,17 +136,33 @@ _CALENDAR = re.compile(
 _SLASHED = re.compile(r"\b\d{1,2}/\d{1,2}(?:/\d{2,4})?\b")
 _MONTH_ALONE = re.compile(rf"^(?:in\s+)?(?:{_MONTH})\.?$")
 _DAY_NUMBER_ALONE = re.compile(r"^(?:on\s+)?(?:the\s+)?\d{1,2}(?:st|nd|rd|th)$")
+# "until 5pm on the 10th": a day of the month with no month, anywhere in the phrase (it was
+# read as the 10th of a month ten away).
+_DAY_NUMBER_INSIDE = re.compile(rf"\bthe\s+\d{{1,2}}(?:st|nd|rd|th)\b(?!\s+(?:of\s+)?(?:{_MONTH}))")
 
 
 def _month(name: str) -> int:
     return next(i for i, month in enumerate(_MONTHS, 1) if month.startswith(name[:3]))
 
 
+_WEEKDAY_FIRST = re.compile(r"^(?P<day>mon|tue|wed|thu|fri|sat|sun)[a-z]*,?\s+(?P<rest>.+)$")
+
+
 def calendar_date(text: str, today: date) -> date | None:
     """'2027-01-05', 'Jan 5', 'jan 5th, 2027', '5 January': that date; None for any other
     form. Without a year, the one nearest `today`: Jan 5 typed in December is next
     January's, Dec 1 typed on Dec 3 two days ago (in the past, not next year's)."""
-    found = _CALENDAR.match(" ".join(text.lower().split()))
+    lowered = " ".join(text.lower().split())
+    named = _WEEKDAY_FIRST.match(lowered)
+    if named is not None:  # "monday 7 dec", "mon, dec 7": the date, and its day said too
+        on = calendar_date(named["rest"], today)
+        if on is not None and _DAYS[on.weekday()][:3] != named["day"][:3]:
+            raise TimeError(
+                f"“{text}”: {on.strftime('%-d %b')} is a {_DAYS[on.weekday()].capitalize()}. "
+                "Say the date alone, or the day it is."
+            )
+        return on
+    found = _CALENDAR.match(lowered)
     if found is None:
         return None
     try:
@@ -199,7 +215,7 @@ def unclear_date(text: str, today: date) -> str | None:
     if _MONTH_ALONE.match(lowered):
         month = _month(lowered.split()[-1])
         return f"“{text}” is a month: say the day too, like {_MONTHS[month - 1][:3].title()} 10."
-    if _DAY_NUMBER_ALONE.match(lowered):
+    if _DAY_NUMBER_ALONE.match(lowered) or _DAY_NUMBER_INSIDE.search(lowered):
         name = today.strftime("%b")
         return f"“{text}” needs its month: say it like {name} 5 or {today.year}-{today.month:02d}-05."
     return None
