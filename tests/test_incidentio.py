@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.slack.server import RUNTIME
 from tests.conftest import ProviderBot, provider_bot
 from tests.fakes.incidentio import STATUSES, FakeIncidentIo, user
 from tests.helpers import text_of
@@ -152,6 +153,10 @@ async def test_outstanding_follow_ups_are_open_with_their_due_date_read_back(io:
     assert len(fake(io).of("POST", "/v3/follow_ups")) == posts  # no follow-up titled "done …"
     [put] = fake(io).of("PUT", r"/v3/follow_ups/\w+")
     assert put.body == {"title": "Write the runbook", "status": "completed"}
+    # Its owner is nudged from its due date on, as at the built-in provider.
+    await io.bot.settled()
+    nudges = [t for t in await io.bot.app[RUNTIME].service.timers.store.all() if t.kind == "nudge"]
+    assert [(t.payload["owner"], t.due_at.date().isoformat()) for t in nudges] == [("U444", "2030-01-04")]
 
 
 async def test_tasks_are_v3_actions_and_numbered_apart_from_follow_ups(io: ProviderBot) -> None:
