@@ -208,3 +208,34 @@ async def test_at_pagerduty_an_older_answer_arriving_last_does_not_take_the_card
     assert "*Status*\\nacknowledged" in last and "*Severity*\\nP1" in last, last
     shown = text_of(await pd.bot.run("info", channel=HOT))
     assert "*Status*\\nacknowledged" in shown and "*Severity*\\nP1" in shown, shown
+
+
+async def test_a_burst_of_updates_is_at_the_provider_all_at_once(
+    fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    """A burst of appends, more than a small connection pool holds: every one is at the
+    provider at once, one connection each, none waiting for another's answer. With the pool
+    capped below the work slots (it was 100), a big incident's burst of updates queued for
+    connections, each batch behind the last one's provider time."""
+    burst, slots = 120, 150
+    async with provider_bot(
+        "incidentio",
+        fake_slack,
+        sqlite_url,
+        incident_work_slots=slots,
+        incident_command_timeout=300,
+        provider_timeout=300,
+    ) as io:
+        hot = await linked(io, "Checkout down", HOT)
+        io.fake.gate = asyncio.Event()
+        try:
+            for n in range(burst):
+                await acked(io, f"update Still looking, note {n}", HOT)
+            await wait_until(lambda: len(io.fake.gated) == burst, what=f"all {burst} updates at the provider")
+        finally:
+            io.fake.gate.set()
+        await io.bot.settled(60)
+        made = io.fake.of("POST", "/v2/incident_updates")
+        assert {s.body["incident_id"] for s in made} == {hot["id"]}
+        said = sorted(s.body["message"] for s in made)
+        assert said == sorted(f"Still looking, note {n}" for n in range(burst))

@@ -25,7 +25,10 @@ def build_providers(
     store dates its rows (the built-in provider keeps its incidents in the store itself)."""
     directory = directory or NoDirectory()
     clock = clock or store.clock
-    http = {"timeout": httpx.Timeout(settings.provider_timeout, connect=min(3.0, settings.provider_timeout))}
+    http = {
+        "timeout": httpx.Timeout(settings.provider_timeout, connect=min(3.0, settings.provider_timeout)),
+        "connections": settings.incident_work_slots,  # one for each command at work
+    }
     return {
         spec.name: spec.build(settings, store, directory, clock, http)
         for spec in SPECS

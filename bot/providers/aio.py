@@ -23,12 +23,18 @@ import functools
 import aiohttp
 import httpx
 
+# Connections to one provider at once, at the most. The runtime passes its work slots
+# (INCIDENT_WORK_SLOTS), so that a command at work never also waits for a connection: a cap
+# below the slots queued a burst's provider calls behind each other's (docs/performance.md,
+# "The mixed org-wide spread").
+CONNECTIONS = 256
+
 
 class AiohttpTransport(httpx.AsyncBaseTransport):
     """One aiohttp session (its connection pool) per provider client, opened on first use,
     inside the running loop. Answers are read whole: provider answers are small JSON."""
 
-    def __init__(self, limit: int = 100) -> None:
+    def __init__(self, limit: int = CONNECTIONS) -> None:
         self._limit = limit
         self._session: aiohttp.ClientSession | None = None
 

@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 
 from bot.domain import NotFound, ProviderError, Rejected
+from bot.providers.aio import CONNECTIONS, AiohttpTransport
 from bot.providers.transport import DECODED, READ_ATTEMPTS, RetryingTransport, retry_after
 from bot.redact import clip, redact
 
@@ -62,6 +63,7 @@ class ApiClient:
         attempts: int = READ_ATTEMPTS,
         backoff: float = 0.25,
         transport: httpx.AsyncBaseTransport | None = None,
+        connections: int = CONNECTIONS,
     ) -> None:
         self.label = label
         self._error_text = error_text
@@ -76,7 +78,8 @@ class ApiClient:
             }
         )
         self._timeout = (timeout if isinstance(timeout, httpx.Timeout) else httpx.Timeout(timeout)).as_dict()
-        self._transport = RetryingTransport(label, transport, attempts=attempts, backoff=backoff)
+        inner = transport or AiohttpTransport(limit=connections)
+        self._transport = RetryingTransport(label, inner, attempts=attempts, backoff=backoff)
 
     async def close(self) -> None:
         await self._transport.aclose()
