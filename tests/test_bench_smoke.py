@@ -10,6 +10,7 @@ import pytest
 
 from bench.__main__ import bench
 from bench.spread import bench as spread_bench
+from bench.spread import spread_plan
 
 
 async def test_bench_runs_and_every_command_is_answered(tmp_path: Path) -> None:
@@ -63,6 +64,19 @@ async def test_bench_runs_and_every_command_is_answered(tmp_path: Path) -> None:
     assert found["warm_list_calls"] == 0
 
 
+def test_the_spreads_floor_counts_each_commands_calls_after_its_fields_earlier_changes() -> None:
+    """A change waits for the same field's changes before it; a follow-up or a task is two
+    calls in a row; an update one; `info` none."""
+    plan, kinds, chain, floors = spread_plan(20, ["CA", "CB"])
+    sent = zip(plan, kinds, floors, strict=True)
+    on_a = [(kind, floor) for (_, channel), kind, floor in sent if channel == "CA"]
+    assert on_a == [
+        ("status", 1), ("update", 1), ("lead", 1), ("severity", 1), ("task", 2),
+        ("status", 2), ("update", 1), ("lead", 2), ("severity", 2), ("task", 2),
+    ]  # fmt: skip
+    assert chain == 2
+
+
 async def test_spread_bench_runs_and_prints_its_figures(capsys: pytest.CaptureFixture[str]) -> None:
     report = await spread_bench(commands=20, concurrency=4, channels=2, latencies=(0.0, 0.2))
     bot0, bare, bot2 = report["runs"]
@@ -72,6 +86,7 @@ async def test_spread_bench_runs_and_prints_its_figures(capsys: pytest.CaptureFi
         assert run["answered"] == run["timed"] == run["commands"] and run["answered_busy"] == 0
     assert bot0["longest_chain"] == bot2["longest_chain"] > 0 and bare["app"] == "bare-bolt"
     ratios = {"ack_p99_vs_bare", "answered_per_s_vs_bare", "floor_vs_0.2s"}
+    ratios |= {"floor_p50_vs_0.2s", "floor_p99_vs_0.2s"}
     assert set(report["ratios"]) == ratios | {"answer_p50_vs_0.2s", "answer_p99_vs_0.2s"}
     assert set(report["by_kind"][0.2]) == {"status", "severity", "lead", "update", "followup", "task", "info"}
     printed = capsys.readouterr().out
