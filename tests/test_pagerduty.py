@@ -229,3 +229,19 @@ async def test_the_card_keeps_the_assignees_mention_after_a_change(pd: ProviderB
     await pd.bot.settled()
     [*_, drawn] = [c for c in pd.bot.slack.of("chat.update") if c.params.get("channel") == "C0PDCARD"]
     assert "*Assigned*\\n<@U222>" in text_of(drawn.params), text_of(drawn.params)
+
+
+async def test_status_with_an_incident_number_after_it_names_that_incident(pd: ProviderBot) -> None:
+    """`status resolved #1` in the channel of #1: it was resolved with "#1" as its note. The
+    number names the incident, as `pd:1` does: #1 resolved with no note; and `#2`, typed in
+    the same channel, names #2, never the channel's own."""
+    incident = await linked(pd)
+    other = fake(pd).add_incident("Search is slow")
+    answer = text_of(await pd.bot.run(f"status resolved #{incident['incident_number']}", channel=CHANNEL))
+    assert "resolved" in answer and incident["status"] == "resolved", answer
+    assert fake(pd).of("POST", f"/incidents/{incident['id']}/notes") == []
+    # As `pd:2` does: #2 is another incident, whose responders alone (or an admin) may.
+    writes = len(fake(pd).writes())
+    about = text_of(await pd.bot.run(f"status acknowledged #{other['incident_number']}", channel=CHANNEL))
+    assert f"change the status of #{other['incident_number']}" in about, about
+    assert len(fake(pd).writes()) == writes and incident["status"] == "resolved"

@@ -202,3 +202,17 @@ def test_due_to_is_a_reason_in_the_title_not_a_date() -> None:
     )
     assert ok("followup Fix it due to 50/50 split").args["title"] == "Fix it due to 50/50 split"
     assert "could be" in bad("followup Fix it due 04/12").message
+
+
+def test_a_number_alone_where_the_text_goes_names_the_incident() -> None:
+    """`#1` is how a PagerDuty card shows an incident: typed alone where the text goes, it
+    was posted as the note of the channel's own incident. It names incident #1, as `pd:1`
+    would at the end."""
+    said = ok("status resolved #1")
+    assert said.args == {"status": "resolved"} and said.ref is not None
+    assert (said.ref.id, said.ref.number) == ("1", True)
+    assert "needs a text" in bad("update #12").message  # the number named, the text missing
+    assert "say more than the number" in bad("declare #3").message  # declare names no incident
+    # With more words it is text, as typed.
+    assert ok("status resolved #1 rolled back").args == {"status": "resolved", "note": "#1 rolled back"}
+    assert ok("update see #2 above").args == {"text": "see #2 above"}

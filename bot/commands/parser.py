@@ -305,6 +305,7 @@ def _no_form(done: ParsedCommand | UsageError) -> ParsedCommand | UsageError:
 
 
 _INCIDENT_KEYS = ("incident", "inc")
+_HASH_NUMBER = re.compile(r"^#\d{1,9}$")
 
 
 def _is_reference(token: Token) -> bool:
@@ -607,6 +608,25 @@ def _fill(
                 return _usage(verb, str(exc), command)
             tokens = []
         elif arg.slot is Slot.TEXT:
+            if len(tokens) == 1 and _HASH_NUMBER.match(tokens[0].value):
+                # `status resolved #1`: the number a PagerDuty card shows, meant as the
+                # incident, as `status resolved pd:1` names it; taken as text, it was posted
+                # as the note of the channel's own incident.
+                typed = tokens[0].value
+                if not verb.needs_incident or parsed.ref is not None:
+                    return _usage(
+                        verb,
+                        f"`{typed}` alone reads as an incident's number, so it was not taken as "
+                        "text: say more than the number.",
+                        command,
+                    )
+                parsed.ref = Reference(provider=None, id=typed[1:], raw=typed, number=True)
+                if arg.required:
+                    error = _usage(verb, f"`{verb.name}` needs {_article(arg.name)}.", command)
+                    error.missing = True
+                    return error
+                tokens = []
+                continue
             parsed.args[arg.name] = _words(tokens)
             tokens = []
         elif arg.slot is Slot.REF:
