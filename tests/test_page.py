@@ -403,3 +403,19 @@ async def test_firehydrant_a_person_is_refused_with_the_teams_to_page(fh: Provid
     assert "pages teams, not people" in answer and "`Database`" in answer and "invite" in answer
     assert fh.fake.of("POST", r"/v1/incidents/.*/team_assignments") == []
     assert "escalation level" in text_of(await fh.bot.run("escalate", channel=CHANNEL))
+
+
+async def test_a_group_paged_after_one_of_its_people_pages_only_the_others(io: ProviderBot) -> None:
+    """`page @bea`, then `page @sre-leads` (bea and cy) minutes later: bea was paged a
+    second time. Each person is paged once in the minutes a page holds: the group pages cy
+    alone, and the answer says bea was not paged again; the group once more pages nobody."""
+    await io_linked(io)
+    io.bot.slack.groups["S0LEADS"] = ["U222", "U333"]
+    ids = {u: io_fake(io).users[u]["id"] for u in ("U222", "U333")}
+    await io.bot.run("page <@U222|bea>", channel=CHANNEL)
+    answer = text_of(await io.bot.run("page <!subteam^S0LEADS|@sre-leads>", channel=CHANNEL))
+    first, second = io.fake.of("POST", "/v2/escalations")
+    assert (first.body["user_ids"], second.body["user_ids"]) == ([ids["U222"]], [ids["U333"]])
+    assert "paged for" in answer and "not paged again" in answer and "<@U222>" in answer, answer
+    again = text_of(await io.bot.run("page <!subteam^S0LEADS|@sre-leads>", channel=CHANNEL))
+    assert "not paged again" in again and len(io.fake.of("POST", "/v2/escalations")) == 2, again

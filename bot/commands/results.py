@@ -424,6 +424,8 @@ class Paged(Result):
     already: bool = False  # the same target paged for it minutes ago: not paged again
     unsure: bool = False  # …by a page whose outcome is unknown (the provider did not answer)
     within: float = 0.0  # seconds the same target is paged once in
+    # Of a group, those paged for it minutes ago: not paged again, the others were.
+    skipped: list[Person] = Field(default_factory=list)
     invited: list[Person] = Field(default_factory=list)
     invite_failed: str | None = None  # what Slack refused, inviting them
     note: str | None = None  # the provider's caveat: taken, but nobody may have been paged

@@ -142,6 +142,10 @@ def _(result: r.Paged) -> Doc:
         wait = describe_duration(timedelta(seconds=result.timeout))
         after = f", then the next person of {result.via}" if result.via else ""
         lines.append([T(f"Not acknowledged within {wait}, they are paged again{after}.")])
+    if result.skipped:
+        were = "was" if len(result.skipped) == 1 else "were"
+        again = f" {were} paged for {result.reference} in the last few minutes: not paged again."
+        lines.append([*_some(result.skipped), T(again)])
     if result.note:
         lines.append([T(f"⚠️ {result.note}")])
     if result.invited:

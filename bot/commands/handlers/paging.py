@@ -44,17 +44,29 @@ async def page(ctx: Context) -> Result | Reply:
             f"{incident.reference} is {incident.status}: nobody is paged for it. If it is not over, "
             f"`{ctx.command} reopen` it first; to bring someone in to look back, `{ctx.command} invite` them."
         )
-    key = f"page:{ctx.invocation.team_id}:{ctx.provider.name}:{incident.id}:{target.key}"
+    base = f"page:{ctx.invocation.team_id}:{ctx.provider.name}:{incident.id}"
     shown = target.name or ", ".join(p.name or p.slack_id for p in target.people)
     # This very request run again after a restart (a provider whose page carries the
     # request's key, so it dedupes): sent again with that key, not answered "paged already".
     request_id = ctx.invocation.request_id
     replayed = request_id is not None and not await ctx.store.claims.claim(f"page-request:{request_id}")
-    if not replayed and not await ctx.store.claims.claim(key, window=PAGED_WITHIN):
+    # Each person is claimed on their own: a group paged after one of its people (or the
+    # other way round) pages the others, not that person a second time.
+    keys = [f"{base}:people:{p.slack_id}" for p in target.people] or [f"{base}:{target.key}"]
+    skipped: list[Person] = []
+    claimed = [replayed or await ctx.store.claims.claim(k, window=PAGED_WITHIN) for k in keys]
+    if target.people and any(claimed) and not all(claimed):
+        skipped = [p for p, got in zip(target.people, claimed, strict=True) if not got]
+        target = PageTarget(people=[p for p, got in zip(target.people, claimed, strict=True) if got])
+        keys = [k for k, got in zip(keys, claimed, strict=True) if got]
+    if not any(claimed):
         # Held by a page that failed with its outcome unknown: said so, never "was paged".
-        unsure = not await ctx.store.claims.claim(f"unsure:{key}", window=PAGED_WITHIN)
-        if not unsure:
-            await ctx.store.claims.release(f"unsure:{key}")
+        unsure = False
+        for key in keys:
+            if not await ctx.store.claims.claim(f"unsure:{key}", window=PAGED_WITHIN):
+                unsure = True
+            else:
+                await ctx.store.claims.release(f"unsure:{key}")
         already = Paged(
             reference=incident.reference,
             actor=ctx.actor,
@@ -72,13 +84,14 @@ async def page(ctx: Context) -> Result | Reply:
     try:
         # The request's own key: a retry of it is the same page; a page typed again later
         # (past the claim's minutes) is a new one.
-        request = request_id or f"{key}:{ctx.clock.now().isoformat()}"
+        request = request_id or f"{base}:{target.key}:{ctx.clock.now().isoformat()}"
         sent = await pages.page(incident.id, target, ctx.actor, message, request)
     except ProviderError as exc:
-        if exc.changed == "no":
-            await ctx.store.claims.release(key)  # refused: nobody was paged, so a retry may page
-        else:  # it may have gone out: kept claimed, and the next try is told that, not "paged"
-            await ctx.store.claims.claim(f"unsure:{key}", window=PAGED_WITHIN)
+        for key in keys:
+            if exc.changed == "no":
+                await ctx.store.claims.release(key)  # refused: nobody was paged, so a retry may page
+            else:  # it may have gone out: kept claimed, and the next try is told that, not "paged"
+                await ctx.store.claims.claim(f"unsure:{key}", window=PAGED_WITHIN)
         raise
     paged = sent.people or target.people
     # Run again after a restart: the page this request made is found by its id there (the
@@ -107,6 +120,7 @@ async def page(ctx: Context) -> Result | Reply:
         provider_label=ctx.provider.label,
         note=sent.note,
         incident=incident,
+        skipped=skipped,
     )
     result.on = Target(provider=ctx.provider.name, incident_id=incident.id, reference=incident.reference)
     result.capabilities = offered(ctx.provider)
