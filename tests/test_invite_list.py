@@ -82,7 +82,8 @@ async def test_invite_people_and_a_group_each_once(bot: RunningBot) -> None:
     assert invited(bot.slack, channel)[1:] == [["U444", "U222", "U333"]]
     said = text_of(answer)
     assert answer["_via"] == "chat.postMessage" and answer["channel"] == channel  # the channel hears it
-    assert "<@U111> invited <@U444>, <@U222>, <@U333> (from @sre-leads)." in said
+    # dee was named, not brought by the group: only the group's own are said to be its.
+    assert "<@U111> invited <@U444>, and <@U222>, <@U333> (from @sre-leads)." in said
     assert "<@U111> was here already." in said
     # Again: everyone is in, so no call at all, and only the asker hears so.
     again = await bot.run("invite <!subteam^S0SRE|@sre-leads>", channel=channel)

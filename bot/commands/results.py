@@ -408,6 +408,7 @@ class Invited(Result):
     invited: list[Person] = Field(default_factory=list)
     already: list[Person] = Field(default_factory=list)
     groups: list[str] = Field(default_factory=list)  # the user groups' handles they came from
+    named: list[str] = Field(default_factory=list)  # the Slack ids named one by one, not by a group
     severity: str | None = None  # invited for this severity, as the policy file says
     failed: str | None = None  # what Slack refused: nobody in `invited` may have been let in
 

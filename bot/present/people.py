@@ -35,9 +35,17 @@ def _(result: r.Invited) -> Doc:
             if result.actor
             else [T("Invited ")]
         )
-        line: Line = [*who, *_some(result.invited)]
+        line: Line = [*who]
         if result.groups:
-            line.append(T(f" (from {_groups(result.groups)})"))
+            # Those named one by one are not said to come from the group.
+            named = [p for p in result.invited if p.slack_id in result.named]
+            members = [p for p in result.invited if p.slack_id not in result.named]
+            if named:
+                line += [*_some(named), T(", and " if members else "")]
+            if members:
+                line += [*_some(members), T(f" (from {_groups(result.groups)})")]
+        else:
+            line += _some(result.invited)
         if result.severity and result.actor is None:
             line.append(
                 T(f": {result.reference} is {result.severity}, and the bot's policy brings them in at it")

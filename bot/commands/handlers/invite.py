@@ -54,6 +54,7 @@ async def invite(ctx: Context) -> Result | Reply:
         invited=[names.get(u, Person(slack_id=u)) for u in brought.invited],
         already=[names.get(u, Person(slack_id=u)) for u in brought.already],
         groups=sorted(groups),
+        named=[p.slack_id for p in people],
         failed=brought.failed,
     )
     if not brought.invited:
