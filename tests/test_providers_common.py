@@ -10,11 +10,12 @@ from typing import Any
 
 import pytest
 
-from bot.domain import Capability
+from bot.domain import Capability, Rejected
 from bot.providers import firehydrant, incidentio, pagerduty
 from bot.providers.base import NoDirectory, Provider
 from bot.providers.builtin import BuiltinProvider
 from bot.providers.facets import FACETS, offered
+from bot.providers.wire import page_named
 from bot.store.db import Store
 from tests.conftest import ProviderBot, provider_bot
 from tests.helpers import text_of
@@ -150,3 +151,17 @@ async def test_each_adapter_has_the_core_and_its_facets_with_their_signatures(sq
                     assert list(inspect.signature(found).parameters) == wanted, (name, method)
     finally:
         await store.close()
+
+
+def test_a_status_page_is_found_by_its_id_before_its_name_and_a_gone_one_is_refused() -> None:
+    """A published incident keeps its page's id (a page may be renamed since); a name typed
+    is matched as the provider names its pages; neither found, nothing is published."""
+    pages = [{"id": "P1", "name": "P2"}, {"id": "P2", "name": "Public"}]
+
+    def name_of(page: dict) -> str:
+        return str(page["name"])
+
+    assert page_named(pages, "P2", name_of, "incident.io")["id"] == "P2"  # the id wins
+    assert page_named(pages, "Public", name_of, "incident.io")["id"] == "P2"
+    with pytest.raises(Rejected, match="FireHydrant has no status page Old any more"):
+        page_named(pages, "Old", name_of, "FireHydrant")

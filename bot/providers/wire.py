@@ -1,5 +1,6 @@
-"""What the adapters share beyond HTTP: timestamps as the providers write them, and
-finding a Slack user at a provider that knows people only by email."""
+"""What the adapters share beyond HTTP: timestamps as the providers write them, finding a
+Slack user at a provider that knows people only by email, and a status page by its id or
+its name."""
 
 from __future__ import annotations
 
@@ -17,6 +18,16 @@ def parse_time(value: str | None) -> datetime | None:
 
 def iso_utc(moment: datetime) -> str:
     return moment.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def page_named(pages: list[dict], wanted: str, name_of: Callable[[dict], str], label: str) -> dict:
+    """The status page by its id (what a published incident keeps: a page may be renamed),
+    else by its name as `name_of` gives it; refused, naming the provider, where none is."""
+    by_id = next((page for page in pages if str(page["id"]) == wanted), None)
+    found = by_id or next((page for page in pages if name_of(page) == wanted), None)
+    if found is None:
+        raise Rejected(f"{label} has no status page {wanted} any more: nothing was published.")
+    return found
 
 
 def slack_person(user: dict | None) -> Person | None:

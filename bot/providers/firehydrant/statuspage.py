@@ -11,8 +11,9 @@ idempotency key: each is sent once, never retried on a doubtful failure.
 
 from __future__ import annotations
 
-from bot.domain import Person, Rejected, StatusPageIncident, StatusPost
+from bot.domain import Person, StatusPageIncident, StatusPost
 from bot.providers.firehydrant.client import Base
+from bot.providers.wire import page_named
 
 SLUG = "nunc"  # FireHydrant's hosted status pages, as its API names their integration
 
@@ -25,15 +26,7 @@ class StatusPage(Base):
         return await self._catalogues.get("status_pages", load)
 
     async def _page_named(self, name: str) -> dict:
-        """The page by its id (what a published incident keeps) or its name."""
-        pages = await self._public_pages()
-        for page in pages:
-            if str(page["id"]) == name:
-                return page
-        for page in pages:
-            if _name(page) == name:
-                return page
-        raise Rejected(f"FireHydrant has no status page {name} any more: nothing was published.")
+        return page_named(await self._public_pages(), name, _name, "FireHydrant")
 
     async def status_pages(self) -> list[str]:
         return [_name(page) for page in await self._public_pages()]

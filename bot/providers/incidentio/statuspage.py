@@ -15,6 +15,7 @@ from __future__ import annotations
 from bot.domain import Person, Rejected, StatusPageIncident, StatusPost
 from bot.providers.incidentio.client import CURSOR, Base
 from bot.providers.paging import collect
+from bot.providers.wire import page_named
 
 OPERATIONAL = "operational"
 
@@ -38,15 +39,7 @@ class StatusPage(Base):
         return await self._catalogues.get("status_pages", load)
 
     async def _page_named(self, name: str) -> dict:
-        """The page by its id (what a published incident keeps: a page may be renamed) or name."""
-        pages = await self._public_pages()
-        for page in pages:
-            if str(page["id"]) == name:
-                return page
-        for page in pages:
-            if _name(page) == name:
-                return page
-        raise Rejected(f"incident.io has no status page {name} any more: nothing was published.")
+        return page_named(await self._public_pages(), name, _name, "incident.io")
 
     async def _public_components(self, page_id: str) -> list[dict]:
         async def load() -> list[dict]:
