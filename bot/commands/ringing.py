@@ -11,6 +11,7 @@ posts kept by anchor, so an answer redraws each of them in place ("Acknowledged"
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -142,17 +143,12 @@ class Ringer:
         following = await self._next(provider, page)
         # The DMs that went unanswered say so, and lose their button's urgency.
         moved = "moved" if following is not None else "unanswered"
-        for person in ringing:
-            for ring in range(1, page.rings + 1):
-                redraw = self._ring(incident, page, ring, channel, actor, message, state=moved)
-                posts.append(
-                    Post(
-                        channel_id=person.slack_id,
-                        result=redraw,
-                        anchor=dm_anchor(page.id, person.slack_id, ring),
-                        only_update=True,
-                    )
-                )
+        posts += _redraws(
+            page.id,
+            [p.slack_id for p in ringing],
+            page.rings,
+            lambda ring: self._ring(incident, page, ring, channel, actor, message, state=moved),
+        )
         if following is None:
             await self.timers.store.cancel(timer.key)
             await self.pages.answered(page.id, UNANSWERED, None, at)
@@ -302,18 +298,14 @@ class Ringer:
             # The skipped step's re-page is replaced (the same key) by the new person's.
             payload["ringing"] = [following.model_dump()]
             await self._arm(provider.name, incident.id, page.id, payload)
-            for person in skipped:
-                for ring in range(1, page.rings + 1):
-                    redraw = self._ring(incident, page, ring, channel, first, message, state="escalated")
-                    redraw = redraw.model_copy(update={"by": actor, "next": following})
-                    posts.append(
-                        Post(
-                            channel_id=person.slack_id,
-                            result=redraw,
-                            anchor=dm_anchor(page.id, person.slack_id, ring),
-                            only_update=True,
-                        )
-                    )
+            escalated = self._ring(incident, page, 1, channel, first, message, state="escalated")
+            escalated = escalated.model_copy(update={"by": actor, "next": following})
+            posts += _redraws(
+                page.id,
+                [p.slack_id for p in skipped],
+                page.rings,
+                lambda ring: escalated.model_copy(update={"ring": ring}),  # noqa: B023 (used at once)
+            )
             posts.append(self._dm(incident, rung, following, 1, channel, first, message))
             await self._invite(channels, following)
             moves.append(PageStep(skipped=skipped, next=following, via=page.via or "", level=place))
@@ -396,18 +388,11 @@ class Ringer:
         )
         posts = [Post(channel_id=c, result=said) for c in channels if c != here]
         channel = await self._channel(incident)
-        for someone in done.tried:
-            for ring in range(1, RINGS + 1):
-                redraw = self._ring(incident, done, ring, channel, None, None, state=ACKNOWLEDGED)
-                redraw.by, redraw.at = person, at
-                posts.append(
-                    Post(
-                        channel_id=someone,
-                        result=redraw,
-                        anchor=dm_anchor(page.id, someone, ring),
-                        only_update=True,
-                    )
-                )
+        acknowledged = self._ring(incident, done, 1, channel, None, None, state=ACKNOWLEDGED)
+        acknowledged.by, acknowledged.at = person, at
+        posts += _redraws(
+            page.id, done.tried, RINGS, lambda ring: acknowledged.model_copy(update={"ring": ring})
+        )
         answer = said if here in channels else said.model_copy(update={"visibility": "ephemeral"})
         return Reply(result=answer, posts=posts)
 
@@ -492,3 +477,13 @@ def _name(person: Person) -> str:
 def _names(ids: list[str], known: list[Person]) -> str:
     named = {p.slack_id: p for p in known}
     return ", ".join(_name(named.get(i, Person(slack_id=i))) for i in ids)
+
+
+def _redraws(page_id: int, people: list[str], rings: int, shown: Callable[[int], PageRing]) -> list[Post]:
+    """Every DM a page rang to each of `people`, redrawn in place as `shown(ring)`: never
+    posted anew, where one did not go out."""
+    return [
+        Post(channel_id=who, result=shown(ring), anchor=dm_anchor(page_id, who, ring), only_update=True)
+        for who in people
+        for ring in range(1, rings + 1)
+    ]
