@@ -608,7 +608,7 @@ def _fill(
                 return _usage(verb, str(exc), command)
             tokens = []
         elif arg.slot is Slot.TEXT:
-            if len(tokens) == 1 and _HASH_NUMBER.match(tokens[0].value):
+            if len(tokens) == 1 and _HASH_NUMBER.match(tokens[0].value) and not arg.own_numbers:
                 # `status resolved #1`: the number a PagerDuty card shows, meant as the
                 # incident, as `status resolved pd:1` names it; taken as text, it was posted
                 # as the note of the channel's own incident.

@@ -71,6 +71,9 @@ class Arg:
     choices: Choices | None = None
     values: tuple[str, ...] = ()  # a fixed set of words, the first the default
     multiline: bool = False  # a modal shows a text area, not one line
+    # A `#2` alone here is the verb's own number (a follow-up's, an override's); elsewhere
+    # in a text it is read as the incident of that number (`status resolved #2`).
+    own_numbers: bool = False
 
 
 @dataclass(frozen=True)
@@ -633,7 +636,9 @@ VERBS: tuple[Verb, ...] = (
         "overrides",
         "List upcoming on-call overrides, numbered, or cancel one (`override cancel #2`).",
         aliases=("override-list",),
-        args=(Arg("schedule", Slot.TEXT, required=False, help="A schedule, or `cancel #2`"),),
+        args=(
+            Arg("schedule", Slot.TEXT, required=False, help="A schedule, or `cancel #2`", own_numbers=True),
+        ),
         needs_incident=False,
         writes=True,  # `cancel #2` removes one
         phrases=(
@@ -675,7 +680,7 @@ VERBS: tuple[Verb, ...] = (
         "Quiet this incident's update reminders for a while (1h unless told), "
         "or a follow-up's daily reminders (`snooze #2 1w`).",
         access=Access.RESPONDERS,
-        args=(Arg("for", Slot.TEXT, required=False, help="How long: 30m, 2h, 1w"),),
+        args=(Arg("for", Slot.TEXT, required=False, help="How long: 30m, 2h, 1w", own_numbers=True),),
         writes=True,
         turn=None,
         button="Snooze",
