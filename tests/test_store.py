@@ -179,6 +179,14 @@ async def test_timers_kept_in_memory_follow_every_commit(store: Store) -> None:
     assert (statements == []) is store.cache
     got.payload["n"] = 99  # what a caller does to its copy is not what is kept
     assert (await timers.get("remind:builtin:1")).payload == {"n": 1}  # type: ignore[union-attr]
+    nested = {"entry": {"text": "Rolled back", "tags": ["db"]}}
+    await timers.set(Timer(key="latest:builtin:1", kind="latest", due_at=due, payload=nested))
+    copy = await timers.get("latest:builtin:1")
+    assert copy is not None and copy.payload == nested
+    copy.payload["entry"]["tags"].append("changed")  # deep inside its copy, too
+    again = await timers.get("latest:builtin:1")
+    assert again is not None and again.payload == {"entry": {"text": "Rolled back", "tags": ["db"]}}
+    await timers.cancel("latest:builtin:1")
 
     # A change from elsewhere: seen at once where nothing is kept, never on SQLite's one process.
     await other.set(Timer(key="remind:builtin:1", kind="remind", due_at=due, payload={"n": 2}))

@@ -47,6 +47,18 @@ def clean_row(value: Any) -> Any:
     return value
 
 
+def json_copy(value: Any) -> Any:
+    """A copy of JSON's kinds of value (what a payload or a kept value holds), for a cache
+    to hand out: dicts and lists anew, the rest (never changed in place) as they are. Not
+    pydantic's or `copy`'s deep copy, which cost several times this on every command's card
+    (docs/performance.md, "The figures behind the code's choices")."""
+    if isinstance(value, dict):
+        return {k: json_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [json_copy(v) for v in value]
+    return value
+
+
 # Commits between two checkpoints of the WAL into the database file, done in the store's
 # thread on a connection of its own: SQLite's own checkpoint runs inside whichever commit
 # crosses its threshold, and with quick transactions on the event loop that would stall

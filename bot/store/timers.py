@@ -11,7 +11,7 @@ from sqlalchemy import Connection, bindparam, delete, insert, select
 
 from bot.store import tables
 from bot.store.direct import Direct
-from bot.store.engine import Database, clean_row
+from bot.store.engine import Database, clean_row, json_copy
 
 PEERS_KIND = "timer"  # in the notices to the other processes (bot/store/peers.py)
 
@@ -118,7 +118,7 @@ class TimerStore:
         key = key[:255]
         if not fresh and self._reusing() and key in self._timers:
             found = self._timers[key]
-            return found.model_copy(deep=True) if found is not None else None
+            return _copy(found) if found is not None else None
         began = self._drops
 
         def work(conn: Connection) -> Timer | None:
@@ -128,7 +128,7 @@ class TimerStore:
         found = await self.store.read(
             work, on_commit=lambda found: self._keep(self._timers, key, found, began), quick=True
         )
-        return found.model_copy(deep=True) if found is not None else None
+        return _copy(found) if found is not None else None
 
     async def cancel(self, key: str) -> bool:
         key = key[:255]
@@ -191,3 +191,10 @@ class TimerStore:
 
 def _timer(row: Any) -> Timer:
     return Timer(key=row.key, kind=row.kind, due_at=row.due_at, payload=row.payload or {})
+
+
+def _copy(timer: Timer) -> Timer:
+    """A kept timer handed out: its own payload, so a caller that changes it changes nothing
+    kept."""
+    payload = json_copy(timer.payload)
+    return Timer.model_construct(key=timer.key, kind=timer.kind, due_at=timer.due_at, payload=payload)
