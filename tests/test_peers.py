@@ -17,7 +17,7 @@ from sqlalchemy import event, text
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.commands.fresh import FreshIncidents
-from bot.domain import CardRef, Incident, Link
+from bot.domain import CardRef, Incident, Link, Person
 from bot.slack.server import RUNTIME
 from bot.store.db import Store
 from bot.store.engine import POOL_HELD, pool_for
@@ -264,3 +264,62 @@ async def test_cards_and_timers_changed_through_one_process_are_read_again_by_th
     await heard(other, before, 2)
     assert (await there.get("remind:1")) is None
     assert [c.ts for c in await other.cards.of("builtin", "1")] == ["200.2"]
+
+
+async def test_kept_values_are_reused_and_a_change_through_another_process_is_seen(
+    two: tuple[Store, Store],
+) -> None:
+    """Every card reads its status page incident from `kept`, and every change sets the
+    topic through `swap`: reused, each costs no transaction; changed by another process,
+    the new value is read, and a topic it set is not taken as this one's."""
+    one, other = two
+    key = "statuspage:builtin:1"
+    before = received(other)
+    await one.kept.put(key, {"id": "sp1", "page": "Public"})
+    await heard(other, before)
+    assert await other.kept.get(key) == {"id": "sp1", "page": "Public"}
+    sent = count_statements(other)
+    got = await other.kept.get(key)
+    assert got == {"id": "sp1", "page": "Public"} and sent == []  # reused
+    assert got is not None
+    assert await other.kept.swap("topic:T1:C1", {"topic": "a"}) is True
+    assert sent, "a new topic is written"
+    written = len(sent)
+    assert await other.kept.swap("topic:T1:C1", {"topic": "a"}) is False
+    got["page"] = "changed by its reader"  # a copy: what is kept stays
+    assert await other.kept.get(key) == {"id": "sp1", "page": "Public"}
+    assert len(sent) == written  # the same topic again, and the read: no transaction
+
+    before = received(other)
+    await one.kept.put(key, {"id": "sp2", "page": "Public"})
+    await one.kept.swap("topic:T1:C1", {"topic": "b"})  # the other process set the topic
+    await heard(other, before, 2)
+    assert await other.kept.get(key) == {"id": "sp2", "page": "Public"}
+    assert await other.kept.swap("topic:T1:C1", {"topic": "a"}) is True  # "a" is news again
+    before = received(other)
+    await one.kept.forget(key)
+    await heard(other, before)
+    assert await other.kept.get(key) is None
+
+
+async def test_pages_are_reused_and_an_answer_through_another_process_is_seen(
+    two: tuple[Store, Store],
+) -> None:
+    """Every card at a provider that pages reads the incident's pages: reused, that costs
+    no transaction; a page answered through another process is read again, answered."""
+    one, other = two
+    before = received(other)
+    page = await one.pages.add("builtin", "1", "people:U2", "bea", person=Person(slack_id="U2"))
+    await heard(other, before)
+    assert [p.state for p in await other.pages.of_incident("builtin", "1")] == ["paged"]
+    sent = count_statements(other)
+    assert [p.id for p in await other.pages.of_incident("builtin", "1")] == [page.id]
+    assert sent == []  # reused
+
+    before = received(other)
+    assert await one.pages.answered(page.id, "acknowledged", Person(slack_id="U2"), datetime.now(UTC))
+    await heard(other, before)
+    assert [p.state for p in await other.pages.of_incident("builtin", "1")] == ["acknowledged"]
+    # Its own write is seen at once, too.
+    await other.pages.add("builtin", "1", "people:U3", "cy", person=Person(slack_id="U3"))
+    assert [p.target for p in await other.pages.of_incident("builtin", "1")] == ["cy", "bea"]

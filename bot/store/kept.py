@@ -4,38 +4,113 @@ running it again updates the same thing rather than making a second one."""
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
 from bot.store import tables
-from bot.store.engine import Database
+from bot.store.engine import Database, json_copy
+
+PEERS_KIND = "kept"  # in the notices to the other processes (bot/store/peers.py)
 
 
 class Kept:
+    """Reused while `db.reuse`, written through: every command's card reads its status page
+    incident here and every change sets the channel's topic through `swap`, a read and a
+    transaction per command each otherwise. On PostgreSQL a value another process changed
+    is dropped here (bot/store/peers.py), and a read begun before a change is not kept."""
+
+    _LIMIT = 20_000  # entries: past it the memory starts again empty, not a leak
+
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._kept: dict[str, dict[str, Any] | None] = {}
+        self._drops = 0  # bumped at every change seen: a read begun before one is not kept
+        if db.peers is not None:
+            db.peers.on(PEERS_KIND, self._dropped, self._reset)
+
+    def _dropped(self, keys: list[list[str]]) -> None:
+        self._drops += 1
+        for (key,) in keys:
+            self._kept.pop(key, None)
+
+    def _reset(self) -> None:
+        self._drops += 1
+        self._kept.clear()
+
+    def _tell(self, conn: Connection, key: str) -> None:
+        if self.db.peers is not None:
+            self.db.peers.tell_in(conn, PEERS_KIND, [(key,)])
+
+    def _keep(self, key: str, value: dict[str, Any] | None) -> None:
+        if len(self._kept) >= self._LIMIT:
+            self._kept.clear()
+        self._kept[key] = json_copy(value)
 
     async def get(self, key: str) -> dict[str, Any] | None:
+        key = key[:255]
+        if self.db.reuse and key in self._kept:
+            return json_copy(self._kept[key])
+        began, reuse = self._drops, self.db.reuse
         table = tables.kept
         value = await self.db.read(
-            lambda conn: conn.execute(select(table.c.value).where(table.c.key == key[:255])).scalar()
+            lambda conn: conn.execute(select(table.c.value).where(table.c.key == key)).scalar(), quick=True
         )
-        return dict(value) if isinstance(value, dict) else None
+        found = dict(value) if isinstance(value, dict) else None
+        if reuse and self._drops == began:
+            self._keep(key, found)
+        return found
 
     async def put(self, key: str, value: dict[str, Any]) -> None:
-        await self.db.write(lambda conn: self._put(conn, key[:255], value), quick=True)
+        key = key[:255]
+
+        def work(conn: Connection) -> None:
+            self._put(conn, key, value)
+            self._tell(conn, key)
+
+        await self._written(key, work, value)
 
     async def swap(self, key: str, value: dict[str, Any]) -> bool:
         """Keep `value` under `key`; False where it was already that (nothing to do): what
         lets a topic be set only when it changes, read and written in one transaction."""
-        return await self.db.write(lambda conn: self._swap(conn, key[:255], value), quick=True)
+        key = key[:255]
+        if self.db.reuse and key in self._kept and self._kept[key] == value:
+            return False
+
+        def work(conn: Connection) -> bool:
+            table = tables.kept
+            found = conn.execute(select(table.c.value).where(table.c.key == key)).scalar()
+            if found == value:
+                return False
+            self._put(conn, key, value)
+            self._tell(conn, key)
+            return True
+
+        return await self._written(key, work, value)
 
     async def forget(self, key: str) -> None:
-        table = tables.kept
-        await self.db.write(
-            lambda conn: conn.execute(delete(table).where(table.c.key == key[:255])), quick=True
-        )
+        key = key[:255]
+
+        def work(conn: Connection) -> None:
+            table = tables.kept
+            conn.execute(delete(table).where(table.c.key == key))
+            self._tell(conn, key)
+
+        await self._written(key, work, None)
+
+    async def _written(self, key: str, work: Any, value: dict[str, Any] | None) -> Any:
+        """The write, then what it left kept: a read begun before it is not."""
+        self._drops += 1
+        try:
+            done = await self.db.write(work, quick=True)
+        except BaseException:
+            self._kept.pop(key, None)  # it may or may not have committed: read it next time
+            raise
+        self._drops += 1
+        if self.db.reuse:  # as a read gives it back (a tuple a list, say)
+            self._keep(key, None if value is None else json.loads(json.dumps(value)))
+        return done
 
     def _put(self, conn: Connection, key: str, value: dict[str, Any]) -> None:
         table = tables.kept
@@ -43,11 +118,3 @@ class Kept:
         done = conn.execute(update(table).where(table.c.key == key).values(value=value, updated_at=at))
         if not done.rowcount:
             conn.execute(insert(table).values(key=key, value=value, updated_at=at))
-
-    def _swap(self, conn: Connection, key: str, value: dict[str, Any]) -> bool:
-        table = tables.kept
-        found = conn.execute(select(table.c.value).where(table.c.key == key)).scalar()
-        if found == value:
-            return False
-        self._put(conn, key, value)
-        return True

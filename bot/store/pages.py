@@ -9,21 +9,29 @@ the same webhook twice, finds the page answered already and changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import ColumnElement, Connection, Row, func, insert, select, update
 
 from bot.domain import PageShown, Person
 from bot.store import tables
 from bot.store.engine import Database
 
+W = TypeVar("W")
+PEERS_KIND = "pages"  # in the notices to the other processes (bot/store/peers.py)
+EVERY = ("*", "*")  # a notice's key: every incident's pages, where the write knew no incident
 PAGED, ACKNOWLEDGED, DECLINED, UNANSWERED = "paged", "acknowledged", "declined", "unanswered"
 OPEN_STATES = frozenset({PAGED})
 
 
 class PageRecord(BaseModel):
+    """Frozen: the records of an incident are kept and handed to every card (`Pages`)."""
+
+    model_config = ConfigDict(frozen=True)
+
     id: int
     provider: str
     incident_id: str
@@ -68,8 +76,44 @@ def _record(row: Row[Any]) -> PageRecord:
 
 
 class Pages:
+    """Each incident's pages, reused while `db.reuse`: every card of an incident at a
+    provider that pages reads them, a read per command otherwise, and pages are few and
+    rarely written. Every write drops what is kept of its incident, here and (bot/store/
+    peers.py) in the other processes; a read begun before a write is not kept."""
+
+    _LIMIT = 20_000  # incidents: past it the memory starts again empty, not a leak
+
     def __init__(self, db: Database) -> None:
         self.db = db
+        self._by_incident: dict[tuple[str, str], list[PageRecord]] = {}
+        self._drops = 0  # bumped at every change seen: a read begun before one is not kept
+        if db.peers is not None:
+            db.peers.on(PEERS_KIND, self._dropped, self._reset)
+
+    def _dropped(self, keys: list[list[str]]) -> None:
+        self._drops += 1
+        for provider, incident_id in keys:
+            if (provider, incident_id) == EVERY:
+                self._by_incident.clear()
+            self._by_incident.pop((provider, incident_id), None)
+
+    def _reset(self) -> None:
+        self._drops += 1
+        self._by_incident.clear()
+
+    def _tell(self, conn: Connection, provider: str, incident_id: str) -> None:
+        """In the write's transaction: the other processes drop it when it commits."""
+        if self.db.peers is not None:
+            self.db.peers.tell_in(conn, PEERS_KIND, [(provider, incident_id)])
+
+    async def _written(self, work: Callable[[Connection], W], incident: tuple[str, str] = EVERY) -> W:
+        """The write, with what is kept of its incident (of every one, where it knew none)
+        dropped before and after: a read under way meanwhile is handed out, never kept."""
+        self._dropped([list(incident)])
+        try:
+            return await self.db.write(work, quick=True)
+        finally:
+            self._dropped([list(incident)])
 
     async def add(
         self,
@@ -105,9 +149,10 @@ class Pages:
             result = conn.execute(insert(tables.pages).values(**values))
             key = result.inserted_primary_key
             assert key is not None
+            self._tell(conn, provider, incident_id[:255])
             return _record(conn.execute(select(tables.pages).where(tables.pages.c.id == key[0])).one())
 
-        return await self.db.write(work, quick=True)
+        return await self._written(work, (provider, incident_id[:255]))
 
     async def get(self, page_id: int) -> PageRecord | None:
         def work(conn: Connection) -> PageRecord | None:
@@ -137,6 +182,18 @@ class Pages:
 
     async def of_incident(self, provider: str, incident_id: str) -> list[PageRecord]:
         """Newest first."""
+        key = (provider, incident_id)
+        if self.db.reuse and key in self._by_incident:
+            return list(self._by_incident[key])
+        began, reuse = self._drops, self.db.reuse
+        found = await self._of_incident(provider, incident_id)
+        if reuse and self._drops == began:
+            if len(self._by_incident) >= self._LIMIT:
+                self._by_incident.clear()
+            self._by_incident[key] = found
+        return list(found)
+
+    async def _of_incident(self, provider: str, incident_id: str) -> list[PageRecord]:
         table = tables.pages
 
         def work(conn: Connection) -> list[PageRecord]:
@@ -205,21 +262,25 @@ class Pages:
             )
             if not done.rowcount:
                 return None
-            return _record(conn.execute(select(table).where(table.c.id == page_id)).one())
+            moved = _record(conn.execute(select(table).where(table.c.id == page_id)).one())
+            self._tell(conn, moved.provider, moved.incident_id)
+            return moved
 
-        return await self.db.write(work, quick=True)
+        return await self._written(work)
 
     async def with_person(self, page_id: int, person: Person) -> None:
         """Who a page to a policy reached, as the provider's webhook said: shown on the card."""
         table = tables.pages
-        await self.db.write(
-            lambda conn: conn.execute(
+
+        def work(conn: Connection) -> None:
+            conn.execute(
                 update(table)
                 .where(table.c.id == page_id, table.c.state.in_(OPEN_STATES))
                 .values(person_id=person.slack_id, person_name=person.name)
-            ),
-            quick=True,
-        )
+            )
+            self._tell(conn, *EVERY)
+
+        await self._written(work)
 
 
 SHOWN = 3  # pages on the card before "and N more": it must fit a phone
