@@ -216,6 +216,10 @@ def test_a_number_alone_where_the_text_goes_names_the_incident() -> None:
     # With more words it is text, as typed.
     assert ok("status resolved #1 rolled back").args == {"status": "resolved", "note": "#1 rolled back"}
     assert ok("update see #2 above").args == {"text": "see #2 above"}
+    # After a verb's last word, too: `sev critical #3`, `ack #3` (which said "I didn't expect").
+    for text in ("sev critical #3", "ack #3"):
+        named = ok(text).ref
+        assert named is not None and (named.id, named.number) == ("3", True), text
     # Where the verb numbers its own things, `#2` is one of those (a follow-up, an override).
     assert ok("snooze #99").args == {"for": "#99"} and ok("snooze #99").ref is None
     assert ok("overrides #2").args == {"schedule": "#2"}

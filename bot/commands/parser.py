@@ -642,6 +642,11 @@ def _fill(
                 )
             parsed.args[arg.name] = ref
             tokens = tokens[1:]
+    last = tokens[0].value if len(tokens) == 1 else ""
+    if _HASH_NUMBER.match(last) and verb.needs_incident and parsed.ref is None:
+        # `sev critical #3`: as in a text, the number a PagerDuty card shows names the incident.
+        parsed.ref = Reference(provider=None, id=last[1:], raw=last, number=True)
+        return None
     if tokens:
         extra = _plain(tokens)
         return _usage(verb, f"I didn't expect `{extra}` after `{verb.name}`.", command)
