@@ -349,3 +349,16 @@ async def test_a_note_on_a_verb_incident_io_does_not_offer_is_kept_as_an_update(
     posted = [(u["incident_id"], u["message"]) for u in fake(io).updates]
     assert posted == [(incident["id"], "errors are back")]
     assert fake(io).incidents[incident["id"]]["incident_status"]["name"] == "Closed"  # not reopened
+
+
+async def test_the_number_typed_after_a_change_names_that_incident(io: ProviderBot) -> None:
+    """`sev critical #N` and `status … #N`: the incident's number, as a card shows it, names
+    the incident (INC-N at incident.io), not a leftover word nor a note."""
+    incident = await linked(io)
+    number = incident["reference"].removeprefix("INC-")
+    answer = text_of(await io.bot.run(f"sev critical #{number}", channel=CHANNEL))
+    assert incident["severity"]["name"] == "Critical", answer
+    text_of(await io.bot.run(f"status fixing #{number}", channel=CHANNEL))
+    assert incident["incident_status"]["name"] == "Fixing"
+    updates = fake(io).of("POST", "/v2/incident_updates")
+    assert all(f"#{number}" not in str(u.body.get("message")) for u in updates)
