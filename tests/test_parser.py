@@ -220,6 +220,10 @@ def test_a_number_alone_where_the_text_goes_names_the_incident() -> None:
     for text in ("sev critical #3", "ack #3"):
         named = ok(text).ref
         assert named is not None and (named.id, named.number) == ("3", True), text
+    # Quoted it is text, as typed; a channel named `#42` is a channel, not incident 42.
+    quoted = ok('status resolved "#1"')
+    assert quoted.ref is None and quoted.args == {"status": "resolved", "note": "#1"}
+    assert ok("resolve <#C0CHAN|42>").ref is None
     # Where the verb numbers its own things, `#2` is one of those (a follow-up, an override).
     assert ok("snooze #99").args == {"for": "#99"} and ok("snooze #99").ref is None
     assert ok("overrides #2").args == {"schedule": "#2"}

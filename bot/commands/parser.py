@@ -308,6 +308,11 @@ _INCIDENT_KEYS = ("incident", "inc")
 _HASH_NUMBER = re.compile(r"^#\d{1,9}$")
 
 
+def _is_number(token: Token) -> bool:
+    """`#7` typed as a word: not quoted (`"#7"` is text), not a channel (`<#C1|7>`)."""
+    return token.kind == "word" and _HASH_NUMBER.match(token.value) is not None
+
+
 def _is_reference(token: Token) -> bool:
     return token.kind == "word" and looks_like_trailing_reference(token.value)
 
@@ -608,7 +613,7 @@ def _fill(
                 return _usage(verb, str(exc), command)
             tokens = []
         elif arg.slot is Slot.TEXT:
-            if len(tokens) == 1 and _HASH_NUMBER.match(tokens[0].value) and not arg.own_numbers:
+            if len(tokens) == 1 and _is_number(tokens[0]) and not arg.own_numbers:
                 # `status resolved #1`: the number a PagerDuty card shows, meant as the
                 # incident, as `status resolved pd:1` names it; taken as text, it was posted
                 # as the note of the channel's own incident.
@@ -642,8 +647,8 @@ def _fill(
                 )
             parsed.args[arg.name] = ref
             tokens = tokens[1:]
-    last = tokens[0].value if len(tokens) == 1 else ""
-    if _HASH_NUMBER.match(last) and verb.needs_incident and parsed.ref is None:
+    last = tokens[0].value if len(tokens) == 1 and _is_number(tokens[0]) else ""
+    if last and verb.needs_incident and parsed.ref is None:
         # `sev critical #3`: as in a text, the number a PagerDuty card shows names the incident.
         parsed.ref = Reference(provider=None, id=last[1:], raw=last, number=True)
         return None
