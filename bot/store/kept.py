@@ -26,18 +26,29 @@ class Kept:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._kept: dict[str, dict[str, Any] | None] = {}
-        self._drops = 0  # bumped at every change seen: a read begun before one is not kept
+        # Each key's changes seen (and, for all keys, the resets): a read or write begun
+        # before another change of its key keeps nothing.
+        self._changes: dict[str, int] = {}
+        self._epoch = 0
         if db.peers is not None:
             db.peers.on(PEERS_KIND, self._dropped, self._reset)
 
+    def _changed(self, key: str) -> tuple[int, int]:
+        self._changes[key] = self._changes.get(key, 0) + 1
+        return self._seen(key)
+
+    def _seen(self, key: str) -> tuple[int, int]:
+        return self._epoch, self._changes.get(key, 0)
+
     def _dropped(self, keys: list[list[str]]) -> None:
-        self._drops += 1
         for (key,) in keys:
+            self._changed(key)
             self._kept.pop(key, None)
 
     def _reset(self) -> None:
-        self._drops += 1
+        self._epoch += 1
         self._kept.clear()
+        self._changes.clear()
 
     def _tell(self, conn: Connection, key: str) -> None:
         if self.db.peers is not None:
@@ -45,20 +56,20 @@ class Kept:
 
     def _keep(self, key: str, value: dict[str, Any] | None) -> None:
         if len(self._kept) >= self._LIMIT:
-            self._kept.clear()
+            self._reset()
         self._kept[key] = json_copy(value)
 
     async def get(self, key: str) -> dict[str, Any] | None:
         key = key[:255]
         if self.db.reuse and key in self._kept:
             return json_copy(self._kept[key])
-        began, reuse = self._drops, self.db.reuse
+        began, reuse = self._seen(key), self.db.reuse
         table = tables.kept
         value = await self.db.read(
             lambda conn: conn.execute(select(table.c.value).where(table.c.key == key)).scalar(), quick=True
         )
         found = dict(value) if isinstance(value, dict) else None
-        if reuse and self._drops == began:
+        if reuse and self._seen(key) == began:
             self._keep(key, found)
         return found
 
@@ -100,15 +111,17 @@ class Kept:
         await self._written(key, work, None)
 
     async def _written(self, key: str, work: Any, value: dict[str, Any] | None) -> Any:
-        """The write, then what it left kept: a read begun before it is not."""
-        self._drops += 1
+        """The write, then what it left kept: a read of the key under way is not kept, and
+        neither is this value where the key changed meanwhile (another process's notice
+        may be for a later commit than this one's): the next read asks the store then."""
+        self._kept.pop(key, None)
+        began = self._changed(key)
         try:
             done = await self.db.write(work, quick=True)
-        except BaseException:
-            self._kept.pop(key, None)  # it may or may not have committed: read it next time
-            raise
-        self._drops += 1
-        if self.db.reuse:  # as a read gives it back (a tuple a list, say)
+        finally:
+            alone = self._seen(key) == began
+            self._changed(key)  # a read begun during the write is not kept either
+        if self.db.reuse and alone:  # as a read gives it back (a tuple a list, say)
             self._keep(key, None if value is None else json.loads(json.dumps(value)))
         return done
 
