@@ -6,12 +6,26 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 import pytest
+from sqlalchemy import update
 
+from bot.clock import SYSTEM
 from bot.commands.parser import GroupRef, ParsedCommand, UserRef, parse
-from tests.conftest import ProviderBot, RunningBot, provider_bot
+from bot.commands.pipeline import Pipeline
+from bot.slack.server import PIPELINE, RUNTIME
+from bot.store import tables
+from tests.conftest import (
+    ProviderBot,
+    RunningBot,
+    make_settings,
+    provider_bot,
+    provider_fake,
+    provider_settings,
+    running_bot,
+)
 from tests.fakes.firehydrant import FakeFireHydrant
 from tests.fakes.incidentio import FakeIncidentIo
 from tests.fakes.pagerduty import FakePagerDuty, user
@@ -419,3 +433,58 @@ async def test_a_group_paged_after_one_of_its_people_pages_only_the_others(io: P
     assert "paged for" in answer and "not paged again" in answer and "<@U222>" in answer, answer
     again = text_of(await io.bot.run("page <!subteam^S0LEADS|@sre-leads>", channel=CHANNEL))
     assert "not paged again" in again and len(io.fake.of("POST", "/v2/escalations")) == 2, again
+
+
+async def test_a_group_page_replayed_after_a_restart_pages_whom_it_chose(
+    fake_slack: FakeSlack, sqlite_url: str
+) -> None:
+    """`page @sre-leads` minutes after `page @bea` pages cy alone; the bot stops before that
+    answer, and the next start runs the request again: it pages cy again under the same
+    key (incident.io dedupes it), never bea, whom its first run had left out."""
+    async with provider_fake("incidentio") as fake_io:
+        io = fake_io
+        assert isinstance(io, FakeIncidentIo)
+        settings = make_settings(fake_slack, sqlite_url, **provider_settings("incidentio", io.url))
+        fake_slack.groups["S0LEADS"] = ["U222", "U333"]
+        ids = {u: io.users[u]["id"] for u in ("U222", "U333")}
+        async with running_bot(fake_slack, settings) as first:
+            incident = io.add_incident("Checkout is failing", channel=CHANNEL, status="Triage")
+            await first.run(f"link {incident['reference']}", channel=CHANNEL)
+            await first.run("page <@U222|bea>", channel=CHANNEL, trigger="page.1")
+            await first.run("page <!subteam^S0LEADS|@sre-leads>", channel=CHANNEL, trigger="page.2")
+            await first.settled()
+            key = "command:T111:page.2"
+            gone = SYSTEM.now() - timedelta(hours=1)
+            stopped = {"state": "pending", "owner": "dead-process", "lease_until": gone}
+            await first.app[RUNTIME].store.write(
+                lambda conn: conn.execute(
+                    update(tables.inbox).where(tables.inbox.c.key == key).values(**stopped)
+                )
+            )
+        async with running_bot(fake_slack, settings) as second:
+            pipeline = second.app[PIPELINE]
+            assert isinstance(pipeline, Pipeline) and pipeline.inbox is not None
+            await pipeline.recover(all_pending=True)
+            inbox = pipeline.inbox
+
+            async def answered() -> bool:
+                return {r["key"]: r["state"] for r in await inbox.rows()}.get(key) == "done"
+
+            await wait_until(answered, what="the replay answered")
+            await second.settled()
+        sent = [s.body["user_ids"] for s in io.of("POST", "/v2/escalations")]
+        assert sent == [[ids["U222"]], [ids["U333"]], [ids["U333"]]]  # the replay: cy again, not bea
+        assert len(io.escalations) == 2  # the same key: one escalation
+
+
+async def test_one_of_a_group_whose_page_failed_unknown_is_said_so_not_paged_again(io: ProviderBot) -> None:
+    """bea's page got no answer (it may have gone out); `page @sre-leads` then pages cy and
+    says bea's page may or may not have gone out, never that bea was paged."""
+    await io_linked(io)
+    io.bot.slack.groups["S0LEADS"] = ["U222", "U333"]
+    io.fake.faults.append(Fault("POST", "/v2/escalations", "500", times=5))
+    assert "may or may not" in text_of(await io.bot.run("page <@U222|bea>", channel=CHANNEL))
+    answer = text_of(await io.bot.run("page <!subteam^S0LEADS|@sre-leads>", channel=CHANNEL))
+    assert io_fake(io).escalations and len(io_fake(io).escalations) == 1, answer  # cy's, alone
+    assert "A page to <@U222> failed a moment ago and may or may not have gone out" in answer, answer
+    assert "<@U222> was paged" not in answer

@@ -427,6 +427,7 @@ class Paged(Result):
     within: float = 0.0  # seconds the same target is paged once in
     # Of a group, those paged for it minutes ago: not paged again, the others were.
     skipped: list[Person] = Field(default_factory=list)
+    skipped_unsure: list[Person] = Field(default_factory=list)  # …by a page whose outcome is unknown
     invited: list[Person] = Field(default_factory=list)
     invite_failed: str | None = None  # what Slack refused, inviting them
     note: str | None = None  # the provider's caveat: taken, but nobody may have been paged

@@ -154,6 +154,15 @@ def _(result: r.Paged) -> Doc:
         were = "was" if len(result.skipped) == 1 else "were"
         again = f" {were} paged for {result.reference} in the last few minutes: not paged again."
         lines.append([*_some(result.skipped), T(again)])
+    if result.skipped_unsure:
+        lines.append(
+            [
+                T("A page to "),
+                *_some(result.skipped_unsure),
+                T(" failed a moment ago and may or may not have gone out: not sent again. "),
+                T(f"Check at {result.provider_label}."),
+            ]
+        )
     if result.note:
         lines.append([T(f"⚠️ {result.note}")])
     if result.invited:

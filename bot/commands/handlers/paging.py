@@ -53,20 +53,24 @@ async def page(ctx: Context) -> Result | Reply:
     # Each person is claimed on their own: a group paged after one of its people (or the
     # other way round) pages the others, not that person a second time.
     keys = [f"{base}:people:{p.slack_id}" for p in target.people] or [f"{base}:{target.key}"]
+    # Run again, it pages whom its first run chose (kept before that run paged anyone).
+    chose = f"page-request:{request_id}"
+    if replayed:
+        first = await ctx.store.kept.get(chose)
+        chosen = set(first["people"]) if first else {p.slack_id for p in target.people}
+        claimed = [p.slack_id in chosen for p in target.people] or [True]
+    else:
+        claimed = [await ctx.store.claims.claim(k, window=PAGED_WITHIN) for k in keys]
     skipped: list[Person] = []
-    claimed = [replayed or await ctx.store.claims.claim(k, window=PAGED_WITHIN) for k in keys]
     if target.people and any(claimed) and not all(claimed):
         skipped = [p for p, got in zip(target.people, claimed, strict=True) if not got]
         target = PageTarget(people=[p for p, got in zip(target.people, claimed, strict=True) if got])
         keys = [k for k, got in zip(keys, claimed, strict=True) if got]
+    if request_id is not None and not replayed and target.people and skipped:
+        await ctx.store.kept.put(chose, {"people": [p.slack_id for p in target.people]})
     if not any(claimed):
         # Held by a page that failed with its outcome unknown: said so, never "was paged".
-        unsure = False
-        for key in keys:
-            if not await ctx.store.claims.claim(f"unsure:{key}", window=PAGED_WITHIN):
-                unsure = True
-            else:
-                await ctx.store.claims.release(f"unsure:{key}")
+        unsure = bool(await _unsure(ctx, keys))
         already = Paged(
             reference=incident.reference,
             actor=ctx.actor,
@@ -122,6 +126,10 @@ async def page(ctx: Context) -> Result | Reply:
         incident=incident,
         skipped=skipped,
     )
+    if skipped:  # one whose page failed unknown is said so, never "was paged"
+        doubtful = set(await _unsure(ctx, [f"{base}:people:{p.slack_id}" for p in skipped]))
+        result.skipped_unsure = [p for p in skipped if f"{base}:people:{p.slack_id}" in doubtful]
+        result.skipped = [p for p in skipped if p not in result.skipped_unsure]
     result.on = Target(provider=ctx.provider.name, incident_id=incident.id, reference=incident.reference)
     result.capabilities = offered(ctx.provider)
     posts: list[Post] = []
@@ -146,6 +154,17 @@ async def page(ctx: Context) -> Result | Reply:
         else:
             result.invite_failed = f"{incident.reference} has no channel linked to it"
     return Reply(result=result, posts=posts) if posts else result
+
+
+async def _unsure(ctx: Context, keys: list[str]) -> list[str]:
+    """Those of `keys` held by a page that failed with its outcome unknown."""
+    held = []
+    for key in keys:
+        if not await ctx.store.claims.claim(f"unsure:{key}", window=PAGED_WITHIN):
+            held.append(key)
+        else:
+            await ctx.store.claims.release(f"unsure:{key}")
+    return held
 
 
 async def _target(ctx: Context, pages: facets.Pages, named: object) -> PageTarget:
