@@ -362,3 +362,21 @@ async def test_the_number_typed_after_a_change_names_that_incident(io: ProviderB
     assert incident["incident_status"]["name"] == "Fixing"
     updates = fake(io).of("POST", "/v2/incident_updates")
     assert all(f"#{number}" not in str(u.body.get("message")) for u in updates)
+
+
+async def test_a_reference_after_a_status_phrase_moves_nothing_and_says_how(io: ProviderBot) -> None:
+    """`status back to investigating INC-2` in INC-1's channel: the words after the status
+    are its note, so INC-1 was moved back with "INC-2" as its note. Now refused, with
+    `incident:` to name the other one, and nothing written."""
+    incident = await linked(io, status="Fixing")
+    other = fake(io).add_incident("Search is slow", status="Fixing")
+    for typed in (other["reference"], "#" + other["reference"].removeprefix("INC-")):
+        answer = text_of(await io.bot.run(f"status back to investigating {typed}", channel=CHANNEL))
+        assert f"`{typed}` after the status reads as the note" in answer, answer
+        assert "incident:INC-3" in answer
+    assert fake(io).writes() == []
+    assert incident["incident_status"]["name"] == other["incident_status"]["name"] == "Fixing"
+    # Named with `incident:`, it is the one named (whose responders alone, or an admin, may).
+    named = f"status back to investigating incident:{other['reference']}"
+    assert f"change the status of {other['reference']}" in text_of(await io.bot.run(named, channel=CHANNEL))
+    assert incident["incident_status"]["name"] == "Fixing"

@@ -9,7 +9,7 @@ from bot.commands.context import Context
 from bot.commands.handlers.table import handles
 from bot.commands.naming import NoMatch, exact, match, rank_of, reads_as
 from bot.commands.ports import WorkspaceError
-from bot.commands.refs import Reference
+from bot.commands.refs import Reference, looks_like_trailing_reference
 from bot.commands.results import (
     Changed,
     Declared,
@@ -253,6 +253,15 @@ async def status(ctx: Context) -> Result:
     if again:
         note = words[1] if len(words) > 1 else None
     again = again or back
+    if note is not None and _names_an_incident(str(note)):
+        # `status all clear INC-3`, `status back to investigating #3`: the parser read the
+        # words after the status as the note, so the reference would be posted as the note
+        # of this channel's incident, which would be moved instead of the one named.
+        raise ctx.refuse(
+            f"`{note}` after the status reads as the note, not as the incident. To move another "
+            "incident, name it with `incident:` (`incident:INC-3`, `incident:pd:3` or its URL) "
+            "anywhere in the command."
+        )
     statuses = await ctx.provider.statuses()
     if _not_a_move(ctx, current, target, again, statuses) is not None:
         # A refusal rests on a read from the provider now, never on a reused one.
@@ -364,3 +373,11 @@ async def post_update(ctx: Context) -> Result:
     )
     incident = await read_back(ctx.incident(), "the update was posted")
     return UpdatePosted(incident=incident, text=text, actor=ctx.actor, stakeholders=stakeholders)
+
+
+def _names_an_incident(note: str) -> bool:
+    """A note that is one incident reference and nothing else (`INC-3`, `pd:3`, `#3`)."""
+    word = note.strip()
+    if " " in word:
+        return False
+    return looks_like_trailing_reference(word) or re.fullmatch(r"#\d{1,9}", word) is not None
