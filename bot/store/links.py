@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Row, Table, delete, insert, select
 
@@ -12,6 +13,7 @@ from bot.store import tables
 from bot.store.cards import Cards
 from bot.store.engine import Database
 
+W = TypeVar("W")
 PEERS_KIND = "link"  # in the notices to the other processes (bot/store/peers.py)
 
 
@@ -28,21 +30,45 @@ class Links:
         self.cards = cards
         self._links: dict[tuple[str, str], Link | None] = {}
         self._unlinked: dict[tuple[str, str], bool] = {}
-        # Bumped at every drop: a read that began before one is handed out, never kept.
-        self._drops = 0
+        # Each channel's changes seen (and, for all, the resets): a read or a write that
+        # began before another change of its channel is handed out, never kept.
+        self._changes: dict[tuple[str, str], int] = {}
+        self._epoch = 0
         if db.peers is not None:
             db.peers.on(PEERS_KIND, self._dropped, self._reset)
 
+    def _changed(self, key: tuple[str, str]) -> tuple[int, int]:
+        self._changes[key] = self._changes.get(key, 0) + 1
+        return self._seen(key)
+
+    def _seen(self, key: tuple[str, str]) -> tuple[int, int]:
+        return self._epoch, self._changes.get(key, 0)
+
     def _dropped(self, keys: list[tuple[str, str]]) -> None:
-        self._drops += 1
         for key in keys:
+            self._changed(key)
             self._links.pop(key, None)
             self._unlinked.pop(key, None)
 
     def _reset(self) -> None:
-        self._drops += 1
+        self._epoch += 1
+        self._changes.clear()
         self._links.clear()
         self._unlinked.clear()
+
+    async def _written(self, key: tuple[str, str], work: Callable[[Connection], W]) -> tuple[W, bool]:
+        """The write, and whether what it wrote may be kept: not where the channel changed
+        meanwhile (another process's notice may be for a later commit than this one), and a
+        read of it begun during the write is not kept either."""
+        self._links.pop(key, None)
+        self._unlinked.pop(key, None)
+        began = self._changed(key)
+        try:
+            done = await self.db.write(work, quick=True)
+        finally:
+            alone = self._seen(key) == began
+            self._changed(key)
+        return done, alone and self.db.reuse
 
     def _tell(self, conn: Connection, team_id: str, channel_id: str) -> None:
         if self.db.peers is not None:
@@ -51,7 +77,7 @@ class Links:
     async def get(self, team_id: str, channel_id: str) -> Link | None:
         if self.db.reuse and (team_id, channel_id) in self._links:
             return self._links[(team_id, channel_id)]
-        began, reuse = self._drops, self.db.reuse
+        began, reuse = self._seen((team_id, channel_id)), self.db.reuse
 
         def work(conn: Connection) -> Link | None:
             row = conn.execute(
@@ -62,7 +88,7 @@ class Links:
             return None if row is None else _link(row)
 
         found = await self.db.read(work, quick=True)
-        if reuse and self._drops == began:
+        if reuse and self._seen((team_id, channel_id)) == began:
             self._links[(team_id, channel_id)] = found
         return found
 
@@ -108,10 +134,8 @@ class Links:
             )
             self._tell(conn, link.team_id, link.channel_id)
 
-        self._drops += 1
-        await self.db.write(work, quick=True)
-        self._drops += 1
-        if self.db.reuse:
+        _, keep = await self._written((link.team_id, link.channel_id), work)
+        if keep:
             self._links[(link.team_id, link.channel_id)] = link
             self._unlinked[(link.team_id, link.channel_id)] = False
 
@@ -131,10 +155,8 @@ class Links:
             self._tell(conn, team_id, channel_id)
             return removed
 
-        self._drops += 1
-        removed = await self.db.write(work, quick=True)
-        self._drops += 1
-        if self.db.reuse:
+        removed, keep = await self._written((team_id, channel_id), work)
+        if keep:
             self._links[(team_id, channel_id)] = None
             self._unlinked[(team_id, channel_id)] = True
         if self.db.reuse:
@@ -144,7 +166,7 @@ class Links:
     async def was_unlinked(self, team_id: str, channel_id: str) -> bool:
         if self.db.reuse and (team_id, channel_id) in self._unlinked:
             return self._unlinked[(team_id, channel_id)]
-        began, reuse = self._drops, self.db.reuse
+        began, reuse = self._seen((team_id, channel_id)), self.db.reuse
 
         def work(conn: Connection) -> bool:
             u = tables.unlinked.c
@@ -152,7 +174,7 @@ class Links:
             return found.first() is not None
 
         found = await self.db.read(work, quick=True)
-        if reuse and self._drops == began:
+        if reuse and self._seen((team_id, channel_id)) == began:
             self._unlinked[(team_id, channel_id)] = found
         return found
 
