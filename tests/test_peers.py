@@ -9,7 +9,7 @@ condition it needs (a notice heard, the listener lost or back)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 
 import pytest
@@ -21,6 +21,7 @@ from bot.domain import CardRef, Incident, Link, Person
 from bot.slack.server import RUNTIME
 from bot.store.db import Store
 from bot.store.engine import POOL_HELD, pool_for
+from bot.store.seen import Changes
 from bot.store.timers import Timer, TimerStore
 from tests.conftest import _fresh_postgres, make_settings, running_bot
 from tests.helpers import wait_until
@@ -323,3 +324,29 @@ async def test_pages_are_reused_and_an_answer_through_another_process_is_seen(
     # Its own write is seen at once, too.
     await other.pages.add("builtin", "1", "people:U3", "cy", person=Person(slack_id="U3"))
     assert [p.target for p in await other.pages.of_incident("builtin", "1")] == ["cy", "bea"]
+
+
+async def test_a_write_keeps_its_value_only_where_its_key_did_not_change_meanwhile() -> None:
+    """Another process's notice can arrive for a commit later than this process's own write,
+    before that write is back: the value written must then not be kept. Another key's
+    change, or none, leaves it kept; a reset (notices missed) never does."""
+    changes: Changes[str] = Changes()
+
+    async def write(noticed: Callable[[], None] | None) -> str:
+        await asyncio.sleep(0)  # committed; back on the loop after whatever came meanwhile
+        if noticed is not None:
+            noticed()  # the other process's notice, heard before this write is back
+        return "done"
+
+    for noticed, kept in (
+        (None, True),
+        (lambda: changes.changed("topic:T1:C2"), True),
+        (lambda: changes.changed("topic:T1:C1"), False),
+        (changes.reset, False),
+    ):
+        done, alone = await changes.written("topic:T1:C1", write(noticed))
+        assert (done, alone) == ("done", kept)
+    # A read begun before a write of its key, ended after it, is not kept either.
+    began = changes.seen("topic:T1:C1")
+    await changes.written("topic:T1:C1", write(None))
+    assert changes.seen("topic:T1:C1") != began

@@ -11,6 +11,7 @@ from sqlalchemy import Connection, delete, insert, select, update
 
 from bot.store import tables
 from bot.store.engine import Database, json_copy
+from bot.store.seen import Changes
 
 PEERS_KIND = "kept"  # in the notices to the other processes (bot/store/peers.py)
 
@@ -26,29 +27,18 @@ class Kept:
     def __init__(self, db: Database) -> None:
         self.db = db
         self._kept: dict[str, dict[str, Any] | None] = {}
-        # Each key's changes seen (and, for all keys, the resets): a read or write begun
-        # before another change of its key keeps nothing.
-        self._changes: dict[str, int] = {}
-        self._epoch = 0
+        self._changes: Changes[str] = Changes()
         if db.peers is not None:
             db.peers.on(PEERS_KIND, self._dropped, self._reset)
 
-    def _changed(self, key: str) -> tuple[int, int]:
-        self._changes[key] = self._changes.get(key, 0) + 1
-        return self._seen(key)
-
-    def _seen(self, key: str) -> tuple[int, int]:
-        return self._epoch, self._changes.get(key, 0)
-
     def _dropped(self, keys: list[list[str]]) -> None:
         for (key,) in keys:
-            self._changed(key)
+            self._changes.changed(key)
             self._kept.pop(key, None)
 
     def _reset(self) -> None:
-        self._epoch += 1
+        self._changes.reset()
         self._kept.clear()
-        self._changes.clear()
 
     def _tell(self, conn: Connection, key: str) -> None:
         if self.db.peers is not None:
@@ -63,13 +53,13 @@ class Kept:
         key = key[:255]
         if self.db.reuse and key in self._kept:
             return json_copy(self._kept[key])
-        began, reuse = self._seen(key), self.db.reuse
+        began, reuse = self._changes.seen(key), self.db.reuse
         table = tables.kept
         value = await self.db.read(
             lambda conn: conn.execute(select(table.c.value).where(table.c.key == key)).scalar(), quick=True
         )
         found = dict(value) if isinstance(value, dict) else None
-        if reuse and self._seen(key) == began:
+        if reuse and self._changes.seen(key) == began:
             self._keep(key, found)
         return found
 
@@ -115,12 +105,7 @@ class Kept:
         neither is this value where the key changed meanwhile (another process's notice
         may be for a later commit than this one's): the next read asks the store then."""
         self._kept.pop(key, None)
-        began = self._changed(key)
-        try:
-            done = await self.db.write(work, quick=True)
-        finally:
-            alone = self._seen(key) == began
-            self._changed(key)  # a read begun during the write is not kept either
+        done, alone = await self._changes.written(key, self.db.write(work, quick=True))
         if self.db.reuse and alone:  # as a read gives it back (a tuple a list, say)
             self._keep(key, None if value is None else json.loads(json.dumps(value)))
         return done

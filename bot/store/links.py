@@ -12,6 +12,7 @@ from bot.domain import Link
 from bot.store import tables
 from bot.store.cards import Cards
 from bot.store.engine import Database
+from bot.store.seen import Changes
 
 W = TypeVar("W")
 PEERS_KIND = "link"  # in the notices to the other processes (bot/store/peers.py)
@@ -30,29 +31,20 @@ class Links:
         self.cards = cards
         self._links: dict[tuple[str, str], Link | None] = {}
         self._unlinked: dict[tuple[str, str], bool] = {}
-        # Each channel's changes seen (and, for all, the resets): a read or a write that
-        # began before another change of its channel is handed out, never kept.
-        self._changes: dict[tuple[str, str], int] = {}
-        self._epoch = 0
+        # A read or a write that began before another change of its channel is handed
+        # out, never kept.
+        self._changes: Changes[tuple[str, str]] = Changes()
         if db.peers is not None:
             db.peers.on(PEERS_KIND, self._dropped, self._reset)
 
-    def _changed(self, key: tuple[str, str]) -> tuple[int, int]:
-        self._changes[key] = self._changes.get(key, 0) + 1
-        return self._seen(key)
-
-    def _seen(self, key: tuple[str, str]) -> tuple[int, int]:
-        return self._epoch, self._changes.get(key, 0)
-
     def _dropped(self, keys: list[tuple[str, str]]) -> None:
         for key in keys:
-            self._changed(key)
+            self._changes.changed(key)
             self._links.pop(key, None)
             self._unlinked.pop(key, None)
 
     def _reset(self) -> None:
-        self._epoch += 1
-        self._changes.clear()
+        self._changes.reset()
         self._links.clear()
         self._unlinked.clear()
 
@@ -62,12 +54,7 @@ class Links:
         read of it begun during the write is not kept either."""
         self._links.pop(key, None)
         self._unlinked.pop(key, None)
-        began = self._changed(key)
-        try:
-            done = await self.db.write(work, quick=True)
-        finally:
-            alone = self._seen(key) == began
-            self._changed(key)
+        done, alone = await self._changes.written(key, self.db.write(work, quick=True))
         return done, alone and self.db.reuse
 
     def _tell(self, conn: Connection, team_id: str, channel_id: str) -> None:
@@ -77,7 +64,7 @@ class Links:
     async def get(self, team_id: str, channel_id: str) -> Link | None:
         if self.db.reuse and (team_id, channel_id) in self._links:
             return self._links[(team_id, channel_id)]
-        began, reuse = self._seen((team_id, channel_id)), self.db.reuse
+        began, reuse = self._changes.seen((team_id, channel_id)), self.db.reuse
 
         def work(conn: Connection) -> Link | None:
             row = conn.execute(
@@ -88,7 +75,7 @@ class Links:
             return None if row is None else _link(row)
 
         found = await self.db.read(work, quick=True)
-        if reuse and self._seen((team_id, channel_id)) == began:
+        if reuse and self._changes.seen((team_id, channel_id)) == began:
             self._links[(team_id, channel_id)] = found
         return found
 
@@ -166,7 +153,7 @@ class Links:
     async def was_unlinked(self, team_id: str, channel_id: str) -> bool:
         if self.db.reuse and (team_id, channel_id) in self._unlinked:
             return self._unlinked[(team_id, channel_id)]
-        began, reuse = self._seen((team_id, channel_id)), self.db.reuse
+        began, reuse = self._changes.seen((team_id, channel_id)), self.db.reuse
 
         def work(conn: Connection) -> bool:
             u = tables.unlinked.c
@@ -174,7 +161,7 @@ class Links:
             return found.first() is not None
 
         found = await self.db.read(work, quick=True)
-        if reuse and self._seen((team_id, channel_id)) == began:
+        if reuse and self._changes.seen((team_id, channel_id)) == began:
             self._unlinked[(team_id, channel_id)] = found
         return found
 
