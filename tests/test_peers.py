@@ -333,7 +333,6 @@ async def test_a_write_keeps_its_value_only_where_its_key_did_not_change_meanwhi
     changes: Changes[str] = Changes()
 
     async def write(noticed: Callable[[], None] | None) -> str:
-        await asyncio.sleep(0)  # committed; back on the loop after whatever came meanwhile
         if noticed is not None:
             noticed()  # the other process's notice, heard before this write is back
         return "done"
