@@ -205,3 +205,15 @@ async def test_answers_and_api_calls_reuse_one_connection(bot: RunningBot) -> No
     assert all(c.peer for c in answers + posts)
     assert len({c.peer for c in answers}) <= 2, {c.peer for c in answers}
     assert len({c.peer for c in posts}) <= 2, {c.peer for c in posts}
+
+
+async def test_unlink_naming_another_incident_unlinks_nothing_and_says_which_is_here(bot: RunningBot) -> None:
+    """`unlink INC-2` in INC-1's channel unlinked INC-1 and said "unlinked from INC-2"."""
+    await bot.declare("Search is down")
+    await bot.declare("Checkout is slow")
+    assert "linked" in text_of(await bot.run("link INC-1", channel="C999"))
+    said = text_of(await bot.run("unlink INC-2", channel="C999"))
+    assert "This channel is linked to INC-1, not INC-2" in said, said
+    assert "INC-1" in text_of(await bot.run("info", channel="C999"))  # still linked
+    assert "isn't linked to an incident" in text_of(await bot.run("unlink INC-2", channel="C998"))
+    assert "unlinked" in text_of(await bot.run("unlink INC-1", channel="C999"))

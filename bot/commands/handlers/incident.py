@@ -197,8 +197,19 @@ async def link(ctx: Context) -> Result | Reply:
 
 @handles("unlink")
 async def unlink(ctx: Context) -> Result:
-    await ctx.store.links.unlink(ctx.invocation.team_id, ctx.invocation.channel_id, ctx.invocation.user_id)
-    return Unlinked(reference=ctx.reference or "", actor=ctx.actor)
+    """Unlinks this channel, whatever incident is named: `unlink INC-3` in a channel linked
+    to another incident said "unlinked from INC-3" and unlinked the other one."""
+    team, here = ctx.invocation.team_id, ctx.invocation.channel_id
+    link = await ctx.store.links.get(team, here)
+    if link is None:
+        raise ctx.refuse("This channel isn't linked to an incident: there is nothing to unlink.")
+    if (link.provider, link.incident_id) != (ctx.provider.name, ctx.incident_id):
+        raise ctx.refuse(
+            f"This channel is linked to {link.reference}, not {ctx.reference}. `{ctx.command} unlink` "
+            f"here unlinks {link.reference}; {ctx.reference}'s channels are unlinked in them."
+        )
+    await ctx.store.links.unlink(team, here, ctx.invocation.user_id)
+    return Unlinked(reference=link.reference or ctx.reference or "", actor=ctx.actor)
 
 
 @handles("info")
