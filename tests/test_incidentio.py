@@ -377,6 +377,10 @@ async def test_a_reference_after_a_status_phrase_moves_nothing_and_says_how(io: 
     assert fake(io).writes() == []
     assert incident["incident_status"]["name"] == other["incident_status"]["name"] == "Fixing"
     # Named with `incident:`, it is the one named (whose responders alone, or an admin, may).
-    named = f"status back to investigating incident:{other['reference']}"
-    assert f"change the status of {other['reference']}" in text_of(await io.bot.run(named, channel=CHANNEL))
+    for named in (
+        f"status back to investigating incident:{other['reference']}",
+        f"status {other['reference']} back to investigating",  # right after the verb
+    ):
+        said = text_of(await io.bot.run(named, channel=CHANNEL))
+        assert f"change the status of {other['reference']}" in said, said
     assert incident["incident_status"]["name"] == "Fixing"

@@ -224,6 +224,14 @@ def test_a_number_alone_where_the_text_goes_names_the_incident() -> None:
     quoted = ok('status resolved "#1"')
     assert quoted.ref is None and quoted.args == {"status": "resolved", "note": "#1"}
     assert ok("resolve <#C0CHAN|42>").ref is None
+    # A reference right after the verb, before its words: never a status, a severity, a person.
+    for text, args in (
+        ("status INC-2 resolved", {"status": "resolved"}),
+        ("sev INC-2 critical", {"severity": "critical"}),
+        ("status pd:3 back to investigating", {"status": "back", "note": "to investigating"}),
+    ):
+        named = ok(text)
+        assert named.ref is not None and named.args == args, text
     # Where the verb numbers its own things, `#2` is one of those (a follow-up, an override).
     assert ok("snooze #99").args == {"for": "#99"} and ok("snooze #99").ref is None
     assert ok("overrides #2").args == {"schedule": "#2"}

@@ -284,6 +284,10 @@ def _parse(text: str, *, tz: str, now: datetime, command: str) -> ParsedCommand 
         start = _text_start(verb)
         if start is not None and len(remaining) > start + 1 and _is_reference(remaining[start]):
             return _no_form(_with_ref(verb, remaining, start, parsed, rest, tz=tz, now=now, command=command))
+        if start != 0 and len(remaining) > 1 and _is_reference(remaining[0]):
+            # Right after the verb, too: `status INC-2 resolved`, `sev INC-2 critical`. A
+            # reference is never a status, a severity or a person, which it was read as.
+            return _no_form(_with_ref(verb, remaining, 0, parsed, rest, tz=tz, now=now, command=command))
         if remaining and _is_reference(remaining[-1]):
             last = len(remaining) - 1
             done = _with_ref(verb, remaining, last, parsed, rest, tz=tz, now=now, command=command)

@@ -270,8 +270,8 @@ async def status(ctx: Context) -> Result:
         # of this channel's incident, which would be moved instead of the one named.
         raise ctx.refuse(
             f"`{note}` after the status reads as the note, not as the incident. To move another "
-            "incident, name it with `incident:` (`incident:INC-3`, `incident:pd:3` or its URL) "
-            "anywhere in the command."
+            f"incident, name it right after `{ctx.verb.name}` (`{ctx.command} {ctx.verb.name} INC-3 "
+            "back to investigating`), or with `incident:INC-3` anywhere in the command."
         )
     statuses = await ctx.provider.statuses()
     if _not_a_move(ctx, current, target, again, statuses) is not None:
