@@ -435,25 +435,33 @@ async def test_a_group_paged_after_one_of_its_people_pages_only_the_others(io: P
     assert "not paged again" in again and len(io.fake.of("POST", "/v2/escalations")) == 2, again
 
 
-async def test_a_group_page_replayed_after_a_restart_pages_whom_it_chose(
-    fake_slack: FakeSlack, sqlite_url: str
+@pytest.mark.parametrize(
+    ("second_page", "replay_pages"),
+    [
+        # A group minutes after one of its people: cy alone, and the replay cy again
+        # under the same key (incident.io dedupes it), never bea, whom it had left out.
+        ("page <!subteam^S0LEADS|@sre-leads>", [["U333"]]),
+        # The same person again: answered "paged already", and the replay pages nobody.
+        ("page <@U222|bea>", []),
+    ],
+)
+async def test_a_page_replayed_after_a_restart_pages_whom_its_first_run_chose(
+    fake_slack: FakeSlack, sqlite_url: str, second_page: str, replay_pages: list[list[str]]
 ) -> None:
-    """`page @sre-leads` minutes after `page @bea` pages cy alone; the bot stops before that
-    answer, and the next start runs the request again: it pages cy again under the same
-    key (incident.io dedupes it), never bea, whom its first run had left out."""
-    async with provider_fake("incidentio") as fake_io:
-        io = fake_io
+    """`page @bea`, then a second page; the bot stops before the second one's answer, and
+    the next start runs that request again: it pages whom its first run chose, no one else."""
+    async with provider_fake("incidentio") as io:
         assert isinstance(io, FakeIncidentIo)
         settings = make_settings(fake_slack, sqlite_url, **provider_settings("incidentio", io.url))
         fake_slack.groups["S0LEADS"] = ["U222", "U333"]
         ids = {u: io.users[u]["id"] for u in ("U222", "U333")}
+        key = "command:T111:page.2"
         async with running_bot(fake_slack, settings) as first:
             incident = io.add_incident("Checkout is failing", channel=CHANNEL, status="Triage")
             await first.run(f"link {incident['reference']}", channel=CHANNEL)
             await first.run("page <@U222|bea>", channel=CHANNEL, trigger="page.1")
-            await first.run("page <!subteam^S0LEADS|@sre-leads>", channel=CHANNEL, trigger="page.2")
+            await first.run(second_page, channel=CHANNEL, trigger="page.2")
             await first.settled()
-            key = "command:T111:page.2"
             gone = SYSTEM.now() - timedelta(hours=1)
             stopped = {"state": "pending", "owner": "dead-process", "lease_until": gone}
             await first.app[RUNTIME].store.write(
@@ -461,6 +469,7 @@ async def test_a_group_page_replayed_after_a_restart_pages_whom_it_chose(
                     update(tables.inbox).where(tables.inbox.c.key == key).values(**stopped)
                 )
             )
+        before = [s.body["user_ids"] for s in io.of("POST", "/v2/escalations")]
         async with running_bot(fake_slack, settings) as second:
             pipeline = second.app[PIPELINE]
             assert isinstance(pipeline, Pipeline) and pipeline.inbox is not None
@@ -472,9 +481,9 @@ async def test_a_group_page_replayed_after_a_restart_pages_whom_it_chose(
 
             await wait_until(answered, what="the replay answered")
             await second.settled()
-        sent = [s.body["user_ids"] for s in io.of("POST", "/v2/escalations")]
-        assert sent == [[ids["U222"]], [ids["U333"]], [ids["U333"]]]  # the replay: cy again, not bea
-        assert len(io.escalations) == 2  # the same key: one escalation
+        replayed = [s.body["user_ids"] for s in io.of("POST", "/v2/escalations")][len(before) :]
+        assert replayed == [[ids[u] for u in people] for people in replay_pages]
+        assert len(io.escalations) == len(before)  # nobody paged a second time
 
 
 async def test_one_of_a_group_whose_page_failed_unknown_is_said_so_not_paged_again(io: ProviderBot) -> None:

@@ -57,8 +57,13 @@ async def page(ctx: Context) -> Result | Reply:
     chose = f"page-request:{request_id}"
     if replayed:
         first = await ctx.store.kept.get(chose)
-        chosen = set(first["people"]) if first else {p.slack_id for p in target.people}
-        claimed = [p.slack_id in chosen for p in target.people] or [True]
+        if first is None:  # stopped between its claims and this record: it paged nobody
+            claimed = [True] * len(keys)
+        elif not first.get("pages", True):  # it answered "paged already": so does this
+            claimed = [False] * len(keys)
+        else:
+            chosen = set(first.get("people") or [])
+            claimed = [p.slack_id in chosen for p in target.people] or [True]
     else:
         claimed = [await ctx.store.claims.claim(k, window=PAGED_WITHIN) for k in keys]
     skipped: list[Person] = []
@@ -66,8 +71,9 @@ async def page(ctx: Context) -> Result | Reply:
         skipped = [p for p, got in zip(target.people, claimed, strict=True) if not got]
         target = PageTarget(people=[p for p, got in zip(target.people, claimed, strict=True) if got])
         keys = [k for k, got in zip(keys, claimed, strict=True) if got]
-    if request_id is not None and not replayed and target.people and skipped:
-        await ctx.store.kept.put(chose, {"people": [p.slack_id for p in target.people]})
+    if request_id is not None and not replayed:
+        chosen_now = {"pages": any(claimed), "people": [p.slack_id for p in target.people]}
+        await ctx.store.kept.put(chose, chosen_now)
     if not any(claimed):
         # Held by a page that failed with its outcome unknown: said so, never "was paged".
         unsure = bool(await _unsure(ctx, keys))
