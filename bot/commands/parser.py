@@ -21,7 +21,7 @@ from bot.clock import SYSTEM
 from bot.commands import registry
 from bot.commands.invocation import MAX_TEXT
 from bot.commands.refs import Reference, Target, looks_like_trailing_reference, parse_reference
-from bot.commands.registry import Choices, Slot, Verb
+from bot.commands.registry import Arg, Choices, Slot, Verb
 from bot.commands.timeparse import (
     TimeError,
     calendar_date,
@@ -547,9 +547,7 @@ def _fill(
                 continue
         if not tokens:
             if arg.required:
-                error = _usage(verb, f"`{verb.name}` needs {_article(arg.name)}.", command)
-                error.missing = True
-                return error
+                return _missing(verb, arg, command)
             continue
         if arg.slot in (Slot.WORD,):
             parsed.args[arg.name] = tokens[0].value
@@ -629,11 +627,9 @@ def _fill(
                         "text: say more than the number.",
                         command,
                     )
-                parsed.ref = Reference(provider=None, id=typed[1:], raw=typed, number=True)
+                parsed.ref = parse_reference(typed, number=True)
                 if arg.required:
-                    error = _usage(verb, f"`{verb.name}` needs {_article(arg.name)}.", command)
-                    error.missing = True
-                    return error
+                    return _missing(verb, arg, command)
                 tokens = []
                 continue
             parsed.args[arg.name] = _words(tokens)
@@ -654,7 +650,7 @@ def _fill(
     last = tokens[0].value if len(tokens) == 1 and _is_number(tokens[0]) else ""
     if last and verb.needs_incident and parsed.ref is None:
         # `sev critical #3`: as in a text, the number a PagerDuty card shows names the incident.
-        parsed.ref = Reference(provider=None, id=last[1:], raw=last, number=True)
+        parsed.ref = parse_reference(last, number=True)
         return None
     if tokens:
         extra = _plain(tokens)
@@ -719,6 +715,13 @@ def _read_options(
                 on_day(moment.astimezone(zone(tz)).date(), tz) if option.slot is Slot.DATE else moment
             )
     return parsed
+
+
+def _missing(verb: Verb, arg: Arg, command: str) -> UsageError:
+    """A required argument not given: the usage line, or a form where the transport has one."""
+    error = _usage(verb, f"`{verb.name}` needs {_article(arg.name)}.", command)
+    error.missing = True
+    return error
 
 
 def _article(name: str) -> str:

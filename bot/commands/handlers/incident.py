@@ -9,7 +9,7 @@ from bot.commands.context import Context
 from bot.commands.handlers.table import handles
 from bot.commands.naming import NoMatch, exact, match, rank_of, reads_as
 from bot.commands.ports import WorkspaceError
-from bot.commands.refs import Reference, looks_like_trailing_reference
+from bot.commands.refs import Reference, looks_like_trailing_reference, parse_reference
 from bot.commands.results import (
     Changed,
     Declared,
@@ -391,4 +391,6 @@ def _names_an_incident(note: str) -> bool:
     word = note.strip()
     if " " in word:
         return False
-    return looks_like_trailing_reference(word) or re.fullmatch(r"#\d{1,9}", word) is not None
+    return looks_like_trailing_reference(word) or (
+        word.startswith("#") and parse_reference(word, number=True) is not None
+    )
