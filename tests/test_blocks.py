@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from bot.commands import results as r
-from bot.commands.parser import UsageError
+from bot.commands.parsed import UsageError
 from bot.doc import Doc, Section, T, User
 from bot.domain import Capability, FollowUp, Incident, OnCall, Person, Schedule
 from bot.present import present

@@ -62,7 +62,8 @@ import pytest
 from bot.clock import FixedClock
 from bot.commands import results as r
 from bot.commands.invocation import Invocation
-from bot.commands.parser import ParsedCommand, parse
+from bot.commands.parsed import ParsedCommand
+from bot.commands.parser import parse
 from bot.commands.registry import DEFAULT_VERB, VERBS, lookup, read_verb
 from bot.config import Settings
 from bot.domain import Move

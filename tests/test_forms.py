@@ -10,7 +10,8 @@ import pytest
 
 from bot.commands import forms, registry
 from bot.commands.forms import Kind
-from bot.commands.parser import ParsedCommand, UsageError, UserRef, parse
+from bot.commands.parsed import ParsedCommand, UsageError, UserRef
+from bot.commands.parser import parse
 from bot.commands.registry import Slot, Verb
 from bot.commands.timeparse import TimeSpan
 from bot.providers.builtin import BuiltinProvider

@@ -11,7 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.commands.parser import GroupRef, ParsedCommand, UserRef, parse
+from bot.commands.parsed import GroupRef, ParsedCommand, UserRef
+from bot.commands.parser import parse
 from bot.commands.policy import Policy, PolicyError
 from bot.domain import DeclareRequest, Person
 from bot.slack.server import RUNTIME

@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import update
 
 from bot.clock import SYSTEM
-from bot.commands.parser import GroupRef, ParsedCommand, UserRef, parse
+from bot.commands.parsed import GroupRef, ParsedCommand, UserRef
+from bot.commands.parser import parse
 from bot.commands.pipeline import Pipeline
 from bot.slack.server import PIPELINE, RUNTIME
 from bot.store import tables

@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bot.commands import registry
-from bot.commands.parser import ParsedCommand, UsageError, UserRef, parse
+from bot.commands.parsed import ParsedCommand, UsageError, UserRef
+from bot.commands.parser import parse
 from bot.commands.timeparse import TimeSpan
 
 NOW = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)

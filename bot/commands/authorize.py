@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from bot.commands.fresh import FreshIncidents
 from bot.commands.invocation import Invocation
-from bot.commands.parser import ParsedCommand
+from bot.commands.parsed import ParsedCommand
 from bot.commands.policy import WHO, Level, Policy
 from bot.commands.ports import Workspace
 from bot.commands.privacy import Privacy

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
 from bot.commands.invocation import Invocation
-from bot.commands.parser import ParsedCommand
+from bot.commands.parsed import ParsedCommand
 from bot.commands.registry import Verb
 from bot.commands.results import ActedElsewhere, Post, Reply
 from bot.domain import Incident, Person

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, TypeVar
 from bot.clock import Clock
 from bot.commands.invocation import Invocation
 from bot.commands.naming import NoMatch
-from bot.commands.parser import ParsedCommand, UsageError, UserRef
+from bot.commands.parsed import ParsedCommand, UsageError, UserRef
 from bot.commands.ports import Workspace
 from bot.commands.registry import Verb
 from bot.config import Settings

@@ -13,7 +13,7 @@ from enum import StrEnum
 from typing import Any
 
 from bot.commands.naming import NoMatch, match
-from bot.commands.parser import ParsedCommand, UserRef
+from bot.commands.parsed import ParsedCommand, UserRef
 from bot.commands.ports import Workspace
 from bot.commands.refs import Target, parse_reference
 from bot.commands.registry import Arg, Choices, Slot, Verb

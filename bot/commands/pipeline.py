@@ -27,7 +27,7 @@ from bot import metrics
 from bot.commands import registry
 from bot.commands.backpressure import AckLine
 from bot.commands.invocation import Invocation
-from bot.commands.parser import ParsedCommand
+from bot.commands.parsed import ParsedCommand
 from bot.commands.pulse import dressed
 from bot.commands.registry import Verb
 from bot.commands.results import Failure, NeedsForm, Reply, Restarted, Result

@@ -7,7 +7,7 @@ from __future__ import annotations
 import logging
 
 from bot.commands.invocation import Invocation
-from bot.commands.parser import ParsedCommand
+from bot.commands.parsed import ParsedCommand
 from bot.commands.results import Failure, NotLinked, Result
 from bot.config import Settings
 from bot.domain import Link, ProviderError

@@ -7,7 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from bot.commands.parser import UsageError
+from bot.commands.parsed import UsageError
 from bot.commands.refs import Target
 from bot.commands.registry import Verb, buttons
 from bot.domain import (

@@ -22,7 +22,8 @@ from bot.commands.handlers.incident import keep_note
 from bot.commands.invites import AutoInvites
 from bot.commands.invocation import Invocation
 from bot.commands.notify import Notifier
-from bot.commands.parser import ParsedCommand, UsageError, parse
+from bot.commands.parsed import ParsedCommand, UsageError
+from bot.commands.parser import parse
 from bot.commands.policy import Policy, RateLimit
 from bot.commands.ports import Workspace
 from bot.commands.privacy import Privacy

@@ -29,7 +29,8 @@ from bot.commands.fresh import FreshIncidents
 from bot.commands.handlers import HANDLERS
 from bot.commands.invocation import Invocation
 from bot.commands.notify import Notifier
-from bot.commands.parser import ParsedCommand, named_where_read
+from bot.commands.parsed import ParsedCommand
+from bot.commands.parser import named_where_read
 from bot.commands.policy import RateLimit
 from bot.commands.registry import Verb
 from bot.commands.resolve import Resolver

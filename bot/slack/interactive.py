@@ -20,7 +20,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands import forms, registry
 from bot.commands.invocation import Invocation
-from bot.commands.parser import ParsedCommand, UsageError
+from bot.commands.parsed import ParsedCommand, UsageError
 from bot.commands.pipeline import DATABASE_AWAY, Pipeline, Request
 from bot.commands.refs import Target
 from bot.commands.registry import Choices, Verb

@@ -5,7 +5,7 @@ from __future__ import annotations
 from bot.commands.context import Context
 from bot.commands.handlers.table import handles
 from bot.commands.invites import LARGE_GROUP, bring_in, incident_channels
-from bot.commands.parser import GroupRef, UserRef
+from bot.commands.parsed import GroupRef, UserRef
 from bot.commands.results import AskInvite, Invited, Reply, Result
 from bot.domain import Person
 

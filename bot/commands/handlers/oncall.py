@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from bot.commands.context import Context
 from bot.commands.handlers.table import handles
 from bot.commands.naming import match
-from bot.commands.parser import UserRef
+from bot.commands.parsed import UserRef
 from bot.commands.registry import CANCEL_WORDS
 from bot.commands.results import (
     Failure,

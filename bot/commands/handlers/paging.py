@@ -18,7 +18,7 @@ from bot.commands import naming
 from bot.commands.context import Context
 from bot.commands.handlers.table import handles
 from bot.commands.invites import LARGE_GROUP, bring_in, incident_channels
-from bot.commands.parser import GroupRef, UserRef
+from bot.commands.parsed import GroupRef, UserRef
 from bot.commands.ports import WorkspaceError
 from bot.commands.refs import Target
 from bot.commands.results import EscalatedTo, Failure, Paged, Post, Reply, Restarted, Result

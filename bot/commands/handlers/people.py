@@ -7,7 +7,7 @@ import re
 from bot.commands.context import Context
 from bot.commands.handlers.table import handles
 from bot.commands.naming import match
-from bot.commands.parser import UserRef
+from bot.commands.parsed import UserRef
 from bot.commands.results import Changed, FollowUpAdded, FollowUps, Result, Roles
 from bot.domain import FollowUp
 from bot.providers import facets
