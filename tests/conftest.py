@@ -201,6 +201,7 @@ async def provider_fake(name: str) -> AsyncIterator[FakeProvider]:
     try:
         yield fake
     finally:
+        fake.released.set()
         await runner.cleanup()
     assert not fake.violations, "requests or answers the official spec rejects:\n" + "\n".join(
         fake.violations

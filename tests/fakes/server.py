@@ -9,6 +9,7 @@ owns the fake fails the test if there are any, so a wrong request cannot pass un
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
 from collections.abc import Awaitable, Callable
@@ -60,6 +61,9 @@ class FakeProvider:
         self.faults: list[Fault] = []
         self.refuse_token = False  # answer 401, as for a revoked key
         self.hang_seconds = 8.0  # longer than the tests' provider timeout (3 s)
+        # Set when the test is over: a request still hanging then ends at once, so the server's
+        # shutdown (which waits for its handlers) does not wait out the rest of the hang.
+        self.released = asyncio.Event()
         # The bench's knobs: seconds before each answer, and whether to check against the
         # spec (the tests always do; the bench measures the bot, not openapi-core).
         self.latency = 0.0
@@ -243,7 +247,8 @@ class FakeProvider:
         if fault.kind == "500":
             return web.json_response({"error": "boom"}, status=500, headers={"x-request-id": "req-500"})
         if fault.kind == "timeout":
-            await asyncio.sleep(self.hang_seconds)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self.released.wait(), self.hang_seconds)
             return web.json_response({}, status=200)
         if fault.kind == "echo":  # a provider (or a proxy) that echoes our headers in its error
             # Our key first, so it is inside what the answer shows (not clipped away).
