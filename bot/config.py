@@ -214,6 +214,10 @@ class Settings(BaseSettings):
     incident_cache_seconds: float = Field(default=10.0, ge=0, le=300)
     # Seconds between looks for reminders, nudges and handovers that are due.
     incident_timer_tick: float = 30.0
+    # Seconds between two redraws of one incident's card, at the least: the changes within
+    # them leave only their newest state, drawn once (chat.update is Tier 3, about 50 a minute).
+    # 0: each change is redrawn as it comes, and only changes made during a redraw coalesce.
+    incident_card_redraw_seconds: float = Field(default=1.0, ge=0, le=60)
     # Seconds one provider request may take before it is retried (reads) or reported.
     provider_timeout: float = 8.0
 

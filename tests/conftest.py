@@ -77,6 +77,10 @@ def make_settings(fake: FakeSlack, database_url: str, **extra: object) -> Settin
         "slack_api_url": fake.api_url,
         "database_url": database_url,
         "incident_command_timeout": 5.0,
+        # Each change's card redrawn as it comes: a test waits for the redraw it asserts, never
+        # for the spacing that keeps a busy incident within Slack's rate limit (1 s; a test of
+        # that spacing sets its own).
+        "incident_card_redraw_seconds": 0.0,
     }
     values.update(extra)
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]

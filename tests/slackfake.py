@@ -132,6 +132,10 @@ class FakeSlack:
     # The scopes the token was granted, sent as Slack sends them on every answer
     # (`x-oauth-scopes`); None: every scope the manifest asks for.
     granted: list[str] | None = None
+    # method → an event: calls of that method wait for it before they are answered (and are
+    # counted in `holding` meanwhile), so a test acts while the bot's call is in flight.
+    held: dict[str, asyncio.Event] = field(default_factory=dict)
+    holding: dict[str, int] = field(default_factory=dict)
     _ids: itertools.count = field(default_factory=lambda: itertools.count(1))
     _changed: asyncio.Event | None = None
 
@@ -190,6 +194,10 @@ class FakeSlack:
     async def _api(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         raw = await request.text()
+        if method in self.held:
+            self.holding[method] = self.holding.get(method, 0) + 1
+            await self.held[method].wait()
+            self.holding[method] -= 1
         if request.content_type == "application/json":
             params = json.loads(raw or "{}")
         else:

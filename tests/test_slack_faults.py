@@ -258,6 +258,31 @@ async def test_a_card_redraw_slack_keeps_failing_is_drawn_again_until_it_shows_t
     assert 3.0 in waits
 
 
+async def test_changes_made_while_a_card_is_redrawn_are_drawn_once_after_it(bot: RunningBot) -> None:
+    """A busy incident's changes coalesce: while one redraw is with Slack, the changes that
+    come leave only their newest state, drawn once when that redraw is done (tests redraw
+    each change at once: INCIDENT_CARD_REDRAW_SECONDS is 0 here, so only this coalescing is
+    left), and the card ends showing the last."""
+    _, channel = await bot.declare("Checkout down sev:3")
+    await bot.settled()
+    drawn = len(bot.slack.of("chat.update"))
+    bot.slack.held["chat.update"] = release = asyncio.Event()
+    await send(bot, "sev 2", "9.sev2", channel=channel)
+    await wait_until(lambda: bot.slack.holding.get("chat.update") == 1, what="the first redraw in flight")
+    answered = len(bot.slack.answers())
+    for n, text in enumerate(["status fixing", "sev 1", "update Rolled back the deploy"]):
+        await send(bot, text, f"9.more{n}", channel=channel)
+    await bot.slack.wait_for(answered + 3)  # each change answered while the redraw is held
+    assert bot.slack.holding["chat.update"] == 1  # still the one redraw, nothing more sent
+    release.set()
+    await bot.settled()
+    card = await card_of(bot, channel)
+    [row] = (await incident_rows(bot)).values()
+    assert (row["severity"], row["status"]) == ("SEV1", "fixing")
+    assert "SEV1" in text_of(card) and "Rolled back the deploy" in text_of(card), text_of(card)
+    assert len(bot.slack.of("chat.update")) == drawn + 2  # the held one, and the newest state
+
+
 async def test_with_a_third_of_answer_calls_failing_every_command_is_answered_once(
     bot: RunningBot,
 ) -> None:

@@ -88,6 +88,7 @@ def build_app(
             lambda: service().clock.now(),
             # The same keeper bookmarks the retro draft (bot/slack/documents.py).
             workspace.documents.bookmarked_by(ChannelKeeper(client, lambda: service().kept)),
+            interval=settings.incident_card_redraw_seconds,
         ),
         settings.incident_command,
         anchors=lambda: service().anchors,

@@ -36,7 +36,6 @@ class CardStore(Protocol):
     async def of(self, provider: str, incident_id: str) -> list[CardRef]: ...
 
 
-REDRAW_INTERVAL = 1.0  # seconds between two redraws of one incident's cards, at the least
 # Redraws of one state that Slack kept failing (each already tried as often as calls.py
 # tries), one interval apart, before the card is left for the next change to put right.
 REDRAW_ROUNDS = 5
@@ -52,14 +51,17 @@ class Cards:
         store: Callable[[], CardStore],
         now: Callable[[], datetime],
         keeper: ChannelKeeper | None = None,
+        *,
+        interval: float,
     ) -> None:
         self.client = client
+        self.interval = interval  # INCIDENT_CARD_REDRAW_SECONDS
         # The channel's topic and bookmarks, kept wherever the card is drawn (bot/slack/channel.py).
         self.keeper = keeper
         self.store = store  # a getter: the store opens on server start-up, after this is built
         self.now = now  # the runtime's clock, a getter too: what a redrawn "running for" counts to
         # Redraws coalesce per incident: the first change is drawn at once; later ones within
-        # REDRAW_INTERVAL leave only their newest state, drawn once when the interval is
+        # `interval` leave only their newest state, drawn once when the interval is
         # up. chat.update is rate limited (Tier 3, about 50 a minute), and five changes in
         # a second need one redraw, not five.
         self._newest: dict[tuple[str, str], tuple[Incident, list[str]]] = {}
@@ -104,7 +106,7 @@ class Cards:
         failed = 0  # rounds in a row that Slack did not take
         try:
             while key in self._newest:
-                wait = self._drawn_at.get(key, -REDRAW_INTERVAL) + REDRAW_INTERVAL - loop.time()
+                wait = self._drawn_at.get(key, -self.interval) + self.interval - loop.time()
                 if wait > 0:
                     await asyncio.sleep(wait)
                 self._drawn_at[key] = loop.time()
@@ -130,7 +132,7 @@ class Cards:
         finally:
             self._drawing.discard(key)
             if len(self._drawn_at) > 1000:  # forget incidents not drawn lately
-                stale = loop.time() - REDRAW_INTERVAL
+                stale = loop.time() - self.interval
                 self._drawn_at = {k: t for k, t in self._drawn_at.items() if t > stale}
                 self._shown = {k: v for k, v in self._shown.items() if k in self._drawn_at}
 
