@@ -20,7 +20,7 @@ from typing import Any
 
 import aiohttp
 
-from bench.harness import App, TimedSlack, answers, run_load, send
+from bench.harness import App, TimedSlack, answers, run_load, send, settled
 from bench.scenarios import (
     LATENCIES,
     incidentio_bot,
@@ -29,7 +29,6 @@ from bench.scenarios import (
     pending_memory,
     resolution,
 )
-from bot.slack.cards import REDRAW_INTERVAL
 from tests.conftest import serve
 
 # The realistic mix on linked channels: mostly status traffic, some reads.
@@ -63,8 +62,9 @@ async def calls_per_verb(
     app: App, slack: TimedSlack, channels: list[str], mix: list[str], provider: Any = None
 ) -> dict[str, dict[str, float]]:
     """What one command of each verb costs, warm and on its own: Slack calls and provider
-    calls. Repeats go to different incidents, and each verb waits out the card's redraw
-    interval, so every command's own redraw is counted (under load, redraws coalesce)."""
+    calls. Repeats go to different incidents, and each verb waits until the bot is done
+    with it, its cards' redraws included, so every command's own redraw is counted (under
+    load, redraws coalesce)."""
     out: dict[str, dict[str, float]] = {}
     async with aiohttp.ClientSession() as session:
 
@@ -78,13 +78,13 @@ async def calls_per_verb(
         # Back to the first status, so each counted status command is a real move (a move to
         # the status it has, or backwards, is answered without a write or a redraw).
         await one("status triage again", f"Ureset{app.name}", channels[0])
-        await asyncio.sleep(REDRAW_INTERVAL + 0.3)
+        await settled(app)
         for v, text in enumerate(mix):
             slack_before = Counter(slack.methods)
             provider_before = len(provider.requests) if provider else 0
             for r, channel in enumerate(channels):
                 await one(text, f"Ucalls{app.name}{v}x{r}", channel)
-            await asyncio.sleep(REDRAW_INTERVAL + 0.3)
+            await settled(app)
             counted = {
                 m: round(n / len(channels), 2) for m, n in (Counter(slack.methods) - slack_before).items()
             }
@@ -123,7 +123,11 @@ async def bench(
     latencies: list[tuple[str, float, int, int]] = LATENCIES,
     provider_timeout: float | None = None,
     pending: tuple[int, float] = (512, 2.0),
+    redraw_seconds: float | None = None,
 ) -> dict[str, Any]:
+    """`redraw_seconds`: the bots' INCIDENT_CARD_REDRAW_SECONDS, where not the default (the
+    smoke test's 0 spares it the waits; the figures are the default's)."""
+    redraw = {} if redraw_seconds is None else {"INCIDENT_CARD_REDRAW_SECONDS": str(redraw_seconds)}
     slack = TimedSlack()
     runner, slack.url = await serve(slack.app())
     report: dict[str, Any] = {"machine": {"cores": os.cpu_count()}, "runs": [], "ratios": []}
@@ -156,7 +160,7 @@ async def bench(
                         }
                     )
 
-                async with App("bot", ["bot", "serve"], slack, workdir) as bot:
+                async with App("bot", ["bot", "serve"], slack, workdir, **redraw) as bot:
                     linked = await setup_incidents(bot, slack, max(channels, 3))
                     report["calls_per_command"] = await calls_per_verb(bot, slack, linked[:3], MIX)
                     slack.keep_calls = False  # the load runs record timings only
@@ -167,6 +171,7 @@ async def bench(
                 fake, fake_runner, app = await incidentio_bot(slack, workdir)
                 if provider_timeout is not None:
                     app.env["PROVIDER_TIMEOUT"] = str(provider_timeout)
+                app.env |= redraw
                 try:
                     async with app:
                         io_channels = await link_channels(app, slack, fake, max(channels, 3))

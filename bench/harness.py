@@ -25,6 +25,7 @@ BUSY = "is busy right now"  # the answer past the backlog (bot/commands/pipeline
 MENTION = re.compile(r"<@(U\w+)>")
 ROOT = Path(__file__).resolve().parent.parent
 STARTUP_PATIENCE = 180.0  # seconds a bot process may take to answer /healthz before the run gives up
+STOP_PATIENCE = 5.0  # seconds a stopped bot may take to exit before it is killed
 
 
 class TimedSlack(FakeSlack):
@@ -187,9 +188,16 @@ class App:
         raise RuntimeError(f"{self.name} did not start: {said}")
 
     async def __aexit__(self, *exc: object) -> None:
+        """Stopped as in production (SIGTERM), but not waited on past a few seconds: a bot
+        still holding work (pins paced to Slack's Tier 2 after a burst of links) would give it
+        its whole grace, and what it holds is the bench's throwaway state."""
         assert self.process is not None
         self.process.terminate()
-        await self.process.wait()
+        try:
+            await asyncio.wait_for(self.process.wait(), STOP_PATIENCE)
+        except TimeoutError:
+            self.process.kill()
+            await self.process.wait()
 
 
 async def send(
@@ -218,6 +226,24 @@ async def answers(slack: TimedSlack, count: int, within: float = 60.0) -> None:
         if time.perf_counter() > deadline:
             raise RuntimeError(f"{slack.answers_seen} answers of {count} within {within} s")
         await asyncio.sleep(0.005)
+
+
+async def settled(app: App, within: float = 60.0) -> None:
+    """Until the bot has nothing in hand: every request answered and whatever it started
+    (a card's redraw, the wait before it included) done, as its /metrics says
+    (`incident_bot_inbox_backlog`, the requests the process holds). A signal, not a sleep."""
+    deadline = time.perf_counter() + within
+    async with aiohttp.ClientSession() as session:
+        while True:
+            async with session.get(f"{app.url}/metrics") as response:
+                page = await response.text()
+            gauge = "incident_bot_inbox_backlog "
+            held = [line.split()[-1] for line in page.splitlines() if line.startswith(gauge)]
+            if held == ["0.0"]:
+                return
+            if time.perf_counter() > deadline:
+                raise RuntimeError(f"{app.name} still holds {held} requests after {within} s")
+            await asyncio.sleep(0.005)
 
 
 async def run_load(

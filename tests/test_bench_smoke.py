@@ -25,6 +25,7 @@ async def test_bench_runs_and_every_command_is_answered(tmp_path: Path) -> None:
         latencies=[("0 ms", 0.0, 8, 4), ("hung 3 s", 3.0, 4, 4)],
         provider_timeout=1.0,
         pending=(16, 0.5),
+        redraw_seconds=0,
     )
     assert json.loads(out.read_text()) == report
     runs = {run["app"]: run for run in report["runs"]}
