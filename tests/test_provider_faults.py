@@ -95,7 +95,10 @@ async def test_the_token_never_appears_in_answers_or_logs(
     caplog.set_level(logging.DEBUG)
     read, write = await link_fault_drill(pb)
     for kind in ("429", "500", "timeout", "reset", "badjson"):
-        pb.fake.fail("GET", read, kind, times=3, retry_after="30")
+        # A read that times out at every attempt costs three whole timeouts; what it ends in
+        # is the shared HTTP layer's words, the same at every provider: drilled to the end once.
+        exhaust = kind != "timeout" or pb.bot.settings.incident_provider == "pagerduty"
+        pb.fake.fail("GET", read, kind, times=3 if exhaust else 1, retry_after="30")
         await answers_once(pb, "info")
         pb.fake.fail(write_method(pb), write, kind, retry_after="30")
         await answers_once(pb, "ack")
