@@ -37,7 +37,8 @@ class CardStore(Protocol):
 
 
 # Redraws of one state that Slack kept failing (each already tried as often as calls.py
-# tries), one interval apart, before the card is left for the next change to put right.
+# tries), one interval (a second at the least) apart, before the card is left for the next
+# change to put right.
 REDRAW_ROUNDS = 5
 # The longest Retry-After a redraw waits out: a card late by a minute still ends right,
 # where an answer would rather go another way than wait.
@@ -106,7 +107,10 @@ class Cards:
         failed = 0  # rounds in a row that Slack did not take
         try:
             while key in self._newest:
-                wait = self._drawn_at.get(key, -self.interval) + self.interval - loop.time()
+                # A round Slack did not take is tried again a second later at the soonest,
+                # whatever the spacing (0 included): calls.py has already retried each call.
+                spacing = self.interval if failed == 0 else max(self.interval, 1.0)
+                wait = self._drawn_at.get(key, -spacing) + spacing - loop.time()
                 if wait > 0:
                     await asyncio.sleep(wait)
                 self._drawn_at[key] = loop.time()
@@ -132,7 +136,7 @@ class Cards:
         finally:
             self._drawing.discard(key)
             if len(self._drawn_at) > 1000:  # forget incidents not drawn lately
-                stale = loop.time() - self.interval
+                stale = loop.time() - max(self.interval, 1.0)
                 self._drawn_at = {k: t for k, t in self._drawn_at.items() if t > stale}
                 self._shown = {k: v for k, v in self._shown.items() if k in self._drawn_at}
 
