@@ -9,6 +9,7 @@ what is known about it."""
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -17,6 +18,8 @@ import pytest
 from sqlalchemy import select
 
 from bot.commands.invocation import Invocation
+from bot.commands.parsed import ParsedCommand
+from bot.commands.parser import parse
 from bot.commands.pipeline import Admission, Pipeline, Request, Resend, Route, _payload, _verb_of
 from bot.commands.registry import Verb
 from bot.commands.results import Changed, Declared, Failure, Reply, Restarted, Result
@@ -222,6 +225,34 @@ async def test_a_row_left_by_a_stopped_process_is_answered_by_what_is_known(runt
     # Nothing was done twice: the ack was not run again.
     [(_, status)] = await incidents(runtime)
     assert status == "triage"
+
+
+async def test_a_click_left_pending_by_the_version_before_the_parser_split_is_run_after_it(
+    runtime: Runtime,
+) -> None:
+    """A row written before the parser's types moved to bot/commands/parsed.py names them
+    where they were (`bot.commands.parser:UserRef`): across the upgrade it is still read and
+    run, not marked done unanswered."""
+    recorder = Recorder()
+    pipeline = Pipeline(runtime.service, recorder, runtime.inbox, single_process=True)
+    channel = await declared_channel(runtime, pipeline, recorder)
+    parsed = parse("assign comms <@U222|cy>")
+    assert isinstance(parsed, ParsedCommand)
+    click = command("k-comms", "", channel, kind="button").model_copy(update={"parsed": parsed})
+    written = json.dumps(_payload(click)).replace('"bot.commands.parsed:', '"bot.commands.parser:')
+    payload = json.loads(written)
+    assert '"bot.commands.parser:UserRef"' in json.dumps(payload)  # as the earlier version wrote it
+    dead = Inbox(runtime.store, owner="dead-process", lease=0.0)
+    assert await dead.accept("k-comms", "button", "assign", payload)
+    await pipeline.open()
+    await pipeline.idle()
+    await pipeline.close(1)
+    [(_, reply, _)] = [d for d in recorder.delivered if d[0] == "k-comms"]
+    assert isinstance(reply.result, Changed), reply.result
+    roles = await runtime.store.read(
+        lambda conn: {r.role: r.user_id for r in conn.execute(select(builtin_tables.roles))}
+    )
+    assert roles.get("comms") == "U222", roles
 
 
 class Gated(Recorder):
