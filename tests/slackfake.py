@@ -196,8 +196,10 @@ class FakeSlack:
         raw = await request.text()
         if method in self.held:
             self.holding[method] = self.holding.get(method, 0) + 1
-            await self.held[method].wait()
-            self.holding[method] -= 1
+            try:
+                await self.held[method].wait()
+            finally:
+                self.holding[method] -= 1
         if request.content_type == "application/json":
             params = json.loads(raw or "{}")
         else:

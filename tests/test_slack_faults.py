@@ -24,7 +24,7 @@ from sqlalchemy import select
 
 from bot.providers.builtin import tables as builtin_tables
 from bot.slack import calls
-from bot.slack.server import RUNTIME
+from bot.slack.server import PIPELINE, RUNTIME
 from bot.store import tables
 from tests.conftest import RunningBot, make_settings, running_bot
 from tests.helpers import card_post, click, open_modal, text_of, wait_until
@@ -273,14 +273,42 @@ async def test_changes_made_while_a_card_is_redrawn_are_drawn_once_after_it(bot:
     for n, text in enumerate(["status fixing", "sev 1", "update Rolled back the deploy"]):
         await send(bot, text, f"9.more{n}", channel=channel)
     await bot.slack.wait_for(answered + 3)  # each change answered while the redraw is held
+    # …and done with, its redraw asked for: only the held one's request is left.
+    await wait_until(
+        lambda: bot.app[PIPELINE].pending == 1 or bot.slack.holding["chat.update"] > 1,
+        what="every later change done but the held redraw's",
+    )
     assert bot.slack.holding["chat.update"] == 1  # still the one redraw, nothing more sent
     release.set()
     await bot.settled()
     card = await card_of(bot, channel)
     [row] = (await incident_rows(bot)).values()
     assert (row["severity"], row["status"]) == ("SEV1", "fixing")
-    assert "SEV1" in text_of(card) and "Rolled back the deploy" in text_of(card), text_of(card)
+    shown = text_of(card)
+    assert "SEV1" in shown and "fixing" in shown and "Rolled back the deploy" in shown, shown
     assert len(bot.slack.of("chat.update")) == drawn + 2  # the held one, and the newest state
+
+
+async def test_a_cards_redraws_are_spaced_by_incident_card_redraw_seconds(
+    fake_slack: FakeSlack, sqlite_url: str, waits: list[float]
+) -> None:
+    """Two changes in a row: the second's redraw waits for what is left of the spacing since
+    the first (asked for, not slept: `waits`), then draws the newest state. A minute, so the
+    two commands always come within it, however slow the machine."""
+    settings = make_settings(fake_slack, sqlite_url, incident_card_redraw_seconds=60.0)
+    async with running_bot(fake_slack, settings) as bot:
+        _, channel = await bot.declare("Checkout down sev:3")
+        await bot.settled()
+        drawn = len(bot.slack.of("chat.update"))
+        await send(bot, "sev 2", "10.sev2", channel=channel)
+        await bot.settled()
+        assert waits == [] and len(bot.slack.of("chat.update")) == drawn + 1  # the first at once
+        await send(bot, "sev 1", "10.sev1", channel=channel)
+        await bot.settled()
+        [wait] = waits
+        assert 0 < wait <= 60.0
+        assert len(bot.slack.of("chat.update")) == drawn + 2
+        assert "SEV1" in text_of(await card_of(bot, channel))
 
 
 async def test_with_a_third_of_answer_calls_failing_every_command_is_answered_once(

@@ -88,7 +88,7 @@ class Delivery(Protocol):
 
     async def follow(self, route: Route, reply: Reply, key: str | None) -> None:
         """What comes after the answer is recorded: posts elsewhere, card redraws (which may
-        wait their turn, up to a second): conveniences, never the contract. Each post is
+        wait their turn, up to INCIDENT_CARD_REDRAW_SECONDS): conveniences, never the contract. Each post is
         marked with `key` (the request's) and its place, so a restart finds it."""
 
     async def form(self, request: Request, verb: Verb) -> None:

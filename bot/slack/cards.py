@@ -20,6 +20,7 @@ from bot.commands.results import Card, card
 from bot.domain import Capability, CardRef, Incident
 from bot.outage import log_failure
 from bot.present import present
+from bot.slack import calls as slack_calls
 from bot.slack.blocks import render_blocks, render_text
 from bot.slack.calls import SlackUnavailable, calls_of
 from bot.slack.channel import ChannelKeeper
@@ -112,7 +113,7 @@ class Cards:
                 spacing = self.interval if failed == 0 else max(self.interval, 1.0)
                 wait = self._drawn_at.get(key, -spacing) + spacing - loop.time()
                 if wait > 0:
-                    await asyncio.sleep(wait)
+                    await slack_calls.pause(wait)  # the wait before a call, as calls.py's own
                 self._drawn_at[key] = loop.time()
                 drawing, caps = self._newest.pop(key)
                 self._shown[key] = drawing
