@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from bench.__main__ import bench
+from bench.processes import bench as processes_bench
 from bench.spread import bench as spread_bench
 from bench.spread import spread_plan
 
@@ -92,3 +93,23 @@ async def test_spread_bench_runs_and_prints_its_figures(capsys: pytest.CaptureFi
     assert set(report["by_kind"][0.2]) == {"status", "severity", "lead", "update", "followup", "task", "info"}
     printed = capsys.readouterr().out
     assert "answered_per_s_vs_bare = " in printed and "floor_vs_0.2s = " in printed
+
+
+async def test_processes_bench_answers_every_command_once_through_one_process_and_two() -> None:
+    """Commands sent to two processes in turn over the same incidents: each answered once."""
+    report = await processes_bench(
+        commands=30,
+        concurrency=4,
+        share=0,
+        rounds=1,
+        database="bench_processes_smoke",
+        count_transactions=False,
+    )
+    assert [(row["processes"], row["commands"], row["answers"]) for row in report["runs"]] == [
+        (1, 30, 30),
+        (2, 30, 30),
+    ]
+    for row in report["runs"]:
+        assert row["provider_calls_per_command"] > 0 and row["cpu_ms_per_command"] > 0
+    [ratio] = report["two_to_one_answered_per_s"]
+    assert ratio > 0

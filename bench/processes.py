@@ -1,0 +1,270 @@
+"""Two bot processes on one PostgreSQL database against one, each bot with a CPU of its own.
+
+    .venv/bin/python -m bench.processes [-n 1500] [-c 64] [--cpu 0.4] [--rounds 2]
+
+The question (issue 29) is whether a second process adds what it brings, or whether the
+processes hold each other up through the database they share: the advisory locks that
+order one incident's changes across processes, the listener that drops what another
+process changed, the inbox rows. On a machine whose cores are shared with the load
+generator, the fakes and PostgreSQL, two bots only take cores from the rest, and the
+result says more about the machine than about the bot. So each bot runs in a CPU slice of
+its own, a cgroup capped at `--cpu` of a core (the kernel's CFS quota): the same slice for
+one bot and for each of two, with the rest of the machine left to everything else. The bot
+is then the limit, as it would be on a machine with a core per process, and the run checks
+it: each slice's throttling (the kernel's count of periods the bot used up its quota) and
+the share of a core this process (load, fake Slack, fake incident.io) used.
+
+The load is closed: `-c` workers each send a command and wait for its answer before the
+next, so the figure is how many commands the processes finish per second with that many in
+flight. Commands go to the processes in turn, as a load balancer in front of them would
+send them, over 16 linked incident.io channels (the mix of `bench.pg`), so both processes
+work on every incident and their turns on it cross through PostgreSQL. Rounds alternate
+one and two processes, so a change in the machine's speed hits both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import resource
+import tempfile
+import time
+from contextlib import AsyncExitStack
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+from bench.__main__ import IO_MIX, table
+from bench.harness import App, TimedSlack, cpu_seconds, pct, send, settled
+from bench.pg import Stats, fresh_database
+from bench.scenarios import KEY, link_channels
+from tests.conftest import serve
+from tests.fakes.incidentio import FakeIncidentIo
+from tests.slackfake import Call
+
+COLUMNS = ["round", "processes", "cpu_per_process", "commands", "answers", "answered_per_s", "answer_p50_ms",
+           "answer_p99_ms", "cpu_ms_per_command", "provider_calls_per_command", "transactions_per_command",
+           "bot_core_share", "throttled_share", "load_core_share"]  # fmt: skip
+PERIOD_US = 100_000  # the CFS period the quota is a share of
+# bench.pg's mix but `roles`, whose answer is posted to the channel naming nobody: a worker
+# waits for its own command's answer, so each answer must name whose it is.
+MIX = [text for text in IO_MIX if text != "roles"]
+
+
+class Slice:
+    """A cgroup capped at a share of one core; a process put in it (all its threads) gets at
+    most that share, whatever else runs on the machine. cgroup v2 (`cpu.max`) or v1
+    (`cpu.cfs_quota_us`), whichever this machine mounts with the cpu controller."""
+
+    def __init__(self, name: str, share: float) -> None:
+        controllers = Path("/sys/fs/cgroup/cgroup.controllers")
+        self.v2 = controllers.exists() and "cpu" in controllers.read_text().split()
+        self.path = Path("/sys/fs/cgroup" if self.v2 else "/sys/fs/cgroup/cpu") / name
+        self.share = share
+
+    def __enter__(self) -> Slice:
+        self.path.mkdir(exist_ok=True)
+        quota = int(self.share * PERIOD_US)
+        if self.v2:
+            (self.path / "cpu.max").write_text(f"{quota} {PERIOD_US}")
+        else:
+            (self.path / "cpu.cfs_period_us").write_text(str(PERIOD_US))
+            (self.path / "cpu.cfs_quota_us").write_text(str(quota))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        try:
+            self.path.rmdir()  # only once its processes are gone; a leftover is harmless
+        except OSError:
+            pass
+
+    def put(self, pid: int) -> None:
+        (self.path / "cgroup.procs").write_text(str(pid))
+
+    def throttled(self) -> tuple[int, int]:
+        """(periods the slice ran in, periods it was throttled in), from cpu.stat."""
+        stat = dict(line.split() for line in (self.path / "cpu.stat").read_text().splitlines())
+        return int(stat["nr_periods"]), int(stat["nr_throttled"])
+
+
+class WaitedSlack(TimedSlack):
+    """The timed fake Slack, waking the load's worker whose command was just answered."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiting: dict[str, asyncio.Event] = {}
+
+    def _record(self, call: Call) -> None:
+        super()._record(call)
+        for user, event in list(self.waiting.items()):
+            if user in self.answered:
+                event.set()
+                del self.waiting[user]
+
+
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def closed_load(
+    apps: list[App], slices: list[Slice], slack: WaitedSlack, fake: FakeIncidentIo, stats: Stats | None,
+    plan: list[tuple[str, str]], concurrency: int, tag: str,
+) -> dict[str, Any]:  # fmt: skip
+    """`concurrency` workers, each sending its next command only once the last is answered;
+    the commands go to the processes in turn."""
+    _, xacts_before = await stats.look() if stats else (0, 0)
+    queue: asyncio.Queue[tuple[int, str, str]] = asyncio.Queue()
+    for n, (text, channel) in enumerate(plan):
+        queue.put_nowait((n, text, channel))
+    answer_ms: list[float] = []
+    cpu_before = [cpu_seconds(app.pid) for app in apps]
+    throttled_before = [s.throttled() for s in slices]
+    own_before = own_cpu()
+    requests_before = len(fake.requests)
+    answers_before = slack.answers_seen
+    connector = aiohttp.TCPConnector(limit=concurrency * 2)
+    began = time.perf_counter()
+    async with aiohttp.ClientSession(connector=connector) as session:
+
+        async def worker() -> None:
+            while not queue.empty():
+                n, text, channel = queue.get_nowait()
+                user = f"Uproc{tag}{n}"
+                answered = slack.waiting[user] = asyncio.Event()
+                status, started = await send(session, apps[n % len(apps)], slack, text, user, channel)
+                if status != 200:
+                    raise RuntimeError(f"the bot answered {status} to {text!r}")
+                await asyncio.wait_for(answered.wait(), 120)
+                answer_ms.append((slack.answered[user] - started) * 1000)
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        seconds = time.perf_counter() - began
+    # An answer posted twice would have come by now: each process holds nothing more.
+    for app in apps:
+        await settled(app)
+    used = sum(cpu_seconds(app.pid) - before for app, before in zip(apps, cpu_before, strict=True))
+    periods = throttled = 0
+    for s, (p0, t0) in zip(slices, throttled_before, strict=True):
+        p1, t1 = s.throttled()
+        periods, throttled = periods + p1 - p0, throttled + t1 - t0
+    _, xacts_after = await stats.look() if stats else (0, 0)
+    return {
+        "commands": len(plan),
+        "answers": slack.answers_seen - answers_before,
+        "answered_per_s": round(len(plan) / seconds, 1),
+        "answer_p50_ms": pct(answer_ms, 50),
+        "answer_p99_ms": pct(answer_ms, 99),
+        "cpu_ms_per_command": round(1000 * used / len(plan), 2),
+        "provider_calls_per_command": round((len(fake.requests) - requests_before) / len(plan), 2),
+        # The look's own transaction is the one subtracted (as in bench.pg).
+        "transactions_per_command": round((xacts_after - xacts_before - 1) / len(plan), 2) if stats else None,
+        # Of the cores' worth the slices allow, what the bots used; near 1 means the bots
+        # were the limit, as the bench intends.
+        "bot_core_share": round(used / seconds / (len(apps) * slices[0].share), 2) if slices else None,
+        "throttled_share": round(throttled / periods, 2) if periods else None,
+        "load_core_share": round((own_cpu() - own_before) / seconds, 2),
+    }
+
+
+async def one_round(
+    n: int, processes: int, share: float, slack: WaitedSlack, fake: FakeIncidentIo, workdir: Path,
+    database: str, load: tuple[int, int], count_transactions: bool,
+) -> dict[str, Any]:  # fmt: skip
+    """`load`: (commands, concurrency)."""
+    commands, concurrency = load
+    await fresh_database(database)
+    url = f"postgresql+asyncpg://postgres@127.0.0.1:5432/{database}"
+    stats = Stats(database) if count_transactions else None
+    async with AsyncExitStack() as stack:
+        if stats:
+            stack.push_async_callback(stats.close)
+        names = [f"incident-bench-{os.getpid()}-{k}" for k in range(processes)]
+        slices = [stack.enter_context(Slice(name, share)) for name in names] if share else []
+        apps = []
+        for k in range(processes):
+            app = App(
+                f"bot{k}",
+                ["bot", "serve"],
+                slack,
+                workdir,
+                INCIDENT_PROVIDER="incidentio",
+                INCIDENTIO_API_KEY=KEY,
+                INCIDENTIO_API_URL=fake.url,
+                DATABASE_URL=url,
+                AUTO_MIGRATE="true",
+            )
+            apps.append(await stack.enter_async_context(app))
+            if slices:
+                slices[k].put(app.pid)
+        channels = await link_channels(apps[0], slack, fake, 16, first=1000 * n + 100 * processes)
+        plan = [(MIX[m % len(MIX)], channels[m % len(channels)]) for m in range(commands)]
+        tag = f"{n}p{processes}"
+        await closed_load(apps, slices, slack, fake, stats, plan[: commands // 4], concurrency, f"{tag}warm")
+        row = await closed_load(apps, slices, slack, fake, stats, plan, concurrency, tag)
+    return {"round": n, "processes": processes, "cpu_per_process": share} | row
+
+
+async def bench(
+    commands: int, concurrency: int, share: float, rounds: int, database: str, count_transactions: bool = True
+) -> dict[str, Any]:
+    """`count_transactions`: read PostgreSQL's counts around each load, which takes a
+    second's wait each time (a backend reports within a second of going idle)."""
+    slack = WaitedSlack()
+    slack.keep_calls = False
+    runner, slack.url = await serve(slack.app())
+    fake = FakeIncidentIo()
+    fake.validate = False
+    fake_runner, fake.url = await serve(fake.app())
+    rows: list[dict[str, Any]] = []
+    load, counted = (commands, concurrency), count_transactions
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            for n in range(rounds):
+                for processes in (1, 2) if n % 2 == 0 else (2, 1):
+                    rows.append(
+                        await one_round(n, processes, share, slack, fake, Path(tmp), database, load, counted)
+                    )
+    finally:
+        await fake_runner.cleanup()
+        await runner.cleanup()
+    by_round: dict[int, dict[int, float]] = {}
+    for row in rows:
+        by_round.setdefault(row["round"], {})[row["processes"]] = row["answered_per_s"]
+    ratios = [round(r[2] / r[1], 2) for _, r in sorted(by_round.items())]
+    return {"runs": rows, "two_to_one_answered_per_s": ratios}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.processes", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)  # fmt: skip
+    parser.add_argument("-n", "--commands", type=int, default=1500, help="commands per measured load")
+    parser.add_argument("-c", "--concurrency", type=int, default=64, help="commands in flight")
+    parser.add_argument(
+        "--cpu", type=float, default=0.4, help="each bot's CPU slice, in cores; 0: none (the machine decides)"
+    )
+    parser.add_argument("--rounds", type=int, default=2, help="one process and two, this many times")
+    parser.add_argument("--database", default="bench_processes", help="made afresh on 127.0.0.1:5432")
+    parser.add_argument("--out", type=Path, default=None)
+    args = parser.parse_args(argv)
+    try:
+        if args.cpu:
+            Slice("incident-bench-probe", args.cpu).__enter__().__exit__()
+    except OSError as error:
+        print(f"bench.processes needs a cgroup it can write for each bot's CPU slice (or --cpu 0): {error}")
+        return 2
+    started = time.perf_counter()
+    report = asyncio.run(bench(args.commands, args.concurrency, args.cpu, args.rounds, args.database))
+    print(table(report["runs"], COLUMNS))
+    print(f"\nanswered/s, two processes / one, each round: {report['two_to_one_answered_per_s']}")
+    print(f"the bench took {time.perf_counter() - started:.0f} s")
+    if args.out:
+        args.out.write_text(json.dumps(report, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
