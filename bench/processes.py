@@ -29,6 +29,7 @@ import asyncio
 import json
 import os
 import resource
+import statistics
 import tempfile
 import time
 from contextlib import AsyncExitStack
@@ -261,7 +262,8 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     report = asyncio.run(bench(args.commands, args.concurrency, args.cpu, args.rounds, args.database))
     print(table(report["runs"], COLUMNS))
-    print(f"\nanswered/s, two processes / one, each round: {report['two_to_one_answered_per_s']}")
+    ratios = report["two_to_one_answered_per_s"]
+    print(f"\nanswered/s, two processes / one, each round: {ratios}; median {statistics.median(ratios)}")
     print(f"the bench took {time.perf_counter() - started:.0f} s")
     if args.out:
         args.out.write_text(json.dumps(report, indent=2))
