@@ -9,17 +9,23 @@ process changed, the inbox rows. On a machine whose cores are shared with the lo
 generator, the fakes and PostgreSQL, two bots only take cores from the rest, and the
 result says more about the machine than about the bot. So each bot runs in a CPU slice of
 its own, a cgroup capped at `--cpu` of a core (the kernel's CFS quota): the same slice for
-one bot and for each of two, with the rest of the machine left to everything else. The bot
-is then the limit, as it would be on a machine with a core per process, and the run checks
-it: each slice's throttling (the kernel's count of periods the bot used up its quota) and
-the share of a core this process (load, fake Slack, fake incident.io) used.
+one bot and for each of two, with the rest of the machine left to everything else. A
+quota is not a slower core: the bot runs for its share of each 100 ms and is then held
+until the next, which shows in the answers' tail. The bot is meant to be the limit, and
+each row says whether it was: each slice's share of its quota used, and the share of its
+periods the kernel throttled it; the cores this process (load, fake Slack, fake
+incident.io) and PostgreSQL used. A round whose slices were not at their quota, or whose
+load process was near a whole core, is flagged.
 
 The load is closed: `-c` workers each send a command and wait for its answer before the
 next, so the figure is how many commands the processes finish per second with that many in
-flight. Commands go to the processes in turn, as a load balancer in front of them would
-send them, over 16 linked incident.io channels (the mix of `bench.pg`), so both processes
-work on every incident and their turns on it cross through PostgreSQL. Rounds alternate
-one and two processes, so a change in the machine's speed hits both.
+flight. The commands are `bench.spread`'s mix (what a big outage sends: status, severity
+and lead changes whose values alternate, so each is a real write, updates, follow-ups,
+tasks, `info`) over 16 linked incident.io channels. They go to the processes in turn, as a
+load balancer in front of them would send them, and each incident's commands alternate
+between the processes, so their turns on it cross through PostgreSQL. Rounds alternate one
+and two processes, so a change in the machine's speed hits both; the figure to read is
+each round's ratio, and their median.
 """
 
 from __future__ import annotations
@@ -38,21 +44,23 @@ from typing import Any
 
 import aiohttp
 
-from bench.__main__ import IO_MIX, table
-from bench.harness import App, TimedSlack, cpu_seconds, pct, send, settled
+from bench.__main__ import table
+from bench.harness import BUSY, App, TimedSlack, cpu_seconds, pct, send, settled
 from bench.pg import Stats, fresh_database
 from bench.scenarios import KEY, link_channels
+from bench.spread import CHANGES, spread_plan
 from tests.conftest import serve
 from tests.fakes.incidentio import FakeIncidentIo
 from tests.slackfake import Call
 
-COLUMNS = ["round", "processes", "cpu_per_process", "commands", "answers", "answered_per_s", "answer_p50_ms",
-           "answer_p99_ms", "cpu_ms_per_command", "provider_calls_per_command", "transactions_per_command",
-           "bot_core_share", "throttled_share", "load_core_share"]  # fmt: skip
+COLUMNS = ["round", "processes", "cpu_per_process", "commands", "answers", "busy", "answered_per_s",
+           "answer_p50_ms", "answer_p99_ms", "cpu_ms_per_command", "provider_calls_per_command",
+           "provider_writes", "transactions_per_command", "slice_core_shares", "throttled_share",
+           "load_core_share", "postgres_core_share", "flag"]  # fmt: skip
 PERIOD_US = 100_000  # the CFS period the quota is a share of
-# bench.pg's mix but `roles`, whose answer is posted to the channel naming nobody: a worker
-# waits for its own command's answer, so each answer must name whose it is.
-MIX = [text for text in IO_MIX if text != "roles"]
+CHANNELS = 16
+SLICE_AT_QUOTA = 0.9  # a slice that used less of its quota: the bot was not the limit
+LOAD_NEAR_CORE = 0.8  # the load process near a whole core: it may have been the limit
 
 
 class Slice:
@@ -67,6 +75,8 @@ class Slice:
         self.share = share
 
     def __enter__(self) -> Slice:
+        if self.v2:  # the root's children get the cpu controller only once it is handed down
+            (self.path.parent / "cgroup.subtree_control").write_text("+cpu")
         self.path.mkdir(exist_ok=True)
         quota = int(self.share * PERIOD_US)
         if self.v2:
@@ -106,6 +116,26 @@ class WaitedSlack(TimedSlack):
                 del self.waiting[user]
 
 
+def process_of(n: int, channels: int, processes: int) -> int:
+    """Which process command n goes to: in turn, and shifted by one at each pass over the
+    channels (command n goes to channel n mod `channels`), so each incident's commands
+    alternate between the processes; plain turns would give each process its own channels
+    whenever their count is even."""
+    return (n + n // channels) % processes
+
+
+def postgres_cpu() -> dict[int, float]:
+    """CPU seconds of each PostgreSQL server process, from /proc."""
+    out = {}
+    for comm in Path("/proc").glob("[0-9]*/comm"):
+        try:
+            if comm.read_text().strip() == "postgres":
+                out[int(comm.parent.name)] = cpu_seconds(int(comm.parent.name))
+        except (OSError, ValueError):
+            continue  # gone meanwhile
+    return out
+
+
 def own_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -115,17 +145,20 @@ async def closed_load(
     apps: list[App], slices: list[Slice], slack: WaitedSlack, fake: FakeIncidentIo, stats: Stats | None,
     plan: list[tuple[str, str]], concurrency: int, tag: str,
 ) -> dict[str, Any]:  # fmt: skip
-    """`concurrency` workers, each sending its next command only once the last is answered;
-    the commands go to the processes in turn."""
+    """`concurrency` workers, each sending its next command only once the last is answered.
+    CPU and throttling are read when the last answer came; answers, provider requests and
+    transactions once the bots hold nothing more (the cards' redraws after the last answer
+    included: chat.update is paced to its tier, bot/slack/calls.py)."""
     _, xacts_before = await stats.look() if stats else (0, 0)
     queue: asyncio.Queue[tuple[int, str, str]] = asyncio.Queue()
     for n, (text, channel) in enumerate(plan):
         queue.put_nowait((n, text, channel))
     answer_ms: list[float] = []
+    users: list[str] = []
     cpu_before = [cpu_seconds(app.pid) for app in apps]
     throttled_before = [s.throttled() for s in slices]
-    own_before = own_cpu()
-    requests_before = len(fake.requests)
+    own_before, pg_before = own_cpu(), postgres_cpu()
+    requests_before, writes_before = len(fake.requests), len(fake.writes())
     answers_before = slack.answers_seen
     connector = aiohttp.TCPConnector(limit=concurrency * 2)
     began = time.perf_counter()
@@ -135,41 +168,56 @@ async def closed_load(
             while not queue.empty():
                 n, text, channel = queue.get_nowait()
                 user = f"Uproc{tag}{n}"
+                users.append(user)
                 answered = slack.waiting[user] = asyncio.Event()
-                status, started = await send(session, apps[n % len(apps)], slack, text, user, channel)
+                app = apps[process_of(n, CHANNELS, len(apps))]
+                status, started = await send(session, app, slack, text, user, channel)
                 if status != 200:
-                    raise RuntimeError(f"the bot answered {status} to {text!r}")
+                    raise RuntimeError(f"{app.name} answered {status} to {text!r}")
                 await asyncio.wait_for(answered.wait(), 120)
                 answer_ms.append((slack.answered[user] - started) * 1000)
 
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+        async with asyncio.TaskGroup() as workers:  # one failing stops the others
+            for _ in range(concurrency):
+                workers.create_task(worker())
         seconds = time.perf_counter() - began
-    used = sum(cpu_seconds(app.pid) - before for app, before in zip(apps, cpu_before, strict=True))
+    used = [cpu_seconds(app.pid) - before for app, before in zip(apps, cpu_before, strict=True)]
     own = own_cpu() - own_before
+    pg = sum(t - pg_before.get(pid, 0.0) for pid, t in postgres_cpu().items())
     periods = throttled = 0
     for s, (p0, t0) in zip(slices, throttled_before, strict=True):
         p1, t1 = s.throttled()
         periods, throttled = periods + p1 - p0, throttled + t1 - t0
-    # An answer posted twice would have come by now: each process holds nothing more. The
-    # cards' redraws paced to chat.update's tier (bot/slack/calls.py) may take it a while.
-    for app in apps:
-        await settled(app)
+    # An answer posted twice would have come by now: no process holds anything more, twice
+    # over (a process's last work may be another's answer).
+    for _ in range(2):
+        for app in apps:
+            await settled(app)
     _, xacts_after = await stats.look() if stats else (0, 0)
+    shares = [round(u / seconds / s.share, 2) for u, s in zip(used, slices, strict=False)]
+    load_share = round(own / seconds, 2)
+    flag = []
+    if slices and min(shares) < SLICE_AT_QUOTA:
+        flag.append("a slice under its quota")
+    if load_share > LOAD_NEAR_CORE:
+        flag.append("the load near a core")
     return {
         "commands": len(plan),
         "answers": slack.answers_seen - answers_before,
+        "busy": sum(BUSY in slack.outcome.get(user, "") for user in users),
         "answered_per_s": round(len(plan) / seconds, 1),
         "answer_p50_ms": pct(answer_ms, 50),
         "answer_p99_ms": pct(answer_ms, 99),
-        "cpu_ms_per_command": round(1000 * used / len(plan), 2),
+        "cpu_ms_per_command": round(1000 * sum(used) / len(plan), 2),
         "provider_calls_per_command": round((len(fake.requests) - requests_before) / len(plan), 2),
-        # The look's own transaction is the one subtracted (as in bench.pg).
-        "transactions_per_command": round((xacts_after - xacts_before - 1) / len(plan), 2) if stats else None,
-        # Of the cores' worth the slices allow, what the bots used; near 1 means the bots
-        # were the limit, as the bench intends.
-        "bot_core_share": round(used / seconds / (len(apps) * slices[0].share), 2) if slices else None,
+        "provider_writes": len(fake.writes()) - writes_before,
+        # The counts are read from the postgres database: none of the looks is counted.
+        "transactions_per_command": round((xacts_after - xacts_before) / len(plan), 2) if stats else None,
+        "slice_core_shares": shares or None,  # of each slice's quota, what its bot used
         "throttled_share": round(throttled / periods, 2) if periods else None,
-        "load_core_share": round(own / seconds, 2),
+        "load_core_share": load_share,
+        "postgres_core_share": round(pg / seconds, 2),
+        "flag": ", ".join(flag) or None,
     }
 
 
@@ -203,12 +251,24 @@ async def one_round(
             apps.append(await stack.enter_async_context(app))
             if slices:
                 slices[k].put(app.pid)
-        channels = await link_channels(apps[0], slack, fake, 16, first=1000 * n + 100 * processes)
-        plan = [(MIX[m % len(MIX)], channels[m % len(channels)]) for m in range(commands)]
+        channels = await link_channels(apps[0], slack, fake, CHANNELS, first=1000 * n + 100 * processes)
+        # One plan for the warm-up and the load, so each field's values go on alternating.
+        # The warm-up is a whole number of passes over the channels: the load's command 0
+        # goes to process 0 on channel 0, in one round as in the next.
+        warm = CHANNELS * max(1, commands // 4 // CHANNELS)
+        plan, kinds, _, _ = spread_plan(warm + commands, channels)
         tag = f"{n}p{processes}"
-        await closed_load(apps, slices, slack, fake, stats, plan[: commands // 4], concurrency, f"{tag}warm")
-        row = await closed_load(apps, slices, slack, fake, stats, plan, concurrency, tag)
-    return {"round": n, "processes": processes, "cpu_per_process": share} | row
+        await closed_load(apps, slices, slack, fake, stats, plan[:warm], concurrency, f"{tag}warm")
+        row = await closed_load(apps, slices, slack, fake, stats, plan[warm:], concurrency, tag)
+    measured = kinds[warm:]
+    return (
+        {"round": n, "processes": processes, "cpu_per_process": share}
+        | row
+        | {
+            "appends": sum(kind in ("update", "followup", "task") for kind in measured),
+            "changes": sum(kind in CHANGES for kind in measured),
+        }
+    )
 
 
 async def bench(
