@@ -267,6 +267,51 @@ async def test_cards_and_timers_changed_through_one_process_are_read_again_by_th
     assert [c.ts for c in await other.cards.of("builtin", "1")] == ["200.2"]
 
 
+async def test_a_timer_read_under_way_is_kept_unless_its_own_key_changed_meanwhile(
+    two: tuple[Store, Store],
+) -> None:
+    """Another process re-arms some timer with every change it makes. Before, any such
+    notice kept every read under way from being kept, and with two processes at work nearly
+    every timer read went to the database (issue 29, bench.processes). The read is held in
+    PostgreSQL (the table locked from a third connection) while the notice comes."""
+    one, other = two
+    here, there = TimerStore(one, shared=True), TimerStore(other, shared=True)
+    due = datetime(2026, 11, 23, 10, tzinfo=UTC)
+    for key in ("remind:A", "remind:B"):
+        await here.set(Timer(key=key, kind="remind", due_at=due))
+    assert one.peers is not None and one.engine is not None
+
+    async def read_while_told(told: str) -> list[str]:
+        """Read remind:A while a notice for `told` comes; the statements a second read sends."""
+        assert one.engine is not None and one.peers is not None
+        before = received(other)
+        one.peers.tell("timer", [("timer", "remind:A")])  # nothing of it kept: the read asks
+        await heard(other, before)
+        async with one.engine.connect() as blocker:
+            await blocker.execute(text("LOCK TABLE timers IN ACCESS EXCLUSIVE MODE"))
+            reading = asyncio.ensure_future(there.get("remind:A"))
+            async with one.engine.connect() as probe:
+
+                async def blocked() -> bool:
+                    waits = await probe.execute(
+                        text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+                    )
+                    return bool(waits.scalar())
+
+                await wait_until(blocked, what="the read waiting on the lock")
+            before = received(other)
+            one.peers.tell("timer", [("timer", told)])  # as a write through one would
+            await heard(other, before)
+            await blocker.rollback()  # the lock goes; the read goes on
+        assert (await reading) is not None
+        sent = count_statements(other)
+        assert (await there.get("remind:A")) is not None
+        return sent
+
+    assert await read_while_told("remind:B") == []  # another key's change: the read is kept
+    assert await read_while_told("remind:A") != []  # its own: not kept, read again
+
+
 async def test_kept_values_are_reused_and_a_change_through_another_process_is_seen(
     two: tuple[Store, Store],
 ) -> None:
