@@ -56,7 +56,7 @@ from tests.slackfake import Call
 COLUMNS = ["round", "processes", "cpu_per_process", "commands", "answers", "busy", "answered_per_s",
            "answer_p50_ms", "answer_p99_ms", "cpu_ms_per_command", "provider_calls_per_command",
            "provider_writes", "transactions_per_command", "slice_core_shares", "throttled_share",
-           "load_core_share", "postgres_core_share", "flag"]  # fmt: skip
+           "load_core_share", "postgres_core_share", "stale_topics", "flag"]  # fmt: skip
 PERIOD_US = 100_000  # the CFS period the quota is a share of
 CHANNELS = 16
 SLICE_AT_QUOTA = 0.9  # a slice that used less of its quota: the bot was not the limit
@@ -107,9 +107,12 @@ class WaitedSlack(TimedSlack):
     def __init__(self) -> None:
         super().__init__()
         self.waiting: dict[str, asyncio.Event] = {}
+        self.topics: dict[str, str] = {}  # channel → the topic the bots set last
 
     def _record(self, call: Call) -> None:
         super()._record(call)
+        if call.method == "conversations.setTopic" and not call.error:
+            self.topics[call.params["channel"]] = call.params["topic"]
         for user, event in list(self.waiting.items()):
             if user in self.answered:
                 event.set()
@@ -136,6 +139,20 @@ def postgres_cpu() -> dict[int, float]:
     return out
 
 
+def stale_topics(slack: WaitedSlack, fake: FakeIncidentIo, channels: list[str]) -> int:
+    """Channels whose topic, once the bots hold nothing more, does not show the status and
+    severity the provider holds: what a process that missed the other's change would leave."""
+    stale = 0
+    for channel in channels:
+        incident = next(i for i in fake.incidents.values() if i["slack_channel_id"] == channel)
+        status = incident["incident_status"]["name"]
+        severity = incident.get("severity", {}).get("name") or "no severity"
+        stale += not slack.topics.get(channel, "").startswith(
+            f"{status[:1].upper()}{status[1:]} · {severity} · "
+        )
+    return stale
+
+
 def own_cpu() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
@@ -145,6 +162,7 @@ async def closed_load(
     apps: list[App], slices: list[Slice], slack: WaitedSlack, fake: FakeIncidentIo, stats: Stats | None,
     plan: list[tuple[str, str]], concurrency: int, tag: str,
 ) -> dict[str, Any]:  # fmt: skip
+    channels = sorted({channel for _, channel in plan})
     """`concurrency` workers, each sending its next command only once the last is answered.
     CPU and throttling are read when the last answer came; answers, provider requests and
     transactions once the bots hold nothing more (the cards' redraws after the last answer
@@ -217,6 +235,7 @@ async def closed_load(
         "throttled_share": round(throttled / periods, 2) if periods else None,
         "load_core_share": load_share,
         "postgres_core_share": round(pg / seconds, 2),
+        "stale_topics": stale_topics(slack, fake, channels),
         "flag": ", ".join(flag) or None,
     }
 
