@@ -56,7 +56,7 @@ from tests.slackfake import Call
 COLUMNS = ["round", "processes", "cpu_per_process", "commands", "answers", "busy", "answered_per_s",
            "answer_p50_ms", "answer_p99_ms", "cpu_ms_per_command", "provider_calls_per_command",
            "provider_writes", "transactions_per_command", "slice_core_shares", "throttled_share",
-           "load_core_share", "postgres_core_share", "stale_topics", "flag"]  # fmt: skip
+           "load_core_share", "postgres_core_share", "stale_topics", "stale_cards", "flag"]  # fmt: skip
 PERIOD_US = 100_000  # the CFS period the quota is a share of
 CHANNELS = 16
 SLICE_AT_QUOTA = 0.9  # a slice that used less of its quota: the bot was not the limit
@@ -108,11 +108,14 @@ class WaitedSlack(TimedSlack):
         super().__init__()
         self.waiting: dict[str, asyncio.Event] = {}
         self.topics: dict[str, str] = {}  # channel → the topic the bots set last
+        self.cards: dict[str, str] = {}  # channel → the card's text as last redrawn
 
     def _record(self, call: Call) -> None:
         super()._record(call)
         if call.method == "conversations.setTopic" and not call.error:
             self.topics[call.params["channel"]] = call.params["topic"]
+        if call.method == "chat.update" and not call.error:
+            self.cards[call.params["channel"]] = call.params.get("text", "")
         for user, event in list(self.waiting.items()):
             if user in self.answered:
                 event.set()
@@ -139,17 +142,30 @@ def postgres_cpu() -> dict[int, float]:
     return out
 
 
-def stale_topics(slack: WaitedSlack, fake: FakeIncidentIo, channels: list[str]) -> int:
+def stale_topics(slack: WaitedSlack, fake: FakeIncidentIo, channels: list[str]) -> dict[str, list[str]]:
     """Channels whose topic, once the bots hold nothing more, does not show the status and
-    severity the provider holds: what a process that missed the other's change would leave."""
-    stale = 0
+    severity the provider holds: channel → [the topic shown, what the provider holds]."""
+    stale = {}
     for channel in channels:
         incident = next(i for i in fake.incidents.values() if i["slack_channel_id"] == channel)
         status = incident["incident_status"]["name"]
         severity = incident.get("severity", {}).get("name") or "no severity"
-        stale += not slack.topics.get(channel, "").startswith(
-            f"{status[:1].upper()}{status[1:]} · {severity} · "
-        )
+        holds = f"{status[:1].upper()}{status[1:]} · {severity} · "
+        if not slack.topics.get(channel, "").startswith(holds):
+            stale[channel] = [slack.topics.get(channel, ""), holds]
+    return stale
+
+
+def stale_cards(slack: WaitedSlack, fake: FakeIncidentIo, channels: list[str]) -> dict[str, list[str]]:
+    """Channels whose card, as last redrawn, does not show the status the provider holds (its
+    text ends with it: `INC-1: Bench incident 100 (Fixing)`)."""
+    stale = {}
+    for channel in channels:
+        incident = next(i for i in fake.incidents.values() if i["slack_channel_id"] == channel)
+        status = incident["incident_status"]["name"]
+        holds = f"({status[:1].upper()}{status[1:]})"
+        if channel in slack.cards and not slack.cards[channel].endswith(holds):
+            stale[channel] = [slack.cards[channel], holds]
     return stale
 
 
@@ -212,6 +228,8 @@ async def closed_load(
         for app in apps:
             await settled(app)
     _, xacts_after = await stats.look() if stats else (0, 0)
+    stale = stale_topics(slack, fake, channels)
+    cards = stale_cards(slack, fake, channels)
     shares = [round(u / seconds / s.share, 2) for u, s in zip(used, slices, strict=False)]
     load_share = round(own / seconds, 2)
     flag = []
@@ -235,7 +253,10 @@ async def closed_load(
         "throttled_share": round(throttled / periods, 2) if periods else None,
         "load_core_share": load_share,
         "postgres_core_share": round(pg / seconds, 2),
-        "stale_topics": stale_topics(slack, fake, channels),
+        "stale_topics": len(stale),
+        "stale": stale,  # in the report file, not the table
+        "stale_cards": len(cards),
+        "stale_card": cards,
         "flag": ", ".join(flag) or None,
     }
 

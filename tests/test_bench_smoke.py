@@ -112,9 +112,10 @@ async def test_processes_bench_answers_every_command_once_through_one_process_an
         assert row["commands"] == row["answers"] == 32 and row["busy"] == 0
         assert row["appends"] > 0 and row["changes"] > 0
         assert row["appends"] <= row["provider_writes"] <= row["appends"] + row["changes"]
-    # One process ends with every topic as the provider holds it. Two may not yet: a topic
-    # set by both can end on the older one (docs/performance.md, "Two processes").
-    assert report["runs"][0]["stale_topics"] == 0
+    # Every topic and card ends as the provider holds it. Asserted for one process: with
+    # two, the topic's swap keeps the newest (bot/store/kept.py), but their calls to Slack
+    # can still cross on the wire (docs/performance.md, "Two processes").
+    assert report["runs"][0]["stale_topics"] == report["runs"][0]["stale_cards"] == 0
 
 
 def test_each_incidents_commands_alternate_between_the_processes() -> None:

@@ -32,3 +32,53 @@ async def test_swap_says_whether_the_value_changed(database_url: str) -> None:
         assert await store.kept.get("topic:T1:C1") == {"topic": "b"}
     finally:
         await store.close()
+
+
+async def test_a_stamped_swap_never_puts_back_an_older_value(database_url: str) -> None:
+    """Two processes redraw one incident; a redraw held back by Slack's pace can end after
+    the other's newer one. Stamped with when the provider changed what it shows, the older
+    topic is refused, here and through a second store on the same database (another
+    process, whose memory still holds the older one)."""
+    store, other = Store(database_url), Store(database_url)
+    await store.start()
+    await other.start()
+    try:
+        key = "topic:T1:C1"
+        early, late, later = (
+            "2026-12-04T04:10:55.735223+00:00",
+            "2026-12-04T04:10:56.067007+00:00",
+            ("2026-12-04T04:10:57.000000+00:00"),
+        )
+        assert await other.kept.swap(key, {"topic": "Fixing · Major"}, stamp=early) is True
+        assert await store.kept.swap(key, {"topic": "Fixing · Critical"}, stamp=late) is True
+        # The older state, drawn last: not set, whichever process's memory it goes through.
+        assert await other.kept.swap(key, {"topic": "Fixing · Major"}, stamp=early) is False
+        assert await store.kept.swap(key, {"topic": "Fixing · Major"}, stamp=early) is False
+        assert (await row_of(database_url)) == {"topic": "Fixing · Critical", "_at": late}
+        # The same topic, stamped later: nothing to set, but the newer stamp is kept, so a
+        # state between the two is refused too.
+        assert await store.kept.swap(key, {"topic": "Fixing · Critical"}, stamp=later) is False
+        between = "2026-12-04T04:10:56.500000+00:00"
+        assert await other.kept.swap(key, {"topic": "Monitoring · Critical"}, stamp=between) is False
+        assert (await row_of(database_url)) == {"topic": "Fixing · Critical", "_at": later}
+        # A newer state is set as before; an unstamped one (a provider that dates nothing) too.
+        assert (
+            await other.kept.swap(
+                key, {"topic": "Resolved · Critical"}, stamp="2026-12-04T04:10:58.000000+00:00"
+            )
+            is True
+        )
+        assert await store.kept.swap(key, {"topic": "Closed"}) is True
+    finally:
+        await store.close()
+        await other.close()
+
+
+async def row_of(database_url: str) -> object:
+    """The topic row as the database holds it, read by a store with nothing kept."""
+    reader = Store(database_url)
+    await reader.start()
+    try:
+        return await reader.kept.get("topic:T1:C1")
+    finally:
+        await reader.close()

@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from slack_sdk.errors import SlackApiError
@@ -39,7 +40,7 @@ class Kept(Protocol):
 
     async def put(self, key: str, value: dict[str, Any]) -> None: ...
 
-    async def swap(self, key: str, value: dict[str, Any]) -> bool: ...
+    async def swap(self, key: str, value: dict[str, Any], *, stamp: str | None = None) -> bool: ...
 
     async def forget(self, key: str) -> None: ...
 
@@ -68,7 +69,7 @@ class ChannelKeeper:
         """The channel's topic and bookmarks as the incident now is. Never raises."""
         try:
             async with self._lock(team_id, channel_id):
-                await self._topic(team_id, channel_id, topic_of(incident))
+                await self._topic(team_id, channel_id, topic_of(incident), incident.updated_at)
                 if incident.url:
                     await self._bookmark(team_id, channel_id, PAGE, _page_title(incident), incident.url)
                 call = incident.call_url or await self._kept_call(incident)
@@ -93,10 +94,13 @@ class ChannelKeeper:
         url = found.get("url") if found else None
         return url if isinstance(url, str) else None
 
-    async def _topic(self, team_id: str, channel_id: str, topic: str) -> None:
+    async def _topic(self, team_id: str, channel_id: str, topic: str, at: datetime | None) -> None:
+        """`at`: when the provider last changed the incident, where it says: a topic drawn from
+        an older state than the one already set is not set (bot/store/kept.py `swap`)."""
         key = topic_key(team_id, channel_id)
-        if not await self.kept().swap(key, {"topic": topic}):
-            return  # the channel already says so
+        stamp = at.astimezone(UTC).isoformat(timespec="microseconds") if at is not None else None
+        if not await self.kept().swap(key, {"topic": topic}, stamp=stamp):
+            return  # the channel already says so, or something newer
         try:
             await calls_of(self.client).call("conversations.setTopic", channel=channel_id, topic=topic)
         except SlackApiError as exc:

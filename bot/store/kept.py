@@ -72,23 +72,42 @@ class Kept:
 
         await self._written(key, work, value)
 
-    async def swap(self, key: str, value: dict[str, Any]) -> bool:
+    async def swap(self, key: str, value: dict[str, Any], *, stamp: str | None = None) -> bool:
         """Keep `value` under `key`; False where it was already that (nothing to do): what
-        lets a topic be set only when it changes, read and written in one transaction."""
-        key = key[:255]
-        if self.db.reuse and key in self._kept and self._kept[key] == value:
-            return False
+        lets a topic be set only when it changes, read and written in one transaction.
 
-        def work(conn: Connection) -> bool:
+        `stamp` (an ISO time: when the provider last changed what `value` shows) keeps the
+        newest: False, and nothing written, where what is kept was stamped later. Two
+        processes redraw one incident, and a redraw held back by Slack's pace can end after
+        the other's newer one: unstamped, it put the older topic back for good (issue 29,
+        `bench.processes`). The row is locked while it is compared (PostgreSQL), so two
+        swaps at once are taken one after the other."""
+        key = key[:255]
+        if stamp is not None:
+            value = {**value, STAMP: stamp}
+        if self.db.reuse and key in self._kept:
+            verdict = _against(self._kept[key], value)
+            if verdict is not None and not verdict[1]:
+                return verdict[0]
+
+        def work(conn: Connection) -> tuple[bool, dict[str, Any] | None]:
+            """(whether it changed, what the row holds after)."""
             table = tables.kept
-            found = conn.execute(select(table.c.value).where(table.c.key == key)).scalar()
-            if found == value:
-                return False
+            row = conn.execute(select(table.c.value).where(table.c.key == key).with_for_update()).scalar()
+            found = dict(row) if isinstance(row, dict) else None
+            verdict = _against(found, value)
+            if verdict is not None and not verdict[1]:
+                return verdict[0], found
             self._put(conn, key, value)
             self._tell(conn, key)
-            return True
+            return verdict is None, value
 
-        return await self._written(key, work, value)
+        self._kept.pop(key, None)
+        done, alone = await self._changes.written(key, self.db.write(work, quick=True))
+        changed, holds = done
+        if self.db.reuse and alone:  # as a read gives it back (a tuple a list, say)
+            self._keep(key, None if holds is None else json.loads(json.dumps(holds)))
+        return changed
 
     async def forget(self, key: str) -> None:
         key = key[:255]
@@ -116,3 +135,20 @@ class Kept:
         done = conn.execute(update(table).where(table.c.key == key).values(value=value, updated_at=at))
         if not done.rowcount:
             conn.execute(insert(table).values(key=key, value=value, updated_at=at))
+
+
+STAMP = "_at"  # the stamp's place in a stamped value (`swap`)
+
+
+def _against(found: dict[str, Any] | None, value: dict[str, Any]) -> tuple[bool, bool] | None:
+    """What `swap` does where `found` is kept: None, write and say it changed; else (changed,
+    write): (False, False) where it already says so or says something newer, (False, True)
+    where it says the same, stamped earlier (the newer stamp is kept, nothing to do)."""
+    if found is None:
+        return None
+    stamp, kept = value.get(STAMP), found.get(STAMP)
+    if stamp is not None and kept is not None and kept > stamp:
+        return False, False
+    if {k: v for k, v in found.items() if k != STAMP} == {k: v for k, v in value.items() if k != STAMP}:
+        return False, stamp is not None and stamp != kept
+    return None
