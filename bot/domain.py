@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Awaitable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Literal, TypeVar
 
@@ -428,3 +428,21 @@ class ProviderEvent:
     detail: str | None = None  # the new value or the text, where the event carries it
     channel_id: str | None = None  # the incident's Slack channel, where the event names it
     page: PageNews | None = None  # a page reached someone, or was answered (kind "responder")
+
+
+def incident_stamp(incident: Incident) -> str | None:
+    """When the provider last changed the incident, as a stamp: what orders two processes'
+    drawings of it (a card, a topic: bot/store/kept.py), so an older one held back is not
+    put over a newer one. None where the provider dates nothing."""
+    at = incident.updated_at
+    if at is None:
+        return None
+    return f"{incident.provider}:{incident.id}|{at.astimezone(UTC).isoformat(timespec='microseconds')}"
+
+
+def stamped_later(kept: str, stamp: str) -> bool:
+    """Whether `kept` is a later stamp of the same incident as `stamp`. Stamps of different
+    incidents are never ordered: a channel linked to another incident starts again."""
+    what, _, at = kept.rpartition("|")
+    other, _, other_at = stamp.rpartition("|")
+    return what == other and at > other_at

@@ -47,7 +47,7 @@ async def test_a_stamped_swap_never_puts_back_an_older_value(database_url: str) 
         early, late, later = (
             "2026-12-04T04:10:55.735223+00:00",
             "2026-12-04T04:10:56.067007+00:00",
-            ("2026-12-04T04:10:57.000000+00:00"),
+            "INC-1|2026-12-04T04:10:57.000000+00:00",
         )
         assert await other.kept.swap(key, {"topic": "Fixing · Major"}, stamp=early) is True
         assert await store.kept.swap(key, {"topic": "Fixing · Critical"}, stamp=late) is True
@@ -58,13 +58,13 @@ async def test_a_stamped_swap_never_puts_back_an_older_value(database_url: str) 
         # The same topic, stamped later: nothing to set, but the newer stamp is kept, so a
         # state between the two is refused too.
         assert await store.kept.swap(key, {"topic": "Fixing · Critical"}, stamp=later) is False
-        between = "2026-12-04T04:10:56.500000+00:00"
+        between = "INC-1|2026-12-04T04:10:56.500000+00:00"
         assert await other.kept.swap(key, {"topic": "Monitoring · Critical"}, stamp=between) is False
         assert (await row_of(database_url)) == {"topic": "Fixing · Critical", "_at": later}
         # A newer state is set as before; an unstamped one (a provider that dates nothing) too.
         assert (
             await other.kept.swap(
-                key, {"topic": "Resolved · Critical"}, stamp="2026-12-04T04:10:58.000000+00:00"
+                key, {"topic": "Resolved · Critical"}, stamp="INC-1|2026-12-04T04:10:58.000000+00:00"
             )
             is True
         )
@@ -82,3 +82,35 @@ async def row_of(database_url: str) -> object:
         return await reader.kept.get("topic:T1:C1")
     finally:
         await reader.close()
+
+
+async def test_a_cards_stamp_advances_and_never_goes_back_for_the_same_incident(database_url: str) -> None:
+    """What a card's redraw asks once its turn at Slack has come (bot/slack/cards.py): a
+    redraw of an older state than one already drawn is not sent. Another incident in the
+    channel (relinked) starts again, however old its last change."""
+    from datetime import UTC, datetime
+
+    from bot.domain import Incident, incident_stamp
+
+    def stamp(incident_id: str, second: int) -> str:
+        at = datetime(2026, 12, 4, 4, 10, second, tzinfo=UTC)
+        incident = Incident(
+            provider="incidentio", id=incident_id, reference=f"INC-{incident_id}", name="Checkout down",
+            status="Fixing", created_at=at, updated_at=at,
+        )  # fmt: skip
+        found = incident_stamp(incident)
+        assert found is not None
+        return found
+
+    store = Store(database_url)
+    await store.start()
+    try:
+        key = "card:T1:C1"
+        assert await store.kept.advance(key, stamp("1", 56)) is True
+        assert await store.kept.advance(key, stamp("1", 55)) is False  # older: not drawn
+        assert await store.kept.advance(key, stamp("1", 56)) is True  # the same state again
+        assert await store.kept.advance(key, stamp("1", 57)) is True
+        assert await store.kept.advance(key, stamp("2", 1)) is True  # another incident
+        assert await store.kept.advance(key, stamp("1", 58)) is True
+    finally:
+        await store.close()

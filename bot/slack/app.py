@@ -89,6 +89,7 @@ def build_app(
             # The same keeper bookmarks the retro draft (bot/slack/documents.py).
             workspace.documents.bookmarked_by(ChannelKeeper(client, lambda: service().kept)),
             interval=settings.incident_card_redraw_seconds,
+            stamps=lambda: service().kept,
         ),
         settings.incident_command,
         anchors=lambda: service().anchors,

@@ -83,6 +83,15 @@ class SlackUnavailable(SlackApiError):
         self.method, self.reason, self.ambiguous = method, reason, ambiguous
 
 
+class Superseded(Exception):
+    """A call given up before it was made: by its turn, what it would send was no longer
+    wanted (`call`'s `still`)."""
+
+    def __init__(self, method: str) -> None:
+        super().__init__(f"{method}: superseded before it was sent")
+        self.method = method
+
+
 class _Fault:
     """What one failed try says about the next: whether to try, after how long, and
     whether the call may have been carried out anyway."""
@@ -212,15 +221,26 @@ class SlackCalls:
         return SlackUnavailable(method, fault.reason, response, fault.ambiguous)
 
     # calls ---------------------------------------------------------------------------------
-    async def call(self, method: str, *, longest: float = LONGEST_WAIT, **params: Any) -> AsyncSlackResponse:
+    async def call(
+        self,
+        method: str,
+        *,
+        longest: float = LONGEST_WAIT,
+        still: Callable[[], Awaitable[bool]] | None = None,
+        **params: Any,
+    ) -> AsyncSlackResponse:
         """A call that is harmless to repeat (chat.update, pins.*, views.*, reads), or whose
         repeat is the lesser harm: chat.postEphemeral cannot be looked up afterwards, and a
         private answer seen twice beats one never seen. `longest`: the longest Retry-After
-        worth waiting for (a card can wait longer than a person for an answer)."""
+        worth waiting for (a card can wait longer than a person for an answer). `still`:
+        asked once the call's turn has come (after Slack's pace and any Retry-After), before
+        each try; False raises Superseded, and the call is not made."""
         do = getattr(self._web(), method.replace(".", "_"))
         fault: _Fault | None = None
         for tried in range(1, self.attempts + 1):
             await self._gate(method, longest)
+            if still is not None and not await still():
+                raise Superseded(method)
             try:
                 response: AsyncSlackResponse = await do(**params)
                 return response

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Protocol
 
@@ -17,16 +17,22 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.results import Card, card
-from bot.domain import Capability, CardRef, Incident
+from bot.domain import Capability, CardRef, Incident, incident_stamp
 from bot.outage import log_failure
 from bot.present import present
 from bot.slack import calls as slack_calls
 from bot.slack.blocks import render_blocks, render_text
-from bot.slack.calls import SlackUnavailable, calls_of
+from bot.slack.calls import SlackUnavailable, Superseded, calls_of
 from bot.slack.channel import ChannelKeeper
 from bot.slack.workspace import slack_error
 
 log = logging.getLogger(__name__)
+
+
+class Stamps(Protocol):
+    """When the provider last changed what each card shows (the store's `kept.advance`)."""
+
+    async def advance(self, key: str, stamp: str) -> bool: ...
 
 
 class CardStore(Protocol):
@@ -55,8 +61,12 @@ class Cards:
         keeper: ChannelKeeper | None = None,
         *,
         interval: float,
+        stamps: Callable[[], Stamps] | None = None,
     ) -> None:
         self.client = client
+        # Another process may draw the same card (PostgreSQL): a redraw held back by
+        # chat.update's pace must not put an older state over its newer one.
+        self.stamps = stamps
         self.interval = interval  # INCIDENT_CARD_REDRAW_SECONDS
         # The channel's topic and bookmarks, kept wherever the card is drawn (bot/slack/channel.py).
         self.keeper = keeper
@@ -141,6 +151,16 @@ class Cards:
                 self._drawn_at = {k: t for k, t in self._drawn_at.items() if t > stale}
                 self._shown = {k: v for k, v in self._shown.items() if k in self._drawn_at}
 
+    def _still(self, ref: CardRef, incident: Incident) -> Callable[[], Awaitable[bool]] | None:
+        """Whether this redraw is still wanted once its turn at Slack has come: not where
+        the card was drawn meanwhile with a later state (by another process). None where
+        the provider dates nothing: the newest to arrive wins, as before."""
+        stamp = incident_stamp(incident)
+        if self.stamps is None or stamp is None:
+            return None
+        stamps, key = self.stamps, f"card:{ref.team_id}:{ref.channel_id}"  # its incident is in the stamp
+        return lambda: stamps().advance(key, stamp)
+
     async def _redraw(self, incident: Incident, capabilities: list[str]) -> bool:
         """False where Slack kept failing (429, 5xx, lost connections) on a card: drawing
         the same state again later may work. Slack's plain "no" (the message is gone, the
@@ -160,11 +180,16 @@ class Cards:
                 await calls_of(self.client).call(
                     "chat.update",
                     longest=REDRAW_PATIENCE,
+                    still=self._still(ref, incident),
                     channel=ref.channel_id,
                     ts=ref.ts,
                     text=text,
                     blocks=blocks,
                 )
+            except Superseded:
+                # Another process drew a newer state meanwhile, and kept its topic with it.
+                log.debug("the card in %s shows a newer state already", ref.channel_id)
+                continue
             except SlackUnavailable as exc:
                 log.info("could not redraw the card in %s yet: %s", ref.channel_id, exc.reason)
                 drawn = False

@@ -13,14 +13,13 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
-from datetime import UTC, datetime
 from typing import Any, Protocol
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.commands.channel import call_key, topic_of
-from bot.domain import Incident
+from bot.domain import Incident, incident_stamp
 from bot.outage import log_failure
 from bot.slack.calls import calls_of
 from bot.slack.workspace import slack_error
@@ -69,7 +68,7 @@ class ChannelKeeper:
         """The channel's topic and bookmarks as the incident now is. Never raises."""
         try:
             async with self._lock(team_id, channel_id):
-                await self._topic(team_id, channel_id, topic_of(incident), incident.updated_at)
+                await self._topic(team_id, channel_id, topic_of(incident), incident_stamp(incident))
                 if incident.url:
                     await self._bookmark(team_id, channel_id, PAGE, _page_title(incident), incident.url)
                 call = incident.call_url or await self._kept_call(incident)
@@ -94,11 +93,10 @@ class ChannelKeeper:
         url = found.get("url") if found else None
         return url if isinstance(url, str) else None
 
-    async def _topic(self, team_id: str, channel_id: str, topic: str, at: datetime | None) -> None:
-        """`at`: when the provider last changed the incident, where it says: a topic drawn from
-        an older state than the one already set is not set (bot/store/kept.py `swap`)."""
+    async def _topic(self, team_id: str, channel_id: str, topic: str, stamp: str | None) -> None:
+        """`stamp` (`incident_stamp`): a topic drawn from an older state of the incident than
+        the one already set is not set (bot/store/kept.py `swap`)."""
         key = topic_key(team_id, channel_id)
-        stamp = at.astimezone(UTC).isoformat(timespec="microseconds") if at is not None else None
         if not await self.kept().swap(key, {"topic": topic}, stamp=stamp):
             return  # the channel already says so, or something newer
         try:

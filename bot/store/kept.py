@@ -9,6 +9,7 @@ from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
 
+from bot.domain import stamped_later
 from bot.store import tables
 from bot.store.engine import Database, json_copy
 from bot.store.seen import Changes
@@ -28,6 +29,7 @@ class Kept:
         self.db = db
         self._kept: dict[str, dict[str, Any] | None] = {}
         self._changes: Changes[str] = Changes()
+        self._stamps: dict[str, str] = {}  # `advance`'s, where this process is the store's one user
         if db.peers is not None:
             db.peers.on(PEERS_KIND, self._dropped, self._reset)
 
@@ -109,6 +111,47 @@ class Kept:
             self._keep(key, None if holds is None else json.loads(json.dumps(holds)))
         return changed
 
+    async def advance(self, key: str, stamp: str) -> bool:
+        """Keep `stamp` (an ISO time) under `key`; False, and nothing kept, where a later one
+        is kept already: what lets a card's redraw of an older state, held back by Slack's
+        pace in one process, not go over another process's newer one. In memory alone
+        where this process is the store's one user (SQLite): its own redraws are ordered
+        already (bot/slack/cards.py), and a restart forgets nothing that matters."""
+        key = key[:255]
+        if self.db.cache:
+            kept = self._stamps.get(key)
+            if kept is not None and stamped_later(kept, stamp):
+                return False
+            if len(self._stamps) >= self._LIMIT:
+                self._stamps.clear()
+            self._stamps[key] = stamp
+            return True
+        if self.db.reuse and key in self._kept:
+            known = (self._kept[key] or {}).get(STAMP)
+            if known is not None and stamped_later(known, stamp):
+                return False
+            if known == stamp:
+                return True
+
+        def work(conn: Connection) -> tuple[bool, dict[str, Any] | None]:
+            table = tables.kept
+            row = conn.execute(select(table.c.value).where(table.c.key == key).with_for_update()).scalar()
+            found = dict(row) if isinstance(row, dict) else None
+            known = (found or {}).get(STAMP)
+            if known is not None and stamped_later(known, stamp):
+                return False, found
+            if known != stamp:
+                self._put(conn, key, {STAMP: stamp})
+                self._tell(conn, key)
+            return True, {STAMP: stamp}
+
+        self._kept.pop(key, None)
+        done, alone = await self._changes.written(key, self.db.write(work, quick=True))
+        taken, holds = done
+        if self.db.reuse and alone:
+            self._keep(key, holds)
+        return taken
+
     async def forget(self, key: str) -> None:
         key = key[:255]
 
@@ -147,7 +190,7 @@ def _against(found: dict[str, Any] | None, value: dict[str, Any]) -> tuple[bool,
     if found is None:
         return None
     stamp, kept = value.get(STAMP), found.get(STAMP)
-    if stamp is not None and kept is not None and kept > stamp:
+    if stamp is not None and kept is not None and stamped_later(kept, stamp):
         return False, False
     if {k: v for k, v in found.items() if k != STAMP} == {k: v for k, v in value.items() if k != STAMP}:
         return False, stamp is not None and stamp != kept
