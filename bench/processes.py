@@ -47,7 +47,7 @@ import aiohttp
 from bench.__main__ import table
 from bench.harness import BUSY, App, TimedSlack, cpu_seconds, pct, send, settled
 from bench.pg import Stats, fresh_database
-from bench.scenarios import KEY, link_channels
+from bench.scenarios import incidentio_app, link_channels
 from bench.spread import CHANGES, spread_plan
 from tests.conftest import serve
 from tests.fakes.incidentio import FakeIncidentIo
@@ -277,17 +277,7 @@ async def one_round(
         slices = [stack.enter_context(Slice(name, share)) for name in names] if share else []
         apps = []
         for k in range(processes):
-            app = App(
-                f"bot{k}",
-                ["bot", "serve"],
-                slack,
-                workdir,
-                INCIDENT_PROVIDER="incidentio",
-                INCIDENTIO_API_KEY=KEY,
-                INCIDENTIO_API_URL=fake.url,
-                DATABASE_URL=url,
-                AUTO_MIGRATE="true",
-            )
+            app = incidentio_app(f"bot{k}", slack, workdir, fake, DATABASE_URL=url, AUTO_MIGRATE="true")
             apps.append(await stack.enter_async_context(app))
             if slices:
                 slices[k].put(app.pid)

@@ -32,20 +32,25 @@ LATENCIES = [
 NO_ANSWER = ("did not answer", "may or may not have taken effect")
 
 
-async def incidentio_bot(slack: TimedSlack, workdir: Path) -> tuple[FakeIncidentIo, Any, App]:
-    fake = FakeIncidentIo()
-    fake.validate = False
-    runner, fake.url = await serve(fake.app())
-    app = App(
-        "bot-incidentio",
+def incidentio_app(name: str, slack: TimedSlack, workdir: Path, fake: FakeIncidentIo, **env: str) -> App:
+    """The bot as a process, its default provider the incident.io fake."""
+    return App(
+        name,
         ["bot", "serve"],
         slack,
         workdir,
         INCIDENT_PROVIDER="incidentio",
         INCIDENTIO_API_KEY=KEY,
         INCIDENTIO_API_URL=fake.url,
+        **env,
     )
-    return fake, runner, app
+
+
+async def incidentio_bot(slack: TimedSlack, workdir: Path) -> tuple[FakeIncidentIo, Any, App]:
+    fake = FakeIncidentIo()
+    fake.validate = False
+    runner, fake.url = await serve(fake.app())
+    return fake, runner, incidentio_app("bot-incidentio", slack, workdir, fake)
 
 
 async def link_channels(
