@@ -5,6 +5,7 @@ running it again updates the same thing rather than making a second one."""
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import Connection, delete, insert, select, update
@@ -93,10 +94,7 @@ class Kept:
                 return verdict[0]
 
         def work(conn: Connection) -> tuple[bool, dict[str, Any] | None]:
-            """(whether it changed, what the row holds after)."""
-            table = tables.kept
-            row = conn.execute(select(table.c.value).where(table.c.key == key).with_for_update()).scalar()
-            found = dict(row) if isinstance(row, dict) else None
+            found = _locked(conn, key)
             verdict = _against(found, value)
             if verdict is not None and not verdict[1]:
                 return verdict[0], found
@@ -104,19 +102,15 @@ class Kept:
             self._tell(conn, key)
             return verdict is None, value
 
-        self._kept.pop(key, None)
-        done, alone = await self._changes.written(key, self.db.write(work, quick=True))
-        changed, holds = done
-        if self.db.reuse and alone:  # as a read gives it back (a tuple a list, say)
-            self._keep(key, None if holds is None else json.loads(json.dumps(holds)))
-        return changed
+        return bool(await self._swapped(key, work))
 
     async def advance(self, key: str, stamp: str) -> bool:
-        """Keep `stamp` (an ISO time) under `key`; False, and nothing kept, where a later one
-        is kept already: what lets a card's redraw of an older state, held back by Slack's
-        pace in one process, not go over another process's newer one. In memory alone
-        where this process is the store's one user (SQLite): its own redraws are ordered
-        already (bot/slack/cards.py), and a restart forgets nothing that matters."""
+        """Keep `stamp` (bot/domain.py `incident_stamp`) under `key`; False, and nothing
+        kept, where a later one is kept already: what lets a card's redraw of an older
+        state, held back by Slack's pace in one process, not go over another process's
+        newer one. In memory alone where this process is the store's one user (SQLite): its
+        own redraws are ordered already (bot/slack/cards.py), and a restart forgets nothing
+        that matters."""
         key = key[:255]
         if self.db.cache:
             kept = self._stamps.get(key)
@@ -134,9 +128,7 @@ class Kept:
                 return True
 
         def work(conn: Connection) -> tuple[bool, dict[str, Any] | None]:
-            table = tables.kept
-            row = conn.execute(select(table.c.value).where(table.c.key == key).with_for_update()).scalar()
-            found = dict(row) if isinstance(row, dict) else None
+            found = _locked(conn, key)
             known = (found or {}).get(STAMP)
             if known is not None and stamped_later(known, stamp):
                 return False, found
@@ -145,12 +137,7 @@ class Kept:
                 self._tell(conn, key)
             return True, {STAMP: stamp}
 
-        self._kept.pop(key, None)
-        done, alone = await self._changes.written(key, self.db.write(work, quick=True))
-        taken, holds = done
-        if self.db.reuse and alone:
-            self._keep(key, holds)
-        return taken
+        return bool(await self._swapped(key, work))
 
     async def forget(self, key: str) -> None:
         key = key[:255]
@@ -163,13 +150,20 @@ class Kept:
         await self._written(key, work, None)
 
     async def _written(self, key: str, work: Any, value: dict[str, Any] | None) -> Any:
-        """The write, then what it left kept: a read of the key under way is not kept, and
-        neither is this value where the key changed meanwhile (another process's notice
-        may be for a later commit than this one's): the next read asks the store then."""
+        """The write, with `value` what it leaves under `key` (`_swapped`)."""
+        return await self._swapped(key, lambda conn: (work(conn), value))
+
+    async def _swapped(
+        self, key: str, work: Callable[[Connection], tuple[Any, dict[str, Any] | None]]
+    ) -> Any:
+        """The write (`work` gives its result and what the row holds after), then what it
+        left kept: a read of the key under way is not kept, and neither is what the row
+        holds where the key changed meanwhile (another process's notice may be for a later
+        commit than this one's): the next read asks the store then."""
         self._kept.pop(key, None)
-        done, alone = await self._changes.written(key, self.db.write(work, quick=True))
+        (done, holds), alone = await self._changes.written(key, self.db.write(work, quick=True))
         if self.db.reuse and alone:  # as a read gives it back (a tuple a list, say)
-            self._keep(key, None if value is None else json.loads(json.dumps(value)))
+            self._keep(key, None if holds is None else json.loads(json.dumps(holds)))
         return done
 
     def _put(self, conn: Connection, key: str, value: dict[str, Any]) -> None:
@@ -181,6 +175,14 @@ class Kept:
 
 
 STAMP = "_at"  # the stamp's place in a stamped value (`swap`)
+Holds = dict[str, Any] | None  # what a row holds after a write
+
+
+def _locked(conn: Connection, key: str) -> dict[str, Any] | None:
+    """The value under `key`, its row locked until the transaction ends (PostgreSQL; SQLite
+    has one writer anyway), so two compare-and-writes of one key go one after the other."""
+    row = conn.execute(select(tables.kept.c.value).where(tables.kept.c.key == key).with_for_update()).scalar()
+    return dict(row) if isinstance(row, dict) else None
 
 
 def _against(found: dict[str, Any] | None, value: dict[str, Any]) -> tuple[bool, bool] | None:
